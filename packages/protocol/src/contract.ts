@@ -1,0 +1,147 @@
+import type { Static, TSchema } from "@sinclair/typebox";
+import type { ValidateFunction } from "ajv";
+import { compile } from "./codec.js";
+
+/** A method's parameter and result schemas. */
+export interface MethodSchema<P extends TSchema = TSchema, R extends TSchema = TSchema> {
+  readonly params: P;
+  readonly result: R;
+}
+
+/**
+ * What an application declares once and shares between server and client.
+ * Topic keys are names or patterns where a `*` stands for one path segment
+ * (`"telescope/*\/status"` matches `telescope/seestar-001/status`).
+ */
+export interface ContractSpec {
+  readonly topics?: Readonly<Record<string, TSchema>>;
+  readonly methods?: Readonly<Record<string, MethodSchema>>;
+}
+
+/** `"a/*\/b"` -> `` `a/${string}/b` ``: the topic names a pattern key accepts. */
+export type TopicPattern<K extends string> = K extends `${infer Head}*${infer Tail}`
+  ? `${Head}${string}${TopicPattern<Tail>}`
+  : K;
+
+type TopicsOf<S extends ContractSpec> =
+  S["topics"] extends Readonly<Record<string, TSchema>> ? S["topics"] : Record<never, TSchema>;
+type MethodsOf<S extends ContractSpec> =
+  S["methods"] extends Readonly<Record<string, MethodSchema>>
+    ? S["methods"]
+    : Record<never, MethodSchema>;
+
+type StaticOf<T> = T extends TSchema ? Static<T> : unknown;
+
+/** Every topic name the contract accepts. */
+export type TopicOf<S extends ContractSpec> = {
+  [K in keyof TopicsOf<S> & string]: TopicPattern<K>;
+}[keyof TopicsOf<S> & string];
+
+/** The payload type of topic `T` under contract `S` (`unknown` for an untyped contract). */
+export type TopicData<S extends ContractSpec, T extends string> = [keyof TopicsOf<S>] extends [
+  never,
+]
+  ? unknown
+  : {
+      [K in keyof TopicsOf<S> & string]: T extends TopicPattern<K>
+        ? StaticOf<TopicsOf<S>[K]>
+        : never;
+    }[keyof TopicsOf<S> & string];
+
+export type MethodOf<S extends ContractSpec> = keyof MethodsOf<S> & string;
+type MethodSchemaOf<S extends ContractSpec, M extends string> = M extends keyof MethodsOf<S>
+  ? MethodsOf<S>[M]
+  : never;
+export type MethodParams<S extends ContractSpec, M extends string> =
+  MethodSchemaOf<S, M> extends MethodSchema<infer P, TSchema> ? StaticOf<P> : unknown;
+export type MethodResult<S extends ContractSpec, M extends string> =
+  MethodSchemaOf<S, M> extends MethodSchema<TSchema, infer R> ? StaticOf<R> : unknown;
+
+/** A validation failure of an application payload. */
+export interface ContractIssue {
+  readonly message: string;
+  /** JSON pointer inside the payload. */
+  readonly path: string;
+}
+
+export type ContractCheck =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly issue: ContractIssue };
+
+/** A compiled contract: static types for TypeScript, compiled validators at run time. */
+export interface Contract<S extends ContractSpec = ContractSpec> {
+  readonly spec: S;
+  /** True when the contract declares this topic (or a pattern matching it). */
+  hasTopic(topic: string): boolean;
+  hasMethod(method: string): boolean;
+  /** Validates a topic payload; topics the contract does not declare are refused. */
+  checkTopicData(topic: string, data: unknown): ContractCheck;
+  checkParams(method: string, params: unknown): ContractCheck;
+  checkResult(method: string, result: unknown): ContractCheck;
+}
+
+interface CompiledTopic {
+  readonly segments: readonly string[];
+  readonly validate: ValidateFunction;
+}
+
+/**
+ * Declares an application's topics and methods once, with TypeBox schemas.
+ * Validators are compiled here, once, with the protocol's Ajv instance.
+ */
+export function defineContract<const S extends ContractSpec>(spec: S): Contract<S> {
+  const exact = new Map<string, ValidateFunction>();
+  const patterns: CompiledTopic[] = [];
+  for (const [key, schema] of Object.entries(spec.topics ?? {})) {
+    const validate = compile(schema);
+    if (key.includes("*")) patterns.push({ segments: key.split("/"), validate });
+    else exact.set(key, validate);
+  }
+  const methods = new Map<string, { params: ValidateFunction; result: ValidateFunction }>();
+  for (const [name, method] of Object.entries(spec.methods ?? {})) {
+    methods.set(name, { params: compile(method.params), result: compile(method.result) });
+  }
+
+  const topicValidator = (topic: string): ValidateFunction | undefined => {
+    const direct = exact.get(topic);
+    if (direct) return direct;
+    const segments = topic.split("/");
+    return patterns.find(
+      (p) =>
+        p.segments.length === segments.length &&
+        p.segments.every((part, i) => part === "*" || part === segments[i]),
+    )?.validate;
+  };
+
+  return {
+    spec,
+    hasTopic: (topic) => topicValidator(topic) !== undefined,
+    hasMethod: (method) => methods.has(method),
+    checkTopicData(topic, data) {
+      const validate = topicValidator(topic);
+      if (!validate) return fail(`topic "${topic}" is not declared by the contract`, "");
+      return run(validate, data);
+    },
+    checkParams(method, params) {
+      const entry = methods.get(method);
+      if (!entry) return fail(`method "${method}" is not declared by the contract`, "");
+      return run(entry.params, params);
+    },
+    checkResult(method, result) {
+      const entry = methods.get(method);
+      if (!entry) return fail(`method "${method}" is not declared by the contract`, "");
+      return run(entry.result, result);
+    },
+  };
+}
+
+function run(validate: ValidateFunction, value: unknown): ContractCheck {
+  if (validate(value)) return { ok: true };
+  const error = validate.errors?.[0];
+  const path = error?.instancePath ?? "";
+  return fail(`${path === "" ? "value" : `"${path}"`} ${error?.message ?? "is invalid"}`, path);
+}
+
+function fail(message: string, path: string): ContractCheck {
+  return { ok: false, issue: { message, path } };
+}
