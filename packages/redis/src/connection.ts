@@ -1,0 +1,153 @@
+import { Redis, type RedisOptions } from "ioredis";
+import type { Logger } from "./logger.js";
+
+/** A delay schedule, structurally the `Schedule` of `@lifeline/backoff`. */
+export interface ReconnectSchedule {
+  /** Next delay in milliseconds; undefined gives up (the connection stays down). */
+  next(): number | undefined;
+  reset(): void;
+}
+
+export type ReconnectScheduleFactory = () => ReconnectSchedule;
+
+/** Exponential delay from 50 ms doubling to 2 s with full jitter, never giving up. */
+export const defaultReconnect: ReconnectScheduleFactory = () => {
+  let attempt = 0;
+  return {
+    next: () => {
+      const ceiling = Math.min(2000, 50 * 2 ** attempt);
+      attempt++;
+      return Math.round(Math.random() * ceiling);
+    },
+    reset: () => {
+      attempt = 0;
+    },
+  };
+};
+
+export interface ConnectionSource {
+  readonly url?: string | undefined;
+  readonly redis?: Redis | undefined;
+}
+
+export interface ConnectionOptions {
+  /** Per-command reply deadline; undefined waits as long as the socket lives. */
+  readonly commandTimeoutMs?: number | undefined;
+  readonly reconnect: ReconnectScheduleFactory;
+  readonly logger: Logger;
+  /** Names the connection in logs and health details. */
+  readonly role: string;
+}
+
+/**
+ * Options that make a lost connection visible instead of hidden: nothing is queued while
+ * disconnected (a command fails at once), a command in flight when the socket drops is
+ * rejected rather than silently re-sent (re-sending an append could append it twice), and
+ * subscriptions are restored by the broker itself so it can read what it missed.
+ */
+function overrides(options: ConnectionOptions): RedisOptions {
+  const schedule = options.reconnect();
+  return {
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    autoResubscribe: false,
+    maxRetriesPerRequest: 0,
+    lazyConnect: false,
+    ...(options.commandTimeoutMs === undefined ? {} : { commandTimeout: options.commandTimeoutMs }),
+    retryStrategy: (attempt) => {
+      if (attempt === 1) schedule.reset();
+      const delay = schedule.next();
+      return delay === undefined ? null : delay;
+    },
+  };
+}
+
+/** A tracked ioredis connection: status and last error for health reports. */
+export interface TrackedConnection {
+  readonly redis: Redis;
+  isReady(): boolean;
+  /** `"<role> connection <status>: <last error>"`, for health details. */
+  describe(): string;
+  /** Called on every `ready`, the first one included. Returns the undo. */
+  onReady(listener: () => void): () => void;
+  /** Resolves on the first `ready`; rejects when the connection ends before. */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function openConnection(
+  source: ConnectionSource,
+  options: ConnectionOptions,
+): TrackedConnection {
+  const redisOptions = overrides(options);
+  const redis =
+    source.redis !== undefined
+      ? source.redis.duplicate(redisOptions)
+      : new Redis(source.url ?? "redis://127.0.0.1:6379", redisOptions);
+  let lastError: string | undefined;
+  let everReady = false;
+  const readyListeners = new Set<() => void>();
+
+  redis.on("error", (error: Error) => {
+    lastError = error.message;
+    options.logger.debug({ err: error, role: options.role }, "redis connection error");
+  });
+  redis.on("ready", () => {
+    if (everReady) options.logger.info({ role: options.role }, "redis connection restored");
+    everReady = true;
+    lastError = undefined;
+    for (const listener of [...readyListeners]) listener();
+  });
+  redis.on("close", () => {
+    if (everReady)
+      options.logger.warn({ role: options.role, err: lastError }, "redis connection lost");
+  });
+
+  const firstReady = new Promise<void>((resolve, reject) => {
+    if (redis.status === "ready") {
+      resolve();
+      return;
+    }
+    const onReady = () => {
+      redis.off("end", onEnd);
+      resolve();
+    };
+    const onEnd = () => {
+      redis.off("ready", onReady);
+      reject(
+        new Error(
+          `redis ${options.role} connection ended before it was ready: ${lastError ?? "closed"}`,
+        ),
+      );
+    };
+    redis.once("ready", onReady);
+    redis.once("end", onEnd);
+  });
+  // Callers that never await ready() must not see an unhandled rejection.
+  firstReady.catch(() => {});
+
+  return {
+    redis,
+    isReady: () => redis.status === "ready",
+    describe: () =>
+      `redis ${options.role} connection ${redis.status}${lastError === undefined ? "" : `: ${lastError}`}`,
+    onReady(listener) {
+      readyListeners.add(listener);
+      return () => {
+        readyListeners.delete(listener);
+      };
+    },
+    ready: () => firstReady,
+    async close() {
+      readyListeners.clear();
+      // Only a live socket emits "end" after disconnect(); a connection waiting to
+      // reconnect just has its timer cancelled.
+      const live = ["connecting", "connect", "ready"].includes(redis.status);
+      const ended = live
+        ? new Promise<void>((resolve) => redis.once("end", () => resolve()))
+        : undefined;
+      redis.disconnect(false);
+      await ended;
+    },
+  };
+}

@@ -1,0 +1,28 @@
+/** Stable codes of {@link RedisBrokerError}. */
+export const RedisBrokerErrorCode = {
+  /** Redis is not connected: the operation was not attempted. */
+  Unavailable: "redis_unavailable",
+  /**
+   * The command was sent but no reply came (connection lost or timed out): the append may
+   * or may not have happened. Retrying with the same `dedupeKey` is safe.
+   */
+  OutcomeUnknown: "redis_outcome_unknown",
+  /** Redis answered with an error. */
+  CommandFailed: "redis_command_failed",
+  /** The value could not be encoded as JSON. */
+  InvalidData: "invalid_data",
+  /** The broker or lease was closed. */
+  Closed: "closed",
+} as const;
+
+export type RedisBrokerErrorCode = (typeof RedisBrokerErrorCode)[keyof typeof RedisBrokerErrorCode];
+
+export class RedisBrokerError extends Error {
+  override readonly name = "RedisBrokerError";
+  readonly code: RedisBrokerErrorCode;
+
+  constructor(code: RedisBrokerErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}

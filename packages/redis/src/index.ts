@@ -1,0 +1,6 @@
+export type { ReconnectSchedule, ReconnectScheduleFactory } from "./connection.js";
+export { RedisBrokerError, RedisBrokerErrorCode } from "./errors.js";
+export { createLease, type Lease, type LeaseOptions } from "./lease.js";
+export type { Logger } from "./logger.js";
+export { defaults as redisBrokerDefaults, type RedisBrokerOptions } from "./options.js";
+export { createRedisBroker, type RedisBroker } from "./redis-broker.js";

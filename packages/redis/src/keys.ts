@@ -1,0 +1,29 @@
+/**
+ * Every key of one topic shares the hash tag `{<topic>}` so the scripts that touch several
+ * of them stay on one slot should the deployment be a Redis Cluster.
+ */
+export interface TopicKeys {
+  /** Hash `{epoch, seq}`: the topic's epoch and its latest offset. */
+  readonly meta: string;
+  /** Stream of retained entries, id `<offset>-0`, fields `ts` and `d` (JSON data). */
+  readonly stream: string;
+  /** Pub/sub channel every append is published on. */
+  readonly channel: string;
+  /** String holding the result of the append made with `dedupeKey`. */
+  dedupe(dedupeKey: string): string;
+}
+
+export function topicKeys(prefix: string, topic: string): TopicKeys {
+  const base = `${prefix}{${topic}}`;
+  return {
+    meta: `${base}:meta`,
+    stream: `${base}:log`,
+    channel: `${base}:live`,
+    dedupe: (dedupeKey) => `${base}:dedupe:${dedupeKey}`,
+  };
+}
+
+/** The key of a lease named `name`. */
+export function leaseKey(prefix: string, name: string): string {
+  return `${prefix}lease:${name}`;
+}

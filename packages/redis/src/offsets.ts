@@ -1,0 +1,135 @@
+import { createHash } from "node:crypto";
+import type { Redis } from "ioredis";
+
+/**
+ * Offsets are allocated inside Lua scripts: Redis runs a script atomically, so the
+ * increment of `seq`, the XADD at `<offset>-0`, the trimming, the dedupe record and the
+ * PUBLISH happen as one step and no two nodes can ever be handed the same offset.
+ *
+ * The epoch lives in the same hash as `seq`. When that hash is missing (a fresh topic, or
+ * a Redis restarted without persistence) the script stores the caller's new random epoch
+ * and drops any leftover stream, so offsets restart at 1 under an epoch nobody has seen.
+ */
+
+/** Shared prologue: Redis time in ms, and the epoch (created when missing). */
+const PROLOGUE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0)
+end
+`;
+
+/**
+ * KEYS: meta, stream[, dedupe]
+ * ARGV: epochCandidate, data, maxMessages, maxAgeMs, dedupeWindowMs, channel
+ * Returns {offset, epoch, ts, duplicate(0|1)}.
+ */
+export const APPEND_LUA = `
+if KEYS[3] then
+  local seen = redis.call('GET', KEYS[3])
+  if seen then
+    local o, ts, e = string.match(seen, '^(%d+) (%d+) (.+)$')
+    return {tonumber(o), e, tonumber(ts), 1}
+  end
+end
+${PROLOGUE}
+local offset = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], offset .. '-0', 'ts', now, 'd', ARGV[2])
+local cutoff = now - tonumber(ARGV[4])
+-- Age trimming: entries are in offset order and (nearly) in time order, so drop the
+-- old prefix in batches; bounded, the newest entry is never older than the cutoff.
+for _ = 1, 1000 do
+  local batch = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 100)
+  local keep = nil
+  local last = nil
+  for _, e in ipairs(batch) do
+    if tonumber(e[2][2]) >= cutoff then
+      keep = e[1]
+      break
+    end
+    last = e[1]
+  end
+  if last == nil then break end
+  local fresh = keep ~= nil
+  if not fresh then
+    keep = (tonumber(string.match(last, '^(%d+)')) + 1) .. '-0'
+  end
+  redis.call('XTRIM', KEYS[2], 'MINID', keep)
+  if fresh or #batch < 100 then break end
+end
+if KEYS[3] then
+  redis.call('SET', KEYS[3], offset .. ' ' .. now .. ' ' .. epoch, 'PX', ARGV[5])
+end
+redis.call('PUBLISH', ARGV[6], offset .. '\\n' .. epoch .. '\\n' .. now .. '\\n' .. ARGV[2])
+return {offset, epoch, now, 0}
+`;
+
+/**
+ * KEYS: meta, stream
+ * ARGV: epochCandidate, afterOffset, count (0 reads the head only)
+ * Returns {epoch, head, now, entries} where entries are XRANGE replies.
+ */
+export const READ_LUA = `
+${PROLOGUE}
+local head = tonumber(redis.call('HGET', KEYS[1], 'seq'))
+local entries = {}
+if tonumber(ARGV[3]) > 0 then
+  entries = redis.call('XRANGE', KEYS[2], '(' .. ARGV[2] .. '-0', '+', 'COUNT', ARGV[3])
+end
+return {epoch, head, now, entries}
+`;
+
+/**
+ * KEYS: lease
+ * ARGV: token, ttlMs
+ * Extends the lease only while this token still holds it. Returns 1 when renewed.
+ */
+export const RENEW_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+`;
+
+/** KEYS: lease; ARGV: token. Deletes the lease only while this token holds it. */
+export const RELEASE_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`;
+
+export interface Script {
+  run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>;
+}
+
+/**
+ * Runs by EVALSHA and falls back to EVAL when Redis answers NOSCRIPT, which is what a
+ * restarted Redis does: its script cache starts empty.
+ */
+export function defineScript(lua: string): Script {
+  const sha = createHash("sha1").update(lua).digest("hex");
+  return {
+    async run(redis, keys, args) {
+      try {
+        return await redis.evalsha(sha, keys.length, ...keys, ...args);
+      } catch (error) {
+        if (error instanceof Error && error.message.startsWith("NOSCRIPT")) {
+          return await redis.eval(lua, keys.length, ...keys, ...args);
+        }
+        throw error;
+      }
+    },
+  };
+}
+
+export const scripts = {
+  append: defineScript(APPEND_LUA),
+  read: defineScript(READ_LUA),
+  renew: defineScript(RENEW_LUA),
+  release: defineScript(RELEASE_LUA),
+} as const;

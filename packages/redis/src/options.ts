@@ -1,0 +1,83 @@
+import type { HistoryOptions } from "@lifeline/server";
+import type { Redis } from "ioredis";
+import { defaultReconnect, type ReconnectScheduleFactory } from "./connection.js";
+import { type Logger, silentLogger } from "./logger.js";
+
+export interface RedisBrokerOptions {
+  /**
+   * Redis URL (`redis://[user:password@]host:port[/db]`, `rediss://` for TLS).
+   * Ignored when `redis` is given.
+   * @default "redis://127.0.0.1:6379"
+   */
+  readonly url?: string;
+  /**
+   * An ioredis client used as a template: the broker opens its own two connections
+   * (commands, and pub/sub) with `redis.duplicate()`, so it never changes or closes yours.
+   */
+  readonly redis?: Redis;
+  /**
+   * Prefix of every key and channel the broker uses; nodes sharing a prefix share topics.
+   * @default "lifeline:"
+   */
+  readonly keyPrefix?: string;
+  /** Per-topic retention in the Redis stream: `{ maxMessages: 1000, maxAgeMs: 300000 }`. */
+  readonly history?: HistoryOptions;
+  /**
+   * How long an append's `dedupeKey` is remembered, in milliseconds. A retried publish
+   * with the same key inside the window is answered with the first result.
+   * @default 300000
+   */
+  readonly dedupeWindowMs?: number;
+  /**
+   * How long a command may wait for Redis's reply before it fails, in milliseconds.
+   * A timed-out append is reported as outcome unknown (retry with the same dedupe key).
+   * @default 5000
+   */
+  readonly commandTimeoutMs?: number;
+  /**
+   * Delays between reconnect attempts, e.g. `exponential({...})` from `@lifeline/backoff`.
+   * A schedule that gives up leaves the broker disconnected and unhealthy.
+   * @default exponential from 50 ms to 2 s with full jitter, never giving up
+   */
+  readonly reconnect?: ReconnectScheduleFactory;
+  /** A pino logger or anything with the same four methods. @default silent */
+  readonly logger?: Logger;
+}
+
+export interface ResolvedRedisBrokerOptions {
+  readonly url: string | undefined;
+  readonly redis: Redis | undefined;
+  readonly keyPrefix: string;
+  readonly maxMessages: number;
+  readonly maxAgeMs: number;
+  readonly dedupeWindowMs: number;
+  readonly commandTimeoutMs: number;
+  readonly reconnect: ReconnectScheduleFactory;
+  readonly logger: Logger;
+}
+
+export const defaults = {
+  keyPrefix: "lifeline:",
+  maxMessages: 1000,
+  maxAgeMs: 300_000,
+  dedupeWindowMs: 300_000,
+  commandTimeoutMs: 5000,
+} as const;
+
+function positiveInt(value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isFinite(value) && value >= 1 ? Math.floor(value) : fallback;
+}
+
+export function resolveOptions(options: RedisBrokerOptions): ResolvedRedisBrokerOptions {
+  return {
+    url: options.url,
+    redis: options.redis,
+    keyPrefix: options.keyPrefix ?? defaults.keyPrefix,
+    maxMessages: positiveInt(options.history?.maxMessages, defaults.maxMessages),
+    maxAgeMs: positiveInt(options.history?.maxAgeMs, defaults.maxAgeMs),
+    dedupeWindowMs: positiveInt(options.dedupeWindowMs, defaults.dedupeWindowMs),
+    commandTimeoutMs: positiveInt(options.commandTimeoutMs, defaults.commandTimeoutMs),
+    reconnect: options.reconnect ?? defaultReconnect,
+    logger: options.logger ?? silentLogger,
+  };
+}

@@ -1,0 +1,305 @@
+import { randomBytes } from "node:crypto";
+import type {
+  AppendOptions,
+  AppendResult,
+  Broker,
+  BrokerHealth,
+  EntryListener,
+  HistoryRead,
+  LogEntry,
+  TopicHead,
+} from "@lifeline/server";
+import { decodeLive, decodeStream, encodeData, type StreamItem } from "./codec.js";
+import { openConnection, type TrackedConnection } from "./connection.js";
+import { RedisBrokerError, RedisBrokerErrorCode } from "./errors.js";
+import { topicKeys } from "./keys.js";
+import { scripts } from "./offsets.js";
+import { type RedisBrokerOptions, resolveOptions } from "./options.js";
+import type { TopicRead } from "./sequencer.js";
+import { createTopicFeed, type TopicFeed } from "./topic-feed.js";
+
+/** Entries per XRANGE page; a read pages until it reaches the head. */
+const PAGE_SIZE = 500;
+
+export interface RedisBroker extends Broker {
+  /** Resolves once both Redis connections are up; rejects if the broker closes first. */
+  ready(): Promise<void>;
+}
+
+interface FeedSlot {
+  readonly feed: TopicFeed;
+  readonly channel: string;
+  readonly started: Promise<void>;
+}
+
+/** A fresh epoch: Redis keeps it only if the topic has none yet (see offsets.ts). */
+function newEpoch(): string {
+  return `${Date.now().toString(36)}-${randomBytes(6).toString("hex")}`;
+}
+
+/** Connection-level failures of ioredis, as opposed to errors Redis replied with. */
+function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return (
+    error.name === "MaxRetriesPerRequestError" ||
+    /Connection is closed|Command timed out|Stream isn't writeable|ECONNRESET|EPIPE/.test(
+      error.message,
+    )
+  );
+}
+
+export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker {
+  const opts = resolveOptions(options);
+  const { logger } = opts;
+  const source = { url: opts.url, redis: opts.redis };
+  const command: TrackedConnection = openConnection(source, {
+    role: "command",
+    commandTimeoutMs: opts.commandTimeoutMs,
+    reconnect: opts.reconnect,
+    logger,
+  });
+  const subscriber: TrackedConnection = openConnection(source, {
+    role: "subscriber",
+    reconnect: opts.reconnect,
+    logger,
+  });
+  const feeds = new Map<string, FeedSlot>();
+  const topicsByChannel = new Map<string, string>();
+  let closed = false;
+
+  function unavailable(action: string): RedisBrokerError {
+    if (closed)
+      return new RedisBrokerError(
+        RedisBrokerErrorCode.Closed,
+        `cannot ${action}: the broker is closed`,
+      );
+    const down = [command, subscriber].filter((c) => !c.isReady()).map((c) => c.describe());
+    return new RedisBrokerError(
+      RedisBrokerErrorCode.Unavailable,
+      `cannot ${action}: ${down.join("; ")}`,
+    );
+  }
+
+  function failure(action: string, error: unknown, outcomeUnknown: boolean): RedisBrokerError {
+    if (error instanceof RedisBrokerError) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    if (isConnectionError(error)) {
+      return outcomeUnknown
+        ? new RedisBrokerError(
+            RedisBrokerErrorCode.OutcomeUnknown,
+            `${action}: no reply from Redis (${message}); it may or may not have been appended, retry with the same dedupe key`,
+            { cause: error },
+          )
+        : new RedisBrokerError(RedisBrokerErrorCode.Unavailable, `cannot ${action}: ${message}`, {
+            cause: error,
+          });
+    }
+    return new RedisBrokerError(
+      RedisBrokerErrorCode.CommandFailed,
+      `${action}: Redis replied ${message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+
+  /** One atomic read per page; pages until the head so a fill never mistakes a page end for a hole. */
+  async function readTopic(
+    topic: string,
+    afterOffset: number,
+    headOnly: boolean,
+  ): Promise<TopicRead> {
+    const keys = topicKeys(opts.keyPrefix, topic);
+    const entries: LogEntry[] = [];
+    let cursor = afterOffset;
+    let epoch = "";
+    let head = 0;
+    const maxPages = Math.ceil(opts.maxMessages / PAGE_SIZE) + 2;
+    for (let page = 0; page < maxPages; page++) {
+      const reply = (await scripts.read.run(
+        command.redis,
+        [keys.meta, keys.stream],
+        [newEpoch(), cursor, headOnly ? 0 : PAGE_SIZE],
+      )) as [string, number, number, StreamItem[]];
+      const [pageEpoch, pageHead, now, items] = reply;
+      if (page > 0 && pageEpoch !== epoch) {
+        // History was lost between two pages: what was read belongs to a dead epoch.
+        return { epoch: pageEpoch, head: pageHead, entries: [] };
+      }
+      epoch = pageEpoch;
+      head = pageHead;
+      const cutoff = now - opts.maxAgeMs;
+      for (const entry of decodeStream(topic, epoch, items)) {
+        if (entry.ts >= cutoff) entries.push(entry);
+      }
+      const last = items.at(-1);
+      if (headOnly || last === undefined || items.length < PAGE_SIZE) break;
+      cursor = Number(last[0].slice(0, last[0].indexOf("-")));
+      if (cursor >= head) break;
+    }
+    return { epoch, head, entries };
+  }
+
+  function startFeed(topic: string): FeedSlot {
+    const { channel } = topicKeys(opts.keyPrefix, topic);
+    const feed = createTopicFeed({
+      topic,
+      logger,
+      read: (after, headOnly) => readTopic(topic, after, headOnly),
+    });
+    topicsByChannel.set(channel, topic);
+    const started = (async () => {
+      // Subscribe before reading the head: every offset above that head then arrives live.
+      await subscriber.redis.subscribe(channel);
+      await feed.start();
+    })();
+    return { feed, channel, started };
+  }
+
+  function dropFeed(topic: string, slot: FeedSlot): void {
+    if (feeds.get(topic) !== slot) return;
+    feeds.delete(topic);
+    topicsByChannel.delete(slot.channel);
+    if (subscriber.isReady()) {
+      subscriber.redis.unsubscribe(slot.channel).catch((error: unknown) => {
+        logger.debug({ err: error, topic }, "redis broker: unsubscribe failed");
+      });
+    }
+  }
+
+  subscriber.redis.on("message", (channel: string, payload: string) => {
+    const topic = topicsByChannel.get(channel);
+    if (topic === undefined) return;
+    const entry = decodeLive(topic, payload);
+    if (entry === undefined) {
+      logger.warn({ topic, channel }, "redis broker: ignored a malformed live message");
+      return;
+    }
+    feeds.get(topic)?.feed.push(entry);
+  });
+
+  // After a reconnect the channels are subscribed again first, then every feed reads what
+  // was appended while it was away. Either connection may come back first, so both ask.
+  subscriber.onReady(() => {
+    const channels = [...topicsByChannel.keys()];
+    if (channels.length === 0) return;
+    subscriber.redis.subscribe(...channels).then(
+      () => {
+        for (const slot of feeds.values()) slot.feed.resync();
+      },
+      (error: unknown) => logger.warn({ err: error }, "redis broker: resubscribe failed"),
+    );
+  });
+  command.onReady(() => {
+    for (const slot of feeds.values()) slot.feed.resync();
+  });
+
+  return {
+    ready: async () => {
+      await Promise.all([command.ready(), subscriber.ready()]);
+    },
+
+    async append(
+      topic: string,
+      data: unknown,
+      appendOptions?: AppendOptions,
+    ): Promise<AppendResult> {
+      const action = `append to "${topic}"`;
+      if (closed || !command.isReady()) throw unavailable(`${action} (nothing was appended)`);
+      const json = encodeData(topic, data);
+      const keys = topicKeys(opts.keyPrefix, topic);
+      const redisKeys = [keys.meta, keys.stream];
+      if (appendOptions?.dedupeKey !== undefined)
+        redisKeys.push(keys.dedupe(appendOptions.dedupeKey));
+      let reply: [number, string, number, number];
+      try {
+        reply = (await scripts.append.run(command.redis, redisKeys, [
+          newEpoch(),
+          json,
+          opts.maxMessages,
+          opts.maxAgeMs,
+          opts.dedupeWindowMs,
+          keys.channel,
+        ])) as [number, string, number, number];
+      } catch (error) {
+        throw failure(action, error, true);
+      }
+      const [offset, epoch, ts, duplicate] = reply;
+      return { offset, epoch, ts, duplicate: duplicate === 1 };
+    },
+
+    async subscribe(topic: string, listener: EntryListener): Promise<() => Promise<void>> {
+      let slot = feeds.get(topic);
+      if (slot === undefined) {
+        if (closed || !command.isReady() || !subscriber.isReady())
+          throw unavailable(`subscribe to "${topic}"`);
+        slot = startFeed(topic);
+        feeds.set(topic, slot);
+      }
+      const current = slot;
+      const remove = current.feed.add(listener);
+      try {
+        await current.started;
+      } catch (error) {
+        remove();
+        dropFeed(topic, current);
+        throw failure(`subscribe to "${topic}"`, error, false);
+      }
+      let active = true;
+      return async () => {
+        if (!active) return;
+        active = false;
+        remove();
+        if (current.feed.listenerCount === 0) dropFeed(topic, current);
+      };
+    },
+
+    async readSince(
+      topic: string,
+      afterOffset: number,
+      epoch: string | undefined,
+    ): Promise<HistoryRead> {
+      if (closed || !command.isReady()) throw unavailable(`read the history of "${topic}"`);
+      const after = Number.isSafeInteger(afterOffset) && afterOffset > 0 ? afterOffset : 0;
+      let read: TopicRead;
+      try {
+        read = await readTopic(topic, after, false);
+      } catch (error) {
+        throw failure(`read the history of "${topic}"`, error, false);
+      }
+      const sameEpoch = epoch === undefined ? after === 0 : epoch === read.epoch;
+      const entries = read.entries;
+      const complete =
+        sameEpoch &&
+        after <= read.head &&
+        entries.length === read.head - after &&
+        (entries.length === 0 || entries[0]?.offset === after + 1);
+      return { epoch: read.epoch, entries, complete, head: read.head };
+    },
+
+    async head(topic: string): Promise<TopicHead> {
+      if (closed || !command.isReady()) throw unavailable(`read the head of "${topic}"`);
+      try {
+        const read = await readTopic(topic, 0, true);
+        return { offset: read.head, epoch: read.epoch };
+      } catch (error) {
+        throw failure(`read the head of "${topic}"`, error, false);
+      }
+    },
+
+    health(): BrokerHealth {
+      if (closed) return { healthy: false, detail: "redis broker closed" };
+      const down = [command, subscriber].filter((c) => !c.isReady());
+      if (down.length === 0) return { healthy: true };
+      return { healthy: false, detail: down.map((c) => c.describe()).join("; ") };
+    },
+
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      feeds.clear();
+      topicsByChannel.clear();
+      await Promise.all([command.close(), subscriber.close()]);
+    },
+  };
+}
