@@ -70,6 +70,8 @@ export interface TrackedConnection {
   describe(): string;
   /** Called on every `ready`, the first one included. Returns the undo. */
   onReady(listener: () => void): () => void;
+  /** Called whenever the connection goes up or down. Returns the undo. */
+  onStatusChange(listener: () => void): () => void;
   /** Resolves on the first `ready`; rejects when the connection ends before. */
   ready(): Promise<void>;
   close(): Promise<void>;
@@ -87,6 +89,12 @@ export function openConnection(
   let lastError: string | undefined;
   let everReady = false;
   const readyListeners = new Set<() => void>();
+  const statusListeners = new Set<() => void>();
+  for (const event of ["ready", "close", "end", "reconnecting"]) {
+    redis.on(event, () => {
+      for (const listener of [...statusListeners]) listener();
+    });
+  }
 
   redis.on("error", (error: Error) => {
     lastError = error.message;
@@ -137,9 +145,16 @@ export function openConnection(
         readyListeners.delete(listener);
       };
     },
+    onStatusChange(listener) {
+      statusListeners.add(listener);
+      return () => {
+        statusListeners.delete(listener);
+      };
+    },
     ready: () => firstReady,
     async close() {
       readyListeners.clear();
+      statusListeners.clear();
       // Only a live socket emits "end" after disconnect(); a connection waiting to
       // reconnect just has its timer cancelled.
       const live = ["connecting", "connect", "ready"].includes(redis.status);

@@ -24,6 +24,8 @@ const PAGE_SIZE = 500;
 export interface RedisBroker extends Broker {
   /** Resolves once both Redis connections are up; rejects if the broker closes first. */
   ready(): Promise<void>;
+  /** Called whenever `health()` changes (Redis lost or back, or its detail). Returns the undo. */
+  onHealthChange(listener: (health: BrokerHealth) => void): () => void;
 }
 
 interface FeedSlot {
@@ -66,6 +68,27 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   const feeds = new Map<string, FeedSlot>();
   const topicsByChannel = new Map<string, string>();
   let closed = false;
+  const healthListeners = new Set<(health: BrokerHealth) => void>();
+  let lastHealth: BrokerHealth | undefined;
+
+  function health(): BrokerHealth {
+    if (closed) return { healthy: false, detail: "redis broker closed" };
+    const down = [command, subscriber].filter((c) => !c.isReady());
+    if (down.length === 0) return { healthy: true };
+    return { healthy: false, detail: down.map((c) => c.describe()).join("; ") };
+  }
+
+  function reportHealth(): void {
+    const now = health();
+    if (now.healthy === lastHealth?.healthy && now.detail === lastHealth.detail) return;
+    if (!now.healthy && lastHealth?.healthy !== false && !closed) {
+      logger.warn({ detail: now.detail }, "redis broker unhealthy");
+    }
+    lastHealth = now;
+    for (const listener of [...healthListeners]) listener(now);
+  }
+  command.onStatusChange(reportHealth);
+  subscriber.onStatusChange(reportHealth);
 
   function unavailable(action: string): RedisBrokerError {
     if (closed)
@@ -287,16 +310,19 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
       }
     },
 
-    health(): BrokerHealth {
-      if (closed) return { healthy: false, detail: "redis broker closed" };
-      const down = [command, subscriber].filter((c) => !c.isReady());
-      if (down.length === 0) return { healthy: true };
-      return { healthy: false, detail: down.map((c) => c.describe()).join("; ") };
+    health,
+
+    onHealthChange(listener) {
+      healthListeners.add(listener);
+      return () => {
+        healthListeners.delete(listener);
+      };
     },
 
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
+      healthListeners.clear();
       feeds.clear();
       topicsByChannel.clear();
       await Promise.all([command.close(), subscriber.close()]);

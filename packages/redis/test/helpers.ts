@@ -1,0 +1,72 @@
+import type { BrokerHealth, LogEntry } from "@lifeline/server";
+import type { RedisBroker } from "../src/index.js";
+
+/** Rejects with `label` when `promise` has not settled within `timeoutMs`. */
+export async function within<T>(promise: Promise<T>, timeoutMs: number, label: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${label}`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Collects delivered entries and lets a test wait for a count of them. */
+export interface Recorder {
+  readonly entries: LogEntry[];
+  readonly listener: (entry: LogEntry) => void;
+  waitForCount(count: number, timeoutMs?: number): Promise<void>;
+}
+
+export function createRecorder(): Recorder {
+  const entries: LogEntry[] = [];
+  const waiters = new Set<{ count: number; resolve: () => void }>();
+  return {
+    entries,
+    listener(entry) {
+      entries.push(entry);
+      for (const waiter of [...waiters]) {
+        if (entries.length >= waiter.count) {
+          waiters.delete(waiter);
+          waiter.resolve();
+        }
+      }
+    },
+    waitForCount(count, timeoutMs = 10_000) {
+      if (entries.length >= count) return Promise.resolve();
+      const reached = new Promise<void>((resolve) => waiters.add({ count, resolve }));
+      return within(reached, timeoutMs, `${count} entries (have ${entries.length})`);
+    },
+  };
+}
+
+/** Resolves once the broker's health satisfies `wanted`, checked now and on every change. */
+export function waitForHealth(
+  broker: RedisBroker,
+  wanted: (health: BrokerHealth) => boolean,
+  timeoutMs = 10_000,
+): Promise<void> {
+  if (wanted(broker.health())) return Promise.resolve();
+  let undo = () => {};
+  const changed = new Promise<void>((resolve) => {
+    undo = broker.onHealthChange((health) => {
+      if (wanted(health)) resolve();
+    });
+  });
+  return within(changed, timeoutMs, `health ${wanted.toString()}`).finally(() => undo());
+}
+
+/** Offsets of `entries` in one epoch are exactly `from..to`, in order, each once. */
+export function offsetsOf(entries: readonly LogEntry[]): number[] {
+  return entries.map((entry) => entry.offset);
+}
+
+export function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}

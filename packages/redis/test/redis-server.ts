@@ -1,0 +1,119 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** A real `redis-server` on a free loopback port, without persistence, owned by one test file. */
+export interface RedisServer {
+  readonly port: number;
+  readonly url: string;
+  /** Stops the process (SIGKILL: without persistence nothing survives) and waits for its exit. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port, empty. */
+  start(): Promise<void>;
+  /** Starts it unless it is running (a test that stopped it may have failed before restarting it). */
+  ensureRunning(): Promise<void>;
+  /** Stops it for good and removes its directory. */
+  dispose(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 10_000;
+
+async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function waitForReady(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const timer = setTimeout(
+      () => finish(new Error(`redis-server not ready in ${READY_TIMEOUT_MS} ms: ${output}`)),
+      READY_TIMEOUT_MS,
+    );
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+      if (output.includes("Ready to accept connections")) finish();
+    };
+    const onExit = (code: number | null) =>
+      finish(new Error(`redis-server exited with ${code}: ${output}`));
+    function finish(error?: Error) {
+      clearTimeout(timer);
+      child.stdout?.off("data", onData);
+      child.off("exit", onExit);
+      // Keep draining stdout so the child never blocks on a full pipe.
+      child.stdout?.resume();
+      if (error) reject(error);
+      else resolve();
+    }
+    child.stdout?.on("data", onData);
+    child.once("exit", onExit);
+  });
+}
+
+export async function startRedisServer(): Promise<RedisServer> {
+  const dir = await mkdtemp(join(tmpdir(), "lifeline-redis-"));
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+
+  async function start(): Promise<void> {
+    if (child !== undefined) throw new Error("redis-server is already running");
+    const proc = spawn(
+      "redis-server",
+      [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        dir,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    child = proc;
+    try {
+      await waitForReady(proc);
+    } catch (error) {
+      proc.kill("SIGKILL");
+      child = undefined;
+      throw error;
+    }
+  }
+
+  async function stop(): Promise<void> {
+    const proc = child;
+    if (proc === undefined) return;
+    child = undefined;
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+    proc.kill("SIGKILL");
+    await exited;
+  }
+
+  await start();
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    start,
+    stop,
+    ensureRunning: async () => {
+      if (child === undefined) await start();
+    },
+    async dispose() {
+      await stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
