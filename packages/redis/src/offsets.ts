@@ -84,6 +84,19 @@ return {epoch, head, now, entries}
 `;
 
 /**
+ * KEYS: meta, stream
+ * ARGV: expectedEpoch, newEpoch
+ * Starts a new epoch unless someone already did. Returns the epoch now in force.
+ */
+export const ROTATE_LUA = `
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if epoch ~= ARGV[1] then return epoch end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[1], 'epoch', ARGV[2], 'seq', 0)
+return ARGV[2]
+`;
+
+/**
  * KEYS: lease
  * ARGV: token, ttlMs
  * Extends the lease only while this token still holds it. Returns 1 when renewed.
@@ -130,6 +143,7 @@ export function defineScript(lua: string): Script {
 export const scripts = {
   append: defineScript(APPEND_LUA),
   read: defineScript(READ_LUA),
+  rotate: defineScript(ROTATE_LUA),
   renew: defineScript(RENEW_LUA),
   release: defineScript(RELEASE_LUA),
 } as const;

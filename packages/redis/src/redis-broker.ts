@@ -169,6 +169,10 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
       topic,
       logger,
       read: (after, headOnly) => readTopic(topic, after, headOnly),
+      rotate: async (epoch) => {
+        const keys = topicKeys(opts.keyPrefix, topic);
+        await scripts.rotate.run(command.redis, [keys.meta, keys.stream], [epoch, newEpoch()]);
+      },
     });
     topicsByChannel.set(channel, topic);
     const started = (async () => {

@@ -30,6 +30,8 @@ export interface FillOutcome {
 export interface Sequencer {
   /** Where delivery stands: the last delivered offset and its epoch. */
   position(): TopicHead;
+  /** The last delivered entry; undefined before the first one (or after an epoch change). */
+  last(): LogEntry | undefined;
   offer(entry: LogEntry): readonly LogEntry[];
   /** True when held entries wait behind a hole or another epoch was seen. */
   needsFill(): boolean;
@@ -43,6 +45,7 @@ export function createSequencer(start: TopicHead): Sequencer {
   let epoch = start.epoch;
   let delivered = start.offset;
   let otherEpochSeen = false;
+  let last: LogEntry | undefined;
   const pending = new Map<number, LogEntry>();
 
   function lowestPending(): number {
@@ -59,12 +62,14 @@ export function createSequencer(start: TopicHead): Sequencer {
     ) {
       pending.delete(next.offset);
       delivered = next.offset;
+      last = next;
       out.push(next);
     }
   }
 
   return {
     position: () => ({ epoch, offset: delivered }),
+    last: () => last,
     held: () => pending.size,
     needsFill: () => otherEpochSeen || (pending.size > 0 && lowestPending() > delivered + 1),
 
@@ -85,6 +90,7 @@ export function createSequencer(start: TopicHead): Sequencer {
       if (epochChanged) {
         epoch = read.epoch;
         delivered = 0;
+        last = undefined;
         pending.clear();
         otherEpochSeen = false;
         // A read after a non-zero offset of the old epoch says nothing about the new one.

@@ -9,6 +9,8 @@ export interface TopicFeedDeps {
   readonly topic: string;
   /** Reads every retained entry after `afterOffset` (count 0 reads the head only). */
   read(afterOffset: number, headOnly: boolean): Promise<TopicRead>;
+  /** Starts a new epoch for the topic unless its epoch is no longer `epoch`. */
+  rotate(epoch: string): Promise<void>;
   readonly logger: Logger;
 }
 
@@ -56,6 +58,21 @@ export function createTopicFeed(deps: TopicFeedDeps): TopicFeed {
     return staleGeneration !== cleanGeneration || seq.needsFill();
   }
 
+  /**
+   * Redis forgot offsets this node delivered (restart from an AOF fsynced every second):
+   * its head is below them, or the entry at the last delivered offset is a different one
+   * (another time or data: one with both equal is, for every reader, the same message).
+   * Those offsets would be handed out again, so the epoch must change.
+   */
+  function regressed(seq: Sequencer, read: TopicRead, after: number, epoch: string): boolean {
+    if (read.epoch !== epoch || after === 0) return false;
+    if (read.head < after) return true;
+    const first = read.entries[0];
+    const last = seq.last();
+    if (first === undefined || last === undefined || first.offset !== after) return false;
+    return first.ts !== last.ts || JSON.stringify(first.data) !== JSON.stringify(last.data);
+  }
+
   async function run(): Promise<void> {
     const seq = sequencer;
     if (running || seq === undefined) return;
@@ -63,8 +80,18 @@ export function createTopicFeed(deps: TopicFeedDeps): TopicFeed {
     try {
       for (let i = 0; i < MAX_FILLS_PER_RUN && needsFill(seq); i++) {
         const generation = staleGeneration;
-        const after = seq.position().offset;
-        const read = await deps.read(after, false);
+        const { offset: after, epoch } = seq.position();
+        // Reading from one before also returns the last delivered entry, to check that
+        // Redis still has the same one (see regressed()).
+        const read = await deps.read(Math.max(0, after - 1), false);
+        if (regressed(seq, read, after, epoch)) {
+          await deps.rotate(epoch);
+          logger.error(
+            { topic, epoch, delivered: after, head: read.head },
+            "redis broker: Redis lost appends this node already delivered; started a new epoch",
+          );
+          continue;
+        }
         const outcome = seq.applyFill(read, after);
         if (outcome.epochChanged) {
           logger.warn(

@@ -1,5 +1,5 @@
 import type { BrokerHealth, LogEntry } from "@lifeline/server";
-import type { RedisBroker } from "../src/index.js";
+import type { Logger, RedisBroker } from "../src/index.js";
 
 /** Rejects with `label` when `promise` has not settled within `timeoutMs`. */
 export async function within<T>(promise: Promise<T>, timeoutMs: number, label: string): Promise<T> {
@@ -69,4 +69,33 @@ export function offsetsOf(entries: readonly LogEntry[]): number[] {
 
 export function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+/** A logger that records messages and lets a test wait for one. */
+export function createLogRecorder(): Logger & {
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+} {
+  const messages: string[] = [];
+  const waiters = new Set<{ pattern: RegExp; resolve: () => void }>();
+  const write = (_obj: object, msg?: string) => {
+    const text = msg ?? "";
+    messages.push(text);
+    for (const waiter of [...waiters]) {
+      if (waiter.pattern.test(text)) {
+        waiters.delete(waiter);
+        waiter.resolve();
+      }
+    }
+  };
+  return {
+    debug: write,
+    info: write,
+    warn: write,
+    error: write,
+    waitFor(pattern, timeoutMs = 10_000) {
+      if (messages.some((m) => pattern.test(m))) return Promise.resolve();
+      const seen = new Promise<void>((resolve) => waiters.add({ pattern, resolve }));
+      return within(seen, timeoutMs, `a log line matching ${pattern}`);
+    },
+  };
 }
