@@ -1,6 +1,8 @@
 import type { LogEntry } from "@lifeline/server";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createSequencer } from "../src/sequencer.js";
+import { range } from "./helpers.js";
 
 function entry(offset: number, epoch = "e1"): LogEntry {
   return { topic: "t", offset, epoch, data: offset, ts: 0 };
@@ -85,5 +87,55 @@ describe("sequencer", () => {
     expect(second.epochChanged).toBe(false);
     expect(seq.needsFill()).toBe(false);
     expect(offsets(seq.offer(entry(41)))).toEqual([]);
+  });
+});
+
+describe("sequencer under arbitrary loss and reordering of fills", () => {
+  it("delivers strictly increasing offsets, each once, and everything once a fill is complete", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 60 }),
+        fc.array(
+          fc.oneof(
+            fc.constant("lose" as const),
+            fc.constant("live" as const),
+            fc.constant("fill" as const),
+          ),
+          {
+            minLength: 1,
+            maxLength: 200,
+          },
+        ),
+        (total, steps) => {
+          const log = range(1, total).map((o) => entry(o));
+          const seq = createSequencer({ epoch: "e1", offset: 0 });
+          const delivered: number[] = [];
+          let published = 0;
+          for (const step of steps) {
+            if (step === "fill") {
+              const after = seq.position().offset;
+              const read = { epoch: "e1", head: published, entries: log.slice(after, published) };
+              delivered.push(...offsets(seq.applyFill(read, after).deliver));
+            } else if (published < total) {
+              const next = log[published];
+              published++;
+              if (step === "live" && next !== undefined)
+                delivered.push(...offsets(seq.offer(next)));
+            }
+          }
+          const after = seq.position().offset;
+          delivered.push(
+            ...offsets(
+              seq.applyFill(
+                { epoch: "e1", head: published, entries: log.slice(after, published) },
+                after,
+              ).deliver,
+            ),
+          );
+          expect(delivered).toEqual(range(1, published));
+        },
+      ),
+      { numRuns: 300, seed: 42 },
+    );
   });
 });
