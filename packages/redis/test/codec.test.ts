@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { decodeLive, decodeStream, encodeData } from "../src/codec.js";
+import { RedisBrokerErrorCode } from "../src/errors.js";
+
+describe("codec", () => {
+  it("decodes a live payload written by the append script", () => {
+    expect(decodeLive("t", '7\nep-1\n1700000000123\n{"a":[1,"x\\ny"]}')).toEqual({
+      topic: "t",
+      offset: 7,
+      epoch: "ep-1",
+      ts: 1700000000123,
+      data: { a: [1, "x\ny"] },
+    });
+  });
+
+  it.each([
+    ["empty", ""],
+    ["no data line", "7\nep\n123"],
+    ["offset not a number", "x\nep\n123\n1"],
+    ["offset zero", "0\nep\n123\n1"],
+    ["ts not a number", "7\nep\nnow\n1"],
+    ["data not JSON", "7\nep\n123\n{"],
+  ])("ignores a malformed live payload (%s)", (_name, payload) => {
+    expect(decodeLive("t", payload)).toBeUndefined();
+  });
+
+  it("decodes stream items and skips malformed ones", () => {
+    const entries = decodeStream("t", "ep", [
+      ["1-0", ["ts", "100", "d", '"a"']],
+      ["2-0", ["ts", "101"]],
+      ["x-0", ["ts", "102", "d", "1"]],
+      ["4-0", ["ts", "103", "d", "{bad"]],
+      ["5-0", ["d", "null", "ts", "104"]],
+    ]);
+    expect(entries).toEqual([
+      { topic: "t", offset: 1, epoch: "ep", ts: 100, data: "a" },
+      { topic: "t", offset: 5, epoch: "ep", ts: 104, data: null },
+    ]);
+  });
+
+  it("encodes undefined as null and rejects what JSON cannot carry", () => {
+    expect(encodeData("t", undefined)).toBe("null");
+    expect(encodeData("t", { n: 1 })).toBe('{"n":1}');
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => encodeData("t", cyclic)).toThrow(
+      expect.objectContaining({ code: RedisBrokerErrorCode.InvalidData }),
+    );
+  });
+});
