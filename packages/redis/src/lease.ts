@@ -35,7 +35,8 @@ export interface LeaseOptions {
   readonly ttlMs?: number;
   /**
    * Interval between renewals by the holder, and between attempts by the others, in
-   * milliseconds. Keep it well below `ttlMs`.
+   * milliseconds. Values above `ttlMs / 2` are lowered to it, so one late renewal does
+   * not lose the lease.
    * @default ttlMs / 3
    */
   readonly renewEveryMs?: number;
@@ -67,10 +68,12 @@ export function createLease(options: LeaseOptions): Lease {
   const logger = options.logger ?? silentLogger;
   const ttlMs =
     options.ttlMs !== undefined && options.ttlMs >= 1 ? Math.floor(options.ttlMs) : 5000;
-  const renewEveryMs =
+  const renewEveryMs = Math.max(
+    1,
     options.renewEveryMs !== undefined && options.renewEveryMs >= 1
-      ? Math.floor(options.renewEveryMs)
-      : Math.max(1, Math.floor(ttlMs / 3));
+      ? Math.min(Math.floor(options.renewEveryMs), Math.floor(ttlMs / 2))
+      : Math.floor(ttlMs / 3),
+  );
   const key = leaseKey(options.keyPrefix ?? "lifeline:", options.name);
   const token = randomBytes(16).toString("hex");
   const owned: TrackedConnection | undefined =
