@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Installs the system programs the test suite drives for real (redis-server, chromium)
-# when they are missing. Uses Debian's packages; needs root (or passwordless sudo).
-# Usage: scripts/ensure-system-deps.sh [redis] [chromium]   (no argument: both)
+# Installs the system programs the test suite drives for real (redis-server, chromium,
+# and for the network-fault tests ip/iptables/nft/tc) when they are missing. Uses Debian's packages; needs root (or passwordless sudo).
+# Usage: scripts/ensure-system-deps.sh [redis] [chromium] [net]   (no argument: all)
 set -euo pipefail
 wanted=("$@")
-[ ${#wanted[@]} -eq 0 ] && wanted=(redis chromium)
+[ ${#wanted[@]} -eq 0 ] && wanted=(redis chromium net)
 
 missing=()
 for w in "${wanted[@]}"; do
   case "$w" in
     redis) command -v redis-server >/dev/null 2>&1 || missing+=(redis-server) ;;
     chromium) [ -x /usr/bin/chromium ] || missing+=(chromium) ;;
+    net)
+      command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+      command -v iptables >/dev/null 2>&1 || missing+=(iptables)
+      command -v nft >/dev/null 2>&1 || missing+=(nftables)
+      ;;
     *) echo "ensure-system-deps: unknown dependency '$w'" >&2; exit 2 ;;
   esac
 done

@@ -59,7 +59,7 @@ try {
   writeFileSync(
     join(project, "check.mjs"),
     `import assert from "node:assert/strict";
-import { exponential, createRandom } from "@lifeline/backoff";
+import { createSchedule, exponential, seededRandom } from "@lifeline/backoff";
 import { createClient } from "@lifeline/client";
 import { CloseCode, parseClientMessage } from "@lifeline/protocol";
 import { createRedisBroker } from "@lifeline/redis";
@@ -69,7 +69,7 @@ assert.equal(typeof createRedisBroker, "function");
 assert.equal(typeof createMemoryBroker, "function");
 assert.equal(CloseCode.SessionReplaced, 4409);
 assert.equal(parseClientMessage('{"type":"ping"}').ok, true);
-assert.equal(typeof exponential({ random: createRandom(1) }).next(), "number");
+assert.equal(typeof createSchedule(exponential(), { random: seededRandom(1) }).next(), "number");
 
 const server = createServer({ port: 0 });
 server.method("echo", (params) => params);
@@ -96,10 +96,10 @@ console.log("packaging check: ESM round trip ok");
     `import { createClient, type ClientState } from "@lifeline/client";
 import { defineContract, type ServerMessage } from "@lifeline/protocol";
 import { createServer } from "@lifeline/server";
-import { exponential, type Schedule } from "@lifeline/backoff";
+import { createSchedule, exponential, type Schedule } from "@lifeline/backoff";
 import type { Broker } from "@lifeline/server";
 
-const schedule: Schedule = exponential();
+const schedule: Schedule = createSchedule(exponential());
 const server = createServer({ port: 0 });
 const client = createClient({ url: "ws://127.0.0.1:1/ws" });
 const state: ClientState = client.state.getSnapshot();

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/ensure-system-deps.sh redis chromium
+bash scripts/ensure-system-deps.sh redis chromium net
 pnpm exec turbo run build typecheck
 pnpm exec biome ci .
 pnpm exec vitest run
