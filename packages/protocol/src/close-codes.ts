@@ -41,6 +41,7 @@ export interface CloseCodeInfo {
 
 export const closeCodeInfo: Readonly<Record<CloseCode, CloseCodeInfo>> = {
   1000: { name: "normal", description: "normal closure, asked for by one side", retry: "none" },
+  // 1006 is never sent (RFC 6455 section 7.4.1): clients see it when the link dropped.
   1001: { name: "going_away", description: "the peer is going away", retry: "backoff" },
   1006: {
     name: "abnormal",
@@ -96,19 +97,47 @@ export const closeCodeInfo: Readonly<Record<CloseCode, CloseCodeInfo>> = {
   },
 };
 
-/** Describes any close code, including ones this protocol does not define. */
+/**
+ * Registered codes this protocol never sends but a client may observe (RFC 6455 section
+ * 7.4.1, IANA registry). 1005 and 1015 are, like 1006, reported locally and never sent.
+ */
+const otherCloseCodes: Readonly<Record<number, CloseCodeInfo>> = {
+  1002: { name: "protocol_error", description: "WebSocket protocol error", retry: "backoff" },
+  1003: { name: "unsupported_data", description: "unsupported data type", retry: "backoff" },
+  1005: { name: "no_status", description: "closed without a status code", retry: "backoff" },
+  1007: { name: "invalid_payload", description: "invalid frame payload data", retry: "backoff" },
+  1010: {
+    name: "mandatory_extension",
+    description: "a required extension is missing",
+    retry: "backoff",
+  },
+  1014: { name: "bad_gateway", description: "a gateway got an invalid response", retry: "backoff" },
+  1015: { name: "tls_handshake", description: "TLS handshake failed", retry: "backoff" },
+};
+
+/**
+ * Describes any close code, including ones this protocol does not define: unknown
+ * codes are retried with backoff, so a newer server's codes do not strand old clients.
+ */
 export function describeCloseCode(code: number): CloseCodeInfo {
-  const known = (closeCodeInfo as Record<number, CloseCodeInfo>)[code];
-  if (known) return known;
-  if (code >= 4000 && code <= 4999) {
+  if (Object.hasOwn(closeCodeInfo, code))
+    return (closeCodeInfo as Record<number, CloseCodeInfo>)[code]!;
+  if (Object.hasOwn(otherCloseCodes, code)) return otherCloseCodes[code]!;
+  if (Number.isInteger(code) && code >= 4000 && code <= 4999) {
     return { name: "application", description: `application close code ${code}`, retry: "backoff" };
   }
-  return { name: "unknown", description: `close code ${code}`, retry: "backoff" };
+  return { name: "unknown", description: `close code ${String(code)}`, retry: "backoff" };
 }
 
 /** True when a client must not reconnect after this close (it would fail the same way). */
 export function isFatalClose(code: number): boolean {
   return describeCloseCode(code).retry === "fatal";
+}
+
+/** True when a client should reconnect after this close (neither asked for nor fatal). */
+export function shouldReconnect(code: number): boolean {
+  const { retry } = describeCloseCode(code);
+  return retry !== "fatal" && retry !== "none";
 }
 
 /** RFC 6455 section 5.5: a close frame's payload is at most 125 bytes, 2 of them the code. */

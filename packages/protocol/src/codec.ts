@@ -6,6 +6,8 @@ import {
   type ClientMessageType,
   clientMessageSchemas,
   Limits,
+  ResponseError,
+  ResponseOk,
   type ServerMessage,
   type ServerMessageType,
   serverMessageSchemas,
@@ -15,8 +17,11 @@ import {
  * The one Ajv instance of the protocol. Validators are compiled once, at import, per
  * message type: a message is checked against the single schema its `type` names, which
  * is both faster and gives better errors than validating against the whole union.
+ * `unicode: false` makes `maxLength` count UTF-16 code units like `String.length`
+ * (the JSON Schema default counts code points by walking the string, which costs more
+ * than the rest of a `publish` validation together).
  */
-export const ajv = new Ajv({ allErrors: false, strict: true, coerceTypes: false });
+export const ajv = new Ajv({ allErrors: false, strict: true, coerceTypes: false, unicode: false });
 
 /** Default cap on the size of one text frame the parsers accept (1 MiB of UTF-16 units). */
 export const DEFAULT_MAX_MESSAGE_CHARS = 1024 * 1024;
@@ -24,12 +29,13 @@ export const DEFAULT_MAX_MESSAGE_CHARS = 1024 * 1024;
 /** Why a frame was refused: a stable code, a readable message and where it went wrong. */
 export interface ProtocolIssue {
   readonly code: typeof ErrorCode.InvalidMessage | typeof ErrorCode.UnknownType;
+  /** What was expected and what came; at most `Limits.messageLength` characters. */
   readonly message: string;
   /** JSON pointer (RFC 6901) to the offending value; "" for the whole message. */
   readonly path: string;
   /** The message's `id` when it had a usable one, so the answer can be a failed `response`. */
   readonly id?: string;
-  /** The message's `type` when it had a string one. */
+  /** The message's `type` when it is one this protocol defines. */
   readonly type?: string;
 }
 
@@ -50,20 +56,70 @@ export function compile<T>(schema: TSchema): ValidateFunction<T> {
   return ajv.compile<T>(schema);
 }
 
+/** What the codec needs of a validator: Ajv's compiled functions, or the `response` dispatch. */
+interface Validator {
+  (value: unknown): boolean;
+  errors?: ErrorObject[] | null | undefined;
+}
+
 function compileAll<K extends string>(
   schemas: Readonly<Record<K, TSchema>>,
-): ReadonlyMap<string, ValidateFunction> {
-  const compiled = new Map<string, ValidateFunction>();
+  overrides: Readonly<Record<string, Validator>> = {},
+): ReadonlyMap<string, Validator> {
+  const compiled = new Map<string, Validator>();
   for (const [type, schema] of Object.entries<TSchema>(schemas)) {
-    compiled.set(type, ajv.compile(schema));
+    compiled.set(type, overrides[type] ?? compile(schema));
   }
   return compiled;
 }
 
-const clientValidators = compileAll<ClientMessageType>(clientMessageSchemas);
-const serverValidators = compileAll<ServerMessageType>(serverMessageSchemas);
+/**
+ * `response` is a union on the boolean `ok`. Ajv would try both branches and report the
+ * first branch's complaint (`ok` must be true) for a broken failure; choosing the branch by
+ * `ok` first reports the actual mistake and validates once.
+ */
+function responseValidator(): Validator {
+  const succeeded = compile(ResponseOk);
+  const failed = compile(ResponseError);
+  const validate: Validator = (value) => {
+    const record = value as Record<string, unknown>;
+    const ok = Object.hasOwn(record, "ok") ? record.ok : undefined;
+    const branch = ok === true ? succeeded : ok === false ? failed : undefined;
+    if (branch) {
+      const valid = branch(value);
+      validate.errors = branch.errors;
+      return valid;
+    }
+    validate.errors = [
+      ok === undefined
+        ? {
+            keyword: "required",
+            instancePath: "",
+            schemaPath: "#/required",
+            params: { missingProperty: "ok" },
+          }
+        : {
+            keyword: "type",
+            instancePath: "/ok",
+            schemaPath: "#/properties/ok/type",
+            params: { type: "boolean" },
+          },
+    ];
+    return false;
+  };
+  return validate;
+}
 
-/** Parses and validates one frame from a client. Never throws. */
+const clientValidators = compileAll<ClientMessageType>(clientMessageSchemas);
+const serverValidators = compileAll<ServerMessageType>(serverMessageSchemas, {
+  response: responseValidator(),
+});
+
+/**
+ * Parses and validates one frame from a client. Never throws: anything that is not a
+ * valid client message comes back as `{ ok: false, error }`. Pass text frames as strings
+ * (with `ws`: `isBinary ? data : data.toString()`); anything else is refused as binary.
+ */
 export function parseClientMessage(
   raw: unknown,
   options?: ParseOptions,
@@ -81,12 +137,12 @@ export function parseServerMessage(
 
 /** Validates an already-decoded value as a client message. Never throws. */
 export function validateClientMessage(value: unknown): ParseResult<ClientMessage> {
-  return validateWith<ClientMessage>(clientValidators, value);
+  return guarded<ClientMessage>(clientValidators, value);
 }
 
 /** Validates an already-decoded value as a server message. Never throws. */
 export function validateServerMessage(value: unknown): ParseResult<ServerMessage> {
-  return validateWith<ServerMessage>(serverValidators, value);
+  return guarded<ServerMessage>(serverValidators, value);
 }
 
 /** Encodes a message as the JSON text frame the protocol sends. */
@@ -95,12 +151,12 @@ export function serializeMessage(message: ClientMessage | ServerMessage): string
 }
 
 function parseWith<T>(
-  validators: ReadonlyMap<string, ValidateFunction>,
+  validators: ReadonlyMap<string, Validator>,
   raw: unknown,
   options: ParseOptions | undefined,
 ): ParseResult<T> {
   if (typeof raw !== "string") {
-    return refuse("expected a JSON text frame, got a binary frame", "");
+    return refuse(`expected a JSON text frame, got ${describeFrame(raw)}`, "");
   }
   const maxChars = options?.maxChars ?? DEFAULT_MAX_MESSAGE_CHARS;
   if (raw.length > maxChars) {
@@ -109,14 +165,26 @@ function parseWith<T>(
   let value: unknown;
   try {
     value = JSON.parse(raw);
-  } catch {
-    return refuse("expected a JSON text, got text that does not parse as JSON", "");
+  } catch (error) {
+    const reason = error instanceof Error ? ` (${clip(error.message, 120)})` : "";
+    return refuse(`expected JSON text, got text that does not parse as JSON${reason}`, "");
   }
+  // JSON.parse only builds plain objects, arrays and primitives, so validation cannot
+  // throw here; `guarded` is for values that come from elsewhere (getters, proxies).
   return validateWith<T>(validators, value);
 }
 
+function guarded<T>(validators: ReadonlyMap<string, Validator>, value: unknown): ParseResult<T> {
+  try {
+    return validateWith<T>(validators, value);
+  } catch (error) {
+    const reason = error instanceof Error ? ` (${clip(error.message, 120)})` : "";
+    return refuse(`expected a plain JSON value, got one that failed to read${reason}`, "");
+  }
+}
+
 function validateWith<T>(
-  validators: ReadonlyMap<string, ValidateFunction>,
+  validators: ReadonlyMap<string, Validator>,
   value: unknown,
 ): ParseResult<T> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -127,18 +195,17 @@ function validateWith<T>(
   if (typeof type !== "string") {
     return refuse(`expected "type" to be a string, got ${describe(type)}`, "/type");
   }
-  const id = usableId(record);
   const validate = validators.get(type);
-  if (!validate) {
+  if (validate === undefined) {
     return {
       ok: false,
       error: withContext(
         {
           code: ErrorCode.UnknownType,
-          message: `unknown message type "${clip(type)}"`,
+          message: `unknown message type ${JSON.stringify(clip(type, 64))}`,
           path: "/type",
         },
-        id,
+        usableId(record),
         undefined,
       ),
     };
@@ -146,11 +213,11 @@ function validateWith<T>(
   if (validate(value)) return { ok: true, message: value as T };
   const first = validate.errors?.[0];
   const issue = first
-    ? describeIssue(type, record, first)
+    ? describeIssue(`"${type}"`, record, first)
     : { message: `"${type}" is invalid`, path: "" };
   return {
     ok: false,
-    error: withContext({ code: ErrorCode.InvalidMessage, ...issue }, id, type),
+    error: withContext({ code: ErrorCode.InvalidMessage, ...issue }, usableId(record), type),
   };
 }
 
@@ -176,71 +243,100 @@ function usableId(record: Record<string, unknown>): string | undefined {
   return typeof id === "string" && id.length > 0 && id.length <= Limits.idLength ? id : undefined;
 }
 
-/** Turns the first Ajv error into "`type` expects `field` to be X, got Y". */
-function describeIssue(
-  type: string,
-  message: Record<string, unknown>,
+/**
+ * Turns an Ajv error into "`subject` expects `field` to be X, got Y" with a JSON pointer.
+ * Shared with contracts, whose subjects are payloads (`topic "a/b" data`).
+ */
+export function describeIssue(
+  subject: string,
+  root: unknown,
+  error: ErrorObject,
+): { message: string; path: string } {
+  const { message, path } = describeAjvError(subject, root, error);
+  return { message: clip(message, Limits.messageLength), path };
+}
+
+function describeAjvError(
+  subject: string,
+  root: unknown,
   error: ErrorObject,
 ): { message: string; path: string } {
   const params = error.params as Record<string, unknown>;
   if (error.keyword === "required") {
-    const path = `${error.instancePath}/${String(params.missingProperty)}`;
-    return { message: `"${type}" requires "${pointerToField(path)}"`, path };
+    const path = `${error.instancePath}/${escapePointer(String(params.missingProperty))}`;
+    return { message: `${subject} requires ${quoteField(path)}`, path };
   }
   if (error.keyword === "additionalProperties") {
-    const path = `${error.instancePath}/${String(params.additionalProperty)}`;
-    return {
-      message: `"${type}" does not allow the property "${clip(pointerToField(path))}"`,
-      path,
-    };
+    const path = `${error.instancePath}/${escapePointer(String(params.additionalProperty))}`;
+    return { message: `${subject} does not allow the property ${quoteField(path)}`, path };
   }
   const path = error.instancePath;
-  const field = pointerToField(path);
-  const got = describe(valueAt(message, path));
+  const field = path === "" ? "the value" : quoteField(path);
+  const got = describe(valueAt(root, path));
   switch (error.keyword) {
     case "type":
       return {
-        message: `"${type}" expects "${field}" to be ${article(String(params.type))}, got ${got}`,
+        message: `${subject} expects ${field} to be ${article(String(params.type))}, got ${got}`,
         path,
       };
     case "maxLength":
     case "maxItems":
+    case "maxProperties":
       return {
-        message: `"${type}" expects "${field}" to have at most ${String(params.limit)} ${error.keyword === "maxLength" ? "characters" : "items"}, got ${got}`,
+        message: `${subject} expects ${field} to have at most ${String(params.limit)} ${unit(error.keyword)}, got ${got}`,
         path,
       };
     case "minLength":
-      return { message: `"${type}" expects "${field}" to be a non-empty string, got ${got}`, path };
+    case "minItems":
+    case "minProperties":
+      return {
+        message: `${subject} expects ${field} to have at least ${String(params.limit)} ${unit(error.keyword)}, got ${got}`,
+        path,
+      };
     case "pattern":
       return {
-        message: `"${type}" expects "${field}" to match ${String(params.pattern)}, got ${got}`,
+        message: `${subject} expects ${field} to match ${String(params.pattern)}, got ${got}`,
         path,
       };
     case "minimum":
     case "maximum":
+    case "exclusiveMinimum":
+    case "exclusiveMaximum":
       return {
-        message: `"${type}" expects "${field}" to be ${error.keyword === "minimum" ? "at least" : "at most"} ${String(params.limit)}, got ${got}`,
+        message: `${subject} expects ${field} to be ${String(params.comparison)} ${String(params.limit)}, got ${got}`,
         path,
       };
     case "const":
       return {
-        message: `"${type}" expects "${field}" to be ${JSON.stringify(params.allowedValue)}, got ${got}`,
+        message: `${subject} expects ${field} to be ${JSON.stringify(params.allowedValue)}, got ${got}`,
         path,
       };
     default:
       return {
-        message: `"${type}" expects "${field}" ${error.message ?? "to be valid"}, got ${got}`,
+        message: `${subject} expects ${field} ${error.message ?? "to be valid"}, got ${got}`,
         path,
       };
   }
 }
 
-function pointerToField(pointer: string): string {
-  return pointer
+function unit(keyword: string): string {
+  if (keyword.endsWith("Length")) return "characters";
+  if (keyword.endsWith("Items")) return "items";
+  return "properties";
+}
+
+/** `/since/offset` -> `"since.offset"`; names are clipped so a hostile key stays short. */
+function quoteField(pointer: string): string {
+  const field = pointer
     .slice(1)
     .split("/")
     .map((part) => part.replaceAll("~1", "/").replaceAll("~0", "~"))
     .join(".");
+  return JSON.stringify(clip(field, 64));
+}
+
+function escapePointer(key: string): string {
+  return key.replaceAll("~", "~0").replaceAll("/", "~1");
 }
 
 function valueAt(root: unknown, pointer: string): unknown {
@@ -262,16 +358,28 @@ function describe(value: unknown): string {
   if (typeof value === "string") {
     return value.length > 32 ? `a string of ${value.length} characters` : JSON.stringify(value);
   }
-  if (typeof value === "number")
+  if (typeof value === "number") {
     return Number.isInteger(value) ? `integer ${value}` : `number ${value}`;
+  }
   if (typeof value === "object") return "an object";
   return typeof value;
+}
+
+function describeFrame(raw: unknown): string {
+  const tag = Object.prototype.toString.call(raw);
+  if (ArrayBuffer.isView(raw) || tag === "[object ArrayBuffer]" || tag === "[object Blob]") {
+    return "a binary frame";
+  }
+  if (Array.isArray(raw) && raw.every((part) => ArrayBuffer.isView(part))) {
+    return "a binary frame (fragments)";
+  }
+  return describe(raw);
 }
 
 function article(typeName: string): string {
   return /^[aeiou]/.test(typeName) ? `an ${typeName}` : `a ${typeName}`;
 }
 
-function clip(text: string): string {
-  return text.length > 64 ? `${text.slice(0, 61)}...` : text;
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }

@@ -1,6 +1,6 @@
 import type { Static, TSchema } from "@sinclair/typebox";
 import type { ValidateFunction } from "ajv";
-import { compile } from "./codec.js";
+import { compile, describeIssue } from "./codec.js";
 
 /** A method's parameter and result schemas. */
 export interface MethodSchema<P extends TSchema = TSchema, R extends TSchema = TSchema> {
@@ -10,8 +10,10 @@ export interface MethodSchema<P extends TSchema = TSchema, R extends TSchema = T
 
 /**
  * What an application declares once and shares between server and client.
- * Topic keys are names or patterns where a `*` stands for one path segment
- * (`"telescope/*\/status"` matches `telescope/seestar-001/status`).
+ * Topic keys are names or patterns where a `*` stands for exactly one whole path segment
+ * (`"telescope/*\/status"` matches `telescope/seestar-001/status`, not `telescope/a/b/status`).
+ * When a topic matches an exact key and a pattern, the exact key wins; among patterns, the
+ * first declared wins.
  */
 export interface ContractSpec {
   readonly topics?: Readonly<Record<string, TSchema>>;
@@ -87,14 +89,22 @@ interface CompiledTopic {
 
 /**
  * Declares an application's topics and methods once, with TypeBox schemas.
- * Validators are compiled here, once, with the protocol's Ajv instance.
+ * Validators are compiled here, once, with the protocol's Ajv instance; a schema Ajv
+ * cannot compile (a non-JSON type such as `Type.Date()`) or a `*` that is not a whole
+ * segment throws here, at definition time, never later while checking.
  */
 export function defineContract<const S extends ContractSpec>(spec: S): Contract<S> {
   const exact = new Map<string, ValidateFunction>();
   const patterns: CompiledTopic[] = [];
   for (const [key, schema] of Object.entries(spec.topics ?? {})) {
+    const segments = key.split("/");
+    if (segments.some((part) => part.includes("*") && part !== "*")) {
+      throw new TypeError(
+        `defineContract expects "*" to be a whole topic segment, got "${key}" (write "a/*/b")`,
+      );
+    }
     const validate = compile(schema);
-    if (key.includes("*")) patterns.push({ segments: key.split("/"), validate });
+    if (key.includes("*")) patterns.push({ segments, validate });
     else exact.set(key, validate);
   }
   const methods = new Map<string, { params: ValidateFunction; result: ValidateFunction }>();
@@ -103,6 +113,7 @@ export function defineContract<const S extends ContractSpec>(spec: S): Contract<
   }
 
   const topicValidator = (topic: string): ValidateFunction | undefined => {
+    if (typeof topic !== "string") return undefined;
     const direct = exact.get(topic);
     if (direct) return direct;
     const segments = topic.split("/");
@@ -119,27 +130,40 @@ export function defineContract<const S extends ContractSpec>(spec: S): Contract<
     hasMethod: (method) => methods.has(method),
     checkTopicData(topic, data) {
       const validate = topicValidator(topic);
-      if (!validate) return fail(`topic "${topic}" is not declared by the contract`, "");
-      return run(validate, data);
+      if (!validate) return fail(`topic ${quote(topic)} is not declared by the contract`, "");
+      return run(`topic ${quote(topic)} data`, validate, data);
     },
     checkParams(method, params) {
       const entry = methods.get(method);
-      if (!entry) return fail(`method "${method}" is not declared by the contract`, "");
-      return run(entry.params, params);
+      if (!entry) return fail(`method ${quote(method)} is not declared by the contract`, "");
+      return run(`method ${quote(method)} params`, entry.params, params);
     },
     checkResult(method, result) {
       const entry = methods.get(method);
-      if (!entry) return fail(`method "${method}" is not declared by the contract`, "");
-      return run(entry.result, result);
+      if (!entry) return fail(`method ${quote(method)} is not declared by the contract`, "");
+      return run(`method ${quote(method)} result`, entry.result, result);
     },
   };
 }
 
-function run(validate: ValidateFunction, value: unknown): ContractCheck {
-  if (validate(value)) return { ok: true };
-  const error = validate.errors?.[0];
-  const path = error?.instancePath ?? "";
-  return fail(`${path === "" ? "value" : `"${path}"`} ${error?.message ?? "is invalid"}`, path);
+const OK: ContractCheck = Object.freeze({ ok: true });
+
+/** Never throws: a value too deep for a recursive schema is refused like any invalid one. */
+function run(subject: string, validate: ValidateFunction, value: unknown): ContractCheck {
+  try {
+    if (validate(value)) return OK;
+    const error = validate.errors?.[0];
+    if (!error) return fail(`${subject} is invalid`, "");
+    const { message, path } = describeIssue(subject, value, error);
+    return fail(message, path);
+  } catch (error) {
+    const reason = error instanceof Error ? `: ${error.message.slice(0, 120)}` : "";
+    return fail(`${subject} could not be checked${reason}`, "");
+  }
+}
+
+function quote(name: string): string {
+  return JSON.stringify(name.length > 64 ? `${name.slice(0, 61)}...` : name);
 }
 
 function fail(message: string, path: string): ContractCheck {

@@ -6,6 +6,7 @@ export {
   isFatalClose,
   MAX_CLOSE_REASON_BYTES,
   type RetryClass,
+  shouldReconnect,
   truncateCloseReason,
 } from "./close-codes.js";
 export {
@@ -36,6 +37,7 @@ export {
   type TopicPattern,
 } from "./contract.js";
 export { ErrorCode, errorCodeDescriptions, isErrorCode } from "./error-codes.js";
+export { JSON_SCHEMA_ID, toJsonSchema } from "./json-schema.js";
 export {
   ClientId,
   ClientIdPattern,
@@ -46,6 +48,7 @@ export {
   Epoch,
   ErrorBody,
   ErrorMessage,
+  HandshakeQuery,
   HelloMessage,
   Limits,
   MessageId,

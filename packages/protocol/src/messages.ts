@@ -5,7 +5,10 @@ export const PROTOCOL_VERSION = 1;
 /** WebSocket subprotocol a client offers (RFC 6455 section 1.9). */
 export const SUBPROTOCOL = "lifeline.v1";
 
-/** Upper bounds that keep a single message from costing unbounded memory or CPU. */
+/**
+ * Upper bounds that keep a single message from costing unbounded memory or CPU.
+ * String lengths count UTF-16 code units (JavaScript's `String.length`).
+ */
 export const Limits = {
   idLength: 128,
   topicLength: 256,
@@ -19,25 +22,46 @@ export const Limits = {
 const strict = { additionalProperties: false } as const;
 
 /** A client-chosen id, unique per client_id; echoed by the server. */
-export const MessageId = Type.String({ minLength: 1, maxLength: Limits.idLength });
+export const MessageId = Type.String({
+  minLength: 1,
+  maxLength: Limits.idLength,
+  description: "Client-chosen id, unique per client_id; the server echoes it in its answer.",
+});
 /** Topic names: `/`-separated segments of letters, digits and `_ . : @ -`. */
 export const TopicName = Type.String({
   minLength: 1,
   maxLength: Limits.topicLength,
   pattern: "^[A-Za-z0-9_.:@-]+(/[A-Za-z0-9_.:@-]+)*$",
+  description: "Topic name: '/'-separated non-empty segments of letters, digits and _ . : @ -.",
 });
 export const MethodName = Type.String({
   minLength: 1,
   maxLength: Limits.methodLength,
   pattern: "^[A-Za-z0-9_.:/-]+$",
+  description: "Name of a method registered on the server.",
 });
-export const Offset = Type.Integer({ minimum: 0 });
-export const Epoch = Type.String({ minLength: 1, maxLength: Limits.epochLength });
+export const Offset = Type.Integer({
+  minimum: 0,
+  description: "Position in a topic's log: rises by one per message, the first message is 1.",
+});
+export const Epoch = Type.String({
+  minLength: 1,
+  maxLength: Limits.epochLength,
+  description: "Identity of a topic's history; changes whenever that history was lost.",
+});
 /** Application payload: any JSON value, opaque to the protocol (a contract may type it). */
-export const Data = Type.Unknown();
+export const Data = Type.Unknown({
+  description: "Application payload: any JSON value; the application's contract may type it.",
+});
 
 /** Where a subscription resumes: deliver every retained offset greater than `offset`. */
-export const ResumePoint = Type.Object({ offset: Offset, epoch: Epoch }, strict);
+export const ResumePoint = Type.Object(
+  { offset: Offset, epoch: Epoch },
+  {
+    ...strict,
+    description: "Resume after this offset of this epoch: the last offset the client has seen.",
+  },
+);
 export type ResumePoint = Static<typeof ResumePoint>;
 
 // Client -> server
@@ -49,20 +73,24 @@ export const SubscribeMessage = Type.Object(
     topic: TopicName,
     since: Type.Optional(ResumePoint),
   },
-  strict,
+  { ...strict, description: "Subscribe to a topic, optionally resuming after a known offset." },
 );
 export type SubscribeMessage = Static<typeof SubscribeMessage>;
 
 export const UnsubscribeMessage = Type.Object(
   { type: Type.Literal("unsubscribe"), id: MessageId, topic: TopicName },
-  strict,
+  { ...strict, description: "Stop a subscription." },
 );
 export type UnsubscribeMessage = Static<typeof UnsubscribeMessage>;
 
 /** Idempotent by `id`: a retried publish with a known id is acknowledged again, not appended. */
 export const PublishMessage = Type.Object(
   { type: Type.Literal("publish"), id: MessageId, topic: TopicName, data: Data },
-  strict,
+  {
+    ...strict,
+    description:
+      "Append data to a topic. Idempotent by id within the dedupe window; acknowledged by a response whose result is a PublishAck.",
+  },
 );
 export type PublishMessage = Static<typeof PublishMessage>;
 
@@ -72,16 +100,28 @@ export const RequestMessage = Type.Object(
     id: MessageId,
     method: MethodName,
     params: Type.Optional(Data),
-    timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_600_000 })),
+    timeout_ms: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 3_600_000,
+        description: "How long the caller waits, in ms; the server may cap it.",
+      }),
+    ),
   },
-  strict,
+  { ...strict, description: "Call a method; answered by a response with the same id." },
 );
 export type RequestMessage = Static<typeof RequestMessage>;
 
-export const PingMessage = Type.Object({ type: Type.Literal("ping") }, strict);
+export const PingMessage = Type.Object(
+  { type: Type.Literal("ping") },
+  { ...strict, description: "Application-level heartbeat; the peer answers pong." },
+);
 export type PingMessage = Static<typeof PingMessage>;
 
-export const PongMessage = Type.Object({ type: Type.Literal("pong") }, strict);
+export const PongMessage = Type.Object(
+  { type: Type.Literal("pong") },
+  { ...strict, description: "Answer to ping." },
+);
 export type PongMessage = Static<typeof PongMessage>;
 
 export const ClientMessage = Type.Union(
@@ -97,16 +137,37 @@ export const HelloMessage = Type.Object(
   {
     type: Type.Literal("hello"),
     /** ISO 8601 time at the server when the connection was accepted. */
-    server_time: Type.String({ maxLength: 64 }),
-    accepted_version: Type.Integer({ minimum: 1 }),
-    features: Type.Array(Type.String({ maxLength: 64 }), { maxItems: Limits.features }),
+    server_time: Type.String({
+      maxLength: 64,
+      description: "ISO 8601 time at the server when the connection was accepted.",
+    }),
+    accepted_version: Type.Integer({
+      minimum: 1,
+      description: "Protocol version the server speaks on this connection.",
+    }),
+    features: Type.Array(Type.String({ maxLength: 64 }), {
+      maxItems: Limits.features,
+      description: "Optional capabilities of the server; unknown ones must be ignored.",
+    }),
     /** Correlates this handshake with the server's log lines. */
-    request_id: Type.String({ maxLength: Limits.idLength }),
-    client_id: Type.String({ maxLength: Limits.idLength }),
-    connection_id: Type.String({ maxLength: Limits.idLength }),
-    heartbeat_interval_ms: Type.Integer({ minimum: 0 }),
+    request_id: Type.String({
+      maxLength: Limits.idLength,
+      description: "Correlates this handshake with the server's log lines.",
+    }),
+    client_id: Type.String({
+      maxLength: Limits.idLength,
+      description: "The client_id the server registered this connection under.",
+    }),
+    connection_id: Type.String({
+      maxLength: Limits.idLength,
+      description: "Unique id of this connection at the server.",
+    }),
+    heartbeat_interval_ms: Type.Integer({
+      minimum: 0,
+      description: "Interval of the server's pings, in ms.",
+    }),
   },
-  strict,
+  { ...strict, description: "First message on every accepted connection." },
 );
 export type HelloMessage = Static<typeof HelloMessage>;
 
@@ -116,20 +177,30 @@ export const SubscribedMessage = Type.Object(
     id: MessageId,
     topic: TopicName,
     /** The topic's latest offset when the subscription went live (0 for an empty topic). */
-    offset: Offset,
+    offset: Type.Integer({
+      minimum: 0,
+      description:
+        "The topic's latest offset when the subscription went live (0 for an empty topic); every later offset is delivered.",
+    }),
     epoch: Epoch,
     /** True when every message after `since` was replayed; false means a gap. */
-    recovered: Type.Boolean(),
+    recovered: Type.Boolean({
+      description:
+        "With since: true when every message after it was replayed; false when some were lost (gap).",
+    }),
     /** How many retained messages were replayed before this answer. */
-    replayed: Type.Integer({ minimum: 0 }),
+    replayed: Type.Integer({
+      minimum: 0,
+      description: "How many retained messages were replayed before this answer.",
+    }),
   },
-  strict,
+  { ...strict, description: "Answer to subscribe: the subscription is live." },
 );
 export type SubscribedMessage = Static<typeof SubscribedMessage>;
 
 export const UnsubscribedMessage = Type.Object(
   { type: Type.Literal("unsubscribed"), id: MessageId, topic: TopicName },
-  strict,
+  { ...strict, description: "Answer to unsubscribe." },
 );
 export type UnsubscribedMessage = Static<typeof UnsubscribedMessage>;
 
@@ -141,16 +212,22 @@ export const TopicMessage = Type.Object(
     epoch: Epoch,
     data: Data,
     /** Milliseconds since the Unix epoch when the message was appended. */
-    ts: Type.Number(),
+    ts: Type.Number({ description: "Milliseconds since the Unix epoch when it was appended." }),
   },
-  strict,
+  { ...strict, description: "One entry of a subscribed topic's log, replayed or live." },
 );
 export type TopicMessage = Static<typeof TopicMessage>;
 
 export const ErrorBody = Type.Object(
   {
-    code: Type.String({ maxLength: 64 }),
-    message: Type.String({ maxLength: Limits.messageLength }),
+    code: Type.String({
+      maxLength: 64,
+      description: "Stable error code (see ErrorCode); unknown codes must be accepted.",
+    }),
+    message: Type.String({
+      maxLength: Limits.messageLength,
+      description: "Human-readable explanation; not meant to be parsed.",
+    }),
   },
   strict,
 );
@@ -158,13 +235,19 @@ export type ErrorBody = Static<typeof ErrorBody>;
 
 export const ResponseOk = Type.Object(
   { type: Type.Literal("response"), id: MessageId, ok: Type.Literal(true), result: Data },
-  strict,
+  {
+    ...strict,
+    description: "Success answer to request (result: the method's result) or publish (PublishAck).",
+  },
 );
 export type ResponseOk = Static<typeof ResponseOk>;
 
 export const ResponseError = Type.Object(
   { type: Type.Literal("response"), id: MessageId, ok: Type.Literal(false), error: ErrorBody },
-  strict,
+  {
+    ...strict,
+    description: "Failure answer to request, publish or a malformed message that had a usable id.",
+  },
 );
 export type ResponseError = Static<typeof ResponseError>;
 
@@ -172,17 +255,29 @@ export const ResponseMessage = Type.Union([ResponseOk, ResponseError]);
 export type ResponseMessage = Static<typeof ResponseMessage>;
 
 /** Result of a `publish`, carried by its `response`. */
-export const PublishAck = Type.Object({ topic: TopicName, offset: Offset, epoch: Epoch }, strict);
+export const PublishAck = Type.Object(
+  { topic: TopicName, offset: Offset, epoch: Epoch },
+  { ...strict, description: "Result of a successful publish: where the data was appended." },
+);
 export type PublishAck = Static<typeof PublishAck>;
 
 export const ErrorMessage = Type.Object(
   {
     type: Type.Literal("error"),
-    code: Type.String({ maxLength: 64 }),
-    message: Type.String({ maxLength: Limits.messageLength }),
+    code: Type.String({
+      maxLength: 64,
+      description: "Stable error code (see ErrorCode); unknown codes must be accepted.",
+    }),
+    message: Type.String({
+      maxLength: Limits.messageLength,
+      description: "Human-readable explanation; not meant to be parsed.",
+    }),
     id: Type.Optional(MessageId),
   },
-  strict,
+  {
+    ...strict,
+    description: "A client message was refused and had no usable id to answer with a response.",
+  },
 );
 export type ErrorMessage = Static<typeof ErrorMessage>;
 
@@ -190,9 +285,12 @@ export const ShutdownMessage = Type.Object(
   {
     type: Type.Literal("shutdown"),
     reason: Type.String({ maxLength: Limits.reasonLength }),
-    reconnect_after_ms: Type.Integer({ minimum: 0 }),
+    reconnect_after_ms: Type.Integer({
+      minimum: 0,
+      description: "Wait this long (ms) before reconnecting.",
+    }),
   },
-  strict,
+  { ...strict, description: "The server is going down; a close with 1012 follows." },
 );
 export type ShutdownMessage = Static<typeof ShutdownMessage>;
 
@@ -237,12 +335,31 @@ export const serverMessageSchemas: Readonly<Record<ServerMessageType, TSchema>> 
 };
 
 /** Handshake query parameters (`GET /ws?client_id=..&version=1&role=..&token=..`). */
-export const Role = Type.Union([
-  Type.Literal("frontend"),
-  Type.Literal("admin"),
-  Type.Literal("test"),
-]);
+export const Role = Type.Union(
+  [Type.Literal("frontend"), Type.Literal("admin"), Type.Literal("test")],
+  { description: "What the client is; the server's authorize hook may use it." },
+);
 export type Role = Static<typeof Role>;
 export const ROLES: readonly Role[] = ["frontend", "admin", "test"];
 export const ClientIdPattern = "^[A-Za-z0-9_.:-]{1,128}$";
 export const ClientId = Type.String({ pattern: ClientIdPattern });
+
+/**
+ * The query string of the upgrade request. Every value arrives as a string; `token` is a
+ * credential the server never logs.
+ */
+export const HandshakeQuery = Type.Object(
+  {
+    client_id: Type.String({
+      pattern: ClientIdPattern,
+      description: "Stable id of the client (one tab, device or process).",
+    }),
+    version: Type.Literal("1", { description: "Protocol version (PROTOCOL_VERSION)." }),
+    role: Role,
+    token: Type.Optional(
+      Type.String({ description: "Credential for the authenticate hook; redacted from logs." }),
+    ),
+  },
+  { description: "Query parameters of GET /ws; unknown parameters are ignored." },
+);
+export type HandshakeQuery = Static<typeof HandshakeQuery>;
