@@ -21,7 +21,10 @@ import {
  * (the JSON Schema default counts code points by walking the string, which costs more
  * than the rest of a `publish` validation together).
  */
-export const ajv = new Ajv({ allErrors: false, strict: true, coerceTypes: false, unicode: false });
+export const ajv = new Ajv({ allErrors: false, strict: true, coerceTypes: false });
+// Set after construction: as a constructor option Ajv prints a deprecation notice on every
+// import, yet the option still drives code generation (vocabularies/validation/limitLength).
+ajv.opts.unicode = false;
 
 /** Default cap on the size of one text frame the parsers accept (1 MiB of UTF-16 units). */
 export const DEFAULT_MAX_MESSAGE_CHARS = 1024 * 1024;
@@ -174,8 +177,20 @@ function parseWith<T>(
   return validateWith<T>(validators, value);
 }
 
+/**
+ * For values that did not come from `JSON.parse`. The compiled validators read fields
+ * with `.`, which sees inherited ones, so objects with a prototype other than
+ * `Object.prototype` are refused up front (checking own properties inside Ajv would double
+ * the cost of every parse).
+ */
 function guarded<T>(validators: ReadonlyMap<string, Validator>, value: unknown): ParseResult<T> {
   try {
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) {
+        return refuse("expected a plain JSON object, got an object with a prototype", "");
+      }
+    }
     return validateWith<T>(validators, value);
   } catch (error) {
     const reason = error instanceof Error ? ` (${clip(error.message, 120)})` : "";
