@@ -1,0 +1,217 @@
+import { createServer as createHttpServer } from "node:http";
+import { type Broker, createServer, type LifelineServer, MethodError } from "@lifeline/server";
+import { type Logger, pino } from "pino";
+import { createDemoBroker, type DemoBroker } from "./broker.js";
+import { type Clock, systemClock } from "./clock.js";
+import type { DemoConfig } from "./config.js";
+import {
+  contract,
+  type MoveParams,
+  type SetGainParams,
+  TICKS_TOPIC,
+  type Tick,
+} from "./contract.js";
+import { createHttpHandler } from "./http.js";
+import { createObservatory, TelescopeError } from "./telescopes.js";
+import { createTicks } from "./ticks.js";
+
+export interface DemoServerOptions {
+  readonly config: DemoConfig;
+  /** @default pino at `config.logLevel` */
+  readonly logger?: Logger;
+  /**
+   * A broker that outlives this server (tests restart the server on it, as a Redis
+   * deployment would). Not closed by `close()`.
+   * @default memory, or Redis when `config.redisUrl` is set
+   */
+  readonly broker?: Broker;
+  /** @default the system clock */
+  readonly clock?: Clock;
+}
+
+export interface DemoServer {
+  /** The port HTTP and WebSocket listen on. */
+  readonly port: number;
+  /** `http://host:port/` of the dashboard. */
+  readonly url: string;
+  readonly lifeline: LifelineServer;
+  /** Graceful: clients get `shutdown` and 1012, the lease is released, the port freed. */
+  close(): Promise<void>;
+}
+
+/** What the page reads from `/demo-config.json`. */
+export interface PageConfig {
+  readonly nodeId: string;
+  readonly broker: "memory" | "redis" | "external";
+  /** WebSocket URLs to use instead of the page's own origin (a cluster). */
+  readonly wsUrls: readonly string[] | null;
+}
+
+/**
+ * The observatory service on one port: the dashboard at `/`, the WebSocket at `/ws`,
+ * `/health`, `/api/websocket/status`, `/metrics`; telescopes and ticks produced only
+ * while someone listens (and, on Redis, only on the node holding the producer lease).
+ */
+export async function startDemoServer(options: DemoServerOptions): Promise<DemoServer> {
+  const { config } = options;
+  const clock = options.clock ?? systemClock;
+  const logger =
+    options.logger ??
+    pino({ level: config.logLevel, name: "demo-server", base: { node: config.nodeId } });
+  const owned: DemoBroker | undefined =
+    options.broker === undefined ? createDemoBroker(config, logger) : undefined;
+  const broker = options.broker ?? (owned as DemoBroker).broker;
+  const brokerKind = owned?.kind ?? "external";
+
+  const httpServer = createHttpServer();
+  httpServer.requestTimeout = 30_000;
+  const lifeline = await createServer({
+    server: httpServer,
+    path: "/ws",
+    contract,
+    broker,
+    heartbeat: { intervalMs: config.heartbeatIntervalMs, timeoutMs: config.heartbeatTimeoutMs },
+    limits: { maxConnections: config.maxConnections },
+    ...(config.allowedOrigins === undefined ? {} : { allowedOrigins: config.allowedOrigins }),
+    status: { enabled: true },
+    logger: logger.child({ component: "lifeline" }),
+    // A demo has few clients: bring them back within a few seconds of a restart.
+    shutdown: { reason: "demo server restarting", reconnectAfterMs: 500, spreadMs: 1500 },
+    clock,
+  });
+
+  const publishLogged = (topic: string, data: unknown): Promise<unknown> =>
+    lifeline.publish(topic, data).catch((error: unknown) => {
+      logger.warn({ err: error, topic }, "publish failed");
+    });
+
+  const observatory = createObservatory({ clock, publish: publishLogged });
+  let lastTick = 0;
+  const ticks = createTicks({
+    clock,
+    publish: async (tick: Tick) => {
+      await lifeline.publish(TICKS_TOPIC, tick);
+      lastTick = Math.max(lastTick, tick.n);
+    },
+    lastPublished: async () => Math.max(lastTick, await lastTickInLog(broker)),
+    onError: (error) => logger.warn({ err: error }, "tick not published; will re-read the count"),
+  });
+
+  const setDemand = (topic: string, active: boolean): void => {
+    if (topic === TICKS_TOPIC) ticks.setDemand(active);
+    else observatory.setDemand(topic, active);
+  };
+  if (brokerKind === "redis") {
+    // Demand is per node, but any node's subscribers need the producer's messages: on
+    // Redis the lease holder produces whether or not its own clients listen.
+    for (const topic of [...observatory.topics, TICKS_TOPIC]) setDemand(topic, true);
+  } else {
+    lifeline.on("topicActive", (topic) => setDemand(topic, true));
+    lifeline.on("topicIdle", (topic) => setDemand(topic, false));
+  }
+  const setProducing = (producing: boolean): void => {
+    observatory.setProducing(producing);
+    ticks.setProducing(producing);
+  };
+  if (owned !== undefined) {
+    setProducing(false);
+    owned.startProducerElection(setProducing);
+  }
+
+  lifeline.method("telescope.move", (params) =>
+    asMethodError(() => observatory.move(params as MoveParams)),
+  );
+  lifeline.method("telescope.set_gain", (params) =>
+    asMethodError(() => observatory.setGain(params as SetGainParams)),
+  );
+  lifeline.method("telescope.list", () => observatory.list());
+  lifeline.method("echo", (params) => params ?? null);
+  lifeline.method("time", () => {
+    const now = clock.now();
+    return { server_time: new Date(now).toISOString(), epoch_ms: now };
+  });
+
+  const nodeId = config.nodeId ?? `node-${config.port}`;
+  httpServer.on(
+    "request",
+    createHttpHandler({
+      webDir: config.webDir,
+      handleLifeline: lifeline.handleHttp,
+      pageConfig: (): PageConfig => ({
+        nodeId,
+        broker: brokerKind,
+        wsUrls: config.publicWsUrls ?? null,
+      }),
+    }),
+  );
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once("error", reject);
+      httpServer.listen(config.port, config.host, () => {
+        httpServer.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    await ticks.close();
+    observatory.close();
+    await lifeline.close({ drainTimeoutMs: 0 });
+    await owned?.close();
+    throw error;
+  }
+  const address = httpServer.address();
+  const port = typeof address === "object" && address !== null ? address.port : config.port;
+  const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
+  const url = `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}/`;
+  logger.info({ url, broker: brokerKind, webDir: config.webDir }, "demo server listening");
+
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    url,
+    lifeline,
+    close() {
+      closing ??= (async () => {
+        logger.info("demo server shutting down");
+        await ticks.close();
+        observatory.close();
+        // Released before the clients are told, so another node takes over at once rather
+        // than after the lease's TTL.
+        await owned?.stopProducerElection().catch((error: unknown) => {
+          logger.warn({ err: error }, "lease release failed; it expires by itself");
+        });
+        await lifeline.close();
+        httpServer.closeAllConnections();
+        await new Promise<void>((resolve) => {
+          if (!httpServer.listening) resolve();
+          else httpServer.close(() => resolve());
+        });
+        await owned?.close().catch((error: unknown) => {
+          logger.warn({ err: error }, "broker close failed");
+        });
+        logger.info("demo server stopped");
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The n of the last tick still in the topic's log, 0 when there is none. */
+async function lastTickInLog(broker: Broker): Promise<number> {
+  const head = await broker.head(TICKS_TOPIC);
+  if (head.offset === 0) return 0;
+  const read = await broker.readSince(TICKS_TOPIC, head.offset - 1, head.epoch);
+  const data = read.entries.at(-1)?.data as { n?: unknown } | undefined;
+  return typeof data?.n === "number" ? data.n : 0;
+}
+
+/** Telescope failures reach the caller with their own code; anything else stays internal. */
+async function asMethodError<T>(run: () => T | Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof TelescopeError) throw new MethodError(error.code, error.message);
+    throw error;
+  }
+}

@@ -1,0 +1,155 @@
+import { defineContract } from "@lifeline/protocol";
+import { type Static, Type } from "@sinclair/typebox";
+
+/** The simulated telescopes, by id. */
+export const TELESCOPE_IDS = ["seestar-001", "seestar-002"] as const;
+
+/** Inclusive range `telescope.set_gain` accepts. */
+export const GAIN_RANGE = { min: 0, max: 300 } as const;
+/** Longest single move `telescope.move` accepts, in milliseconds. */
+export const MAX_MOVE_MS = 10_000;
+
+export const Direction = Type.Union([
+  Type.Literal("up"),
+  Type.Literal("down"),
+  Type.Literal("left"),
+  Type.Literal("right"),
+]);
+export type Direction = Static<typeof Direction>;
+
+export const TelescopeId = Type.String({ minLength: 1, maxLength: 64 });
+
+const statusFields = {
+  /** Battery charge in percent. */
+  battery: Type.Number({ minimum: 0, maximum: 100 }),
+  /** Sensor temperature in degrees Celsius. */
+  temperature_c: Type.Number(),
+  gain: Type.Integer({ minimum: GAIN_RANGE.min, maximum: GAIN_RANGE.max }),
+  /** Right ascension in degrees, [0, 360). */
+  ra_deg: Type.Number({ minimum: 0, maximum: 360 }),
+  /** Declination in degrees, [-90, 90]. */
+  dec_deg: Type.Number({ minimum: -90, maximum: 90 }),
+  tracking: Type.Boolean(),
+  /** The direction of the move in progress, or null. */
+  moving: Type.Union([Direction, Type.Null()]),
+};
+
+/** Every status field, as in a full snapshot. */
+export const TelescopeState = Type.Object(statusFields, { additionalProperties: false });
+export type TelescopeState = Static<typeof TelescopeState>;
+
+/**
+ * `telescope/<id>/status`: changes-only at 5 Hz (`full: false`, only the fields that
+ * changed), and a full snapshot (`full: true`, every field) every 10 s.
+ */
+export const TelescopeStatus = Type.Object(
+  {
+    telescope_id: TelescopeId,
+    full: Type.Boolean(),
+    ...Type.Partial(Type.Object(statusFields)).properties,
+  },
+  { additionalProperties: false },
+);
+export type TelescopeStatus = Static<typeof TelescopeStatus>;
+
+export const TelescopeInfo = Type.Object(
+  { id: TelescopeId, name: Type.String(), online: Type.Boolean() },
+  { additionalProperties: false },
+);
+export type TelescopeInfo = Static<typeof TelescopeInfo>;
+
+/** `telescopes`: a telescope was discovered or lost; every message carries the full list. */
+export const TelescopesEvent = Type.Object(
+  {
+    event: Type.Union([Type.Literal("discovered"), Type.Literal("lost")]),
+    telescope_id: TelescopeId,
+    telescopes: Type.Array(TelescopeInfo),
+  },
+  { additionalProperties: false },
+);
+export type TelescopesEvent = Static<typeof TelescopesEvent>;
+
+/** `demo/ticks`: n rises by one per message, at 10 Hz. */
+export const Tick = Type.Object(
+  { n: Type.Integer({ minimum: 1 }) },
+  { additionalProperties: false },
+);
+export type Tick = Static<typeof Tick>;
+
+export const MoveParams = Type.Object(
+  {
+    telescope_id: TelescopeId,
+    direction: Direction,
+    duration_ms: Type.Integer({ minimum: 1, maximum: MAX_MOVE_MS }),
+  },
+  { additionalProperties: false },
+);
+export type MoveParams = Static<typeof MoveParams>;
+
+export const MoveResult = Type.Object(
+  {
+    telescope_id: TelescopeId,
+    direction: Direction,
+    duration_ms: Type.Integer(),
+    ra_deg: Type.Number(),
+    dec_deg: Type.Number(),
+  },
+  { additionalProperties: false },
+);
+export type MoveResult = Static<typeof MoveResult>;
+
+export const SetGainParams = Type.Object(
+  {
+    telescope_id: TelescopeId,
+    gain: Type.Integer({ minimum: GAIN_RANGE.min, maximum: GAIN_RANGE.max }),
+  },
+  { additionalProperties: false },
+);
+export type SetGainParams = Static<typeof SetGainParams>;
+
+export const SetGainResult = Type.Object(
+  { telescope_id: TelescopeId, gain: Type.Integer() },
+  { additionalProperties: false },
+);
+export type SetGainResult = Static<typeof SetGainResult>;
+
+export const TimeResult = Type.Object(
+  { server_time: Type.String(), epoch_ms: Type.Number() },
+  { additionalProperties: false },
+);
+export type TimeResult = Static<typeof TimeResult>;
+
+/** `telescope.list`: every telescope with a full snapshot, so a page can draw at once. */
+export const ListResult = Type.Object(
+  {
+    telescopes: Type.Array(
+      Type.Object(
+        { id: TelescopeId, name: Type.String(), online: Type.Boolean(), state: TelescopeState },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ListResult = Static<typeof ListResult>;
+
+/** The observatory's topics and methods, shared by server and (as types) the page. */
+export const contract = defineContract({
+  topics: {
+    "telescope/*/status": TelescopeStatus,
+    telescopes: TelescopesEvent,
+    "demo/ticks": Tick,
+  },
+  methods: {
+    "telescope.move": { params: MoveParams, result: MoveResult },
+    "telescope.set_gain": { params: SetGainParams, result: SetGainResult },
+    "telescope.list": { params: Type.Unknown(), result: ListResult },
+    echo: { params: Type.Unknown(), result: Type.Unknown() },
+    time: { params: Type.Unknown(), result: TimeResult },
+  },
+});
+export type ObservatoryContract = typeof contract;
+
+export const statusTopic = (telescopeId: string): string => `telescope/${telescopeId}/status`;
+export const TICKS_TOPIC = "demo/ticks";
+export const TELESCOPES_TOPIC = "telescopes";
