@@ -1,0 +1,181 @@
+import { type Static, Type } from "@sinclair/typebox";
+import { describe, expect, expectTypeOf, test } from "vitest";
+import {
+  defineContract,
+  type MethodOf,
+  type MethodParams,
+  type MethodResult,
+  type TopicData,
+  type TopicOf,
+} from "../src/index.js";
+
+const TelescopeStatus = Type.Object({
+  battery: Type.Number({ minimum: 0, maximum: 100 }),
+  state: Type.Union([Type.Literal("idle"), Type.Literal("tracking")]),
+});
+const Announcement = Type.Object({ text: Type.String({ maxLength: 10 }) });
+const Slew = Type.Object(
+  { ra: Type.Number(), dec: Type.Number() },
+  { additionalProperties: false },
+);
+
+const contract = defineContract({
+  topics: {
+    "telescope/*/status": TelescopeStatus,
+    "telescope/main/status": Type.Object({ battery: Type.Number(), main: Type.Literal(true) }),
+    announcements: Announcement,
+  },
+  methods: {
+    "telescope.slew": { params: Slew, result: Type.Object({ eta_ms: Type.Integer() }) },
+    ping: { params: Type.Null(), result: Type.Literal("pong") },
+  },
+});
+type Spec = typeof contract.spec;
+
+describe("static types", () => {
+  test("topic names and payloads come from the declared schemas", () => {
+    expectTypeOf<TopicOf<Spec>>().toEqualTypeOf<
+      `telescope/${string}/status` | "telescope/main/status" | "announcements"
+    >();
+    expectTypeOf<TopicData<Spec, "telescope/seestar-1/status">>().toEqualTypeOf<
+      Static<typeof TelescopeStatus>
+    >();
+    expectTypeOf<TopicData<Spec, "announcements">>().toEqualTypeOf<{ text: string }>();
+    expectTypeOf<TopicData<Spec, "nope">>().toBeNever();
+  });
+
+  test("method names, params and results come from the declared schemas", () => {
+    expectTypeOf<MethodOf<Spec>>().toEqualTypeOf<"telescope.slew" | "ping">();
+    expectTypeOf<MethodParams<Spec, "telescope.slew">>().toEqualTypeOf<{
+      ra: number;
+      dec: number;
+    }>();
+    expectTypeOf<MethodResult<Spec, "telescope.slew">>().toEqualTypeOf<{ eta_ms: number }>();
+    expectTypeOf<MethodParams<Spec, "ping">>().toEqualTypeOf<null>();
+    expectTypeOf<MethodResult<Spec, "ping">>().toEqualTypeOf<"pong">();
+  });
+
+  test("an empty contract types payloads as unknown", () => {
+    const empty = defineContract({});
+    expectTypeOf<TopicData<typeof empty.spec, "anything">>().toBeUnknown();
+    expectTypeOf<MethodOf<typeof empty.spec>>().toBeNever();
+    expect(empty.hasTopic("anything")).toBe(false);
+  });
+});
+
+describe("topics", () => {
+  test("accepts a payload matching the topic's schema", () => {
+    expect(contract.checkTopicData("telescope/a/status", { battery: 50, state: "idle" })).toEqual({
+      ok: true,
+    });
+    expect(contract.checkTopicData("announcements", { text: "hello" })).toEqual({ ok: true });
+  });
+
+  test("refuses a payload with the field's JSON pointer and what came", () => {
+    expect(
+      contract.checkTopicData("telescope/a/status", { battery: "full", state: "idle" }),
+    ).toEqual({
+      ok: false,
+      issue: {
+        path: "/battery",
+        message: 'topic "telescope/a/status" data expects "battery" to be a number, got "full"',
+      },
+    });
+    expect(contract.checkTopicData("telescope/a/status", { battery: 101, state: "idle" })).toEqual({
+      ok: false,
+      issue: {
+        path: "/battery",
+        message: 'topic "telescope/a/status" data expects "battery" to be <= 100, got integer 101',
+      },
+    });
+    expect(contract.checkTopicData("announcements", {})).toMatchObject({
+      ok: false,
+      issue: { path: "/text", message: 'topic "announcements" data requires "text"' },
+    });
+    expect(contract.checkTopicData("announcements", "hi")).toMatchObject({
+      ok: false,
+      issue: { path: "" },
+    });
+  });
+
+  test("a * matches exactly one segment", () => {
+    expect(contract.hasTopic("telescope/x/status")).toBe(true);
+    expect(contract.hasTopic("telescope/x/y/status")).toBe(false);
+    expect(contract.hasTopic("telescope/status")).toBe(false);
+    expect(contract.checkTopicData("telescope/x/y/status", { battery: 1, state: "idle" })).toEqual({
+      ok: false,
+      issue: { path: "", message: 'topic "telescope/x/y/status" is not declared by the contract' },
+    });
+  });
+
+  test("an exact key wins over a pattern", () => {
+    expect(contract.checkTopicData("telescope/main/status", { battery: 1, main: true })).toEqual({
+      ok: true,
+    });
+    expect(contract.checkTopicData("telescope/main/status", { battery: 1, state: "idle" }).ok).toBe(
+      false,
+    );
+  });
+
+  test("Object.prototype names are not declared topics or methods", () => {
+    for (const name of ["__proto__", "constructor", "toString", "hasOwnProperty"]) {
+      expect(contract.hasTopic(name)).toBe(false);
+      expect(contract.hasMethod(name)).toBe(false);
+      expect(contract.checkTopicData(name, {}).ok).toBe(false);
+      expect(contract.checkParams(name, {}).ok).toBe(false);
+    }
+  });
+
+  test("refuses a * that is not a whole segment when the contract is defined", () => {
+    expect(() => defineContract({ topics: { "tele*/status": Announcement } })).toThrow(
+      /whole topic segment/,
+    );
+  });
+
+  test("refuses a schema Ajv cannot compile when the contract is defined", () => {
+    expect(() => defineContract({ topics: { a: Type.Date() } })).toThrow();
+  });
+});
+
+describe("methods", () => {
+  test("checks params and results", () => {
+    expect(contract.hasMethod("telescope.slew")).toBe(true);
+    expect(contract.checkParams("telescope.slew", { ra: 1, dec: 2 })).toEqual({ ok: true });
+    expect(contract.checkParams("telescope.slew", { ra: 1 })).toEqual({
+      ok: false,
+      issue: { path: "/dec", message: 'method "telescope.slew" params requires "dec"' },
+    });
+    expect(contract.checkParams("telescope.slew", { ra: 1, dec: 2, speed: 3 })).toMatchObject({
+      ok: false,
+      issue: { path: "/speed" },
+    });
+    expect(contract.checkResult("telescope.slew", { eta_ms: 10 })).toEqual({ ok: true });
+    expect(contract.checkResult("telescope.slew", { eta_ms: 1.5 })).toMatchObject({
+      ok: false,
+      issue: { path: "/eta_ms" },
+    });
+    expect(contract.checkParams("ping", null)).toEqual({ ok: true });
+    expect(contract.checkParams("ping", undefined).ok).toBe(false);
+    expect(contract.checkResult("ping", "pong")).toEqual({ ok: true });
+  });
+
+  test("refuses methods the contract does not declare", () => {
+    expect(contract.hasMethod("telescope.park")).toBe(false);
+    expect(contract.checkParams("telescope.park", {})).toEqual({
+      ok: false,
+      issue: { path: "", message: 'method "telescope.park" is not declared by the contract' },
+    });
+    expect(contract.checkResult("telescope.park", {}).ok).toBe(false);
+  });
+});
+
+test("a value too deep for a recursive schema is refused, not thrown", () => {
+  const Node = Type.Recursive((self) => Type.Object({ child: Type.Optional(self) }));
+  const deep = defineContract({ topics: { tree: Node } });
+  let value: Record<string, unknown> = {};
+  for (let i = 0; i < 200_000; i += 1) value = { child: value };
+  const result = deep.checkTopicData("tree", value);
+  expect(result.ok).toBe(false);
+  if (!result.ok) expect(result.issue.message).toMatch(/^topic "tree" data could not be checked/);
+  expect(deep.checkTopicData("tree", { child: { child: {} } })).toEqual({ ok: true });
+});
