@@ -1,0 +1,163 @@
+import type { Contract, ContractSpec, Role } from "@lifeline/protocol";
+import type { ClientIdSources } from "./client-id.js";
+import type { Clock } from "./clock.js";
+import type { LogLevel, LogSink } from "./logger.js";
+import type { PageLifecycle } from "./page-lifecycle.js";
+import type { BackoffPolicy, SlowDownOptions } from "./reconnect.js";
+import type { WebSocketConstructor } from "./socket.js";
+import type { TokenOption } from "./token.js";
+import type { UrlOption } from "./url-rotation.js";
+
+/** Options of `createClient()`. Every time is in milliseconds. */
+export interface ClientOptions<S extends ContractSpec = ContractSpec> {
+  /**
+   * The server endpoint, e.g. `"wss://example.com/ws"`. A list is rotated after every failed
+   * attempt (several server nodes); a function is called before every attempt and may be async.
+   * Query parameters `client_id`, `version`, `role` and `token` are added by the client.
+   */
+  readonly url: UrlOption;
+  /**
+   * Identifies this client to the server (`^[A-Za-z0-9_.:-]{1,128}$`); publish ids are unique
+   * per client id. Two live connections with one id replace each other (4409).
+   * @default a stable id: `<device>.<tab>`, kept in `localStorage`/`sessionStorage` when
+   * available, random per client elsewhere
+   */
+  readonly clientId?: string;
+  /** @default "frontend" */
+  readonly role?: Role;
+  /**
+   * A contract from `defineContract()`: types `request`, `publish` and `subscribe`, checks
+   * outgoing params and data before sending and incoming results and messages on arrival.
+   * @default undefined (untyped, unchecked)
+   */
+  readonly contract?: Contract<S>;
+  /**
+   * A credential sent as the `token` query parameter: a string, or a function called before
+   * every attempt (short-lived credentials; it sees the previous close code, e.g. 4401).
+   * @default undefined (no token)
+   */
+  readonly token?: TokenOption;
+  /**
+   * A WebSocket implementation. The browser entry uses the global `WebSocket`; the Node
+   * entry uses the global one when present (Node 22+), else the `ws` package.
+   * @default the global WebSocket, or `ws` under Node 20
+   */
+  readonly WebSocket?: WebSocketConstructor;
+  /**
+   * The retry delay policy, from `@lifeline/backoff`; `maxAttempts` may be `Infinity`.
+   * @default exponential({ baseMs: 1000, factor: 2, capMs: 30000, maxAttempts: 10, jitter: "full" })
+   */
+  readonly backoff?: BackoffPolicy;
+  /**
+   * How 4429 and 1013 ("slow down") back off harder: at least `floorMs` plus the schedule's
+   * delay times `multiplier`, at most `capMs`.
+   * @default { floorMs: 5000, multiplier: 3, capMs: 120000 }
+   */
+  readonly slowDown?: SlowDownOptions;
+  /**
+   * A connection must stay open this long before the retry count resets; a server that
+   * accepts and drops at once is retried on the growing schedule, not hammered.
+   * @default 10000
+   */
+  readonly stableAfterMs?: number;
+  /**
+   * When true, nothing connects until the first `connect()`, `subscribe()`, `publish()` or
+   * `request()`. When false, connecting starts right after `createClient()` returns.
+   * @default false
+   */
+  readonly lazy?: boolean;
+  /**
+   * An attempt whose socket is not open within this time is abandoned (`timeout`).
+   * @default 10000
+   */
+  readonly connectTimeoutMs?: number;
+  /**
+   * After the socket opens, the server's `hello` must arrive within this time.
+   * @default 10000
+   */
+  readonly helloTimeoutMs?: number;
+  /**
+   * Default `timeoutMs` of `request()`.
+   * @default 15000
+   */
+  readonly requestTimeoutMs?: number;
+  /**
+   * Silence tolerated beyond the server's `heartbeat_interval_ms` before the link is
+   * considered half-open and replaced. At half of it the client goes `degraded` and
+   * probes with a `ping`.
+   * @default 10000
+   */
+  readonly heartbeatGraceMs?: number;
+  /**
+   * The outbox: publishes and requests made while not open, sent in order on reopen.
+   * `max` bounds it; beyond it new messages are rejected with `queue_full`.
+   * @default { max: 1000 }
+   */
+  readonly queue?: { readonly max?: number };
+  /**
+   * Frames longer than this many characters are refused before parsing.
+   * @default 1048576
+   */
+  readonly maxMessageChars?: number;
+  /**
+   * An HTTP URL checked with `GET` before each upgrade attempt (e.g. the server's `/health`);
+   * a failure or a non-2xx status counts as a failed attempt without opening a socket.
+   * @default undefined (no probe)
+   */
+  readonly readinessUrl?: string;
+  /**
+   * Time allowed for the readiness probe.
+   * @default 3000
+   */
+  readonly readinessTimeoutMs?: number;
+  /**
+   * Validate incoming topic messages against the contract (they are dropped and an `error`
+   * event is emitted when invalid).
+   * @default true
+   */
+  readonly validateIncoming?: boolean;
+  /**
+   * Online/offline and visibility signals. `false` ignores them.
+   * @default the browser's `window`/`document` events when present, else none
+   */
+  readonly lifecycle?: PageLifecycle | false;
+  /**
+   * Where the default client id is kept.
+   * @default localStorage and sessionStorage when available
+   */
+  readonly clientIdStorage?: ClientIdSources;
+  /**
+   * Receives log records (levels, consecutive duplicates folded into `"... x N"`).
+   * @default console
+   */
+  readonly logger?: LogSink;
+  /** @default "warn" */
+  readonly logLevel?: LogLevel;
+  /**
+   * Time source and timers; tests pass a manual clock.
+   * @default Date.now and the global setTimeout
+   */
+  readonly clock?: Clock;
+  /**
+   * Randomness for jitter, in [0, 1).
+   * @default Math.random
+   */
+  readonly random?: () => number;
+}
+
+export const defaults = {
+  role: "frontend",
+  stableAfterMs: 10_000,
+  lazy: false,
+  connectTimeoutMs: 10_000,
+  helloTimeoutMs: 10_000,
+  requestTimeoutMs: 15_000,
+  heartbeatGraceMs: 10_000,
+  queueMax: 1000,
+  maxMessageChars: 1024 * 1024,
+  readinessTimeoutMs: 3000,
+  validateIncoming: true,
+  logLevel: "warn",
+  /** A timer firing this much later than asked is taken for a throttled background tab. */
+  lateTimerToleranceMs: 1000,
+} as const;

@@ -1,0 +1,176 @@
+import type { Contract, ErrorBody, PublishAck } from "@lifeline/protocol";
+import { type AbortSignalLike, abortError, onAbort } from "./abort.js";
+import { after, type Clock } from "./clock.js";
+import { ClientErrorCode, LifelineError } from "./errors.js";
+import type { OutboxEntry } from "./outbox.js";
+import type { Transport } from "./transport.js";
+
+/** Per-call options of `publish()`. */
+export interface PublishOptions {
+  /**
+   * Milliseconds to wait for the server's acknowledgement, across reconnects. By default a
+   * publish waits as long as the client lives: it is resent with the same id after every
+   * reconnect until acknowledged, and the server appends it once.
+   * @default Infinity
+   */
+  readonly timeoutMs?: number;
+  /** Gives up waiting. A publish already sent may still be appended by the server. */
+  readonly signal?: AbortSignalLike;
+}
+
+interface PendingPublish {
+  readonly entry: OutboxEntry;
+  readonly topic: string;
+  readonly resolve: (ack: PublishAck) => void;
+  readonly reject: (error: LifelineError) => void;
+  readonly dispose: () => void;
+  sent: boolean;
+}
+
+export interface PublishTracker {
+  readonly size: number;
+  start(topic: string, data: unknown, options: PublishOptions | undefined): Promise<PublishAck>;
+  markSent(id: string): void;
+  settle(
+    id: string,
+    outcome: { ok: true; result: unknown } | { ok: false; error: ErrorBody },
+  ): boolean;
+  /**
+   * The connection dropped: publishes sent on it and not acknowledged, oldest first, to be
+   * sent again (same id) on the next connection.
+   */
+  takeUnacknowledged(): OutboxEntry[];
+  rejectAll(error: LifelineError): void;
+}
+
+function isAck(value: unknown): value is PublishAck {
+  if (typeof value !== "object" || value === null) return false;
+  const ack = value as Record<string, unknown>;
+  return (
+    typeof ack.topic === "string" && typeof ack.offset === "number" && typeof ack.epoch === "string"
+  );
+}
+
+export function createPublishTracker(options: {
+  readonly clock: Clock;
+  readonly transport: Transport;
+  readonly contract: Contract | undefined;
+}): PublishTracker {
+  const { clock, transport, contract } = options;
+  const pending = new Map<string, PendingPublish>();
+
+  const finish = (id: string): PendingPublish | undefined => {
+    const entry = pending.get(id);
+    if (!entry) return undefined;
+    pending.delete(id);
+    entry.dispose();
+    return entry;
+  };
+
+  return {
+    get size() {
+      return pending.size;
+    },
+    start(topic, data, callOptions) {
+      const signal = callOptions?.signal;
+      if (signal?.aborted) return Promise.reject(abortError(signal, `publish to "${topic}"`));
+      if (contract) {
+        const check = contract.checkTopicData(topic, data);
+        if (!check.ok) {
+          return Promise.reject(
+            new LifelineError(
+              ClientErrorCode.InvalidMessage,
+              `publish to "${topic}" expects data matching the contract: ${check.issue.message}`,
+            ),
+          );
+        }
+      }
+      const id = transport.nextId("p");
+      const entry: OutboxEntry = {
+        id,
+        kind: "publish",
+        frame: JSON.stringify({ type: "publish", id, topic, data }),
+      };
+      return new Promise<PublishAck>((resolve, reject) => {
+        const fail = (error: LifelineError) => {
+          if (!finish(id)) return;
+          transport.withdraw(id);
+          reject(error);
+        };
+        const timeoutMs = callOptions?.timeoutMs ?? Number.POSITIVE_INFINITY;
+        const stopTimer = Number.isFinite(timeoutMs)
+          ? after(clock, timeoutMs, () =>
+              fail(
+                new LifelineError(
+                  ClientErrorCode.Timeout,
+                  `publish to "${topic}" was not acknowledged within ${timeoutMs} ms`,
+                ),
+              ),
+            )
+          : () => {};
+        const stopAbort = onAbort(signal, () =>
+          fail(abortError(signal as AbortSignalLike, `publish to "${topic}"`)),
+        );
+        pending.set(id, {
+          entry,
+          topic,
+          resolve,
+          reject,
+          sent: false,
+          dispose: () => {
+            stopTimer();
+            stopAbort();
+          },
+        });
+        const outcome = transport.deliver(entry);
+        if (outcome === "sent") {
+          const current = pending.get(id);
+          if (current) current.sent = true;
+        } else if (outcome === "full") {
+          fail(
+            new LifelineError(
+              ClientErrorCode.QueueFull,
+              `publish to "${topic}" refused: the outbox is full while disconnected`,
+            ),
+          );
+        }
+      });
+    },
+    markSent(id) {
+      const entry = pending.get(id);
+      if (entry) entry.sent = true;
+    },
+    settle(id, outcome) {
+      const entry = finish(id);
+      if (!entry) return false;
+      if (!outcome.ok) {
+        entry.reject(new LifelineError(outcome.error.code, outcome.error.message));
+      } else if (!isAck(outcome.result)) {
+        entry.reject(
+          new LifelineError(
+            ClientErrorCode.InvalidMessage,
+            `publish to "${entry.topic}" expects an ack {topic, offset, epoch}, got ${JSON.stringify(outcome.result)?.slice(0, 80)}`,
+          ),
+        );
+      } else {
+        entry.resolve(outcome.result);
+      }
+      return true;
+    },
+    takeUnacknowledged() {
+      const resend: OutboxEntry[] = [];
+      for (const entry of pending.values()) {
+        if (!entry.sent) continue;
+        entry.sent = false;
+        resend.push(entry.entry);
+      }
+      return resend;
+    },
+    rejectAll(error) {
+      for (const [id, entry] of [...pending]) {
+        finish(id);
+        entry.reject(error);
+      }
+    },
+  };
+}

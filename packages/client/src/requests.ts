@@ -1,0 +1,172 @@
+import type { Contract, ErrorBody } from "@lifeline/protocol";
+import { type AbortSignalLike, abortError, onAbort } from "./abort.js";
+import { after, type Clock } from "./clock.js";
+import { ClientErrorCode, LifelineError } from "./errors.js";
+import type { Transport } from "./transport.js";
+
+/** Per-call options of `request()`. */
+export interface RequestOptions {
+  /**
+   * Milliseconds to wait for the response, counted from the call (time spent queued while
+   * disconnected included). Also sent to the server as `timeout_ms`.
+   * @default the client's `requestTimeoutMs` (15000)
+   */
+  readonly timeoutMs?: number;
+  /** Aborts the request: it is withdrawn from the queue, or its response is ignored. */
+  readonly signal?: AbortSignalLike;
+}
+
+interface PendingRequest {
+  readonly method: string;
+  readonly resolve: (result: unknown) => void;
+  readonly reject: (error: LifelineError) => void;
+  readonly dispose: () => void;
+  sent: boolean;
+}
+
+export interface RequestTracker {
+  readonly size: number;
+  start(method: string, params: unknown, options: RequestOptions | undefined): Promise<unknown>;
+  /** A queued request left the outbox on the current connection. */
+  markSent(id: string): void;
+  /** Settles the request with this id; false when no request has it. */
+  settle(
+    id: string,
+    outcome: { ok: true; result: unknown } | { ok: false; error: ErrorBody },
+  ): boolean;
+  /** The connection dropped: requests sent on it will never get their response. */
+  connectionLost(reason: string): void;
+  rejectAll(error: LifelineError): void;
+}
+
+export function createRequestTracker(options: {
+  readonly clock: Clock;
+  readonly transport: Transport;
+  readonly contract: Contract | undefined;
+  readonly defaultTimeoutMs: number;
+}): RequestTracker {
+  const { clock, transport, contract } = options;
+  const pending = new Map<string, PendingRequest>();
+
+  const finish = (id: string): PendingRequest | undefined => {
+    const entry = pending.get(id);
+    if (!entry) return undefined;
+    pending.delete(id);
+    entry.dispose();
+    return entry;
+  };
+
+  return {
+    get size() {
+      return pending.size;
+    },
+    start(method, params, callOptions) {
+      const signal = callOptions?.signal;
+      if (signal?.aborted) return Promise.reject(abortError(signal, `request "${method}"`));
+      if (contract) {
+        const check = contract.checkParams(method, params);
+        if (!check.ok) {
+          return Promise.reject(
+            new LifelineError(
+              ClientErrorCode.InvalidMessage,
+              `request "${method}" expects params matching the contract: ${check.issue.message}`,
+            ),
+          );
+        }
+      }
+      const timeoutMs = callOptions?.timeoutMs ?? options.defaultTimeoutMs;
+      const id = transport.nextId("r");
+      return new Promise<unknown>((resolve, reject) => {
+        const fail = (error: LifelineError) => {
+          if (!finish(id)) return;
+          transport.withdraw(id);
+          reject(error);
+        };
+        const stopTimer = after(clock, timeoutMs, () =>
+          fail(
+            new LifelineError(
+              ClientErrorCode.Timeout,
+              `request "${method}" got no response within ${timeoutMs} ms`,
+            ),
+          ),
+        );
+        const stopAbort = onAbort(signal, () =>
+          fail(abortError(signal as AbortSignalLike, `request "${method}"`)),
+        );
+        pending.set(id, {
+          method,
+          resolve,
+          reject,
+          sent: false,
+          dispose: () => {
+            stopTimer();
+            stopAbort();
+          },
+        });
+        const frame = JSON.stringify({
+          type: "request",
+          id,
+          method,
+          ...(params === undefined ? {} : { params }),
+          timeout_ms: Math.max(1, Math.min(3_600_000, Math.round(timeoutMs))),
+        });
+        const outcome = transport.deliver({ id, kind: "request", frame });
+        if (outcome === "sent") {
+          const entry = pending.get(id);
+          if (entry) entry.sent = true;
+        } else if (outcome === "full") {
+          fail(
+            new LifelineError(
+              ClientErrorCode.QueueFull,
+              `request "${method}" refused: the outbox is full while disconnected`,
+            ),
+          );
+        }
+      });
+    },
+    markSent(id) {
+      const entry = pending.get(id);
+      if (entry) entry.sent = true;
+    },
+    settle(id, outcome) {
+      const entry = finish(id);
+      if (!entry) return false;
+      if (!outcome.ok) {
+        entry.reject(new LifelineError(outcome.error.code, outcome.error.message));
+        return true;
+      }
+      if (contract) {
+        const check = contract.checkResult(entry.method, outcome.result);
+        if (!check.ok) {
+          entry.reject(
+            new LifelineError(
+              ClientErrorCode.InvalidMessage,
+              `response to "${entry.method}" does not match the contract: ${check.issue.message}`,
+            ),
+          );
+          return true;
+        }
+      }
+      entry.resolve(outcome.result);
+      return true;
+    },
+    connectionLost(reason) {
+      for (const [id, entry] of [...pending]) {
+        if (!entry.sent) continue;
+        finish(id);
+        entry.reject(
+          new LifelineError(
+            ClientErrorCode.ConnectionLost,
+            `request "${entry.method}" was sent but the connection dropped before its response (${reason}); it was not retried because requests need not be idempotent`,
+          ),
+        );
+      }
+    },
+    rejectAll(error) {
+      for (const [id, entry] of [...pending]) {
+        finish(id);
+        entry.reject(error);
+      }
+    },
+  };
+}

@@ -1,0 +1,63 @@
+import { PROTOCOL_VERSION, type Role } from "@lifeline/protocol";
+
+/**
+ * The five members of a WebSocket the client uses. The browser's `WebSocket`, Node 22's
+ * global and the `ws` package all fit it, as does a test double.
+ */
+export interface WebSocketLike {
+  /** 0 connecting, 1 open, 2 closing, 3 closed (the WHATWG constants). */
+  readonly readyState: number;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { readonly data: unknown }) => void) | null;
+  onclose: ((event: { readonly code: number; readonly reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+export type WebSocketConstructor = new (
+  url: string,
+  protocols?: string | string[],
+) => WebSocketLike;
+
+export const OPEN = 1;
+
+/** The global `WebSocket` (browsers, Deno, Bun, Node 22+), if there is one. */
+export function globalWebSocket(): WebSocketConstructor | undefined {
+  return (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+}
+
+/** Finds a WebSocket implementation for an attempt; the Node entry falls back to `ws`. */
+export type WebSocketResolver = () => WebSocketConstructor | Promise<WebSocketConstructor>;
+
+export const browserResolver: WebSocketResolver = () => {
+  const found = globalWebSocket();
+  if (found) return found;
+  throw new TypeError(
+    "no global WebSocket: pass the `WebSocket` option, or import @lifeline/client under Node (it falls back to `ws`)",
+  );
+};
+
+/** `GET /ws?client_id=..&version=1&role=..&token=..` (DESIGN.md, "Wire protocol v1"). */
+export function buildSocketUrl(
+  base: string,
+  params: { clientId: string; role: Role; token?: string | undefined },
+): string {
+  const url = new URL(base);
+  url.searchParams.set("client_id", params.clientId);
+  url.searchParams.set("version", String(PROTOCOL_VERSION));
+  url.searchParams.set("role", params.role);
+  if (params.token !== undefined) url.searchParams.set("token", params.token);
+  return url.toString();
+}
+
+/** The URL as it may appear in logs and stats: the token replaced. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.searchParams.has("token")) parsed.searchParams.set("token", "[redacted]");
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}

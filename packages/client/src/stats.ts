@@ -1,0 +1,96 @@
+import type { ConnectionStatus, ErrorClass } from "./state-machine.js";
+
+/** One connection attempt, as kept in `stats().recentAttempts`. */
+export interface AttemptRecord {
+  /** Wall-clock start (ms since epoch). */
+  readonly at: number;
+  /** The URL used, token redacted. */
+  readonly url?: string;
+  /** `open` once `hello` arrived; otherwise how it failed. */
+  readonly outcome: "open" | "failed" | "pending";
+  readonly errorClass?: ErrorClass;
+  readonly code?: number;
+  readonly reason?: string;
+  /** How long the attempt took until open or failure. */
+  readonly durationMs?: number;
+}
+
+/** `client.stats()`: what a diagnostics panel shows. */
+export interface ClientStats {
+  readonly state: ConnectionStatus;
+  readonly clientId: string;
+  /** Retries since the connection was last healthy. */
+  readonly attempt: number;
+  /** Attempts started since creation. */
+  readonly attemptsTotal: number;
+  /** Connections that reached `open`. */
+  readonly successfulConnections: number;
+  /** Milliseconds the current connection has been open; 0 when not open. */
+  readonly uptimeMs: number;
+  readonly connectionId?: string;
+  readonly sent: Readonly<Record<string, number>>;
+  readonly received: Readonly<Record<string, number>>;
+  /** Heartbeat `ping`s received from the server and probe `ping`s sent. */
+  readonly heartbeats: { readonly received: number; readonly probesSent: number };
+  /** Wall-clock time of the latest frame from the server. */
+  readonly lastActivityAt?: number;
+  /** Messages waiting in the outbox. */
+  readonly queueSize: number;
+  readonly pendingRequests: number;
+  readonly pendingPublishes: number;
+  readonly duplicatesDropped: number;
+  readonly gaps: number;
+  /** The last 10 attempts, newest last. */
+  readonly recentAttempts: readonly AttemptRecord[];
+  /** `features` from the latest `hello`. */
+  readonly serverFeatures: readonly string[];
+  readonly heartbeatIntervalMs?: number;
+  /** The URL in use (token redacted). */
+  readonly url?: string;
+}
+
+const RECENT_ATTEMPTS = 10;
+
+/** Counters behind `stats()`; cheap to update on every frame. */
+export class StatsRecorder {
+  attemptsTotal = 0;
+  successfulConnections = 0;
+  openedAt: number | undefined;
+  connectionId: string | undefined;
+  heartbeatsReceived = 0;
+  probesSent = 0;
+  lastActivityAt: number | undefined;
+  duplicatesDropped = 0;
+  gaps = 0;
+  serverFeatures: readonly string[] = [];
+  heartbeatIntervalMs: number | undefined;
+  url: string | undefined;
+  readonly sent: Record<string, number> = {};
+  readonly received: Record<string, number> = {};
+  private attempts: AttemptRecord[] = [];
+
+  countSent(type: string): void {
+    this.sent[type] = (this.sent[type] ?? 0) + 1;
+  }
+
+  countReceived(type: string): void {
+    this.received[type] = (this.received[type] ?? 0) + 1;
+  }
+
+  attemptStarted(at: number): void {
+    this.attemptsTotal += 1;
+    this.attempts.push({ at, outcome: "pending" });
+    if (this.attempts.length > RECENT_ATTEMPTS) this.attempts.shift();
+  }
+
+  /** Completes the newest attempt record. */
+  attemptEnded(update: Omit<AttemptRecord, "at">): void {
+    const last = this.attempts.at(-1);
+    if (last?.outcome !== "pending") return;
+    this.attempts[this.attempts.length - 1] = { at: last.at, ...update };
+  }
+
+  recentAttempts(): readonly AttemptRecord[] {
+    return [...this.attempts];
+  }
+}

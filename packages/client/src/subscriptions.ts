@@ -1,0 +1,307 @@
+import type {
+  Contract,
+  ErrorBody,
+  ResumePoint,
+  SubscribedMessage,
+  TopicMessage,
+} from "@lifeline/protocol";
+import { ClientErrorCode, LifelineError } from "./errors.js";
+import type { Transport } from "./transport.js";
+
+/** Where a delivered message sits in its topic's log. */
+export interface MessageMeta {
+  readonly topic: string;
+  readonly offset: number;
+  readonly epoch: string;
+  /** Milliseconds since the Unix epoch when the server appended it. */
+  readonly ts: number;
+}
+
+export type MessageHandler<T = unknown> = (data: T, meta: MessageMeta) => void;
+
+/**
+ * Why messages may be missing:
+ * - `history_expired`: the server no longer retains everything after the resume point;
+ * - `epoch_changed`: the topic's history was lost (a restarted in-memory broker), offsets restarted;
+ * - `offsets_skipped`: a live message skipped offsets (should not happen with a correct server).
+ */
+export type GapReason = "history_expired" | "epoch_changed" | "offsets_skipped";
+
+/** Emitted when a subscription could not resume without loss: the application should resynchronise. */
+export interface GapEvent {
+  readonly topic: string;
+  readonly reason: GapReason;
+  /** Where the client stood (the last offset it delivered). */
+  readonly since: ResumePoint;
+  /** Where delivery resumed. */
+  readonly resumedAt: ResumePoint;
+  /** The offsets that were not delivered (inclusive), when they are known. */
+  readonly lost?: {
+    readonly epoch: string;
+    readonly fromOffset: number;
+    readonly toOffset: number;
+  };
+}
+
+/** Per-subscription options of `subscribe()`. */
+export interface SubscribeOptions {
+  /** Called, besides the client's `gap` event, when this topic could not resume without loss. */
+  readonly onGap?: (gap: GapEvent) => void;
+  /** Called when the server refuses the subscription (`forbidden`, ...); it is then dropped. */
+  readonly onError?: (error: LifelineError) => void;
+}
+
+interface Listener {
+  readonly handler: MessageHandler;
+  readonly options: SubscribeOptions;
+}
+
+interface TopicState {
+  readonly topic: string;
+  readonly listeners: Set<Listener>;
+  /** The last offset delivered, or the head `subscribed` reported: the next `since`. */
+  position: ResumePoint | undefined;
+  /** Id of the `subscribe` awaiting its `subscribed` on the current connection. */
+  pendingId: string | undefined;
+  /** The resume point that `subscribe` carried. */
+  sentSince: ResumePoint | undefined;
+  /** Replayed messages held until `subscribed` says whether there is a gap. */
+  buffer: TopicMessage[];
+}
+
+export interface SubscriptionEvents {
+  readonly onGap: (gap: GapEvent) => void;
+  readonly onError: (error: LifelineError) => void;
+  readonly onDelivered: (message: TopicMessage) => void;
+  readonly onDuplicate: (message: TopicMessage) => void;
+}
+
+export interface SubscriptionRegistry {
+  readonly topics: readonly string[];
+  add(topic: string, handler: MessageHandler, options: SubscribeOptions): () => void;
+  /** A connection opened: (re)subscribe every topic, with `since` where a position is known. */
+  resubscribeAll(): void;
+  /** The connection dropped: replies to the old `subscribe`s will never come. */
+  connectionLost(): void;
+  handleMessage(message: TopicMessage): void;
+  handleSubscribed(message: SubscribedMessage): void;
+  /** A failed `response` or an `error` with this id; false when it was not a subscribe. */
+  handleFailure(id: string, error: ErrorBody): boolean;
+  position(topic: string): ResumePoint | undefined;
+}
+
+/**
+ * Topic subscriptions that survive reconnects: each topic is subscribed once on the wire
+ * however many handlers it has, resumes with `since` after every reconnect, never delivers
+ * an offset twice, and reports a gap when the server cannot replay everything.
+ */
+export function createSubscriptionRegistry(options: {
+  readonly transport: Transport;
+  readonly contract: Contract | undefined;
+  readonly validateIncoming: boolean;
+  readonly events: SubscriptionEvents;
+}): SubscriptionRegistry {
+  const { transport, events, contract } = options;
+  const topics = new Map<string, TopicState>();
+  const byPendingId = new Map<string, TopicState>();
+
+  const sendSubscribe = (state: TopicState) => {
+    const id = transport.nextId("s");
+    const since = state.position;
+    const frame = JSON.stringify({
+      type: "subscribe",
+      id,
+      topic: state.topic,
+      ...(since ? { since } : {}),
+    });
+    if (!transport.sendIfOpen("subscribe", frame)) return;
+    if (state.pendingId) byPendingId.delete(state.pendingId);
+    state.pendingId = id;
+    state.sentSince = since;
+    state.buffer = [];
+    byPendingId.set(id, state);
+  };
+
+  const emitGap = (state: TopicState, gap: GapEvent) => {
+    events.onGap(gap);
+    for (const listener of [...state.listeners]) listener.options.onGap?.(gap);
+  };
+
+  const deliver = (state: TopicState, message: TopicMessage) => {
+    const at = state.position;
+    if (at && message.epoch === at.epoch && message.offset <= at.offset) {
+      events.onDuplicate(message);
+      return;
+    }
+    if (at && message.epoch === at.epoch && message.offset > at.offset + 1) {
+      emitGap(state, {
+        topic: state.topic,
+        reason: "offsets_skipped",
+        since: at,
+        resumedAt: { offset: message.offset, epoch: message.epoch },
+        lost: { epoch: at.epoch, fromOffset: at.offset + 1, toOffset: message.offset - 1 },
+      });
+    } else if (at && message.epoch !== at.epoch) {
+      emitGap(state, {
+        topic: state.topic,
+        reason: "epoch_changed",
+        since: at,
+        resumedAt: { offset: message.offset, epoch: message.epoch },
+      });
+    }
+    state.position = { offset: message.offset, epoch: message.epoch };
+    if (options.validateIncoming && contract?.hasTopic(message.topic)) {
+      const check = contract.checkTopicData(message.topic, message.data);
+      if (!check.ok) {
+        events.onError(
+          new LifelineError(
+            ClientErrorCode.InvalidMessage,
+            `message ${message.offset} of "${message.topic}" does not match the contract: ${check.issue.message}`,
+          ),
+        );
+        return;
+      }
+    }
+    events.onDelivered(message);
+    const meta: MessageMeta = {
+      topic: message.topic,
+      offset: message.offset,
+      epoch: message.epoch,
+      ts: message.ts,
+    };
+    for (const listener of [...state.listeners]) {
+      try {
+        listener.handler(message.data, meta);
+      } catch (error) {
+        events.onError(
+          new LifelineError("handler_failed", `a handler of "${message.topic}" threw`, {
+            cause: error,
+          }),
+        );
+      }
+    }
+  };
+
+  /** The gap a `recovered: false` answer implies, given the first replayed message. */
+  const describeGap = (
+    state: TopicState,
+    since: ResumePoint,
+    answer: SubscribedMessage,
+    buffered: readonly TopicMessage[],
+  ): GapEvent => {
+    const resumedAt = { offset: answer.offset, epoch: answer.epoch };
+    const firstReplayed = buffered.find((m) => m.epoch === answer.epoch)?.offset;
+    const base = { topic: state.topic, since, resumedAt };
+    if (since.epoch !== answer.epoch) {
+      // The old epoch's tail is unknowable; of the new epoch, what came before the replay is lost.
+      const toOffset = (firstReplayed ?? answer.offset + 1) - 1;
+      return toOffset >= 1
+        ? {
+            ...base,
+            reason: "epoch_changed",
+            lost: { epoch: answer.epoch, fromOffset: 1, toOffset },
+          }
+        : { ...base, reason: "epoch_changed" };
+    }
+    const fromOffset = since.offset + 1;
+    const toOffset = (firstReplayed ?? answer.offset + 1) - 1;
+    return toOffset >= fromOffset
+      ? { ...base, reason: "history_expired", lost: { epoch: since.epoch, fromOffset, toOffset } }
+      : { ...base, reason: "history_expired" };
+  };
+
+  return {
+    get topics() {
+      return [...topics.keys()];
+    },
+    add(topic, handler, subscribeOptions) {
+      const listener: Listener = { handler, options: subscribeOptions };
+      let state = topics.get(topic);
+      if (!state) {
+        state = {
+          topic,
+          listeners: new Set(),
+          position: undefined,
+          pendingId: undefined,
+          sentSince: undefined,
+          buffer: [],
+        };
+        topics.set(topic, state);
+        state.listeners.add(listener);
+        sendSubscribe(state);
+      } else {
+        state.listeners.add(listener);
+      }
+      const owner = state;
+      return () => {
+        if (!owner.listeners.delete(listener) || owner.listeners.size > 0) return;
+        if (topics.get(topic) !== owner) return;
+        topics.delete(topic);
+        if (owner.pendingId) byPendingId.delete(owner.pendingId);
+        transport.sendIfOpen(
+          "unsubscribe",
+          JSON.stringify({ type: "unsubscribe", id: transport.nextId("u"), topic }),
+        );
+      };
+    },
+    resubscribeAll() {
+      for (const state of topics.values()) sendSubscribe(state);
+    },
+    connectionLost() {
+      byPendingId.clear();
+      for (const state of topics.values()) {
+        state.pendingId = undefined;
+        state.sentSince = undefined;
+        // Never delivered, so the position did not move: the next `since` replays them.
+        state.buffer = [];
+      }
+    },
+    handleMessage(message) {
+      const state = topics.get(message.topic);
+      if (!state) return;
+      if (state.pendingId) {
+        state.buffer.push(message);
+        return;
+      }
+      deliver(state, message);
+    },
+    handleSubscribed(message) {
+      const state = byPendingId.get(message.id);
+      if (!state || topics.get(state.topic) !== state) return;
+      byPendingId.delete(message.id);
+      state.pendingId = undefined;
+      const since = state.sentSince;
+      const buffered = state.buffer;
+      state.buffer = [];
+      if (since && !message.recovered) {
+        const gap = describeGap(state, since, message, buffered);
+        emitGap(state, gap);
+        // Continue from the gap's far side, so the replay is not flagged a second time.
+        if (since.epoch !== message.epoch) state.position = undefined;
+        else if (gap.lost) state.position = { offset: gap.lost.toOffset, epoch: since.epoch };
+      }
+      for (const replayed of buffered) deliver(state, replayed);
+      const at = state.position;
+      if (!at || at.epoch !== message.epoch || at.offset < message.offset) {
+        state.position = { offset: message.offset, epoch: message.epoch };
+      }
+    },
+    handleFailure(id, error) {
+      const state = byPendingId.get(id);
+      if (!state) return false;
+      byPendingId.delete(id);
+      if (topics.get(state.topic) === state) topics.delete(state.topic);
+      const failure = new LifelineError(
+        error.code,
+        `subscribe to "${state.topic}" refused: ${error.message}`,
+      );
+      const listeners = [...state.listeners];
+      events.onError(failure);
+      for (const listener of listeners) listener.options.onError?.(failure);
+      return true;
+    },
+    position(topic) {
+      return topics.get(topic)?.position;
+    },
+  };
+}
