@@ -1,0 +1,176 @@
+import type { ClientStats, LifelineClient } from "@lifeline/client";
+import { formatDuration, h } from "./dom.js";
+
+export interface DiagnosticsPanel {
+  toggle(): void;
+  readonly open: boolean;
+}
+
+/**
+ * What the client knows about its connection (`client.stats()`): state, uptime, recent
+ * attempts with their error classes, message counts by type, the server's features, the
+ * outbox; and buttons to connect, disconnect, reconnect and ping. Opened by `?wsDebug=1`
+ * or Ctrl+Shift+W.
+ */
+export function mountDiagnosticsPanel(host: HTMLElement, client: LifelineClient): DiagnosticsPanel {
+  const body = h("div", { class: "diag-body" });
+  const pingResult = h("span", { class: "muted", attrs: { "data-testid": "diag-ping" } });
+  const button = (text: string, testId: string, onClick: () => void): HTMLButtonElement =>
+    h("button", { text, attrs: { type: "button", "data-testid": testId }, onClick });
+  const ping = async (): Promise<void> => {
+    pingResult.textContent = "…";
+    const started = performance.now();
+    try {
+      await client.request("time", undefined, { timeoutMs: 5000 });
+      pingResult.textContent = `round trip ${formatDuration(performance.now() - started)}`;
+    } catch (error) {
+      pingResult.textContent = `ping failed: ${(error as Error).message}`;
+    }
+  };
+  host.replaceChildren(
+    h(
+      "header",
+      {},
+      h("h2", { text: "Connection diagnostics" }),
+      button("Connect", "diag-connect", () => client.connect()),
+      button("Disconnect", "diag-disconnect", () => client.close()),
+      button("Reconnect", "diag-reconnect", () => client.reconnect()),
+      button("Ping", "diag-ping-button", () => void ping()),
+      pingResult,
+      button("✕", "diag-close", () => panel.toggle()),
+    ),
+    body,
+  );
+
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const render = (): void => body.replaceChildren(...renderStats(client.stats()));
+  const panel = {
+    get open() {
+      return !host.hidden;
+    },
+    toggle() {
+      host.hidden = !host.hidden;
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+      if (!host.hidden) {
+        render();
+        timer = setInterval(render, 500);
+      }
+    },
+  };
+  return panel;
+}
+
+function renderStats(stats: ClientStats): Node[] {
+  const row = (label: string, value: string, testId?: string): HTMLElement[] => [
+    h("dt", { text: label }),
+    h("dd", { text: value, attrs: testId === undefined ? {} : { "data-testid": testId } }),
+  ];
+  const summary = h(
+    "dl",
+    { class: "values" },
+    ...row("State", stats.state, "diag-state"),
+    ...row("Uptime", stats.uptimeMs > 0 ? formatDuration(stats.uptimeMs) : "—"),
+    ...row("Client id", stats.clientId),
+    ...row("Connection id", stats.connectionId ?? "—"),
+    ...row("URL", stats.url ?? "—"),
+    ...row(
+      "Attempts",
+      `${stats.attemptsTotal} total, ${stats.successfulConnections} opened, retry #${stats.attempt}`,
+      "diag-attempts-total",
+    ),
+    ...row(
+      "Outbox",
+      `${stats.queueSize} queued, ${stats.pendingRequests} requests, ${stats.pendingPublishes} publishes pending`,
+      "diag-queue",
+    ),
+    ...row(
+      "Delivery",
+      `${stats.duplicatesDropped} duplicates dropped, ${stats.gaps} gaps reported`,
+    ),
+    ...row(
+      "Heartbeats",
+      `${stats.heartbeats.received} received, ${stats.heartbeats.probesSent} probes sent${stats.heartbeatIntervalMs === undefined ? "" : `, every ${formatDuration(stats.heartbeatIntervalMs)}`}`,
+    ),
+    ...row(
+      "Last frame",
+      stats.lastActivityAt === undefined
+        ? "—"
+        : `${formatDuration(Date.now() - stats.lastActivityAt)} ago`,
+    ),
+    ...row("Server features", stats.serverFeatures.join(", ") || "—", "diag-features"),
+  );
+
+  const attempts = h(
+    "table",
+    { class: "attempts", attrs: { "data-testid": "diag-attempts" } },
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        ...["started", "outcome", "error class", "code", "reason", "took"].map((t) =>
+          h("th", { text: t }),
+        ),
+      ),
+    ),
+    h(
+      "tbody",
+      {},
+      ...[...stats.recentAttempts]
+        .reverse()
+        .map((a) =>
+          h(
+            "tr",
+            { attrs: { "data-outcome": a.outcome } },
+            h("td", { text: new Date(a.at).toLocaleTimeString() }),
+            h("td", { text: a.outcome }),
+            h("td", { text: a.errorClass ?? "" }),
+            h("td", { text: a.code === undefined ? "" : String(a.code) }),
+            h("td", { text: a.reason ?? "" }),
+            h("td", { text: a.durationMs === undefined ? "" : formatDuration(a.durationMs) }),
+          ),
+        ),
+    ),
+  );
+
+  const types = [...new Set([...Object.keys(stats.sent), ...Object.keys(stats.received)])].sort();
+  const counts = h(
+    "table",
+    { class: "counts" },
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        h("th", { text: "type" }),
+        h("th", { text: "sent" }),
+        h("th", { text: "received" }),
+      ),
+    ),
+    h(
+      "tbody",
+      {},
+      ...types.map((type) =>
+        h(
+          "tr",
+          {},
+          h("td", { text: type }),
+          h("td", { text: String(stats.sent[type] ?? 0) }),
+          h("td", { text: String(stats.received[type] ?? 0) }),
+        ),
+      ),
+    ),
+  );
+  return [
+    summary,
+    h(
+      "div",
+      { class: "diag-tables" },
+      h("section", {}, h("h3", { text: "Recent attempts" }), attempts),
+      h("section", {}, h("h3", { text: "Messages by type" }), counts),
+    ),
+  ];
+}

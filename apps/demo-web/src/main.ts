@@ -1,0 +1,143 @@
+import { createClient } from "@lifeline/client";
+import "./style.css";
+import { createCommandLog } from "./commands.js";
+import { mountConnectionIndicator } from "./connection-indicator.js";
+import { mountDiagnosticsPanel } from "./diagnostics-panel.js";
+import { byId } from "./dom.js";
+import { createTelescopeCard, type TelescopeCard } from "./telescope-card.js";
+import { mountTicksPanel } from "./ticks-panel.js";
+import { createToasts } from "./toasts.js";
+import {
+  type Direction,
+  type ListResult,
+  type PageConfig,
+  statusTopic,
+  type TelescopeInfo,
+  type TelescopeStatus,
+  type TelescopesEvent,
+  type Tick,
+} from "./types.js";
+
+const params = new URLSearchParams(location.search);
+
+/** `/demo-config.json` says whether to use a cluster's URLs; without it, this origin. */
+async function loadPageConfig(): Promise<PageConfig | undefined> {
+  try {
+    const response = await fetch("/demo-config.json", { signal: AbortSignal.timeout(3000) });
+    return response.ok ? ((await response.json()) as PageConfig) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function websocketUrls(config: PageConfig | undefined): string | string[] {
+  const override = params.get("ws");
+  if (override) return override.split(",");
+  if (config?.wsUrls && config.wsUrls.length > 0) return config.wsUrls;
+  return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/ws`;
+}
+
+async function start(): Promise<void> {
+  const config = await loadPageConfig();
+  const url = websocketUrls(config);
+  byId("node-info").textContent = config
+    ? `served by ${config.nodeId} · broker: ${config.broker}${Array.isArray(url) ? ` · ${url.length} nodes` : ""}`
+    : "";
+
+  const client = createClient({ url, role: "frontend", logLevel: "warn" });
+  const toasts = createToasts(byId("toasts"));
+  mountConnectionIndicator(byId("connection"), client, toasts);
+  const commands = createCommandLog(byId("commands"), client);
+  const ticks = mountTicksPanel(byId("ticks"));
+  const diagnostics = mountDiagnosticsPanel(byId("diagnostics"), client);
+  if (params.get("wsDebug") === "1") diagnostics.toggle();
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey && event.shiftKey && event.key.toLowerCase() === "w") {
+      event.preventDefault();
+      diagnostics.toggle();
+    }
+  });
+  byId("diagnostics-toggle").addEventListener("click", () => diagnostics.toggle());
+
+  // The page keeps working while disconnected: it says so, and commands wait in the outbox.
+  const banner = byId("offline-banner");
+  const renderBanner = (): void => {
+    const state = client.connection.getSnapshot().state;
+    const offline = state === "reconnecting" || state === "connecting" || state === "failed";
+    const hadOpened = client.stats().successfulConnections > 0;
+    banner.hidden = !offline || (state === "connecting" && !hadOpened);
+    const queued = commands.queued();
+    banner.textContent =
+      state === "failed"
+        ? "Disconnected for good (see the diagnostics panel). Commands are not sent."
+        : `Offline: showing the last known values.${queued > 0 ? ` ${queued} command${queued === 1 ? "" : "s"} queued,` : " Commands you send are queued and"} sent when the connection is back.`;
+  };
+  client.connection.subscribe(renderBanner);
+  commands.onQueuedChange(renderBanner);
+
+  const cards = new Map<string, TelescopeCard>();
+  const container = byId("telescopes");
+  const ensureCard = (info: TelescopeInfo): TelescopeCard => {
+    const existing = cards.get(info.id);
+    if (existing !== undefined) return existing;
+    const card = createTelescopeCard(info, {
+      move: (direction: Direction, durationMs: number) =>
+        void commands.run(`${info.id} ${direction} ${durationMs} ms`, () =>
+          client.request(
+            "telescope.move",
+            { telescope_id: info.id, direction, duration_ms: durationMs },
+            { timeoutMs: durationMs + 10_000 },
+          ),
+        ),
+      setGain: (gain: number) =>
+        void commands.run(`${info.id} gain ${gain}`, () =>
+          client.request(
+            "telescope.set_gain",
+            { telescope_id: info.id, gain },
+            { timeoutMs: 5000 },
+          ),
+        ),
+    });
+    cards.set(info.id, card);
+    byId("telescopes-empty").hidden = true;
+    container.append(card.element);
+    client.subscribe(statusTopic(info.id), (data) => card.apply(data as TelescopeStatus), {
+      onGap: () => void refreshList(),
+    });
+    return card;
+  };
+
+  const refreshList = async (): Promise<void> => {
+    try {
+      const list = (await client.request("telescope.list", undefined, {
+        timeoutMs: 5000,
+      })) as ListResult;
+      for (const t of list.telescopes) {
+        const card = ensureCard(t);
+        card.setOnline(t.online);
+        card.replace(t.state);
+      }
+    } catch (error) {
+      toasts.show(`telescope list: ${(error as Error).message}`, "warn");
+    }
+  };
+
+  client.subscribe("telescopes", (data) => {
+    const event = data as TelescopesEvent;
+    for (const info of event.telescopes) ensureCard(info).setOnline(info.online);
+    toasts.show(`${event.telescope_id} ${event.event}`, event.event === "lost" ? "warn" : "ok");
+  });
+  client.subscribe("demo/ticks", (data) => ticks.observe((data as Tick).n), {
+    onGap: () => ticks.historyLost(),
+  });
+
+  // Fresh values after every (re)connect; topics resume by themselves.
+  client.subscribeState((change) => {
+    if (change.next === "open" && change.prev !== "degraded") void refreshList();
+  });
+  if (client.connection.getSnapshot().state === "open") void refreshList();
+
+  Object.assign(window, { lifelineDemo: { client, ticks: ticks.counter } });
+}
+
+void start();
