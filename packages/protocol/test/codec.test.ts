@@ -449,6 +449,13 @@ describe("frames that are not a JSON object", () => {
   });
 });
 
+test("refuses numbers that overflow to Infinity (1e400)", () => {
+  const text = '{"type":"message","topic":"a","offset":1,"epoch":"e","data":1,"ts":1e400}';
+  expect(parseServerMessage(text)).toMatchObject({ ok: false, error: { path: "/ts" } });
+  const offset = '{"type":"subscribe","id":"1","topic":"a","since":{"offset":1e400,"epoch":"e"}}';
+  expect(parseClientMessage(offset)).toMatchObject({ ok: false, error: { path: "/since/offset" } });
+});
+
 describe("size", () => {
   test("refuses a frame over maxChars before parsing it", () => {
     const text = JSON.stringify({ type: "publish", id: "1", topic: "a", data: "x".repeat(100) });

@@ -18,7 +18,7 @@ const document = toJsonSchema();
 
 /** A validator built only from the exported document, as a client in another language would. */
 function exportedValidator(definition: "ClientMessage" | "ServerMessage" | null) {
-  const ajv = new Ajv({ strict: false });
+  const ajv = new Ajv({ strict: false, strictNumbers: true });
   ajv.addSchema(document);
   const id = String(document.$id);
   const validate = ajv.getSchema(definition === null ? id : `${id}#/definitions/${definition}`);
