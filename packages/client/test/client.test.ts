@@ -1,0 +1,565 @@
+import { describe, expect, it } from "vitest";
+import { LifelineError } from "../src/errors.js";
+import { createClient } from "../src/index.js";
+import { fakeSockets } from "./helpers/fake-socket.js";
+import { ManualClock } from "./helpers/manual-clock.js";
+import { fakeLifecycle, setupClient } from "./helpers/setup.js";
+
+describe("initial connection", () => {
+  it("connects on creation, sends the handshake parameters and goes open on hello", async () => {
+    const { client, sockets, states, changes } = setupClient({ role: "admin", token: "s3cret" });
+    expect(client.status).toBe("idle");
+    const socket = await sockets.nth(0);
+    expect(socket.query("client_id")).toBe("client-1");
+    expect(socket.query("version")).toBe("1");
+    expect(socket.query("role")).toBe("admin");
+    expect(socket.query("token")).toBe("s3cret");
+    expect(socket.protocols).toEqual(["lifeline.v1"]);
+    expect(states()).toEqual(["connecting"]);
+    socket.open();
+    expect(client.status).toBe("connecting");
+    socket.accept();
+    expect(states()).toEqual(["connecting", "open"]);
+    expect(changes[1]?.cause.reason).toBe("the server said hello");
+    expect(client.stats()).toMatchObject({
+      state: "open",
+      successfulConnections: 1,
+      serverFeatures: ["resume"],
+      url: "ws://lifeline.test/ws",
+    });
+    client.close();
+    expect(socket.closedWith).toEqual({ code: 1000, reason: "closed by the application" });
+    expect(states()).toEqual(["connecting", "open", "closed"]);
+  });
+
+  it("waits for first use when lazy", async () => {
+    const { client, sockets, clock } = setupClient({ lazy: true });
+    await Promise.resolve();
+    clock.advance(60_000);
+    expect(sockets.all).toHaveLength(0);
+    client.subscribe("topic/a", () => {});
+    const socket = await sockets.nth(0);
+    socket.accept();
+    expect(socket.ofType("subscribe")).toMatchObject([{ topic: "topic/a" }]);
+    client.close();
+  });
+
+  it("exposes a store usable by useSyncExternalStore", async () => {
+    const { client, sockets } = setupClient();
+    const store = client.state;
+    expect(client.connection).toBe(store);
+    const seen: string[] = [];
+    const stop = store.subscribe(() => seen.push(store.getSnapshot().state));
+    const before = store.getSnapshot();
+    expect(store.getSnapshot()).toBe(before);
+    (await sockets.nth(0)).accept();
+    stop();
+    client.close();
+    expect(seen).toEqual(["connecting", "open"]);
+  });
+
+  it("refuses an invalid clientId up front", () => {
+    expect(() =>
+      createClient({ url: "ws://x/ws", clientId: "no spaces allowed", lazy: true }),
+    ).toThrow(/clientId/);
+  });
+});
+
+describe("reconnecting", () => {
+  it("retries a drop from open within a jittered second, then resubscribes with since", async () => {
+    const { client, sockets, clock, changes } = setupClient({ random: () => 0.37 });
+    const seen: number[] = [];
+    client.subscribe("t", (data) => seen.push(data as number));
+    const first = await sockets.nth(0);
+    first.accept();
+    const sub = first.ofType("subscribe")[0] as { id: string };
+    first.receive({
+      type: "subscribed",
+      id: sub.id,
+      topic: "t",
+      offset: 7,
+      epoch: "e",
+      recovered: true,
+      replayed: 0,
+    });
+    first.receive({ type: "message", topic: "t", offset: 8, epoch: "e", data: 8, ts: 1 });
+    first.serverClose(1006);
+    const drop = changes.at(-1);
+    expect(drop?.next).toBe("reconnecting");
+    expect(drop?.cause).toMatchObject({ code: 1006, errorClass: "abnormal" });
+    expect(drop?.snapshot.nextRetryAt).toBe(clock.now() + 370);
+    expect(clock.pending()).toEqual([370]);
+    clock.advance(370);
+    const second = await sockets.nth(1);
+    second.accept();
+    expect(second.ofType("subscribe")).toMatchObject([
+      { topic: "t", since: { offset: 8, epoch: "e" } },
+    ]);
+    expect(seen).toEqual([8]);
+    client.close();
+  });
+
+  it("follows the backoff schedule and fails once attempts are spent", async () => {
+    const { client, sockets, clock, changes } = setupClient({ random: () => 0.999 });
+    const delays: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      (await sockets.nth(i)).fail();
+      if (client.status === "failed") break;
+      delays.push(clock.runNext() as number);
+    }
+    expect(delays).toEqual([999, 1998, 3996, 7992, 15984, 29970, 29970, 29970, 29970, 29970]);
+    expect(sockets.all).toHaveLength(11);
+    expect(client.status).toBe("failed");
+    expect(changes.at(-1)?.cause).toMatchObject({
+      code: 1006,
+      errorClass: "network",
+      reason: expect.stringMatching(
+        /^gave up after 10 attempts; last: the socket could not be opened: connect ECONNREFUSED/,
+      ),
+    });
+    expect(clock.pending()).toEqual([]);
+    expect(client.stats().recentAttempts).toHaveLength(10);
+    expect(client.stats().recentAttempts.every((a) => a.errorClass === "network")).toBe(true);
+    // reconnect() starts over with a fresh count.
+    client.reconnect();
+    (await sockets.nth(11)).accept();
+    expect(client.getSnapshot()).toMatchObject({ state: "open", attempt: 0 });
+    client.close();
+  });
+
+  it.each([
+    [4400, "handshake"],
+    [4401, "handshake"],
+    [4403, "handshake"],
+    [4409, "server_error"],
+  ] as const)("stops on fatal close %i and reports it as %s", async (code, errorClass) => {
+    const { client, sockets, clock, changes } = setupClient();
+    const socket = await sockets.nth(0);
+    socket.accept();
+    socket.serverClose(code, "nope");
+    expect(client.status).toBe("failed");
+    expect(changes.at(-1)?.cause).toEqual({ code, reason: "nope", errorClass });
+    expect(clock.pending()).toEqual([]);
+    clock.advance(3_600_000);
+    expect(sockets.all).toHaveLength(1);
+    client.close();
+  });
+
+  it("honours reconnect_after_ms of a shutdown as a floor, plus jitter", async () => {
+    const { client, sockets, clock, changes } = setupClient({ random: () => 0.5 });
+    const socket = await sockets.nth(0);
+    socket.accept();
+    socket.receive({ type: "shutdown", reason: "deploy", reconnect_after_ms: 8000 });
+    socket.serverClose(1012, "service restart");
+    expect(changes.at(-1)?.cause).toEqual({
+      code: 1012,
+      reason: "service restart",
+      errorClass: "server_error",
+    });
+    expect(clock.pending()).toEqual([8000 + 0.5 * 4000]);
+    client.close();
+  });
+
+  it("backs off harder after 4429", async () => {
+    const { client, sockets, clock } = setupClient({ random: () => 0.5 });
+    const socket = await sockets.nth(0);
+    socket.open();
+    socket.serverClose(4429, "too many");
+    expect(clock.pending()).toEqual([5000 + 500 * 3]);
+    client.close();
+  });
+
+  it("resets the retry count only after the connection stayed healthy", async () => {
+    const { client, sockets, clock } = setupClient({ random: () => 0.999 });
+    (await sockets.nth(0)).fail();
+    clock.runNext();
+    (await sockets.nth(1)).fail();
+    clock.runNext();
+    const third = await sockets.nth(2);
+    third.accept();
+    expect(client.getSnapshot().attempt).toBe(2);
+    // Drops quickly: the schedule continues instead of starting over.
+    clock.advance(5_000);
+    third.serverClose(1011);
+    expect(clock.pending()).toEqual([3996]);
+    clock.runNext();
+    const fourth = await sockets.nth(3);
+    fourth.accept();
+    clock.advance(10_000);
+    expect(client.getSnapshot().attempt).toBe(0);
+    fourth.serverClose(1011);
+    expect(clock.pending()).toEqual([999]);
+    client.close();
+  });
+
+  it("times out a socket that does not open, and a server that never says hello", async () => {
+    const { client, sockets, clock, changes } = setupClient({
+      connectTimeoutMs: 2000,
+      helloTimeoutMs: 1000,
+    });
+    const first = await sockets.nth(0);
+    clock.advance(2000);
+    expect(first.terminated).toBe(true);
+    expect(changes.at(-1)?.cause).toEqual({
+      reason: "the socket did not open within 2000 ms",
+      errorClass: "timeout",
+    });
+    clock.runNext();
+    const second = await sockets.nth(1);
+    second.open();
+    clock.advance(1000);
+    expect(changes.at(-1)?.cause).toMatchObject({
+      errorClass: "timeout",
+      reason: expect.stringMatching(/no hello within 1000 ms/),
+    });
+    client.close();
+  });
+
+  it("rotates through a list of URLs on failure", async () => {
+    const { client, sockets, clock } = setupClient({ url: ["ws://a.test/ws", "ws://b.test/ws"] });
+    (await sockets.nth(0)).fail();
+    clock.runNext();
+    (await sockets.nth(1)).fail();
+    clock.runNext();
+    const hosts = [await sockets.nth(0), await sockets.nth(1), await sockets.nth(2)].map(
+      (s) => new URL(s.url).host,
+    );
+    expect(hosts).toEqual(["a.test", "b.test", "a.test"]);
+    client.close();
+  });
+
+  it("asks the token function before every attempt, with the previous close code", async () => {
+    const calls: unknown[] = [];
+    let n = 0;
+    const { client, sockets, clock } = setupClient({
+      token: async (context) => {
+        calls.push(context);
+        n += 1;
+        return `t${n}`;
+      },
+    });
+    const first = await sockets.nth(0);
+    first.accept();
+    first.serverClose(1011);
+    clock.runNext();
+    const second = await sockets.nth(1);
+    expect([first.query("token"), second.query("token")]).toEqual(["t1", "t2"]);
+    expect(calls).toEqual([{ attempt: 0 }, { attempt: 1, lastCloseCode: 1011 }]);
+    client.close();
+  });
+
+  it("counts a throwing token function as a failed attempt and retries", async () => {
+    let calls = 0;
+    const { client, sockets, clock, changes } = setupClient({
+      token: () => {
+        calls += 1;
+        if (calls === 1) throw new Error("auth server down");
+        return "ok";
+      },
+    });
+    await client.state.getSnapshot();
+    await new Promise<void>((resolve) => {
+      const stop = client.on("state", (c) => {
+        if (c.next === "reconnecting") {
+          stop();
+          resolve();
+        }
+      });
+    });
+    expect(changes.at(-1)?.cause).toMatchObject({
+      errorClass: "unknown",
+      reason: expect.stringMatching(/auth server down/),
+    });
+    clock.runNext();
+    (await sockets.nth(0)).accept();
+    expect(client.status).toBe("open");
+    client.close();
+  });
+});
+
+describe("liveness", () => {
+  it("answers ping with pong", async () => {
+    const { client, sockets } = setupClient();
+    const socket = await sockets.nth(0);
+    socket.accept();
+    socket.receive({ type: "ping" });
+    expect(socket.ofType("pong")).toHaveLength(1);
+    expect(client.stats().heartbeats.received).toBe(1);
+    client.close();
+  });
+
+  it("goes degraded, probes, and replaces a half-open socket", async () => {
+    const { client, sockets, clock, changes, states } = setupClient({ heartbeatGraceMs: 10_000 });
+    const socket = await sockets.nth(0);
+    socket.accept({ heartbeat_interval_ms: 25_000 });
+    clock.advance(30_000);
+    expect(client.status).toBe("degraded");
+    expect(socket.ofType("ping")).toHaveLength(1);
+    clock.advance(5_000);
+    expect(socket.terminated).toBe(true);
+    expect(states()).toEqual(["connecting", "open", "degraded", "reconnecting"]);
+    expect(changes.at(-1)?.cause).toMatchObject({
+      errorClass: "timeout",
+      reason: expect.stringMatching(/half-open/),
+    });
+    clock.runNext();
+    (await sockets.nth(1)).accept();
+    expect(client.status).toBe("open");
+    client.close();
+  });
+
+  it("returns to open when the probe is answered", async () => {
+    const { client, sockets, clock, states } = setupClient();
+    const socket = await sockets.nth(0);
+    socket.accept();
+    clock.advance(31_000);
+    socket.receive({ type: "pong" });
+    expect(states()).toEqual(["connecting", "open", "degraded", "open"]);
+    clock.advance(20_000);
+    expect(client.status).toBe("open");
+    client.close();
+  });
+});
+
+describe("browser lifecycle", () => {
+  it("pauses retries while offline and reconnects at once when back online", async () => {
+    const page = fakeLifecycle();
+    const { client, sockets, clock } = setupClient({ lifecycle: page.lifecycle });
+    const socket = await sockets.nth(0);
+    socket.accept();
+    page.goOffline();
+    socket.serverClose(1006);
+    expect(client.getSnapshot()).toMatchObject({ state: "reconnecting" });
+    expect(client.getSnapshot().nextRetryAt).toBeUndefined();
+    expect(clock.pending()).toEqual([]);
+    page.goOnline();
+    (await sockets.nth(1)).accept();
+    expect(client.status).toBe("open");
+    client.close();
+    expect(page.watching).toBe(false);
+  });
+
+  it("cancels a scheduled retry when going offline", async () => {
+    const page = fakeLifecycle();
+    const { client, sockets, clock } = setupClient({ lifecycle: page.lifecycle });
+    (await sockets.nth(0)).fail();
+    expect(clock.pending()).toHaveLength(1);
+    page.goOffline();
+    expect(clock.pending()).toEqual([]);
+    expect(client.getSnapshot().nextRetryAt).toBeUndefined();
+    client.close();
+  });
+
+  it("reconnects at once when the page becomes visible after the socket died, even from failed", async () => {
+    const page = fakeLifecycle();
+    const { client, sockets, clock } = setupClient({ lifecycle: page.lifecycle });
+    (await sockets.nth(0)).fail();
+    expect(clock.pending()).toEqual([500]);
+    page.becomeVisible();
+    const second = await sockets.nth(1);
+    second.accept();
+    second.serverClose(1000, "bye");
+    expect(client.status).toBe("failed");
+    page.becomeVisible();
+    (await sockets.nth(2)).accept();
+    expect(client.status).toBe("open");
+    client.close();
+  });
+
+  it("does not retry a fatal failure on visibility", async () => {
+    const page = fakeLifecycle();
+    const { client, sockets } = setupClient({ lifecycle: page.lifecycle });
+    const socket = await sockets.nth(0);
+    socket.accept();
+    socket.serverClose(4401, "expired");
+    page.becomeVisible();
+    page.goOnline();
+    await Promise.resolve();
+    expect(sockets.all).toHaveLength(1);
+    expect(client.status).toBe("failed");
+    client.close();
+  });
+});
+
+describe("messaging", () => {
+  it("queues publishes and requests while connecting and flushes them in order on open", async () => {
+    const { client, sockets } = setupClient();
+    const p1 = client.publish("t", { n: 1 });
+    const r1 = client.request("echo", { n: 2 });
+    const p2 = client.publish("t", { n: 3 });
+    expect(client.stats().queueSize).toBe(3);
+    const socket = await sockets.nth(0);
+    socket.accept();
+    const sent = socket.messages();
+    expect(sent.map((m) => m.type)).toEqual(["publish", "request", "publish"]);
+    expect(sent.map((m) => (m.data ?? m.params) as { n: number }).map((d) => d.n)).toEqual([
+      1, 2, 3,
+    ]);
+    for (const m of sent) {
+      socket.receive(
+        m.type === "publish"
+          ? { type: "response", id: m.id, ok: true, result: { topic: "t", offset: 1, epoch: "e" } }
+          : { type: "response", id: m.id, ok: true, result: { echoed: true } },
+      );
+    }
+    await expect(p1).resolves.toEqual({ topic: "t", offset: 1, epoch: "e" });
+    await expect(r1).resolves.toEqual({ echoed: true });
+    await expect(p2).resolves.toMatchObject({ topic: "t" });
+    client.close();
+  });
+
+  it("rejects new messages with queue_full when the outbox is full", async () => {
+    const { client } = setupClient({ queue: { max: 2 } });
+    void client.publish("t", 1).catch(() => {});
+    void client.publish("t", 2).catch(() => {});
+    await expect(client.publish("t", 3)).rejects.toMatchObject({ code: "queue_full" });
+    await expect(client.request("m")).rejects.toMatchObject({ code: "queue_full" });
+    client.close();
+  });
+
+  it("resends an unacknowledged publish with the same id after a reconnect, before newer messages", async () => {
+    const { client, sockets, clock } = setupClient();
+    const first = await sockets.nth(0);
+    first.accept();
+    const ack = client.publish("t", "x");
+    const id = first.ofType("publish")[0]?.id;
+    first.serverClose(1006);
+    const later = client.publish("t", "y");
+    clock.runNext();
+    const second = await sockets.nth(1);
+    second.accept();
+    const resent = second.ofType("publish");
+    expect(resent.map((m) => m.id)[0]).toBe(id);
+    expect(resent.map((m) => m.data)).toEqual(["x", "y"]);
+    second.receive({
+      type: "response",
+      id: id as string,
+      ok: true,
+      result: { topic: "t", offset: 3, epoch: "e" },
+    });
+    await expect(ack).resolves.toEqual({ topic: "t", offset: 3, epoch: "e" });
+    expect(client.stats().pendingPublishes).toBe(1);
+    client.close();
+    await expect(later).rejects.toMatchObject({ code: "closed" });
+  });
+
+  it("times a request out, counting time spent queued", async () => {
+    const { client, clock } = setupClient();
+    const pending = client.request("slow", undefined, { timeoutMs: 500 });
+    clock.advance(500);
+    await expect(pending).rejects.toMatchObject({
+      code: "timeout",
+      message: 'request "slow" got no response within 500 ms',
+    });
+    expect(client.stats().queueSize).toBe(0);
+    client.close();
+  });
+
+  it("uses the default request timeout of 15 s and sends it as timeout_ms", async () => {
+    const { client, sockets, clock } = setupClient();
+    const socket = await sockets.nth(0);
+    socket.accept();
+    const pending = client.request("slow");
+    expect(socket.ofType("request")[0]).toMatchObject({ method: "slow", timeout_ms: 15_000 });
+    clock.advance(14_999);
+    clock.advance(1);
+    await expect(pending).rejects.toBeInstanceOf(LifelineError);
+    client.close();
+  });
+
+  it("rejects with the server's error code", async () => {
+    const { client, sockets } = setupClient();
+    const socket = await sockets.nth(0);
+    socket.accept();
+    const pending = client.request("nope");
+    const id = socket.ofType("request")[0]?.id as string;
+    socket.receive({
+      type: "response",
+      id,
+      ok: false,
+      error: { code: "unknown_method", message: "no such method" },
+    });
+    await expect(pending).rejects.toMatchObject({
+      code: "unknown_method",
+      message: "no such method",
+    });
+    client.close();
+  });
+
+  it("rejects a request sent on a connection that dropped with connection_lost", async () => {
+    const { client, sockets } = setupClient();
+    const socket = await sockets.nth(0);
+    socket.accept();
+    const pending = client.request("m", 1);
+    socket.serverClose(1006);
+    await expect(pending).rejects.toMatchObject({ code: "connection_lost" });
+    client.close();
+  });
+
+  it("aborts a queued request through its signal", async () => {
+    const { client } = setupClient();
+    const controller = new AbortController();
+    const pending = client.request("m", 1, { signal: controller.signal });
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ code: "aborted" });
+    expect(client.stats().queueSize).toBe(0);
+    client.close();
+  });
+
+  it("rejects everything pending with closed on close()", async () => {
+    const { client } = setupClient();
+    const r = client.request("m");
+    const p = client.publish("t", 1);
+    client.close();
+    await expect(r).rejects.toMatchObject({ code: "closed" });
+    await expect(p).rejects.toMatchObject({ code: "closed" });
+    await expect(client.request("m")).rejects.toMatchObject({ code: "closed" });
+  });
+
+  it("reports an invalid frame as an error event and stays open", async () => {
+    const { client, sockets } = setupClient();
+    const errors: LifelineError[] = [];
+    client.on("error", (e) => errors.push(e));
+    const socket = await sockets.nth(0);
+    socket.accept();
+    socket.receive("{not json");
+    socket.receive({ type: "message", topic: "t" });
+    expect(errors.map((e) => e.code)).toEqual(["invalid_message", "invalid_message"]);
+    expect(client.status).toBe("open");
+    client.close();
+  });
+
+  it("counts messages by type in stats", async () => {
+    const { client, sockets, clock } = setupClient();
+    const socket = await sockets.nth(0);
+    socket.accept();
+    clock.advance(1234);
+    socket.receive({ type: "ping" });
+    const stats = client.stats();
+    expect(stats.received).toEqual({ ping: 1 });
+    expect(stats.sent).toEqual({ pong: 1 });
+    expect(stats.uptimeMs).toBe(1234);
+    expect(stats.lastActivityAt).toBe(clock.now());
+    client.close();
+  });
+});
+
+describe("entry without a WebSocket", () => {
+  it("fails the attempt with a clear reason when there is no global WebSocket", async () => {
+    const clock = new ManualClock();
+    const sockets = fakeSockets();
+    const client = createClient({
+      url: "ws://x/ws",
+      clientId: "c",
+      clock,
+      lifecycle: false,
+      logLevel: "silent",
+    });
+    const cause = await new Promise((resolve) => {
+      client.on("state", (c) => c.next === "reconnecting" && resolve(c.cause));
+    });
+    expect(cause).toMatchObject({ reason: expect.stringMatching(/no global WebSocket/) });
+    expect(sockets.all).toHaveLength(0);
+    client.close();
+  });
+});

@@ -1,0 +1,237 @@
+import type { SubscribedMessage, TopicMessage } from "@lifeline/protocol";
+import { describe, expect, it } from "vitest";
+import type { LifelineError } from "../src/errors.js";
+import { createSubscriptionRegistry, type GapEvent } from "../src/subscriptions.js";
+import type { Transport } from "../src/transport.js";
+
+function setup() {
+  let open = true;
+  let counter = 0;
+  const frames: Array<Record<string, unknown>> = [];
+  const transport: Transport = {
+    deliver: () => "sent",
+    sendIfOpen(_type, frame) {
+      if (!open) return false;
+      frames.push(JSON.parse(frame) as Record<string, unknown>);
+      return true;
+    },
+    withdraw: () => {},
+    nextId: (prefix) => `${prefix}${++counter}`,
+  };
+  const gaps: GapEvent[] = [];
+  const errors: LifelineError[] = [];
+  let duplicates = 0;
+  const registry = createSubscriptionRegistry({
+    transport,
+    contract: undefined,
+    validateIncoming: true,
+    events: {
+      onGap: (gap) => gaps.push(gap),
+      onError: (error) => errors.push(error),
+      onDelivered: () => {},
+      onDuplicate: () => duplicates++,
+    },
+  });
+  const lastSubscribe = () => {
+    const frame = frames.filter((f) => f.type === "subscribe").at(-1);
+    if (!frame) throw new Error("no subscribe sent");
+    return frame as { id: string; topic: string; since?: { offset: number; epoch: string } };
+  };
+  const subscribed = (patch: Partial<SubscribedMessage>): SubscribedMessage => ({
+    type: "subscribed",
+    id: lastSubscribe().id,
+    topic: "t",
+    offset: 0,
+    epoch: "e1",
+    recovered: true,
+    replayed: 0,
+    ...patch,
+  });
+  const message = (offset: number, epoch = "e1"): TopicMessage => ({
+    type: "message",
+    topic: "t",
+    offset,
+    epoch,
+    data: offset,
+    ts: 0,
+  });
+  return {
+    registry,
+    frames,
+    gaps,
+    errors,
+    duplicates: () => duplicates,
+    lastSubscribe,
+    subscribed,
+    message,
+    setOpen: (value: boolean) => {
+      open = value;
+    },
+  };
+}
+
+describe("subscription registry", () => {
+  it("subscribes once per topic however many handlers, unsubscribes with the last", () => {
+    const t = setup();
+    const off1 = t.registry.add("t", () => {}, {});
+    const off2 = t.registry.add("t", () => {}, {});
+    expect(t.frames.filter((f) => f.type === "subscribe")).toHaveLength(1);
+    off1();
+    expect(t.frames.filter((f) => f.type === "unsubscribe")).toHaveLength(0);
+    off2();
+    off2();
+    expect(t.frames.filter((f) => f.type === "unsubscribe")).toEqual([
+      { type: "unsubscribe", id: "u2", topic: "t" },
+    ]);
+  });
+
+  it("resumes from the offset `subscribed` reported when nothing was received yet", () => {
+    const t = setup();
+    t.registry.add("t", () => {}, {});
+    t.registry.handleSubscribed(t.subscribed({ offset: 41 }));
+    t.registry.connectionLost();
+    t.registry.resubscribeAll();
+    expect(t.lastSubscribe().since).toEqual({ offset: 41, epoch: "e1" });
+  });
+
+  it("resumes from the last delivered offset, and drops offsets already delivered", () => {
+    const t = setup();
+    const seen: number[] = [];
+    t.registry.add("t", (data) => seen.push(data as number), {});
+    t.registry.handleSubscribed(t.subscribed({ offset: 0 }));
+    for (const offset of [1, 2, 3]) t.registry.handleMessage(t.message(offset));
+    t.registry.connectionLost();
+    t.registry.resubscribeAll();
+    expect(t.lastSubscribe().since).toEqual({ offset: 3, epoch: "e1" });
+    // A server replaying too much: 2 and 3 were delivered already.
+    for (const offset of [2, 3, 4, 5]) t.registry.handleMessage(t.message(offset));
+    t.registry.handleSubscribed(t.subscribed({ offset: 5, replayed: 4 }));
+    t.registry.handleMessage(t.message(5));
+    t.registry.handleMessage(t.message(6));
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(t.duplicates()).toBe(3);
+    expect(t.gaps).toEqual([]);
+  });
+
+  it("holds the replay until `subscribed`, so the gap is reported before the data", () => {
+    const t = setup();
+    const order: string[] = [];
+    t.registry.add("t", (data) => order.push(`data ${data}`), {
+      onGap: (gap) => order.push(`gap ${gap.lost?.fromOffset}-${gap.lost?.toOffset}`),
+    });
+    t.registry.handleSubscribed(t.subscribed({ offset: 10 }));
+    t.registry.connectionLost();
+    t.registry.resubscribeAll();
+    // History now starts at 16: 11..15 expired.
+    for (const offset of [16, 17]) t.registry.handleMessage(t.message(offset));
+    expect(order).toEqual([]);
+    t.registry.handleSubscribed(t.subscribed({ offset: 17, recovered: false, replayed: 2 }));
+    expect(order).toEqual(["gap 11-15", "data 16", "data 17"]);
+    expect(t.gaps).toEqual([
+      {
+        topic: "t",
+        reason: "history_expired",
+        since: { offset: 10, epoch: "e1" },
+        resumedAt: { offset: 17, epoch: "e1" },
+        lost: { epoch: "e1", fromOffset: 11, toOffset: 15 },
+      },
+    ]);
+  });
+
+  it("reports an epoch change and continues in the new epoch", () => {
+    const t = setup();
+    const seen: string[] = [];
+    t.registry.add("t", (_d, meta) => seen.push(`${meta.epoch}:${meta.offset}`), {});
+    t.registry.handleSubscribed(t.subscribed({ offset: 0 }));
+    for (const offset of [1, 2, 3]) t.registry.handleMessage(t.message(offset));
+    t.registry.connectionLost();
+    t.registry.resubscribeAll();
+    t.registry.handleMessage(t.message(2, "e2"));
+    t.registry.handleSubscribed(
+      t.subscribed({ offset: 2, epoch: "e2", recovered: false, replayed: 1 }),
+    );
+    t.registry.handleMessage(t.message(3, "e2"));
+    expect(seen).toEqual(["e1:1", "e1:2", "e1:3", "e2:2", "e2:3"]);
+    expect(t.gaps).toEqual([
+      {
+        topic: "t",
+        reason: "epoch_changed",
+        since: { offset: 3, epoch: "e1" },
+        resumedAt: { offset: 2, epoch: "e2" },
+        lost: { epoch: "e2", fromOffset: 1, toOffset: 1 },
+      },
+    ]);
+    t.registry.connectionLost();
+    t.registry.resubscribeAll();
+    expect(t.lastSubscribe().since).toEqual({ offset: 3, epoch: "e2" });
+  });
+
+  it("discards a replay that arrived on a connection which then dropped", () => {
+    const t = setup();
+    const seen: number[] = [];
+    t.registry.add("t", (d) => seen.push(d as number), {});
+    t.registry.handleSubscribed(t.subscribed({ offset: 5 }));
+    t.registry.connectionLost();
+    t.registry.resubscribeAll();
+    t.registry.handleMessage(t.message(6));
+    t.registry.connectionLost();
+    t.registry.resubscribeAll();
+    expect(t.lastSubscribe().since).toEqual({ offset: 5, epoch: "e1" });
+    t.registry.handleMessage(t.message(6));
+    t.registry.handleSubscribed(t.subscribed({ offset: 6, replayed: 1 }));
+    expect(seen).toEqual([6]);
+  });
+
+  it("reports skipped live offsets", () => {
+    const t = setup();
+    t.registry.add("t", () => {}, {});
+    t.registry.handleSubscribed(t.subscribed({ offset: 1 }));
+    t.registry.handleMessage(t.message(4));
+    expect(t.gaps[0]).toMatchObject({
+      reason: "offsets_skipped",
+      lost: { fromOffset: 2, toOffset: 3 },
+    });
+  });
+
+  it("drops a refused subscription and tells its handlers", () => {
+    const t = setup();
+    const refused: string[] = [];
+    t.registry.add("t", () => {}, { onError: (e) => refused.push(String(e.code)) });
+    expect(
+      t.registry.handleFailure(t.lastSubscribe().id, { code: "forbidden", message: "no" }),
+    ).toBe(true);
+    expect(refused).toEqual(["forbidden"]);
+    expect(t.errors[0]?.message).toMatch(/subscribe to "t" refused: no/);
+    expect(t.registry.topics).toEqual([]);
+    expect(t.registry.handleFailure("other", { code: "x", message: "y" })).toBe(false);
+  });
+
+  it("keeps delivering to other handlers when one throws", () => {
+    const t = setup();
+    const seen: number[] = [];
+    t.registry.add(
+      "t",
+      () => {
+        throw new Error("bad handler");
+      },
+      {},
+    );
+    t.registry.add("t", (d) => seen.push(d as number), {});
+    t.registry.handleSubscribed(t.subscribed({ offset: 0 }));
+    t.registry.handleMessage(t.message(1));
+    expect(seen).toEqual([1]);
+    expect(t.errors[0]?.code).toBe("handler_failed");
+  });
+
+  it("sends nothing while closed and subscribes everything on open", () => {
+    const t = setup();
+    t.setOpen(false);
+    t.registry.add("a", () => {}, {});
+    t.registry.add("b", () => {}, {});
+    expect(t.frames).toEqual([]);
+    t.setOpen(true);
+    t.registry.resubscribeAll();
+    expect(t.frames.map((f) => f.topic)).toEqual(["a", "b"]);
+    expect(t.frames.every((f) => f.since === undefined)).toBe(true);
+  });
+});
