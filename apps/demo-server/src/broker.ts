@@ -19,10 +19,15 @@ export interface DemoBroker {
   close(): Promise<void>;
 }
 
+/** The in-memory broker of a single node: 1000 messages or 5 minutes of history per topic. */
+export function createDemoMemoryBroker(): Broker {
+  return createMemoryBroker({ maxMessages: 1000, maxAgeMs: 300_000 });
+}
+
 /** Memory by default; `REDIS_URL` switches to `@lifeline/redis` and a producer lease. */
 export function createDemoBroker(config: DemoConfig, logger: Logger): DemoBroker {
   if (config.redisUrl === undefined) {
-    const broker = createMemoryBroker({ maxMessages: 1000, maxAgeMs: 300_000 });
+    const broker = createDemoMemoryBroker();
     return {
       broker,
       kind: "memory",

@@ -44,7 +44,21 @@ async function start(): Promise<void> {
     ? `served by ${config.nodeId} · broker: ${config.broker}${Array.isArray(url) ? ` · ${url.length} nodes` : ""}`
     : "";
 
-  const client = createClient({ url, role: "frontend", logLevel: "warn" });
+  const client = createClient({
+    url,
+    role: "frontend",
+    logLevel: "warn",
+    // A wall dashboard keeps trying (the default gives up after 10 attempts); it only
+    // stops on a fatal close. Full jitter spreads many tabs after a server restart.
+    backoff: {
+      kind: "exponential",
+      baseMs: 500,
+      factor: 2,
+      capMs: 10_000,
+      maxAttempts: Number.POSITIVE_INFINITY,
+      jitter: "full",
+    },
+  });
   const toasts = createToasts(byId("toasts"));
   mountConnectionIndicator(byId("connection"), client, toasts);
   const commands = createCommandLog(byId("commands"), client);
