@@ -106,6 +106,15 @@ describe("demo dashboard in chromium", () => {
       "dot-connecting",
     );
     expect(await text("connection-detail")).toMatch(/attempt \d+/);
+    // Stay down until one attempt has failed, so the diagnostics have a failure to show.
+    await page.waitForFunction(
+      () =>
+        /attempt ([2-9]|\d\d)/.test(
+          document.querySelector('[data-testid="connection-detail"]')?.textContent ?? "",
+        ),
+      undefined,
+      { timeout: 20_000 },
+    );
 
     // While offline the page says so and a command waits, visibly, in the outbox.
     await page.getByTestId("seestar-001-move-left").click();
@@ -152,6 +161,9 @@ describe("demo dashboard in chromium", () => {
     expect(
       await page.locator('[data-testid="diag-attempts"] tbody tr[data-outcome="open"]').count(),
     ).toBeGreaterThanOrEqual(2);
+    const failed = page.locator('[data-testid="diag-attempts"] tbody tr[data-outcome="failed"]');
+    expect(await failed.count()).toBeGreaterThanOrEqual(1);
+    expect(await failed.first().textContent()).toContain("network");
     expect(await text("diag-features")).toContain("resume");
     await shot("05-diagnostics");
     expect(browser.errors.filter((e) => e.startsWith("pageerror"))).toEqual([]);
