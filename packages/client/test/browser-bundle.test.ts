@@ -1,0 +1,63 @@
+import { builtinModules } from "node:module";
+import { fileURLToPath } from "node:url";
+import { build, type Plugin } from "esbuild";
+import { describe, expect, it } from "vitest";
+
+const builtins = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
+
+/** Records every import of a Node built-in or of `ws` instead of letting the build resolve it. */
+function forbidNodeOnly(found: string[]): Plugin {
+  return {
+    name: "forbid-node-only",
+    setup(pluginBuild) {
+      pluginBuild.onResolve({ filter: /.*/ }, (args) => {
+        const bare = args.path.split("/")[0] ?? args.path;
+        if (builtins.has(args.path) || builtins.has(bare) || args.path === "ws") {
+          found.push(`${args.path} (imported by ${args.importer})`);
+          return { path: args.path, external: true };
+        }
+        return undefined;
+      });
+    },
+  };
+}
+
+async function bundle(entry: string, conditions: string[]) {
+  const found: string[] = [];
+  const result = await build({
+    entryPoints: [fileURLToPath(new URL(entry, import.meta.url))],
+    bundle: true,
+    platform: "browser",
+    format: "esm",
+    write: false,
+    metafile: true,
+    logLevel: "silent",
+    conditions,
+    plugins: [forbidNodeOnly(found)],
+  });
+  return { found, result };
+}
+
+describe("browser build", () => {
+  it("bundles the browser entry with no Node built-in and no ws", async () => {
+    const { found, result } = await bundle("../src/index.ts", ["@lifeline/source"]);
+    expect(found).toEqual([]);
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs.some((input) => input.endsWith("src/client.ts"))).toBe(true);
+    expect(inputs.some((input) => input.includes("node.ts"))).toBe(false);
+    expect(result.outputFiles[0]?.text).toContain("lifeline.v1");
+  });
+
+  it("resolves the package's default export to the browser entry under platform browser", async () => {
+    const { found, result } = await bundle("./fixtures/browser-consumer.ts", ["@lifeline/source"]);
+    expect(found).toEqual([]);
+    expect(Object.keys(result.metafile.inputs).some((i) => i.endsWith("client/src/index.ts"))).toBe(
+      true,
+    );
+  });
+
+  it("would catch a Node built-in (the check itself works)", async () => {
+    const { found } = await bundle("../src/node.ts", ["@lifeline/source"]);
+    expect(found).toEqual([expect.stringMatching(/^ws /)]);
+  });
+});
