@@ -1,0 +1,28 @@
+import type { BenchData } from "../payload.js";
+
+/** The four servers the runner compares. */
+export const CONTENDERS = ["lifeline", "ws", "ws-preframed", "socketio"] as const;
+export type ContenderName = (typeof CONTENDERS)[number];
+
+/** The wire a load client speaks: the pre-framed ws server speaks the same as `ws`. */
+export type Wire = "lifeline" | "ws" | "socketio";
+
+export function wireOf(contender: ContenderName): Wire {
+  return contender === "ws-preframed" ? "ws" : contender;
+}
+
+export interface StartOptions {
+  readonly host: string;
+  /** 0 for any free port. */
+  readonly port: number;
+}
+
+/** What the server process needs from a contender, whatever library it runs on. */
+export interface ContenderServer {
+  readonly port: number;
+  /** Sends one message carrying `data` to every connected (subscribed) client. */
+  broadcast(data: BenchData): void;
+  /** Live connections as the server counts them. */
+  connections(): number;
+  close(): Promise<void>;
+}

@@ -1,0 +1,169 @@
+/**
+ * The benchmark runner. Every contender's server runs in its own process, the clients in
+ * one separate load process, all on 127.0.0.1; every run is bounded in time.
+ *
+ *   tsx src/run.ts --profile quick|full [--only fanout,rpc,...] [--contenders a,b]
+ *                  [--runs n] [--cpu-prof] [--doc] [--out dir]
+ *
+ * Writes results.json, results.md and one SVG chart per scenario to bench/results/, and
+ * with --doc (default for the full profile) regenerates docs/performance.md.
+ */
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import os from "node:os";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { CONTENDERS, type ContenderName } from "./contenders/types.js";
+import { Harness, type ScenarioResult } from "./harness.js";
+import { type Profile, profiles } from "./profiles.js";
+import { renderDoc } from "./report/doc.js";
+import { checkTargets, resultsMarkdown } from "./report/markdown.js";
+import { renderChart } from "./report/svg.js";
+import { accept } from "./scenarios/accept.js";
+import { clientOverhead } from "./scenarios/client-overhead.js";
+import { fanout } from "./scenarios/fanout.js";
+import { memory } from "./scenarios/memory.js";
+import { rpc } from "./scenarios/rpc.js";
+import { storm } from "./scenarios/storm.js";
+import { TARGETS } from "./targets.js";
+
+const SCENARIOS = ["fanout", "burst", "rpc", "memory", "accept", "storm", "client-overhead"];
+
+const { values: args } = parseArgs({
+  options: {
+    profile: { type: "string", default: "quick" },
+    only: { type: "string" },
+    contenders: { type: "string" },
+    runs: { type: "string" },
+    "cpu-prof": { type: "boolean", default: false },
+    doc: { type: "boolean" },
+    out: { type: "string" },
+  },
+});
+
+const profileName = args.profile === "full" ? "full" : "quick";
+const benchDir = fileURLToPath(new URL("..", import.meta.url));
+const outDir = args.out ?? `${benchDir}results`;
+const only = new Set((args.only ?? SCENARIOS.join(",")).split(","));
+const contenders = (args.contenders?.split(",") ?? [...CONTENDERS]).filter(
+  (c): c is ContenderName => (CONTENDERS as readonly string[]).includes(c),
+);
+const writeDoc = args.doc ?? profileName === "full";
+
+function withRuns<T extends { readonly runs: number }>(list: readonly T[]): T[] {
+  const runs = args.runs === undefined ? undefined : Math.max(3, Number(args.runs));
+  return list.map((p) => (runs === undefined ? p : { ...p, runs }));
+}
+
+function log(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function machine(): Record<string, unknown> {
+  const cpus = os.cpus();
+  return {
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    cpuModel: cpus[0]?.model ?? "unknown",
+    cpuCount: cpus.length,
+    cpuMHz: cpus[0]?.speed ?? 0,
+    totalMemGB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    loadAvgAtStart: os.loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+}
+
+async function main(): Promise<void> {
+  const profile: Profile = profiles[profileName];
+  const started = Date.now();
+  const meta = {
+    command: `pnpm ${profileName === "full" ? "bench:full" : "bench"}`,
+    argv: process.argv.slice(2).join(" "),
+    profile: profileName,
+    date: new Date().toISOString(),
+    machine: machine(),
+  };
+  log(`lifeline bench: profile ${profileName}, contenders ${contenders.join(", ")}`);
+  log(`machine: ${JSON.stringify(meta.machine)}`);
+  await mkdir(outDir, { recursive: true });
+  const cpuProfDir = args["cpu-prof"] ? `${outDir}/profiles` : undefined;
+  if (cpuProfDir !== undefined) await mkdir(cpuProfDir, { recursive: true });
+  const harness = new Harness({ log, ...(cpuProfDir === undefined ? {} : { cpuProfDir }) });
+  const results: ScenarioResult[] = [];
+  const step = async (name: string, body: () => Promise<ScenarioResult>): Promise<void> => {
+    log(`\n${name}`);
+    try {
+      results.push(await body());
+    } catch (error) {
+      log(`  ${name} FAILED: ${error instanceof Error ? error.stack : String(error)}`);
+    }
+  };
+  try {
+    if (only.has("fanout")) {
+      for (const p of withRuns(profile.fanout))
+        await step(`fan-out ${p.clients}`, () => fanout(harness, contenders, p));
+    }
+    if (only.has("burst")) {
+      for (const p of withRuns(profile.burst))
+        await step(`fan-out burst ${p.clients}`, () => fanout(harness, contenders, p));
+    }
+    const single = contenders.filter((c) => c !== "ws-preframed");
+    if (only.has("rpc")) {
+      for (const p of withRuns(profile.rpc))
+        await step(`rpc ${p.clients}`, () => rpc(harness, single, p));
+    }
+    if (only.has("memory")) {
+      for (const p of withRuns(profile.memory))
+        await step(`memory ${p.clients}`, () => memory(harness, single, p));
+    }
+    if (only.has("accept")) {
+      for (const p of withRuns(profile.accept))
+        await step(`accept ${p.clients}`, () => accept(harness, single, p));
+    }
+    if (only.has("storm")) {
+      for (const p of withRuns(profile.storm))
+        await step(`storm ${p.clients}`, () => storm(harness, single, p));
+    }
+    if (only.has("client-overhead") && contenders.includes("lifeline")) {
+      for (const p of withRuns(profile.clientOverhead))
+        await step("client overhead", () => clientOverhead(harness, p));
+    }
+  } finally {
+    await harness.close();
+  }
+
+  const checks = checkTargets(TARGETS, results);
+  const finished = {
+    ...meta,
+    durationS: Math.round((Date.now() - started) / 1000),
+    loadAvgAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+  await writeFile(
+    `${outDir}/results.json`,
+    `${JSON.stringify({ meta: finished, targets: checks, scenarios: results }, null, 2)}\n`,
+  );
+  for (const scenario of results) {
+    await writeFile(`${outDir}/${scenario.id}.svg`, renderChart(scenario));
+  }
+  const table = resultsMarkdown(results, checks, "./");
+  await writeFile(
+    `${outDir}/results.md`,
+    `# Lifeline benchmark results (${profileName})\n\n\`${finished.command}\` on ${finished.date}, ${finished.durationS} s.\n\n${table}`,
+  );
+  if (writeDoc) {
+    const notesPath = `${benchDir}performance-notes.md`;
+    const notes = await readFile(notesPath, "utf8").catch(() => "");
+    const doc = renderDoc(finished, resultsMarkdown(results, checks, "../bench/results/"), notes);
+    await writeFile(`${benchDir}../docs/performance.md`, doc);
+    log("wrote docs/performance.md");
+  }
+  log(
+    `\nwrote ${outDir}/results.{json,md} and ${results.length} charts in ${finished.durationS} s`,
+  );
+  for (const c of checks) {
+    log(
+      `  ${c.met === undefined ? "n/a   " : c.met ? "met   " : "MISSED"} ${c.text}: ${Number.isFinite(c.measured) ? c.measured.toFixed(2) : "n/a"} (${c.op} ${c.limit})`,
+    );
+  }
+}
+
+await main();
+process.exit(0);

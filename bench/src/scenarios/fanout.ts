@@ -1,0 +1,110 @@
+/**
+ * Broadcast fan-out: N subscribed clients, the server publishes 200-byte messages as fast
+ * as the flow-control window lets it. `burst` > 1 publishes several messages in one
+ * macrotask, the "high publish rate" case where coalescing writes per socket pays off.
+ */
+import { type ContenderName, wireOf } from "../contenders/types.js";
+import {
+  cpuDeltaUs,
+  type Harness,
+  type MetricSpec,
+  repeat,
+  type ScenarioResult,
+  sleep,
+} from "../harness.js";
+import type { MeasureResult } from "../load-main.js";
+import type { CpuSnapshot } from "../server-main.js";
+
+export interface FanoutParams {
+  readonly clients: number;
+  readonly burst: number;
+  readonly window: number;
+  readonly bytes: number;
+  readonly warmupMs: number;
+  readonly measureMs: number;
+  readonly runs: number;
+}
+
+const METRICS: readonly MetricSpec[] = [
+  { id: "rate", label: "delivered msgs/s", unit: "msg/s", better: "higher", digits: 0 },
+  { id: "cpu", label: "server CPU per delivery", unit: "µs", better: "lower", digits: 2 },
+  { id: "serverCpu", label: "server CPU", unit: "%", better: "lower", digits: 0 },
+  { id: "loadCpu", label: "load process CPU", unit: "%", better: "lower", digits: 0 },
+  { id: "p50", label: "delivery latency p50", unit: "ms", better: "lower", digits: 2 },
+  { id: "p99", label: "delivery latency p99", unit: "ms", better: "lower", digits: 2 },
+];
+
+export async function fanout(
+  harness: Harness,
+  contenders: readonly ContenderName[],
+  params: FanoutParams,
+): Promise<ScenarioResult> {
+  const coalescing = params.burst > 1;
+  const id = `${coalescing ? "burst" : "fanout"}-${params.clients}`;
+  const load = await harness.load();
+  const runs = await repeat(harness, id, contenders, params.runs, (contender) =>
+    harness.withServer(contender as ContenderName, async (server, port) => {
+      await load.call("connect", {
+        wire: wireOf(contender as ContenderName),
+        port,
+        count: params.clients,
+        subscribe: true,
+        concurrency: 200,
+        sample: Math.min(16, params.clients),
+        progressStep: Math.max(1, Math.floor((params.clients * params.window) / 4)),
+        mode: "fanout",
+      });
+      const undo = load.on("progress", (delivered) => server.notify("progress", delivered));
+      try {
+        await server.call("fanoutStart", {
+          clients: params.clients,
+          window: params.window,
+          burst: params.burst,
+          bytes: params.bytes,
+        });
+        await sleep(params.warmupMs);
+        const [s0, l0] = await Promise.all([
+          server.call<CpuSnapshot>("cpu"),
+          load.call<MeasureResult>("measureStart"),
+        ]);
+        await sleep(params.measureMs);
+        const [s1, l1] = await Promise.all([
+          server.call<CpuSnapshot>("cpu"),
+          load.call<MeasureResult>("measureStop"),
+        ]);
+        const stop = await server.call("fanoutStop");
+        if (process.env.BENCH_DEBUG) harness.options.log(`    ${JSON.stringify(stop)}`);
+        const deliveries = l1.delivered - l0.delivered;
+        if (deliveries <= 0) throw new Error("no message delivered");
+        const seconds = (l1.t - l0.t) / 1000;
+        return {
+          rate: deliveries / seconds,
+          cpu: cpuDeltaUs(s0, s1) / deliveries,
+          serverCpu: cpuDeltaUs(s0, s1) / ((s1.t - s0.t) * 10),
+          loadCpu: (l1.cpuUs - l0.cpuUs) / ((l1.t - l0.t) * 10),
+          p50: l1.latency.p50,
+          p99: l1.latency.p99,
+        };
+      } finally {
+        undo();
+      }
+    }),
+  );
+  const baseline = "ws-preframed";
+  return {
+    id,
+    title: coalescing
+      ? `Fan-out at a high publish rate (${params.burst} messages per tick), ${params.clients.toLocaleString("en")} clients`
+      : `Broadcast fan-out, ${params.clients.toLocaleString("en")} clients`,
+    description: coalescing
+      ? `The server publishes bursts of ${params.burst} ${params.bytes}-byte messages in one macrotask, as fast as a window of ${params.window} undelivered messages per client allows. Coalescing the frames queued for one socket into one write is what separates the contenders here. Latency is publish-to-receive, sampled on 16 clients.`
+      : `The server publishes ${params.bytes}-byte messages one per macrotask, as fast as a window of ${params.window} undelivered messages per client allows; every client receives every message. Server CPU per delivery is process.cpuUsage() of the server process over the window divided by messages delivered.`,
+    params: { ...params },
+    baseline,
+    contenders,
+    metrics: METRICS.map((spec) => runs.metric(spec, contenders, baseline)),
+    chartMetrics: coalescing ? ["rate", "p99"] : ["rate", "cpu"],
+    notes: [],
+    errors: runs.errors,
+  };
+}

@@ -1,0 +1,173 @@
+/**
+ * One contender's server, in its own process. The runner drives it over IPC: start,
+ * publish loops for fan-out, CPU and memory snapshots, event-loop delay.
+ * Usage: server-main.ts <contender>
+ */
+import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
+import { CONTENDERS, type ContenderName, type ContenderServer } from "./contenders/types.js";
+import { serve } from "./ipc.js";
+import { makeData, nowMs } from "./payload.js";
+
+const contender = process.argv[2] as ContenderName;
+if (!CONTENDERS.includes(contender)) throw new Error(`unknown contender ${contender}`);
+
+async function start(port: number): Promise<ContenderServer> {
+  const host = "127.0.0.1";
+  switch (contender) {
+    case "ws":
+    case "ws-preframed": {
+      const { startWsServer } = await import("./contenders/ws.js");
+      return startWsServer({ host, port, preframed: contender === "ws-preframed" });
+    }
+    case "socketio": {
+      const { startSocketIoServer } = await import("./contenders/socketio.js");
+      return startSocketIoServer({ host, port });
+    }
+    case "lifeline": {
+      const { startLifelineServer } = await import("./contenders/lifeline.js");
+      return startLifelineServer({ host, port });
+    }
+  }
+}
+
+export interface CpuSnapshot {
+  /** Microseconds of user + system CPU this process has used. */
+  readonly userUs: number;
+  readonly systemUs: number;
+  /** Wall clock, ms since the epoch. */
+  readonly t: number;
+  readonly published: number;
+}
+
+export interface MemorySnapshot {
+  readonly rss: number;
+  readonly heapUsed: number;
+  readonly heapTotal: number;
+  readonly external: number;
+  readonly connections: number;
+}
+
+export interface FanoutOptions {
+  readonly clients: number;
+  /** Messages (per client, on average) that may be published but not yet delivered. */
+  readonly window: number;
+  /** Messages published back to back in one macrotask. 1 = one publish per tick. */
+  readonly burst: number;
+  readonly bytes: number;
+}
+
+let server: ContenderServer | undefined;
+let published = 0;
+let delivered = 0;
+let fanout: FanoutOptions | undefined;
+let pumping = false;
+let lost = 0;
+let stallCheck: NodeJS.Timeout | undefined;
+let lastDelivered = -1;
+let histogram: IntervalHistogram | undefined;
+
+function inFlight(f: FanoutOptions): number {
+  return published - lost - delivered / f.clients;
+}
+
+// Messages that never arrive (a client still subscribing, a slow consumer dropped) would
+// hold the window shut forever: after a quarter second without progress they are written
+// off and publishing resumes.
+function checkStall(): void {
+  const f = fanout;
+  if (f === undefined) return;
+  if (delivered === lastDelivered && inFlight(f) >= f.window) {
+    lost = published - delivered / f.clients;
+    schedule();
+  }
+  lastDelivered = delivered;
+}
+
+// Flow control: the load process reports deliveries, and the publisher keeps at most
+// `window` messages per client outstanding, so every contender runs at its own maximum
+// rate without unbounded buffers.
+function pump(): void {
+  pumping = false;
+  const f = fanout;
+  if (f === undefined || server === undefined) return;
+  for (let i = 0; i < f.burst && inFlight(f) < f.window; i++) {
+    server.broadcast(makeData(++published, f.bytes));
+  }
+  if (inFlight(f) < f.window) schedule();
+}
+
+function schedule(): void {
+  if (pumping) return;
+  pumping = true;
+  setImmediate(pump);
+}
+
+function gc(): void {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (collect === undefined) throw new Error("run the server with --expose-gc");
+  collect();
+  collect();
+}
+
+serve({
+  async listen(args: { port?: number }) {
+    server = await start(args.port ?? 0);
+    return { port: server.port, t: nowMs() };
+  },
+  cpu(): CpuSnapshot {
+    const usage = process.cpuUsage();
+    return { userUs: usage.user, systemUs: usage.system, t: nowMs(), published };
+  },
+  fanoutStart(args: FanoutOptions) {
+    fanout = args;
+    published = 0;
+    delivered = 0;
+    lost = 0;
+    stallCheck = setInterval(checkStall, 250);
+    schedule();
+  },
+  progress(total: number) {
+    delivered = total;
+    if (fanout !== undefined) schedule();
+  },
+  fanoutStop() {
+    fanout = undefined;
+    if (stallCheck !== undefined) clearInterval(stallCheck);
+    return { published, lost, delivered };
+  },
+  async memory(): Promise<MemorySnapshot> {
+    // Let sockets that just closed or opened settle before collecting.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    const m = process.memoryUsage();
+    return {
+      rss: m.rss,
+      heapUsed: m.heapUsed,
+      heapTotal: m.heapTotal,
+      external: m.external,
+      connections: server?.connections() ?? 0,
+    };
+  },
+  connections: () => server?.connections() ?? 0,
+  loopDelayStart(args: { resolutionMs: number }) {
+    histogram = monitorEventLoopDelay({ resolution: args.resolutionMs });
+    histogram.enable();
+  },
+  loopDelayStop() {
+    const h = histogram;
+    if (h === undefined) return { maxMs: 0, p99Ms: 0 };
+    h.disable();
+    histogram = undefined;
+    return { maxMs: h.max / 1e6, p99Ms: h.percentile(99) / 1e6 };
+  },
+  async close() {
+    await server?.close();
+    server = undefined;
+  },
+  exit() {
+    // A normal exit, so that --cpu-prof writes its profile.
+    process.exit(0);
+  },
+});
