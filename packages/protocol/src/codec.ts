@@ -148,8 +148,25 @@ export function validateServerMessage(value: unknown): ParseResult<ServerMessage
   return guarded<ServerMessage>(serverValidators, value);
 }
 
-/** Encodes a message as the JSON text frame the protocol sends. */
+/**
+ * Encodes a message as the JSON text frame the protocol sends. The required payload fields
+ * (`publish.data`, `message.data`, a successful `response.result`) are typed `unknown`, so
+ * `undefined` type-checks, but JSON would drop the field and the peer would refuse the
+ * message: they are sent as `null` instead. Throws like `JSON.stringify` on values JSON
+ * cannot encode (cycles, `BigInt`).
+ */
 export function serializeMessage(message: ClientMessage | ServerMessage): string {
+  switch (message.type) {
+    case "publish":
+    case "message":
+      if (message.data === undefined) return JSON.stringify({ ...message, data: null });
+      break;
+    case "response":
+      if (message.ok && message.result === undefined) {
+        return JSON.stringify({ ...message, result: null });
+      }
+      break;
+  }
   return JSON.stringify(message);
 }
 

@@ -43,6 +43,25 @@ describe("valid messages", () => {
     }
   });
 
+  test("serializeMessage sends an undefined payload as null so the peer accepts it", () => {
+    const cases: [ClientMessage | ServerMessage, "client" | "server"][] = [
+      [{ type: "publish", id: "1", topic: "a", data: undefined }, "client"],
+      [{ type: "message", topic: "a", offset: 1, epoch: "e", data: undefined, ts: 1 }, "server"],
+      [{ type: "response", id: "1", ok: true, result: undefined }, "server"],
+    ];
+    for (const [message, side] of cases) {
+      const text = serializeMessage(message);
+      const parsed = side === "client" ? parseClientMessage(text) : parseServerMessage(text);
+      expect(parsed.ok).toBe(true);
+      expect(text).toContain(":null");
+    }
+    const response = { type: "response", id: "1", ok: true, result: undefined } as const;
+    expect(parseServerMessage(JSON.stringify(response))).toMatchObject({
+      ok: false,
+      error: { path: "/result" },
+    });
+  });
+
   test("accepts strings exactly at their limits", () => {
     const id = longString(Limits.idLength);
     const topic = longString(Limits.topicLength);
