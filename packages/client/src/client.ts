@@ -165,7 +165,12 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
   const events = createEmitter<ClientEvents>((error) =>
     log.error("an event listener threw", { error: String(error) }),
   );
-  const store = createConnectionStore({ state: "idle", attempt: 0, since: clock.now() });
+  const store = createConnectionStore({
+    state: "idle",
+    status: "idle",
+    attempt: 0,
+    since: clock.now(),
+  });
 
   const sessionPrefix = randomId(6);
   let idCounter = 0;
@@ -197,6 +202,7 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     }
     const snapshot: ClientState = {
       state: next,
+      status: next,
       attempt: planner.attempt,
       cause,
       since: clock.now(),

@@ -7,6 +7,8 @@ import type { ConnectionStatus, TransitionCause } from "./state-machine.js";
  */
 export interface ClientState {
   readonly state: ConnectionStatus;
+  /** The same value as `state` (both spellings are in use in the docs). */
+  readonly status: ConnectionStatus;
   /** Retries made since the connection was last healthy (0 while open and stable). */
   readonly attempt: number;
   /** Wall-clock time (ms since epoch) of the next scheduled attempt, while `reconnecting`. */
