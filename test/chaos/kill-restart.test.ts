@@ -1,0 +1,139 @@
+import { createClient, type LifelineClient } from "@lifeline/client";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  type Fleet,
+  publishLoop,
+  publishMarkers,
+  startFleet,
+  tappedWebSocket,
+} from "./support/fleet.js";
+import { History, summarize } from "./support/history.js";
+import { type ServerProcess, startServerProcess } from "./support/processes.js";
+import { type RedisServer, startRedisServer } from "./support/redis.js";
+import { countdown, within } from "./support/wait.js";
+
+// Issue 7, "Faults": the server is killed with SIGKILL (no shutdown message, no close
+// frames) and restarted on the same port while 200+ clients are subscribed and publishing.
+
+const CLIENTS = 200;
+const TOPICS = 8;
+const PUBLISHES_PER_CLIENT = 12;
+/** The kill comes once this share of all publishes is acknowledged. */
+const KILL_AT = 0.35;
+
+const topicName = (i: number) => `chaos/kill/${i % TOPICS}`;
+
+const serverOptions = {
+  heartbeat: { intervalMs: 5000, timeoutMs: 5000 },
+  limits: { maxConnectionsPerIp: 100_000, maxConnections: 100_000 },
+};
+
+let disposers: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const dispose of disposers.reverse()) await dispose();
+  disposers = [];
+});
+
+interface RunResult {
+  readonly history: History;
+  readonly fleet: Fleet;
+  readonly downMs: number;
+  readonly backMs: number;
+}
+
+/**
+ * Subscribes the fleet, starts every client's publish loop, SIGKILLs the server when
+ * KILL_AT of the publishes are acknowledged, restarts it, and waits for every loop and for
+ * a final marker on every topic (so every replay is over) before the history is checked.
+ */
+async function killDuringTraffic(server: ServerProcess): Promise<RunResult> {
+  const history = new History();
+  const fleet = startFleet({
+    url: server.url,
+    count: CLIENTS,
+    prefix: "kill",
+    topicsOf: (i) => [topicName(i)],
+    history,
+  });
+  const observer: LifelineClient = createClient({
+    url: server.url,
+    clientId: "kill-observer",
+    lifecycle: false,
+    logLevel: "silent",
+    WebSocket: tappedWebSocket(() => {}),
+  });
+  disposers.push(() => {
+    fleet.close();
+    observer.close();
+  });
+  await fleet.whenAllLive(30_000);
+  await publishMarkers(fleet, observer, history, "start", 30_000);
+
+  const total = CLIENTS * PUBLISHES_PER_CLIENT;
+  const killPoint = countdown(Math.floor(total * KILL_AT));
+  const loops = fleet.members.map((member, i) =>
+    publishLoop(member.client, member.name, topicName(i + 1), PUBLISHES_PER_CLIENT, history, () =>
+      killPoint.hit(),
+    ),
+  );
+  await within(killPoint.reached, `${KILL_AT * 100}% of publishes acknowledged`, 60_000);
+  const killedAt = Date.now();
+  await server.kill();
+  await server.restart();
+  const downMs = Date.now() - killedAt;
+  await within(Promise.all(loops), "every publish loop to finish", 90_000);
+  await fleet.whenAllLive(60_000);
+  const backMs = Date.now() - killedAt;
+  await publishMarkers(fleet, observer, history, "end", 30_000);
+  return { history, fleet, downMs, backMs };
+}
+
+describe("server SIGKILL and restart under traffic", () => {
+  it("with the Redis broker: zero lost acknowledged publishes, zero duplicates, order kept", async () => {
+    const redis: RedisServer = await startRedisServer();
+    disposers.push(() => redis.dispose());
+    const server = await startServerProcess({ redisUrl: redis.url, options: serverOptions });
+    disposers.push(() => server.dispose());
+
+    const { history, fleet, downMs, backMs } = await killDuringTraffic(server);
+    const report = history.check();
+    console.info(
+      `[chaos] redis kill/restart: clients=${CLIENTS} down_ms=${downMs} all_back_ms=${backMs}\n${summarize(report)}`,
+    );
+    expect(report.acknowledged).toBe(CLIENTS * PUBLISHES_PER_CLIENT + 2 * TOPICS);
+    expect(report.unacknowledged).toBe(0);
+    expect(report.checked).toBeGreaterThanOrEqual(CLIENTS * PUBLISHES_PER_CLIENT);
+    expect(report.lost).toBe(0);
+    expect(report.lostWithGap).toBe(0);
+    expect(report.duplicated).toBe(0);
+    expect(report.outOfOrder).toBe(0);
+    expect(report.doubleAppended).toBe(0);
+    expect(report.conflicting).toBe(0);
+    expect(report.publisherOrder).toBe(0);
+    expect(report.gapEvents).toBe(0);
+    expect(fleet.members.every((m) => m.opens >= 2)).toBe(true);
+  });
+
+  it("with the memory broker: every client gets a gap event instead of silent loss", async () => {
+    const server = await startServerProcess({ options: serverOptions });
+    disposers.push(() => server.dispose());
+
+    const { history, fleet, downMs, backMs } = await killDuringTraffic(server);
+    const report = history.check();
+    console.info(
+      `[chaos] memory kill/restart: clients=${CLIENTS} down_ms=${downMs} all_back_ms=${backMs}\n${summarize(report)}`,
+    );
+    expect(report.unacknowledged).toBe(0);
+    expect(report.lost).toBe(0);
+    expect(report.duplicated).toBe(0);
+    expect(report.outOfOrder).toBe(0);
+    expect(report.conflicting).toBe(0);
+    // The history died with the process: every subscriber is told, none is left unaware.
+    expect(report.clientsWithGap).toBe(CLIENTS);
+    for (const member of fleet.members) {
+      const gaps = history.gapsOf(member.name);
+      expect(gaps.length, member.name).toBeGreaterThanOrEqual(1);
+      expect(gaps.every((g) => g.reason === "epoch_changed")).toBe(true);
+    }
+  });
+});

@@ -1,0 +1,246 @@
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { deferred } from "./wait.js";
+
+/**
+ * Faults applied to every link of a proxy (existing and new ones), per direction.
+ * Time fields are milliseconds.
+ */
+export interface Faults {
+  /** Fixed delay added to every chunk. @default 0 */
+  readonly latencyMs?: number;
+  /** Extra random delay in [0, jitterMs) per chunk; order is kept. @default 0 */
+  readonly jitterMs?: number;
+  /** Chunks are cut into random slices of 1..sliceBytes bytes written one by one. @default off */
+  readonly sliceBytes?: number;
+  /** A link with no byte in either direction for this long is closed (NAT, load balancer). @default off */
+  readonly idleCloseMs?: number;
+}
+
+/** One client connection through the proxy and its upstream connection. */
+export interface Link {
+  readonly id: number;
+  /** Bytes forwarded client -> server and server -> client. */
+  readonly bytes: { up: number; down: number };
+  readonly closed: Promise<void>;
+  /**
+   * From now on every byte in both directions is swallowed and neither side's close is
+   * passed on: both ends believe the link is up (a half-open link).
+   */
+  silence(): void;
+  /** Forwards half of the next server -> client chunk, then destroys both sides. */
+  cutMidFrame(): Promise<void>;
+  /** Destroys both sides now (a reset). */
+  reset(): void;
+}
+
+export interface FaultProxy {
+  readonly port: number;
+  /** Live links, oldest first. */
+  readonly links: readonly Link[];
+  /** Links accepted since the proxy started. */
+  readonly accepted: number;
+  setFaults(faults: Faults): void;
+  /** Resolves with the next link accepted. */
+  nextLink(): Promise<Link>;
+  close(): Promise<void>;
+}
+
+interface Pump {
+  push(chunk: Buffer): void;
+  stop(): void;
+}
+
+/**
+ * A TCP proxy on 127.0.0.1 that injects the faults of real networks between a client and
+ * a server: latency, jitter, frames sliced into tiny segments, links that go silent
+ * without closing, cuts in the middle of a frame, and idle timeouts.
+ */
+export async function startFaultProxy(
+  target: { readonly host?: string; readonly port: number },
+  options: { readonly random?: () => number } = {},
+): Promise<FaultProxy> {
+  const random = options.random ?? Math.random;
+  let faults: Faults = {};
+  const links = new Set<LinkImpl>();
+  let accepted = 0;
+  const linkWaiters: ((link: Link) => void)[] = [];
+
+  interface LinkImpl extends Link {
+    touch(): void;
+    armIdle(): void;
+  }
+
+  /** Delivers chunks to `to` after the configured delay, in order, sliced if asked. */
+  function pump(to: Socket, count: (n: number) => void): Pump {
+    let lastDueAt = 0;
+    let stopped = false;
+    const timers = new Set<ReturnType<typeof setTimeout>>();
+    const write = (chunk: Buffer) => {
+      if (stopped || to.destroyed) return;
+      count(chunk.length);
+      to.write(chunk);
+    };
+    const writeSliced = (chunk: Buffer, sliceBytes: number) => {
+      // Each slice goes out on its own turn of the event loop, so as its own TCP segment
+      // (noDelay is set): the receiver must reassemble frames from pieces.
+      let at = 0;
+      const next = () => {
+        if (stopped || at >= chunk.length) return;
+        const size = 1 + Math.floor(random() * sliceBytes);
+        write(chunk.subarray(at, at + size));
+        at += size;
+        if (at < chunk.length) {
+          const timer = setTimeout(() => {
+            timers.delete(timer);
+            next();
+          }, 0);
+          timers.add(timer);
+        }
+      };
+      next();
+    };
+    return {
+      push(chunk) {
+        if (stopped) return;
+        const delay = (faults.latencyMs ?? 0) + random() * (faults.jitterMs ?? 0);
+        const send = () =>
+          faults.sliceBytes ? writeSliced(chunk, faults.sliceBytes) : write(chunk);
+        if (delay <= 0 && lastDueAt <= Date.now() && timers.size === 0) {
+          send();
+          return;
+        }
+        // Jitter never reorders: a chunk is due no earlier than the one before it.
+        const dueAt = Math.max(Date.now() + delay, lastDueAt);
+        lastDueAt = dueAt;
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          send();
+        }, dueAt - Date.now());
+        timers.add(timer);
+      },
+      stop() {
+        stopped = true;
+        for (const timer of timers) clearTimeout(timer);
+        timers.clear();
+      },
+    };
+  }
+
+  function onConnection(client: Socket): void {
+    accepted += 1;
+    const id = accepted;
+    client.setNoDelay(true);
+    const upstream = connect({ host: target.host ?? "127.0.0.1", port: target.port });
+    upstream.setNoDelay(true);
+    const bytes = { up: 0, down: 0 };
+    let silent = false;
+    let cutWaiter: (() => void) | undefined;
+    let idleTimer: ReturnType<typeof setTimeout> | undefined;
+    const closed = deferred();
+    const up = pump(upstream, (n) => {
+      bytes.up += n;
+    });
+    const down = pump(client, (n) => {
+      bytes.down += n;
+    });
+
+    const destroy = () => {
+      up.stop();
+      down.stop();
+      if (idleTimer) clearTimeout(idleTimer);
+      client.destroy();
+      upstream.destroy();
+      links.delete(link);
+      if (!closed.settled) closed.resolve();
+    };
+
+    const link: LinkImpl = {
+      id,
+      bytes,
+      closed: closed.promise,
+      silence() {
+        silent = true;
+        up.stop();
+        down.stop();
+        if (idleTimer) clearTimeout(idleTimer);
+      },
+      cutMidFrame() {
+        const done = deferred();
+        cutWaiter = () => done.resolve();
+        return done.promise;
+      },
+      reset: destroy,
+      touch() {
+        if (!silent) link.armIdle();
+      },
+      armIdle() {
+        if (idleTimer) clearTimeout(idleTimer);
+        idleTimer = undefined;
+        const idleCloseMs = faults.idleCloseMs;
+        if (idleCloseMs !== undefined) idleTimer = setTimeout(destroy, idleCloseMs);
+      },
+    };
+    links.add(link);
+    link.armIdle();
+
+    client.on("data", (chunk: Buffer) => {
+      if (silent) return;
+      link.touch();
+      up.push(chunk);
+    });
+    upstream.on("data", (chunk: Buffer) => {
+      if (silent) return;
+      link.touch();
+      if (cutWaiter && chunk.length >= 2) {
+        const waiter = cutWaiter;
+        cutWaiter = undefined;
+        down.stop();
+        client.write(chunk.subarray(0, Math.floor(chunk.length / 2)), () => {
+          destroy();
+          waiter();
+        });
+        return;
+      }
+      down.push(chunk);
+    });
+    const onEnd = () => {
+      // A silenced link passes no close on either: the other end must find out by itself.
+      if (!silent) destroy();
+    };
+    client.on("close", onEnd);
+    upstream.on("close", onEnd);
+    client.on("error", () => {});
+    upstream.on("error", () => {});
+    const waiter = linkWaiters.shift();
+    waiter?.(link);
+  }
+
+  const server: Server = createServer(onConnection);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : 0;
+
+  return {
+    port,
+    get links() {
+      return [...links];
+    },
+    get accepted() {
+      return accepted;
+    },
+    setFaults(next) {
+      faults = { ...next };
+      for (const link of links) link.armIdle();
+    },
+    nextLink() {
+      return new Promise((resolve) => linkWaiters.push(resolve));
+    },
+    async close() {
+      for (const link of [...links]) link.reset();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,71 @@
+// A Lifeline server in its own process, so a test can SIGKILL it and start it again on the
+// same port. Configured by its first argument (JSON, see ChildServerConfig in
+// processes.ts); prints one `LIFELINE_READY {...}` line when listening.
+// It also answers GET /__chaos/loop (event-loop delay since the last reset) and
+// GET /__chaos/memory (heap after a full GC when run with --expose-gc).
+import { createServer as createHttpServer } from "node:http";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { createRedisBroker } from "@lifeline/redis";
+import { createServer, type ServerOptions } from "@lifeline/server";
+import type { ChildServerConfig } from "./processes.js";
+
+const config = JSON.parse(process.argv[2] ?? "{}") as ChildServerConfig;
+const loop = monitorEventLoopDelay({ resolution: 5 });
+loop.enable();
+
+const broker =
+  config.redisUrl === undefined
+    ? undefined
+    : createRedisBroker({ url: config.redisUrl, keyPrefix: config.keyPrefix ?? "chaos:" });
+if (broker) await broker.ready();
+
+const http = createHttpServer({ headersTimeout: 10_000 });
+const options: ServerOptions = {
+  ...(config.options as ServerOptions),
+  server: http,
+  ...(broker ? { broker } : {}),
+  logger: config.logLevel === undefined ? false : { level: config.logLevel },
+};
+const server = await createServer(options);
+
+const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+http.on("request", (request, response) => {
+  const url = new URL(request.url ?? "/", "http://localhost");
+  if (url.pathname === "/__chaos/loop") {
+    const body = {
+      p50_ms: ms(loop.percentile(50)),
+      p99_ms: ms(loop.percentile(99)),
+      max_ms: ms(loop.max),
+      connections: server.stats().connections.active,
+    };
+    if (url.searchParams.has("reset")) loop.reset();
+    response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
+    return;
+  }
+  if (url.pathname === "/__chaos/memory") {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    gc?.();
+    const memory = process.memoryUsage();
+    const body = {
+      heap_used: memory.heapUsed,
+      rss: memory.rss,
+      external: memory.external,
+      array_buffers: memory.arrayBuffers,
+      gc: gc !== undefined,
+      connections: server.stats().connections.active,
+      subscriptions: server.stats().topics.subscriptions,
+    };
+    response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
+    return;
+  }
+  if (!server.handleHttp(request, response)) response.writeHead(404).end();
+});
+
+await new Promise<void>((resolve, reject) => {
+  http.once("error", reject);
+  http.listen(config.port, config.host, () => resolve());
+});
+const address = http.address();
+const port = typeof address === "object" && address !== null ? address.port : 0;
+process.stdout.write(`LIFELINE_READY ${JSON.stringify({ port, pid: process.pid })}\n`);
