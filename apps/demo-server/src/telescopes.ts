@@ -55,7 +55,7 @@ export interface Observatory {
   readonly topics: readonly string[];
   /**
    * Whether `topic` has subscribers. A status topic is published only while it has demand;
-   * it gets a full snapshot at once when demand starts.
+   * its first message after demand starts is a full snapshot (on the next 5 Hz tick).
    */
   setDemand(topic: string, active: boolean): void;
   /** Whether this process may produce at all (false on a cluster node without the lease). */
@@ -312,9 +312,12 @@ export function createObservatory(options: ObservatoryOptions): Observatory {
       const had = demand.has(topic);
       if (active) demand.add(topic);
       else demand.delete(topic);
-      if (active && !had && producing && topic !== TELESCOPES_TOPIC) {
+      if (active && !had) {
+        // The first status after demand starts is a full snapshot. It goes out on the next
+        // tick, not here: a topic becomes active while its first subscription is still
+        // being set up, and a message appended right now could land before its start.
         const t = [...telescopes.values()].find((x) => statusTopic(x.id) === topic);
-        if (t !== undefined) publishStatus(t, clock.now(), true);
+        if (t !== undefined) t.lastSent = undefined;
       }
       updateLoop();
     },
@@ -323,10 +326,7 @@ export function createObservatory(options: ObservatoryOptions): Observatory {
       producing = next;
       if (producing) {
         // A new producer knows nothing of what the previous one sent: start with snapshots.
-        for (const t of telescopes.values()) {
-          t.lastSent = undefined;
-          if (demand.has(statusTopic(t.id))) publishStatus(t, clock.now(), true);
-        }
+        for (const t of telescopes.values()) t.lastSent = undefined;
       }
       updateLoop();
     },

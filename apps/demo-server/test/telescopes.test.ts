@@ -35,6 +35,8 @@ describe("observatory", () => {
   it("sends a full snapshot when demand starts, then changes only at 5 Hz", () => {
     const { clock, observatory, on } = setup();
     observatory.setDemand(STATUS_1, true);
+    expect(on(STATUS_1)).toEqual([]);
+    clock.advance(200);
     const [first] = on(STATUS_1);
     expect(first).toMatchObject({ telescope_id: "seestar-001", full: true, gain: 80 });
     expect(Object.keys(first ?? {})).toHaveLength(9);
@@ -77,6 +79,7 @@ describe("observatory", () => {
     clock.advance(5_000);
     expect(published).toEqual([]);
     observatory.setProducing(true);
+    clock.advance(200);
     expect(published[0]?.data).toMatchObject({ full: true });
   });
 
