@@ -1,0 +1,90 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import type { Metrics } from "./metrics.js";
+import type { ResolvedOptions } from "./options.js";
+import type { ServerStats } from "./stats.js";
+
+/** `GET /health` body (issue 3). */
+export interface HealthReport {
+  readonly status: "ok" | "degraded" | "closing";
+  readonly services: {
+    readonly websocket: { readonly healthy: boolean; readonly activeConnections: number };
+    readonly broker: { readonly healthy: boolean; readonly detail?: string };
+  };
+}
+
+export interface EndpointSources {
+  readonly stats: () => ServerStats;
+  readonly health: () => HealthReport;
+  readonly connections: () => readonly Record<string, unknown>[];
+  readonly metrics: Metrics;
+  readonly status: ResolvedOptions<unknown>["status"];
+  readonly logger: Logger;
+}
+
+/**
+ * `GET /health`, `GET /api/websocket/status` (off unless `status.enabled`, then behind
+ * `status.authorize`) and `GET /metrics`. Returns true when it took the request, so it
+ * mounts on any Node HTTP server or framework that hands out `req`/`res`.
+ */
+export function createHttpHandler(
+  sources: EndpointSources,
+): (request: IncomingMessage, response: ServerResponse) => boolean {
+  return (request, response) => {
+    if (request.method !== "GET" && request.method !== "HEAD") return false;
+    const path = (request.url ?? "/").split("?")[0];
+    switch (path) {
+      case "/health": {
+        const report = sources.health();
+        sendJson(response, report.status === "ok" ? 200 : 503, report);
+        return true;
+      }
+      case "/api/websocket/status":
+        if (!sources.status.enabled) return false;
+        void serveStatus(sources, request, response);
+        return true;
+      case "/metrics":
+        sources.metrics.render().then(
+          (text) => {
+            response.writeHead(200, { "content-type": sources.metrics.contentType });
+            response.end(text);
+          },
+          (error: unknown) => {
+            sources.logger.error({ err: error }, "metrics rendering failed");
+            sendJson(response, 500, { error: "metrics unavailable" });
+          },
+        );
+        return true;
+      default:
+        return false;
+    }
+  };
+}
+
+async function serveStatus(
+  sources: EndpointSources,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  try {
+    const guard = sources.status.authorize;
+    if (guard && !(await guard(request))) {
+      sendJson(response, 403, { error: "forbidden" });
+      return;
+    }
+    sendJson(response, 200, { summary: sources.stats(), connections: sources.connections() });
+  } catch (error) {
+    sources.logger.error({ err: error }, "status endpoint failed");
+    sendJson(response, 500, { error: "status unavailable" });
+  }
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "cache-control": "no-store",
+    "content-length": Buffer.byteLength(text),
+  });
+  response.end(text);
+}

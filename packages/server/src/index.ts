@@ -1,0 +1,38 @@
+export type {
+  AppendOptions,
+  AppendResult,
+  Broker,
+  BrokerHealth,
+  EntryListener,
+  HistoryOptions,
+  HistoryRead,
+  LogEntry,
+  TopicHead,
+} from "./broker.js";
+export { type Clock, systemClock, type TimerHandle } from "./clock.js";
+export type { ConnectionCounters, ConnectionInfo } from "./connection.js";
+export { AuthError, LifelineServerError, MethodError, ServerErrorCode } from "./errors.js";
+export type { HealthReport } from "./http-endpoints.js";
+export { redactUrl } from "./logging.js";
+export { createMemoryBroker, type MemoryBrokerOptions } from "./memory-broker.js";
+export type {
+  AbuseOptions,
+  HandshakeInfo,
+  HeartbeatOptions,
+  LimitOptions,
+  PerMessageDeflateOptions,
+  RateOptions,
+  ServerOptions,
+  ShutdownOptions,
+  StatusOptions,
+  TakeoverPolicy,
+  TopicAction,
+} from "./options.js";
+export type { MethodContext, MethodHandler } from "./rpc.js";
+export {
+  createServer,
+  type LifelineServer,
+  type PublishResult,
+  type ServerEvents,
+} from "./server.js";
+export type { ServerStats } from "./stats.js";

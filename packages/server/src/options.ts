@@ -1,0 +1,415 @@
+import type { Server as HttpServer, IncomingMessage } from "node:http";
+import type { Contract } from "@lifeline/protocol";
+import type { Logger, LoggerOptions } from "pino";
+import type { Broker, HistoryOptions } from "./broker.js";
+import { type Clock, systemClock } from "./clock.js";
+
+/** What `authorize` is asked about. */
+export type TopicAction = "subscribe" | "publish";
+
+/** How a second connection with a client_id that is already connected is handled. */
+export type TakeoverPolicy = "replace" | "reject";
+
+export interface HeartbeatOptions {
+  /**
+   * How often the server sends a ping frame and an app `{type:"ping"}`, in milliseconds.
+   * Announced to the client in `hello.heartbeat_interval_ms`. 0 disables heartbeats.
+   * @default 25000
+   */
+  readonly intervalMs?: number;
+  /**
+   * Extra silence tolerated after an interval before the connection is terminated, in
+   * milliseconds: a client silent for `intervalMs + timeoutMs` is dropped.
+   * @default 20000
+   */
+  readonly timeoutMs?: number;
+}
+
+export interface RateOptions {
+  /**
+   * Messages per second a connection may send on average (token bucket refill rate).
+   * @default 100
+   */
+  readonly perSecond?: number;
+  /**
+   * Messages a connection may send in a burst (bucket size).
+   * @default 200
+   */
+  readonly burst?: number;
+}
+
+export interface AbuseOptions {
+  /**
+   * Invalid or rate-limited messages tolerated within `windowMs` before the connection is
+   * closed with 1008.
+   * @default 50
+   */
+  readonly maxViolations?: number;
+  /**
+   * Window the violations are counted in, in milliseconds.
+   * @default 10000
+   */
+  readonly windowMs?: number;
+}
+
+export interface LimitOptions {
+  /**
+   * Largest accepted frame in bytes; a bigger one closes the connection with 1009.
+   * @default 1048576
+   */
+  readonly maxPayload?: number;
+  /**
+   * Most simultaneous connections (handshakes in progress included); more are refused
+   * with HTTP 503 before the upgrade. Infinity for no limit.
+   * @default 10000
+   */
+  readonly maxConnections?: number;
+  /**
+   * Most simultaneous connections from one remote address; more are refused with HTTP 429
+   * before the upgrade. Infinity for no limit.
+   * @default 100
+   */
+  readonly maxConnectionsPerIp?: number;
+  /** Per-connection message rate limit; excess messages are answered `rate_limited`. */
+  readonly rate?: RateOptions;
+  /** When repeated bad input closes a connection with 1008. */
+  readonly abuse?: AbuseOptions;
+  /**
+   * Bytes a connection may have queued for sending before it is treated as a slow
+   * consumer and closed with 1013 (it resumes from history when it reconnects).
+   * @default 4194304
+   */
+  readonly highWaterMark?: number;
+  /**
+   * Time a client has to send the upgrade request's headers and get through
+   * `authenticate`, in milliseconds (Node's own default is 60 s).
+   * @default 10000
+   */
+  readonly handshakeTimeoutMs?: number;
+  /**
+   * Longest a method handler may run, in milliseconds; a request's `timeout_ms` is capped
+   * by it.
+   * @default 30000
+   */
+  readonly requestTimeoutMs?: number;
+  /**
+   * Window in which a client publish id is remembered, so a retried publish is
+   * acknowledged again and not appended twice, in milliseconds (memory broker).
+   * @default 300000
+   */
+  readonly dedupeWindowMs?: number;
+}
+
+export interface PerMessageDeflateOptions {
+  /**
+   * Messages smaller than this many bytes are sent uncompressed.
+   * @default 1024
+   */
+  readonly threshold?: number;
+}
+
+export interface StatusOptions {
+  /**
+   * Serves `GET /api/websocket/status` (per-connection details). Off by default because it
+   * lists remote addresses and client ids.
+   * @default false
+   */
+  readonly enabled?: boolean;
+  /**
+   * Extra guard for the status endpoint: return false to answer 403.
+   * @default undefined (allowed when enabled)
+   */
+  readonly authorize?: (request: IncomingMessage) => boolean | Promise<boolean>;
+}
+
+export interface ShutdownOptions {
+  /**
+   * Why the server closes, sent in `shutdown` and as the 1012 close reason.
+   * @default "server restarting"
+   */
+  readonly reason?: string;
+  /**
+   * Smallest `reconnect_after_ms` a client is told, in milliseconds.
+   * @default 1000
+   */
+  readonly reconnectAfterMs?: number;
+  /**
+   * Width of the window over which clients' `reconnect_after_ms` values are spread, in
+   * milliseconds; each client gets `reconnectAfterMs + random * spreadMs`.
+   * @default 10000
+   */
+  readonly spreadMs?: number;
+  /**
+   * Connections closed per batch.
+   * @default 500
+   */
+  readonly batchSize?: number;
+  /**
+   * Pause between batches, in milliseconds.
+   * @default 50
+   */
+  readonly batchIntervalMs?: number;
+  /**
+   * Longest wait for clients to finish their close handshake (send buffers drained) after
+   * the last batch, in milliseconds; the rest are terminated.
+   * @default 5000
+   */
+  readonly drainTimeoutMs?: number;
+}
+
+/** Everything `authenticate` needs to decide; the token never reaches the logs. */
+export interface HandshakeInfo {
+  readonly clientId: string;
+  readonly role: string;
+  readonly version: number;
+  /** The `token` query parameter, when present. */
+  readonly token: string | undefined;
+  readonly remoteAddress: string;
+}
+
+export interface ServerOptions<Principal = unknown> {
+  /**
+   * Port to listen on (0 for any free one). Ignored when `server` is given.
+   * @default 0 when neither `port` nor `server` is given
+   */
+  readonly port?: number;
+  /**
+   * Interface to listen on when the server owns its HTTP server.
+   * @default "127.0.0.1"
+   */
+  readonly host?: string;
+  /**
+   * An existing HTTP server to attach to, so one port serves HTTP and WebSocket. The
+   * server's `request` handlers stay the application's; use `handleHttp` to mount the
+   * health/status/metrics endpoints.
+   * @default undefined (the server creates and owns one)
+   */
+  readonly server?: HttpServer;
+  /**
+   * Path of the WebSocket endpoint.
+   * @default "/ws"
+   */
+  readonly path?: string;
+  /**
+   * Typed topics and methods; publishes and method params are validated against it.
+   * @default undefined (any topic, any method)
+   */
+  readonly contract?: Contract;
+  /**
+   * Fan-out and history. A broker given here is not closed by `server.close()`.
+   * @default createMemoryBroker({ history })
+   */
+  readonly broker?: Broker;
+  /**
+   * Retention of the default memory broker (ignored when `broker` is given).
+   * @default { maxMessages: 1000, maxAgeMs: 300000 }
+   */
+  readonly history?: HistoryOptions;
+  /**
+   * Decides who connects. Return the principal (any value), or throw an `AuthError`
+   * (close 4401 by default, 4403 for forbidden). Any other error closes 4500.
+   * @default undefined (every client is accepted with principal `undefined`)
+   */
+  readonly authenticate?: (
+    request: IncomingMessage,
+    handshake: HandshakeInfo,
+  ) => Principal | Promise<Principal>;
+  /**
+   * Decides whether a principal may subscribe to or publish on a topic.
+   * @default undefined (everything allowed)
+   */
+  readonly authorize?: (
+    principal: Principal,
+    topic: string,
+    action: TopicAction,
+  ) => boolean | Promise<boolean>;
+  /**
+   * A stable identity of a principal, compared when a client_id is taken over: only the
+   * same identity may replace a connection.
+   * @default string principals as is, objects by their `id` or `sub`, else "anonymous"
+   */
+  readonly identify?: (principal: Principal) => string;
+  /**
+   * What happens when a client_id that is already connected connects again (same
+   * identity): `replace` closes the older with 4409, `reject` closes the newer with 4429.
+   * @default "replace"
+   */
+  readonly takeover?: TakeoverPolicy;
+  /**
+   * Roles accepted in the `role` query parameter; others close with 4401.
+   * @default ["frontend", "admin", "test"]
+   */
+  readonly roles?: readonly string[];
+  /**
+   * Allowed `Origin` header values; other origins get HTTP 403 before the upgrade.
+   * Requests without an Origin (non-browser clients) are allowed.
+   * @default undefined (any origin)
+   */
+  readonly allowedOrigins?: readonly string[] | ((origin: string) => boolean);
+  /**
+   * Take the client's address from `X-Forwarded-For` when the direct peer is one of these
+   * addresses (`true` trusts any peer, for a server only reachable through its proxy).
+   * @default false
+   */
+  readonly trustProxy?: boolean | readonly string[];
+  readonly heartbeat?: HeartbeatOptions;
+  readonly limits?: LimitOptions;
+  /**
+   * permessage-deflate (RFC 7692). Off by default: it costs CPU and memory per
+   * connection, and broadcasts can no longer be framed once for all recipients.
+   * @default false
+   */
+  readonly perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  readonly status?: StatusOptions;
+  /**
+   * A pino logger, pino options, or `false` for none.
+   * @default pino({ level: "info" })
+   */
+  readonly logger?: Logger | LoggerOptions | false;
+  /**
+   * Features announced in `hello.features`.
+   * @default ["topics", "resume", "rpc", "heartbeat"]
+   */
+  readonly features?: readonly string[];
+  /** Defaults for `close()` when called without options. */
+  readonly shutdown?: ShutdownOptions;
+  /**
+   * Time source for heartbeats, rate limits, timeouts and shutdown pacing.
+   * @default the system clock
+   */
+  readonly clock?: Clock;
+  /**
+   * Random numbers in [0, 1), used to spread `reconnect_after_ms`.
+   * @default Math.random
+   */
+  readonly random?: () => number;
+}
+
+export const defaults = {
+  host: "127.0.0.1",
+  path: "/ws",
+  takeover: "replace" as TakeoverPolicy,
+  roles: ["frontend", "admin", "test"] as readonly string[],
+  features: ["topics", "resume", "rpc", "heartbeat"] as readonly string[],
+  heartbeat: { intervalMs: 25_000, timeoutMs: 20_000 },
+  limits: {
+    maxPayload: 1024 * 1024,
+    maxConnections: 10_000,
+    maxConnectionsPerIp: 100,
+    rate: { perSecond: 100, burst: 200 },
+    abuse: { maxViolations: 50, windowMs: 10_000 },
+    highWaterMark: 4 * 1024 * 1024,
+    handshakeTimeoutMs: 10_000,
+    requestTimeoutMs: 30_000,
+    dedupeWindowMs: 300_000,
+  },
+  history: { maxMessages: 1000, maxAgeMs: 300_000 },
+  shutdown: {
+    reason: "server restarting",
+    reconnectAfterMs: 1000,
+    spreadMs: 10_000,
+    batchSize: 500,
+    batchIntervalMs: 50,
+    drainTimeoutMs: 5000,
+  },
+  deflateThreshold: 1024,
+} as const;
+
+export type ResolvedShutdown = Required<ShutdownOptions>;
+
+/** Options with every default applied, computed once at the top of `createServer`. */
+export interface ResolvedOptions<Principal> {
+  readonly port: number | undefined;
+  readonly host: string;
+  readonly server: HttpServer | undefined;
+  readonly path: string;
+  readonly contract: Contract | undefined;
+  readonly broker: Broker | undefined;
+  readonly history: Required<HistoryOptions>;
+  readonly authenticate: ServerOptions<Principal>["authenticate"];
+  readonly authorize: ServerOptions<Principal>["authorize"];
+  readonly identify: (principal: Principal) => string;
+  readonly takeover: TakeoverPolicy;
+  readonly roles: readonly string[];
+  readonly allowedOrigins: ServerOptions["allowedOrigins"];
+  readonly trustProxy: boolean | readonly string[];
+  readonly heartbeat: Required<HeartbeatOptions>;
+  readonly limits: {
+    readonly maxPayload: number;
+    readonly maxConnections: number;
+    readonly maxConnectionsPerIp: number;
+    readonly rate: Required<RateOptions>;
+    readonly abuse: Required<AbuseOptions>;
+    readonly highWaterMark: number;
+    readonly handshakeTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    readonly dedupeWindowMs: number;
+  };
+  /** false, or the deflate threshold in bytes. */
+  readonly deflate: false | { readonly threshold: number };
+  readonly status: { readonly enabled: boolean; readonly authorize: StatusOptions["authorize"] };
+  readonly logger: ServerOptions["logger"];
+  readonly features: readonly string[];
+  readonly shutdown: ResolvedShutdown;
+  readonly clock: Clock;
+  readonly random: () => number;
+}
+
+/** Default identity: strings as is, objects by `id` or `sub`, anything else anonymous. */
+export function defaultIdentify(principal: unknown): string {
+  if (typeof principal === "string") return principal;
+  if (typeof principal === "object" && principal !== null) {
+    const record = principal as Record<string, unknown>;
+    if (typeof record.id === "string" || typeof record.id === "number") return String(record.id);
+    if (typeof record.sub === "string") return record.sub;
+  }
+  return "anonymous";
+}
+
+export function resolveOptions<Principal>(
+  options: ServerOptions<Principal>,
+): ResolvedOptions<Principal> {
+  const limits = options.limits ?? {};
+  const deflate = options.perMessageDeflate ?? false;
+  return {
+    port: options.port,
+    host: options.host ?? defaults.host,
+    server: options.server,
+    path: options.path ?? defaults.path,
+    contract: options.contract,
+    broker: options.broker,
+    history: { ...defaults.history, ...options.history },
+    authenticate: options.authenticate,
+    authorize: options.authorize,
+    identify: options.identify ?? defaultIdentify,
+    takeover: options.takeover ?? defaults.takeover,
+    roles: options.roles ?? defaults.roles,
+    allowedOrigins: options.allowedOrigins,
+    trustProxy: options.trustProxy ?? false,
+    heartbeat: { ...defaults.heartbeat, ...options.heartbeat },
+    limits: {
+      maxPayload: limits.maxPayload ?? defaults.limits.maxPayload,
+      maxConnections: limits.maxConnections ?? defaults.limits.maxConnections,
+      maxConnectionsPerIp: limits.maxConnectionsPerIp ?? defaults.limits.maxConnectionsPerIp,
+      rate: { ...defaults.limits.rate, ...limits.rate },
+      abuse: { ...defaults.limits.abuse, ...limits.abuse },
+      highWaterMark: limits.highWaterMark ?? defaults.limits.highWaterMark,
+      handshakeTimeoutMs: limits.handshakeTimeoutMs ?? defaults.limits.handshakeTimeoutMs,
+      requestTimeoutMs: limits.requestTimeoutMs ?? defaults.limits.requestTimeoutMs,
+      dedupeWindowMs: limits.dedupeWindowMs ?? defaults.limits.dedupeWindowMs,
+    },
+    deflate:
+      deflate === false
+        ? false
+        : {
+            threshold:
+              (deflate === true ? undefined : deflate.threshold) ?? defaults.deflateThreshold,
+          },
+    status: { enabled: options.status?.enabled ?? false, authorize: options.status?.authorize },
+    logger: options.logger,
+    features: options.features ?? defaults.features,
+    shutdown: { ...defaults.shutdown, ...options.shutdown },
+    clock: options.clock ?? systemClock,
+    random: options.random ?? Math.random,
+  };
+}

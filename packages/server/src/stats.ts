@@ -1,0 +1,66 @@
+/**
+ * The server's figures, kept as plain numbers on the hot path (a broadcast to 1,000
+ * clients adds 1,000 to one field, not 1,000 labelled counter increments). `/metrics`
+ * and `server.stats()` both read them.
+ */
+export interface Counters {
+  connectionsAccepted: number;
+  messagesIn: Record<string, number>;
+  messagesOut: Record<string, number>;
+  bytesIn: number;
+  bytesOut: number;
+  errors: Record<string, number>;
+  closes: Record<string, number>;
+  handshakeFailures: Record<string, number>;
+  broadcasts: number;
+  broadcastDeliveries: number;
+  slowConsumers: number;
+}
+
+export function createCounters(): Counters {
+  return {
+    connectionsAccepted: 0,
+    messagesIn: {},
+    messagesOut: {},
+    bytesIn: 0,
+    bytesOut: 0,
+    errors: {},
+    closes: {},
+    handshakeFailures: {},
+    broadcasts: 0,
+    broadcastDeliveries: 0,
+    slowConsumers: 0,
+  };
+}
+
+export function bump(record: Record<string, number>, key: string, by = 1): void {
+  record[key] = (record[key] ?? 0) + by;
+}
+
+/** What `server.stats()` returns. */
+export interface ServerStats {
+  readonly uptimeMs: number;
+  readonly connections: {
+    readonly active: number;
+    /** Accepted since start. */
+    readonly total: number;
+    /** Upgrades in progress (counted against the connection limits). */
+    readonly pending: number;
+  };
+  readonly topics: { readonly active: number; readonly subscriptions: number };
+  readonly messagesIn: Readonly<Record<string, number>>;
+  readonly messagesOut: Readonly<Record<string, number>>;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly errors: Readonly<Record<string, number>>;
+  /** Closes by close code. */
+  readonly closes: Readonly<Record<string, number>>;
+  /** Refused handshakes by reason (origin, limits, bad_version, unauthenticated, ...). */
+  readonly handshakeFailures: Readonly<Record<string, number>>;
+  readonly broadcasts: { readonly count: number; readonly deliveries: number };
+  /** Bytes queued for sending over every connection. */
+  readonly bufferedBytes: number;
+  readonly slowConsumers: number;
+  readonly broker: { readonly healthy: boolean; readonly detail?: string };
+  readonly closing: boolean;
+}

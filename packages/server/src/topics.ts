@@ -1,0 +1,219 @@
+import type { ResumePoint } from "@lifeline/protocol";
+import type { Broker, LogEntry } from "./broker.js";
+import type { Connection } from "./connection.js";
+import { type PreparedMessage, prepareMessage } from "./fan-out.js";
+
+/** The answer to a `subscribe`, sent as `subscribed`. */
+export interface SubscribeOutcome {
+  readonly offset: number;
+  readonly epoch: string;
+  readonly recovered: boolean;
+  readonly replayed: number;
+}
+
+interface Subscription {
+  /** Live entries that arrived while history was being read; delivered after it. */
+  pending: LogEntry[] | undefined;
+  lastOffset: number;
+  epoch: string | undefined;
+}
+
+interface TopicState {
+  readonly name: string;
+  readonly subscribers: Map<Connection, Subscription>;
+  /** The broker subscription, shared by every local subscriber of the topic. */
+  readonly live: Promise<() => Promise<void>>;
+}
+
+export interface TopicHooks {
+  /** The topic gained its first local subscriber. */
+  readonly onActive: (topic: string) => void;
+  /** The topic lost its last local subscriber. */
+  readonly onIdle: (topic: string) => void;
+  /** Called once per broadcast with its fan-out time in seconds and recipient count. */
+  readonly onBroadcast: (seconds: number, recipients: number) => void;
+  /** A delivery to one subscriber threw; the others still get the message. */
+  readonly onDeliveryError: (connection: Connection, error: unknown) => void;
+}
+
+/**
+ * Local subscriptions over the broker: one broker subscription per topic with local
+ * subscribers, fan-out of each entry serialised once, replay of history on `since`, and
+ * the guarantee that a subscription never delivers an offset twice (DESIGN.md,
+ * "Delivery and recovery").
+ */
+export class Topics {
+  private readonly topics = new Map<string, TopicState>();
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly hooks: TopicHooks,
+  ) {}
+
+  get activeCount(): number {
+    return this.topics.size;
+  }
+
+  get subscriptionCount(): number {
+    let count = 0;
+    for (const topic of this.topics.values()) count += topic.subscribers.size;
+    return count;
+  }
+
+  /** Topic names with at least one local subscriber. */
+  names(): string[] {
+    return [...this.topics.keys()];
+  }
+
+  /**
+   * Subscribes `connection`. Replays retained entries after `since` (sent before this
+   * resolves), then the caller sends `subscribed`, then live entries follow.
+   */
+  async subscribe(
+    connection: Connection,
+    topic: string,
+    since: ResumePoint | undefined,
+    sendSubscribed: (outcome: SubscribeOutcome) => void,
+  ): Promise<void> {
+    const state = this.topicFor(topic);
+    const subscription: Subscription = { pending: [], lastOffset: 0, epoch: undefined };
+    state.subscribers.set(connection, subscription);
+    connection.subscriptions.add(topic);
+    try {
+      await state.live;
+      let outcome: SubscribeOutcome;
+      if (since) {
+        const read = await this.broker.readSince(topic, since.offset, since.epoch);
+        if (state.subscribers.get(connection) !== subscription) return;
+        subscription.epoch = read.epoch;
+        if (read.epoch === since.epoch) {
+          subscription.lastOffset = since.offset;
+          let replayed = 0;
+          for (const entry of read.entries) {
+            if (entry.offset <= subscription.lastOffset) continue;
+            connection.sendPrepared(prepareEntry(entry), "message");
+            subscription.lastOffset = entry.offset;
+            replayed += 1;
+          }
+          outcome = {
+            offset: Math.max(read.head, subscription.lastOffset),
+            epoch: read.epoch,
+            recovered: read.complete,
+            replayed,
+          };
+        } else {
+          // Another epoch's offsets mean nothing here: no replay, the client resynchronises.
+          subscription.lastOffset = read.head;
+          outcome = { offset: read.head, epoch: read.epoch, recovered: false, replayed: 0 };
+        }
+      } else {
+        const head = await this.broker.head(topic);
+        if (state.subscribers.get(connection) !== subscription) return;
+        subscription.epoch = head.epoch;
+        subscription.lastOffset = head.offset;
+        // Nothing was asked for, so nothing is missing.
+        outcome = { offset: head.offset, epoch: head.epoch, recovered: true, replayed: 0 };
+      }
+      sendSubscribed(outcome);
+      const buffered = subscription.pending ?? [];
+      subscription.pending = undefined;
+      for (const entry of buffered) this.deliver(connection, subscription, entry, undefined);
+    } catch (error) {
+      this.unsubscribe(connection, topic);
+      throw error;
+    }
+  }
+
+  /** Removes the subscription; false when there was none. */
+  unsubscribe(connection: Connection, topic: string): boolean {
+    const state = this.topics.get(topic);
+    connection.subscriptions.delete(topic);
+    if (!state?.subscribers.delete(connection)) return false;
+    if (state.subscribers.size === 0) this.retire(state);
+    return true;
+  }
+
+  /** Drops every subscription of a closed connection. */
+  removeConnection(connection: Connection): void {
+    for (const topic of [...connection.subscriptions]) this.unsubscribe(connection, topic);
+  }
+
+  /** Stops every broker subscription (server shutdown). */
+  async close(): Promise<void> {
+    const states = [...this.topics.values()];
+    this.topics.clear();
+    await Promise.allSettled(states.map((state) => state.live.then((stop) => stop())));
+  }
+
+  private topicFor(topic: string): TopicState {
+    const existing = this.topics.get(topic);
+    if (existing) return existing;
+    const subscribers = new Map<Connection, Subscription>();
+    const live = this.broker.subscribe(topic, (entry) => this.fanOut(state, entry));
+    const state: TopicState = { name: topic, subscribers, live };
+    // A failed broker subscription is reported to each subscribe() awaiting it.
+    live.catch(() => {
+      if (this.topics.get(topic) === state) this.topics.delete(topic);
+    });
+    this.topics.set(topic, state);
+    this.hooks.onActive(topic);
+    return state;
+  }
+
+  private retire(state: TopicState): void {
+    if (this.topics.get(state.name) === state) this.topics.delete(state.name);
+    state.live.then(
+      (stop) => stop().catch(() => {}),
+      () => {},
+    );
+    this.hooks.onIdle(state.name);
+  }
+
+  private fanOut(state: TopicState, entry: LogEntry): void {
+    if (state.subscribers.size === 0) return;
+    const started = performance.now();
+    let prepared: PreparedMessage | undefined;
+    let recipients = 0;
+    for (const [connection, subscription] of state.subscribers) {
+      if (subscription.pending) {
+        subscription.pending.push(entry);
+        continue;
+      }
+      prepared ??= prepareEntry(entry);
+      try {
+        if (this.deliver(connection, subscription, entry, prepared)) recipients += 1;
+      } catch (error) {
+        this.hooks.onDeliveryError(connection, error);
+      }
+    }
+    if (prepared) this.hooks.onBroadcast((performance.now() - started) / 1000, recipients);
+  }
+
+  private deliver(
+    connection: Connection,
+    subscription: Subscription,
+    entry: LogEntry,
+    prepared: PreparedMessage | undefined,
+  ): boolean {
+    if (entry.epoch === subscription.epoch && entry.offset <= subscription.lastOffset) {
+      return false;
+    }
+    subscription.epoch = entry.epoch;
+    subscription.lastOffset = entry.offset;
+    return connection.sendPrepared(prepared ?? prepareEntry(entry), "message");
+  }
+}
+
+/** Serialises a log entry as a `message` once. */
+export function prepareEntry(entry: LogEntry): PreparedMessage {
+  return prepareMessage(
+    JSON.stringify({
+      type: "message",
+      topic: entry.topic,
+      offset: entry.offset,
+      epoch: entry.epoch,
+      data: entry.data,
+      ts: entry.ts,
+    }),
+  );
+}
