@@ -11,6 +11,8 @@ import {
   type TopicOf,
 } from "@lifeline/protocol";
 import type { AbortSignalLike } from "./abort.js";
+import type { ClientEvents, LifelineClient } from "./api.js";
+import { type AttemptInputs, prepareAttempt } from "./attempt.js";
 import { assertClientId, randomId, stableClientId } from "./client-id.js";
 import { after, systemClock } from "./clock.js";
 import { type Connection, type ConnectionEnd, openConnection } from "./connection.js";
@@ -20,6 +22,7 @@ import {
   createConnectionStore,
   type StateChange,
 } from "./connection-store.js";
+import { createDispatcher } from "./dispatch.js";
 import { createEmitter } from "./emitter.js";
 import { ClientErrorCode, LifelineError } from "./errors.js";
 import { consoleSink, createLogger } from "./logger.js";
@@ -31,6 +34,7 @@ import { probeReadiness } from "./readiness.js";
 import { createReconnectPlanner, defaultBackoff } from "./reconnect.js";
 import { createRequestTracker, type RequestOptions } from "./requests.js";
 import { buildSocketUrl, redactUrl, type WebSocketResolver } from "./socket.js";
+import { createStateDriver } from "./state-driver.js";
 import {
   type ConnectionStatus,
   isOpen,
@@ -50,83 +54,6 @@ import type { Transport } from "./transport.js";
 import { createUrlRotation } from "./url-rotation.js";
 import { createWatchdog, type Watchdog } from "./watchdog.js";
 
-/** Topic names a client accepts: the contract's, or any string without a typed contract. */
-export type ClientTopic<S extends ContractSpec> = [TopicOf<S>] extends [never]
-  ? string
-  : TopicOf<S>;
-/** Method names a client accepts: the contract's, or any string without a typed contract. */
-export type ClientMethod<S extends ContractSpec> = [MethodOf<S>] extends [never]
-  ? string
-  : MethodOf<S>;
-
-/** A topic message as emitted by the client-wide `message` event. */
-export interface DeliveredMessage {
-  readonly topic: string;
-  readonly data: unknown;
-  readonly offset: number;
-  readonly epoch: string;
-  readonly ts: number;
-}
-
-export interface ClientEvents {
-  /** Every state transition with its cause. */
-  readonly state: StateChange;
-  /** A subscription could not resume without loss. */
-  readonly gap: GapEvent;
-  /** Something went wrong that no promise reports (invalid frames, refused subscriptions, a throwing handler). */
-  readonly error: LifelineError;
-  /** Every topic message delivered to handlers, in order. */
-  readonly message: DeliveredMessage;
-}
-
-type RequestArgs<P> = undefined extends P
-  ? [params?: P, options?: RequestOptions]
-  : [params: P, options?: RequestOptions];
-
-export interface LifelineClient<S extends ContractSpec = ContractSpec> {
-  readonly clientId: string;
-  /** The current state's name (`client.state.getSnapshot().state`). */
-  readonly status: ConnectionStatus;
-  /** The state as a store: `useSyncExternalStore(client.state.subscribe, client.state.getSnapshot)`. */
-  readonly state: ConnectionStore;
-  /** The same store as `state`. */
-  readonly connection: ConnectionStore;
-  getSnapshot(): ClientState;
-  /** Calls `listener` on every transition; returns its undo. */
-  subscribeState(listener: (change: StateChange) => void): () => void;
-  /** Starts connecting (lazy clients, after `close()`, or from `failed`). No-op while connecting or open. */
-  connect(): void;
-  /** Drops the current socket if any and connects again at once, with a fresh retry count. */
-  reconnect(): void;
-  /** Closes for good (until `connect()`): pending requests and publishes reject with `closed`. */
-  close(): void;
-  on<E extends keyof ClientEvents>(
-    event: E,
-    listener: (payload: ClientEvents[E]) => void,
-  ): () => void;
-  /**
-   * Delivers every message of `topic` to `handler`, in offset order, once each, across
-   * reconnects. Returns the function that unsubscribes.
-   */
-  subscribe<T extends ClientTopic<S>>(
-    topic: T,
-    handler: MessageHandler<TopicData<S, T>>,
-    options?: SubscribeOptions,
-  ): () => void;
-  /** Resolves with the server's ack once `data` is appended to `topic`, exactly once. */
-  publish<T extends ClientTopic<S>>(
-    topic: T,
-    data: TopicData<S, T>,
-    options?: PublishOptions,
-  ): Promise<PublishAck>;
-  /** Calls a server method; rejects with a `LifelineError` (`timeout`, server codes, `closed`). */
-  request<M extends ClientMethod<S>>(
-    method: M,
-    ...args: RequestArgs<MethodParams<S, M>>
-  ): Promise<MethodResult<S, M>>;
-  stats(): ClientStats;
-}
-
 /**
  * The client, given how to find a WebSocket implementation (the browser and Node entries
  * differ only in that).
@@ -145,7 +72,6 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
   const stableAfterMs = options.stableAfterMs ?? defaults.stableAfterMs;
   const heartbeatGraceMs = options.heartbeatGraceMs ?? defaults.heartbeatGraceMs;
   const maxMessageChars = options.maxMessageChars ?? defaults.maxMessageChars;
-  const readinessTimeoutMs = options.readinessTimeoutMs ?? defaults.readinessTimeoutMs;
   const lifecycle =
     options.lifecycle === false ? undefined : (options.lifecycle ?? browserLifecycle());
   const log = createLogger({
@@ -155,6 +81,17 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
   });
 
   const urls = createUrlRotation(options.url);
+  const attemptInputs: AttemptInputs = {
+    urls,
+    clientId,
+    role,
+    token: options.token,
+    readinessUrl: options.readinessUrl,
+    readinessTimeoutMs: options.readinessTimeoutMs ?? defaults.readinessTimeoutMs,
+    WebSocket: options.WebSocket,
+    resolveWebSocket,
+    clock,
+  };
   const planner = createReconnectPlanner({
     policy: options.backoff ?? defaultBackoff(),
     random,
@@ -181,48 +118,21 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
   let active: Connection | undefined;
   let watchdog: Watchdog | undefined;
   let stopStableTimer: () => void = () => {};
-  /** Timers of the current state, stopped by `setState` when it leaves the state. */
-  let stateTimers: Array<() => void> = [];
   let lastCloseCode: number | undefined;
   let lastFailureFatal = false;
   let paused = false;
   let stopWatchingLifecycle: (() => void) | undefined;
 
-  const setState = (
-    event: LifecycleEvent,
-    cause: TransitionCause,
-    extra: { nextRetryAt?: number } = {},
-  ): boolean => {
-    const prev = store.getSnapshot();
-    const next = transition(prev.state, event);
-    if (!next) return false;
-    if (next !== prev.state) {
-      for (const stop of stateTimers) stop();
-      stateTimers = [];
-    }
-    const snapshot: ClientState = {
-      state: next,
-      status: next,
-      attempt: planner.attempt,
-      cause,
-      since: clock.now(),
-      ...(extra.nextRetryAt === undefined ? {} : { nextRetryAt: extra.nextRetryAt }),
-    };
-    store.set(snapshot);
-    log.debug("state changed", { prev: prev.state, next, ...cause });
-    events.emit("state", { prev: prev.state, next, cause, snapshot });
-    return true;
-  };
-
-  /** Changes the snapshot without a transition (retry count reset, retries paused). */
-  const patchSnapshot = (patch: { readonly attempt?: number; readonly clearRetryAt?: boolean }) => {
-    const { nextRetryAt, ...rest } = store.getSnapshot();
-    store.set({
-      ...rest,
-      attempt: patch.attempt ?? rest.attempt,
-      ...(patch.clearRetryAt || nextRetryAt === undefined ? {} : { nextRetryAt }),
-    });
-  };
+  const driver = createStateDriver({
+    store,
+    clock,
+    attempt: () => planner.attempt,
+    onChange(change) {
+      log.debug("state changed", { prev: change.prev, next: change.next, ...change.cause });
+      events.emit("state", change);
+    },
+  });
+  const setState = driver.apply;
 
   const sendEntry = (entry: OutboxEntry): boolean => {
     if (!active?.send(entry.frame)) return false;
@@ -271,7 +181,7 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
         events.emit("gap", gap);
       },
       onError(error) {
-        log.warn(error.message, { code: error.code });
+        log.warn("subscription error", { code: error.code, message: error.message });
         events.emit("error", error);
       },
       onDelivered(message) {
@@ -291,6 +201,16 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     },
   });
 
+  const handleMessage = createDispatcher({
+    stats,
+    requests,
+    publishes,
+    subscriptions,
+    log,
+    send: (frame) => active?.send(frame) ?? false,
+    reportError: (error) => events.emit("error", error),
+  });
+
   const ensureStarted = () => {
     if (store.getSnapshot().state === "idle") connect();
   };
@@ -301,9 +221,8 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
       offline() {
         paused = true;
         if (store.getSnapshot().state !== "reconnecting") return;
-        for (const stop of stateTimers) stop();
-        stateTimers = [];
-        patchSnapshot({ clearRetryAt: true });
+        driver.stopTimers();
+        driver.patch({ clearRetryAt: true });
         log.info("offline: retries paused");
       },
       online() {
@@ -338,68 +257,55 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
   };
 
   const runAttempt = async (current: number) => {
-    try {
-      const base = await urls.resolve(planner.attempt);
-      if (current !== generation) return;
-      stats.url = redactUrl(base);
-      if (options.readinessUrl !== undefined) {
-        const notReady = await probeReadiness(options.readinessUrl, readinessTimeoutMs, clock);
-        if (current !== generation) return;
-        if (notReady) {
-          attemptEnded({ cause: notReady, greeted: false });
-          return;
-        }
-      }
-      const token = await resolveToken(
-        options.token,
-        lastCloseCode === undefined
-          ? { attempt: planner.attempt }
-          : { attempt: planner.attempt, lastCloseCode },
-      );
-      if (current !== generation) return;
-      const WebSocket = options.WebSocket ?? (await resolveWebSocket());
-      if (current !== generation) return;
-      connection = openConnection({
-        url: buildSocketUrl(base, { clientId, role, token }),
-        WebSocket,
-        clock,
-        connectTimeoutMs,
-        helloTimeoutMs,
-        maxMessageChars,
-        handlers: {
-          onHello: (hello) => {
-            if (current === generation) opened(hello);
-          },
-          onMessage: (message) => {
-            if (current === generation) handleMessage(message);
-          },
-          onFrame: () => {
-            if (current !== generation) return;
-            stats.lastActivityAt = clock.now();
-            watchdog?.touch();
-          },
-          onInvalid: (issue) => {
-            if (current !== generation) return;
-            const error = new LifelineError(
+    const isCurrent = () => current === generation;
+    const prepared = await prepareAttempt(
+      attemptInputs,
+      lastCloseCode === undefined
+        ? { attempt: planner.attempt }
+        : { attempt: planner.attempt, lastCloseCode },
+      isCurrent,
+    );
+    if (!prepared || !isCurrent()) return;
+    if (prepared.base !== undefined) stats.url = redactUrl(prepared.base);
+    if (!prepared.ok) {
+      attemptEnded({ cause: prepared.cause, greeted: false });
+      return;
+    }
+    connection = openConnection({
+      url: prepared.url,
+      WebSocket: prepared.WebSocket,
+      clock,
+      connectTimeoutMs,
+      helloTimeoutMs,
+      maxMessageChars,
+      handlers: {
+        onHello: (hello) => {
+          if (isCurrent()) opened(hello);
+        },
+        onMessage: (message) => {
+          if (isCurrent()) handleMessage(message);
+        },
+        onFrame: () => {
+          if (!isCurrent()) return;
+          stats.lastActivityAt = clock.now();
+          watchdog?.touch();
+        },
+        onInvalid: (issue) => {
+          if (!isCurrent()) return;
+          log.warn("ignored an invalid frame from the server", { issue: issue.message });
+          events.emit(
+            "error",
+            new LifelineError(
               issue.code,
               `ignored an invalid frame from the server: ${issue.message}`,
-            );
-            log.warn("ignored an invalid frame from the server", { issue: issue.message });
-            events.emit("error", error);
-          },
-          onEnd: (end) => {
-            if (current === generation) attemptEnded(end);
-          },
+            ),
+          );
         },
-      });
-    } catch (error) {
-      if (current !== generation) return;
-      const message = error instanceof Error ? error.message : String(error);
-      attemptEnded({
-        cause: { reason: `the attempt could not start: ${message}`, errorClass: "unknown" },
-        greeted: false,
-      });
-    }
+        onEnd: (end) => {
+          if (isCurrent()) attemptEnded(end);
+        },
+      },
+    });
   };
 
   const opened = (hello: HelloMessage) => {
@@ -452,52 +358,11 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     });
     stopStableTimer = after(clock, stableAfterMs, () => {
       planner.reset();
-      patchSnapshot({ attempt: 0 });
+      driver.patch({ attempt: 0 });
     });
     setState({ type: "hello" }, { reason: "the server said hello" });
     log.info("connected", { url: stats.url, connectionId: hello.connection_id });
   };
-
-  const handleMessage = (message: ServerMessage) => {
-    stats.countReceived(message.type);
-    switch (message.type) {
-      case "ping":
-        stats.heartbeatsReceived += 1;
-        if (active?.send('{"type":"pong"}')) stats.countSent("pong");
-        return;
-      case "message":
-        subscriptions.handleMessage(message);
-        return;
-      case "subscribed":
-        subscriptions.handleSubscribed(message);
-        return;
-      case "response":
-        if (message.ok) {
-          if (!requests.settle(message.id, message)) publishes.settle(message.id, message);
-        } else {
-          settleFailure(message.id, message.error);
-        }
-        return;
-      case "error":
-        if (message.id !== undefined && settleFailure(message.id, message)) return;
-        log.warn("the server reported an error", { code: message.code, message: message.message });
-        events.emit("error", new LifelineError(message.code, message.message));
-        return;
-      case "shutdown":
-        log.info("the server is shutting down", {
-          reason: message.reason,
-          reconnectAfterMs: message.reconnect_after_ms,
-        });
-        return;
-      default:
-        return;
-    }
-  };
-
-  const settleFailure = (id: string, error: { code: string; message: string }): boolean =>
-    requests.settle(id, { ok: false, error }) ||
-    publishes.settle(id, { ok: false, error }) ||
-    subscriptions.handleFailure(id, error);
 
   const teardownConnection = (reason: string) => {
     watchdog?.stop();
@@ -553,7 +418,7 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
       delayMs: plan.delayMs,
       attempt: plan.attempt,
     });
-    stateTimers.push(
+    driver.own(
       after(clock, plan.delayMs, () =>
         startAttempt("retry", { reason: `retry ${plan.attempt} after ${plan.delayMs} ms` }),
       ),
@@ -629,34 +494,15 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
         MethodResult<S, typeof method>
       >;
     },
-    stats(): ClientStats {
-      const snapshot = store.getSnapshot();
-      const now = clock.now();
-      return {
-        state: snapshot.state,
+    stats: () =>
+      stats.snapshot({
+        snapshot: store.getSnapshot(),
         clientId,
-        attempt: snapshot.attempt,
-        attemptsTotal: stats.attemptsTotal,
-        successfulConnections: stats.successfulConnections,
-        uptimeMs: stats.openedAt === undefined ? 0 : now - stats.openedAt,
-        ...(stats.connectionId === undefined ? {} : { connectionId: stats.connectionId }),
-        sent: { ...stats.sent },
-        received: { ...stats.received },
-        heartbeats: { received: stats.heartbeatsReceived, probesSent: stats.probesSent },
-        ...(stats.lastActivityAt === undefined ? {} : { lastActivityAt: stats.lastActivityAt }),
+        now: clock.now(),
         queueSize: outbox.size,
         pendingRequests: requests.size,
         pendingPublishes: publishes.size,
-        duplicatesDropped: stats.duplicatesDropped,
-        gaps: stats.gaps,
-        recentAttempts: stats.recentAttempts(),
-        serverFeatures: stats.serverFeatures,
-        ...(stats.heartbeatIntervalMs === undefined
-          ? {}
-          : { heartbeatIntervalMs: stats.heartbeatIntervalMs }),
-        ...(stats.url === undefined ? {} : { url: stats.url }),
-      };
-    },
+      }),
   };
 
   if (!(options.lazy ?? defaults.lazy)) {
@@ -667,5 +513,3 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
   }
   return client;
 }
-
-export type { AbortSignalLike };

@@ -6,7 +6,7 @@ export type {
   ClientTopic,
   DeliveredMessage,
   LifelineClient,
-} from "./client.js";
+} from "./api.js";
 export { type ClientIdSources, type StorageLike, stableClientId } from "./client-id.js";
 export { type Clock, systemClock } from "./clock.js";
 export type {

@@ -1,6 +1,7 @@
 // Browser entry: no Node built-ins, the global WebSocket (or the `WebSocket` option).
 import type { ContractSpec } from "@lifeline/protocol";
-import { createClientWith, type LifelineClient } from "./client.js";
+import type { LifelineClient } from "./api.js";
+import { createClientWith } from "./client.js";
 import type { ClientOptions } from "./options.js";
 import { browserResolver } from "./socket.js";
 

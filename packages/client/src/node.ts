@@ -1,7 +1,8 @@
 // Node entry (export condition "node"): like the browser entry, but when there is no global
 // WebSocket (Node 20) it loads the `ws` package, an optional peer dependency.
 import type { ContractSpec } from "@lifeline/protocol";
-import { createClientWith, type LifelineClient } from "./client.js";
+import type { LifelineClient } from "./api.js";
+import { createClientWith } from "./client.js";
 import type { ClientOptions } from "./options.js";
 import { globalWebSocket, type WebSocketConstructor, type WebSocketResolver } from "./socket.js";
 

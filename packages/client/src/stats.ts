@@ -1,3 +1,4 @@
+import type { ClientState } from "./connection-store.js";
 import type { ConnectionStatus, ErrorClass } from "./state-machine.js";
 
 /** One connection attempt, as kept in `stats().recentAttempts`. */
@@ -92,5 +93,40 @@ export class StatsRecorder {
 
   recentAttempts(): readonly AttemptRecord[] {
     return [...this.attempts];
+  }
+
+  /** The public `stats()` value, built from the counters and what the client passes in. */
+  snapshot(current: {
+    readonly snapshot: ClientState;
+    readonly clientId: string;
+    readonly now: number;
+    readonly queueSize: number;
+    readonly pendingRequests: number;
+    readonly pendingPublishes: number;
+  }): ClientStats {
+    return {
+      state: current.snapshot.state,
+      clientId: current.clientId,
+      attempt: current.snapshot.attempt,
+      attemptsTotal: this.attemptsTotal,
+      successfulConnections: this.successfulConnections,
+      uptimeMs: this.openedAt === undefined ? 0 : current.now - this.openedAt,
+      ...(this.connectionId === undefined ? {} : { connectionId: this.connectionId }),
+      sent: { ...this.sent },
+      received: { ...this.received },
+      heartbeats: { received: this.heartbeatsReceived, probesSent: this.probesSent },
+      ...(this.lastActivityAt === undefined ? {} : { lastActivityAt: this.lastActivityAt }),
+      queueSize: current.queueSize,
+      pendingRequests: current.pendingRequests,
+      pendingPublishes: current.pendingPublishes,
+      duplicatesDropped: this.duplicatesDropped,
+      gaps: this.gaps,
+      recentAttempts: this.recentAttempts(),
+      serverFeatures: this.serverFeatures,
+      ...(this.heartbeatIntervalMs === undefined
+        ? {}
+        : { heartbeatIntervalMs: this.heartbeatIntervalMs }),
+      ...(this.url === undefined ? {} : { url: this.url }),
+    };
   }
 }

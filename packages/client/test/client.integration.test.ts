@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { LifelineClient } from "../src/client.js";
+import type { LifelineClient } from "../src/api.js";
 import { createClient } from "../src/node.js";
 import type { ClientOptions } from "../src/options.js";
 import type { GapEvent } from "../src/subscriptions.js";

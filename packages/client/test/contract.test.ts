@@ -13,9 +13,7 @@ const contract = defineContract({
 describe("typed by a contract", () => {
   it("types and checks params, results and topic data", async () => {
     const { client, sockets } = setupClient({ contract });
-    const typed = client as unknown as import("../src/client.js").LifelineClient<
-      typeof contract.spec
-    >;
+    const typed = client as unknown as import("../src/api.js").LifelineClient<typeof contract.spec>;
     const socket = await sockets.nth(0);
     socket.accept();
 

@@ -1,0 +1,94 @@
+import type {
+  ContractSpec,
+  MethodOf,
+  MethodParams,
+  MethodResult,
+  PublishAck,
+  TopicData,
+  TopicOf,
+} from "@lifeline/protocol";
+import type { ClientState, ConnectionStore, StateChange } from "./connection-store.js";
+import type { LifelineError } from "./errors.js";
+import type { PublishOptions } from "./publish.js";
+import type { RequestOptions } from "./requests.js";
+import type { ConnectionStatus } from "./state-machine.js";
+import type { ClientStats } from "./stats.js";
+import type { GapEvent, MessageHandler, SubscribeOptions } from "./subscriptions.js";
+
+/** Topic names a client accepts: the contract's, or any string without a typed contract. */
+export type ClientTopic<S extends ContractSpec> = [TopicOf<S>] extends [never]
+  ? string
+  : TopicOf<S>;
+/** Method names a client accepts: the contract's, or any string without a typed contract. */
+export type ClientMethod<S extends ContractSpec> = [MethodOf<S>] extends [never]
+  ? string
+  : MethodOf<S>;
+
+/** A topic message as emitted by the client-wide `message` event. */
+export interface DeliveredMessage {
+  readonly topic: string;
+  readonly data: unknown;
+  readonly offset: number;
+  readonly epoch: string;
+  readonly ts: number;
+}
+
+export interface ClientEvents {
+  /** Every state transition with its cause. */
+  readonly state: StateChange;
+  /** A subscription could not resume without loss. */
+  readonly gap: GapEvent;
+  /** Something went wrong that no promise reports (invalid frames, refused subscriptions, a throwing handler). */
+  readonly error: LifelineError;
+  /** Every topic message delivered to handlers, in order. */
+  readonly message: DeliveredMessage;
+}
+
+/** `params` may be left out when the method's params accept `undefined`. */
+export type RequestArgs<P> = undefined extends P
+  ? [params?: P, options?: RequestOptions]
+  : [params: P, options?: RequestOptions];
+
+export interface LifelineClient<S extends ContractSpec = ContractSpec> {
+  readonly clientId: string;
+  /** The current state's name (`client.state.getSnapshot().state`). */
+  readonly status: ConnectionStatus;
+  /** The state as a store: `useSyncExternalStore(client.state.subscribe, client.state.getSnapshot)`. */
+  readonly state: ConnectionStore;
+  /** The same store as `state`. */
+  readonly connection: ConnectionStore;
+  getSnapshot(): ClientState;
+  /** Calls `listener` on every transition; returns its undo. */
+  subscribeState(listener: (change: StateChange) => void): () => void;
+  /** Starts connecting (lazy clients, after `close()`, or from `failed`). No-op while connecting or open. */
+  connect(): void;
+  /** Drops the current socket if any and connects again at once, with a fresh retry count. */
+  reconnect(): void;
+  /** Closes for good (until `connect()`): pending requests and publishes reject with `closed`. */
+  close(): void;
+  on<E extends keyof ClientEvents>(
+    event: E,
+    listener: (payload: ClientEvents[E]) => void,
+  ): () => void;
+  /**
+   * Delivers every message of `topic` to `handler`, in offset order, once each, across
+   * reconnects. Returns the function that unsubscribes.
+   */
+  subscribe<T extends ClientTopic<S>>(
+    topic: T,
+    handler: MessageHandler<TopicData<S, T>>,
+    options?: SubscribeOptions,
+  ): () => void;
+  /** Resolves with the server's ack once `data` is appended to `topic`, exactly once. */
+  publish<T extends ClientTopic<S>>(
+    topic: T,
+    data: TopicData<S, T>,
+    options?: PublishOptions,
+  ): Promise<PublishAck>;
+  /** Calls a server method; rejects with a `LifelineError` (`timeout`, server codes, `closed`). */
+  request<M extends ClientMethod<S>>(
+    method: M,
+    ...args: RequestArgs<MethodParams<S, M>>
+  ): Promise<MethodResult<S, M>>;
+  stats(): ClientStats;
+}

@@ -1,0 +1,68 @@
+import type { Role } from "@lifeline/protocol";
+import type { Clock } from "./clock.js";
+import { probeReadiness } from "./readiness.js";
+import { buildSocketUrl, type WebSocketConstructor, type WebSocketResolver } from "./socket.js";
+import type { TransitionCause } from "./state-machine.js";
+import { resolveToken, type TokenContext, type TokenOption } from "./token.js";
+import type { UrlRotation } from "./url-rotation.js";
+
+export interface AttemptInputs {
+  readonly urls: UrlRotation;
+  readonly clientId: string;
+  readonly role: Role;
+  readonly token: TokenOption | undefined;
+  readonly readinessUrl: string | undefined;
+  readonly readinessTimeoutMs: number;
+  readonly WebSocket: WebSocketConstructor | undefined;
+  readonly resolveWebSocket: WebSocketResolver;
+  readonly clock: Clock;
+}
+
+export type PreparedAttempt =
+  | {
+      readonly ok: true;
+      /** The endpoint before the handshake parameters were added (safe to log). */
+      readonly base: string;
+      readonly url: string;
+      readonly WebSocket: WebSocketConstructor;
+    }
+  | { readonly ok: false; readonly base?: string; readonly cause: TransitionCause };
+
+/**
+ * Everything an attempt needs before `new WebSocket()`: the URL (rotated or computed), the
+ * readiness probe, a fresh token, the WebSocket implementation. `isCurrent` is checked after
+ * every await, so an attempt superseded meanwhile (close, reconnect) stops quietly.
+ */
+export async function prepareAttempt(
+  inputs: AttemptInputs,
+  context: TokenContext,
+  isCurrent: () => boolean,
+): Promise<PreparedAttempt | undefined> {
+  let base: string | undefined;
+  try {
+    base = await inputs.urls.resolve(context.attempt);
+    if (!isCurrent()) return undefined;
+    if (inputs.readinessUrl !== undefined) {
+      const notReady = await probeReadiness(
+        inputs.readinessUrl,
+        inputs.readinessTimeoutMs,
+        inputs.clock,
+      );
+      if (!isCurrent()) return undefined;
+      if (notReady) return { ok: false, base, cause: notReady };
+    }
+    const token = await resolveToken(inputs.token, context);
+    if (!isCurrent()) return undefined;
+    const WebSocket = inputs.WebSocket ?? (await inputs.resolveWebSocket());
+    if (!isCurrent()) return undefined;
+    const url = buildSocketUrl(base, { clientId: inputs.clientId, role: inputs.role, token });
+    return { ok: true, base, url, WebSocket };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const cause: TransitionCause = {
+      reason: `the attempt could not start: ${message}`,
+      errorClass: "unknown",
+    };
+    return base === undefined ? { ok: false, cause } : { ok: false, base, cause };
+  }
+}

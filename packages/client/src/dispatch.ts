@@ -1,0 +1,65 @@
+import type { ErrorBody, ServerMessage } from "@lifeline/protocol";
+import { LifelineError } from "./errors.js";
+import type { Logger } from "./logger.js";
+import type { PublishTracker } from "./publish.js";
+import type { RequestTracker } from "./requests.js";
+import type { StatsRecorder } from "./stats.js";
+import type { SubscriptionRegistry } from "./subscriptions.js";
+
+/**
+ * Routes each frame after `hello` to the part that owns it. Responses are matched by id:
+ * a request's, else a publish's; a failure may also be a refused subscribe.
+ */
+export function createDispatcher(parts: {
+  readonly stats: StatsRecorder;
+  readonly requests: RequestTracker;
+  readonly publishes: PublishTracker;
+  readonly subscriptions: SubscriptionRegistry;
+  readonly log: Logger;
+  /** Sends a control frame on the open connection; false when there is none. */
+  readonly send: (frame: string) => boolean;
+  readonly reportError: (error: LifelineError) => void;
+}): (message: ServerMessage) => void {
+  const { stats, requests, publishes, subscriptions, log } = parts;
+
+  const settleFailure = (id: string, error: ErrorBody): boolean =>
+    requests.settle(id, { ok: false, error }) ||
+    publishes.settle(id, { ok: false, error }) ||
+    subscriptions.handleFailure(id, error);
+
+  return (message) => {
+    stats.countReceived(message.type);
+    switch (message.type) {
+      case "ping":
+        stats.heartbeatsReceived += 1;
+        if (parts.send('{"type":"pong"}')) stats.countSent("pong");
+        return;
+      case "message":
+        subscriptions.handleMessage(message);
+        return;
+      case "subscribed":
+        subscriptions.handleSubscribed(message);
+        return;
+      case "response":
+        if (!message.ok) settleFailure(message.id, message.error);
+        else if (!requests.settle(message.id, message)) publishes.settle(message.id, message);
+        return;
+      case "error": {
+        const body = { code: message.code, message: message.message };
+        if (message.id !== undefined && settleFailure(message.id, body)) return;
+        log.warn("the server reported an error", body);
+        parts.reportError(new LifelineError(message.code, message.message));
+        return;
+      }
+      case "shutdown":
+        log.info("the server is shutting down", {
+          reason: message.reason,
+          reconnectAfterMs: message.reconnect_after_ms,
+        });
+        return;
+      default:
+        // hello (handled by the connection), pong and unsubscribed need nothing more.
+        return;
+    }
+  };
+}
