@@ -1,0 +1,110 @@
+import { describe, expect, it } from "vitest";
+import type { LogEntry } from "../src/index.js";
+import { createMemoryBroker } from "../src/index.js";
+import { createFakeClock } from "./helpers.js";
+
+describe("memory broker", () => {
+  it("assigns offsets from 1, rising by one per append, under one epoch", async () => {
+    const broker = createMemoryBroker({ epoch: "e1" });
+    const a = await broker.append("t", "a");
+    const b = await broker.append("t", "b");
+    const other = await broker.append("u", "x");
+    expect([a.offset, b.offset, other.offset]).toEqual([1, 2, 1]);
+    expect(a.epoch).toBe("e1");
+    expect(await broker.head("t")).toEqual({ offset: 2, epoch: "e1" });
+    expect(await broker.head("empty")).toEqual({ offset: 0, epoch: "e1" });
+  });
+
+  it("gives each new broker a fresh epoch, so a restart is visible", async () => {
+    const first = createMemoryBroker();
+    const second = createMemoryBroker();
+    expect((await first.head("t")).epoch).not.toBe((await second.head("t")).epoch);
+  });
+
+  it("keeps at most maxMessages per topic", async () => {
+    const broker = createMemoryBroker({ maxMessages: 3, epoch: "e" });
+    for (let i = 1; i <= 5; i += 1) await broker.append("t", i);
+    const read = await broker.readSince("t", 0, "e");
+    expect(read.entries.map((e) => e.offset)).toEqual([3, 4, 5]);
+    expect(read.complete).toBe(false);
+    expect((await broker.readSince("t", 2, "e")).complete).toBe(true);
+    expect((await broker.readSince("t", 1, "e")).complete).toBe(false);
+  });
+
+  it("forgets messages older than maxAgeMs", async () => {
+    const clock = createFakeClock();
+    const broker = createMemoryBroker({ maxAgeMs: 1000, epoch: "e", clock });
+    await broker.append("t", "old");
+    clock.advance(600);
+    await broker.append("t", "new");
+    clock.advance(600);
+    const read = await broker.readSince("t", 0, "e");
+    expect(read.entries.map((e) => e.data)).toEqual(["new"]);
+    expect(read.complete).toBe(false);
+    expect(read.head).toBe(2);
+  });
+
+  it("reports an epoch mismatch as incomplete", async () => {
+    const broker = createMemoryBroker({ epoch: "now" });
+    await broker.append("t", 1);
+    const read = await broker.readSince("t", 0, "before");
+    expect(read.complete).toBe(false);
+    expect(read.epoch).toBe("now");
+  });
+
+  it("reads exactly the entries after the asked offset", async () => {
+    const broker = createMemoryBroker({ epoch: "e" });
+    for (let i = 1; i <= 10; i += 1) await broker.append("t", i);
+    const read = await broker.readSince("t", 7, "e");
+    expect(read.entries.map((e) => e.offset)).toEqual([8, 9, 10]);
+    expect(read.complete).toBe(true);
+    const caughtUp = await broker.readSince("t", 10, "e");
+    expect(caughtUp.entries).toEqual([]);
+    expect(caughtUp.complete).toBe(true);
+    const ahead = await broker.readSince("t", 11, "e");
+    expect(ahead.complete).toBe(false);
+  });
+
+  it("appends a dedupe key once within the window and again after it", async () => {
+    const clock = createFakeClock();
+    const broker = createMemoryBroker({ dedupeWindowMs: 1000, clock });
+    const first = await broker.append("t", "x", { dedupeKey: "c:1" });
+    const again = await broker.append("t", "x", { dedupeKey: "c:1" });
+    expect(again).toEqual({ ...first, duplicate: true });
+    clock.advance(1001);
+    const later = await broker.append("t", "x", { dedupeKey: "c:1" });
+    expect(later.duplicate).toBe(false);
+    expect(later.offset).toBe(2);
+  });
+
+  it("bounds the number of remembered dedupe keys", async () => {
+    const broker = createMemoryBroker({ maxDedupeKeys: 2 });
+    await broker.append("t", 1, { dedupeKey: "a" });
+    await broker.append("t", 2, { dedupeKey: "b" });
+    await broker.append("t", 3, { dedupeKey: "c" });
+    await broker.append("t", 4, { dedupeKey: "d" });
+    expect((await broker.append("t", 1, { dedupeKey: "a" })).duplicate).toBe(false);
+  });
+
+  it("delivers to every listener in order even when one throws", async () => {
+    const broker = createMemoryBroker();
+    const seen: LogEntry[] = [];
+    await broker.subscribe("t", () => {
+      throw new Error("broken listener");
+    });
+    const stop = await broker.subscribe("t", (entry) => seen.push(entry));
+    await broker.append("t", "a");
+    await broker.append("t", "b");
+    await stop();
+    await broker.append("t", "c");
+    expect(seen.map((e) => e.data)).toEqual(["a", "b"]);
+  });
+
+  it("is unhealthy and refuses work once closed", async () => {
+    const broker = createMemoryBroker();
+    expect(broker.health().healthy).toBe(true);
+    await broker.close();
+    expect(broker.health()).toEqual({ healthy: false, detail: "memory broker closed" });
+    await expect(broker.append("t", 1)).rejects.toThrow(/closed/);
+  });
+});
