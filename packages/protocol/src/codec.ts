@@ -12,6 +12,7 @@ import {
   type ServerMessageType,
   serverMessageSchemas,
 } from "./messages.js";
+import { patternEngine } from "./patterns.js";
 
 /**
  * The one Ajv instance of the protocol. Validators are compiled once, at import, per
@@ -19,9 +20,15 @@ import {
  * is both faster and gives better errors than validating against the whole union.
  * `unicode: false` makes `maxLength` count UTF-16 code units like `String.length`
  * (the JSON Schema default counts code points by walking the string, which costs more
- * than the rest of a `publish` validation together).
+ * than the rest of a `publish` validation together). The protocol's own patterns run as
+ * hand-written matchers (see patterns.ts).
  */
-export const ajv = new Ajv({ allErrors: false, strict: true, coerceTypes: false });
+export const ajv = new Ajv({
+  allErrors: false,
+  strict: true,
+  coerceTypes: false,
+  code: { regExp: patternEngine },
+});
 // Set after construction: as a constructor option Ajv prints a deprecation notice on every
 // import, yet the option still drives code generation (vocabularies/validation/limitLength).
 ajv.opts.unicode = false;

@@ -1,4 +1,5 @@
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import { METHOD_NAME_PATTERN, TOPIC_NAME_PATTERN } from "./patterns.js";
 
 /** Protocol version spoken by this package (the `version` query parameter, `accepted_version`). */
 export const PROTOCOL_VERSION = 1;
@@ -31,13 +32,13 @@ export const MessageId = Type.String({
 export const TopicName = Type.String({
   minLength: 1,
   maxLength: Limits.topicLength,
-  pattern: "^[A-Za-z0-9_.:@-]+(/[A-Za-z0-9_.:@-]+)*$",
+  pattern: TOPIC_NAME_PATTERN,
   description: "Topic name: '/'-separated non-empty segments of letters, digits and _ . : @ -.",
 });
 export const MethodName = Type.String({
   minLength: 1,
   maxLength: Limits.methodLength,
-  pattern: "^[A-Za-z0-9_.:/-]+$",
+  pattern: METHOD_NAME_PATTERN,
   description: "Name of a method registered on the server.",
 });
 export const Offset = Type.Integer({
