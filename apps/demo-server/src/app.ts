@@ -35,6 +35,8 @@ export interface DemoServer {
   /** `http://host:port/` of the dashboard. */
   readonly url: string;
   readonly lifeline: LifelineServer;
+  /** True while this process produces telescopes and ticks (always in memory; the lease holder on Redis). */
+  readonly producing: boolean;
   /** Graceful: clients get `shutdown` and 1012, the lease is released, the port freed. */
   close(): Promise<void>;
 }
@@ -43,6 +45,8 @@ export interface DemoServer {
 export interface PageConfig {
   readonly nodeId: string;
   readonly broker: "memory" | "redis" | "external";
+  /** Whether this node currently runs the simulation and the ticks. */
+  readonly producer: boolean;
   /** WebSocket URLs to use instead of the page's own origin (a cluster). */
   readonly wsUrls: readonly string[] | null;
 }
@@ -109,9 +113,11 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     lifeline.on("topicActive", (topic) => setDemand(topic, true));
     lifeline.on("topicIdle", (topic) => setDemand(topic, false));
   }
-  const setProducing = (producing: boolean): void => {
-    observatory.setProducing(producing);
-    ticks.setProducing(producing);
+  let producing = true;
+  const setProducing = (allowed: boolean): void => {
+    producing = allowed;
+    observatory.setProducing(allowed);
+    ticks.setProducing(allowed);
   };
   if (owned !== undefined) {
     setProducing(false);
@@ -140,6 +146,7 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
       pageConfig: (): PageConfig => ({
         nodeId,
         broker: brokerKind,
+        producer: producing,
         wsUrls: config.publicWsUrls ?? null,
       }),
     }),
@@ -171,6 +178,9 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     port,
     url,
     lifeline,
+    get producing() {
+      return producing;
+    },
     close() {
       closing ??= (async () => {
         logger.info("demo server shutting down");

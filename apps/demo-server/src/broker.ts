@@ -43,30 +43,47 @@ export function createDemoBroker(config: DemoConfig, logger: Logger): DemoBroker
     history: { maxMessages: 1000, maxAgeMs: 300_000 },
     logger: brokerLogger,
   });
+  let connected = false;
+  const ready = broker.ready().then(
+    () => {
+      connected = true;
+      return true;
+    },
+    () => false,
+  );
   broker.onHealthChange((health) => {
-    if (health.healthy) brokerLogger.info("redis reachable");
+    // The first connection is not news; losing it later is.
+    if (!connected) return;
+    if (health.healthy) brokerLogger.info("redis reachable again");
     else brokerLogger.warn({ detail: health.detail }, "redis unreachable");
   });
   let lease: ReturnType<typeof createLease> | undefined;
+  let electionStopped = false;
   return {
     broker,
     kind: "redis",
     startProducerElection(onChange) {
-      lease = createLease({
-        url,
-        name: PRODUCER_LEASE,
-        ttlMs: 3000,
-        logger: logger.child({ component: "lease" }),
-        onChange: (held) => {
-          logger.info({ held }, held ? "this node now produces" : "this node stopped producing");
-          onChange(held);
-        },
+      // Competing before Redis is reachable would only log failed attempts.
+      void ready.then((ok) => {
+        if (!ok || electionStopped) return;
+        lease = createLease({
+          url,
+          name: PRODUCER_LEASE,
+          ttlMs: 3000,
+          logger: logger.child({ component: "lease" }),
+          onChange: (held) => {
+            logger.info({ held }, held ? "this node now produces" : "this node stopped producing");
+            onChange(held);
+          },
+        });
       });
     },
     async stopProducerElection() {
+      electionStopped = true;
       await lease?.close();
     },
     async close() {
+      electionStopped = true;
       await lease?.close();
       await broker.close();
     },

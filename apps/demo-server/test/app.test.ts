@@ -116,6 +116,7 @@ describe("demo server", () => {
     expect(JSON.parse((await get(demo.port, "/demo-config.json")).body)).toEqual({
       nodeId: "t1",
       broker: "external",
+      producer: true,
       wsUrls: null,
     });
   });

@@ -41,7 +41,7 @@ async function start(): Promise<void> {
   const config = await loadPageConfig();
   const url = websocketUrls(config);
   byId("node-info").textContent = config
-    ? `served by ${config.nodeId} · broker: ${config.broker}${Array.isArray(url) ? ` · ${url.length} nodes` : ""}`
+    ? `page from ${config.nodeId} · broker: ${config.broker}${config.broker === "redis" ? ` (${config.producer ? "this node produces" : "another node produces"})` : ""}${Array.isArray(url) ? ` · ${url.length} nodes` : ""}`
     : "";
 
   const client = createClient({

@@ -39,6 +39,7 @@ export interface Tick {
 export interface PageConfig {
   nodeId: string;
   broker: "memory" | "redis" | "external";
+  producer: boolean;
   wsUrls: string[] | null;
 }
 

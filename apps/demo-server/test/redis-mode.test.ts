@@ -1,0 +1,70 @@
+import { createClient, type LifelineClient, type WebSocketConstructor } from "@lifeline/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { type DemoServer, startDemoServer } from "../src/app.js";
+import { parseConfig } from "../src/config.js";
+import { TICKS_TOPIC } from "../src/contract.js";
+import { type RedisServer, startRedisServer } from "./redis-server.js";
+
+/** REDIS_URL: two nodes share Redis and exactly one of them (the lease holder) produces. */
+describe("demo server on Redis", () => {
+  let redis: RedisServer;
+  const nodes: DemoServer[] = [];
+  const clients: LifelineClient[] = [];
+
+  const startNode = (name: string) =>
+    startDemoServer({
+      config: parseConfig({ PORT: "0", LOG_LEVEL: "silent", REDIS_URL: redis.url, NODE_ID: name }),
+    });
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    nodes.push(await startNode("a"), await startNode("b"));
+  });
+
+  afterAll(async () => {
+    for (const client of clients) client.close();
+    await Promise.all(nodes.map((node) => node.close()));
+    await redis?.stop();
+  });
+
+  it("produces on exactly one node, and another takes over without a gap in n", async () => {
+    // The lease is taken within a few renew intervals of start-up.
+    await new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (nodes.some((node) => node.producing)) resolve();
+        else setImmediate(check);
+      };
+      check();
+    });
+    expect(nodes.filter((node) => node.producing)).toHaveLength(1);
+    const holder = nodes.find((node) => node.producing) as DemoServer;
+    const other = nodes.find((node) => !node.producing) as DemoServer;
+
+    // A client on the node that does not produce still gets every tick.
+    const client = createClient({
+      url: `ws://127.0.0.1:${other.port}/ws`,
+      role: "test",
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      logLevel: "error",
+    });
+    clients.push(client);
+    const seen: number[] = [];
+    let handedOver = false;
+    let handover: Promise<void> = Promise.resolve();
+    await new Promise<void>((resolve) => {
+      client.subscribe(TICKS_TOPIC, (data: unknown) => {
+        seen.push((data as { n: number }).n);
+        if (seen.length === 10 && !handedOver) {
+          handedOver = true;
+          // Graceful stop of the holder releases the lease at once.
+          handover = holder.close();
+        }
+        if (seen.length === 40) resolve();
+      });
+    });
+    await handover;
+    expect(other.producing).toBe(true);
+    for (let i = 1; i < seen.length; i += 1) expect(seen[i]).toBe((seen[i - 1] ?? 0) + 1);
+  });
+});
