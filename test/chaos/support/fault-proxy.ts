@@ -70,58 +70,60 @@ export async function startFaultProxy(
     armIdle(): void;
   }
 
-  /** Delivers chunks to `to` after the configured delay, in order, sliced if asked. */
+  /**
+   * Delivers chunks to `to` one at a time, in order, each no earlier than its due time
+   * (latency + jitter, never before the chunk ahead of it), sliced when asked.
+   */
   function pump(to: Socket, count: (n: number) => void): Pump {
+    const queue: { dueAt: number; chunk: Buffer }[] = [];
     let lastDueAt = 0;
     let stopped = false;
-    const timers = new Set<ReturnType<typeof setTimeout>>();
-    const write = (chunk: Buffer) => {
-      if (stopped || to.destroyed) return;
-      count(chunk.length);
-      to.write(chunk);
-    };
-    const writeSliced = (chunk: Buffer, sliceBytes: number) => {
-      // Each slice goes out on its own turn of the event loop, so as its own TCP segment
-      // (noDelay is set): the receiver must reassemble frames from pieces.
-      let at = 0;
-      const next = () => {
-        if (stopped || at >= chunk.length) return;
-        const size = 1 + Math.floor(random() * sliceBytes);
-        write(chunk.subarray(at, at + size));
-        at += size;
-        if (at < chunk.length) {
-          const timer = setTimeout(() => {
-            timers.delete(timer);
-            next();
-          }, 0);
-          timers.add(timer);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+
+    const drain = () => {
+      timer = undefined;
+      while (!stopped && !to.destroyed) {
+        const head = queue[0];
+        if (!head) return;
+        const wait = head.dueAt - Date.now();
+        if (wait > 0) {
+          timer = setTimeout(drain, wait);
+          return;
         }
-      };
-      next();
+        const sliceBytes = faults.sliceBytes;
+        if (!sliceBytes) {
+          queue.shift();
+          count(head.chunk.length);
+          to.write(head.chunk);
+          continue;
+        }
+        // One slice per turn of the event loop, so each leaves as its own TCP segment
+        // (noDelay is set): the receiver must reassemble frames from pieces.
+        const size = 1 + Math.floor(random() * sliceBytes);
+        const slice = head.chunk.subarray(0, size);
+        head.chunk = head.chunk.subarray(size);
+        if (head.chunk.length === 0) queue.shift();
+        count(slice.length);
+        to.write(slice);
+        timer = setTimeout(drain, 0);
+        return;
+      }
     };
+
     return {
       push(chunk) {
         if (stopped) return;
         const delay = (faults.latencyMs ?? 0) + random() * (faults.jitterMs ?? 0);
-        const send = () =>
-          faults.sliceBytes ? writeSliced(chunk, faults.sliceBytes) : write(chunk);
-        if (delay <= 0 && lastDueAt <= Date.now() && timers.size === 0) {
-          send();
-          return;
-        }
         // Jitter never reorders: a chunk is due no earlier than the one before it.
-        const dueAt = Math.max(Date.now() + delay, lastDueAt);
-        lastDueAt = dueAt;
-        const timer = setTimeout(() => {
-          timers.delete(timer);
-          send();
-        }, dueAt - Date.now());
-        timers.add(timer);
+        lastDueAt = Math.max(Date.now() + delay, lastDueAt);
+        queue.push({ dueAt: lastDueAt, chunk });
+        if (timer === undefined) drain();
       },
       stop() {
         stopped = true;
-        for (const timer of timers) clearTimeout(timer);
-        timers.clear();
+        queue.length = 0;
+        if (timer !== undefined) clearTimeout(timer);
+        timer = undefined;
       },
     };
   }

@@ -26,6 +26,15 @@ export interface LoopDelay {
   readonly connections: number;
 }
 
+/** A server event printed by the child (server-main.ts). */
+export interface ServerEvent {
+  readonly type: "disconnect";
+  readonly client_id: string;
+  readonly code: number;
+  /** Wall-clock time in the child. */
+  readonly at: number;
+}
+
 export interface MemorySample {
   readonly heap_used: number;
   readonly rss: number;
@@ -47,13 +56,18 @@ export interface ServerProcess {
   /** Starts a new process on the same port (after `kill`). */
   restart(): Promise<void>;
   loopDelay(reset?: boolean): Promise<LoopDelay>;
+  /** Calls `listener` with every event the child prints; returns its undo. */
+  onEvent(listener: (event: ServerEvent) => void): () => void;
   memory(): Promise<MemorySample>;
   /** Kills it if it runs. */
   dispose(): Promise<void>;
 }
 
 export interface StartOptions {
+  /** Address the server listens on. @default "127.0.0.1" */
   readonly host?: string;
+  /** Address clients and the helper connect to, when not `host` (e.g. `0.0.0.0`). */
+  readonly connectHost?: string;
   readonly port?: number;
   readonly redisUrl?: string;
   readonly keyPrefix?: string;
@@ -71,7 +85,11 @@ interface Running {
   readonly port: number;
 }
 
-async function spawnServer(config: ChildServerConfig, start: StartOptions): Promise<Running> {
+async function spawnServer(
+  config: ChildServerConfig,
+  start: StartOptions,
+  onEvent: (event: ServerEvent) => void,
+): Promise<Running> {
   const nodeArgs = [
     ...(start.nodeFlags ?? []),
     "--conditions=@lifeline/source",
@@ -115,8 +133,17 @@ async function spawnServer(config: ChildServerConfig, start: StartOptions): Prom
       clearTimeout(timer);
       child.stdout?.off("data", onData);
       child.off("exit", onExit);
-      // Keep draining stdout so the child never blocks on a full pipe.
-      child.stdout?.resume();
+      // Keep reading stdout, for events and so the child never blocks on a full pipe.
+      let rest = "";
+      child.stdout?.on("data", (chunk: Buffer) => {
+        const lines = (rest + chunk.toString("utf8")).split("\n");
+        rest = lines.pop() ?? "";
+        for (const line of lines) {
+          if (line.startsWith("LIFELINE_EVENT ")) {
+            onEvent(JSON.parse(line.slice("LIFELINE_EVENT ".length)) as ServerEvent);
+          }
+        }
+      });
       if (error !== undefined || value === undefined) {
         child.kill("SIGKILL");
         reject(error ?? new Error("no ready line"));
@@ -139,12 +166,17 @@ export async function startServerProcess(start: StartOptions = {}): Promise<Serv
     ...(start.options === undefined ? {} : { options: start.options }),
     ...(start.logLevel === undefined ? {} : { logLevel: start.logLevel }),
   });
-  let running: Running | undefined = await spawnServer(config(start.port ?? 0), start);
+  const listeners = new Set<(event: ServerEvent) => void>();
+  const dispatch = (event: ServerEvent) => {
+    for (const listener of listeners) listener(event);
+  };
+  let running: Running | undefined = await spawnServer(config(start.port ?? 0), start, dispatch);
   const port = running.port;
+  const connectHost = start.connectHost ?? host;
 
   const fetchJson = <T>(path: string): Promise<T> =>
     new Promise((resolve, reject) => {
-      const request = get({ host, port, path, timeout: 10_000 }, (response) => {
+      const request = get({ host: connectHost, port, path, timeout: 10_000 }, (response) => {
         let body = "";
         response.setEncoding("utf8");
         response.on("data", (chunk: string) => {
@@ -174,18 +206,22 @@ export async function startServerProcess(start: StartOptions = {}): Promise<Serv
 
   return {
     port,
-    host,
+    host: connectHost,
     get pid() {
       return running?.child.pid ?? -1;
     },
-    url: `ws://${host}:${port}/ws`,
+    url: `ws://${connectHost}:${port}/ws`,
     kill,
     async restart() {
       if (running) throw new Error("the server process is still running: kill() it first");
-      running = await spawnServer(config(port), start);
+      running = await spawnServer(config(port), start, dispatch);
     },
     loopDelay: (reset = false) => fetchJson<LoopDelay>(`/__chaos/loop${reset ? "?reset=1" : ""}`),
     memory: () => fetchJson<MemorySample>("/__chaos/memory"),
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     dispose: kill,
   };
 }

@@ -28,6 +28,17 @@ const options: ServerOptions = {
 };
 const server = await createServer(options);
 
+// Disconnects as stdout lines, so a test in another process can wait for them.
+server.on("disconnect", (connection, close) => {
+  const event = {
+    type: "disconnect",
+    client_id: connection.clientId,
+    code: close.code,
+    at: Date.now(),
+  };
+  process.stdout.write(`LIFELINE_EVENT ${JSON.stringify(event)}\n`);
+});
+
 const ms = (ns: number) => Math.round(ns / 1e4) / 100;
 http.on("request", (request, response) => {
   const url = new URL(request.url ?? "/", "http://localhost");
