@@ -19,23 +19,55 @@ const SOURCE_CONDITION = "--conditions=@lifeline/source";
 /** Node flags of every server process; `--cpu-prof` adds profiling when asked. */
 export interface HarnessOptions {
   readonly cpuProfDir?: string;
+  /**
+   * Keep one listening server per contender for all runs of a scenario (clients are still
+   * new in every run). The quick profile does this to stay under 3 minutes; the full one
+   * starts a fresh process for every run.
+   */
+  readonly reuseServers?: boolean;
   readonly log: (line: string) => void;
 }
 
 export class Harness {
   private loadWorker: Worker | undefined;
+  /** Servers booted ahead of their run (in parallel), by contender. */
+  private readonly spare = new Map<ContenderName, Promise<Worker>[]>();
+  private readonly listening = new Map<
+    ContenderName,
+    { server: Worker; port: number; controlPort: number }
+  >();
 
   constructor(readonly options: HarnessOptions) {}
 
+  /** The load process, started again if a failed run took it down. */
   async load(): Promise<Worker> {
+    if (this.loadWorker?.alive === false) this.loadWorker = undefined;
     this.loadWorker ??= await spawnWorker(LOAD_ENTRY, {
       execArgv: [SOURCE_CONDITION, "--max-old-space-size=4096"],
     });
     return this.loadWorker;
   }
 
+  /**
+   * Boots server processes for the coming runs all at once: loading a server's code takes
+   * up to 2 s on this machine, and the processes sit idle until their run.
+   */
+  prespawn(contenders: readonly ContenderName[]): void {
+    for (const contender of contenders) {
+      const booting = this.bootServer(contender);
+      booting.catch(() => {});
+      const list = this.spare.get(contender) ?? [];
+      list.push(booting);
+      this.spare.set(contender, list);
+    }
+  }
+
   /** A booted server process for `contender`, not yet listening. */
   spawnServer(contender: ContenderName): Promise<Worker> {
+    return this.spare.get(contender)?.shift() ?? this.bootServer(contender);
+  }
+
+  private bootServer(contender: ContenderName): Promise<Worker> {
     const execArgv = [SOURCE_CONDITION, "--expose-gc"];
     if (this.options.cpuProfDir !== undefined) {
       execArgv.push("--cpu-prof", `--cpu-prof-dir=${this.options.cpuProfDir}`);
@@ -47,19 +79,49 @@ export class Harness {
   /** Runs `body` against a fresh listening server, then stops it and drops every client. */
   async withServer<T>(
     contender: ContenderName,
-    body: (server: Worker, port: number) => Promise<T>,
+    body: (server: Worker, port: number, controlPort: number) => Promise<T>,
+    options: { readonly fresh?: boolean } = {},
   ): Promise<T> {
-    const server = await this.spawnServer(contender);
+    const reuse = this.options.reuseServers === true && options.fresh !== true;
+    let entry = reuse ? this.listening.get(contender) : undefined;
+    if (entry !== undefined && !entry.server.alive) {
+      this.listening.delete(contender);
+      entry = undefined;
+    }
+    if (entry === undefined) {
+      const server = await this.spawnServer(contender);
+      const { port, controlPort } = await server.call<{ port: number; controlPort: number }>(
+        "listen",
+        { port: 0 },
+      );
+      entry = { server, port, controlPort };
+      if (reuse) this.listening.set(contender, entry);
+    }
     try {
-      const { port } = await server.call<{ port: number }>("listen", { port: 0 });
-      return await body(server, port);
+      return await body(entry.server, entry.port, entry.controlPort);
     } finally {
-      await stopServer(server);
-      await (await this.load()).call("closeAll");
+      if (!reuse) await stopServer(entry.server);
+      const load = await this.load();
+      await load.call("closeAll");
     }
   }
 
+  /** Whether runs after the first find their server already up (no boot to wait for). */
+  get reusesServers(): boolean {
+    return this.options.reuseServers === true;
+  }
+
+  /** Stops the servers kept for the scenario that just ended. */
+  async endScenario(): Promise<void> {
+    for (const { server } of this.listening.values()) await stopServer(server);
+    this.listening.clear();
+  }
+
   async close(): Promise<void> {
+    for (const list of this.spare.values()) {
+      for (const booting of list) await stopServer(await booting).catch(() => {});
+    }
+    this.spare.clear();
     await this.loadWorker?.kill();
     this.loadWorker = undefined;
   }
@@ -151,9 +213,12 @@ export async function repeat(
   contenders: readonly string[],
   runs: number,
   once: (contender: string, run: number) => Promise<Readonly<Record<string, number>>>,
+  /** The server processes one run of `contender` uses, booted together before each round. */
+  servers: (contender: string) => readonly ContenderName[] = (c) => [c as ContenderName],
 ): Promise<Runs> {
   const collected = new Runs();
   for (let run = 1; run <= runs; run++) {
+    if (run === 1 || !harness.reusesServers) harness.prespawn(contenders.flatMap(servers));
     for (const contender of contenders) {
       const started = Date.now();
       try {
@@ -169,6 +234,7 @@ export async function repeat(
       }
     }
   }
+  await harness.endScenario();
   return collected;
 }
 

@@ -35,6 +35,8 @@ export type Handler = (args: never) => unknown;
 
 export interface Worker {
   readonly pid: number;
+  /** False once the process has exited. */
+  readonly alive: boolean;
   /** Runs `op` in the child and resolves with its result; rejects after `timeoutMs`. */
   call<T>(op: string, args?: unknown, timeoutMs?: number): Promise<T>;
   /** Fire-and-forget: runs `op` in the child without waiting for an answer. */
@@ -113,6 +115,9 @@ export function spawnWorker(entry: string, options: SpawnOptions = {}): Promise<
 
     const worker: Worker = {
       pid: child.pid ?? -1,
+      get alive() {
+        return child.exitCode === null && child.signalCode === null;
+      },
       exited,
       call<T>(op: string, args?: unknown, timeoutMs = DEFAULT_CALL_TIMEOUT_MS): Promise<T> {
         const id = ++seq;

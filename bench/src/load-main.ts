@@ -3,6 +3,7 @@
  * reconnections, and measures its own CPU for the client-overhead scenario. Driven by the
  * runner over IPC; one load process serves the whole invocation.
  */
+import { connect as connectTcp, type Socket } from "node:net";
 import WebSocket from "ws";
 import type { Wire } from "./contenders/types.js";
 import { serve } from "./ipc.js";
@@ -22,6 +23,8 @@ export interface ConnectArgs {
   readonly sample: number;
   /** Report deliveries to the runner every this many messages (publisher flow control). */
   readonly progressStep: number;
+  /** The server process's flow-control port (see server-main.ts). */
+  readonly controlPort?: number;
   readonly mode: "fanout" | "rpc";
 }
 
@@ -50,6 +53,11 @@ export interface RpcResult {
   readonly lost: number;
 }
 
+// A client failing in a way no run awaited must not take the whole load process down.
+process.on("unhandledRejection", (reason) => {
+  process.stderr.write(`load: unhandled rejection: ${String(reason)}\n`);
+});
+
 const runId = Math.random().toString(36).slice(2, 8);
 let connSeq = 0;
 let conns: WebSocket[] = [];
@@ -57,6 +65,7 @@ let delivered = 0;
 let nextProgress = Number.POSITIVE_INFINITY;
 let progressStep = Number.POSITIVE_INFINITY;
 let measuring = false;
+let control: Socket | undefined;
 const latencies = new Samples(200_000);
 
 let rpcSent = new Map<number, number>();
@@ -64,7 +73,7 @@ let rpcRequestId = 0;
 let rpcOnResponse: ((ws: WebSocket) => void) | undefined;
 let rpcCompleted = 0;
 
-const events = serve({
+serve({
   connect,
   measureStart: (): Mark => {
     latencies.reset();
@@ -82,10 +91,6 @@ const events = serve({
   stormWait,
   stormClose,
   overheadConnect,
-  progressReset: () => {
-    delivered = 0;
-    nextProgress = progressStep;
-  },
 });
 
 function mark(): Mark {
@@ -97,7 +102,7 @@ function countDelivery(): void {
   delivered++;
   if (delivered >= nextProgress) {
     nextProgress = delivered + progressStep;
-    events.emit("progress", delivered);
+    control?.write(`${delivered}\n`);
   }
 }
 
@@ -116,6 +121,7 @@ async function pool(
 
 async function connect(args: ConnectArgs): Promise<{ ms: number }> {
   const driver = wires[args.wire];
+  await openControl(args.controlPort);
   delivered = 0;
   progressStep = args.progressStep;
   nextProgress = args.progressStep;
@@ -216,7 +222,23 @@ async function rpc(args: RpcArgs & { readonly wire: Wire }): Promise<RpcResult> 
   return { completed, seconds, latency, lost };
 }
 
+async function openControl(port: number | undefined): Promise<void> {
+  control?.destroy();
+  control = undefined;
+  if (port === undefined) return;
+  const socket = connectTcp(port, "127.0.0.1");
+  socket.setNoDelay(true);
+  socket.on("error", () => {});
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("error", reject);
+  });
+  control = socket;
+}
+
 async function closeAll(): Promise<void> {
+  control?.destroy();
+  control = undefined;
   const closing = conns;
   conns = [];
   for (const ws of closing) ws.terminate();
@@ -326,8 +348,10 @@ let overheadClose: (() => void) | undefined;
 async function overheadConnect(args: {
   readonly kind: "lifeline-client" | "bare-ws";
   readonly port: number;
+  readonly controlPort: number;
   readonly progressStep: number;
 }): Promise<void> {
+  await openControl(args.controlPort);
   delivered = 0;
   progressStep = args.progressStep;
   nextProgress = args.progressStep;

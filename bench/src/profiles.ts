@@ -7,6 +7,8 @@ import type { RpcParams } from "./scenarios/rpc.js";
 import type { StormParams } from "./scenarios/storm.js";
 
 export interface Profile {
+  /** Broadcast scenarios skip serialise-once `ws` in the quick profile (pre-framed is the baseline). */
+  readonly broadcastSkipsWs: boolean;
   readonly fanout: readonly FanoutParams[];
   readonly burst: readonly FanoutParams[];
   readonly rpc: readonly RpcParams[];
@@ -21,7 +23,7 @@ const fan = (clients: number, runs: number, measureMs: number): FanoutParams => 
   burst: 1,
   window: 32,
   bytes: 200,
-  warmupMs: 500,
+  warmupMs: Math.min(500, measureMs),
   measureMs,
   runs,
 });
@@ -31,22 +33,26 @@ const burst = (clients: number, runs: number, measureMs: number): FanoutParams =
   burst: 20,
   window: 80,
   bytes: 200,
-  warmupMs: 500,
+  warmupMs: Math.min(500, measureMs),
   measureMs,
   runs,
+  // 10 messages every 500 ms to each client (20/s): a load every contender sustains here.
+  fixedRate: { burst: 10, everyMs: 500 },
 });
 
 export const profiles: Readonly<Record<"quick" | "full", Profile>> = {
   quick: {
-    fanout: [fan(1000, 3, 1000)],
-    burst: [burst(1000, 3, 1000)],
-    rpc: [{ clients: 100, ratePerS: 2000, warmupMs: 200, measureMs: 1000, runs: 3 }],
-    memory: [{ clients: 2000, settleMs: 200, runs: 3 }],
+    broadcastSkipsWs: true,
+    fanout: [fan(1000, 3, 800)],
+    burst: [burst(1000, 3, 800)],
+    rpc: [{ clients: 100, ratePerS: 2000, warmupMs: 200, measureMs: 700, runs: 3 }],
+    memory: [{ clients: 1000, settleMs: 200, runs: 3 }],
     accept: [{ clients: 1000, concurrency: 50, runs: 3 }],
-    storm: [{ clients: 2000, timeoutMs: 20_000, runs: 3 }],
-    clientOverhead: [{ window: 64, bytes: 200, warmupMs: 300, measureMs: 1000, runs: 3 }],
+    storm: [{ clients: 1000, timeoutMs: 10_000, runs: 3 }],
+    clientOverhead: [{ window: 64, bytes: 200, warmupMs: 500, measureMs: 800, runs: 3 }],
   },
   full: {
+    broadcastSkipsWs: false,
     fanout: [fan(100, 5, 3000), fan(1000, 5, 3000), fan(5000, 3, 3000)],
     burst: [burst(1000, 5, 3000), burst(5000, 3, 3000)],
     rpc: [

@@ -86,7 +86,11 @@ async function main(): Promise<void> {
   await mkdir(outDir, { recursive: true });
   const cpuProfDir = args["cpu-prof"] ? `${outDir}/profiles` : undefined;
   if (cpuProfDir !== undefined) await mkdir(cpuProfDir, { recursive: true });
-  const harness = new Harness({ log, ...(cpuProfDir === undefined ? {} : { cpuProfDir }) });
+  const harness = new Harness({
+    log,
+    reuseServers: profileName === "quick",
+    ...(cpuProfDir === undefined ? {} : { cpuProfDir }),
+  });
   const results: ScenarioResult[] = [];
   const step = async (name: string, body: () => Promise<ScenarioResult>): Promise<void> => {
     log(`\n${name}`);
@@ -97,13 +101,17 @@ async function main(): Promise<void> {
     }
   };
   try {
+    const broadcast =
+      profile.broadcastSkipsWs && args.contenders === undefined
+        ? contenders.filter((c) => c !== "ws")
+        : contenders;
     if (only.has("fanout")) {
       for (const p of withRuns(profile.fanout))
-        await step(`fan-out ${p.clients}`, () => fanout(harness, contenders, p));
+        await step(`fan-out ${p.clients}`, () => fanout(harness, broadcast, p));
     }
     if (only.has("burst")) {
       for (const p of withRuns(profile.burst))
-        await step(`fan-out burst ${p.clients}`, () => fanout(harness, contenders, p));
+        await step(`fan-out burst ${p.clients}`, () => fanout(harness, broadcast, p));
     }
     const single = contenders.filter((c) => c !== "ws-preframed");
     if (only.has("rpc")) {

@@ -3,6 +3,7 @@
  * publish loops for fan-out, CPU and memory snapshots, event-loop delay.
  * Usage: server-main.ts <contender>
  */
+import { type AddressInfo, createServer as createControlServer } from "node:net";
 import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
 import { CONTENDERS, type ContenderName, type ContenderServer } from "./contenders/types.js";
 import { serve } from "./ipc.js";
@@ -11,24 +12,29 @@ import { makeData, nowMs } from "./payload.js";
 const contender = process.argv[2] as ContenderName;
 if (!CONTENDERS.includes(contender)) throw new Error(`unknown contender ${contender}`);
 
-async function start(port: number): Promise<ContenderServer> {
+type Starter = (port: number) => Promise<ContenderServer>;
+
+/** Loads the contender's code before saying ready, so start-up cost stays out of the runs. */
+async function loadStarter(): Promise<Starter> {
   const host = "127.0.0.1";
   switch (contender) {
     case "ws":
     case "ws-preframed": {
       const { startWsServer } = await import("./contenders/ws.js");
-      return startWsServer({ host, port, preframed: contender === "ws-preframed" });
+      return (port) => startWsServer({ host, port, preframed: contender === "ws-preframed" });
     }
     case "socketio": {
       const { startSocketIoServer } = await import("./contenders/socketio.js");
-      return startSocketIoServer({ host, port });
+      return (port) => startSocketIoServer({ host, port });
     }
     case "lifeline": {
       const { startLifelineServer } = await import("./contenders/lifeline.js");
-      return startLifelineServer({ host, port });
+      return (port) => startLifelineServer({ host, port });
     }
   }
 }
+
+const start = await loadStarter();
 
 export interface CpuSnapshot {
   /** Microseconds of user + system CPU this process has used. */
@@ -54,6 +60,11 @@ export interface FanoutOptions {
   /** Messages published back to back in one macrotask. 1 = one publish per tick. */
   readonly burst: number;
   readonly bytes: number;
+  /**
+   * Open loop instead: publish `burst` messages every `intervalMs`, whatever is delivered
+   * (latency at a fixed offered rate).
+   */
+  readonly intervalMs?: number;
 }
 
 let server: ContenderServer | undefined;
@@ -64,6 +75,27 @@ let pumping = false;
 let lost = 0;
 let stallCheck: NodeJS.Timeout | undefined;
 let lastDelivered = -1;
+let ticker: NodeJS.Timeout | undefined;
+
+// The load process reports deliveries straight to this process over a loopback TCP
+// socket ("<count>\n"), so flow control does not wait on the runner's scheduling.
+const control = createControlServer((socket) => {
+  socket.setNoDelay(true);
+  socket.setEncoding("latin1");
+  let pending = "";
+  socket.on("data", (chunk: string) => {
+    pending += chunk;
+    const end = pending.lastIndexOf("\n");
+    if (end < 0) return;
+    const start = pending.lastIndexOf("\n", end - 1) + 1;
+    delivered = Number(pending.slice(start, end));
+    pending = pending.slice(end + 1);
+    if (fanout !== undefined && fanout.intervalMs === undefined) schedule();
+  });
+  socket.on("error", () => {});
+});
+await new Promise<void>((resolve) => control.listen(0, "127.0.0.1", resolve));
+const controlPort = (control.address() as AddressInfo).port;
 let histogram: IntervalHistogram | undefined;
 
 function inFlight(f: FanoutOptions): number {
@@ -112,7 +144,7 @@ function gc(): void {
 serve({
   async listen(args: { port?: number }) {
     server = await start(args.port ?? 0);
-    return { port: server.port, t: nowMs() };
+    return { port: server.port, controlPort, t: nowMs() };
   },
   cpu(): CpuSnapshot {
     const usage = process.cpuUsage();
@@ -123,16 +155,20 @@ serve({
     published = 0;
     delivered = 0;
     lost = 0;
+    const s = server;
+    if (args.intervalMs !== undefined && s !== undefined) {
+      ticker = setInterval(() => {
+        for (let i = 0; i < args.burst; i++) s.broadcast(makeData(++published, args.bytes));
+      }, args.intervalMs);
+      return;
+    }
     stallCheck = setInterval(checkStall, 250);
     schedule();
-  },
-  progress(total: number) {
-    delivered = total;
-    if (fanout !== undefined) schedule();
   },
   fanoutStop() {
     fanout = undefined;
     if (stallCheck !== undefined) clearInterval(stallCheck);
+    if (ticker !== undefined) clearInterval(ticker);
     return { published, lost, delivered };
   },
   async memory(): Promise<MemorySnapshot> {

@@ -25,7 +25,13 @@ export function startLifelineStormClient(
   });
   let attempts = 0;
   let wasOpen = false;
-  const client = createClient({ url: url(port), clientId, role: "test", WebSocket: WebSocketImpl });
+  const client = createClient({
+    url: url(port),
+    clientId,
+    role: "test",
+    WebSocket: WebSocketImpl,
+    logLevel: "silent",
+  });
   client.subscribeState((change) => {
     if (change.next === "connecting") attempts++;
     if (change.next === "open") {
@@ -54,7 +60,13 @@ export async function subscribeWithLifelineClient(
   clientId: string,
   handler: (data: unknown) => void,
 ): Promise<() => void> {
-  const client = createClient({ url: url(port), clientId, role: "test", WebSocket: WebSocketImpl });
+  const client = createClient({
+    url: url(port),
+    clientId,
+    role: "test",
+    WebSocket: WebSocketImpl,
+    logLevel: "silent",
+  });
   await new Promise<void>((resolve) => {
     const undo = client.subscribeState((change) => {
       if (change.next === "open") {

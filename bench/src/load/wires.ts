@@ -59,9 +59,8 @@ const lifeline: WireDriver = {
   url: (port, clientId) => `ws://127.0.0.1:${port}/ws?client_id=${clientId}&version=1&role=test`,
   protocols: ["lifeline.v1"],
   async handshake(ws, subscribe) {
-    const hello = nextFrame(ws, (t) => t.includes('"hello"'));
-    await opened(ws);
-    await hello;
+    // Listen for hello before the socket opens: it may arrive in the same read as the 101.
+    await Promise.all([opened(ws), nextFrame(ws, (t) => t.includes('"hello"'))]);
     if (!subscribe) return;
     const subscribed = nextFrame(ws, (t) => t.includes('"subscribed"'));
     ws.send(JSON.stringify({ type: "subscribe", id: "s1", topic: TOPIC }));
@@ -108,9 +107,7 @@ const socketio: WireDriver = {
   protocols: [],
   async handshake(ws) {
     // engine.io "0{sid,...}" (open), then socket.io CONNECT "40" answered by "40{sid}".
-    const open = nextFrame(ws, (t) => t.startsWith("0{"));
-    await opened(ws);
-    await open;
+    await Promise.all([opened(ws), nextFrame(ws, (t) => t.startsWith("0{"))]);
     const connected = nextFrame(ws, (t) => t.startsWith("40"));
     ws.send("40");
     await connected;

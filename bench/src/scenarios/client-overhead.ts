@@ -28,36 +28,40 @@ export async function clientOverhead(
 ): Promise<ScenarioResult> {
   const id = "client-overhead";
   const load = await harness.load();
-  const runs = await repeat(harness, id, KINDS, params.runs, (kind) =>
-    harness.withServer("lifeline", async (server, port) => {
-      await load.call("overheadConnect", {
-        kind,
-        port,
-        progressStep: Math.max(1, Math.floor(params.window / 4)),
-      });
-      const undo = load.on("progress", (delivered) => server.notify("progress", delivered));
-      try {
-        await server.call("fanoutStart", {
-          clients: 1,
-          window: params.window,
-          burst: 1,
-          bytes: params.bytes,
+  const runs = await repeat(
+    harness,
+    id,
+    KINDS,
+    params.runs,
+    (kind) =>
+      harness.withServer("lifeline", async (server, port, controlPort) => {
+        await load.call("overheadConnect", {
+          kind,
+          port,
+          controlPort,
+          progressStep: Math.max(1, Math.floor(params.window / 4)),
         });
-        await sleep(params.warmupMs);
-        const l0 = await load.call<MeasureResult>("measureStart");
-        await sleep(params.measureMs);
-        const l1 = await load.call<MeasureResult>("measureStop");
-        await server.call("fanoutStop");
-        const messages = l1.delivered - l0.delivered;
-        if (messages <= 0) throw new Error("no message received");
-        return {
-          cpu: (l1.cpuUs - l0.cpuUs) / messages,
-          rate: messages / ((l1.t - l0.t) / 1000),
-        };
-      } finally {
-        undo();
-      }
-    }),
+        {
+          await server.call("fanoutStart", {
+            clients: 1,
+            window: params.window,
+            burst: 1,
+            bytes: params.bytes,
+          });
+          await sleep(params.warmupMs);
+          const l0 = await load.call<MeasureResult>("measureStart");
+          await sleep(params.measureMs);
+          const l1 = await load.call<MeasureResult>("measureStop");
+          await server.call("fanoutStop");
+          const messages = l1.delivered - l0.delivered;
+          if (messages <= 0) throw new Error("no message received");
+          return {
+            cpu: (l1.cpuUs - l0.cpuUs) / messages,
+            rate: messages / ((l1.t - l0.t) / 1000),
+          };
+        }
+      }),
+    () => ["lifeline"],
   );
   const baseline = "bare-ws";
   return {

@@ -12,6 +12,7 @@ import {
   type ScenarioResult,
   sleep,
 } from "../harness.js";
+import type { Worker } from "../ipc.js";
 import type { MeasureResult } from "../load-main.js";
 import type { CpuSnapshot } from "../server-main.js";
 
@@ -23,6 +24,11 @@ export interface FanoutParams {
   readonly warmupMs: number;
   readonly measureMs: number;
   readonly runs: number;
+  /**
+   * After the max-rate phase, publish `burst` messages every `everyMs` (a load every
+   * contender sustains) and measure delivery latency there.
+   */
+  readonly fixedRate?: { readonly burst: number; readonly everyMs: number };
 }
 
 const METRICS: readonly MetricSpec[] = [
@@ -30,8 +36,20 @@ const METRICS: readonly MetricSpec[] = [
   { id: "cpu", label: "server CPU per delivery", unit: "µs", better: "lower", digits: 2 },
   { id: "serverCpu", label: "server CPU", unit: "%", better: "lower", digits: 0 },
   { id: "loadCpu", label: "load process CPU", unit: "%", better: "lower", digits: 0 },
-  { id: "p50", label: "delivery latency p50", unit: "ms", better: "lower", digits: 2 },
-  { id: "p99", label: "delivery latency p99", unit: "ms", better: "lower", digits: 2 },
+  { id: "p50", label: "delivery latency p50 at max rate", unit: "ms", better: "lower", digits: 1 },
+  { id: "p99", label: "delivery latency p99 at max rate", unit: "ms", better: "lower", digits: 1 },
+];
+
+const FIXED_RATE_METRICS: readonly MetricSpec[] = [
+  { id: "fixedP50", label: "latency p50 at fixed rate", unit: "ms", better: "lower", digits: 2 },
+  { id: "fixedP99", label: "latency p99 at fixed rate", unit: "ms", better: "lower", digits: 2 },
+  {
+    id: "fixedCpu",
+    label: "server CPU per delivery at fixed rate",
+    unit: "µs",
+    better: "lower",
+    digits: 2,
+  },
 ];
 
 export async function fanout(
@@ -43,7 +61,7 @@ export async function fanout(
   const id = `${coalescing ? "burst" : "fanout"}-${params.clients}`;
   const load = await harness.load();
   const runs = await repeat(harness, id, contenders, params.runs, (contender) =>
-    harness.withServer(contender as ContenderName, async (server, port) => {
+    harness.withServer(contender as ContenderName, async (server, port, controlPort) => {
       await load.call("connect", {
         wire: wireOf(contender as ContenderName),
         port,
@@ -52,10 +70,10 @@ export async function fanout(
         concurrency: 200,
         sample: Math.min(16, params.clients),
         progressStep: Math.max(1, Math.floor((params.clients * params.window) / 4)),
+        controlPort,
         mode: "fanout",
       });
-      const undo = load.on("progress", (delivered) => server.notify("progress", delivered));
-      try {
+      {
         await server.call("fanoutStart", {
           clients: params.clients,
           window: params.window,
@@ -77,7 +95,12 @@ export async function fanout(
         const deliveries = l1.delivered - l0.delivered;
         if (deliveries <= 0) throw new Error("no message delivered");
         const seconds = (l1.t - l0.t) / 1000;
+        const fixed =
+          params.fixedRate === undefined
+            ? {}
+            : await fixedRate(server, load, params, params.fixedRate);
         return {
+          ...fixed,
           rate: deliveries / seconds,
           cpu: cpuDeltaUs(s0, s1) / deliveries,
           serverCpu: cpuDeltaUs(s0, s1) / ((s1.t - s0.t) * 10),
@@ -85,8 +108,6 @@ export async function fanout(
           p50: l1.latency.p50,
           p99: l1.latency.p99,
         };
-      } finally {
-        undo();
       }
     }),
   );
@@ -97,14 +118,52 @@ export async function fanout(
       ? `Fan-out at a high publish rate (${params.burst} messages per tick), ${params.clients.toLocaleString("en")} clients`
       : `Broadcast fan-out, ${params.clients.toLocaleString("en")} clients`,
     description: coalescing
-      ? `The server publishes bursts of ${params.burst} ${params.bytes}-byte messages in one macrotask, as fast as a window of ${params.window} undelivered messages per client allows. Coalescing the frames queued for one socket into one write is what separates the contenders here. Latency is publish-to-receive, sampled on 16 clients.`
+      ? `The server publishes bursts of ${params.burst} ${params.bytes}-byte messages in one macrotask, as fast as a window of ${params.window} undelivered messages per client allows. Coalescing the frames queued for one socket into one write is what separates the contenders here. At max rate latency is set by the window (queueing), so latency is compared at a fixed rate too: ${params.fixedRate?.burst ?? 0} messages every ${params.fixedRate?.everyMs ?? 0} ms. Latency is publish-to-receive, sampled on 16 clients.`
       : `The server publishes ${params.bytes}-byte messages one per macrotask, as fast as a window of ${params.window} undelivered messages per client allows; every client receives every message. Server CPU per delivery is process.cpuUsage() of the server process over the window divided by messages delivered.`,
     params: { ...params },
     baseline,
     contenders,
-    metrics: METRICS.map((spec) => runs.metric(spec, contenders, baseline)),
-    chartMetrics: coalescing ? ["rate", "p99"] : ["rate", "cpu"],
+    metrics: [...METRICS, ...(params.fixedRate === undefined ? [] : FIXED_RATE_METRICS)].map(
+      (spec) => runs.metric(spec, contenders, baseline),
+    ),
+    chartMetrics: coalescing ? ["rate", "cpu", "fixedP99"] : ["rate", "cpu"],
     notes: [],
     errors: runs.errors,
   };
+}
+
+/** The open-loop phase: a fixed offered rate, the same for every contender. */
+async function fixedRate(
+  server: Worker,
+  load: Worker,
+  params: FanoutParams,
+  rate: { readonly burst: number; readonly everyMs: number },
+): Promise<Record<string, number>> {
+  await server.call("fanoutStart", {
+    clients: params.clients,
+    window: params.window,
+    burst: rate.burst,
+    bytes: params.bytes,
+    intervalMs: rate.everyMs,
+  });
+  try {
+    await sleep(Math.min(params.warmupMs, 500));
+    const [s0, l0] = await Promise.all([
+      server.call<CpuSnapshot>("cpu"),
+      load.call<MeasureResult>("measureStart"),
+    ]);
+    await sleep(params.measureMs);
+    const [s1, l1] = await Promise.all([
+      server.call<CpuSnapshot>("cpu"),
+      load.call<MeasureResult>("measureStop"),
+    ]);
+    const deliveries = l1.delivered - l0.delivered;
+    return {
+      fixedP50: l1.latency.p50,
+      fixedP99: l1.latency.p99,
+      fixedCpu: deliveries > 0 ? cpuDeltaUs(s0, s1) / deliveries : Number.NaN,
+    };
+  } finally {
+    await server.call("fanoutStop");
+  }
 }

@@ -26,29 +26,33 @@ export async function memory(
   const id = `memory-${params.clients}`;
   const load = await harness.load();
   const runs = await repeat(harness, id, contenders, params.runs, (contender) =>
-    harness.withServer(contender as ContenderName, async (server, port) => {
-      const before = await server.call<MemorySnapshot>("memory");
-      await load.call("connect", {
-        wire: wireOf(contender as ContenderName),
-        port,
-        count: params.clients,
-        subscribe: false,
-        concurrency: 200,
-        sample: 0,
-        progressStep: Number.POSITIVE_INFINITY,
-        mode: "fanout",
-      });
-      await sleep(params.settleMs);
-      const after = await server.call<MemorySnapshot>("memory");
-      if (after.connections < params.clients) {
-        throw new Error(`server counts ${after.connections} of ${params.clients} connections`);
-      }
-      return {
-        rss: (after.rss - before.rss) / params.clients / 1024,
-        heap: (after.heapUsed - before.heapUsed) / params.clients / 1024,
-        rss0: before.rss / 1024 / 1024,
-      };
-    }),
+    harness.withServer(
+      contender as ContenderName,
+      async (server, port) => {
+        const before = await server.call<MemorySnapshot>("memory");
+        await load.call("connect", {
+          wire: wireOf(contender as ContenderName),
+          port,
+          count: params.clients,
+          subscribe: false,
+          concurrency: 200,
+          sample: 0,
+          progressStep: Number.POSITIVE_INFINITY,
+          mode: "fanout",
+        });
+        await sleep(params.settleMs);
+        const after = await server.call<MemorySnapshot>("memory");
+        if (after.connections < params.clients) {
+          throw new Error(`server counts ${after.connections} of ${params.clients} connections`);
+        }
+        return {
+          rss: (after.rss - before.rss) / params.clients / 1024,
+          heap: (after.heapUsed - before.heapUsed) / params.clients / 1024,
+          rss0: before.rss / 1024 / 1024,
+        };
+      },
+      { fresh: true },
+    ),
   );
   const baseline = "ws";
   return {

@@ -38,50 +38,57 @@ export async function storm(
   const id = `storm-${params.clients}`;
   const load = await harness.load();
   const kinds = contenders.filter((c) => c !== "ws-preframed");
-  const runs = await repeat(harness, id, kinds, params.runs, async (contender) => {
-    const workers: Worker[] = [];
-    try {
-      const first = await harness.spawnServer(contender as ContenderName);
-      workers.push(first);
-      const { port } = await first.call<{ port: number }>("listen", { port: 0 });
-      await load.call("stormConnect", {
-        kind: contender as StormKind,
-        port,
-        count: params.clients,
-        batch: 200,
-      });
-      const standby = await harness.spawnServer(contender as ContenderName);
-      workers.push(standby);
-      await load.call("stormArm");
-      await first.kill("SIGKILL");
-      await standby.call("loopDelayStart", { resolutionMs: 10 });
-      const { t: acceptAt } = await standby.call<{ t: number }>("listen", { port });
-      const result = await load.call<{
-        back: number;
-        total: number;
-        firstBackAt: number;
-        lastBackAt: number;
-        attempts: number;
-      }>("stormWait", { timeoutMs: params.timeoutMs }, params.timeoutMs + 10_000);
-      const loop = await standby.call<{ maxMs: number }>("loopDelayStop");
-      if (result.back < result.total) {
-        throw new Error(
-          `${result.back} of ${result.total} clients back within ${params.timeoutMs} ms`,
-        );
+  const runs = await repeat(
+    harness,
+    id,
+    kinds,
+    params.runs,
+    async (contender) => {
+      const workers: Worker[] = [];
+      try {
+        const first = await harness.spawnServer(contender as ContenderName);
+        workers.push(first);
+        const { port } = await first.call<{ port: number }>("listen", { port: 0 });
+        await load.call("stormConnect", {
+          kind: contender as StormKind,
+          port,
+          count: params.clients,
+          batch: 200,
+        });
+        const standby = await harness.spawnServer(contender as ContenderName);
+        workers.push(standby);
+        await load.call("stormArm");
+        await first.kill("SIGKILL");
+        await standby.call("loopDelayStart", { resolutionMs: 10 });
+        const { t: acceptAt } = await standby.call<{ t: number }>("listen", { port });
+        const result = await load.call<{
+          back: number;
+          total: number;
+          firstBackAt: number;
+          lastBackAt: number;
+          attempts: number;
+        }>("stormWait", { timeoutMs: params.timeoutMs }, params.timeoutMs + 10_000);
+        const loop = await standby.call<{ maxMs: number }>("loopDelayStop");
+        if (result.back < result.total) {
+          throw new Error(
+            `${result.back} of ${result.total} clients back within ${params.timeoutMs} ms`,
+          );
+        }
+        return {
+          allBack: result.lastBackAt - acceptAt,
+          firstBack: result.firstBackAt - acceptAt,
+          loopMax: loop.maxMs,
+          back: result.back,
+          attempts: result.attempts,
+        };
+      } finally {
+        await load.call("stormClose");
+        for (const worker of workers) await stopServer(worker);
+        await load.call("closeAll");
       }
-      return {
-        allBack: result.lastBackAt - acceptAt,
-        firstBack: result.firstBackAt - acceptAt,
-        loopMax: loop.maxMs,
-        back: result.back,
-        attempts: result.attempts,
-      };
-    } finally {
-      await load.call("stormClose");
-      for (const worker of workers) await stopServer(worker);
-      await load.call("closeAll");
-    }
-  });
+    },
+    (contender) => [contender as ContenderName, contender as ContenderName],
+  );
   const baseline = "ws";
   return {
     id,
