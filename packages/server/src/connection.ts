@@ -79,6 +79,8 @@ export class Connection implements ConnectionInfo {
   lastActivityAt: number;
   /** Set once the server decided to close it: nothing more is sent. */
   closing = false;
+  /** The close code the server sent, when it started the close. */
+  closeCodeSent: number | undefined;
   /** Serialises subscribe/unsubscribe so their answers keep the order they were asked in. */
   topicOps: Promise<void> = Promise.resolve();
   /** In-flight requests, aborted when the connection closes. */
@@ -140,6 +142,7 @@ export class Connection implements ConnectionInfo {
   /** Starts the close handshake with `code`; the reason is cut to 123 bytes (RFC 6455 5.5). */
   close(code: CloseCode, reason: string): void {
     this.closing = true;
+    this.closeCodeSent ??= code;
     if (
       this.socket.readyState === WebSocket.OPEN ||
       this.socket.readyState === WebSocket.CONNECTING

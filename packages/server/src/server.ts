@@ -462,6 +462,8 @@ export async function createServer<Principal = unknown>(
     ws.removeAllListeners("error");
     ws.on("error", (error) => {
       lastError = error;
+      // ws closes on protocol errors by itself (1009 for an oversized frame, RFC 6455 7.4.1).
+      connection.closeCodeSent ??= closeCodeForSocketError(error);
       connection.counters.errors += 1;
       bump(counters.errors, (error as { code?: string }).code ?? "socket");
     });
@@ -548,21 +550,27 @@ export async function createServer<Principal = unknown>(
 
   function onClosed(
     connection: Connection,
-    code: number,
+    observedCode: number,
     reason: string,
     error: Error | undefined,
   ): void {
+    // When the server started the close and the peer never answered it (or could not be
+    // parsed any more), ws reports 1006; the code that matters is the one that was sent.
+    const code =
+      observedCode === CloseCode.Abnormal && connection.closeCodeSent !== undefined
+        ? connection.closeCodeSent
+        : observedCode;
     registry.remove(connection);
     topics.removeConnection(connection);
     connection.dispose();
     bump(counters.closes, String(code));
-    const clean =
-      code !== CloseCode.Abnormal && code !== CloseCode.InternalError && error === undefined;
+    const clean = !unexpectedCloses.has(code) && error === undefined;
     const fields = {
       connection_id: connection.id,
       client_id: connection.clientId,
       code,
       reason,
+      ...(code === observedCode ? {} : { observed_code: observedCode }),
       duration_ms: clock.now() - connection.connectedAt,
       messages_in: connection.counters.messagesIn,
       messages_out: connection.counters.messagesOut,
@@ -894,6 +902,36 @@ export async function createServer<Principal = unknown>(
     handleHttp,
     close,
   };
+}
+
+/**
+ * RFC 6455 7.4.1 codes that ws sends on its own for broken frames; they are not part of
+ * Lifeline's close-code table because the server never chooses them.
+ */
+const ProtocolErrorCode = 1002;
+const InvalidPayloadCode = 1007;
+
+/** Closes logged at warn: the peer vanished, misbehaved, or the server had to shed it. */
+const unexpectedCloses = new Set<number>([
+  CloseCode.Abnormal,
+  CloseCode.PolicyViolation,
+  CloseCode.MessageTooBig,
+  CloseCode.InternalError,
+  CloseCode.TryAgainLater,
+  ProtocolErrorCode,
+  InvalidPayloadCode,
+]);
+
+/** The close code ws sends by itself when a frame breaks the protocol. */
+function closeCodeForSocketError(error: Error): number {
+  switch ((error as { code?: string }).code) {
+    case "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH":
+      return CloseCode.MessageTooBig;
+    case "WS_ERR_INVALID_UTF8":
+      return InvalidPayloadCode;
+    default:
+      return ProtocolErrorCode;
+  }
 }
 
 class HandshakeTimeout extends Error {

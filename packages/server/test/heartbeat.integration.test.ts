@@ -1,0 +1,91 @@
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  captureLogs,
+  connect,
+  createDisposer,
+  createFakeClock,
+  ofType,
+  startServer,
+  within,
+} from "./helpers.js";
+
+const disposer = createDisposer();
+afterEach(() => disposer.run());
+
+/** Waits, bounded, until `condition` holds (checked once per event-loop turn). */
+async function until(condition: () => boolean, label: string): Promise<void> {
+  await within(
+    (async () => {
+      for (let i = 0; i < 10_000 && !condition(); i += 1) {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      if (!condition()) throw new Error(`never reached: ${label}`);
+    })(),
+    label,
+  );
+}
+
+describe("heartbeat over real sockets (injected clock)", () => {
+  it("sends a ping frame and an app ping every interval and terminates a silent client", async () => {
+    const clock = createFakeClock();
+    const logs = captureLogs();
+    const s = await startServer({
+      clock,
+      logger: logs.logger,
+      heartbeat: { intervalMs: 25_000, timeoutMs: 20_000 },
+    });
+    disposer.add(() => s.close({ drainTimeoutMs: 10 }));
+    const client = await connect(s, "silent", "", { autoPong: false });
+    disposer.add(() => client.ws.terminate());
+    expect(client.hello.heartbeat_interval_ms).toBe(25_000);
+    const frame = new Promise((resolve) => client.ws.once("ping", resolve));
+
+    clock.advance(24_999);
+    expect(client.received.some((m) => m.type === "ping")).toBe(false);
+    clock.advance(1);
+    await within(frame, "ping frame");
+    expect(await client.next(ofType("ping"))).toEqual({ type: "ping" });
+
+    clock.advance(19_999);
+    expect(s.stats().connections.active).toBe(1);
+    clock.advance(1);
+    expect((await within(client.closed, "termination")).code).toBe(1006);
+    const line = await logs.waitFor(
+      (l) => l.msg === "heartbeat timeout: terminating silent connection",
+    );
+    expect(line).toMatchObject({ level: 40, client_id: "silent", silent_ms: 45_000 });
+  });
+
+  it("keeps a client that answers ping frames with pong frames", async () => {
+    const clock = createFakeClock();
+    const s = await startServer({ clock, heartbeat: { intervalMs: 1000, timeoutMs: 500 } });
+    disposer.add(() => s.close({ drainTimeoutMs: 10 }));
+    const client = await connect(s, "lively");
+    disposer.add(() => client.close());
+    const [info] = s.connections();
+    for (let round = 1; round <= 5; round += 1) {
+      const pinged = new Promise((resolve) => client.ws.once("ping", resolve));
+      clock.advance(1000);
+      await within(pinged, `ping ${round}`);
+      await until(() => info?.lastActivityAt === clock.now(), `pong ${round} seen by the server`);
+    }
+    clock.advance(1000);
+    expect(client.ws.readyState).toBe(client.ws.OPEN);
+    expect(s.stats().connections.active).toBe(1);
+  });
+
+  it("counts any message as proof of life", async () => {
+    const clock = createFakeClock();
+    const s = await startServer({ clock, heartbeat: { intervalMs: 1000, timeoutMs: 500 } });
+    disposer.add(() => s.close({ drainTimeoutMs: 10 }));
+    const client = await connect(s, "chatty", "", { autoPong: false });
+    disposer.add(() => client.close());
+    for (let round = 0; round < 5; round += 1) {
+      clock.advance(900);
+      client.send({ type: "pong" });
+      client.send({ type: "ping" });
+      await client.next(ofType("pong"), "pong");
+    }
+    expect(client.ws.readyState).toBe(client.ws.OPEN);
+  });
+});

@@ -1,0 +1,86 @@
+import { request } from "node:http";
+import { afterEach, describe, expect, it } from "vitest";
+import { captureLogs, connect, createDisposer, ofType, startServer, within } from "./helpers.js";
+
+const disposer = createDisposer();
+afterEach(() => disposer.run());
+
+const SECRET = "sup3r-s3cret-t0ken";
+
+function get(port: number, path: string): Promise<string> {
+  return within(
+    new Promise((resolve, reject) => {
+      request({ host: "127.0.0.1", port, path }, (response) => {
+        let body = "";
+        response.on("data", (chunk) => {
+          body += chunk;
+        });
+        response.on("end", () => resolve(body));
+      })
+        .on("error", reject)
+        .end();
+    }),
+    path,
+  );
+}
+
+describe("connection logging", () => {
+  it("logs a clean close at info with id, code, reason, duration and counters", async () => {
+    const logs = captureLogs();
+    const s = await startServer({ logger: logs.logger });
+    disposer.add(() => s.close({ drainTimeoutMs: 100 }));
+    const client = await connect(s, "neat");
+    client.send({ type: "ping" });
+    await client.next(ofType("pong"));
+    client.ws.close(1000, "bye");
+    const line = await logs.waitFor((l) => l.msg === "connection closed");
+    expect(line).toMatchObject({
+      level: 30,
+      client_id: "neat",
+      code: 1000,
+      reason: "bye",
+      messages_in: 1,
+      messages_out: 2,
+      errors: 0,
+    });
+    expect(typeof line.connection_id).toBe("string");
+    expect(typeof line.duration_ms).toBe("number");
+  });
+
+  it("logs an unexpected close (1006) at warn", async () => {
+    const logs = captureLogs();
+    const s = await startServer({ logger: logs.logger });
+    disposer.add(() => s.close({ drainTimeoutMs: 100 }));
+    const client = await connect(s, "crashy");
+    client.ws.terminate();
+    const line = await logs.waitFor((l) => l.msg === "connection closed unexpectedly");
+    expect(line).toMatchObject({ level: 40, client_id: "crashy", code: 1006 });
+  });
+
+  it("never writes the token to a log line or the status output", async () => {
+    const logs = captureLogs();
+    const s = await startServer({
+      logger: logs.logger,
+      status: { enabled: true },
+      authenticate: (req, info) => {
+        if (info.token !== SECRET) throw new Error("unexpected");
+        return { id: "u", token: info.token, url: req.url };
+      },
+    });
+    disposer.add(() => s.close({ drainTimeoutMs: 100 }));
+    const client = await connect(s, "secretive", `&token=${SECRET}`);
+    // A refused handshake logs its URL: redacted too.
+    const refused = await import("./helpers.js").then((h) =>
+      h.openClient(`ws://127.0.0.1:${s.port}/ws?client_id=x&version=9&role=test&token=${SECRET}`),
+    );
+    await within(refused.closed, "refusal");
+    const status = await get(s.port, "/api/websocket/status");
+    client.ws.terminate();
+    await logs.waitFor((l) => l.msg === "connection closed unexpectedly");
+    expect(status).toContain("secretive");
+    expect(status).not.toContain(SECRET);
+    expect(logs.raw.length).toBeGreaterThanOrEqual(3);
+    expect(logs.raw.some((l) => l.includes("[redacted]"))).toBe(true);
+    for (const line of logs.raw) expect(line).not.toContain(SECRET);
+  });
+});
