@@ -6,6 +6,8 @@ import type { TokenBucket, ViolationCounter } from "./rate-limit.js";
 import type { Counters } from "./stats.js";
 import { bump } from "./stats.js";
 
+const pingMessage = prepareMessage('{"type":"ping"}');
+
 /** Figures kept per connection, shown by the status endpoint and logged at close. */
 export interface ConnectionCounters {
   messagesIn: number;
@@ -117,14 +119,23 @@ export class Connection implements ConnectionInfo {
     return this.sendPrepared(prepareMessage(JSON.stringify(message)), message.type);
   }
 
-  /** Sends an already prepared message (a broadcast shares one across recipients). */
+  /** Sends an already prepared message and counts it in the server's totals. */
   sendPrepared(message: PreparedMessage, type: string): boolean {
+    if (!this.deliver(message)) return false;
+    bump(this.totals.messagesOut, type);
+    this.totals.bytesOut += message.bytes;
+    return true;
+  }
+
+  /**
+   * Sends a prepared message counting it for this connection only: a broadcast shares one
+   * prepared message across recipients and adds to the server's totals once.
+   */
+  deliver(message: PreparedMessage): boolean {
     if (this.closing) return false;
     if (!this.writer.write(this.socket, message)) return false;
     this.counters.messagesOut += 1;
     this.counters.bytesOut += message.bytes;
-    bump(this.totals.messagesOut, type);
-    this.totals.bytesOut += message.bytes;
     if (this.socket.bufferedAmount > this.highWaterMark) {
       this.closing = true;
       this.onSlowConsumer(this);
@@ -136,7 +147,7 @@ export class Connection implements ConnectionInfo {
   ping(): void {
     if (this.closing || this.socket.readyState !== WebSocket.OPEN) return;
     this.socket.ping();
-    this.send({ type: "ping" });
+    this.sendPrepared(pingMessage, "ping");
   }
 
   /** Starts the close handshake with `code`; the reason is cut to 123 bytes (RFC 6455 5.5). */

@@ -132,9 +132,11 @@ export async function createServer<Principal = unknown>(
   const topics = new Topics(broker, {
     onActive: (topic) => emit("topicActive", topic),
     onIdle: (topic) => emit("topicIdle", topic),
-    onBroadcast: (seconds, recipients) => {
+    onBroadcast: (seconds, recipients, bytes) => {
       counters.broadcasts += 1;
       counters.broadcastDeliveries += recipients;
+      bump(counters.messagesOut, "message", recipients);
+      counters.bytesOut += recipients * bytes;
       metrics.observeBroadcast(seconds);
     },
     onDeliveryError: (connection, error) => {
@@ -403,12 +405,11 @@ export async function createServer<Principal = unknown>(
   ): Promise<WebSocket | undefined> {
     if (socket.destroyed) return Promise.resolve(undefined);
     return new Promise((resolve) => {
-      let settled = false;
-      socket.once("close", () => {
-        if (!settled) resolve(undefined);
-      });
+      // ws answers a malformed upgrade with HTTP 400 and never calls back: the close settles it.
+      const gone = (): void => resolve(undefined);
+      socket.once("close", gone);
       wss.handleUpgrade(request, socket, head, (ws) => {
-        settled = true;
+        socket.off("close", gone);
         ws.on("error", (error) => logger.debug({ err: error }, "socket error during handshake"));
         resolve(ws);
       });

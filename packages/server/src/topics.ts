@@ -30,8 +30,8 @@ export interface TopicHooks {
   readonly onActive: (topic: string) => void;
   /** The topic lost its last local subscriber. */
   readonly onIdle: (topic: string) => void;
-  /** Called once per broadcast with its fan-out time in seconds and recipient count. */
-  readonly onBroadcast: (seconds: number, recipients: number) => void;
+  /** Called once per broadcast with its fan-out time, recipient count and payload size. */
+  readonly onBroadcast: (seconds: number, recipients: number, bytes: number) => void;
   /** A delivery to one subscriber threw; the others still get the message. */
   readonly onDeliveryError: (connection: Connection, error: unknown) => void;
 }
@@ -117,7 +117,11 @@ export class Topics {
       sendSubscribed(outcome);
       const buffered = subscription.pending ?? [];
       subscription.pending = undefined;
-      for (const entry of buffered) this.deliver(connection, subscription, entry, undefined);
+      for (const entry of buffered) {
+        if (this.isNew(subscription, entry)) {
+          connection.sendPrepared(prepareEntry(entry), "message");
+        }
+      }
     } catch (error) {
       this.unsubscribe(connection, topic);
       throw error;
@@ -179,28 +183,27 @@ export class Topics {
         subscription.pending.push(entry);
         continue;
       }
+      if (!this.isNew(subscription, entry)) continue;
       prepared ??= prepareEntry(entry);
       try {
-        if (this.deliver(connection, subscription, entry, prepared)) recipients += 1;
+        if (connection.deliver(prepared)) recipients += 1;
       } catch (error) {
         this.hooks.onDeliveryError(connection, error);
       }
     }
-    if (prepared) this.hooks.onBroadcast((performance.now() - started) / 1000, recipients);
+    if (prepared) {
+      this.hooks.onBroadcast((performance.now() - started) / 1000, recipients, prepared.bytes);
+    }
   }
 
-  private deliver(
-    connection: Connection,
-    subscription: Subscription,
-    entry: LogEntry,
-    prepared: PreparedMessage | undefined,
-  ): boolean {
+  /** Advances the subscription past `entry`; false when it was delivered already. */
+  private isNew(subscription: Subscription, entry: LogEntry): boolean {
     if (entry.epoch === subscription.epoch && entry.offset <= subscription.lastOffset) {
       return false;
     }
     subscription.epoch = entry.epoch;
     subscription.lastOffset = entry.offset;
-    return connection.sendPrepared(prepared ?? prepareEntry(entry), "message");
+    return true;
   }
 }
 
