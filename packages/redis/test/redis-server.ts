@@ -4,13 +4,16 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-/** A real `redis-server` on a free loopback port, without persistence, owned by one test file. */
+/** A real `redis-server` on a free loopback port, owned by one test file. */
 export interface RedisServer {
   readonly port: number;
   readonly url: string;
-  /** Stops the process (SIGKILL: without persistence nothing survives) and waits for its exit. */
+  /**
+   * Kills the process with SIGKILL and waits for its exit: without persistence nothing
+   * survives; with `appendOnly` every acknowledged write does (fsync on every write).
+   */
   stop(): Promise<void>;
-  /** Starts it again on the same port, empty. */
+  /** Starts it again on the same port, from its directory (empty without persistence). */
   start(): Promise<void>;
   /** Starts it unless it is running (a test that stopped it may have failed before restarting it). */
   ensureRunning(): Promise<void>;
@@ -59,7 +62,15 @@ function waitForReady(child: ChildProcess): Promise<void> {
   });
 }
 
-export async function startRedisServer(): Promise<RedisServer> {
+export interface RedisServerOptions {
+  /**
+   * Persist with an append-only file fsynced on every write (`appendfsync always`).
+   * @default false (no persistence: a restarted server is empty)
+   */
+  readonly appendOnly?: boolean;
+}
+
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const dir = await mkdtemp(join(tmpdir(), "lifeline-redis-"));
   const port = await freePort();
   let child: ChildProcess | undefined;
@@ -75,8 +86,9 @@ export async function startRedisServer(): Promise<RedisServer> {
         "127.0.0.1",
         "--save",
         "",
-        "--appendonly",
-        "no",
+        ...(options.appendOnly
+          ? ["--appendonly", "yes", "--appendfsync", "always"]
+          : ["--appendonly", "no"]),
         "--dir",
         dir,
       ],

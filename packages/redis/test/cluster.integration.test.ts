@@ -1,0 +1,305 @@
+import type { LifelineClient } from "@lifeline/client";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { createRedisBroker, type RedisBroker } from "../src/index.js";
+import { type ClusterNode, startingAt, startNode, startNodeProcess } from "./cluster.js";
+import { checkDeliveries, type DeliveryReport } from "./delivery-check.js";
+import { range, within } from "./helpers.js";
+import { createRecordingClient, type RecordingClient } from "./recording-client.js";
+import { type RedisServer, startRedisServer } from "./redis-server.js";
+
+type PublishAck = Awaited<ReturnType<LifelineClient["publish"]>>;
+
+let redis: RedisServer;
+const disposers: (() => Promise<void> | void)[] = [];
+let prefixSeq = 0;
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+});
+
+afterAll(async () => {
+  await redis?.dispose();
+});
+
+afterEach(async () => {
+  for (const dispose of disposers.splice(0).reverse()) await dispose();
+});
+
+/** Nodes of one test share a fresh key prefix: a cluster of their own on the shared Redis. */
+function prefix(): string {
+  prefixSeq++;
+  return `cluster${prefixSeq}:`;
+}
+
+function track<T extends ClusterNode>(node: T): T {
+  disposers.push(() => node.stop());
+  return node;
+}
+
+function client(name: string, urls: readonly string[], clientId?: string): RecordingClient {
+  const c = createRecordingClient({ name, urls, ...(clientId ? { clientId } : {}) });
+  disposers.push(() => c.client.close());
+  return c;
+}
+
+async function observer(keyPrefix: string): Promise<RedisBroker> {
+  const broker = createRedisBroker({ url: redis.url, keyPrefix });
+  disposers.push(() => broker.close());
+  await within(broker.ready(), 5000, "observer broker ready");
+  return broker;
+}
+
+/** What a clean delivery of offsets 1..head of one epoch looks like. */
+function clean(epoch: string, head: number): Partial<DeliveryReport> {
+  return {
+    count: head,
+    duplicates: [],
+    gaps: [],
+    outOfOrder: [],
+    epochs: [epoch],
+    first: { epoch, offset: 1 },
+    last: { epoch, offset: head },
+  };
+}
+
+/** Both what the server sent and what the application saw, for every client. */
+function reports(clients: readonly RecordingClient[], topic: string) {
+  return clients.map((c) => ({
+    name: c.name,
+    wire: checkDeliveries(c.topic(topic).wire),
+    handled: checkDeliveries(c.topic(topic).handled),
+    gaps: c.gaps.length,
+    duplicatesDropped: c.client.stats().duplicatesDropped,
+  }));
+}
+
+function expectExactlyOnce(
+  clients: readonly RecordingClient[],
+  topic: string,
+  epoch: string,
+  head: number,
+): void {
+  const want = clean(epoch, head);
+  for (const report of reports(clients, topic)) {
+    expect(report, report.name).toMatchObject({
+      wire: want,
+      handled: want,
+      gaps: 0,
+      duplicatesDropped: 0,
+    });
+  }
+}
+
+describe("three nodes on one Redis", () => {
+  it("delivers every message of a topic to every client on every node exactly once and in order", async () => {
+    const p = prefix();
+    const nodes = await Promise.all(
+      ["a", "b", "c"].map(async (name) =>
+        track(await startNode(name, { url: redis.url, keyPrefix: p })),
+      ),
+    );
+    const urls = nodes.map((n) => n.url);
+    const subscribers = nodes.flatMap((_, n) =>
+      range(1, 3).map((k) => client(`sub-${n}-${k}`, startingAt(urls, n))),
+    );
+    for (const s of subscribers) s.subscribe("orders");
+    await Promise.all(subscribers.map((s) => s.subscribed("orders")));
+
+    // Publishers on every node at once: the offsets interleave across nodes.
+    const publishers = nodes.map((_, n) => client(`pub-${n}`, startingAt(urls, n)));
+    const acks = (
+      await Promise.all(
+        publishers.map((pub) =>
+          Promise.all(
+            range(1, 100).map((i) => pub.client.publish("orders", { from: pub.name, i })),
+          ),
+        ),
+      )
+    ).flat();
+    const epoch = acks[0]?.epoch ?? "";
+    expect(new Set(acks.map((a) => a.epoch))).toEqual(new Set([epoch]));
+    expect(acks.map((a) => a.offset).sort((x, y) => x - y)).toEqual(range(1, 300));
+
+    await Promise.all(subscribers.map((s) => s.reached("orders", { epoch, offset: 300 })));
+    expectExactlyOnce(subscribers, "orders", epoch, 300);
+    // Each subscriber sees the same sequence: one total order across the cluster.
+    const reference = subscribers[0]?.topic("orders").data;
+    for (const s of subscribers) expect(s.topic("orders").data).toEqual(reference);
+    for (const [n, s] of subscribers.entries()) {
+      expect(s.connectedTo).toEqual([nodes[Math.floor(n / 3)]?.url]);
+    }
+  });
+
+  it("fails the clients of a node killed with SIGKILL over to the others with no gap and no duplicate", async () => {
+    const p = prefix();
+    // Only the victim needs a process of its own; the others run in this one.
+    const victim = track(await startNodeProcess("a", { REDIS_URL: redis.url, KEY_PREFIX: p }));
+    const nodes: ClusterNode[] = [
+      victim,
+      ...(await Promise.all(
+        ["b", "c"].map(async (name) =>
+          track(await startNode(name, { url: redis.url, keyPrefix: p })),
+        ),
+      )),
+    ];
+    const urls = nodes.map((n) => n.url);
+    const subscribers = nodes.flatMap((_, n) =>
+      range(1, 3).map((k) => client(`sub-${n}-${k}`, startingAt(urls, n))),
+    );
+    for (const s of subscribers) s.subscribe("flow");
+    await Promise.all(subscribers.map((s) => s.subscribed("flow")));
+
+    // One publisher per node, the victim's included: its unacknowledged publishes are sent
+    // again, same ids, on the node it fails over to, and must be appended once.
+    const publishers = nodes.map((_, n) => client(`pub-${n}`, startingAt(urls, n)));
+    const issued = new Map<string, number>();
+    const stopAt = new Map<string, number>();
+    const flows = publishers.map(async (pub) => {
+      const acks: PublishAck[] = [];
+      for (let i = 0; i < 5000; i++) {
+        const limit = stopAt.get(pub.name);
+        if (limit !== undefined && i >= limit) break;
+        issued.set(pub.name, i + 1);
+        acks.push(await pub.client.publish("flow", { from: pub.name, i }));
+      }
+      return acks;
+    });
+
+    const watcher = subscribers[3] as RecordingClient;
+    await watcher.waiters.until(
+      () => watcher.topic("flow").handled.length >= 150,
+      "150 messages before the kill",
+    );
+    await victim.stop("SIGKILL");
+    const atKill = watcher.topic("flow").handled.length;
+    for (const pub of publishers) stopAt.set(pub.name, (issued.get(pub.name) ?? 0) + 100);
+    const perPublisher = await within(Promise.all(flows), 20_000, "publishers done");
+
+    // Every publish was appended exactly once: as many offsets as publishes, no two alike,
+    // and Redis holds exactly that many.
+    const acks = perPublisher.flat();
+    const epoch = acks[0]?.epoch ?? "";
+    const total = acks.length;
+    expect(total).toBeGreaterThanOrEqual(atKill + 300);
+    expect(acks.map((a) => a.offset).sort((x, y) => x - y)).toEqual(range(1, total));
+    expect(await (await observer(p)).head("flow")).toEqual({ offset: total, epoch });
+
+    await Promise.all(subscribers.map((s) => s.reached("flow", { epoch, offset: total }, 15_000)));
+    expectExactlyOnce(subscribers, "flow", epoch, total);
+    for (const s of subscribers) {
+      const data = s.topic("flow").data as { from: string; i: number }[];
+      for (const [k, pub] of publishers.entries()) {
+        const mine = data.filter((d) => d.from === pub.name).map((d) => d.i);
+        expect(mine, `${s.name} from ${pub.name}`).toEqual(
+          range(0, (perPublisher[k]?.length ?? 0) - 1),
+        );
+      }
+    }
+    // The victim's publisher had a publish in flight when it died and sent it again.
+    const victimPublisher = publishers[0] as RecordingClient;
+    expect(victimPublisher.client.stats().sent.publish).toBeGreaterThan(
+      issued.get(victimPublisher.name) ?? 0,
+    );
+    // The victim's clients moved to another node; the others stayed where they were.
+    for (const s of [...subscribers.slice(0, 3), publishers[0] as RecordingClient]) {
+      expect(s.connectedTo[0]).toBe(victim.url);
+      expect(s.connectedTo.length).toBeGreaterThanOrEqual(2);
+      expect(s.connectedTo.at(-1)).not.toBe(victim.url);
+    }
+    for (const s of subscribers.slice(3)) expect(s.connectedTo).toHaveLength(1);
+  });
+});
+
+interface Frame {
+  readonly type: string;
+  readonly id?: string;
+  readonly ok?: boolean;
+  readonly result?: { offset: number; epoch: string };
+}
+
+/** A bare protocol connection, so a test chooses the publish ids itself. */
+async function rawConnection(url: string, clientId: string) {
+  const socket = new WebSocket(`${url}?client_id=${clientId}&version=1&role=test`, "lifeline.v1");
+  disposers.push(() => socket.terminate());
+  const frames: Frame[] = [];
+  const waiting = new Set<() => void>();
+  socket.on("message", (raw) => {
+    frames.push(JSON.parse(String(raw)) as Frame);
+    for (const wake of [...waiting]) wake();
+  });
+  function next(match: (frame: Frame) => boolean, label: string): Promise<Frame> {
+    const found = frames.find(match);
+    if (found) return Promise.resolve(found);
+    let wake = () => {};
+    const arrived = new Promise<Frame>((resolve) => {
+      wake = () => {
+        const frame = frames.find(match);
+        if (frame) resolve(frame);
+      };
+      waiting.add(wake);
+    });
+    return within(arrived, 5000, label).finally(() => waiting.delete(wake));
+  }
+  await next((f) => f.type === "hello", `hello from ${url}`);
+  return {
+    async publish(id: string, topic: string, data: unknown): Promise<Frame> {
+      socket.send(JSON.stringify({ type: "publish", id, topic, data }));
+      return await next((f) => f.type === "response" && f.id === id, `ack of ${id}`);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        socket.once("close", () => resolve());
+        socket.close(1000);
+      }),
+  };
+}
+
+describe("idempotent publishes across nodes", () => {
+  it("appends a publish retried through another node once and acknowledges both alike", async () => {
+    const p = prefix();
+    const [a, b, c] = await Promise.all(
+      ["a", "b", "c"].map(async (name) =>
+        track(await startNode(name, { url: redis.url, keyPrefix: p })),
+      ),
+    );
+    if (!a || !b || !c) throw new Error("three nodes expected");
+    const watcher = client("watcher", [c.url]);
+    watcher.subscribe("jobs");
+    await watcher.subscribed("jobs");
+
+    // Through A, then the same client_id and id again through B (A's ack was "lost").
+    const onA = await rawConnection(a.url, "worker-7");
+    const first = await onA.publish("job-1", "jobs", { n: 1 });
+    await onA.close();
+    const onB = await rawConnection(b.url, "worker-7");
+    const retried = await onB.publish("job-1", "jobs", { n: 1 });
+    expect(first).toMatchObject({ ok: true, result: { offset: 1 } });
+    expect(retried).toEqual(first);
+
+    // The same id sent through A and B at the same time: still one append.
+    const [onA2, onB2] = await Promise.all([
+      rawConnection(a.url, "worker-8"),
+      rawConnection(b.url, "worker-8"),
+    ]);
+    const both = await Promise.all([
+      onA2.publish("job-2", "jobs", { n: 2 }),
+      onB2.publish("job-2", "jobs", { n: 2 }),
+    ]);
+    expect(both[0]).toMatchObject({ ok: true, result: { offset: 2 } });
+    expect(both[1]).toEqual(both[0]);
+
+    // The id is scoped by client_id: another client's "job-1" is a new message.
+    const other = await rawConnection(c.url, "worker-9");
+    expect(await other.publish("job-1", "jobs", { n: 3 })).toMatchObject({
+      ok: true,
+      result: { offset: 3 },
+    });
+
+    const epoch = first.result?.epoch ?? "";
+    const history = await (await observer(p)).readSince("jobs", 0, epoch);
+    expect(history.entries.map((e) => e.data)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    await watcher.reached("jobs", { epoch, offset: 3 });
+    expectExactlyOnce([watcher], "jobs", epoch, 3);
+  });
+});

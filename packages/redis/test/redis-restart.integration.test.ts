@@ -1,0 +1,159 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { RedisBrokerErrorCode } from "../src/index.js";
+import { type InProcessNode, startingAt, startNode } from "./cluster.js";
+import { checkDeliveries } from "./delivery-check.js";
+import { range, waitForHealth } from "./helpers.js";
+import { createRecordingClient, type RecordingClient } from "./recording-client.js";
+import { type RedisServer, type RedisServerOptions, startRedisServer } from "./redis-server.js";
+
+const disposers: (() => Promise<void> | void)[] = [];
+
+afterEach(async () => {
+  for (const dispose of disposers.splice(0).reverse()) await dispose();
+});
+
+interface Cluster {
+  readonly redis: RedisServer;
+  readonly nodes: InProcessNode[];
+  readonly clients: RecordingClient[];
+}
+
+/** Its own redis-server (this test restarts it), three nodes, two subscribed clients on each. */
+async function cluster(topic: string, options: RedisServerOptions): Promise<Cluster> {
+  const redis = await startRedisServer(options);
+  disposers.push(() => redis.dispose());
+  const nodes = await Promise.all(
+    ["a", "b", "c"].map((name) => startNode(name, { url: redis.url, keyPrefix: "restart:" })),
+  );
+  for (const node of nodes) disposers.push(() => node.stop());
+  const urls = nodes.map((n) => n.url);
+  const clients = nodes.flatMap((_, n) =>
+    range(1, 2).map((k) => {
+      const c = createRecordingClient({ name: `sub-${n}-${k}`, urls: startingAt(urls, n) });
+      disposers.push(() => c.client.close());
+      c.subscribe(topic);
+      return c;
+    }),
+  );
+  await Promise.all(clients.map((c) => c.subscribed(topic)));
+  return { redis, nodes, clients };
+}
+
+/** Publishes `count` messages through the nodes in turn, each awaited; returns the last ack. */
+async function publishRoundRobin(nodes: readonly InProcessNode[], topic: string, count: number) {
+  const acks = [];
+  for (let i = 0; i < count; i++) {
+    const node = nodes[i % nodes.length] as InProcessNode;
+    acks.push(await node.server.publish(topic, { via: node.name, i }));
+  }
+  return acks;
+}
+
+async function healthOf(node: InProcessNode): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(`${node.httpUrl}/health`);
+  return { status: response.status, body: await response.json() };
+}
+
+/**
+ * While Redis is down (README, "What is guaranteed while Redis is down"): clients stay
+ * connected, every node reports unhealthy on /health, and a publish fails to its caller.
+ */
+async function expectOutage({ nodes, clients }: Cluster, topic: string): Promise<void> {
+  await Promise.all(nodes.map((n) => waitForHealth(n.broker, (h) => !h.healthy)));
+  for (const node of nodes) {
+    expect(await healthOf(node)).toMatchObject({
+      status: 503,
+      body: { status: "degraded", services: { broker: { healthy: false } } },
+    });
+  }
+  await expect(nodes[0]?.server.publish(topic, "lost?")).rejects.toMatchObject({
+    code: RedisBrokerErrorCode.Unavailable,
+  });
+  // A client's publish is answered with a failure, not dropped: the caller can retry.
+  await expect(clients[0]?.client.publish(topic, "lost?")).rejects.toMatchObject({
+    code: "overloaded",
+  });
+  for (const c of clients) expect(c.client.status).toBe("open");
+}
+
+async function expectRecovered({ nodes }: Cluster): Promise<void> {
+  await Promise.all(nodes.map((n) => waitForHealth(n.broker, (h) => h.healthy)));
+  for (const node of nodes) {
+    expect(await healthOf(node)).toMatchObject({ status: 200, body: { status: "ok" } });
+  }
+}
+
+describe("Redis restarted under a running cluster", () => {
+  it("without persistence: nodes recover and clients continue in a new epoch, each offset once and in order", async () => {
+    const topic = "volatile";
+    const c = await cluster(topic, {});
+    const before = await publishRoundRobin(c.nodes, topic, 20);
+    const oldEpoch = before[0]?.epoch ?? "";
+    await Promise.all(c.clients.map((x) => x.reached(topic, { epoch: oldEpoch, offset: 20 })));
+
+    await c.redis.stop();
+    await expectOutage(c, topic);
+    await c.redis.start();
+    await expectRecovered(c);
+
+    const after = await publishRoundRobin(c.nodes, topic, 20);
+    const newEpoch = after[0]?.epoch ?? "";
+    expect(newEpoch).not.toBe(oldEpoch);
+    expect(after.map((a) => a.offset)).toEqual(range(1, 20));
+    await Promise.all(c.clients.map((x) => x.reached(topic, { epoch: newEpoch, offset: 20 })));
+
+    // History was lost, and each client is told so once; nothing is delivered twice or
+    // out of order, and everything appended after the restart arrives.
+    const want = {
+      count: 40,
+      duplicates: [],
+      gaps: [],
+      outOfOrder: [],
+      epochs: [oldEpoch, newEpoch],
+      last: { epoch: newEpoch, offset: 20 },
+    };
+    for (const x of c.clients) {
+      expect(checkDeliveries(x.topic(topic).wire), x.name).toMatchObject(want);
+      expect(checkDeliveries(x.topic(topic).handled), x.name).toMatchObject(want);
+      expect(
+        x.gaps.map((g) => g.reason),
+        x.name,
+      ).toEqual(["epoch_changed"]);
+      expect(x.client.stats().duplicatesDropped).toBe(0);
+    }
+  });
+
+  it("with an fsynced append-only file: nothing is lost, no gap, no duplicate", async () => {
+    const topic = "durable";
+    const c = await cluster(topic, { appendOnly: true });
+    const before = await publishRoundRobin(c.nodes, topic, 20);
+    const epoch = before[0]?.epoch ?? "";
+    await Promise.all(c.clients.map((x) => x.reached(topic, { epoch, offset: 20 })));
+
+    await c.redis.stop();
+    await expectOutage(c, topic);
+    await c.redis.start();
+    await expectRecovered(c);
+
+    const after = await publishRoundRobin(c.nodes, topic, 20);
+    expect(after.map((a) => a.epoch)).toEqual(after.map(() => epoch));
+    expect(after.map((a) => a.offset)).toEqual(range(21, 40));
+    await Promise.all(c.clients.map((x) => x.reached(topic, { epoch, offset: 40 })));
+
+    const want = {
+      count: 40,
+      duplicates: [],
+      gaps: [],
+      outOfOrder: [],
+      epochs: [epoch],
+      first: { epoch, offset: 1 },
+      last: { epoch, offset: 40 },
+    };
+    for (const x of c.clients) {
+      expect(checkDeliveries(x.topic(topic).wire), x.name).toMatchObject(want);
+      expect(checkDeliveries(x.topic(topic).handled), x.name).toMatchObject(want);
+      expect(x.gaps, x.name).toEqual([]);
+      expect(x.client.stats().duplicatesDropped).toBe(0);
+    }
+  });
+});
