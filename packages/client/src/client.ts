@@ -2,26 +2,14 @@ import {
   type ContractSpec,
   type HelloMessage,
   isFatalClose,
-  type MethodOf,
-  type MethodParams,
   type MethodResult,
-  type PublishAck,
-  type ServerMessage,
-  type TopicData,
-  type TopicOf,
 } from "@lifeline/protocol";
-import type { AbortSignalLike } from "./abort.js";
 import type { ClientEvents, LifelineClient } from "./api.js";
 import { type AttemptInputs, prepareAttempt } from "./attempt.js";
 import { assertClientId, randomId, stableClientId } from "./client-id.js";
 import { after, systemClock } from "./clock.js";
 import { type Connection, type ConnectionEnd, openConnection } from "./connection.js";
-import {
-  type ClientState,
-  type ConnectionStore,
-  createConnectionStore,
-  type StateChange,
-} from "./connection-store.js";
+import { createConnectionStore } from "./connection-store.js";
 import { createDispatcher } from "./dispatch.js";
 import { createEmitter } from "./emitter.js";
 import { ClientErrorCode, LifelineError } from "./errors.js";
@@ -29,27 +17,14 @@ import { consoleSink, createLogger } from "./logger.js";
 import { type ClientOptions, defaults } from "./options.js";
 import { createOutbox, type OutboxEntry } from "./outbox.js";
 import { browserLifecycle } from "./page-lifecycle.js";
-import { createPublishTracker, type PublishOptions } from "./publish.js";
-import { probeReadiness } from "./readiness.js";
+import { createPublishTracker } from "./publish.js";
 import { createReconnectPlanner, defaultBackoff } from "./reconnect.js";
 import { createRequestTracker, type RequestOptions } from "./requests.js";
-import { buildSocketUrl, redactUrl, type WebSocketResolver } from "./socket.js";
+import { redactUrl, type WebSocketResolver } from "./socket.js";
 import { createStateDriver } from "./state-driver.js";
-import {
-  type ConnectionStatus,
-  isOpen,
-  type LifecycleEvent,
-  type TransitionCause,
-  transition,
-} from "./state-machine.js";
-import { type ClientStats, StatsRecorder } from "./stats.js";
-import {
-  createSubscriptionRegistry,
-  type GapEvent,
-  type MessageHandler,
-  type SubscribeOptions,
-} from "./subscriptions.js";
-import { resolveToken } from "./token.js";
+import { isOpen, type TransitionCause } from "./state-machine.js";
+import { StatsRecorder } from "./stats.js";
+import { createSubscriptionRegistry, type MessageHandler } from "./subscriptions.js";
 import type { Transport } from "./transport.js";
 import { createUrlRotation } from "./url-rotation.js";
 import { createWatchdog, type Watchdog } from "./watchdog.js";
