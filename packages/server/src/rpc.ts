@@ -64,7 +64,11 @@ export async function runRequest<Principal>(
       return { ok: true, result: result === undefined ? null : result };
     } catch (error) {
       if (error instanceof MethodError) {
-        return { ok: false, error: { code: error.code, message: error.message.slice(0, 1024) } };
+        // PROTOCOL.md bounds: code 64 characters, message 1024.
+        return {
+          ok: false,
+          error: { code: error.code.slice(0, 64), message: error.message.slice(0, 1024) },
+        };
       }
       return { ok: false, error: internalErrorBody, cause: error };
     }

@@ -215,7 +215,8 @@ export function prepareEntry(entry: LogEntry): PreparedMessage {
       topic: entry.topic,
       offset: entry.offset,
       epoch: entry.epoch,
-      data: entry.data,
+      // A message must carry `data` (PROTOCOL.md): JSON would drop an undefined one.
+      data: entry.data === undefined ? null : entry.data,
       ts: entry.ts,
     }),
   );
