@@ -11,13 +11,17 @@ import { type Summary, summarise } from "./stats.js";
 const SERVER_ENTRY = fileURLToPath(new URL("./server-main.ts", import.meta.url));
 const LOAD_ENTRY = fileURLToPath(new URL("./load-main.ts", import.meta.url));
 /**
- * Workspace packages run from their TypeScript sources (compiled on load by tsx, the same
- * JavaScript tsc would emit), so `pnpm bench` needs no build and measures the code as it is.
+ * Workspace packages run from their built `dist` (what users install), not through tsx:
+ * tsx compiles with esbuild's keepNames, which adds a `__name()` call to every closure
+ * created and would bill Lifeline for it. `--source` opts into the TypeScript sources for
+ * quick iteration while a package's build is stale.
  */
 const SOURCE_CONDITION = "--conditions=@lifeline/source";
 
 /** Node flags of every server process; `--cpu-prof` adds profiling when asked. */
 export interface HarnessOptions {
+  /** Resolve workspace packages to their TypeScript sources instead of dist. */
+  readonly source?: boolean;
   readonly cpuProfDir?: string;
   /**
    * Keep one listening server per contender for all runs of a scenario (clients are still
@@ -39,11 +43,15 @@ export class Harness {
 
   constructor(readonly options: HarnessOptions) {}
 
+  private conditions(): string[] {
+    return this.options.source === true ? [SOURCE_CONDITION] : [];
+  }
+
   /** The load process, started again if a failed run took it down. */
   async load(): Promise<Worker> {
     if (this.loadWorker?.alive === false) this.loadWorker = undefined;
     this.loadWorker ??= await spawnWorker(LOAD_ENTRY, {
-      execArgv: [SOURCE_CONDITION, "--max-old-space-size=4096"],
+      execArgv: [...this.conditions(), "--max-old-space-size=4096"],
     });
     return this.loadWorker;
   }
@@ -68,10 +76,11 @@ export class Harness {
   }
 
   private bootServer(contender: ContenderName): Promise<Worker> {
-    const execArgv = [SOURCE_CONDITION, "--expose-gc"];
+    const execArgv = [...this.conditions(), "--expose-gc"];
     if (this.options.cpuProfDir !== undefined) {
-      execArgv.push("--cpu-prof", `--cpu-prof-dir=${this.options.cpuProfDir}`);
-      execArgv.push(`--cpu-prof-name=${contender}-${Date.now()}.cpuprofile`);
+      // One directory per contender; V8 names the files by pid and thread (tsx's loader
+      // runs in a worker thread with its own profile).
+      execArgv.push("--cpu-prof", `--cpu-prof-dir=${this.options.cpuProfDir}/${contender}`);
     }
     return spawnWorker(SERVER_ENTRY, { args: [contender], execArgv });
   }

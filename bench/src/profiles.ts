@@ -7,8 +7,11 @@ import type { RpcParams } from "./scenarios/rpc.js";
 import type { StormParams } from "./scenarios/storm.js";
 
 export interface Profile {
-  /** Broadcast scenarios skip serialise-once `ws` in the quick profile (pre-framed is the baseline). */
-  readonly broadcastSkipsWs: boolean;
+  /**
+   * Contenders a scenario leaves out in this profile: the quick one drops serialise-once
+   * `ws` from broadcasts (pre-framed is the baseline) and socket.io from the storm.
+   */
+  readonly skip: Readonly<Partial<Record<string, readonly string[]>>>;
   readonly fanout: readonly FanoutParams[];
   readonly burst: readonly FanoutParams[];
   readonly rpc: readonly RpcParams[];
@@ -42,7 +45,7 @@ const burst = (clients: number, runs: number, measureMs: number): FanoutParams =
 
 export const profiles: Readonly<Record<"quick" | "full", Profile>> = {
   quick: {
-    broadcastSkipsWs: true,
+    skip: { fanout: ["ws"], burst: ["ws"], storm: ["socketio"] },
     fanout: [fan(1000, 3, 800)],
     burst: [burst(1000, 3, 800)],
     rpc: [{ clients: 100, ratePerS: 2000, warmupMs: 200, measureMs: 700, runs: 3 }],
@@ -52,7 +55,7 @@ export const profiles: Readonly<Record<"quick" | "full", Profile>> = {
     clientOverhead: [{ window: 64, bytes: 200, warmupMs: 500, measureMs: 800, runs: 3 }],
   },
   full: {
-    broadcastSkipsWs: false,
+    skip: {},
     fanout: [fan(100, 5, 3000), fan(1000, 5, 3000), fan(5000, 3, 3000)],
     burst: [burst(1000, 5, 3000), burst(5000, 3, 3000)],
     rpc: [

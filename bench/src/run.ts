@@ -3,12 +3,12 @@
  * one separate load process, all on 127.0.0.1; every run is bounded in time.
  *
  *   tsx src/run.ts --profile quick|full [--only fanout,rpc,...] [--contenders a,b]
- *                  [--runs n] [--cpu-prof] [--doc] [--out dir]
+ *                  [--runs n] [--cpu-prof] [--source] [--doc] [--out dir]
  *
  * Writes results.json, results.md and one SVG chart per scenario to bench/results/, and
  * with --doc (default for the full profile) regenerates docs/performance.md.
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -35,6 +35,7 @@ const { values: args } = parseArgs({
     contenders: { type: "string" },
     runs: { type: "string" },
     "cpu-prof": { type: "boolean", default: false },
+    source: { type: "boolean", default: false },
     doc: { type: "boolean" },
     out: { type: "string" },
   },
@@ -71,6 +72,24 @@ function machine(): Record<string, unknown> {
   };
 }
 
+/** The children load @lifeline/* from dist: say so when a build is older than its sources. */
+async function warnIfStale(): Promise<void> {
+  for (const pkg of ["protocol", "backoff", "server", "client"]) {
+    const root = `${benchDir}../packages/${pkg}`;
+    const built = await stat(`${root}/dist/index.js`).catch(() => undefined);
+    const sources = await readdir(`${root}/src`).catch(() => [] as string[]);
+    let newest = 0;
+    for (const file of sources) {
+      newest = Math.max(newest, (await stat(`${root}/src/${file}`)).mtimeMs);
+    }
+    if (built === undefined || built.mtimeMs < newest) {
+      log(
+        `warning: packages/${pkg}/dist is missing or older than src: run \`pnpm build\` (or pass --source)`,
+      );
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const profile: Profile = profiles[profileName];
   const started = Date.now();
@@ -86,8 +105,10 @@ async function main(): Promise<void> {
   await mkdir(outDir, { recursive: true });
   const cpuProfDir = args["cpu-prof"] ? `${outDir}/profiles` : undefined;
   if (cpuProfDir !== undefined) await mkdir(cpuProfDir, { recursive: true });
+  if (!args.source) await warnIfStale();
   const harness = new Harness({
     log,
+    source: args.source,
     reuseServers: profileName === "quick",
     ...(cpuProfDir === undefined ? {} : { cpuProfDir }),
   });
@@ -101,17 +122,20 @@ async function main(): Promise<void> {
     }
   };
   try {
-    const broadcast =
-      profile.broadcastSkipsWs && args.contenders === undefined
-        ? contenders.filter((c) => c !== "ws")
-        : contenders;
+    // An explicit --contenders list wins over the profile's skips.
+    const forScenario = (scenario: string, list: readonly ContenderName[]): ContenderName[] =>
+      list.filter((c) => args.contenders !== undefined || !profile.skip[scenario]?.includes(c));
     if (only.has("fanout")) {
       for (const p of withRuns(profile.fanout))
-        await step(`fan-out ${p.clients}`, () => fanout(harness, broadcast, p));
+        await step(`fan-out ${p.clients}`, () =>
+          fanout(harness, forScenario("fanout", contenders), p),
+        );
     }
     if (only.has("burst")) {
       for (const p of withRuns(profile.burst))
-        await step(`fan-out burst ${p.clients}`, () => fanout(harness, broadcast, p));
+        await step(`fan-out burst ${p.clients}`, () =>
+          fanout(harness, forScenario("burst", contenders), p),
+        );
     }
     const single = contenders.filter((c) => c !== "ws-preframed");
     if (only.has("rpc")) {
@@ -128,7 +152,7 @@ async function main(): Promise<void> {
     }
     if (only.has("storm")) {
       for (const p of withRuns(profile.storm))
-        await step(`storm ${p.clients}`, () => storm(harness, single, p));
+        await step(`storm ${p.clients}`, () => storm(harness, forScenario("storm", single), p));
     }
     if (only.has("client-overhead") && contenders.includes("lifeline")) {
       for (const p of withRuns(profile.clientOverhead))
