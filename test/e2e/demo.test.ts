@@ -1,16 +1,11 @@
 import { mkdir } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
-import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DemoServer, startDemoServer } from "../../apps/demo-server/src/app.js";
 import { createDemoMemoryBroker } from "../../apps/demo-server/src/broker.js";
 import { parseConfig } from "../../apps/demo-server/src/config.js";
 import { type Browser, launchBrowser } from "./browser.js";
-
-const root = fileURLToPath(new URL("../../", import.meta.url));
-const output = `${root}test-output/e2e/`;
-const webDir = `${output}web/`;
+import { buildWeb, output } from "./web.js";
 
 /**
  * The dashboard in Debian's chromium against the real demo server (issue 5, "Tests in a
@@ -24,6 +19,7 @@ describe("demo dashboard in chromium", () => {
   let browser: Browser;
   let page: Page;
   let port = 0;
+  let webDir = "";
 
   const start = async (): Promise<DemoServer> =>
     startDemoServer({
@@ -44,11 +40,7 @@ describe("demo dashboard in chromium", () => {
 
   beforeAll(async () => {
     await mkdir(output, { recursive: true });
-    await build({
-      root: `${root}apps/demo-web`,
-      logLevel: "warn",
-      build: { outDir: webDir, emptyOutDir: true, sourcemap: false },
-    });
+    webDir = await buildWeb("web");
     broker = createDemoMemoryBroker();
     demo = await start();
     port = demo.port;

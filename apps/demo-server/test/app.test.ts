@@ -1,5 +1,6 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient, type LifelineClient, type WebSocketConstructor } from "@lifeline/client";
@@ -124,6 +125,19 @@ describe("demo server", () => {
   it("passes the healthcheck (WebSocket handshake up to hello)", async () => {
     const result = await checkHealth(`ws://127.0.0.1:${demo.port}/ws`, 5000);
     expect(result.ok).toBe(true);
+  });
+
+  it("fails the healthcheck in bounded time when the server accepts but never says hello", async () => {
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const address = silent.address();
+    const port = typeof address === "object" && address !== null ? address.port : 0;
+    try {
+      const result = await checkHealth(`ws://127.0.0.1:${port}/ws`, 300);
+      expect(result).toEqual({ ok: false, detail: "no hello within 300 ms" });
+    } finally {
+      silent.close();
+    }
   });
 
   it("answers the observatory's methods and refuses invalid params with a stable code", async () => {

@@ -33,7 +33,12 @@ async function loadPageConfig(): Promise<PageConfig | undefined> {
 function websocketUrls(config: PageConfig | undefined): string | string[] {
   const override = params.get("ws");
   if (override) return override.split(",");
-  if (config?.wsUrls && config.wsUrls.length > 0) return config.wsUrls;
+  if (config?.wsUrls && config.wsUrls.length > 0) {
+    // The client tries the list in order and moves on when a node fails; starting each
+    // page at a random node spreads pages over the cluster.
+    const start = Math.floor(Math.random() * config.wsUrls.length);
+    return [...config.wsUrls.slice(start), ...config.wsUrls.slice(0, start)];
+  }
   return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/ws`;
 }
 
