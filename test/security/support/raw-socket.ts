@@ -188,8 +188,8 @@ export function rawConnect(options: RawConnectOptions): Promise<RawConnection> {
       sendRaw(bytes) {
         if (!socket.destroyed) socket.write(bytes);
       },
-      next(predicate, timeoutMs = 5000) {
-        const found = messages.find((m) => predicate(m as Record<string, unknown>));
+      next(predicate, timeoutMs = 5000, from = 0) {
+        const found = messages.slice(from).find((m) => predicate(m as Record<string, unknown>));
         if (found) return Promise.resolve(found as Record<string, unknown>);
         return new Promise((res, rej) => {
           const waiter = {

@@ -1,0 +1,152 @@
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer as createHttpServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type BrowserContext, chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer, type TestServer } from "./support/server.js";
+
+// Issue 7, "Cross-site WebSocket hijacking": browsers send cookies with a WebSocket
+// handshake from any page and do not apply CORS to it. A page on a foreign origin can then
+// act as the logged-in user, unless the server checks Origin. Tested in Debian's chromium.
+
+const CHROMIUM = "/usr/bin/chromium";
+const available = existsSync(CHROMIUM);
+if (!available) {
+  console.warn(
+    `[security] skipping the browser test: ${CHROMIUM} not found (scripts/ensure-system-deps.sh chromium)`,
+  );
+}
+
+let context: BrowserContext | undefined;
+let profile: string | undefined;
+const pages: Server[] = [];
+
+/** Serves one page that sets the session cookie (the victim's app) or attacks (another origin). */
+async function servePage(html: string): Promise<string> {
+  const server = createHttpServer((_request, response) => {
+    response.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(html);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  pages.push(server);
+  const address = server.address();
+  return `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`;
+}
+
+beforeAll(async () => {
+  if (!available) return;
+  profile = await mkdtemp(join(tmpdir(), "lifeline-security-chromium-"));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+});
+
+afterAll(async () => {
+  await context?.close().catch(() => {});
+  if (profile) await rm(profile, { recursive: true, force: true });
+  for (const server of pages) server.close();
+});
+
+/** What a page's `new WebSocket(url)` came to: opened (and the hello it got) or failed. */
+interface Outcome {
+  readonly opened: boolean;
+  readonly hello: { client_id?: string } | null;
+  readonly closeCode: number | null;
+}
+
+async function tryFrom(origin: string, wsUrl: string): Promise<Outcome> {
+  const page = await (context as BrowserContext).newPage();
+  try {
+    await page.goto(origin);
+    return await page.evaluate(
+      (url) =>
+        new Promise<Outcome>((resolve) => {
+          const socket = new WebSocket(url, ["lifeline.v1"]);
+          let opened = false;
+          socket.onopen = () => {
+            opened = true;
+          };
+          socket.onmessage = (event) => {
+            const message = JSON.parse(String(event.data)) as { type: string };
+            if (message.type === "hello") {
+              socket.close(1000);
+              resolve({ opened, hello: message, closeCode: null });
+            }
+          };
+          socket.onclose = (event) => resolve({ opened, hello: null, closeCode: event.code });
+        }),
+      wsUrl,
+    );
+  } finally {
+    await page.close();
+  }
+}
+
+describe.skipIf(!available)("cross-site WebSocket hijacking in chromium", () => {
+  let app: string;
+  let evil: string;
+
+  beforeAll(async () => {
+    app = await servePage("<!doctype html><title>app</title>");
+    evil = await servePage("<!doctype html><title>evil</title>");
+    // The victim is logged in: the app's origin holds a session cookie. Cookies ignore
+    // ports, so a page on another port of the same host is same-site and sends it too.
+    const page = await (context as BrowserContext).newPage();
+    await page.goto(app);
+    await page.evaluate(() => {
+      document.cookie = "session=victim-session; path=/";
+    });
+    await page.close();
+  });
+
+  async function serverWith(allowedOrigins?: string[]): Promise<TestServer> {
+    return await startServer({
+      ...(allowedOrigins ? { allowedOrigins } : {}),
+      authenticate: (request) => {
+        if (!String(request.headers.cookie).includes("session=victim-session")) {
+          throw new Error("no session");
+        }
+        return { id: "victim" };
+      },
+    });
+  }
+
+  it("shows the attack is real without an allow-list: a foreign page connects as the victim", async () => {
+    const t = await serverWith();
+    try {
+      const outcome = await tryFrom(evil, `${t.url}?client_id=evil-tab&version=1&role=frontend`);
+      expect(outcome.opened).toBe(true);
+      expect(outcome.hello?.client_id).toBe("evil-tab");
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("refuses the foreign page (403 before the upgrade) and admits the app when an allow-list is set", async () => {
+    const t = await serverWith([app]);
+    try {
+      const attack = await tryFrom(evil, `${t.url}?client_id=evil-tab&version=1&role=frontend`);
+      expect(attack.opened).toBe(false);
+      expect(attack.closeCode).toBe(1006);
+      expect(t.server.stats().handshakeFailures.origin).toBe(1);
+      const legit = await tryFrom(app, `${t.url}?client_id=app-tab&version=1&role=frontend`);
+      expect(legit.opened).toBe(true);
+      expect(legit.hello?.client_id).toBe("app-tab");
+      console.info(`[security] cross-site: ${evil} refused, ${app} admitted`);
+    } finally {
+      await t.close();
+    }
+  });
+});
