@@ -79,7 +79,7 @@ async function tryFrom(origin: string, wsUrl: string): Promise<Outcome> {
             opened = true;
           };
           socket.onmessage = (event) => {
-            const message = JSON.parse(String(event.data)) as { type: string };
+            const message = JSON.parse(String(event.data)) as { type: string; client_id?: string };
             if (message.type === "hello") {
               socket.close(1000);
               resolve({ opened, hello: message, closeCode: null });
@@ -103,12 +103,9 @@ describe.skipIf(!available)("cross-site WebSocket hijacking in chromium", () => 
     evil = await servePage("<!doctype html><title>evil</title>");
     // The victim is logged in: the app's origin holds a session cookie. Cookies ignore
     // ports, so a page on another port of the same host is same-site and sends it too.
-    const page = await (context as BrowserContext).newPage();
-    await page.goto(app);
-    await page.evaluate(() => {
-      document.cookie = "session=victim-session; path=/";
-    });
-    await page.close();
+    await (context as BrowserContext).addCookies([
+      { name: "session", value: "victim-session", url: app },
+    ]);
   });
 
   async function serverWith(allowedOrigins?: string[]): Promise<TestServer> {

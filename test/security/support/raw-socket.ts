@@ -98,10 +98,14 @@ export interface RawConnection {
   readonly messages: unknown[];
   send(payload: Buffer | string, options?: FrameOptions): void;
   sendRaw(bytes: Buffer): void;
-  /** Resolves with the first message (past or future) `predicate` accepts. */
+  /**
+   * Resolves with the first message `predicate` accepts among those received from index
+   * `from` on (default: all, past and future).
+   */
   next(
     predicate: (message: Record<string, unknown>) => boolean,
     timeoutMs?: number,
+    from?: number,
   ): Promise<Record<string, unknown>>;
   /** Resolves with the close frame's code (1006 when the socket ended without one). */
   readonly closed: Promise<{ code: number; reason: string }>;
