@@ -42,7 +42,11 @@ redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], offset .. '-0', 'ts', now, 'd', A
 local cutoff = now - tonumber(ARGV[4])
 -- Age trimming: entries are in offset order and (nearly) in time order, so drop the
 -- old prefix in batches; bounded, the newest entry is never older than the cutoff.
-for _ = 1, 1000 do
+-- Usually the oldest entry is still fresh, and reading it alone settles that: converting
+-- a batch of 100 entries to Lua tables on every append cost more than the rest together.
+local oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
+local stale = oldest ~= nil and tonumber(oldest[2][2]) < cutoff
+for _ = 1, (stale and 1000 or 0) do
   local batch = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 100)
   local keep = nil
   local last = nil

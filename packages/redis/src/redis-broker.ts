@@ -34,9 +34,15 @@ interface FeedSlot {
   readonly started: Promise<void>;
 }
 
-/** A fresh epoch: Redis keeps it only if the topic has none yet (see offsets.ts). */
-function newEpoch(): string {
-  return `${Date.now().toString(36)}-${randomBytes(6).toString("hex")}`;
+/**
+ * Candidate epochs: Redis keeps one only if the topic has none yet (see offsets.ts), so
+ * every append and read carries one. Unique without drawing random bytes each time: a
+ * random id per broker, then a counter.
+ */
+function epochSource(): () => string {
+  const instance = randomBytes(6).toString("hex");
+  let count = 0;
+  return () => `${Date.now().toString(36)}-${instance}${(count++).toString(36)}`;
 }
 
 /** Connection-level failures of ioredis, as opposed to errors Redis replied with. */
@@ -52,6 +58,7 @@ function isConnectionError(error: unknown): boolean {
 
 export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker {
   const opts = resolveOptions(options);
+  const newEpoch = epochSource();
   const { logger } = opts;
   const source = { url: opts.url, redis: opts.redis };
   const command: TrackedConnection = openConnection(source, {
