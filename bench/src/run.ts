@@ -3,7 +3,7 @@
  * one separate load process, all on 127.0.0.1; every run is bounded in time.
  *
  *   tsx src/run.ts --profile quick|full [--only fanout,rpc,...] [--contenders a,b]
- *                  [--runs n] [--cpu-prof] [--source] [--doc] [--out dir]
+ *                  [--runs n] [--cpu-prof] [--heap-snapshot] [--source] [--doc] [--out dir]
  *
  * Writes results.json, results.md and one SVG chart per scenario to bench/results/, and
  * with --doc (default for the full profile) regenerates docs/performance.md.
@@ -36,6 +36,7 @@ const { values: args } = parseArgs({
     runs: { type: "string" },
     "cpu-prof": { type: "boolean", default: false },
     source: { type: "boolean", default: false },
+    "heap-snapshot": { type: "boolean", default: false },
     doc: { type: "boolean" },
     out: { type: "string" },
   },
@@ -143,8 +144,12 @@ async function main(): Promise<void> {
         await step(`rpc ${p.clients}`, () => rpc(harness, single, p));
     }
     if (only.has("memory")) {
+      const heapSnapshotDir = args["heap-snapshot"] ? `${outDir}/heap` : undefined;
+      if (heapSnapshotDir !== undefined) await mkdir(heapSnapshotDir, { recursive: true });
       for (const p of withRuns(profile.memory))
-        await step(`memory ${p.clients}`, () => memory(harness, single, p));
+        await step(`memory ${p.clients}`, () =>
+          memory(harness, single, heapSnapshotDir === undefined ? p : { ...p, heapSnapshotDir }),
+        );
     }
     if (only.has("accept")) {
       for (const p of withRuns(profile.accept))

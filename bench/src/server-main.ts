@@ -5,6 +5,7 @@
  */
 import { type AddressInfo, createServer as createControlServer } from "node:net";
 import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
+import { writeHeapSnapshot } from "node:v8";
 import { CONTENDERS, type ContenderName, type ContenderServer } from "./contenders/types.js";
 import { serve } from "./ipc.js";
 import { makeData, nowMs } from "./payload.js";
@@ -187,6 +188,10 @@ serve({
     };
   },
   connections: () => server?.connections() ?? 0,
+  heapSnapshot(args: { path: string }) {
+    gc();
+    return writeHeapSnapshot(args.path);
+  },
   loopDelayStart(args: { resolutionMs: number }) {
     histogram = monitorEventLoopDelay({ resolution: args.resolutionMs });
     histogram.enable();

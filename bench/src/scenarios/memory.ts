@@ -10,6 +10,8 @@ export interface MemoryParams {
   readonly clients: number;
   readonly settleMs: number;
   readonly runs: number;
+  /** Write heap snapshots with 0 and N clients here (first run only), for tools/heap-diff.ts. */
+  readonly heapSnapshotDir?: string;
 }
 
 const METRICS: readonly MetricSpec[] = [
@@ -25,10 +27,16 @@ export async function memory(
 ): Promise<ScenarioResult> {
   const id = `memory-${params.clients}`;
   const load = await harness.load();
-  const runs = await repeat(harness, id, contenders, params.runs, (contender) =>
+  const runs = await repeat(harness, id, contenders, params.runs, (contender, run) =>
     harness.withServer(
       contender as ContenderName,
       async (server, port) => {
+        const snapshot = async (name: string): Promise<void> => {
+          if (params.heapSnapshotDir === undefined || run !== 1) return;
+          const path = `${params.heapSnapshotDir}/${contender}-${name}.heapsnapshot`;
+          await server.call("heapSnapshot", { path }, 300_000);
+        };
+        await snapshot("0");
         const before = await server.call<MemorySnapshot>("memory");
         await load.call("connect", {
           wire: wireOf(contender as ContenderName),
@@ -42,6 +50,7 @@ export async function memory(
         });
         await sleep(params.settleMs);
         const after = await server.call<MemorySnapshot>("memory");
+        await snapshot(String(params.clients));
         if (after.connections < params.clients) {
           throw new Error(`server counts ${after.connections} of ${params.clients} connections`);
         }
