@@ -159,5 +159,35 @@ describe("demo dashboard in chromium", () => {
     expect(await text("diag-features")).toContain("resume");
     await shot("05-diagnostics");
     expect(browser.errors.filter((e) => e.startsWith("pageerror"))).toEqual([]);
+    await page.getByTestId("diag-close").click();
+    expect(await page.getByTestId("diagnostics").isHidden()).toBe(true);
+  });
+
+  it("says when history was really lost (a fresh in-memory broker) and counts no gap for it", async () => {
+    // What `pnpm demo` does when stopped and started again: the memory broker's history
+    // dies with the process, so topics get a new epoch and n starts again at 1.
+    await demo?.close();
+    demo = undefined;
+    await broker.close();
+    broker = createDemoMemoryBroker();
+    await waitForState("reconnecting");
+    demo = await start();
+    await waitForState("open");
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid="ticks-resets"]')?.textContent) >= 1,
+      undefined,
+      { timeout: 20_000 },
+    );
+    const received = await count("ticks-received");
+    await page.waitForFunction(
+      (target) =>
+        Number(document.querySelector('[data-testid="ticks-received"]')?.textContent) >= target,
+      received + 20,
+      { timeout: 20_000 },
+    );
+    expect(await count("ticks-resets")).toBe(1);
+    expect(await count("ticks-gaps")).toBe(0);
+    expect(await count("ticks-duplicates")).toBe(0);
+    await shot("06-history-lost");
   });
 });
