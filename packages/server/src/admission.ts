@@ -1,0 +1,268 @@
+import { randomUUID } from "node:crypto";
+import type { Server as HttpServer, IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { CloseCode, truncateCloseReason } from "@lifeline/protocol";
+import type { WebSocket, WebSocketServer } from "ws";
+import type { Connection } from "./connection.js";
+import type { ServerContext } from "./context.js";
+import { AuthError } from "./errors.js";
+import {
+  checkQuery,
+  type HandshakeQuery,
+  originAllowed,
+  refuseUpgrade,
+  remoteAddress,
+  requestUrl,
+} from "./handshake.js";
+import { redactUrl } from "./logging.js";
+import { bump } from "./stats.js";
+
+/** A handshake that passed every check, upgraded and ready to become a connection. */
+export interface Admitted<Principal> {
+  readonly ws: WebSocket;
+  readonly request: IncomingMessage;
+  readonly query: HandshakeQuery;
+  readonly principal: Principal;
+  readonly identity: string;
+  readonly remoteAddress: string;
+  readonly requestId: string;
+  /** The connection with the same client_id this one takes over, closed 4409 on accept. */
+  readonly replaced: Connection | undefined;
+}
+
+export interface AdmissionDeps<Principal> {
+  readonly wss: WebSocketServer;
+  readonly httpServer: HttpServer;
+  readonly ownsHttp: boolean;
+  readonly accept: (admitted: Admitted<Principal>) => void;
+}
+
+class HandshakeTimeout extends Error {
+  override readonly name = "HandshakeTimeout";
+}
+
+/**
+ * The `upgrade` listener (issue 3, "Connections"). Refusals that need no WebSocket answer
+ * with a plain HTTP status before the upgrade (origin 403, global limit 503, per-address
+ * limit 429); everything the client must be told with a close code (4400, 4401, 4403,
+ * 4429, 4500) is decided first, then the socket is upgraded and closed with it.
+ */
+export function createUpgradeHandler<Principal>(
+  ctx: ServerContext<Principal>,
+  deps: AdmissionDeps<Principal>,
+): (request: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  const { opts, logger, counters, registry } = ctx;
+  const { clock, limits } = opts;
+  const { wss, httpServer, ownsHttp } = deps;
+
+  const fail = (reason: string): void => bump(counters.handshakeFailures, reason);
+
+  function onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = requestUrl(request);
+    if (!url || url.pathname !== opts.path) {
+      // Another upgrade listener of an attached server may own this path.
+      if (ownsHttp || httpServer.listenerCount("upgrade") <= 1) {
+        refuseUpgrade(socket, 404, "not found");
+      }
+      return;
+    }
+    // A reset or broken peer must never crash the process: every socket gets a listener.
+    socket.on("error", (error) => {
+      logger.debug({ err: error, url: redactUrl(request.url) }, "upgrade socket error");
+    });
+    if (ctx.isClosing()) {
+      fail("closing");
+      refuseUpgrade(socket, 503, "server is shutting down");
+      return;
+    }
+    const origin = request.headers.origin;
+    if (!originAllowed(origin, opts.allowedOrigins)) {
+      fail("origin");
+      logger.info({ origin }, "handshake refused: origin not allowed");
+      refuseUpgrade(socket, 403, "origin not allowed");
+      return;
+    }
+    const address = remoteAddress(request, opts.trustProxy);
+    if (registry.load >= limits.maxConnections) {
+      fail("max_connections");
+      logger.warn({ remote_address: address }, "handshake refused: connection limit reached");
+      refuseUpgrade(socket, 503, "connection limit reached", { "Retry-After": "5" });
+      return;
+    }
+    if (registry.countFor(address) >= limits.maxConnectionsPerIp) {
+      fail("max_connections_per_ip");
+      logger.warn({ remote_address: address }, "handshake refused: per-address limit reached");
+      refuseUpgrade(socket, 429, "too many connections from this address", { "Retry-After": "5" });
+      return;
+    }
+    // Held until the connection is registered (or refused), so bursts cannot pass the limits.
+    const release = registry.reserve(address);
+    const requestId = randomUUID();
+    admit(request, socket, head, url, address, requestId).then(release, (error: unknown) => {
+      release();
+      logger.error({ err: error, request_id: requestId }, "handshake crashed");
+      socket.destroy();
+    });
+  }
+
+  async function admit(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    url: URL,
+    address: string,
+    requestId: string,
+  ): Promise<void> {
+    const log = { request_id: requestId, remote_address: address, url: redactUrl(request.url) };
+    const checked = checkQuery(url, opts.roles);
+    if (!checked.ok) {
+      fail(checked.failure);
+      logger.info(
+        { ...log, code: checked.refusal.code, reason: checked.refusal.reason },
+        "handshake refused",
+      );
+      await upgradeAndClose(request, socket, head, checked.refusal.code, checked.refusal.reason);
+      return;
+    }
+    const query = checked.query;
+    let principal: Principal;
+    try {
+      principal = await authenticate(request, query, address);
+    } catch (error) {
+      const refusal = refusalFor(error);
+      fail(refusal.failure);
+      const unexpected = !(error instanceof AuthError);
+      logger[unexpected ? "error" : "info"](
+        {
+          ...log,
+          client_id: query.clientId,
+          code: refusal.code,
+          reason: refusal.reason,
+          ...(unexpected ? { err: error } : {}),
+        },
+        "handshake refused",
+      );
+      await upgradeAndClose(request, socket, head, refusal.code, refusal.reason);
+      return;
+    }
+    if (socket.destroyed) {
+      fail("gone");
+      return;
+    }
+    if (ctx.isClosing()) {
+      // Shutdown began while authenticate ran: the drain has already taken its list.
+      fail("closing");
+      refuseUpgrade(socket, 503, "server is shutting down");
+      return;
+    }
+    const identity = opts.identify(principal);
+    const existing = registry.byClient(query.clientId);
+    let replaced: Connection | undefined;
+    if (existing && !existing.closing) {
+      // Only the same principal may take a client_id over (issue 3), else anyone could
+      // disconnect a user by guessing their id.
+      if (existing.identity !== identity) {
+        fail("client_id_taken");
+        logger.warn(
+          { ...log, client_id: query.clientId },
+          "handshake refused: client_id held by another principal",
+        );
+        const reason = "client_id is in use by another principal";
+        await upgradeAndClose(request, socket, head, CloseCode.Forbidden, reason);
+        return;
+      }
+      if (opts.takeover === "reject") {
+        fail("client_id_taken");
+        const reason = "client_id is already connected";
+        await upgradeAndClose(request, socket, head, CloseCode.TooManyConnections, reason);
+        return;
+      }
+      replaced = existing;
+    }
+    const ws = await upgrade(request, socket, head);
+    if (!ws) {
+      fail("upgrade");
+      return;
+    }
+    deps.accept({
+      ws,
+      request,
+      query,
+      principal,
+      identity,
+      remoteAddress: address,
+      requestId,
+      replaced,
+    });
+  }
+
+  async function authenticate(
+    request: IncomingMessage,
+    query: HandshakeQuery,
+    address: string,
+  ): Promise<Principal> {
+    const hook = opts.authenticate;
+    if (!hook) return undefined as Principal;
+    let timer: unknown;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = clock.setTimeout(() => reject(new HandshakeTimeout()), limits.handshakeTimeoutMs);
+    });
+    try {
+      const info = {
+        clientId: query.clientId,
+        role: query.role,
+        version: query.version,
+        token: query.token,
+        remoteAddress: address,
+      };
+      return await Promise.race([Promise.resolve().then(() => hook(request, info)), timeout]);
+    } finally {
+      clock.clearTimeout(timer);
+    }
+  }
+
+  function upgrade(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+  ): Promise<WebSocket | undefined> {
+    if (socket.destroyed) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      // ws answers a malformed upgrade with HTTP 400 and never calls back: the close settles it.
+      const gone = (): void => resolve(undefined);
+      socket.once("close", gone);
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        socket.off("close", gone);
+        ws.on("error", (error) => logger.debug({ err: error }, "socket error during handshake"));
+        resolve(ws);
+      });
+    });
+  }
+
+  async function upgradeAndClose(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    code: number,
+    reason: string,
+  ): Promise<void> {
+    const ws = await upgrade(request, socket, head);
+    if (!ws) return;
+    bump(counters.closes, String(code));
+    ws.close(code, truncateCloseReason(reason));
+  }
+
+  return onUpgrade;
+}
+
+function refusalFor(error: unknown): { code: number; reason: string; failure: string } {
+  if (error instanceof AuthError) {
+    const failure = error.closeCode === CloseCode.Forbidden ? "forbidden" : "unauthenticated";
+    return { code: error.closeCode, reason: error.message, failure };
+  }
+  if (error instanceof HandshakeTimeout) {
+    return { code: CloseCode.HandshakeError, reason: "handshake timed out", failure: "timeout" };
+  }
+  // The hook's own message may hold internals: the client only learns that it failed.
+  return { code: CloseCode.HandshakeError, reason: "handshake failed", failure: "error" };
+}

@@ -1,0 +1,25 @@
+import type { Logger } from "pino";
+import type { Broker } from "./broker.js";
+import type { ResolvedOptions } from "./options.js";
+import type { Registry } from "./registry.js";
+import type { MethodHandler } from "./rpc.js";
+import type { Counters } from "./stats.js";
+import type { Topics } from "./topics.js";
+
+/**
+ * The state one server instance shares between its parts (admission, sessions, message
+ * dispatch, lifecycle). Built once in `createServer`; nothing else holds server state.
+ */
+export interface ServerContext<Principal> {
+  readonly opts: ResolvedOptions<Principal>;
+  readonly logger: Logger;
+  readonly counters: Counters;
+  readonly registry: Registry;
+  readonly topics: Topics;
+  readonly broker: Broker;
+  readonly methods: ReadonlyMap<string, MethodHandler<Principal>>;
+  /** Emits a public server event; a throwing listener is logged, never propagated. */
+  emit(event: string, ...args: unknown[]): void;
+  /** True once `close()` was called. */
+  isClosing(): boolean;
+}

@@ -1,0 +1,218 @@
+import {
+  type ClientMessage,
+  CloseCode,
+  ErrorCode,
+  type ParseResult,
+  type PublishMessage,
+  parseClientMessage,
+  type RequestMessage,
+  type SubscribeMessage,
+  type UnsubscribeMessage,
+} from "@lifeline/protocol";
+import type { Connection } from "./connection.js";
+import type { ServerContext } from "./context.js";
+import { internalErrorBody } from "./errors.js";
+import type { TopicAction } from "./options.js";
+import { runRequest } from "./rpc.js";
+import { bump } from "./stats.js";
+
+const binaryFrame: ParseResult<ClientMessage> = {
+  ok: false,
+  error: {
+    code: ErrorCode.InvalidMessage,
+    message: "expected a JSON text frame, got a binary frame",
+    path: "",
+  },
+};
+
+/**
+ * Handles every frame of an accepted connection (issue 3, "Messaging" and "Limits and bad
+ * input"): rate limit, parsing, answers to bad input (`error`, or a failed `response` when
+ * the message had a usable id; 1008 after repeated violations), and the five message types.
+ */
+export function createDispatcher<Principal>(
+  ctx: ServerContext<Principal>,
+): (connection: Connection, data: Buffer, isBinary: boolean) => void {
+  const { opts, logger, counters, topics, broker, methods } = ctx;
+  const { clock, limits } = opts;
+
+  function onMessage(connection: Connection, data: Buffer, isBinary: boolean): void {
+    const now = clock.now();
+    connection.lastActivityAt = now;
+    connection.counters.messagesIn += 1;
+    connection.counters.bytesIn += data.length;
+    counters.bytesIn += data.length;
+    if (connection.closing) return;
+    const parsed = isBinary
+      ? binaryFrame
+      : parseClientMessage(data.toString("utf8"), { maxChars: limits.maxPayload });
+    if (!connection.bucket.take(now)) {
+      bump(counters.messagesIn, parsed.ok ? parsed.message.type : "invalid");
+      const id = parsed.ok ? idOf(parsed.message) : parsed.error.id;
+      reject(connection, id, ErrorCode.RateLimited, "rate limit exceeded; slow down");
+      return;
+    }
+    if (!parsed.ok) {
+      bump(counters.messagesIn, "invalid");
+      reject(connection, parsed.error.id, parsed.error.code, parsed.error.message);
+      return;
+    }
+    const message = parsed.message;
+    bump(counters.messagesIn, message.type);
+    switch (message.type) {
+      case "ping":
+        connection.send({ type: "pong" });
+        return;
+      case "pong":
+        return;
+      case "subscribe":
+      case "unsubscribe":
+        // Chained so `subscribed`/`unsubscribed` keep the order they were asked in.
+        connection.topicOps = connection.topicOps.then(() =>
+          message.type === "subscribe"
+            ? onSubscribe(connection, message)
+            : onUnsubscribe(connection, message),
+        );
+        return;
+      case "publish":
+        void onPublish(connection, message);
+        return;
+      case "request":
+        void onRequest(connection, message);
+        return;
+    }
+  }
+
+  function reject(
+    connection: Connection,
+    id: string | undefined,
+    code: string,
+    message: string,
+  ): void {
+    bump(counters.errors, code);
+    connection.counters.errors += 1;
+    if (connection.violations.record(clock.now())) {
+      logger.warn(
+        { connection_id: connection.id, client_id: connection.clientId, code },
+        "closing connection after repeated invalid or excess messages",
+      );
+      connection.close(CloseCode.PolicyViolation, "too many invalid or excess messages");
+      return;
+    }
+    const text = message.slice(0, 1024);
+    if (id === undefined) connection.send({ type: "error", code, message: text });
+    else connection.send({ type: "response", id, ok: false, error: { code, message: text } });
+  }
+
+  function answerError(connection: Connection, id: string, code: string, message: string): void {
+    bump(counters.errors, code);
+    connection.send({ type: "response", id, ok: false, error: { code, message } });
+  }
+
+  async function allowed(
+    connection: Connection,
+    topic: string,
+    action: TopicAction,
+  ): Promise<boolean> {
+    if (!opts.authorize) return true;
+    return await opts.authorize(connection.principal as Principal, topic, action);
+  }
+
+  async function onSubscribe(connection: Connection, message: SubscribeMessage): Promise<void> {
+    const { id, topic } = message;
+    try {
+      if (!(await allowed(connection, topic, "subscribe"))) {
+        answerError(connection, id, ErrorCode.Forbidden, `not allowed to subscribe to "${topic}"`);
+        return;
+      }
+      if (connection.closing) return;
+      await topics.subscribe(connection, topic, message.since, (outcome) => {
+        connection.send({ type: "subscribed", id, topic, ...outcome });
+      });
+    } catch (error) {
+      logger.error({ err: error, connection_id: connection.id, topic }, "subscribe failed");
+      answerError(connection, id, internalErrorBody.code, internalErrorBody.message);
+    }
+  }
+
+  async function onUnsubscribe(connection: Connection, message: UnsubscribeMessage): Promise<void> {
+    topics.unsubscribe(connection, message.topic);
+    connection.send({ type: "unsubscribed", id: message.id, topic: message.topic });
+  }
+
+  async function onPublish(connection: Connection, message: PublishMessage): Promise<void> {
+    const { id, topic } = message;
+    try {
+      if (!(await allowed(connection, topic, "publish"))) {
+        answerError(connection, id, ErrorCode.Forbidden, `not allowed to publish to "${topic}"`);
+        return;
+      }
+      if (opts.contract) {
+        const check = opts.contract.checkTopicData(topic, message.data);
+        if (!check.ok) {
+          const text = `"${topic}" data: ${check.issue.message}`;
+          answerError(connection, id, ErrorCode.InvalidMessage, text);
+          return;
+        }
+      }
+      // Idempotent by (client_id, id) within the broker's dedupe window (PROTOCOL.md).
+      const result = await broker.append(topic, message.data, {
+        dedupeKey: `${connection.clientId}:${id}`,
+      });
+      connection.send({
+        type: "response",
+        id,
+        ok: true,
+        result: { topic, offset: result.offset, epoch: result.epoch },
+      });
+    } catch (error) {
+      logger.error({ err: error, connection_id: connection.id, topic }, "publish failed");
+      answerError(connection, id, ErrorCode.Overloaded, "publish could not be stored; retry later");
+    }
+  }
+
+  async function onRequest(connection: Connection, message: RequestMessage): Promise<void> {
+    const controller = new AbortController();
+    connection.requests.add(controller);
+    try {
+      const outcome = await runRequest<Principal>({
+        handler: methods.get(message.method),
+        method: message.method,
+        params: message.params,
+        context: {
+          principal: connection.principal as Principal,
+          clientId: connection.clientId,
+          connectionId: connection.id,
+        },
+        timeoutMs: Math.min(message.timeout_ms ?? limits.requestTimeoutMs, limits.requestTimeoutMs),
+        clock,
+        contract: opts.contract,
+        controller,
+      });
+      if (outcome.ok) {
+        connection.send({ type: "response", id: message.id, ok: true, result: outcome.result });
+        return;
+      }
+      if (outcome.cause !== undefined) {
+        logger.error(
+          {
+            err: outcome.cause,
+            connection_id: connection.id,
+            method: message.method,
+            id: message.id,
+          },
+          "method handler failed",
+        );
+      }
+      answerError(connection, message.id, outcome.error.code, outcome.error.message);
+    } finally {
+      connection.requests.delete(controller);
+    }
+  }
+
+  return onMessage;
+}
+
+function idOf(message: ClientMessage): string | undefined {
+  return "id" in message ? message.id : undefined;
+}

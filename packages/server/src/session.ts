@@ -1,0 +1,230 @@
+import { randomUUID } from "node:crypto";
+import { CloseCode, ErrorCode } from "@lifeline/protocol";
+import type { Admitted } from "./admission.js";
+import { Connection } from "./connection.js";
+import type { ServerContext } from "./context.js";
+import type { SocketWriter } from "./fan-out.js";
+import { startHeartbeat } from "./heartbeat.js";
+import { buildHello } from "./hello.js";
+import { createTokenBucket, createViolationCounter } from "./rate-limit.js";
+import { bump } from "./stats.js";
+
+/**
+ * RFC 6455 7.4.1 codes that ws sends on its own for broken frames; they are not part of
+ * Lifeline's close-code table because the server never chooses them.
+ */
+const ProtocolErrorCode = 1002;
+const InvalidPayloadCode = 1007;
+
+/** Closes logged at warn: the peer vanished, misbehaved, or the server had to shed it. */
+const unexpectedCloses = new Set<number>([
+  CloseCode.Abnormal,
+  CloseCode.PolicyViolation,
+  CloseCode.MessageTooBig,
+  CloseCode.InternalError,
+  CloseCode.TryAgainLater,
+  ProtocolErrorCode,
+  InvalidPayloadCode,
+]);
+
+/** How long a slow consumer gets to take its close frame before it is terminated. */
+const SLOW_CONSUMER_GRACE_MS = 1000;
+
+export interface SessionDeps {
+  readonly writer: SocketWriter;
+  readonly onMessage: (connection: Connection, data: Buffer, isBinary: boolean) => void;
+}
+
+export interface Sessions<Principal> {
+  /** Turns an admitted handshake into a live connection: registry, heartbeat, hello. */
+  accept(admitted: Admitted<Principal>): void;
+  /** Resolves once `connection` has closed and been cleaned up. */
+  closed(connection: Connection): Promise<void>;
+}
+
+/**
+ * The life of a connection from `hello` to its close: registration, takeover of an older
+ * session (4409), heartbeats, slow-consumer shedding (1013), and the close log line with
+ * the connection's figures (info when clean, warn when abnormal; issue 3, "Connections").
+ */
+export function createSessions<Principal>(
+  ctx: ServerContext<Principal>,
+  deps: SessionDeps,
+): Sessions<Principal> {
+  const { opts, logger, counters, registry, topics } = ctx;
+  const { clock, limits } = opts;
+  const closeWaiters = new WeakMap<Connection, Promise<void>>();
+
+  function accept(admitted: Admitted<Principal>): void {
+    const { ws, query, requestId } = admitted;
+    const now = clock.now();
+    const connection = new Connection({
+      id: randomUUID(),
+      requestId,
+      clientId: query.clientId,
+      role: query.role,
+      principal: admitted.principal,
+      identity: admitted.identity,
+      remoteAddress: admitted.remoteAddress,
+      userAgent: admitted.request.headers["user-agent"],
+      connectedAt: now,
+      socket: ws,
+      writer: deps.writer,
+      counters,
+      highWaterMark: limits.highWaterMark,
+      bucket: createTokenBucket(limits.rate.perSecond, limits.rate.burst, now),
+      violations: createViolationCounter(limits.abuse.maxViolations, limits.abuse.windowMs),
+      onSlowConsumer,
+    });
+    let lastError: Error | undefined;
+    ws.removeAllListeners("error");
+    ws.on("error", (error) => {
+      lastError = error;
+      // ws closes on protocol errors by itself (1009 for an oversized frame, RFC 6455 7.4.1).
+      connection.closeCodeSent ??= closeCodeForSocketError(error);
+      connection.counters.errors += 1;
+      bump(counters.errors, (error as { code?: string }).code ?? "socket");
+    });
+    closeWaiters.set(
+      connection,
+      new Promise((resolve) => {
+        ws.once("close", (code: number, reason: Buffer) => {
+          try {
+            onClosed(connection, code, reason.toString(), lastError);
+          } finally {
+            resolve();
+          }
+        });
+      }),
+    );
+    registry.add(connection);
+    counters.connectionsAccepted += 1;
+    const { replaced } = admitted;
+    if (replaced) {
+      logger.info(
+        { connection_id: replaced.id, client_id: replaced.clientId, replaced_by: connection.id },
+        "session replaced by a newer connection",
+      );
+      replaced.close(CloseCode.SessionReplaced, "session replaced by a newer connection");
+    }
+    ws.on("message", (data: Buffer, isBinary: boolean) =>
+      deps.onMessage(connection, data, isBinary),
+    );
+    ws.on("pong", () => {
+      connection.lastActivityAt = clock.now();
+    });
+    connection.onDispose(
+      startHeartbeat(
+        {
+          lastSeenAt: () => connection.lastActivityAt,
+          ping: () => connection.ping(),
+          expire: (silentMs) => {
+            logger.warn(
+              { connection_id: connection.id, client_id: connection.clientId, silent_ms: silentMs },
+              "heartbeat timeout: terminating silent connection",
+            );
+            bump(counters.errors, ErrorCode.Timeout);
+            connection.terminate();
+          },
+        },
+        clock,
+        opts.heartbeat.intervalMs,
+        opts.heartbeat.timeoutMs,
+      ),
+    );
+    connection.send(
+      buildHello({
+        clientId: query.clientId,
+        connectionId: connection.id,
+        requestId,
+        features: opts.features,
+        heartbeatIntervalMs: opts.heartbeat.intervalMs,
+        nowMs: now,
+      }),
+    );
+    logger.info(
+      {
+        connection_id: connection.id,
+        request_id: requestId,
+        client_id: connection.clientId,
+        role: connection.role,
+        remote_address: connection.remoteAddress,
+      },
+      "connection accepted",
+    );
+    ctx.emit("connection", connection);
+  }
+
+  function onSlowConsumer(connection: Connection): void {
+    counters.slowConsumers += 1;
+    logger.warn(
+      {
+        connection_id: connection.id,
+        client_id: connection.clientId,
+        buffered_bytes: connection.socket.bufferedAmount,
+      },
+      "slow consumer: send buffer over the high-water mark",
+    );
+    // Its buffer is full, so the close frame may never get through: terminate if it lingers.
+    connection.close(CloseCode.TryAgainLater, "slow consumer: send buffer full");
+    const timer = clock.setTimeout(() => connection.terminate(), SLOW_CONSUMER_GRACE_MS);
+    connection.onDispose(() => clock.clearTimeout(timer));
+  }
+
+  function onClosed(
+    connection: Connection,
+    observedCode: number,
+    reason: string,
+    error: Error | undefined,
+  ): void {
+    // When the server started the close and the peer never answered it (or could not be
+    // parsed any more), ws reports 1006; the code that matters is the one that was sent.
+    const code =
+      observedCode === CloseCode.Abnormal && connection.closeCodeSent !== undefined
+        ? connection.closeCodeSent
+        : observedCode;
+    registry.remove(connection);
+    topics.removeConnection(connection);
+    connection.dispose();
+    bump(counters.closes, String(code));
+    const fields = {
+      connection_id: connection.id,
+      client_id: connection.clientId,
+      code,
+      reason,
+      ...(code === observedCode ? {} : { observed_code: observedCode }),
+      duration_ms: clock.now() - connection.connectedAt,
+      messages_in: connection.counters.messagesIn,
+      messages_out: connection.counters.messagesOut,
+      bytes_in: connection.counters.bytesIn,
+      bytes_out: connection.counters.bytesOut,
+      errors: connection.counters.errors,
+      ...(error
+        ? { err: { message: error.message, code: (error as { code?: string }).code } }
+        : {}),
+    };
+    if (!unexpectedCloses.has(code) && error === undefined) {
+      logger.info(fields, "connection closed");
+    } else {
+      logger.warn(fields, "connection closed unexpectedly");
+    }
+    ctx.emit("disconnect", connection, { code, reason });
+  }
+
+  return {
+    accept,
+    closed: (connection) => closeWaiters.get(connection) ?? Promise.resolve(),
+  };
+}
+
+/** The close code ws sends by itself when a frame breaks the protocol. */
+function closeCodeForSocketError(error: Error): number {
+  switch ((error as { code?: string }).code) {
+    case "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH":
+      return CloseCode.MessageTooBig;
+    case "WS_ERR_INVALID_UTF8":
+      return InvalidPayloadCode;
+    default:
+      return ProtocolErrorCode;
+  }
+}
