@@ -14,6 +14,7 @@ export interface ClientOptions<S extends ContractSpec = ContractSpec> {
    * The server endpoint, e.g. `"wss://example.com/ws"`. A list is rotated after every failed
    * attempt (several server nodes); a function is called before every attempt and may be async.
    * Query parameters `client_id`, `version`, `role` and `token` are added by the client.
+   * Required: there is no default.
    */
   readonly url: UrlOption;
   /**
@@ -23,7 +24,10 @@ export interface ClientOptions<S extends ContractSpec = ContractSpec> {
    * available, random per client elsewhere
    */
   readonly clientId?: string;
-  /** @default "frontend" */
+  /**
+   * The `role` query parameter; the server closes 4401 for a role it does not accept.
+   * @default "frontend"
+   */
   readonly role?: Role;
   /**
    * A contract from `defineContract()`: types `request`, `publish` and `subscribe`, checks
@@ -93,7 +97,13 @@ export interface ClientOptions<S extends ContractSpec = ContractSpec> {
    * `max` bounds it; beyond it new messages are rejected with `queue_full`.
    * @default { max: 1000 }
    */
-  readonly queue?: { readonly max?: number };
+  readonly queue?: {
+    /**
+     * Most messages waiting at once; `0` refuses every message made while not open.
+     * @default 1000
+     */
+    readonly max?: number;
+  };
   /**
    * Frames longer than this many characters are refused before parsing.
    * @default 1048576
@@ -131,7 +141,10 @@ export interface ClientOptions<S extends ContractSpec = ContractSpec> {
    * @default console
    */
   readonly logger?: LogSink;
-  /** @default "warn" */
+  /**
+   * The lowest level written: `debug`, `info`, `warn`, `error` or `silent`.
+   * @default "warn"
+   */
   readonly logLevel?: LogLevel;
   /**
    * Time source and timers; tests pass a manual clock.

@@ -14,7 +14,10 @@ export interface PublishOptions {
    * @default Infinity
    */
   readonly timeoutMs?: number;
-  /** Gives up waiting. A publish already sent may still be appended by the server. */
+  /**
+   * Gives up waiting. A publish already sent may still be appended by the server.
+   * @default undefined (not abortable)
+   */
   readonly signal?: AbortSignalLike;
 }
 

@@ -15,11 +15,20 @@ export function defaultBackoff(): BackoffPolicy {
 
 /** How much harder 4429/1013 ("slow down") back off than the schedule. */
 export interface SlowDownOptions {
-  /** @default 5000 */
+  /**
+   * The smallest delay after 4429 or 1013, in milliseconds.
+   * @default 5000
+   */
   readonly floorMs?: number;
-  /** @default 3 */
+  /**
+   * The schedule's delay is multiplied by this and added to `floorMs`.
+   * @default 3
+   */
   readonly multiplier?: number;
-  /** @default 120000 */
+  /**
+   * The largest delay after 4429 or 1013, in milliseconds.
+   * @default 120000
+   */
   readonly capMs?: number;
 }
 

@@ -12,7 +12,10 @@ export interface RequestOptions {
    * @default the client's `requestTimeoutMs` (15000)
    */
   readonly timeoutMs?: number;
-  /** Aborts the request: it is withdrawn from the queue, or its response is ignored. */
+  /**
+   * Aborts the request: it is withdrawn from the queue, or its response is ignored.
+   * @default undefined (not abortable)
+   */
   readonly signal?: AbortSignalLike;
 }
 

@@ -45,9 +45,16 @@ export interface GapEvent {
 
 /** Per-subscription options of `subscribe()`. */
 export interface SubscribeOptions {
-  /** Called, besides the client's `gap` event, when this topic could not resume without loss. */
+  /**
+   * Called, besides the client's `gap` event, when this topic could not resume without loss.
+   * @default undefined
+   */
   readonly onGap?: (gap: GapEvent) => void;
-  /** Called when the server refuses the subscription (`forbidden`, ...); it is then dropped. */
+  /**
+   * Called, besides the client's `error` event, when the server refuses the subscription
+   * (`forbidden`, ...); it is then dropped and not resubscribed.
+   * @default undefined
+   */
   readonly onError?: (error: LifelineError) => void;
 }
 
