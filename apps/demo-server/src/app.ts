@@ -1,6 +1,6 @@
 import { createServer as createHttpServer } from "node:http";
 import { type Broker, createServer, type LifelineServer, MethodError } from "@lifeline/server";
-import { type Logger, pino } from "pino";
+import type { Logger } from "pino";
 import { createDemoBroker, type DemoBroker } from "./broker.js";
 import { type Clock, systemClock } from "./clock.js";
 import type { DemoConfig } from "./config.js";
@@ -12,12 +12,13 @@ import {
   type Tick,
 } from "./contract.js";
 import { createHttpHandler } from "./http.js";
+import { createLogger } from "./log.js";
 import { createObservatory, TelescopeError } from "./telescopes.js";
 import { createTicks } from "./ticks.js";
 
 export interface DemoServerOptions {
   readonly config: DemoConfig;
-  /** @default pino at `config.logLevel` */
+  /** @default pino at `config.logLevel`, JSON or text per `config.logFormat` */
   readonly logger?: Logger;
   /**
    * A broker that outlives this server (tests restart the server on it, as a Redis
@@ -59,9 +60,7 @@ export interface PageConfig {
 export async function startDemoServer(options: DemoServerOptions): Promise<DemoServer> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
-  const logger =
-    options.logger ??
-    pino({ level: config.logLevel, name: "demo-server", base: { node: config.nodeId } });
+  const logger = options.logger ?? createLogger(config);
   const owned: DemoBroker | undefined =
     options.broker === undefined ? createDemoBroker(config, logger) : undefined;
   const broker = options.broker ?? (owned as DemoBroker).broker;

@@ -20,6 +20,8 @@ export interface DemoConfig {
   readonly allowedOrigins: readonly string[] | undefined;
   /** `LOG_LEVEL`. @default "info" */
   readonly logLevel: LogLevel;
+  /** `LOG_FORMAT`: `json`, `pretty`, or `auto` (pretty when stdout is a terminal). @default "auto" */
+  readonly logFormat: "json" | "pretty" | "auto";
   /** `REDIS_URL`: scale-out on Redis; unset keeps the in-memory broker. @default undefined */
   readonly redisUrl: string | undefined;
   /** `DEMO_WEB_DIR`: the built demo-web to serve at `/`. @default apps/demo-web/dist */
@@ -104,6 +106,12 @@ export function parseConfig(env: Env): DemoConfig {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got "${env.LOG_LEVEL}"`);
   }
 
+  const rawFormat = (env.LOG_FORMAT?.trim() || "auto").toLowerCase();
+  const logFormat = (["json", "pretty", "auto"] as const).find((f) => f === rawFormat);
+  if (logFormat === undefined) {
+    problems.push(`LOG_FORMAT must be one of json, pretty, auto, got "${env.LOG_FORMAT}"`);
+  }
+
   const redisUrl = env.REDIS_URL?.trim() || undefined;
   if (redisUrl !== undefined && !isUrl(redisUrl, ["redis:", "rediss:"])) {
     problems.push(
@@ -130,6 +138,7 @@ export function parseConfig(env: Env): DemoConfig {
     maxConnections,
     allowedOrigins,
     logLevel: logLevel ?? "info",
+    logFormat: logFormat ?? "auto",
     redisUrl,
     webDir: env.DEMO_WEB_DIR?.trim() || defaultWebDir,
     publicWsUrls,

@@ -11,6 +11,7 @@ describe("parseConfig", () => {
       maxConnections: 10_000,
       allowedOrigins: undefined,
       logLevel: "info",
+      logFormat: "auto",
       redisUrl: undefined,
       webDir: defaultWebDir,
       publicWsUrls: undefined,
@@ -28,6 +29,7 @@ describe("parseConfig", () => {
       WS_MAX_CONNECTIONS: "50",
       WS_ALLOWED_ORIGINS: "http://localhost:8765, https://demo.example.com",
       LOG_LEVEL: "DEBUG",
+      LOG_FORMAT: "json",
       REDIS_URL: "redis://127.0.0.1:6380",
       WS_PUBLIC_URLS: "ws://localhost:8765/ws,ws://localhost:8766/ws",
       NODE_ID: "a",
@@ -41,6 +43,7 @@ describe("parseConfig", () => {
       maxConnections: 50,
       allowedOrigins: ["http://localhost:8765", "https://demo.example.com"],
       logLevel: "debug",
+      logFormat: "json",
       redisUrl: "redis://127.0.0.1:6380",
       publicWsUrls: ["ws://localhost:8765/ws", "ws://localhost:8766/ws"],
       nodeId: "a",
@@ -69,5 +72,28 @@ describe("parseConfig", () => {
       'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"',
       'REDIS_URL must be a redis:// or rediss:// URL like "redis://127.0.0.1:6379", got "http://redis"',
     ]);
+  });
+});
+
+describe("formatLine", () => {
+  it("turns a pino JSON line into one readable line", async () => {
+    const { formatLine } = await import("../src/log.js");
+    const line = formatLine(
+      JSON.stringify({
+        level: 40,
+        time: Date.UTC(2026, 0, 1, 12, 0, 1),
+        pid: 1,
+        hostname: "h",
+        name: "demo-server",
+        node: "node-1",
+        msg: "publish failed",
+        topic: "demo/ticks",
+        err: { type: "Error", message: "redis_unavailable", stack: "..." },
+      }),
+    );
+    expect(line).toMatch(
+      /^\d\d:\d\d:\d\d WARN {2}\[node-1\] publish failed {2}topic=demo\/ticks err="redis_unavailable"\n$/,
+    );
+    expect(formatLine("not json")).toBe("not json");
   });
 });

@@ -115,6 +115,7 @@ describe("docker-compose.yml and Dockerfile", () => {
       "PORT",
       "HOST",
       "LOG_LEVEL",
+      "LOG_FORMAT",
       "WS_HEARTBEAT_INTERVAL_MS",
       "WS_HEARTBEAT_TIMEOUT_MS",
       "WS_MAX_CONNECTIONS",
