@@ -18,10 +18,11 @@ const LOAD_ENTRY = fileURLToPath(new URL("./load-main.ts", import.meta.url));
  */
 const SOURCE_CONDITION = "--conditions=@lifeline/source";
 
-/** Node flags of every server process; `--cpu-prof` adds profiling when asked. */
+/** How the runner starts and watches its child processes. */
 export interface HarnessOptions {
   /** Resolve workspace packages to their TypeScript sources instead of dist. */
   readonly source?: boolean;
+  /** Write a V8 CPU profile of every server run (serving only, no start-up) here. */
   readonly cpuProfDir?: string;
   /**
    * Keep one listening server per contender for all runs of a scenario (clients are still
@@ -36,6 +37,7 @@ export class Harness {
   private loadWorker: Worker | undefined;
   /** Servers booted ahead of their run (in parallel), by contender. */
   private readonly spare = new Map<ContenderName, Promise<Worker>[]>();
+  private profiles = 0;
   private readonly listening = new Map<
     ContenderName,
     { server: Worker; port: number; controlPort: number }
@@ -77,11 +79,6 @@ export class Harness {
 
   private bootServer(contender: ContenderName): Promise<Worker> {
     const execArgv = [...this.conditions(), "--expose-gc"];
-    if (this.options.cpuProfDir !== undefined) {
-      // One directory per contender; V8 names the files by pid and thread (tsx's loader
-      // runs in a worker thread with its own profile).
-      execArgv.push("--cpu-prof", `--cpu-prof-dir=${this.options.cpuProfDir}/${contender}`);
-    }
     return spawnWorker(SERVER_ENTRY, { args: [contender], execArgv });
   }
 
@@ -106,9 +103,15 @@ export class Harness {
       entry = { server, port, controlPort };
       if (reuse) this.listening.set(contender, entry);
     }
+    const profiling = this.options.cpuProfDir !== undefined;
+    if (profiling) await entry.server.call("profileStart");
     try {
       return await body(entry.server, entry.port, entry.controlPort);
     } finally {
+      if (profiling && entry.server.alive) {
+        const path = `${this.options.cpuProfDir}/${contender}-${++this.profiles}.cpuprofile`;
+        await entry.server.call("profileStop", { path }).catch(() => {});
+      }
       if (!reuse) await stopServer(entry.server);
       const load = await this.load();
       await load.call("closeAll");

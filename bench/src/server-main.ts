@@ -3,6 +3,9 @@
  * publish loops for fan-out, CPU and memory snapshots, event-loop delay.
  * Usage: server-main.ts <contender>
  */
+
+import { writeFile } from "node:fs/promises";
+import { Session } from "node:inspector/promises";
 import { type AddressInfo, createServer as createControlServer } from "node:net";
 import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
 import { writeHeapSnapshot } from "node:v8";
@@ -98,6 +101,7 @@ const control = createControlServer((socket) => {
 await new Promise<void>((resolve) => control.listen(0, "127.0.0.1", resolve));
 const controlPort = (control.address() as AddressInfo).port;
 let histogram: IntervalHistogram | undefined;
+let profiler: Session | undefined;
 
 function inFlight(f: FanoutOptions): number {
   return published - lost - delivered / f.clients;
@@ -188,6 +192,19 @@ serve({
     };
   },
   connections: () => server?.connections() ?? 0,
+  // CPU profile of the serving only (start-up and module loading left out).
+  async profileStart() {
+    profiler ??= new Session();
+    profiler.connect();
+    await profiler.post("Profiler.enable");
+    await profiler.post("Profiler.start");
+  },
+  async profileStop(args: { path: string }) {
+    if (profiler === undefined) return;
+    const { profile } = await profiler.post("Profiler.stop");
+    await writeFile(args.path, JSON.stringify(profile));
+    profiler.disconnect();
+  },
   heapSnapshot(args: { path: string }) {
     gc();
     return writeHeapSnapshot(args.path);
