@@ -112,4 +112,35 @@ describe("graceful shutdown", () => {
     await closing;
     expect(status).toBe(503);
   });
+
+  it("refuses a handshake whose authenticate finishes after shutdown began", async () => {
+    let admit: () => void = () => {};
+    let asked: () => void = () => {};
+    const authenticating = new Promise<void>((resolve) => {
+      asked = resolve;
+    });
+    const s = await startServer({
+      heartbeat: { intervalMs: 0 },
+      authenticate: () =>
+        new Promise<string>((resolve) => {
+          admit = () => resolve("late");
+          asked();
+        }),
+    });
+    const { WebSocket } = await import("ws");
+    const refused = new Promise<number>((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${s.port}/ws?client_id=late&version=1&role=test`);
+      disposer.add(() => ws.terminate());
+      ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on("open", () => resolve(101));
+      ws.on("error", () => resolve(-1));
+    });
+    await within(authenticating, "authenticate called");
+    const closing = s.close({ drainTimeoutMs: 1000 });
+    admit();
+    expect(await within(refused, "refusal")).toBe(503);
+    await within(closing, "close()");
+    expect(s.stats().connections.active).toBe(0);
+    expect(s.stats().handshakeFailures.closing).toBe(1);
+  });
 });

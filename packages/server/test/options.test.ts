@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { defaultIdentify, resolveOptions } from "../src/options.js";
+
+describe("options", () => {
+  it("applies the documented defaults", () => {
+    const opts = resolveOptions({});
+    expect(opts.path).toBe("/ws");
+    expect(opts.host).toBe("127.0.0.1");
+    expect(opts.heartbeat).toEqual({ intervalMs: 25_000, timeoutMs: 20_000 });
+    expect(opts.history).toEqual({ maxMessages: 1000, maxAgeMs: 300_000 });
+    expect(opts.limits).toMatchObject({
+      maxPayload: 1024 * 1024,
+      rate: { perSecond: 100, burst: 200 },
+      highWaterMark: 4 * 1024 * 1024,
+      handshakeTimeoutMs: 10_000,
+    });
+    expect(opts.deflate).toBe(false);
+    expect(opts.status.enabled).toBe(false);
+    expect(opts.takeover).toBe("replace");
+  });
+
+  it("merges nested options field by field", () => {
+    const opts = resolveOptions({
+      heartbeat: { intervalMs: 1000 },
+      limits: { rate: { burst: 5 } },
+      perMessageDeflate: true,
+    });
+    expect(opts.heartbeat).toEqual({ intervalMs: 1000, timeoutMs: 20_000 });
+    expect(opts.limits.rate).toEqual({ perSecond: 100, burst: 5 });
+    expect(opts.deflate).toEqual({ threshold: 1024 });
+  });
+
+  it("identifies principals by string, id or sub", () => {
+    expect(defaultIdentify("alice")).toBe("alice");
+    expect(defaultIdentify({ id: 7 })).toBe("7");
+    expect(defaultIdentify({ sub: "auth0|x" })).toBe("auth0|x");
+    expect(defaultIdentify(undefined)).toBe("anonymous");
+    expect(defaultIdentify({ name: "no id" })).toBe("anonymous");
+  });
+});
