@@ -6,7 +6,8 @@
 // Ctrl-C stops everything this script started, by PID, and removes the directory.
 //
 // Environment: DEMO_CLUSTER_PORT (first node's port, default 8765), DEMO_CLUSTER_NODES
-// (default 3), LOG_LEVEL (default info).
+// (default 3), LOG_LEVEL (default info), DEMO_CLUSTER_FROM_SOURCE=1 (run the nodes from
+// apps/demo-server/src through tsx, no build needed).
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -19,7 +20,14 @@ import { fileURLToPath } from "node:url";
 /** Read once; the nodes inherit the rest of it. */
 const env = { ...process.env };
 const root = fileURLToPath(new URL("../", import.meta.url));
-const serverMain = join(root, "apps/demo-server/dist/main.js");
+const fromSource = env.DEMO_CLUSTER_FROM_SOURCE === "1";
+const serverMain = join(
+  root,
+  fromSource ? "apps/demo-server/src/main.ts" : "apps/demo-server/dist/main.js",
+);
+const nodeArgs = fromSource
+  ? ["--import", "tsx", "--conditions=@lifeline/source", serverMain]
+  : [serverMain];
 const basePort = Number(env.DEMO_CLUSTER_PORT ?? 8765);
 const nodeCount = Number(env.DEMO_CLUSTER_NODES ?? 3);
 const REDIS_READY_TIMEOUT_MS = 10_000;
@@ -224,13 +232,14 @@ async function main() {
   const redisUrl = `redis://127.0.0.1:${redisPort}`;
   const wsUrls = ports.map((port) => `ws://localhost:${port}/ws`).join(",");
   const nodes = ports.map((port, i) =>
-    startProcess(`node-${i + 1}`, process.execPath, [serverMain], {
+    startProcess(`node-${i + 1}`, process.execPath, nodeArgs, {
       PORT: String(port),
       HOST: env.HOST ?? "127.0.0.1",
       REDIS_URL: redisUrl,
       NODE_ID: `node-${i + 1}`,
       WS_PUBLIC_URLS: wsUrls,
       LOG_LEVEL: env.LOG_LEVEL ?? "info",
+      LOG_FORMAT: "json",
     }),
   );
 
