@@ -150,6 +150,9 @@ async function start(): Promise<void> {
     onGap: () => ticks.historyLost(),
   });
 
+  // Failures not tied to a command (a refused subscription, an invalid server message).
+  client.on("error", (error) => toasts.show(`${error.code}: ${error.message}`, "error"));
+
   // Fresh values after every (re)connect; topics resume by themselves.
   client.subscribeState((change) => {
     if (change.next === "open" && change.prev !== "degraded") void refreshList();
