@@ -141,8 +141,8 @@ describe("demo dashboard in chromium", () => {
     await shot("04-reopened");
   });
 
-  it("opens the diagnostics panel showing the attempts and their error classes", async () => {
-    await page.getByTestId("diagnostics-toggle").click();
+  it("opens the diagnostics panel (Ctrl+Shift+W) showing the attempts and their error classes", async () => {
+    await page.keyboard.press("Control+Shift+W");
     await page.getByTestId("diagnostics").waitFor({ state: "visible" });
     await page.waitForFunction(
       () => (document.querySelector('[data-testid="diag-state"]')?.textContent ?? "") !== "",
