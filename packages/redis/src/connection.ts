@@ -33,6 +33,11 @@ export interface ConnectionSource {
 export interface ConnectionOptions {
   /** Per-command reply deadline; undefined waits as long as the socket lives. */
   readonly commandTimeoutMs?: number | undefined;
+  /**
+   * A PING every `intervalMs` while ready; no reply within `timeoutMs` drops the socket
+   * and reconnects. Undefined sends none.
+   */
+  readonly ping?: { readonly intervalMs: number; readonly timeoutMs: number } | undefined;
   readonly reconnect: ReconnectScheduleFactory;
   readonly logger: Logger;
   /** Names the connection in logs and health details. */
@@ -110,6 +115,12 @@ export function openConnection(
     if (everReady)
       options.logger.warn({ role: options.role, err: lastError }, "redis connection lost");
   });
+  const stopPing =
+    options.ping === undefined
+      ? () => {}
+      : watchPings(redis, options, options.ping, (reason) => {
+          lastError = reason;
+        });
 
   const firstReady = new Promise<void>((resolve, reject) => {
     if (redis.status === "ready") {
@@ -153,6 +164,7 @@ export function openConnection(
     },
     ready: () => firstReady,
     async close() {
+      stopPing();
       readyListeners.clear();
       statusListeners.clear();
       // Only a live socket emits "end" after disconnect(); a connection waiting to
@@ -164,5 +176,63 @@ export function openConnection(
       redis.disconnect(false);
       await ended;
     },
+  };
+}
+
+/**
+ * A socket to a Redis that stopped answering without closing (a partition, a frozen host)
+ * stays "ready" for ioredis until the kernel gives up, minutes later: commands time out one
+ * by one but nothing reports the node unhealthy or reconnects. A PING on a timer notices
+ * within `intervalMs + timeoutMs` and destroys the socket, which ioredis handles like any
+ * lost connection: pending commands fail, status leaves "ready", it reconnects with backoff.
+ * PING is allowed in subscriber mode, so the pub/sub connection is watched the same way.
+ */
+function watchPings(
+  redis: Redis,
+  options: ConnectionOptions,
+  ping: { readonly intervalMs: number; readonly timeoutMs: number },
+  onDead: (reason: string) => void,
+): () => void {
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let pinging = false;
+
+  function arm(): void {
+    if (stopped || timer !== undefined || pinging) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void once();
+    }, ping.intervalMs);
+    timer.unref();
+  }
+
+  async function once(): Promise<void> {
+    // Not ready: the next "ready" arms the timer again.
+    if (stopped || redis.status !== "ready") return;
+    pinging = true;
+    const stream = redis.stream;
+    const deadline = setTimeout(() => {
+      const reason = `no reply to PING within ${ping.timeoutMs} ms`;
+      onDead(reason);
+      options.logger.warn({ role: options.role }, `redis connection dropped: ${reason}`);
+      stream.destroy();
+    }, ping.timeoutMs);
+    deadline.unref();
+    try {
+      await redis.ping();
+    } catch {
+      // A failed PING means the connection is already going down; its events report that.
+    } finally {
+      clearTimeout(deadline);
+      pinging = false;
+    }
+    arm();
+  }
+
+  redis.on("ready", arm);
+  return () => {
+    stopped = true;
+    if (timer !== undefined) clearTimeout(timer);
+    redis.off("ready", arm);
   };
 }

@@ -35,6 +35,20 @@ export interface RedisBrokerOptions {
    */
   readonly commandTimeoutMs?: number;
   /**
+   * Interval between PINGs on each of the broker's two connections, in milliseconds, to
+   * notice a Redis that stopped answering without closing the connection (a partition):
+   * the node then reports itself unhealthy and reconnects. 0 sends no PING, leaving such a
+   * connection to the operating system's TCP timeouts (minutes).
+   * @default 1000
+   */
+  readonly pingIntervalMs?: number;
+  /**
+   * How long a PING may go unanswered before the connection is dropped and reopened, in
+   * milliseconds. Lost-Redis detection takes at most `pingIntervalMs + pingTimeoutMs`.
+   * @default 2000
+   */
+  readonly pingTimeoutMs?: number;
+  /**
    * Delays between reconnect attempts, e.g. `exponential({...})` from `@lifeline/backoff`.
    * A schedule that gives up leaves the broker disconnected and unhealthy.
    * @default exponential from 50 ms to 2 s with full jitter, never giving up
@@ -52,6 +66,8 @@ export interface ResolvedRedisBrokerOptions {
   readonly maxAgeMs: number;
   readonly dedupeWindowMs: number;
   readonly commandTimeoutMs: number;
+  readonly pingIntervalMs: number;
+  readonly pingTimeoutMs: number;
   readonly reconnect: ReconnectScheduleFactory;
   readonly logger: Logger;
 }
@@ -62,6 +78,8 @@ export const defaults = {
   maxAgeMs: 300_000,
   dedupeWindowMs: 300_000,
   commandTimeoutMs: 5000,
+  pingIntervalMs: 1000,
+  pingTimeoutMs: 2000,
 } as const;
 
 function positiveInt(value: number | undefined, fallback: number): number {
@@ -77,6 +95,11 @@ export function resolveOptions(options: RedisBrokerOptions): ResolvedRedisBroker
     maxAgeMs: positiveInt(options.history?.maxAgeMs, defaults.maxAgeMs),
     dedupeWindowMs: positiveInt(options.dedupeWindowMs, defaults.dedupeWindowMs),
     commandTimeoutMs: positiveInt(options.commandTimeoutMs, defaults.commandTimeoutMs),
+    pingIntervalMs:
+      options.pingIntervalMs === 0
+        ? 0
+        : positiveInt(options.pingIntervalMs, defaults.pingIntervalMs),
+    pingTimeoutMs: positiveInt(options.pingTimeoutMs, defaults.pingTimeoutMs),
     reconnect: options.reconnect ?? defaultReconnect,
     logger: options.logger ?? silentLogger,
   };

@@ -61,14 +61,23 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   const newEpoch = epochSource();
   const { logger } = opts;
   const source = { url: opts.url, redis: opts.redis };
+  const ping =
+    opts.pingIntervalMs > 0
+      ? { intervalMs: opts.pingIntervalMs, timeoutMs: opts.pingTimeoutMs }
+      : undefined;
   const command: TrackedConnection = openConnection(source, {
     role: "command",
     commandTimeoutMs: opts.commandTimeoutMs,
+    ping,
     reconnect: opts.reconnect,
     logger,
   });
+  // The subscriber's commands (SUBSCRIBE, PING) get a deadline too: its ready check must
+  // not hang on a Redis that accepts connections but never answers.
   const subscriber: TrackedConnection = openConnection(source, {
     role: "subscriber",
+    commandTimeoutMs: opts.commandTimeoutMs,
+    ping,
     reconnect: opts.reconnect,
     logger,
   });
