@@ -9,18 +9,23 @@ import { countdown, within } from "./support/wait.js";
 // server process, its heap sampled after a full GC at the end of every cycle. A leak of
 // anything per connection or per subscription shows as a rising line.
 //
-// The CI variant runs SOAK_CYCLES=24 (about 30 s); `LIFELINE_SOAK_CYCLES=400 pnpm test:chaos
+// The CI variant runs 40 cycles (about 20 s on an idle machine); `LIFELINE_SOAK_CYCLES=400 pnpm test:chaos
 // soak` is the long run (a few minutes).
 
 // biome-ignore lint/suspicious/noUndeclaredEnvVars: a knob for a manual long run, no turbo task reads it
 const envCycles = Number(process.env.LIFELINE_SOAK_CYCLES ?? "");
-const CYCLES = Number.isInteger(envCycles) && envCycles > 0 ? Math.min(envCycles, 2000) : 24;
+const CYCLES = Number.isInteger(envCycles) && envCycles > 0 ? Math.min(envCycles, 2000) : 40;
 const CLIENTS_PER_CYCLE = 50;
 const TOPICS_PER_CLIENT = 3;
-/** Cycles before sampling starts: JIT, pools and caches settle first. */
-const WARMUP = 4;
-/** Heap growth per connection (and its subscriptions) that counts as a leak. */
-const LEAK_BYTES_PER_CONNECTION = 256;
+/**
+ * Heap growth per connection (and its subscriptions) that counts as a leak, over the second
+ * half of the run. Short runs are still warming up (JIT, inline caches, maps resizing:
+ * measured 278 B/connection over cycles 20-40, 25 over cycles 60-120), so the CI variant
+ * only catches real leaks (a retained socket, ws and buffers is over 10 KiB); runs of 100+
+ * cycles hold the line at 64 B.
+ */
+const LEAK_BYTES_PER_CONNECTION = CYCLES >= 100 ? 64 : 1024;
+const DISTINCT_TOPICS = 3000;
 
 const disposers: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -41,61 +46,120 @@ function slope(ys: readonly number[]): number {
   return den === 0 ? 0 : num / den;
 }
 
+interface SoakResult {
+  readonly perCycle: number;
+  readonly perConnection: number;
+  readonly line: string;
+  readonly gc: boolean | undefined;
+}
+
+/**
+ * Runs `cycles` cycles of 50 clients connecting, subscribing to 3 topics each, delivering a
+ * marker, and leaving; samples the server's heap after a full GC at the end of each.
+ */
+async function soak(
+  label: string,
+  cycles: number,
+  topicOf: (cycle: number, index: number) => string,
+  options: Record<string, unknown>,
+): Promise<SoakResult> {
+  const server: ServerProcess = await startServerProcess({
+    nodeFlags: ["--expose-gc"],
+    options: { limits: { maxConnectionsPerIp: 10_000 }, ...options },
+  });
+  disposers.push(() => server.dispose());
+  const publisher = createClient({
+    url: server.url,
+    clientId: `${label}-publisher`,
+    lifecycle: false,
+    logLevel: "silent",
+    WebSocket: tappedWebSocket(() => {}),
+  });
+  disposers.push(() => publisher.close());
+
+  const samples: MemorySample[] = [];
+  const startedAt = Date.now();
+  for (let cycle = 0; cycle < cycles; cycle += 1) {
+    const history = new History();
+    const prefix = `${label}${cycle}`;
+    const fleet = startFleet({
+      url: server.url,
+      count: CLIENTS_PER_CYCLE,
+      prefix,
+      topicsOf: (i) => Array.from({ length: TOPICS_PER_CLIENT }, (_, t) => topicOf(cycle, i + t)),
+      history,
+    });
+    await fleet.whenAllLive(20_000);
+    await publishMarkers(fleet, publisher, history, prefix, 20_000);
+    const gone = countdown(CLIENTS_PER_CYCLE);
+    const stop = server.onEvent((event) => {
+      if (event.type === "disconnect" && event.client_id.startsWith(`${prefix}-`)) gone.hit();
+    });
+    fleet.close();
+    await within(gone.reached, `the server to see cycle ${cycle}'s clients leave`, 20_000);
+    stop();
+    const sample = await server.memory();
+    expect(sample.connections).toBe(1);
+    expect(sample.subscriptions).toBe(0);
+    samples.push(sample);
+  }
+  const elapsedMs = Date.now() - startedAt;
+  // The first half warms up; the slope of the second half is the figure.
+  const heap = samples.slice(Math.floor(cycles / 2)).map((s) => s.heap_used);
+  const perCycle = slope(heap);
+  const perConnection = perCycle / CLIENTS_PER_CYCLE;
+  const line = `[chaos] soak ${label}: cycles=${cycles} clients_per_cycle=${CLIENTS_PER_CYCLE} subscriptions_per_client=${TOPICS_PER_CLIENT} elapsed_ms=${elapsedMs} heap_first=${heap[0]} heap_last=${heap.at(-1)} slope_bytes_per_cycle=${Math.round(perCycle)} per_connection=${Math.round(perConnection)} rss_last=${samples.at(-1)?.rss} heap_kib=${samples.map((s) => Math.round(s.heap_used / 1024)).join(",")}`;
+  console.info(line);
+  return { perCycle, perConnection, line, gc: samples[0]?.gc };
+}
+
 describe("soak", () => {
   it(`shows no heap growth over ${CYCLES} cycles of connect, subscribe, receive, disconnect`, async () => {
+    // The same ten topics every cycle, with short retention, so history and publish dedupe
+    // keys stay at a fixed size and any growth is per connection or subscription.
+    const result = await soak("fixed", CYCLES, (_cycle, i) => `soak/${i % 10}`, {
+      history: { maxMessages: 5, maxAgeMs: 60_000 },
+      limits: { maxConnectionsPerIp: 10_000, dedupeWindowMs: 1000 },
+    });
+    expect(result.gc).toBe(true);
+    expect(result.perConnection).toBeLessThan(LEAK_BYTES_PER_CONNECTION);
+  });
+
+  // FINDING (packages/server/src/memory-broker.ts): the memory broker keeps a log object
+  // per topic name forever; expired entries are trimmed only when that topic is touched
+  // again. An application with short-lived topic names (per session, per job) grows
+  // without bound. Expected to fail until the broker drops idle, empty topics; then drop
+  // `.fails`.
+  it.fails("forgets topics whose history expired and that nobody subscribes to", async () => {
     const server: ServerProcess = await startServerProcess({
       nodeFlags: ["--expose-gc"],
-      options: { limits: { maxConnectionsPerIp: 10_000 } },
+      options: {
+        history: { maxMessages: 5, maxAgeMs: 100 },
+        limits: { dedupeWindowMs: 100, rate: { perSecond: 100_000, burst: 100_000 } },
+      },
     });
     disposers.push(() => server.dispose());
     const publisher = createClient({
       url: server.url,
-      clientId: "soak-publisher",
+      clientId: "topics-publisher",
       lifecycle: false,
       logLevel: "silent",
       WebSocket: tappedWebSocket(() => {}),
     });
     disposers.push(() => publisher.close());
-
-    const samples: MemorySample[] = [];
-    const startedAt = Date.now();
-    for (let cycle = 0; cycle < CYCLES; cycle += 1) {
-      const history = new History();
-      const prefix = `soak${cycle}`;
-      const fleet = startFleet({
-        url: server.url,
-        count: CLIENTS_PER_CYCLE,
-        prefix,
-        // Fresh topic names each cycle: a topic left behind after its last subscriber is a leak too.
-        topicsOf: (i) =>
-          Array.from({ length: TOPICS_PER_CLIENT }, (_, t) => `soak/${cycle}/${(i + t) % 10}`),
-        history,
-      });
-      await fleet.whenAllLive(20_000);
-      await publishMarkers(fleet, publisher, history, prefix, 20_000);
-      const gone = countdown(CLIENTS_PER_CYCLE);
-      const stop = server.onEvent((event) => {
-        if (event.type === "disconnect" && event.client_id.startsWith(`${prefix}-`)) gone.hit();
-      });
-      fleet.close();
-      await within(gone.reached, `the server to see cycle ${cycle}'s clients leave`, 20_000);
-      stop();
-      const sample = await server.memory();
-      expect(sample.connections).toBe(1);
-      expect(sample.subscriptions).toBe(0);
-      samples.push(sample);
-    }
-    const elapsedMs = Date.now() - startedAt;
-
-    const heap = samples.slice(WARMUP).map((s) => s.heap_used);
-    const perCycle = slope(heap);
-    const perConnection = perCycle / CLIENTS_PER_CYCLE;
-    const first = heap[0] ?? 0;
-    const last = heap.at(-1) ?? 0;
+    const batch = async (from: number) => {
+      for (let i = from; i < from + DISTINCT_TOPICS; i += 1) {
+        await publisher.publish(`once/${i}`, { i });
+      }
+      return (await server.memory()).heap_used;
+    };
+    await batch(0);
+    const first = await batch(DISTINCT_TOPICS);
+    const second = await batch(2 * DISTINCT_TOPICS);
+    const perTopic = (second - first) / DISTINCT_TOPICS;
     console.info(
-      `[chaos] soak: cycles=${CYCLES} clients_per_cycle=${CLIENTS_PER_CYCLE} subscriptions_per_client=${TOPICS_PER_CLIENT} elapsed_ms=${elapsedMs} gc=${samples[0]?.gc} heap_first=${first} heap_last=${last} slope_bytes_per_cycle=${Math.round(perCycle)} per_connection=${Math.round(perConnection)} rss_last=${samples.at(-1)?.rss}`,
+      `[chaos] distinct topics: ${DISTINCT_TOPICS} one-message topics per batch, heap ${first} -> ${second}, ${Math.round(perTopic)} bytes retained per expired topic`,
     );
-    expect(samples[0]?.gc).toBe(true);
-    expect(perConnection).toBeLessThan(LEAK_BYTES_PER_CONNECTION);
+    expect(perTopic).toBeLessThan(64);
   });
 });
