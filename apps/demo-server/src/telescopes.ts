@@ -205,7 +205,9 @@ export function createObservatory(options: ObservatoryOptions): Observatory {
   function stateOf(t: Telescope, now: number): TelescopeState {
     advance(t, now);
     const cycle = Math.sin((2 * Math.PI * now) / 120_000 + t.phase);
-    const noise = (random() - 0.5) * 0.1;
+    // Small sensor noise: enough to make the reading flicker near a rounding edge, not so
+    // much that every 5 Hz update carries a new temperature.
+    const noise = (random() - 0.5) * 0.04;
     return {
       battery: round(t.battery, 1),
       temperature_c: round(12 + 3 * cycle + noise, 1),

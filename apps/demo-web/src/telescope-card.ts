@@ -156,8 +156,12 @@ export function createTelescopeCard(
     ) {
       samples.shift();
     }
-    const lo = Math.min(...samples.map((s) => s.v)) - 0.2;
-    const hi = Math.max(...samples.map((s) => s.v)) + 0.2;
+    // At least 1 °C tall, so a 0.1 °C flicker does not fill the chart.
+    const min = Math.min(...samples.map((s) => s.v));
+    const max = Math.max(...samples.map((s) => s.v));
+    const pad = Math.max(0.2, (1 - (max - min)) / 2);
+    const lo = min - pad;
+    const hi = max + pad;
     const points = samples.map((s) => {
       const x = CHART.width - ((now - s.t) / CHART.windowMs) * CHART.width;
       const y = CHART.height - ((s.v - lo) / (hi - lo)) * (CHART.height - 14) - 7;
