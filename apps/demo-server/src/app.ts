@@ -38,6 +38,8 @@ export interface DemoServer {
   readonly lifeline: LifelineServer;
   /** True while this process produces telescopes and ticks (always in memory; the lease holder on Redis). */
   readonly producing: boolean;
+  /** Calls `listener` whenever `producing` changes; returns the undo. */
+  onProducingChange(listener: (producing: boolean) => void): () => void;
   /** Graceful: clients get `shutdown` and 1012, the lease is released, the port freed. */
   close(): Promise<void>;
 }
@@ -113,8 +115,11 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     lifeline.on("topicIdle", (topic) => setDemand(topic, false));
   }
   let producing = true;
+  const producingListeners = new Set<(producing: boolean) => void>();
   const setProducing = (allowed: boolean): void => {
+    const changed = producing !== allowed;
     producing = allowed;
+    if (changed) for (const listener of [...producingListeners]) listener(allowed);
     observatory.setProducing(allowed);
     ticks.setProducing(allowed);
   };
@@ -179,6 +184,12 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     lifeline,
     get producing() {
       return producing;
+    },
+    onProducingChange(listener) {
+      producingListeners.add(listener);
+      return () => {
+        producingListeners.delete(listener);
+      };
     },
     close() {
       closing ??= (async () => {
