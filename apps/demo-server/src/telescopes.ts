@@ -294,6 +294,15 @@ export function createObservatory(options: ObservatoryOptions): Observatory {
           pendingMoves.delete(entry);
           advance(t, clock.now());
           t.move = undefined;
+          if (!t.online) {
+            reject(
+              new TelescopeError(
+                "telescope_offline",
+                `telescope "${t.id}" went offline while moving`,
+              ),
+            );
+            return;
+          }
           resolve({
             telescope_id: t.id,
             direction: params.direction,
