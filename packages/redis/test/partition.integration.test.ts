@@ -1,9 +1,11 @@
+import type { BrokerHealth } from "@lifeline/server";
+import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
-import { RedisBrokerErrorCode } from "../src/index.js";
+import { createRedisBroker, RedisBrokerErrorCode } from "../src/index.js";
 import { type InProcessNode, startNode } from "./cluster.js";
 import { checkDeliveries } from "./delivery-check.js";
 import { startFreezableProxy } from "./freezable-proxy.js";
-import { createLogRecorder, range, waitForHealth } from "./helpers.js";
+import { createLogRecorder, range, waitForHealth, within } from "./helpers.js";
 import { createRecordingClient, type RecordingClient } from "./recording-client.js";
 import { startRedisServer } from "./redis-server.js";
 
@@ -94,5 +96,43 @@ describe("a node cut off from Redis without the connection closing", () => {
       expect(checkDeliveries(c.topic("feed").handled), c.name).toMatchObject(want);
       expect(c.gaps).toEqual([]);
     }
+  });
+});
+
+describe("PINGs on a healthy connection", () => {
+  it("are answered on both connections, subscribed or not, without a health change", async () => {
+    const redis = await startRedisServer();
+    disposers.push(() => redis.dispose());
+    const log = createLogRecorder();
+    const broker = createRedisBroker({
+      url: redis.url,
+      keyPrefix: "ping:",
+      pingIntervalMs: 20,
+      pingTimeoutMs: 200,
+      logger: log,
+    });
+    disposers.push(() => broker.close());
+    await within(broker.ready(), 5000, "broker ready");
+    const changes: BrokerHealth[] = [];
+    broker.onHealthChange((health) => changes.push(health));
+    await broker.subscribe("quiet", () => {});
+
+    // Watch Redis execute the PINGs: ten from each connection, the subscribed one included.
+    const monitor = await new Redis(redis.url).monitor();
+    disposers.push(() => monitor.disconnect());
+    const pingsBySource = new Map<string, number>();
+    const pinged = new Promise<void>((resolve) => {
+      monitor.on("monitor", (_time: string, args: string[], source: string) => {
+        if (args[0]?.toLowerCase() !== "ping") return;
+        pingsBySource.set(source, (pingsBySource.get(source) ?? 0) + 1);
+        const counts = [...pingsBySource.values()];
+        if (counts.length >= 2 && counts.every((n) => n >= 10)) resolve();
+      });
+    });
+    await within(pinged, 5000, "ten PINGs from each connection");
+
+    expect(changes).toEqual([]);
+    expect(broker.health()).toEqual({ healthy: true });
+    await expect(log.waitFor(/no reply to PING/, 1)).rejects.toThrow(/timed out/);
   });
 });
