@@ -39,6 +39,8 @@ interface RunResult {
   readonly fleet: Fleet;
   readonly downMs: number;
   readonly backMs: number;
+  /** Publishes sent again after the restart (same id): the dedupe path under test. */
+  readonly resent: number;
 }
 
 /**
@@ -85,7 +87,8 @@ async function killDuringTraffic(server: ServerProcess): Promise<RunResult> {
   await fleet.whenAllLive(60_000);
   const backMs = Date.now() - killedAt;
   await publishMarkers(fleet, observer, history, "end", 30_000);
-  return { history, fleet, downMs, backMs };
+  const sent = fleet.members.reduce((n, m) => n + (m.client.stats().sent.publish ?? 0), 0);
+  return { history, fleet, downMs, backMs, resent: sent - total };
 }
 
 describe("server SIGKILL and restart under traffic", () => {
@@ -95,11 +98,13 @@ describe("server SIGKILL and restart under traffic", () => {
     const server = await startServerProcess({ redisUrl: redis.url, options: serverOptions });
     disposers.push(() => server.dispose());
 
-    const { history, fleet, downMs, backMs } = await killDuringTraffic(server);
+    const { history, fleet, downMs, backMs, resent } = await killDuringTraffic(server);
     const report = history.check();
     console.info(
-      `[chaos] redis kill/restart: clients=${CLIENTS} down_ms=${downMs} all_back_ms=${backMs}\n${summarize(report)}`,
+      `[chaos] redis kill/restart: clients=${CLIENTS} down_ms=${downMs} all_back_ms=${backMs} resent_publishes=${resent}\n${summarize(report)}`,
     );
+    // Publishes in flight at the kill were sent again with their ids, and not appended twice.
+    expect(resent).toBeGreaterThan(0);
     expect(report.acknowledged).toBe(CLIENTS * PUBLISHES_PER_CLIENT + 2 * TOPICS);
     expect(report.unacknowledged).toBe(0);
     expect(report.checked).toBeGreaterThanOrEqual(CLIENTS * PUBLISHES_PER_CLIENT);
@@ -118,10 +123,10 @@ describe("server SIGKILL and restart under traffic", () => {
     const server = await startServerProcess({ options: serverOptions });
     disposers.push(() => server.dispose());
 
-    const { history, fleet, downMs, backMs } = await killDuringTraffic(server);
+    const { history, fleet, downMs, backMs, resent } = await killDuringTraffic(server);
     const report = history.check();
     console.info(
-      `[chaos] memory kill/restart: clients=${CLIENTS} down_ms=${downMs} all_back_ms=${backMs}\n${summarize(report)}`,
+      `[chaos] memory kill/restart: clients=${CLIENTS} down_ms=${downMs} all_back_ms=${backMs} resent_publishes=${resent}\n${summarize(report)}`,
     );
     expect(report.unacknowledged).toBe(0);
     expect(report.lost).toBe(0);
