@@ -4,6 +4,7 @@
  *
  *   tsx src/run.ts --profile quick|full [--only fanout,rpc,...] [--contenders a,b]
  *                  [--runs n] [--cpu-prof] [--heap-snapshot] [--source] [--doc] [--out dir]
+ *                  [--report-only]
  *
  * Writes results.json, results.md and one SVG chart per scenario to bench/results/, and
  * with --doc (default for the full profile) regenerates docs/performance.md.
@@ -16,7 +17,7 @@ import { CONTENDERS, type ContenderName } from "./contenders/types.js";
 import { Harness, type ScenarioResult } from "./harness.js";
 import { type Profile, profiles } from "./profiles.js";
 import { renderDoc } from "./report/doc.js";
-import { checkTargets, resultsMarkdown } from "./report/markdown.js";
+import { checkTargets, resultsMarkdown, type TargetCheck } from "./report/markdown.js";
 import { renderChart } from "./report/svg.js";
 import { accept } from "./scenarios/accept.js";
 import { clientOverhead } from "./scenarios/client-overhead.js";
@@ -37,6 +38,7 @@ const { values: args } = parseArgs({
     "cpu-prof": { type: "boolean", default: false },
     source: { type: "boolean", default: false },
     "heap-snapshot": { type: "boolean", default: false },
+    "report-only": { type: "boolean", default: false },
     doc: { type: "boolean" },
     out: { type: "string" },
   },
@@ -91,6 +93,61 @@ async function warnIfStale(): Promise<void> {
   }
 }
 
+interface Meta {
+  readonly command: string;
+  readonly argv: string;
+  readonly profile: string;
+  readonly date: string;
+  readonly machine: Record<string, unknown>;
+}
+
+/**
+ * Writes results.json, results.md, the charts and (with --doc) docs/performance.md.
+ * Called after every scenario, so an interrupted run still leaves what it measured.
+ */
+async function writeOutputs(
+  meta: Meta,
+  started: number,
+  results: readonly ScenarioResult[],
+  saved?: { durationS: number; loadAvgAtEnd: number[] },
+): Promise<Meta & { durationS: number; loadAvgAtEnd: number[]; checks: TargetCheck[] }> {
+  const checks = checkTargets(TARGETS, results);
+  const finished = {
+    ...meta,
+    durationS: saved?.durationS ?? Math.round((Date.now() - started) / 1000),
+    loadAvgAtEnd: saved?.loadAvgAtEnd ?? os.loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+  await writeFile(
+    `${outDir}/results.json`,
+    `${JSON.stringify({ meta: finished, targets: checks, scenarios: results }, null, 2)}\n`,
+  );
+  for (const scenario of results) {
+    await writeFile(`${outDir}/${scenario.id}.svg`, renderChart(scenario));
+  }
+  const table = resultsMarkdown(results, checks, "./");
+  await writeFile(
+    `${outDir}/results.md`,
+    `# Lifeline benchmark results (${profileName})\n\n\`${finished.command}\` on ${finished.date}, ${finished.durationS} s.\n\n${table}`,
+  );
+  if (writeDoc) {
+    const notesPath = `${benchDir}performance-notes.md`;
+    const notes = await readFile(notesPath, "utf8").catch(() => "");
+    const doc = renderDoc(finished, resultsMarkdown(results, checks, "../bench/results/"), notes);
+    await writeFile(`${benchDir}../docs/performance.md`, doc);
+  }
+  return { ...finished, checks };
+}
+
+/** --report-only: rewrite the tables, charts and doc from results.json without measuring. */
+async function report(): Promise<void> {
+  const saved = JSON.parse(await readFile(`${outDir}/results.json`, "utf8")) as {
+    meta: Meta & { durationS: number; loadAvgAtEnd: number[] };
+    scenarios: ScenarioResult[];
+  };
+  await writeOutputs(saved.meta, 0, saved.scenarios, saved.meta);
+  log(`rewrote the reports of ${outDir}/results.json${writeDoc ? " and docs/performance.md" : ""}`);
+}
+
 async function main(): Promise<void> {
   const profile: Profile = profiles[profileName];
   const started = Date.now();
@@ -115,9 +172,22 @@ async function main(): Promise<void> {
   });
   const results: ScenarioResult[] = [];
   const step = async (name: string, body: () => Promise<ScenarioResult>): Promise<void> => {
+    await measure(name, body);
+    await writeOutputs(meta, started, results);
+  };
+  const measure = async (name: string, body: () => Promise<ScenarioResult>): Promise<void> => {
     log(`\n${name}`);
     try {
-      results.push(await body());
+      const before = os.loadavg()[0]!;
+      const result = await body();
+      // The machine may be shared: the 1-minute load average around each scenario says how much.
+      results.push({
+        ...result,
+        notes: [
+          ...result.notes,
+          `1-minute load average ${before.toFixed(1)} before, ${os.loadavg()[0]!.toFixed(1)} after (${os.cpus().length} CPUs).`,
+        ],
+      });
     } catch (error) {
       log(`  ${name} FAILED: ${error instanceof Error ? error.stack : String(error)}`);
     }
@@ -167,40 +237,17 @@ async function main(): Promise<void> {
     await harness.close();
   }
 
-  const checks = checkTargets(TARGETS, results);
-  const finished = {
-    ...meta,
-    durationS: Math.round((Date.now() - started) / 1000),
-    loadAvgAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100),
-  };
-  await writeFile(
-    `${outDir}/results.json`,
-    `${JSON.stringify({ meta: finished, targets: checks, scenarios: results }, null, 2)}\n`,
-  );
-  for (const scenario of results) {
-    await writeFile(`${outDir}/${scenario.id}.svg`, renderChart(scenario));
-  }
-  const table = resultsMarkdown(results, checks, "./");
-  await writeFile(
-    `${outDir}/results.md`,
-    `# Lifeline benchmark results (${profileName})\n\n\`${finished.command}\` on ${finished.date}, ${finished.durationS} s.\n\n${table}`,
-  );
-  if (writeDoc) {
-    const notesPath = `${benchDir}performance-notes.md`;
-    const notes = await readFile(notesPath, "utf8").catch(() => "");
-    const doc = renderDoc(finished, resultsMarkdown(results, checks, "../bench/results/"), notes);
-    await writeFile(`${benchDir}../docs/performance.md`, doc);
-    log("wrote docs/performance.md");
-  }
+  const finished = await writeOutputs(meta, started, results);
   log(
     `\nwrote ${outDir}/results.{json,md} and ${results.length} charts in ${finished.durationS} s`,
   );
-  for (const c of checks) {
+  for (const c of finished.checks) {
     log(
       `  ${c.met === undefined ? "n/a   " : c.met ? "met   " : "MISSED"} ${c.text}: ${Number.isFinite(c.measured) ? c.measured.toFixed(2) : "n/a"} (${c.op} ${c.limit})`,
     );
   }
 }
 
-await main();
+if (args["report-only"]) await report();
+else await main();
 process.exit(0);

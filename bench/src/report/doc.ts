@@ -2,6 +2,7 @@
 
 export interface DocMeta {
   readonly command: string;
+  readonly profile: string;
   readonly argv: string;
   readonly date: string;
   readonly durationS: number;
@@ -23,14 +24,25 @@ ratio in this page compares two figures measured in the same run on the same mac
 
 \`\`\`sh
 pnpm install
-${meta.command}        # the figures below (${meta.durationS} s)
-pnpm bench             # a short version, under 3 minutes
+pnpm bench:full   # builds the packages, then the figures below (this run: ${meta.durationS} s)
+pnpm bench        # the short version (1,000 clients, shorter windows, one server process
+                  # per contender reused across its runs): about 2.5 minutes on an idle machine
 \`\`\`
 
-Options (after \`pnpm --filter @lifeline/bench exec tsx src/run.ts\`): \`--profile quick|full\`,
-\`--only fanout,burst,rpc,memory,accept,storm,client-overhead\`, \`--contenders lifeline,ws\`,
-\`--runs n\`, \`--cpu-prof\` (V8 CPU profiles of every server process in
-\`bench/results/profiles/\`), \`--doc\` (rewrite this page).
+The figures below come from \`${meta.command}\`${meta.argv === "" ? "" : ` (\`${meta.argv}\`)`}. Lifeline runs from the
+packages' built \`dist\` (what users install); the runner warns when a build is older than
+its sources. Options of \`pnpm --filter @lifeline/bench exec tsx src/run.ts\`:
+
+| option | |
+|---|---|
+| \`--profile quick|full\` | the scenario set |
+| \`--only fanout,burst,rpc,memory,accept,storm,client-overhead\` | a subset |
+| \`--contenders lifeline,ws,ws-preframed,socketio\` | a subset |
+| \`--runs n\` | runs per figure (at least 3) |
+| \`--cpu-prof\` | a V8 CPU profile of every server run (serving only) in \`bench/results/profiles/\`; summarise with \`tsx src/tools/profile-summary.ts <files>\` |
+| \`--heap-snapshot\` | heap snapshots at 0 and N clients in the memory scenario; per-connection growth by constructor with \`tsx src/tools/heap-diff.ts\` |
+| \`--source\` | run the workspace packages from their TypeScript sources instead of \`dist\` |
+| \`--report-only --doc\` | rewrite tables, charts and this page from \`bench/results/results.json\` |
 
 ## Machine
 
@@ -38,15 +50,17 @@ Options (after \`pnpm --filter @lifeline/bench exec tsx src/run.ts\`): \`--profi
 |---|---|
 | date | ${meta.date} |
 | OS | ${String(m.os)} |
-| CPU | ${String(m.cpuCount)} × ${String(m.cpuModel)} @ ${String(m.cpuMHz)} MHz |
+| CPU | ${String(m.cpuCount)} × ${String(m.cpuModel)}${Number(m.cpuMHz) > 0 ? ` @ ${String(m.cpuMHz)} MHz` : ""} (\`os.cpus()\`) |
 | memory | ${String(m.totalMemGB)} GB |
 | Node.js | ${String(m.node)} |
 | load average at start / end | ${(m.loadAvgAtStart as number[]).join(", ")} / ${meta.loadAvgAtEnd.join(", ")} |
 
 ## Method
 
-- **Processes.** Each run starts a fresh server process for one contender; one load
-  process holds every client; the runner only relays control messages. All on 127.0.0.1.
+- **Processes.** Each server runs in its own process (\`bench/src/server-main.ts\`), booted
+  before its run so module loading stays out of the figures; one load process
+  (\`bench/src/load-main.ts\`) holds every client; the runner only sends control messages.
+  All on 127.0.0.1. The full profile starts a fresh server process for every run.
 - **Contenders.** \`lifeline\`: \`@lifeline/server\` with the in-memory broker, logging
   off, connection and per-socket rate limits raised (all load comes from one IP).
   \`ws\`: \`ws\` serialising a broadcast once and \`send()\`ing the string to each socket.
@@ -59,8 +73,12 @@ Options (after \`pnpm --filter @lifeline/bench exec tsx src/run.ts\`): \`--profi
   contender's own client (\`@lifeline/client\`, \`socket.io-client\`), and the
   client-overhead scenario measures \`@lifeline/client\` itself.
 - **Flow control.** In fan-out the server publishes as fast as a window of undelivered
-  messages per client allows (the load process reports deliveries), so each contender
-  runs at its own maximum without unbounded buffers.
+  messages per client allows (the load process reports deliveries over a loopback TCP
+  side channel), so each contender runs at its own maximum without unbounded buffers.
+- **CPU.** \`process.cpuUsage()\` (user + system) of the server process over the measured
+  window, divided by what was delivered, accepted or answered in that window. On a
+  2-core machine where the load generator takes about one core, delivered messages/s
+  mostly measures the machine; CPU per operation is the figure that compares servers.
 - **Repetition.** Runs of the contenders are interleaved (run 1 of each, then run 2…);
   each cell is the median with min–max; ratios are medians over the baseline's median.
 
