@@ -62,8 +62,3 @@ export function checkDeliveries(positions: readonly Position[]): DeliveryReport 
     last: positions.at(-1),
   };
 }
-
-/** Offsets of `epoch` in `positions`, in arrival order. */
-export function offsetsIn(positions: readonly Position[], epoch: string): number[] {
-  return positions.filter((p) => p.epoch === epoch).map((p) => p.offset);
-}
