@@ -105,7 +105,7 @@ describe("nothing crosses principals", () => {
     expect(bob.messages.some((m) => (m as { type: string }).type === "message")).toBe(false);
   });
 
-  // BUG (packages/server/src/server.ts, onPublish): the dedupe key is `${clientId}:${id}`
+  // BUG (packages/server/src/dispatch.ts, onPublish): the dedupe key is `${clientId}:${id}`
   // without the principal, so Bob reusing a client_id Alice had is answered with Alice's ack
   // and his message is dropped. Expected to fail until the key includes the identity; then
   // drop `.fails`.
