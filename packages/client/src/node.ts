@@ -14,7 +14,7 @@ const nodeResolver: WebSocketResolver = () => {
   const found = globalWebSocket();
   if (found) return found;
   wsImport ??= import("ws").then(
-    (module) => module.WebSocket as unknown as WebSocketConstructor,
+    (module) => module.WebSocket,
     (error: unknown) => {
       wsImport = undefined;
       throw new TypeError(

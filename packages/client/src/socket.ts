@@ -1,16 +1,23 @@
 import { PROTOCOL_VERSION, type Role } from "@lifeline/protocol";
 
 /**
- * The five members of a WebSocket the client uses. The browser's `WebSocket`, Node 22's
- * global and the `ws` package all fit it, as does a test double.
+ * An event handler property, checked bivariantly (as methods are) so that the DOM's
+ * `(this: WebSocket, ev: MessageEvent) => any` and `ws`'s handler types both fit without a
+ * cast: the client only ever assigns these, it never calls them.
+ */
+type Handler<E> = { bivarianceHack(event: E): void }["bivarianceHack"];
+
+/**
+ * The members of a WebSocket the client uses. The browser's `WebSocket`, Node 22's global,
+ * the `ws` package and a test double all fit it.
  */
 export interface WebSocketLike {
   /** 0 connecting, 1 open, 2 closing, 3 closed (the WHATWG constants). */
   readonly readyState: number;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { readonly data: unknown }) => void) | null;
-  onclose: ((event: { readonly code: number; readonly reason: string }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
+  onopen: Handler<unknown> | null;
+  onmessage: Handler<{ readonly data: unknown }> | null;
+  onclose: Handler<{ readonly code: number; readonly reason: string }> | null;
+  onerror: Handler<unknown> | null;
   send(data: string): void;
   close(code?: number, reason?: string): void;
 }
