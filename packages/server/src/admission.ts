@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { Server as HttpServer, IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { CloseCode, truncateCloseReason } from "@lifeline/protocol";
@@ -20,8 +19,8 @@ import { bump } from "./stats.js";
 /** A handshake that passed every check, upgraded and ready to become a connection. */
 export interface Admitted<Principal> {
   readonly ws: WebSocket;
-  readonly request: IncomingMessage;
   readonly query: HandshakeQuery;
+  readonly userAgent: string | undefined;
   readonly principal: Principal;
   readonly identity: string;
   readonly remoteAddress: string;
@@ -35,7 +34,15 @@ export interface AdmissionDeps<Principal> {
   readonly httpServer: HttpServer;
   readonly ownsHttp: boolean;
   readonly accept: (admitted: Admitted<Principal>) => void;
+  readonly nextId: () => string;
 }
+
+/**
+ * Shared by every upgrade socket until ws takes it over: a reset peer must never crash
+ * the process, and a closure per socket would keep its request alive for the connection's
+ * whole life.
+ */
+function ignoreSocketError(): void {}
 
 class HandshakeTimeout extends Error {
   override readonly name = "HandshakeTimeout";
@@ -66,10 +73,7 @@ export function createUpgradeHandler<Principal>(
       }
       return;
     }
-    // A reset or broken peer must never crash the process: every socket gets a listener.
-    socket.on("error", (error) => {
-      logger.debug({ err: error, url: redactUrl(request.url) }, "upgrade socket error");
-    });
+    socket.on("error", ignoreSocketError);
     if (ctx.isClosing()) {
       fail("closing");
       refuseUpgrade(socket, 503, "server is shutting down");
@@ -97,62 +101,63 @@ export function createUpgradeHandler<Principal>(
     }
     // Held until the connection is registered (or refused), so bursts cannot pass the limits.
     const release = registry.reserve(address);
-    const requestId = randomUUID();
-    admit(request, socket, head, url, address, requestId).then(release, (error: unknown) => {
-      release();
-      logger.error({ err: error, request_id: requestId }, "handshake crashed");
-      socket.destroy();
-    });
-  }
-
-  async function admit(
-    request: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    url: URL,
-    address: string,
-    requestId: string,
-  ): Promise<void> {
+    const requestId = deps.nextId();
     const log = { request_id: requestId, remote_address: address, url: redactUrl(request.url) };
     const checked = checkQuery(url, opts.roles);
     if (!checked.ok) {
       fail(checked.failure);
-      logger.info(
-        { ...log, code: checked.refusal.code, reason: checked.refusal.reason },
-        "handshake refused",
-      );
-      await upgradeAndClose(request, socket, head, checked.refusal.code, checked.refusal.reason);
+      const { code, reason } = checked.refusal;
+      logger.info({ ...log, code, reason }, "handshake refused");
+      upgradeAndClose(request, socket, head, code, reason, release);
       return;
     }
     const query = checked.query;
-    let principal: Principal;
-    try {
-      principal = await authenticate(request, query, address);
-    } catch (error) {
-      const refusal = refusalFor(error);
-      fail(refusal.failure);
-      const unexpected = !(error instanceof AuthError);
-      logger[unexpected ? "error" : "info"](
-        {
-          ...log,
-          client_id: query.clientId,
-          code: refusal.code,
-          reason: refusal.reason,
-          ...(unexpected ? { err: error } : {}),
-        },
-        "handshake refused",
-      );
-      await upgradeAndClose(request, socket, head, refusal.code, refusal.reason);
+    if (!opts.authenticate) {
+      // No hook: the whole handshake runs synchronously, without a promise per connection.
+      proceed(request, socket, head, query, undefined as Principal, address, requestId, release);
       return;
     }
+    authenticate(request, query, address).then(
+      (principal) => proceed(request, socket, head, query, principal, address, requestId, release),
+      (error: unknown) => {
+        const refusal = refusalFor(error);
+        fail(refusal.failure);
+        const unexpected = !(error instanceof AuthError);
+        logger[unexpected ? "error" : "info"](
+          {
+            ...log,
+            client_id: query.clientId,
+            code: refusal.code,
+            reason: refusal.reason,
+            ...(unexpected ? { err: error } : {}),
+          },
+          "handshake refused",
+        );
+        upgradeAndClose(request, socket, head, refusal.code, refusal.reason, release);
+      },
+    );
+  }
+
+  function proceed(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    query: HandshakeQuery,
+    principal: Principal,
+    address: string,
+    requestId: string,
+    release: () => void,
+  ): void {
     if (socket.destroyed) {
       fail("gone");
+      release();
       return;
     }
     if (ctx.isClosing()) {
       // Shutdown began while authenticate ran: the drain has already taken its list.
       fail("closing");
       refuseUpgrade(socket, 503, "server is shutting down");
+      release();
       return;
     }
     const identity = opts.identify(principal);
@@ -164,35 +169,38 @@ export function createUpgradeHandler<Principal>(
       if (existing.identity !== identity) {
         fail("client_id_taken");
         logger.warn(
-          { ...log, client_id: query.clientId },
+          { request_id: requestId, remote_address: address, client_id: query.clientId },
           "handshake refused: client_id held by another principal",
         );
         const reason = "client_id is in use by another principal";
-        await upgradeAndClose(request, socket, head, CloseCode.Forbidden, reason);
+        upgradeAndClose(request, socket, head, CloseCode.Forbidden, reason, release);
         return;
       }
       if (opts.takeover === "reject") {
         fail("client_id_taken");
         const reason = "client_id is already connected";
-        await upgradeAndClose(request, socket, head, CloseCode.TooManyConnections, reason);
+        upgradeAndClose(request, socket, head, CloseCode.TooManyConnections, reason, release);
         return;
       }
       replaced = existing;
     }
-    const ws = await upgrade(request, socket, head);
-    if (!ws) {
-      fail("upgrade");
-      return;
-    }
-    deps.accept({
-      ws,
-      request,
-      query,
-      principal,
-      identity,
-      remoteAddress: address,
-      requestId,
-      replaced,
+    const userAgent = request.headers["user-agent"];
+    upgrade(request, socket, head, (ws) => {
+      release();
+      if (!ws) {
+        fail("upgrade");
+        return;
+      }
+      deps.accept({
+        ws,
+        query,
+        userAgent,
+        principal,
+        identity,
+        remoteAddress: address,
+        requestId,
+        replaced,
+      });
     });
   }
 
@@ -221,35 +229,42 @@ export function createUpgradeHandler<Principal>(
     }
   }
 
+  /** Completes the upgrade; `done` gets the socket, or undefined when the peer left. */
   function upgrade(
     request: IncomingMessage,
     socket: Duplex,
     head: Buffer,
-  ): Promise<WebSocket | undefined> {
-    if (socket.destroyed) return Promise.resolve(undefined);
-    return new Promise((resolve) => {
-      // ws answers a malformed upgrade with HTTP 400 and never calls back: the close settles it.
-      const gone = (): void => resolve(undefined);
-      socket.once("close", gone);
-      wss.handleUpgrade(request, socket, head, (ws) => {
-        socket.off("close", gone);
-        ws.on("error", (error) => logger.debug({ err: error }, "socket error during handshake"));
-        resolve(ws);
-      });
+    done: (ws: WebSocket | undefined) => void,
+  ): void {
+    if (socket.destroyed) {
+      done(undefined);
+      return;
+    }
+    // ws answers a malformed upgrade with HTTP 400 and never calls back: the close settles it.
+    const gone = (): void => done(undefined);
+    socket.once("close", gone);
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      socket.off("close", gone);
+      socket.off("error", ignoreSocketError);
+      ws.on("error", ignoreSocketError);
+      done(ws);
     });
   }
 
-  async function upgradeAndClose(
+  function upgradeAndClose(
     request: IncomingMessage,
     socket: Duplex,
     head: Buffer,
     code: number,
     reason: string,
-  ): Promise<void> {
-    const ws = await upgrade(request, socket, head);
-    if (!ws) return;
-    bump(counters.closes, String(code));
-    ws.close(code, truncateCloseReason(reason));
+    release: () => void,
+  ): void {
+    upgrade(request, socket, head, (ws) => {
+      release();
+      if (!ws) return;
+      bump(counters.closes, String(code));
+      ws.close(code, truncateCloseReason(reason));
+    });
   }
 
   return onUpgrade;

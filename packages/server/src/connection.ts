@@ -1,12 +1,17 @@
 import { type CloseCode, type ServerMessage, truncateCloseReason } from "@lifeline/protocol";
 import { WebSocket } from "ws";
-import type { PreparedMessage, SocketWriter } from "./fan-out.js";
-import { prepareMessage } from "./fan-out.js";
+import {
+  type PreparedMessage,
+  prepareMessage,
+  type SocketWriter,
+  type WriteTarget,
+} from "./fan-out.js";
+import type { HeartbeatTarget } from "./heartbeat.js";
 import type { TokenBucket, ViolationCounter } from "./rate-limit.js";
-import type { Counters } from "./stats.js";
-import { bump } from "./stats.js";
+import { bump, type Counters } from "./stats.js";
 
 const pingMessage = prepareMessage('{"type":"ping"}');
+const noTopics: ReadonlySet<string> = new Set();
 
 /** Figures kept per connection, shown by the status endpoint and logged at close. */
 export interface ConnectionCounters {
@@ -32,9 +37,17 @@ export interface ConnectionInfo<Principal = unknown> {
   readonly subscriptions: ReadonlySet<string>;
 }
 
+/** What every connection of one server shares (one object, not four fields each). */
+export interface ConnectionEnv {
+  readonly writer: SocketWriter;
+  readonly counters: Counters;
+  readonly highWaterMark: number;
+  /** Called once when a connection exceeds the high-water mark. */
+  readonly onSlowConsumer: (connection: Connection) => void;
+}
+
 export interface ConnectionInit {
   readonly id: string;
-  readonly requestId: string;
   readonly clientId: string;
   readonly role: string;
   readonly principal: unknown;
@@ -43,23 +56,19 @@ export interface ConnectionInit {
   readonly userAgent: string | undefined;
   readonly connectedAt: number;
   readonly socket: WebSocket;
-  readonly writer: SocketWriter;
-  readonly counters: Counters;
-  readonly highWaterMark: number;
+  readonly env: ConnectionEnv;
   readonly bucket: TokenBucket;
   readonly violations: ViolationCounter;
-  /** Called once when the connection exceeds the high-water mark. */
-  readonly onSlowConsumer: (connection: Connection) => void;
 }
 
 /**
  * One live client connection. A class because identity matters (the registry, topics and
- * in-flight requests key on it) and because 10,000 of them share one prototype. The
+ * in-flight requests key on it) and because 10,000 of them share one prototype: rarely
+ * used parts (requests, cleanup, topic operations) are allocated on first use. The
  * principal is `unknown` here; the server's typed API casts it back at its edges.
  */
-export class Connection implements ConnectionInfo {
+export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget {
   readonly id: string;
-  readonly requestId: string;
   readonly clientId: string;
   readonly role: string;
   readonly principal: unknown;
@@ -75,27 +84,29 @@ export class Connection implements ConnectionInfo {
     bytesOut: 0,
     errors: 0,
   };
-  readonly subscriptions = new Set<string>();
+  private topicSet: Set<string> | undefined;
   readonly bucket: TokenBucket;
   readonly violations: ViolationCounter;
   lastActivityAt: number;
+  nextPingAt = 0;
+  pendingFrames: Buffer[] | undefined;
+  pendingBytes = 0;
+  writtenTick = 0;
   /** Set once the server decided to close it: nothing more is sent. */
   closing = false;
   /** The close code the server sent, when it started the close. */
   closeCodeSent: number | undefined;
+  /** The last socket error, reported with the close. */
+  lastError: Error | undefined;
   /** Serialises subscribe/unsubscribe so their answers keep the order they were asked in. */
-  topicOps: Promise<void> = Promise.resolve();
+  private topicOps: Promise<void> | undefined;
   /** In-flight requests, aborted when the connection closes. */
-  readonly requests = new Set<AbortController>();
-  private readonly writer: SocketWriter;
-  private readonly totals: Counters;
-  private readonly highWaterMark: number;
-  private readonly onSlowConsumer: (connection: Connection) => void;
-  private readonly disposers: (() => void)[] = [];
+  private requests: Set<AbortController> | undefined;
+  private disposers: (() => void)[] | undefined;
+  private readonly env: ConnectionEnv;
 
   constructor(init: ConnectionInit) {
     this.id = init.id;
-    this.requestId = init.requestId;
     this.clientId = init.clientId;
     this.role = init.role;
     this.principal = init.principal;
@@ -105,12 +116,9 @@ export class Connection implements ConnectionInfo {
     this.connectedAt = init.connectedAt;
     this.lastActivityAt = init.connectedAt;
     this.socket = init.socket;
-    this.writer = init.writer;
-    this.totals = init.counters;
-    this.highWaterMark = init.highWaterMark;
+    this.env = init.env;
     this.bucket = init.bucket;
     this.violations = init.violations;
-    this.onSlowConsumer = init.onSlowConsumer;
   }
 
   /** Serialises and sends one message to this connection only. */
@@ -122,8 +130,8 @@ export class Connection implements ConnectionInfo {
   /** Sends an already prepared message and counts it in the server's totals. */
   sendPrepared(message: PreparedMessage, type: string): boolean {
     if (!this.deliver(message)) return false;
-    bump(this.totals.messagesOut, type);
-    this.totals.bytesOut += message.bytes;
+    bump(this.env.counters.messagesOut, type);
+    this.env.counters.bytesOut += message.bytes;
     return true;
   }
 
@@ -133,12 +141,13 @@ export class Connection implements ConnectionInfo {
    */
   deliver(message: PreparedMessage): boolean {
     if (this.closing) return false;
-    if (!this.writer.write(this.socket, message)) return false;
+    const { writer, highWaterMark } = this.env;
+    if (!writer.write(this, message)) return false;
     this.counters.messagesOut += 1;
     this.counters.bytesOut += message.bytes;
-    if (this.socket.bufferedAmount > this.highWaterMark) {
+    if (writer.buffered(this) > highWaterMark) {
       this.closing = true;
-      this.onSlowConsumer(this);
+      this.env.onSlowConsumer(this);
     }
     return true;
   }
@@ -146,18 +155,45 @@ export class Connection implements ConnectionInfo {
   /** Sends a ping frame and an app-level ping (DESIGN.md, "Liveness"). */
   ping(): void {
     if (this.closing || this.socket.readyState !== WebSocket.OPEN) return;
+    this.env.writer.flush(this);
     this.socket.ping();
     this.sendPrepared(pingMessage, "ping");
+  }
+
+  /** Topics this connection is subscribed to. */
+  get subscriptions(): ReadonlySet<string> {
+    return this.topicSet ?? noTopics;
+  }
+
+  addSubscription(topic: string): void {
+    this.topicSet ??= new Set();
+    this.topicSet.add(topic);
+  }
+
+  removeSubscription(topic: string): void {
+    this.topicSet?.delete(topic);
+  }
+
+  /** Runs `operation` after every earlier topic operation of this connection. */
+  queueTopicOp(operation: () => Promise<void>): void {
+    this.topicOps = (this.topicOps ?? Promise.resolve()).then(operation);
+  }
+
+  /** Tracks an in-flight request; returns its release. */
+  track(controller: AbortController): () => void {
+    this.requests ??= new Set();
+    this.requests.add(controller);
+    return () => this.requests?.delete(controller);
   }
 
   /** Starts the close handshake with `code`; the reason is cut to 123 bytes (RFC 6455 5.5). */
   close(code: CloseCode, reason: string): void {
     this.closing = true;
     this.closeCodeSent ??= code;
-    if (
-      this.socket.readyState === WebSocket.OPEN ||
-      this.socket.readyState === WebSocket.CONNECTING
-    ) {
+    const state = this.socket.readyState;
+    if (state === WebSocket.OPEN || state === WebSocket.CONNECTING) {
+      // Frames still queued for this socket go out before the close frame.
+      this.env.writer.flush(this);
       this.socket.close(code, truncateCloseReason(reason));
     }
   }
@@ -169,11 +205,13 @@ export class Connection implements ConnectionInfo {
 
   /** Registers cleanup run once when the connection ends. */
   onDispose(dispose: () => void): void {
+    this.disposers ??= [];
     this.disposers.push(dispose);
   }
 
   dispose(): void {
-    const disposers = this.disposers.splice(0);
+    const disposers = this.disposers ?? [];
+    this.disposers = undefined;
     for (const dispose of disposers) {
       try {
         dispose();
@@ -181,8 +219,10 @@ export class Connection implements ConnectionInfo {
         // Cleanup of one resource must not skip the others.
       }
     }
-    for (const controller of this.requests) controller.abort(new Error("connection closed"));
-    this.requests.clear();
+    if (this.requests) {
+      for (const controller of this.requests) controller.abort(new Error("connection closed"));
+      this.requests = undefined;
+    }
   }
 
   /** A JSON-friendly snapshot, with nothing secret in it (no token, no headers). */

@@ -68,7 +68,7 @@ export function createDispatcher<Principal>(
       case "subscribe":
       case "unsubscribe":
         // Chained so `subscribed`/`unsubscribed` keep the order they were asked in.
-        connection.topicOps = connection.topicOps.then(() =>
+        connection.queueTopicOp(() =>
           message.type === "subscribe"
             ? onSubscribe(connection, message)
             : onUnsubscribe(connection, message),
@@ -173,7 +173,7 @@ export function createDispatcher<Principal>(
 
   async function onRequest(connection: Connection, message: RequestMessage): Promise<void> {
     const controller = new AbortController();
-    connection.requests.add(controller);
+    const untrack = connection.track(controller);
     try {
       const outcome = await runRequest<Principal>({
         handler: methods.get(message.method),
@@ -206,7 +206,7 @@ export function createDispatcher<Principal>(
       }
       answerError(connection, message.id, outcome.error.code, outcome.error.message);
     } finally {
-      connection.requests.delete(controller);
+      untrack();
     }
   }
 

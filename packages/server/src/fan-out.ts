@@ -1,11 +1,10 @@
 import type { Socket } from "node:net";
-import * as wsModule from "ws";
 import { WebSocket } from "ws";
 
 /**
  * A server message serialised and framed once (RFC 6455 section 5.2, unmasked text frame),
  * ready to be written to any number of sockets: a broadcast costs one `JSON.stringify`
- * and one frame header, not one per recipient.
+ * and one frame, not one per recipient.
  */
 export interface PreparedMessage {
   readonly text: string;
@@ -15,32 +14,25 @@ export interface PreparedMessage {
   readonly bytes: number;
 }
 
-interface FrameOptions {
-  readonly fin: boolean;
-  readonly opcode: number;
-  readonly mask: boolean;
-  readonly readOnly: boolean;
-  readonly rsv1: boolean;
-}
-
-/** `ws` exports `Sender.frame` (used the same way by engine.io) but @types/ws omits it. */
-const Sender = (
-  wsModule as unknown as {
-    readonly Sender: { frame(data: Buffer, options: FrameOptions): [Buffer, Buffer?] };
-  }
-).Sender;
-
+/** Frames `text` as a final, unmasked text frame in a single buffer. */
 export function prepareMessage(text: string): PreparedMessage {
-  const payload = Buffer.from(text);
-  const [header, body] = Sender.frame(payload, {
-    fin: true,
-    opcode: 0x01,
-    mask: false,
-    readOnly: false,
-    rsv1: false,
-  });
-  const frame = body === undefined ? header : Buffer.concat([header, body]);
-  return { text, frame, bytes: payload.length };
+  const bytes = Buffer.byteLength(text);
+  // RFC 6455 5.2: 7-bit length, or 126 + 16-bit, or 127 + 64-bit.
+  const header = bytes < 126 ? 2 : bytes < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + bytes);
+  frame[0] = 0x81;
+  if (header === 2) {
+    frame[1] = bytes;
+  } else if (header === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(bytes, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(bytes / 2 ** 32), 2);
+    frame.writeUInt32BE(bytes >>> 0, 6);
+  }
+  frame.write(text, header, "utf8");
+  return { text, frame, bytes };
 }
 
 /** The parts of `ws` internals the pre-framed path writes through. */
@@ -50,61 +42,116 @@ interface WebSocketInternals {
 }
 
 /**
- * Writes prepared frames. Without permessage-deflate, frames go straight to the TCP
- * socket, which is corked on the first write of a tick and uncorked on the next one, so
- * every frame queued for one socket within a tick leaves in a single `writev` (the
- * kernel write is most of the cost of a delivery, issue 3 "Benchmarks"). With deflate,
- * or when `ws` has its own queue busy, it falls back to `ws.send` to keep frame order.
+ * Per-socket writer state, kept on the connection itself as plain fields (no map lookup,
+ * no extra object per connection).
+ */
+export interface WriteTarget {
+  readonly socket: WebSocket;
+  /** Frames queued for the end of the tick, when more than one came in this tick. */
+  pendingFrames: Buffer[] | undefined;
+  pendingBytes: number;
+  /** The writer tick in which this socket last had a frame written straight through. */
+  writtenTick: number;
+}
+
+/** Pending frames up to this size are joined into one buffer; larger ones go by writev. */
+const CONCAT_LIMIT = 64 * 1024;
+
+/**
+ * Writes prepared frames, coalescing per socket within a tick (issue 3, "Benchmarks"):
+ * the first frame a socket gets in a tick goes straight to the kernel (no added latency
+ * for a lone message); further frames for that socket in the same tick are queued and
+ * leave together in one write when the tick ends, so a burst of N messages costs one
+ * write per socket instead of N (the kernel write is most of a delivery's cost).
+ * With permessage-deflate, or while `ws` has its own queue busy, frames go through
+ * `ws.send` so their order is kept.
  */
 export interface SocketWriter {
   /** Sends `message`; false when the socket is no longer open. */
-  write(socket: WebSocket, message: PreparedMessage): boolean;
-  /** Uncorks every corked socket now. */
-  flush(): void;
+  write(target: WriteTarget, message: PreparedMessage): boolean;
+  /** Writes the frames queued for `target` now (before a control frame or a close). */
+  flush(target: WriteTarget): void;
+  /** Bytes queued for `target`, in this writer and in the socket. */
+  buffered(target: WriteTarget): number;
 }
 
 export function createSocketWriter(options: { readonly deflate: boolean }): SocketWriter {
-  const corked: Socket[] = [];
+  const dirty: WriteTarget[] = [];
+  let tick = 1;
   let scheduled = false;
 
-  const flush = (): void => {
+  const endOfTick = (): void => {
     scheduled = false;
-    for (let i = 0; i < corked.length; i += 1) (corked[i] as Socket).uncork();
-    corked.length = 0;
+    tick += 1;
+    for (let i = 0; i < dirty.length; i += 1) flush(dirty[i] as WriteTarget);
+    dirty.length = 0;
   };
 
+  const schedule = (): void => {
+    if (scheduled) return;
+    scheduled = true;
+    process.nextTick(endOfTick);
+  };
+
+  function flush(target: WriteTarget): void {
+    const pending = target.pendingFrames;
+    if (pending === undefined) return;
+    const total = target.pendingBytes;
+    target.pendingFrames = undefined;
+    target.pendingBytes = 0;
+    const ws = target.socket;
+    const socket = (ws as unknown as WebSocketInternals)._socket;
+    // A socket that started closing (ws closes by itself on protocol errors) takes no data.
+    if (ws.readyState !== WebSocket.OPEN || socket === undefined) return;
+    if (pending.length === 1) {
+      socket.write(pending[0] as Buffer);
+    } else if (total <= CONCAT_LIMIT) {
+      socket.write(Buffer.concat(pending, total));
+    } else {
+      socket.cork();
+      for (const frame of pending) socket.write(frame);
+      socket.uncork();
+    }
+  }
+
   return {
-    write(ws, message) {
+    write(target, message) {
+      const ws = target.socket;
       if (ws.readyState !== WebSocket.OPEN) return false;
       const internals = ws as unknown as WebSocketInternals;
       const socket = internals._socket;
       const sender = internals._sender;
-      const direct =
-        !options.deflate &&
-        socket !== undefined &&
-        sender !== undefined &&
-        (sender._state ?? 0) === 0 &&
-        (sender._queue?.length ?? 0) === 0;
-      if (!direct) {
+      if (
+        options.deflate ||
+        socket === undefined ||
+        sender === undefined ||
+        (sender._state ?? 0) !== 0 ||
+        (sender._queue?.length ?? 0) !== 0
+      ) {
+        flush(target);
         ws.send(message.text);
         return true;
       }
-      if (socket.writableCorked === 0) {
-        socket.cork();
-        corked.push(socket);
-        if (!scheduled) {
-          scheduled = true;
-          process.nextTick(flush);
-        }
+      const pending = target.pendingFrames;
+      if (pending !== undefined) {
+        pending.push(message.frame);
+        target.pendingBytes += message.frame.length;
+        return true;
       }
+      schedule();
+      if (target.writtenTick === tick) {
+        target.pendingFrames = [message.frame];
+        target.pendingBytes = message.frame.length;
+        dirty.push(target);
+        return true;
+      }
+      target.writtenTick = tick;
       socket.write(message.frame);
       return true;
     },
     flush,
+    buffered(target) {
+      return target.socket.bufferedAmount + target.pendingBytes;
+    },
   };
-}
-
-/** Bytes queued for `ws` and not yet handed to the kernel. */
-export function bufferedBytes(ws: WebSocket): number {
-  return ws.bufferedAmount;
 }

@@ -1,49 +1,55 @@
 /**
- * A token bucket (issue 3: default 100 messages/s, burst 200). Pure apart from the time
- * it is given, so tests drive it with plain numbers.
+ * A token bucket (issue 3: default 100 messages/s, burst 200). A class with plain fields
+ * (no closure per connection); pure apart from the time it is given.
  */
-export interface TokenBucket {
-  /** Takes one token at time `nowMs`; false when the bucket is empty. */
-  take(nowMs: number): boolean;
-}
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
 
-export function createTokenBucket(perSecond: number, burst: number, nowMs: number): TokenBucket {
-  let tokens = burst;
-  let last = nowMs;
-  return {
-    take(now) {
-      if (now > last) {
-        tokens = Math.min(burst, tokens + ((now - last) * perSecond) / 1000);
-        last = now;
-      }
-      if (tokens < 1) return false;
-      tokens -= 1;
-      return true;
-    },
-  };
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+    nowMs: number,
+  ) {
+    this.tokens = burst;
+    this.last = nowMs;
+  }
+
+  /** Takes one token at time `nowMs`; false when the bucket is empty. */
+  take(nowMs: number): boolean {
+    if (nowMs > this.last) {
+      this.tokens = Math.min(
+        this.burst,
+        this.tokens + ((nowMs - this.last) * this.perSecond) / 1000,
+      );
+      this.last = nowMs;
+    }
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
 }
 
 /**
- * Counts violations (invalid or rate-limited messages) in a sliding window; `record`
- * answers true once there were more than `max` within `windowMs`, which closes the
- * connection with 1008.
+ * Counts violations (invalid or rate-limited messages) in a window; `record` answers true
+ * once there were more than `max` within `windowMs`, which closes the connection with 1008.
  */
-export interface ViolationCounter {
-  record(nowMs: number): boolean;
-}
+export class ViolationCounter {
+  // A fixed window start + count is enough: abuse is a burst, not a pattern.
+  private windowStart = Number.NEGATIVE_INFINITY;
+  private count = 0;
 
-export function createViolationCounter(max: number, windowMs: number): ViolationCounter {
-  // A fixed-size window start + count is enough: abuse is a burst, not a pattern.
-  let windowStart = Number.NEGATIVE_INFINITY;
-  let count = 0;
-  return {
-    record(now) {
-      if (now - windowStart >= windowMs) {
-        windowStart = now;
-        count = 0;
-      }
-      count += 1;
-      return count > max;
-    },
-  };
+  constructor(
+    private readonly max: number,
+    private readonly windowMs: number,
+  ) {}
+
+  record(nowMs: number): boolean {
+    if (nowMs - this.windowStart >= this.windowMs) {
+      this.windowStart = nowMs;
+      this.count = 0;
+    }
+    this.count += 1;
+    return this.count > this.max;
+  }
 }

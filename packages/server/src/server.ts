@@ -18,6 +18,7 @@ import { createDispatcher } from "./dispatch.js";
 import { LifelineServerError, ServerErrorCode } from "./errors.js";
 import { createSocketWriter } from "./fan-out.js";
 import { createHttpHandler, type HealthReport } from "./http-endpoints.js";
+import { createIdGenerator } from "./ids.js";
 import { createLogger } from "./logging.js";
 import { createMemoryBroker } from "./memory-broker.js";
 import { createMetrics } from "./metrics.js";
@@ -165,20 +166,24 @@ export async function createServer<Principal = unknown>(
     httpServer.headersTimeout = limits.handshakeTimeoutMs;
   }
 
+  const nextId = createIdGenerator();
+  const writer = createSocketWriter({ deflate: opts.deflate !== false });
   const sessions = createSessions(ctx, {
-    writer: createSocketWriter({ deflate: opts.deflate !== false }),
+    env: { writer, counters, highWaterMark: limits.highWaterMark },
     onMessage: createDispatcher(ctx),
+    nextId,
   });
   const onUpgrade = createUpgradeHandler(ctx, {
     wss,
     httpServer,
     ownsHttp,
     accept: sessions.accept,
+    nextId,
   });
 
   function stats(): ServerStats {
     let buffered = 0;
-    for (const connection of registry.values()) buffered += connection.socket.bufferedAmount;
+    for (const connection of registry.values()) buffered += writer.buffered(connection);
     const health = broker.health();
     return {
       uptimeMs: clock.now() - startedAt,
@@ -262,6 +267,7 @@ export async function createServer<Principal = unknown>(
       random: opts.random,
       closed: sessions.closed,
     });
+    sessions.stop();
     await topics.close();
     httpServer.off("upgrade", onUpgrade);
     wss.close();

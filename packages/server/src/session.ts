@@ -1,12 +1,11 @@
-import { randomUUID } from "node:crypto";
 import { CloseCode, ErrorCode } from "@lifeline/protocol";
+import type { WebSocket } from "ws";
 import type { Admitted } from "./admission.js";
-import { Connection } from "./connection.js";
+import { Connection, type ConnectionEnv } from "./connection.js";
 import type { ServerContext } from "./context.js";
-import type { SocketWriter } from "./fan-out.js";
-import { startHeartbeat } from "./heartbeat.js";
+import { createHeartbeatMonitor } from "./heartbeat.js";
 import { buildHello } from "./hello.js";
-import { createTokenBucket, createViolationCounter } from "./rate-limit.js";
+import { TokenBucket, ViolationCounter } from "./rate-limit.js";
 import { bump } from "./stats.js";
 
 /**
@@ -30,9 +29,17 @@ const unexpectedCloses = new Set<number>([
 /** How long a slow consumer gets to take its close frame before it is terminated. */
 const SLOW_CONSUMER_GRACE_MS = 1000;
 
+const kConnection = Symbol("lifeline.connection");
+
+/** The connection a socket belongs to (listeners are shared, not one closure each). */
+function connectionOf(ws: WebSocket): Connection {
+  return (ws as unknown as { [kConnection]: Connection })[kConnection];
+}
+
 export interface SessionDeps {
-  readonly writer: SocketWriter;
+  readonly env: Omit<ConnectionEnv, "onSlowConsumer">;
   readonly onMessage: (connection: Connection, data: Buffer, isBinary: boolean) => void;
+  readonly nextId: () => string;
 }
 
 export interface Sessions<Principal> {
@@ -40,6 +47,8 @@ export interface Sessions<Principal> {
   accept(admitted: Admitted<Principal>): void;
   /** Resolves once `connection` has closed and been cleaned up. */
   closed(connection: Connection): Promise<void>;
+  /** Stops the heartbeat sweep (shutdown). */
+  stop(): void;
 }
 
 /**
@@ -53,50 +62,65 @@ export function createSessions<Principal>(
 ): Sessions<Principal> {
   const { opts, logger, counters, registry, topics } = ctx;
   const { clock, limits } = opts;
-  const closeWaiters = new WeakMap<Connection, Promise<void>>();
+  const env: ConnectionEnv = { ...deps.env, onSlowConsumer };
+
+  const heartbeat = createHeartbeatMonitor<Connection>({
+    clock,
+    intervalMs: opts.heartbeat.intervalMs,
+    timeoutMs: opts.heartbeat.timeoutMs,
+    ping: (connection) => connection.ping(),
+    expire: (connection, silentMs) => {
+      logger.warn(
+        { connection_id: connection.id, client_id: connection.clientId, silent_ms: silentMs },
+        "heartbeat timeout: terminating silent connection",
+      );
+      bump(counters.errors, ErrorCode.Timeout);
+      connection.terminate();
+    },
+  });
+
+  // Shared by every socket; `this` is the socket (EventEmitter calls listeners that way).
+  function onSocketMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+    deps.onMessage(connectionOf(this), data, isBinary);
+  }
+  function onSocketPong(this: WebSocket): void {
+    connectionOf(this).lastActivityAt = clock.now();
+  }
+  function onSocketError(this: WebSocket, error: Error): void {
+    const connection = connectionOf(this);
+    connection.lastError = error;
+    // ws closes on protocol errors by itself (1009 for an oversized frame, RFC 6455 7.4.1).
+    connection.closeCodeSent ??= closeCodeForSocketError(error);
+    connection.counters.errors += 1;
+    bump(counters.errors, (error as { code?: string }).code ?? "socket");
+  }
+  function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
+    onClosed(connectionOf(this), code, reason.toString());
+  }
 
   function accept(admitted: Admitted<Principal>): void {
     const { ws, query, requestId } = admitted;
     const now = clock.now();
     const connection = new Connection({
-      id: randomUUID(),
-      requestId,
+      id: deps.nextId(),
       clientId: query.clientId,
       role: query.role,
       principal: admitted.principal,
       identity: admitted.identity,
       remoteAddress: admitted.remoteAddress,
-      userAgent: admitted.request.headers["user-agent"],
+      userAgent: admitted.userAgent,
       connectedAt: now,
       socket: ws,
-      writer: deps.writer,
-      counters,
-      highWaterMark: limits.highWaterMark,
-      bucket: createTokenBucket(limits.rate.perSecond, limits.rate.burst, now),
-      violations: createViolationCounter(limits.abuse.maxViolations, limits.abuse.windowMs),
-      onSlowConsumer,
+      env,
+      bucket: new TokenBucket(limits.rate.perSecond, limits.rate.burst, now),
+      violations: new ViolationCounter(limits.abuse.maxViolations, limits.abuse.windowMs),
     });
-    let lastError: Error | undefined;
+    (ws as unknown as { [kConnection]: Connection })[kConnection] = connection;
     ws.removeAllListeners("error");
-    ws.on("error", (error) => {
-      lastError = error;
-      // ws closes on protocol errors by itself (1009 for an oversized frame, RFC 6455 7.4.1).
-      connection.closeCodeSent ??= closeCodeForSocketError(error);
-      connection.counters.errors += 1;
-      bump(counters.errors, (error as { code?: string }).code ?? "socket");
-    });
-    closeWaiters.set(
-      connection,
-      new Promise((resolve) => {
-        ws.once("close", (code: number, reason: Buffer) => {
-          try {
-            onClosed(connection, code, reason.toString(), lastError);
-          } finally {
-            resolve();
-          }
-        });
-      }),
-    );
+    ws.on("error", onSocketError);
+    ws.on("close", onSocketClose);
+    ws.on("message", onSocketMessage);
+    ws.on("pong", onSocketPong);
     registry.add(connection);
     counters.connectionsAccepted += 1;
     const { replaced } = admitted;
@@ -107,31 +131,7 @@ export function createSessions<Principal>(
       );
       replaced.close(CloseCode.SessionReplaced, "session replaced by a newer connection");
     }
-    ws.on("message", (data: Buffer, isBinary: boolean) =>
-      deps.onMessage(connection, data, isBinary),
-    );
-    ws.on("pong", () => {
-      connection.lastActivityAt = clock.now();
-    });
-    connection.onDispose(
-      startHeartbeat(
-        {
-          lastSeenAt: () => connection.lastActivityAt,
-          ping: () => connection.ping(),
-          expire: (silentMs) => {
-            logger.warn(
-              { connection_id: connection.id, client_id: connection.clientId, silent_ms: silentMs },
-              "heartbeat timeout: terminating silent connection",
-            );
-            bump(counters.errors, ErrorCode.Timeout);
-            connection.terminate();
-          },
-        },
-        clock,
-        opts.heartbeat.intervalMs,
-        opts.heartbeat.timeoutMs,
-      ),
-    );
+    heartbeat.add(connection);
     connection.send(
       buildHello({
         clientId: query.clientId,
@@ -161,7 +161,7 @@ export function createSessions<Principal>(
       {
         connection_id: connection.id,
         client_id: connection.clientId,
-        buffered_bytes: connection.socket.bufferedAmount,
+        buffered_bytes: deps.env.writer.buffered(connection),
       },
       "slow consumer: send buffer over the high-water mark",
     );
@@ -171,18 +171,15 @@ export function createSessions<Principal>(
     connection.onDispose(() => clock.clearTimeout(timer));
   }
 
-  function onClosed(
-    connection: Connection,
-    observedCode: number,
-    reason: string,
-    error: Error | undefined,
-  ): void {
+  function onClosed(connection: Connection, observedCode: number, reason: string): void {
     // When the server started the close and the peer never answered it (or could not be
     // parsed any more), ws reports 1006; the code that matters is the one that was sent.
     const code =
       observedCode === CloseCode.Abnormal && connection.closeCodeSent !== undefined
         ? connection.closeCodeSent
         : observedCode;
+    const error = connection.lastError;
+    heartbeat.remove(connection);
     registry.remove(connection);
     topics.removeConnection(connection);
     connection.dispose();
@@ -213,7 +210,13 @@ export function createSessions<Principal>(
 
   return {
     accept,
-    closed: (connection) => closeWaiters.get(connection) ?? Promise.resolve(),
+    closed(connection) {
+      const ws = connection.socket;
+      if (ws.readyState === ws.CLOSED) return Promise.resolve();
+      // Registered after the session's own close listener, so cleanup has run by then.
+      return new Promise((resolve) => ws.once("close", () => resolve()));
+    },
+    stop: () => heartbeat.stop(),
   };
 }
 

@@ -78,7 +78,7 @@ export class Topics {
     const state = this.topicFor(topic);
     const subscription: Subscription = { pending: [], lastOffset: 0, epoch: undefined };
     state.subscribers.set(connection, subscription);
-    connection.subscriptions.add(topic);
+    connection.addSubscription(topic);
     try {
       await state.live;
       let outcome: SubscribeOutcome;
@@ -131,7 +131,7 @@ export class Topics {
   /** Removes the subscription; false when there was none. */
   unsubscribe(connection: Connection, topic: string): boolean {
     const state = this.topics.get(topic);
-    connection.subscriptions.delete(topic);
+    connection.removeSubscription(topic);
     if (!state?.subscribers.delete(connection)) return false;
     if (state.subscribers.size === 0) this.retire(state);
     return true;

@@ -1,71 +1,85 @@
 import { describe, expect, it } from "vitest";
-import { startHeartbeat } from "../src/heartbeat.js";
-import { createFakeClock } from "./helpers.js";
+import { createHeartbeatMonitor, type HeartbeatTarget } from "../src/heartbeat.js";
+import { createFakeClock, type FakeClock } from "./helpers.js";
 
-function target(clock: ReturnType<typeof createFakeClock>) {
-  let lastSeen = clock.now();
+function setup(clock: FakeClock, intervalMs: number, timeoutMs: number) {
   const pings: number[] = [];
   const expired: number[] = [];
-  return {
-    pings,
-    expired,
-    seen: () => {
-      lastSeen = clock.now();
-    },
-    target: {
-      lastSeenAt: () => lastSeen,
-      ping: () => pings.push(clock.now()),
-      expire: (silentMs: number) => expired.push(silentMs),
-    },
-  };
+  const monitor = createHeartbeatMonitor<HeartbeatTarget>({
+    clock,
+    intervalMs,
+    timeoutMs,
+    ping: () => pings.push(clock.now()),
+    expire: (_target, silentMs) => expired.push(silentMs),
+  });
+  const target: HeartbeatTarget = { lastActivityAt: clock.now(), nextPingAt: 0 };
+  return { pings, expired, monitor, target };
 }
 
-describe("heartbeat", () => {
+describe("heartbeat monitor", () => {
   it("pings every interval", () => {
     const clock = createFakeClock(0);
-    const t = target(clock);
-    const stop = startHeartbeat(t.target, clock, 100, 50);
-    clock.advance(99);
-    expect(t.pings).toEqual([]);
+    const h = setup(clock, 1000, 500);
+    h.monitor.add(h.target);
+    clock.advance(999);
+    expect(h.pings).toEqual([]);
     clock.advance(1);
-    expect(t.pings).toEqual([100]);
-    t.seen();
-    clock.advance(100);
-    expect(t.pings).toEqual([100, 200]);
-    stop();
+    expect(h.pings).toEqual([1000]);
+    h.target.lastActivityAt = clock.now();
+    clock.advance(1000);
+    expect(h.pings).toEqual([1000, 2000]);
+    h.monitor.stop();
   });
 
-  it("expires a peer silent for interval + timeout", () => {
+  it("expires a peer silent for interval + timeout, then stops its timer", () => {
     const clock = createFakeClock(0);
-    const t = target(clock);
-    startHeartbeat(t.target, clock, 100, 50);
-    clock.advance(149);
-    expect(t.expired).toEqual([]);
-    clock.advance(1);
-    expect(t.expired).toEqual([150]);
+    const h = setup(clock, 1000, 500);
+    h.monitor.add(h.target);
+    clock.advance(1499);
+    expect(h.expired).toEqual([]);
+    clock.advance(h.monitor.resolutionMs);
+    expect(h.expired).toHaveLength(1);
+    expect(h.expired[0]).toBeGreaterThanOrEqual(1500);
+    expect(h.expired[0]).toBeLessThanOrEqual(1500 + h.monitor.resolutionMs);
     expect(clock.pending).toBe(0);
   });
 
   it("keeps a peer that answers alive", () => {
     const clock = createFakeClock(0);
-    const t = target(clock);
-    const stop = startHeartbeat(t.target, clock, 100, 50);
+    const h = setup(clock, 1000, 500);
+    h.monitor.add(h.target);
     for (let i = 0; i < 20; i += 1) {
-      clock.advance(100);
-      t.seen();
+      clock.advance(1000);
+      h.target.lastActivityAt = clock.now();
     }
-    expect(t.expired).toEqual([]);
-    expect(t.pings).toHaveLength(20);
-    stop();
+    expect(h.expired).toEqual([]);
+    expect(h.pings).toHaveLength(20);
+    h.monitor.remove(h.target);
     expect(clock.pending).toBe(0);
+  });
+
+  it("is at most its resolution late for a target added between sweeps", () => {
+    const clock = createFakeClock(0);
+    const h = setup(clock, 25_000, 20_000);
+    expect(h.monitor.resolutionMs).toBe(1000);
+    h.monitor.add({ lastActivityAt: 0, nextPingAt: 0 });
+    clock.advance(300);
+    h.target.lastActivityAt = clock.now();
+    h.monitor.add(h.target);
+    clock.advance(25_000);
+    expect(h.pings).toEqual([25_000]);
+    clock.advance(1000);
+    expect(h.pings).toEqual([25_000, 26_000]);
+    h.monitor.stop();
   });
 
   it("is off when the interval is 0", () => {
     const clock = createFakeClock(0);
-    const t = target(clock);
-    startHeartbeat(t.target, clock, 0, 50);
+    const h = setup(clock, 0, 500);
+    h.monitor.add(h.target);
     clock.advance(10_000);
-    expect(t.pings).toEqual([]);
-    expect(t.expired).toEqual([]);
+    expect(h.pings).toEqual([]);
+    expect(h.expired).toEqual([]);
+    expect(clock.pending).toBe(0);
   });
 });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { createTokenBucket, createViolationCounter } from "../src/rate-limit.js";
+import { TokenBucket, ViolationCounter } from "../src/rate-limit.js";
 
 describe("token bucket", () => {
   it("allows a burst, then refills at the rate", () => {
-    const bucket = createTokenBucket(10, 3, 0);
+    const bucket = new TokenBucket(10, 3, 0);
     expect([bucket.take(0), bucket.take(0), bucket.take(0), bucket.take(0)]).toEqual([
       true,
       true,
@@ -16,13 +16,13 @@ describe("token bucket", () => {
   });
 
   it("never holds more than the burst", () => {
-    const bucket = createTokenBucket(100, 2, 0);
+    const bucket = new TokenBucket(100, 2, 0);
     const taken = [0, 0, 0].map(() => bucket.take(60_000));
     expect(taken).toEqual([true, true, false]);
   });
 
   it("ignores a clock that goes backwards", () => {
-    const bucket = createTokenBucket(1, 1, 1000);
+    const bucket = new TokenBucket(1, 1, 1000);
     expect(bucket.take(1000)).toBe(true);
     expect(bucket.take(500)).toBe(false);
   });
@@ -30,7 +30,7 @@ describe("token bucket", () => {
 
 describe("violation counter", () => {
   it("trips after more than max violations within the window", () => {
-    const counter = createViolationCounter(2, 1000);
+    const counter = new ViolationCounter(2, 1000);
     expect([counter.record(0), counter.record(10), counter.record(20)]).toEqual([
       false,
       false,
@@ -39,7 +39,7 @@ describe("violation counter", () => {
   });
 
   it("starts over in a new window", () => {
-    const counter = createViolationCounter(1, 1000);
+    const counter = new ViolationCounter(1, 1000);
     expect(counter.record(0)).toBe(false);
     expect(counter.record(1000)).toBe(false);
     expect(counter.record(1001)).toBe(true);

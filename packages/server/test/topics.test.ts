@@ -12,8 +12,11 @@ function fakeConnection(options: { throws?: boolean } = {}) {
     sent.push(JSON.parse(message.text) as Record<string, unknown>);
     return true;
   };
+  const subscriptions = new Set<string>();
   const connection = {
-    subscriptions: new Set<string>(),
+    subscriptions,
+    addSubscription: (topic: string) => subscriptions.add(topic),
+    removeSubscription: (topic: string) => subscriptions.delete(topic),
     deliver: record,
     sendPrepared: record,
   } as unknown as Connection;
@@ -62,6 +65,8 @@ describe("Topics", () => {
     const connections = Array.from({ length: 5 }, () => {
       const connection = {
         subscriptions: new Set<string>(),
+        addSubscription: () => {},
+        removeSubscription: () => {},
         deliver: (message: PreparedMessage) => seen.add(message) && true,
         sendPrepared: () => true,
       } as unknown as Connection;
