@@ -150,19 +150,25 @@ describe("three nodes on one Redis", () => {
     for (const s of subscribers) s.subscribe("flow");
     await Promise.all(subscribers.map((s) => s.subscribed("flow")));
 
-    // One publisher per node, the victim's included: its unacknowledged publishes are sent
-    // again, same ids, on the node it fails over to, and must be appended once.
+    // One publisher per node, the victim's included, each with several publishes in flight:
+    // its unacknowledged publishes are sent again, same ids, on the node it fails over to,
+    // and must be appended once each and in the order they were published.
     const publishers = nodes.map((_, n) => client(`pub-${n}`, startingAt(urls, n)));
+    const inFlight = 8;
     const issued = new Map<string, number>();
     const stopAt = new Map<string, number>();
     const flows = publishers.map(async (pub) => {
       const acks: PublishAck[] = [];
-      for (let i = 0; i < 5000; i++) {
-        const limit = stopAt.get(pub.name);
-        if (limit !== undefined && i >= limit) break;
-        issued.set(pub.name, i + 1);
-        acks.push(await pub.client.publish("flow", { from: pub.name, i }));
-      }
+      const lane = async () => {
+        for (let n = 0; n < 5000; n++) {
+          const i = issued.get(pub.name) ?? 0;
+          const limit = stopAt.get(pub.name);
+          if (limit !== undefined && i >= limit) return;
+          issued.set(pub.name, i + 1);
+          acks[i] = await pub.client.publish("flow", { from: pub.name, i });
+        }
+      };
+      await Promise.all(Array.from({ length: inFlight }, lane));
       return acks;
     });
 
