@@ -563,3 +563,96 @@ describe("entry without a WebSocket", () => {
     client.close();
   });
 });
+
+describe("subscriptions through the client", () => {
+  it("resumes after close() and connect(), and forgets unsubscribed topics", async () => {
+    const { client, sockets } = setupClient();
+    const offA = client.subscribe("a", () => {});
+    client.subscribe("b", () => {});
+    const first = await sockets.nth(0);
+    first.accept();
+    for (const sub of first.ofType("subscribe")) {
+      first.receive({
+        type: "subscribed",
+        id: sub.id as string,
+        topic: sub.topic as string,
+        offset: 4,
+        epoch: "e",
+        recovered: true,
+        replayed: 0,
+      });
+    }
+    offA();
+    expect(first.ofType("unsubscribe")).toMatchObject([{ topic: "a" }]);
+    client.close();
+    client.connect();
+    const second = await sockets.nth(1);
+    second.accept();
+    expect(second.ofType("subscribe")).toEqual([
+      { type: "subscribe", id: expect.any(String), topic: "b", since: { offset: 4, epoch: "e" } },
+    ]);
+    client.close();
+  });
+
+  it("emits every delivered message on the client-wide message event", async () => {
+    const { client, sockets } = setupClient();
+    const events: unknown[] = [];
+    client.on("message", (m) => events.push(m));
+    client.subscribe("t", () => {});
+    const socket = await sockets.nth(0);
+    socket.accept();
+    const sub = socket.ofType("subscribe")[0]?.id as string;
+    socket.receive({
+      type: "subscribed",
+      id: sub,
+      topic: "t",
+      offset: 0,
+      epoch: "e",
+      recovered: true,
+      replayed: 0,
+    });
+    socket.receive({ type: "message", topic: "t", offset: 1, epoch: "e", data: "x", ts: 5 });
+    socket.receive({ type: "message", topic: "t", offset: 1, epoch: "e", data: "x", ts: 5 });
+    expect(events).toEqual([{ topic: "t", offset: 1, epoch: "e", data: "x", ts: 5 }]);
+    expect(client.stats().duplicatesDropped).toBe(1);
+    client.close();
+  });
+
+  it("reports a refused subscription through onError and the error event", async () => {
+    const { client, sockets } = setupClient();
+    const errors: string[] = [];
+    client.on("error", (e) => errors.push(`event ${e.code}`));
+    client.subscribe("secret", () => {}, { onError: (e) => errors.push(`handler ${e.code}`) });
+    const socket = await sockets.nth(0);
+    socket.accept();
+    const sub = socket.ofType("subscribe")[0]?.id as string;
+    socket.receive({ type: "error", code: "forbidden", message: "not yours", id: sub });
+    expect(errors).toEqual(["event forbidden", "handler forbidden"]);
+    client.close();
+  });
+});
+
+describe("publish options", () => {
+  it("rejects at once when the signal was already aborted", async () => {
+    const { client } = setupClient();
+    const controller = new AbortController();
+    controller.abort();
+    await expect(client.publish("t", 1, { signal: controller.signal })).rejects.toMatchObject({
+      code: "aborted",
+    });
+    await expect(client.request("m", 1, { signal: controller.signal })).rejects.toMatchObject({
+      code: "aborted",
+    });
+    expect(client.stats().queueSize).toBe(0);
+    client.close();
+  });
+
+  it("gives up waiting for an ack after timeoutMs", async () => {
+    const { client, clock } = setupClient();
+    const pending = client.publish("t", 1, { timeoutMs: 2000 });
+    clock.advance(2000);
+    await expect(pending).rejects.toMatchObject({ code: "timeout" });
+    expect(client.stats()).toMatchObject({ queueSize: 0, pendingPublishes: 0 });
+    client.close();
+  });
+});
