@@ -164,6 +164,50 @@ describe("floods", () => {
   });
 });
 
+describe("connection floods", () => {
+  it("admits exactly up to the global cap out of 400 simultaneous handshakes, counting those in progress", async () => {
+    let authenticating = 0;
+    let peak = 0;
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    const { t, bystander } = await setup({
+      limits: { maxConnections: 100, maxConnectionsPerIp: 100_000 },
+      // Handshakes wait in authenticate until 99 are in progress at once: each holds a slot,
+      // so everything beyond them must be refused while they wait.
+      authenticate: async (_request, handshake) => {
+        if (handshake.clientId === "bystander") return "user";
+        authenticating += 1;
+        peak = Math.max(peak, authenticating);
+        if (authenticating >= 99) openGate();
+        await gate;
+        authenticating -= 1;
+        return "user";
+      },
+    });
+    const attempts = await Promise.all(
+      Array.from({ length: 400 }, (_, i) =>
+        raw(t.port, `/ws?client_id=flood-${i}&version=1&role=test`).then(
+          (c) => c.status,
+          () => 0,
+        ),
+      ),
+    );
+    const admitted = attempts.filter((s) => s === 101).length;
+    const refused = attempts.filter((s) => s === 503).length;
+    console.info(
+      `[security] connection flood: 400 handshakes, ${admitted} admitted, ${refused} refused 503, ${400 - admitted - refused} other; peak ${peak} authenticating at once`,
+    );
+    // The bystander holds one of the 100 slots.
+    expect(peak).toBe(99);
+    expect(admitted).toBe(99);
+    expect(refused).toBe(301);
+    expect(t.server.stats().connections.active).toBe(100);
+    await bystander.check();
+  });
+});
+
 describe("slow and malformed handshakes", () => {
   it("drops a handshake that trickles its headers (slowloris) after handshakeTimeoutMs", async () => {
     const { t, bystander } = await setup({ limits: { handshakeTimeoutMs: 1000 } });
