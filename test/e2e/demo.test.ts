@@ -159,6 +159,7 @@ describe("demo dashboard in chromium", () => {
     expect(await text("diag-features")).toContain("resume");
     await shot("05-diagnostics");
     expect(browser.errors.filter((e) => e.startsWith("pageerror"))).toEqual([]);
+    expect(browser.errors.filter((e) => e.includes("Content Security Policy"))).toEqual([]);
     await page.getByTestId("diag-close").click();
     expect(await page.getByTestId("diagnostics").isHidden()).toBe(true);
   });

@@ -96,6 +96,19 @@ async function serveStatic(
   send(response, 404, "text/plain; charset=utf-8", "not found\n");
 }
 
+/**
+ * The page needs only its own scripts and styles, `data:` images (the favicon) and
+ * WebSockets, possibly to other nodes of a cluster (hence `ws:`/`wss:`, not just 'self').
+ * 'unsafe-eval' because @lifeline/protocol compiles its Ajv validators at run time
+ * (`new Function`); inline scripts stay forbidden.
+ */
+const PAGE_HEADERS = {
+  "content-security-policy":
+    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self' 'unsafe-eval'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+} as const;
+
 function stream(
   file: string,
   size: number,
@@ -107,6 +120,7 @@ function stream(
     "content-type": CONTENT_TYPES[ext] ?? "application/octet-stream",
     "content-length": size,
     "x-content-type-options": "nosniff",
+    ...(ext === ".html" ? PAGE_HEADERS : {}),
     // Vite fingerprints everything under assets/; the page itself must always be fresh.
     "cache-control": file.includes(`${sep}assets${sep}`)
       ? "public, max-age=31536000, immutable"

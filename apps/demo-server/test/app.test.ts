@@ -15,6 +15,7 @@ import { checkHealth } from "../src/healthcheck.js";
 interface HttpAnswer {
   status: number;
   type: string | undefined;
+  csp: string | undefined;
   body: string;
 }
 
@@ -28,7 +29,12 @@ function get(port: number, path: string): Promise<HttpAnswer> {
         body += chunk;
       });
       res.on("end", () =>
-        resolve({ status: res.statusCode ?? 0, type: res.headers["content-type"], body }),
+        resolve({
+          status: res.statusCode ?? 0,
+          type: res.headers["content-type"],
+          csp: res.headers["content-security-policy"] as string | undefined,
+          body,
+        }),
       );
     });
     req.on("error", reject);
@@ -89,6 +95,7 @@ describe("demo server", () => {
     const index = await get(demo.port, "/");
     expect(index).toMatchObject({ status: 200, type: "text/html; charset=utf-8" });
     expect(index.body).toContain("dashboard");
+    expect(index.csp).toContain("connect-src 'self' ws: wss:");
     expect((await get(demo.port, "/assets/app-1234.js")).type).toBe(
       "text/javascript; charset=utf-8",
     );
