@@ -48,7 +48,11 @@ interface RunResult {
  * KILL_AT of the publishes are acknowledged, restarts it, and waits for every loop and for
  * a final marker on every topic (so every replay is over) before the history is checked.
  */
-async function killDuringTraffic(server: ServerProcess): Promise<RunResult> {
+async function killDuringTraffic(
+  server: ServerProcess,
+  how: "kill" | "graceful" = "kill",
+  beforeFault: (fleet: Fleet) => void = () => {},
+): Promise<RunResult> {
   const history = new History();
   const fleet = startFleet({
     url: server.url,
@@ -79,8 +83,9 @@ async function killDuringTraffic(server: ServerProcess): Promise<RunResult> {
     ),
   );
   await within(killPoint.reached, `${KILL_AT * 100}% of publishes acknowledged`, 60_000);
+  beforeFault(fleet);
   const killedAt = Date.now();
-  await server.kill();
+  await (how === "kill" ? server.kill() : server.stop());
   await server.restart();
   const downMs = Date.now() - killedAt;
   await within(Promise.all(loops), "every publish loop to finish", 90_000);
@@ -89,6 +94,22 @@ async function killDuringTraffic(server: ServerProcess): Promise<RunResult> {
   await publishMarkers(fleet, observer, history, "end", 30_000);
   const sent = fleet.members.reduce((n, m) => n + (m.client.stats().sent.publish ?? 0), 0);
   return { history, fleet, downMs, backMs, resent: sent - total };
+}
+
+/** Records, per member, the first drop after `arm()`: its close code and retry delay. */
+function watchDrops(fleet: Fleet) {
+  const drops = new Map<string, { code: number | undefined; delayMs: number }>();
+  for (const member of fleet.members) {
+    member.client.subscribeState((change) => {
+      if (change.next !== "reconnecting" || drops.has(member.name)) return;
+      const { nextRetryAt, since } = change.snapshot;
+      drops.set(member.name, {
+        code: change.cause.code,
+        delayMs: nextRetryAt === undefined ? -1 : nextRetryAt - since,
+      });
+    });
+  }
+  return drops;
 }
 
 describe("server SIGKILL and restart under traffic", () => {
@@ -115,6 +136,34 @@ describe("server SIGKILL and restart under traffic", () => {
     expect(report.doubleAppended).toBe(0);
     expect(report.conflicting).toBe(0);
     expect(report.publisherOrder).toBe(0);
+    expect(report.gapEvents).toBe(0);
+    expect(fleet.members.every((m) => m.opens >= 2)).toBe(true);
+  });
+
+  it("with the Redis broker and a graceful restart (SIGTERM): 1012, clients wait as told, nothing lost", async () => {
+    const redis: RedisServer = await startRedisServer();
+    disposers.push(() => redis.dispose());
+    const server = await startServerProcess({ redisUrl: redis.url, options: serverOptions });
+    disposers.push(() => server.dispose());
+    let drops = new Map<string, { code: number | undefined; delayMs: number }>();
+    const { history, fleet, downMs, backMs } = await killDuringTraffic(server, "graceful", (f) => {
+      drops = watchDrops(f);
+    });
+    const report = history.check();
+    const delays = [...drops.values()].map((d) => d.delayMs);
+    console.info(
+      `[chaos] redis graceful restart: clients=${CLIENTS} down_ms=${downMs} all_back_ms=${backMs} retry_delay_ms_min=${Math.min(...delays)} max=${Math.max(...delays)}\n${summarize(report)}`,
+    );
+    // Every client was told (1012) and waited at least the announced reconnect_after_ms.
+    expect(drops.size).toBe(CLIENTS);
+    expect([...drops.values()].every((d) => d.code === 1012)).toBe(true);
+    expect(Math.min(...delays)).toBeGreaterThanOrEqual(300);
+    expect(report.unacknowledged).toBe(0);
+    expect(report.lost).toBe(0);
+    expect(report.lostWithGap).toBe(0);
+    expect(report.duplicated).toBe(0);
+    expect(report.outOfOrder).toBe(0);
+    expect(report.doubleAppended).toBe(0);
     expect(report.gapEvents).toBe(0);
     expect(fleet.members.every((m) => m.opens >= 2)).toBe(true);
   });

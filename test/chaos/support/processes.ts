@@ -53,6 +53,8 @@ export interface ServerProcess {
   readonly url: string;
   /** Kills the process with SIGKILL (no shutdown, no close frames) and waits for its exit. */
   kill(): Promise<void>;
+  /** SIGTERM: the server shuts down gracefully (shutdown message, 1012) and exits. */
+  stop(): Promise<void>;
   /** Starts a new process on the same port (after `kill`). */
   restart(): Promise<void>;
   loopDelay(reset?: boolean): Promise<LoopDelay>;
@@ -194,15 +196,16 @@ export async function startServerProcess(start: StartOptions = {}): Promise<Serv
       request.on("error", reject);
     });
 
-  async function kill(): Promise<void> {
+  async function signal(name: "SIGKILL" | "SIGTERM"): Promise<void> {
     const current = running;
     running = undefined;
     if (!current) return;
     if (current.child.exitCode !== null || current.child.signalCode !== null) return;
     // By PID: only the process this helper started.
-    current.child.kill("SIGKILL");
+    current.child.kill(name);
     await current.exited;
   }
+  const kill = () => signal("SIGKILL");
 
   return {
     port,
@@ -212,6 +215,7 @@ export async function startServerProcess(start: StartOptions = {}): Promise<Serv
     },
     url: `ws://${connectHost}:${port}/ws`,
     kill,
+    stop: () => signal("SIGTERM"),
     async restart() {
       if (running) throw new Error("the server process is still running: kill() it first");
       running = await spawnServer(config(port), start, dispatch);

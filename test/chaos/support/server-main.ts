@@ -73,6 +73,20 @@ http.on("request", (request, response) => {
   if (!server.handleHttp(request, response)) response.writeHead(404).end();
 });
 
+// SIGTERM is a graceful restart: `shutdown` with reconnect_after_ms, 1012, drain, exit.
+process.once("SIGTERM", () => {
+  void (async () => {
+    await server.close({
+      reason: "deploy",
+      reconnectAfterMs: 300,
+      spreadMs: 700,
+      drainTimeoutMs: 3000,
+    });
+    await broker?.close();
+    process.exit(0);
+  })();
+});
+
 await new Promise<void>((resolve, reject) => {
   http.once("error", reject);
   http.listen(config.port, config.host, () => resolve());
