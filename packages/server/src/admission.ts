@@ -9,9 +9,9 @@ import {
   checkQuery,
   type HandshakeQuery,
   originAllowed,
+  parseTarget,
   refuseUpgrade,
   remoteAddress,
-  requestUrl,
 } from "./handshake.js";
 import { redactUrl } from "./logging.js";
 import { bump } from "./stats.js";
@@ -65,8 +65,8 @@ export function createUpgradeHandler<Principal>(
   const fail = (reason: string): void => bump(counters.handshakeFailures, reason);
 
   function onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = requestUrl(request);
-    if (!url || url.pathname !== opts.path) {
+    const target = parseTarget(request.url);
+    if (!target || target.path !== opts.path) {
       // Another upgrade listener of an attached server may own this path.
       if (ownsHttp || httpServer.listenerCount("upgrade") <= 1) {
         refuseUpgrade(socket, 404, "not found");
@@ -102,12 +102,17 @@ export function createUpgradeHandler<Principal>(
     // Held until the connection is registered (or refused), so bursts cannot pass the limits.
     const release = registry.reserve(address);
     const requestId = deps.nextId();
-    const log = { request_id: requestId, remote_address: address, url: redactUrl(request.url) };
-    const checked = checkQuery(url, opts.roles);
+    // Built only when a refusal is logged: the token is redacted from the URL first.
+    const log = () => ({
+      request_id: requestId,
+      remote_address: address,
+      url: redactUrl(request.url),
+    });
+    const checked = checkQuery(target.params, opts.roles);
     if (!checked.ok) {
       fail(checked.failure);
       const { code, reason } = checked.refusal;
-      logger.info({ ...log, code, reason }, "handshake refused");
+      logger.info({ ...log(), code, reason }, "handshake refused");
       upgradeAndClose(request, socket, head, code, reason, release);
       return;
     }
@@ -125,7 +130,7 @@ export function createUpgradeHandler<Principal>(
         const unexpected = !(error instanceof AuthError);
         logger[unexpected ? "error" : "info"](
           {
-            ...log,
+            ...log(),
             client_id: query.clientId,
             code: refusal.code,
             reason: refusal.reason,
@@ -240,15 +245,23 @@ export function createUpgradeHandler<Principal>(
       done(undefined);
       return;
     }
-    // ws answers a malformed upgrade with HTTP 400 and never calls back: the close settles it.
-    const gone = (): void => done(undefined);
-    socket.once("close", gone);
+    let settled = false;
+    const gone = (): void => {
+      if (settled) return;
+      settled = true;
+      done(undefined);
+    };
     wss.handleUpgrade(request, socket, head, (ws) => {
+      if (settled) return;
+      settled = true;
       socket.off("close", gone);
       socket.off("error", ignoreSocketError);
       ws.on("error", ignoreSocketError);
       done(ws);
     });
+    // ws completes a valid upgrade synchronously; a refused one (HTTP 400) never calls
+    // back, so only then is a close listener needed to settle it.
+    if (!settled) socket.once("close", gone);
   }
 
   function upgradeAndClose(

@@ -7,7 +7,7 @@ import {
   type WriteTarget,
 } from "./fan-out.js";
 import type { HeartbeatTarget } from "./heartbeat.js";
-import type { TokenBucket, ViolationCounter } from "./rate-limit.js";
+import { TokenBucket, ViolationCounter } from "./rate-limit.js";
 import { bump, type Counters } from "./stats.js";
 
 const pingMessage = prepareMessage('{"type":"ping"}');
@@ -57,8 +57,15 @@ export interface ConnectionInit {
   readonly connectedAt: number;
   readonly socket: WebSocket;
   readonly env: ConnectionEnv;
-  readonly bucket: TokenBucket;
-  readonly violations: ViolationCounter;
+  readonly limits: ConnectionLimits;
+}
+
+/** Rate and abuse limits, shared by every connection of a server. */
+export interface ConnectionLimits {
+  readonly perSecond: number;
+  readonly burst: number;
+  readonly maxViolations: number;
+  readonly violationWindowMs: number;
 }
 
 /**
@@ -85,8 +92,6 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
     errors: 0,
   };
   private topicSet: Set<string> | undefined;
-  readonly bucket: TokenBucket;
-  readonly violations: ViolationCounter;
   lastActivityAt: number;
   nextPingAt = 0;
   pendingFrames: Buffer[] | undefined;
@@ -103,7 +108,11 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
   /** In-flight requests, aborted when the connection closes. */
   private requests: Set<AbortController> | undefined;
   private disposers: (() => void)[] | undefined;
+  // Created on first use: an idle connection never needs them.
+  private bucket: TokenBucket | undefined;
+  private violations: ViolationCounter | undefined;
   private readonly env: ConnectionEnv;
+  private readonly limits: ConnectionLimits;
 
   constructor(init: ConnectionInit) {
     this.id = init.id;
@@ -117,8 +126,23 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
     this.lastActivityAt = init.connectedAt;
     this.socket = init.socket;
     this.env = init.env;
-    this.bucket = init.bucket;
-    this.violations = init.violations;
+    this.limits = init.limits;
+  }
+
+  /** Takes a token from the rate limit; false when the connection is over it. */
+  takeToken(nowMs: number): boolean {
+    // A bucket made now starts full, as one made at connect time would be by now.
+    this.bucket ??= new TokenBucket(this.limits.perSecond, this.limits.burst, nowMs);
+    return this.bucket.take(nowMs);
+  }
+
+  /** Records an invalid or excess message; true once they amount to abuse (close 1008). */
+  recordViolation(nowMs: number): boolean {
+    this.violations ??= new ViolationCounter(
+      this.limits.maxViolations,
+      this.limits.violationWindowMs,
+    );
+    return this.violations.record(nowMs);
   }
 
   /** Serialises and sends one message to this connection only. */

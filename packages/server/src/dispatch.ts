@@ -46,7 +46,7 @@ export function createDispatcher<Principal>(
     const parsed = isBinary
       ? binaryFrame
       : parseClientMessage(data.toString("utf8"), { maxChars: limits.maxPayload });
-    if (!connection.bucket.take(now)) {
+    if (!connection.takeToken(now)) {
       bump(counters.messagesIn, parsed.ok ? parsed.message.type : "invalid");
       const id = parsed.ok ? idOf(parsed.message) : parsed.error.id;
       reject(connection, id, ErrorCode.RateLimited, "rate limit exceeded; slow down");
@@ -91,7 +91,7 @@ export function createDispatcher<Principal>(
   ): void {
     bump(counters.errors, code);
     connection.counters.errors += 1;
-    if (connection.violations.record(clock.now())) {
+    if (connection.recordViolation(clock.now())) {
       logger.warn(
         { connection_id: connection.id, client_id: connection.clientId, code },
         "closing connection after repeated invalid or excess messages",

@@ -5,7 +5,6 @@ import { Connection, type ConnectionEnv } from "./connection.js";
 import type { ServerContext } from "./context.js";
 import { createHeartbeatMonitor } from "./heartbeat.js";
 import { buildHello } from "./hello.js";
-import { TokenBucket, ViolationCounter } from "./rate-limit.js";
 import { bump } from "./stats.js";
 
 /**
@@ -63,6 +62,12 @@ export function createSessions<Principal>(
   const { opts, logger, counters, registry, topics } = ctx;
   const { clock, limits } = opts;
   const env: ConnectionEnv = { ...deps.env, onSlowConsumer };
+  const connectionLimits = {
+    perSecond: limits.rate.perSecond,
+    burst: limits.rate.burst,
+    maxViolations: limits.abuse.maxViolations,
+    violationWindowMs: limits.abuse.windowMs,
+  };
 
   const heartbeat = createHeartbeatMonitor<Connection>({
     clock,
@@ -112,8 +117,7 @@ export function createSessions<Principal>(
       connectedAt: now,
       socket: ws,
       env,
-      bucket: new TokenBucket(limits.rate.perSecond, limits.rate.burst, now),
-      violations: new ViolationCounter(limits.abuse.maxViolations, limits.abuse.windowMs),
+      limits: connectionLimits,
     });
     (ws as unknown as { [kConnection]: Connection })[kConnection] = connection;
     ws.removeAllListeners("error");
@@ -142,16 +146,18 @@ export function createSessions<Principal>(
         nowMs: now,
       }),
     );
-    logger.info(
-      {
-        connection_id: connection.id,
-        request_id: requestId,
-        client_id: connection.clientId,
-        role: connection.role,
-        remote_address: connection.remoteAddress,
-      },
-      "connection accepted",
-    );
+    if (logger.isLevelEnabled("info")) {
+      logger.info(
+        {
+          connection_id: connection.id,
+          request_id: requestId,
+          client_id: connection.clientId,
+          role: connection.role,
+          remote_address: connection.remoteAddress,
+        },
+        "connection accepted",
+      );
+    }
     ctx.emit("connection", connection);
   }
 

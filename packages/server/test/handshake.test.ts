@@ -1,9 +1,10 @@
 import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "vitest";
-import { checkQuery, originAllowed, remoteAddress } from "../src/handshake.js";
+import { checkQuery, originAllowed, parseTarget, remoteAddress } from "../src/handshake.js";
 
 const roles = ["frontend", "admin", "test"];
-const check = (query: string) => checkQuery(new URL(`http://x/ws?${query}`), roles);
+const check = (query: string) =>
+  checkQuery(parseTarget(`/ws?${query}`)?.params ?? new Map(), roles);
 
 function request(peer: string, forwardedFor?: string): IncomingMessage {
   return {
@@ -34,6 +35,30 @@ describe("handshake query", () => {
     if (result.ok) return;
     expect(result.refusal.code).toBe(code);
     expect(result.refusal.reason).toMatch(reason);
+  });
+});
+
+describe("request target", () => {
+  it("splits path and query, decoding like URLSearchParams and keeping the first value", () => {
+    const target = parseTarget(
+      "/ws?client_id=a%3Ab&role=front+end&x&client_id=second&bad=%E0%A4%A",
+    );
+    expect(target?.path).toBe("/ws");
+    expect(Object.fromEntries(target?.params ?? [])).toEqual({
+      client_id: "a:b",
+      role: "front end",
+      x: "",
+      bad: "%E0%A4%A",
+    });
+    expect(parseTarget("/ws")).toEqual({ path: "/ws", params: new Map() });
+    expect(parseTarget(undefined)?.path).toBe("/");
+  });
+
+  it("accepts an absolute-form target", () => {
+    const target = parseTarget("http://example.com/ws?version=1");
+    expect(target?.path).toBe("/ws");
+    expect(target?.params.get("version")).toBe("1");
+    expect(parseTarget("not a url")).toBeUndefined();
   });
 });
 
