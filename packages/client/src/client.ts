@@ -262,8 +262,9 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
         },
         onFrame: () => {
           if (!isCurrent()) return;
-          stats.lastActivityAt = clock.now();
-          watchdog?.touch();
+          const now = clock.now();
+          stats.lastActivityAt = now;
+          watchdog?.touch(now);
         },
         onInvalid: (issue) => {
           if (!isCurrent()) return;

@@ -65,7 +65,11 @@ interface Listener {
 
 interface TopicState {
   readonly topic: string;
-  readonly listeners: Set<Listener>;
+  /**
+   * Replaced (never mutated) on add and remove, so delivery iterates it without copying
+   * per message and a handler that unsubscribes mid-delivery does not disturb the loop.
+   */
+  listeners: readonly Listener[];
   /** The last offset delivered, or the head `subscribed` reported: the next `since`. */
   position: ResumePoint | undefined;
   /** Id of the `subscribe` awaiting its `subscribed` on the current connection. */
@@ -131,7 +135,7 @@ export function createSubscriptionRegistry(options: {
 
   const emitGap = (state: TopicState, gap: GapEvent) => {
     events.onGap(gap);
-    for (const listener of [...state.listeners]) listener.options.onGap?.(gap);
+    for (const listener of state.listeners) listener.options.onGap?.(gap);
   };
 
   const deliver = (state: TopicState, message: TopicMessage) => {
@@ -176,7 +180,7 @@ export function createSubscriptionRegistry(options: {
       epoch: message.epoch,
       ts: message.ts,
     };
-    for (const listener of [...state.listeners]) {
+    for (const listener of state.listeners) {
       try {
         listener.handler(message.data, meta);
       } catch (error) {
@@ -227,21 +231,22 @@ export function createSubscriptionRegistry(options: {
       if (!state) {
         state = {
           topic,
-          listeners: new Set(),
+          listeners: [listener],
           position: undefined,
           pendingId: undefined,
           sentSince: undefined,
           buffer: [],
         };
         topics.set(topic, state);
-        state.listeners.add(listener);
         sendSubscribe(state);
       } else {
-        state.listeners.add(listener);
+        state.listeners = [...state.listeners, listener];
       }
       const owner = state;
       return () => {
-        if (!owner.listeners.delete(listener) || owner.listeners.size > 0) return;
+        if (!owner.listeners.includes(listener)) return;
+        owner.listeners = owner.listeners.filter((l) => l !== listener);
+        if (owner.listeners.length > 0) return;
         if (topics.get(topic) !== owner) return;
         topics.delete(topic);
         if (owner.pendingId) byPendingId.delete(owner.pendingId);
@@ -302,7 +307,7 @@ export function createSubscriptionRegistry(options: {
         error.code,
         `subscribe to "${state.topic}" refused: ${error.message}`,
       );
-      const listeners = [...state.listeners];
+      const listeners = state.listeners;
       events.onError(failure);
       for (const listener of listeners) listener.options.onError?.(failure);
       return true;

@@ -19,8 +19,8 @@ export interface WatchdogOptions {
 }
 
 export interface Watchdog {
-  /** Any frame from the server proves it alive. */
-  touch(): void;
+  /** Any frame from the server proves it alive; `now` is the clock's time of arrival. */
+  touch(now: number): void;
   /** Re-checks now (the page became visible, the device woke up). */
   check(): void;
   stop(): void;
@@ -95,9 +95,9 @@ export function createWatchdog(options: WatchdogOptions): Watchdog {
   else stopped = true;
 
   return {
-    touch() {
+    touch(now) {
       if (stopped) return;
-      lastFrameAt = clock.now();
+      lastFrameAt = now;
       if (probeSentAt !== undefined) {
         probeSentAt = undefined;
         deferredForLateTimer = false;

@@ -23,7 +23,7 @@ describe("createWatchdog", () => {
     const { clock, log, watchdog } = setup();
     for (let i = 0; i < 20; i++) {
       clock.advance(25_000);
-      watchdog.touch();
+      watchdog.touch(clock.now());
     }
     expect(log).toEqual([]);
     watchdog.stop();
@@ -45,7 +45,7 @@ describe("createWatchdog", () => {
   it("recovers when the probe is answered", () => {
     const { clock, log, watchdog } = setup();
     clock.advance(31_000);
-    watchdog.touch();
+    watchdog.touch(clock.now());
     clock.advance(10_000);
     expect(log).toEqual(["late", "probe", "recovered"]);
     watchdog.stop();
@@ -62,7 +62,7 @@ describe("createWatchdog", () => {
     clock.advance(0);
     expect(log).toEqual(["late", "probe", "probe"]);
     // The queued frames (and the probe's pong) arrive.
-    watchdog.touch();
+    watchdog.touch(clock.now());
     expect(log).toEqual(["late", "probe", "probe", "recovered"]);
     watchdog.stop();
   });
