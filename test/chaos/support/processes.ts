@@ -110,7 +110,8 @@ async function spawnServer(
       ...process.env,
       TSX_TSCONFIG_PATH: join(chaosRoot, "tsconfig.json"),
     },
-    stdio: ["ignore", "pipe", "inherit"],
+    // stdin stays open as a lifeline: the child exits when this process goes away.
+    stdio: ["pipe", "pipe", "inherit"],
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {

@@ -73,6 +73,10 @@ http.on("request", (request, response) => {
   if (!server.handleHttp(request, response)) response.writeHead(404).end();
 });
 
+// The test holds our stdin open: when its process dies, so does this server (no orphans).
+process.stdin.on("end", () => process.exit(0));
+process.stdin.resume();
+
 // SIGTERM is a graceful restart: `shutdown` with reconnect_after_ms, 1012, drain, exit.
 process.once("SIGTERM", () => {
   void (async () => {
