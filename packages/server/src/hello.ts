@@ -4,21 +4,37 @@ export interface HelloFields {
   readonly clientId: string;
   readonly connectionId: string;
   readonly requestId: string;
-  readonly features: readonly string[];
-  readonly heartbeatIntervalMs: number;
   readonly nowMs: number;
 }
 
+export interface HelloSettings {
+  readonly features: readonly string[];
+  readonly heartbeatIntervalMs: number;
+}
+
 /** The first message of every accepted connection (DESIGN.md, server -> client). */
-export function buildHello(fields: HelloFields): HelloMessage {
+export function buildHello(settings: HelloSettings, fields: HelloFields): HelloMessage {
   return {
     type: "hello",
     server_time: new Date(fields.nowMs).toISOString(),
     accepted_version: PROTOCOL_VERSION,
-    features: [...fields.features],
+    features: [...settings.features],
     request_id: fields.requestId,
     client_id: fields.clientId,
     connection_id: fields.connectionId,
-    heartbeat_interval_ms: fields.heartbeatIntervalMs,
+    heartbeat_interval_ms: settings.heartbeatIntervalMs,
   };
+}
+
+/**
+ * Encodes `hello` as JSON with the parts that never change serialised once per server:
+ * every handshake sends one, and the benchmarks count server CPU per accepted connection.
+ * Produces exactly `JSON.stringify(buildHello(settings, fields))`.
+ */
+export function createHelloEncoder(settings: HelloSettings): (fields: HelloFields) => string {
+  const head = `{"type":"hello","server_time":`;
+  const middle = `,"accepted_version":${PROTOCOL_VERSION},"features":${JSON.stringify(settings.features)},"request_id":`;
+  const tail = `,"heartbeat_interval_ms":${JSON.stringify(settings.heartbeatIntervalMs)}}`;
+  return (fields) =>
+    `${head}"${new Date(fields.nowMs).toISOString()}"${middle}${JSON.stringify(fields.requestId)},"client_id":${JSON.stringify(fields.clientId)},"connection_id":${JSON.stringify(fields.connectionId)}${tail}`;
 }

@@ -3,8 +3,9 @@ import type { WebSocket } from "ws";
 import type { Admitted } from "./admission.js";
 import { Connection, type ConnectionEnv } from "./connection.js";
 import type { ServerContext } from "./context.js";
+import { prepareMessage } from "./fan-out.js";
 import { createHeartbeatMonitor } from "./heartbeat.js";
-import { buildHello } from "./hello.js";
+import { createHelloEncoder } from "./hello.js";
 import { bump } from "./stats.js";
 
 /**
@@ -62,6 +63,10 @@ export function createSessions<Principal>(
   const { opts, logger, counters, registry, topics } = ctx;
   const { clock, limits } = opts;
   const env: ConnectionEnv = { ...deps.env, onSlowConsumer };
+  const encodeHello = createHelloEncoder({
+    features: opts.features,
+    heartbeatIntervalMs: opts.heartbeat.intervalMs,
+  });
   const connectionLimits = {
     perSecond: limits.rate.perSecond,
     burst: limits.rate.burst,
@@ -136,15 +141,16 @@ export function createSessions<Principal>(
       replaced.close(CloseCode.SessionReplaced, "session replaced by a newer connection");
     }
     heartbeat.add(connection);
-    connection.send(
-      buildHello({
-        clientId: query.clientId,
-        connectionId: connection.id,
-        requestId,
-        features: opts.features,
-        heartbeatIntervalMs: opts.heartbeat.intervalMs,
-        nowMs: now,
-      }),
+    connection.sendPrepared(
+      prepareMessage(
+        encodeHello({
+          clientId: query.clientId,
+          connectionId: connection.id,
+          requestId,
+          nowMs: now,
+        }),
+      ),
+      "hello",
     );
     if (logger.isLevelEnabled("info")) {
       logger.info(
