@@ -186,8 +186,13 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     reportError: (error) => events.emit("error", error),
   });
 
+  /**
+   * First use of a lazy client connects; use after retries were spent counts as the
+   * application asking again (issue 4), but a fatal close still needs `reconnect()`.
+   */
   const ensureStarted = () => {
-    if (store.getSnapshot().state === "idle") connect();
+    const state = store.getSnapshot().state;
+    if (state === "idle" || (state === "failed" && !lastFailureFatal)) connect();
   };
 
   const watchLifecycle = () => {

@@ -656,3 +656,34 @@ describe("publish options", () => {
     client.close();
   });
 });
+
+describe("leaving failed", () => {
+  it("starts over when the application sends after retries were spent, not after a fatal close", async () => {
+    const { client, sockets, clock } = setupClient({
+      backoff: {
+        kind: "exponential",
+        baseMs: 100,
+        factor: 2,
+        capMs: 100,
+        maxAttempts: 1,
+        jitter: "none",
+      },
+    });
+    (await sockets.nth(0)).fail();
+    clock.runNext();
+    (await sockets.nth(1)).fail();
+    expect(client.status).toBe("failed");
+    const pending = client.request("m", 1);
+    const third = await sockets.nth(2);
+    third.accept();
+    const id = third.ofType("request")[0]?.id as string;
+    third.receive({ type: "response", id, ok: true, result: 2 });
+    await expect(pending).resolves.toBe(2);
+    third.serverClose(4403, "forbidden");
+    expect(client.status).toBe("failed");
+    void client.publish("t", 1).catch(() => {});
+    await Promise.resolve();
+    expect(sockets.all).toHaveLength(3);
+    client.close();
+  });
+});
