@@ -64,12 +64,20 @@ export function createTopicFeed(deps: TopicFeedDeps): TopicFeed {
    * (another time or data: one with both equal is, for every reader, the same message).
    * Those offsets would be handed out again, so the epoch must change.
    */
-  function regressed(seq: Sequencer, read: TopicRead, after: number, epoch: string): boolean {
+  function regressed(
+    read: TopicRead,
+    after: number,
+    epoch: string,
+    last: LogEntry | undefined,
+  ): boolean {
     if (read.epoch !== epoch || after === 0) return false;
     if (read.head < after) return true;
     const first = read.entries[0];
-    const last = seq.last();
-    if (first === undefined || last === undefined || first.offset !== after) return false;
+    // `last` must be the entry at `after`, both taken before the read: live entries keep
+    // arriving while it is in flight, and comparing Redis's entry at `after` with a later
+    // one would take a healthy topic for a lost one and throw its history away.
+    if (first === undefined || last === undefined || last.offset !== after) return false;
+    if (first.offset !== after) return false;
     return first.ts !== last.ts || JSON.stringify(first.data) !== JSON.stringify(last.data);
   }
 
@@ -81,10 +89,11 @@ export function createTopicFeed(deps: TopicFeedDeps): TopicFeed {
       for (let i = 0; i < MAX_FILLS_PER_RUN && needsFill(seq); i++) {
         const generation = staleGeneration;
         const { offset: after, epoch } = seq.position();
+        const lastDelivered = seq.last();
         // Reading from one before also returns the last delivered entry, to check that
         // Redis still has the same one (see regressed()).
         const read = await deps.read(Math.max(0, after - 1), false);
-        if (regressed(seq, read, after, epoch)) {
+        if (regressed(read, after, epoch, lastDelivered)) {
           await deps.rotate(epoch);
           logger.error(
             { topic, epoch, delivered: after, head: read.head },
