@@ -86,6 +86,8 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   let closed = false;
   const healthListeners = new Set<(health: BrokerHealth) => void>();
   let lastHealth: BrokerHealth | undefined;
+  let warnedDown = false;
+  const failedAttempt = (h: BrokerHealth) => /connection (reconnecting|end)/.test(h.detail ?? "");
 
   function health(): BrokerHealth {
     if (closed) return { healthy: false, detail: "redis broker closed" };
@@ -97,8 +99,11 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   function reportHealth(): void {
     const now = health();
     if (now.healthy === lastHealth?.healthy && now.detail === lastHealth.detail) return;
-    if (!now.healthy && lastHealth?.healthy !== false && !closed) {
+    if (now.healthy) warnedDown = false;
+    else if (!warnedDown && !closed && (lastHealth?.healthy === true || failedAttempt(now))) {
+      // Before the first ready, "connecting" is the normal way up: only a failed attempt is news.
       logger.warn({ detail: now.detail }, "redis broker unhealthy");
+      warnedDown = true;
     }
     lastHealth = now;
     for (const listener of [...healthListeners]) listener(now);

@@ -74,6 +74,8 @@ export function range(from: number, to: number): number[] {
 /** A logger that records messages and lets a test wait for one. */
 export function createLogRecorder(): Logger & {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** How many messages so far match `pattern`. */
+  count(pattern: RegExp): number;
 } {
   const messages: string[] = [];
   const waiters = new Set<{ pattern: RegExp; resolve: () => void }>();
@@ -92,6 +94,7 @@ export function createLogRecorder(): Logger & {
     info: write,
     warn: write,
     error: write,
+    count: (pattern) => messages.filter((m) => pattern.test(m)).length,
     waitFor(pattern, timeoutMs = 10_000) {
       if (messages.some((m) => pattern.test(m))) return Promise.resolve();
       const seen = new Promise<void>((resolve) => waiters.add({ pattern, resolve }));

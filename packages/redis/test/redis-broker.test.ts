@@ -276,6 +276,19 @@ describe("Redis restart", () => {
   });
 });
 
+describe("health logging", () => {
+  it("warns once when Redis is lost, not while the first connection comes up", async () => {
+    const log = createLogRecorder();
+    const b = await broker(prefix(), { logger: log });
+    await expect(log.waitFor(/unhealthy/, 1)).rejects.toThrow(/timed out/);
+
+    await server.stop();
+    await waitForHealth(b, (h) => !h.healthy);
+    await log.waitFor(/redis broker unhealthy/);
+    expect(log.count(/redis broker unhealthy/)).toBe(1);
+  });
+});
+
 describe("history regression", () => {
   it("starts a new epoch when Redis forgot offsets a node already delivered", async () => {
     const p = prefix();
