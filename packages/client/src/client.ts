@@ -1,4 +1,5 @@
 import {
+  CloseCode,
   type ContractSpec,
   type HelloMessage,
   isFatalClose,
@@ -438,17 +439,29 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
       generation += 1;
       planner.reset();
       if (state === "connecting" || isOpen(state)) {
-        connection?.close(1000, "reconnecting");
+        connection?.close(CloseCode.Normal, "reconnecting");
         teardownConnection("reconnect() was called");
-        setState({ type: "drop", retry: true }, { code: 1000, reason: "reconnect() was called" });
+        setState(
+          { type: "drop", retry: true },
+          {
+            code: CloseCode.Normal,
+            reason: "reconnect() was called",
+          },
+        );
       }
       startAttempt("connect", { reason: "reconnect() was called" });
     },
     close() {
       generation += 1;
-      if (connection) connection.close(1000, "closed by the application");
+      connection?.close(CloseCode.Normal, "closed by the application");
       teardownConnection("closed by the application");
-      setState({ type: "close" }, { code: 1000, reason: "closed by the application" });
+      setState(
+        { type: "close" },
+        {
+          code: CloseCode.Normal,
+          reason: "closed by the application",
+        },
+      );
       closeWith(new LifelineError(ClientErrorCode.Closed, "the client was closed"));
       stopWatchingLifecycle?.();
       stopWatchingLifecycle = undefined;

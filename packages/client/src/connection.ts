@@ -5,6 +5,7 @@ import {
   parseServerMessage,
   type ServerMessage,
   SUBPROTOCOL,
+  truncateCloseReason,
 } from "@lifeline/protocol";
 import { after, type Clock } from "./clock.js";
 import { OPEN, type WebSocketConstructor, type WebSocketLike } from "./socket.js";
@@ -59,7 +60,7 @@ const handshakeCodes = new Set<number>([
   CloseCode.HandshakeError,
 ]);
 
-/** No close frame (1005) and an abnormal drop (1006) carry no server intent. */
+/** RFC 6455 section 7.4.1: 1005 reports a close frame without a status code. */
 const NO_STATUS = 1005;
 
 export function classifyClose(code: number, opened: boolean, errorText: string): ErrorClass {
@@ -120,7 +121,8 @@ export function openConnection(options: ConnectionOptions): Connection {
     const terminate = (socket as { terminate?: () => void }).terminate;
     try {
       if (typeof terminate === "function") terminate.call(socket);
-      else socket.close(4000, cause.reason.slice(0, 100));
+      // Browsers only accept 1000 and 3000-4999 from scripts; the reason is cut to 123 bytes.
+      else socket.close(CloseCode.Normal, truncateCloseReason(cause.reason));
     } catch {
       // Already closing: nothing more to do, the handlers are detached.
     }
