@@ -60,6 +60,11 @@ export interface ConnectionInit {
   readonly limits: ConnectionLimits;
 }
 
+/** Something a closing connection cancels (an in-flight request). */
+export interface Abortable {
+  abort(reason: unknown): void;
+}
+
 /** Rate and abuse limits, shared by every connection of a server. */
 export interface ConnectionLimits {
   readonly perSecond: number;
@@ -106,7 +111,7 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
   /** Serialises subscribe/unsubscribe so their answers keep the order they were asked in. */
   private topicOps: Promise<void> | undefined;
   /** In-flight requests, aborted when the connection closes. */
-  private requests: Set<AbortController> | undefined;
+  private requests: Set<Abortable> | undefined;
   private disposers: (() => void)[] | undefined;
   // Created on first use: an idle connection never needs them.
   private bucket: TokenBucket | undefined;
@@ -204,10 +209,12 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
   }
 
   /** Tracks an in-flight request; returns its release. */
-  track(controller: AbortController): () => void {
+  track(request: Abortable): () => void {
     this.requests ??= new Set();
-    this.requests.add(controller);
-    return () => this.requests?.delete(controller);
+    this.requests.add(request);
+    return () => {
+      this.requests?.delete(request);
+    };
   }
 
   /** Starts the close handshake with `code`; the reason is cut to 123 bytes (RFC 6455 5.5). */

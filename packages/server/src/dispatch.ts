@@ -13,7 +13,7 @@ import type { Connection } from "./connection.js";
 import type { ServerContext } from "./context.js";
 import { internalErrorBody } from "./errors.js";
 import type { TopicAction } from "./options.js";
-import { runRequest } from "./rpc.js";
+import { RequestScope, startRequest } from "./rpc.js";
 import { bump } from "./stats.js";
 
 const binaryFrame: ParseResult<ClientMessage> = {
@@ -78,7 +78,7 @@ export function createDispatcher<Principal>(
         void onPublish(connection, message);
         return;
       case "request":
-        void onRequest(connection, message);
+        onRequest(connection, message);
         return;
     }
   }
@@ -171,43 +171,44 @@ export function createDispatcher<Principal>(
     }
   }
 
-  async function onRequest(connection: Connection, message: RequestMessage): Promise<void> {
-    const controller = new AbortController();
-    const untrack = connection.track(controller);
-    try {
-      const outcome = await runRequest<Principal>({
+  function onRequest(connection: Connection, message: RequestMessage): void {
+    const scope = new RequestScope();
+    let untrack: (() => void) | undefined;
+    const pending = startRequest<Principal>(
+      {
         handler: methods.get(message.method),
         method: message.method,
         params: message.params,
-        context: {
-          principal: connection.principal as Principal,
-          clientId: connection.clientId,
-          connectionId: connection.id,
-        },
+        principal: connection.principal as Principal,
+        clientId: connection.clientId,
+        connectionId: connection.id,
         timeoutMs: Math.min(message.timeout_ms ?? limits.requestTimeoutMs, limits.requestTimeoutMs),
         clock,
         contract: opts.contract,
-        controller,
-      });
-      if (outcome.ok) {
-        connection.send({ type: "response", id: message.id, ok: true, result: outcome.result });
-        return;
-      }
-      if (outcome.cause !== undefined) {
-        logger.error(
-          {
-            err: outcome.cause,
-            connection_id: connection.id,
-            method: message.method,
-            id: message.id,
-          },
-          "method handler failed",
-        );
-      }
-      answerError(connection, message.id, outcome.error.code, outcome.error.message);
-    } finally {
-      untrack();
-    }
+        scope,
+      },
+      (outcome) => {
+        untrack?.();
+        if (outcome.ok) {
+          connection.send({ type: "response", id: message.id, ok: true, result: outcome.result });
+          return;
+        }
+        if (outcome.cause !== undefined) {
+          logger.error(
+            {
+              err: outcome.cause,
+              connection_id: connection.id,
+              method: message.method,
+              id: message.id,
+            },
+            "method handler failed",
+          );
+        }
+        answerError(connection, message.id, outcome.error.code, outcome.error.message);
+      },
+    );
+    // Only a request still running needs aborting when its connection closes.
+    if (pending) untrack = connection.track(scope);
   }
 
   return onMessage;

@@ -1,5 +1,5 @@
 import { type Contract, type ErrorBody, ErrorCode } from "@lifeline/protocol";
-import type { Clock } from "./clock.js";
+import type { Clock, TimerHandle } from "./clock.js";
 import { internalErrorBody, MethodError } from "./errors.js";
 
 /** What a method handler gets besides its params. */
@@ -20,16 +20,43 @@ export type RequestOutcome =
   | { readonly ok: true; readonly result: unknown }
   | { readonly ok: false; readonly error: ErrorBody; readonly cause?: unknown };
 
-export interface RunRequest<Principal> {
+/**
+ * The cancellation side of one request. The AbortController is made only when the
+ * handler reads `signal` (most handlers never do, and one per request is a measurable
+ * share of a round trip); an abort before that leaves the signal born aborted.
+ */
+export class RequestScope {
+  private controller: AbortController | undefined;
+  private reason: unknown;
+  private aborted = false;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
+}
+
+export interface StartRequest<Principal> {
   readonly handler: MethodHandler<Principal> | undefined;
   readonly method: string;
   readonly params: unknown;
-  readonly context: Omit<MethodContext<Principal>, "signal">;
+  readonly principal: Principal;
+  readonly clientId: string;
+  readonly connectionId: string;
   readonly timeoutMs: number;
   readonly clock: Clock;
   readonly contract: Contract | undefined;
-  /** Registered by the caller so a closing connection can abort it. */
-  readonly controller: AbortController;
+  readonly scope: RequestScope;
 }
 
 /**
@@ -37,47 +64,89 @@ export interface RunRequest<Principal> {
  * `unknown_method`, params failing the contract `invalid_message`, a handler past its
  * timeout `timeout` (its signal aborted), a `MethodError` its own code and message, and
  * anything else `internal` with a generic message (no stack or internals leak).
+ * A handler that returns a plain value is answered at once, with no timer or promise;
+ * `answer` is called exactly once. Returns true when the answer is still to come.
  */
-export async function runRequest<Principal>(
-  request: RunRequest<Principal>,
-): Promise<RequestOutcome> {
-  const { handler, method, params, contract, clock, controller } = request;
+export function startRequest<Principal>(
+  request: StartRequest<Principal>,
+  answer: (outcome: RequestOutcome) => void,
+): boolean {
+  const { handler, method, params, contract, clock, scope } = request;
   if (!handler) {
-    return fail(ErrorCode.UnknownMethod, `no method named "${method}"`);
+    answer(fail(ErrorCode.UnknownMethod, `no method named "${method}"`));
+    return false;
   }
   if (contract?.hasMethod(method)) {
     const check = contract.checkParams(method, params);
     if (!check.ok) {
-      return fail(ErrorCode.InvalidMessage, `"${method}" params: ${check.issue.message}`);
+      answer(fail(ErrorCode.InvalidMessage, `"${method}" params: ${check.issue.message}`));
+      return false;
     }
   }
-  let timer: unknown;
-  const timedOut = new Promise<RequestOutcome>((resolve) => {
-    timer = clock.setTimeout(() => {
-      controller.abort(new Error(`"${method}" timed out after ${request.timeoutMs} ms`));
-      resolve(fail(ErrorCode.Timeout, `"${method}" did not answer within ${request.timeoutMs} ms`));
-    }, request.timeoutMs);
-  });
-  const run = (async (): Promise<RequestOutcome> => {
-    try {
-      const result = await handler(params, { ...request.context, signal: controller.signal });
-      return { ok: true, result: result === undefined ? null : result };
-    } catch (error) {
-      if (error instanceof MethodError) {
-        // PROTOCOL.md bounds: code 64 characters, message 1024.
-        return {
-          ok: false,
-          error: { code: error.code.slice(0, 64), message: error.message.slice(0, 1024) },
-        };
-      }
-      return { ok: false, error: internalErrorBody, cause: error };
-    }
-  })();
+  let result: unknown;
   try {
-    return await Promise.race([run, timedOut]);
-  } finally {
-    clock.clearTimeout(timer);
+    result = handler(params, {
+      principal: request.principal,
+      clientId: request.clientId,
+      connectionId: request.connectionId,
+      get signal() {
+        return scope.signal;
+      },
+    });
+  } catch (error) {
+    answer(failure(error));
+    return false;
   }
+  if (!isThenable(result)) {
+    answer(success(result));
+    return false;
+  }
+  let settled = false;
+  const timer: TimerHandle = clock.setTimeout(() => {
+    if (settled) return;
+    settled = true;
+    scope.abort(new Error(`"${method}" timed out after ${request.timeoutMs} ms`));
+    answer(fail(ErrorCode.Timeout, `"${method}" did not answer within ${request.timeoutMs} ms`));
+  }, request.timeoutMs);
+  result.then(
+    (value) => {
+      if (settled) return;
+      settled = true;
+      clock.clearTimeout(timer);
+      answer(success(value));
+    },
+    (error: unknown) => {
+      if (settled) return;
+      settled = true;
+      clock.clearTimeout(timer);
+      answer(failure(error));
+    },
+  );
+  return true;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
+}
+
+function success(result: unknown): RequestOutcome {
+  // PROTOCOL.md: an ok response always carries `result`; JSON has no undefined.
+  return { ok: true, result: result === undefined ? null : result };
+}
+
+function failure(error: unknown): RequestOutcome {
+  if (error instanceof MethodError) {
+    // PROTOCOL.md bounds: code 64 characters, message 1024.
+    return {
+      ok: false,
+      error: { code: error.code.slice(0, 64), message: error.message.slice(0, 1024) },
+    };
+  }
+  return { ok: false, error: internalErrorBody, cause: error };
 }
 
 function fail(code: string, message: string): RequestOutcome {
