@@ -95,25 +95,31 @@ function expectClean(history: History, label: string) {
 }
 
 describe.skipIf(!support.ok)("real packet faults in a network namespace", () => {
-  it("loses nothing under 15% random packet loss in both directions", async () => {
-    const server = await startServer({ heartbeat: { intervalMs: 1000, timeoutMs: 4000 } });
-    const history = new History();
-    const fleet = fleetVia(server, history, 10, { heartbeatGraceMs: 4000 });
-    const publisher = publisherVia(ns!.secondary, server.port, "loss-publisher");
-    await fleet.whenAllLive(20_000);
-    await publishMarkers(fleet, publisher, history, "start", 20_000);
-    ns!.randomLoss(15);
-    await within(
-      Promise.all(
-        fleet.members.slice(0, 4).map((m) => publishLoop(m.client, m.name, TOPIC, 15, history)),
-      ),
-      "publishes under packet loss",
-      60_000,
-    );
-    await publishMarkers(fleet, publisher, history, "end", 30_000);
-    ns!.clearFilters();
-    expectClean(history, "15% random loss");
-  });
+  it.each([
+    { tool: "nft" as const, percent: 15 },
+    { tool: "iptables" as const, percent: 10 },
+  ])(
+    "loses nothing under $percent% random packet loss in both directions ($tool)",
+    async ({ tool, percent }) => {
+      const server = await startServer({ heartbeat: { intervalMs: 1000, timeoutMs: 4000 } });
+      const history = new History();
+      const fleet = fleetVia(server, history, 10, { heartbeatGraceMs: 4000 });
+      const publisher = publisherVia(ns!.secondary, server.port, `loss-${tool}-publisher`);
+      await fleet.whenAllLive(20_000);
+      await publishMarkers(fleet, publisher, history, "start", 20_000);
+      ns!.randomLoss(percent, tool);
+      await within(
+        Promise.all(
+          fleet.members.slice(0, 4).map((m) => publishLoop(m.client, m.name, TOPIC, 15, history)),
+        ),
+        "publishes under packet loss",
+        60_000,
+      );
+      await publishMarkers(fleet, publisher, history, "end", 30_000);
+      ns!.clearFilters();
+      expectClean(history, `${percent}% random loss (${tool})`);
+    },
+  );
 
   it("detects a blackholed link within interval + grace on both sides and resumes without loss", async () => {
     const intervalMs = 500;

@@ -2,7 +2,8 @@ import { execFileSync } from "node:child_process";
 
 /**
  * A network namespace joined to the host by a veth pair, for real packet faults: nftables
- * drop and random loss (`numgen random mod 100 < N`), and `tc tbf` rate limits. This
+ * drop and random loss (`numgen random mod 100 < N`), iptables random loss (`-m statistic`),
+ * and `tc tbf` rate limits. This
  * kernel has no netem, so there is no delay or reordering qdisc; the TCP proxy covers those.
  *
  * Addresses: the host end is 10.<net>.<sub>.1/29; the namespace end has two addresses,
@@ -15,8 +16,11 @@ export interface Netns {
   readonly secondary: string;
   /** Drops every packet to and from `address` inside the namespace (both sides keep waiting). */
   blackhole(address: string): void;
-  /** Drops `percent`% of packets in each direction, chosen at random per packet. */
-  randomLoss(percent: number): void;
+  /**
+   * Drops `percent`% of TCP packets in each direction, chosen at random per packet, with
+   * nftables (`numgen random`) or iptables (`-m statistic --mode random`).
+   */
+  randomLoss(percent: number, tool?: "nft" | "iptables"): void;
   /** Removes every nftables rule this helper added. */
   clearFilters(): void;
   /** Limits what leaves the namespace (server -> client) with a token bucket filter. */
@@ -46,7 +50,7 @@ export function netnsSupport(): NetnsSupport {
   if (process.getuid?.() !== 0) {
     return { ok: false, reason: "creating network namespaces and veth pairs needs root" };
   }
-  for (const tool of ["ip", "nft", "tc"]) {
+  for (const tool of ["ip", "nft", "iptables", "tc"]) {
     try {
       run("sh", ["-c", `command -v ${tool}`]);
     } catch {
@@ -118,14 +122,35 @@ export function createNetns(tag: string, sub: number): Netns {
       inNs("nft", [`add rule inet llchaos in ip daddr ${address} drop`]);
       inNs("nft", [`add rule inet llchaos out ip saddr ${address} drop`]);
     },
-    randomLoss(percent) {
+    randomLoss(percent, tool = "nft") {
       const p = Math.max(0, Math.min(100, Math.round(percent)));
+      if (tool === "iptables") {
+        for (const chain of ["INPUT", "OUTPUT"]) {
+          inNs("iptables", [
+            "-A",
+            chain,
+            "-p",
+            "tcp",
+            "-m",
+            "statistic",
+            "--mode",
+            "random",
+            "--probability",
+            String(p / 100),
+            "-j",
+            "DROP",
+          ]);
+        }
+        return;
+      }
       inNs("nft", [`add rule inet llchaos in meta l4proto tcp numgen random mod 100 < ${p} drop`]);
       inNs("nft", [`add rule inet llchaos out meta l4proto tcp numgen random mod 100 < ${p} drop`]);
     },
     clearFilters() {
       inNs("nft", ["flush", "chain", "inet", "llchaos", "in"]);
       inNs("nft", ["flush", "chain", "inet", "llchaos", "out"]);
+      inNs("iptables", ["-F", "INPUT"]);
+      inNs("iptables", ["-F", "OUTPUT"]);
     },
     rateLimit(rate, burst) {
       inNs("tc", [
