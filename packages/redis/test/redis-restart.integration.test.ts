@@ -83,6 +83,61 @@ async function expectRecovered({ nodes }: Cluster): Promise<void> {
   }
 }
 
+type Ack = Awaited<ReturnType<RecordingClient["client"]["publish"]>>;
+
+function keysOf(client: RecordingClient, topic: string): string[] {
+  return (client.topic(topic).data as { key: string }[]).map((d) => d.key);
+}
+
+/**
+ * One publisher client per node publishes `{ key }` messages one after another while
+ * Redis is killed and started again; a refused publish (Redis away) waits for its node to
+ * be healthy, then the next one goes. Each stops 30 acknowledgements after the recovery.
+ * Resolves once every subscribed client has reached the final head.
+ */
+async function flowThroughRestart(c: Cluster, topic: string) {
+  const urls = c.nodes.map((n) => n.url);
+  const publishers = c.nodes.map((_, k) => {
+    const p = createRecordingClient({ name: `pub-${k}`, urls: startingAt(urls, k) });
+    disposers.push(() => p.client.close());
+    return p;
+  });
+  let recovered = false;
+  const acked = new Map<string, Ack>();
+  const refused: string[] = [];
+  const flows = publishers.map(async (pub, k) => {
+    const node = c.nodes[k] as InProcessNode;
+    let afterRecovery = 0;
+    for (let i = 0; i < 2000 && afterRecovery < 30; i++) {
+      const key = `${pub.name}/${i}`;
+      try {
+        acked.set(key, await pub.client.publish(topic, { key }));
+        if (recovered) afterRecovery++;
+      } catch {
+        // Refused while Redis is away (reported, as documented): wait for it, go on.
+        refused.push(key);
+        await waitForHealth(node.broker, (h) => h.healthy, 15_000);
+      }
+    }
+  });
+
+  const watcher = c.clients[0] as RecordingClient;
+  await watcher.waiters.until(() => watcher.topic(topic).handled.length >= 30, "30 messages");
+  await c.redis.stop();
+  await Promise.all(c.nodes.map((n) => waitForHealth(n.broker, (h) => !h.healthy)));
+  await c.redis.start();
+  await Promise.all(c.nodes.map((n) => waitForHealth(n.broker, (h) => h.healthy)));
+  recovered = true;
+  await within(Promise.all(flows), 20_000, "publishers done");
+
+  const observer = createRedisBroker({ url: c.redis.url, keyPrefix: "restart:" });
+  disposers.push(() => observer.close());
+  await within(observer.ready(), 5000, "observer ready");
+  const head = await observer.head(topic);
+  await Promise.all(c.clients.map((x) => x.reached(topic, head)));
+  return { acked, refused, head };
+}
+
 describe("Redis restarted under a running cluster", () => {
   it("without persistence: nodes recover and clients continue in a new epoch, each offset once and in order", async () => {
     const topic = "volatile";
@@ -159,46 +214,7 @@ describe("Redis restarted under a running cluster", () => {
   it("with an fsynced append-only file and publishes flowing through the restart: every acknowledged one arrives once, in order", async () => {
     const topic = "flowing";
     const c = await cluster(topic, { appendOnly: true });
-    const urls = c.nodes.map((n) => n.url);
-    const publishers = c.nodes.map((_, k) => {
-      const p = createRecordingClient({ name: `pub-${k}`, urls: startingAt(urls, k) });
-      disposers.push(() => p.client.close());
-      return p;
-    });
-    let recovered = false;
-    const acked: string[] = [];
-    const refused: string[] = [];
-    const flows = publishers.map(async (pub, k) => {
-      const node = c.nodes[k] as InProcessNode;
-      let afterRecovery = 0;
-      for (let i = 0; i < 2000 && afterRecovery < 30; i++) {
-        const key = `${pub.name}/${i}`;
-        try {
-          await pub.client.publish(topic, { key });
-          acked.push(key);
-          if (recovered) afterRecovery++;
-        } catch {
-          // Refused while Redis is away (reported, as documented): wait for it, go on.
-          refused.push(key);
-          await waitForHealth(node.broker, (h) => h.healthy, 15_000);
-        }
-      }
-    });
-
-    const watcher = c.clients[0] as RecordingClient;
-    await watcher.waiters.until(() => watcher.topic(topic).handled.length >= 30, "30 messages");
-    await c.redis.stop();
-    await Promise.all(c.nodes.map((n) => waitForHealth(n.broker, (h) => !h.healthy)));
-    await c.redis.start();
-    await Promise.all(c.nodes.map((n) => waitForHealth(n.broker, (h) => h.healthy)));
-    recovered = true;
-    await within(Promise.all(flows), 20_000, "publishers done");
-
-    const observer = createRedisBroker({ url: c.redis.url, keyPrefix: "restart:" });
-    disposers.push(() => observer.close());
-    await within(observer.ready(), 5000, "observer ready");
-    const head = await observer.head(topic);
-    await Promise.all(c.clients.map((x) => x.reached(topic, head)));
+    const { acked, refused, head } = await flowThroughRestart(c, topic);
     const want = {
       count: head.offset,
       duplicates: [],
@@ -211,15 +227,44 @@ describe("Redis restarted under a running cluster", () => {
       expect(checkDeliveries(x.topic(topic).wire), x.name).toMatchObject(want);
       expect(checkDeliveries(x.topic(topic).handled), x.name).toMatchObject(want);
       expect(x.gaps, x.name).toEqual([]);
-      const keys = (x.topic(topic).data as { key: string }[]).map((d) => d.key);
+      const keys = keysOf(x, topic);
       // Acknowledged: there, once. Refused: maybe there (a reply lost with the connection), at most once.
       expect(new Set(keys).size, x.name).toBe(keys.length);
       expect(
-        acked.filter((k) => !keys.includes(k)),
+        [...acked.keys()].filter((k) => !keys.includes(k)),
         x.name,
       ).toEqual([]);
       expect(
-        keys.filter((k) => !acked.includes(k) && !refused.includes(k)),
+        keys.filter((k) => !acked.has(k) && !refused.includes(k)),
+        x.name,
+      ).toEqual([]);
+    }
+  });
+
+  it("without persistence and publishes flowing through the restart: each epoch in order and at most once, the new one complete", async () => {
+    const topic = "flowing-volatile";
+    const c = await cluster(topic, {});
+    const { acked, head } = await flowThroughRestart(c, topic);
+    const newEpochKeys = [...acked].filter(([, ack]) => ack.epoch === head.epoch).map(([k]) => k);
+    expect(newEpochKeys.length).toBeGreaterThanOrEqual(90);
+    for (const x of c.clients) {
+      for (const positions of [x.topic(topic).wire, x.topic(topic).handled]) {
+        const report = checkDeliveries(positions);
+        expect(report, x.name).toMatchObject({ duplicates: [], gaps: [], outOfOrder: [] });
+        expect(report.epochs, x.name).toHaveLength(2);
+        expect(report.epochs[1], x.name).toBe(head.epoch);
+        // The new epoch arrives whole, from its first offset.
+        const fresh = positions.filter((p) => p.epoch === head.epoch).map((p) => p.offset);
+        expect(fresh, x.name).toEqual(range(1, head.offset));
+      }
+      expect(
+        x.gaps.map((g) => g.reason),
+        x.name,
+      ).toEqual(["epoch_changed"]);
+      const keys = keysOf(x, topic);
+      expect(new Set(keys).size, x.name).toBe(keys.length);
+      expect(
+        newEpochKeys.filter((k) => !keys.includes(k)),
         x.name,
       ).toEqual([]);
     }
