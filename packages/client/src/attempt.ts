@@ -1,5 +1,5 @@
 import type { Role } from "@lifeline/protocol";
-import type { Clock } from "./clock.js";
+import { after, type Clock } from "./clock.js";
 import { probeReadiness } from "./readiness.js";
 import { buildSocketUrl, type WebSocketConstructor, type WebSocketResolver } from "./socket.js";
 import type { TransitionCause } from "./state-machine.js";
@@ -16,6 +16,30 @@ export interface AttemptInputs {
   readonly WebSocket: WebSocketConstructor | undefined;
   readonly resolveWebSocket: WebSocketResolver;
   readonly clock: Clock;
+  /** Bounds each application-supplied step (URL and token functions, loading `ws`). */
+  readonly stepTimeoutMs: number;
+}
+
+class StepTimeout extends Error {}
+
+/** Resolves like `value`, or rejects with a `StepTimeout` after `ms` on `clock`. */
+function bounded<T>(value: T | Promise<T>, ms: number, clock: Clock, what: string): Promise<T> {
+  if (!(value instanceof Promise)) return Promise.resolve(value);
+  return new Promise<T>((resolve, reject) => {
+    const stop = after(clock, ms, () =>
+      reject(new StepTimeout(`${what} did not answer within ${ms} ms`)),
+    );
+    value.then(
+      (result) => {
+        stop();
+        resolve(result);
+      },
+      (error: unknown) => {
+        stop();
+        reject(error);
+      },
+    );
+  });
 }
 
 export type PreparedAttempt =
@@ -40,7 +64,13 @@ export async function prepareAttempt(
 ): Promise<PreparedAttempt | undefined> {
   let base: string | undefined;
   try {
-    base = await inputs.urls.resolve(context.attempt);
+    const { clock, stepTimeoutMs } = inputs;
+    base = await bounded(
+      inputs.urls.resolve(context.attempt),
+      stepTimeoutMs,
+      clock,
+      "the url function",
+    );
     if (!isCurrent()) return undefined;
     if (inputs.readinessUrl !== undefined) {
       const notReady = await probeReadiness(
@@ -51,9 +81,16 @@ export async function prepareAttempt(
       if (!isCurrent()) return undefined;
       if (notReady) return { ok: false, base, cause: notReady };
     }
-    const token = await resolveToken(inputs.token, context);
+    const token = await bounded(
+      resolveToken(inputs.token, context),
+      stepTimeoutMs,
+      clock,
+      "the token function",
+    );
     if (!isCurrent()) return undefined;
-    const WebSocket = inputs.WebSocket ?? (await inputs.resolveWebSocket());
+    const WebSocket =
+      inputs.WebSocket ??
+      (await bounded(inputs.resolveWebSocket(), stepTimeoutMs, clock, "loading a WebSocket"));
     if (!isCurrent()) return undefined;
     const url = buildSocketUrl(base, { clientId: inputs.clientId, role: inputs.role, token });
     return { ok: true, base, url, WebSocket };
@@ -61,7 +98,7 @@ export async function prepareAttempt(
     const message = error instanceof Error ? error.message : String(error);
     const cause: TransitionCause = {
       reason: `the attempt could not start: ${message}`,
-      errorClass: "unknown",
+      errorClass: error instanceof StepTimeout ? "timeout" : "unknown",
     };
     return base === undefined ? { ok: false, cause } : { ok: false, base, cause };
   }

@@ -67,6 +67,7 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     WebSocket: options.WebSocket,
     resolveWebSocket,
     clock,
+    stepTimeoutMs: connectTimeoutMs,
   };
   const planner = createReconnectPlanner({
     policy: options.backoff ?? defaultBackoff(),

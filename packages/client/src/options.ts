@@ -71,7 +71,9 @@ export interface ClientOptions<S extends ContractSpec = ContractSpec> {
    */
   readonly lazy?: boolean;
   /**
-   * An attempt whose socket is not open within this time is abandoned (`timeout`).
+   * An attempt whose socket is not open within this time is abandoned (`timeout`). The
+   * `url` and `token` functions get the same bound each, so a hung credential service
+   * cannot stall reconnection.
    * @default 10000
    */
   readonly connectTimeoutMs?: number;

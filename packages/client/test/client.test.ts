@@ -687,3 +687,35 @@ describe("leaving failed", () => {
     client.close();
   });
 });
+
+describe("attempt preparation", () => {
+  it("bounds a token function that never answers by connectTimeoutMs, then retries", async () => {
+    let calls = 0;
+    let firstCall: () => void = () => {};
+    const called = new Promise<void>((resolve) => {
+      firstCall = resolve;
+    });
+    const { client, sockets, clock, changes } = setupClient({
+      connectTimeoutMs: 3000,
+      token: () => {
+        calls += 1;
+        firstCall();
+        return calls === 1 ? new Promise<string>(() => {}) : "fresh";
+      },
+    });
+    await called;
+    const reconnecting = new Promise((resolve) => {
+      client.on("state", (c) => c.next === "reconnecting" && resolve(c.cause));
+    });
+    clock.advance(3000);
+    expect(await reconnecting).toEqual({
+      reason: "the attempt could not start: the token function did not answer within 3000 ms",
+      errorClass: "timeout",
+    });
+    clock.runNext();
+    const socket = await sockets.nth(0);
+    expect(socket.query("token")).toBe("fresh");
+    expect(changes.map((c) => c.next)).toEqual(["connecting", "reconnecting", "connecting"]);
+    client.close();
+  });
+});
