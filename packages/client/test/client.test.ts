@@ -366,6 +366,21 @@ describe("browser lifecycle", () => {
     client.close();
   });
 
+  it("checks the link at once when the page becomes visible after a long sleep", async () => {
+    const page = fakeLifecycle();
+    const { client, sockets, clock } = setupClient({ lifecycle: page.lifecycle });
+    const socket = await sockets.nth(0);
+    socket.accept({ heartbeat_interval_ms: 25_000 });
+    // The page was frozen for 10 minutes: no timer ran.
+    clock.jump(600_000);
+    page.becomeVisible();
+    expect(client.status).toBe("degraded");
+    expect(socket.ofType("ping")).toHaveLength(1);
+    socket.receive({ type: "pong" });
+    expect(client.status).toBe("open");
+    client.close();
+  });
+
   it("does not retry a fatal failure on visibility", async () => {
     const page = fakeLifecycle();
     const { client, sockets } = setupClient({ lifecycle: page.lifecycle });
