@@ -22,26 +22,38 @@ export interface Recorder {
   readonly entries: LogEntry[];
   readonly listener: (entry: LogEntry) => void;
   waitForCount(count: number, timeoutMs?: number): Promise<void>;
+  /** Resolves once `check(entries)` holds, tested now and after every entry. */
+  waitUntil(check: (entries: readonly LogEntry[]) => boolean, label: string): Promise<void>;
 }
 
 export function createRecorder(): Recorder {
   const entries: LogEntry[] = [];
-  const waiters = new Set<{ count: number; resolve: () => void }>();
+  const waiters = new Set<{ check: () => boolean; resolve: () => void }>();
+  function until(check: () => boolean, label: string, timeoutMs: number): Promise<void> {
+    if (check()) return Promise.resolve();
+    const reached = new Promise<void>((resolve) => waiters.add({ check, resolve }));
+    return within(reached, timeoutMs, label);
+  }
   return {
     entries,
     listener(entry) {
       entries.push(entry);
       for (const waiter of [...waiters]) {
-        if (entries.length >= waiter.count) {
+        if (waiter.check()) {
           waiters.delete(waiter);
           waiter.resolve();
         }
       }
     },
     waitForCount(count, timeoutMs = 10_000) {
-      if (entries.length >= count) return Promise.resolve();
-      const reached = new Promise<void>((resolve) => waiters.add({ count, resolve }));
-      return within(reached, timeoutMs, `${count} entries (have ${entries.length})`);
+      return until(
+        () => entries.length >= count,
+        `${count} entries (have ${entries.length})`,
+        timeoutMs,
+      );
+    },
+    waitUntil(check, label) {
+      return until(() => check(entries), label, 10_000);
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { LogEntry } from "@lifeline/server";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createRedisBroker, type RedisBroker } from "../src/index.js";
 import { type FixtureProcess, startFixture } from "./cluster-process.js";
@@ -43,7 +44,13 @@ describe("a node killed with SIGKILL in the middle of appends", () => {
     const recorder = createRecorder();
     await b.subscribe("flow", recorder.listener);
     const [first, second] = await Promise.all([appender(p, "flow"), appender(p, "flow")]);
-    await recorder.waitForCount(200);
+    const from = (pid: number) => (entries: readonly LogEntry[]) =>
+      entries.some((e) => (e.data as { from?: number }).from === pid);
+    // Both are appending (a loaded machine may start one late) before the first dies.
+    await recorder.waitUntil(
+      (entries) => entries.length >= 200 && from(first.pid)(entries) && from(second.pid)(entries),
+      "200 entries from both appenders",
+    );
     await first.kill("SIGKILL");
     const afterFirst = recorder.entries.length;
     await recorder.waitForCount(afterFirst + 100);
