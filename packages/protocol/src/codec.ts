@@ -1,37 +1,7 @@
-import type { TSchema } from "@sinclair/typebox";
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import type { ErrorObject } from "ajv";
 import { ErrorCode } from "./error-codes.js";
-import {
-  type ClientMessage,
-  type ClientMessageType,
-  clientMessageSchemas,
-  Limits,
-  ResponseError,
-  ResponseOk,
-  type ServerMessage,
-  type ServerMessageType,
-  serverMessageSchemas,
-} from "./messages.js";
-import { patternEngine } from "./patterns.js";
-
-/**
- * The one Ajv instance of the protocol. Validators are compiled once, at import, per
- * message type: a message is checked against the single schema its `type` names, which
- * is both faster and gives better errors than validating against the whole union.
- * `unicode: false` makes `maxLength` count UTF-16 code units like `String.length`
- * (the JSON Schema default counts code points by walking the string, which costs more
- * than the rest of a `publish` validation together). The protocol's own patterns run as
- * hand-written matchers (see patterns.ts).
- */
-export const ajv = new Ajv({
-  allErrors: false,
-  strict: true,
-  coerceTypes: false,
-  code: { regExp: patternEngine },
-});
-// Set after construction: as a constructor option Ajv prints a deprecation notice on every
-// import, yet the option still drives code generation (vocabularies/validation/limitLength).
-ajv.opts.unicode = false;
+import * as generated from "./generated/validators.js";
+import { type ClientMessage, Limits, type ServerMessage } from "./messages.js";
 
 /** Default cap on the size of one text frame the parsers accept (1 MiB of UTF-16 units). */
 export const DEFAULT_MAX_MESSAGE_CHARS = 1024 * 1024;
@@ -61,27 +31,26 @@ export interface ParseOptions {
   readonly maxChars?: number;
 }
 
-/** Compiles a TypeBox schema with the protocol's Ajv instance, once. */
-export function compile<T>(schema: TSchema): ValidateFunction<T> {
-  return ajv.compile<T>(schema);
-}
-
 /** What the codec needs of a validator: Ajv's compiled functions, or the `response` dispatch. */
 interface Validator {
   (value: unknown): boolean;
   errors?: ErrorObject[] | null | undefined;
 }
 
-function compileAll<K extends string>(
-  schemas: Readonly<Record<K, TSchema>>,
-  overrides: Readonly<Record<string, Validator>> = {},
-): ReadonlyMap<string, Validator> {
-  const compiled = new Map<string, Validator>();
-  for (const [type, schema] of Object.entries<TSchema>(schemas)) {
-    compiled.set(type, overrides[type] ?? compile(schema));
-  }
-  return compiled;
-}
+/**
+ * The validators were compiled ahead of time by Ajv's standalone code generator from the
+ * schemas in messages.ts (`pnpm schema` writes src/generated/validators.ts; a test fails
+ * when it is stale), so parsing never evaluates code: the codec runs under a
+ * Content-Security-Policy without 'unsafe-eval' and bundles without Ajv. A message is
+ * checked against the single schema its `type` names, which is both faster and gives
+ * better errors than validating against the whole union.
+ */
+const compiled = generated as unknown as {
+  readonly clientValidators: Readonly<Record<string, Validator>>;
+  readonly serverValidators: Readonly<Record<string, Validator>>;
+  readonly response_ok: Validator;
+  readonly response_error: Validator;
+};
 
 /**
  * `response` is a union on the boolean `ok`. Ajv would try both branches and report the
@@ -89,8 +58,8 @@ function compileAll<K extends string>(
  * `ok` first reports the actual mistake and validates once.
  */
 function responseValidator(): Validator {
-  const succeeded = compile(ResponseOk);
-  const failed = compile(ResponseError);
+  const succeeded = compiled.response_ok;
+  const failed = compiled.response_error;
   const validate: Validator = (value) => {
     const record = value as Record<string, unknown>;
     const ok = Object.hasOwn(record, "ok") ? record.ok : undefined;
@@ -120,10 +89,13 @@ function responseValidator(): Validator {
   return validate;
 }
 
-const clientValidators = compileAll<ClientMessageType>(clientMessageSchemas);
-const serverValidators = compileAll<ServerMessageType>(serverMessageSchemas, {
-  response: responseValidator(),
-});
+const clientValidators: ReadonlyMap<string, Validator> = new Map(
+  Object.entries(compiled.clientValidators),
+);
+const serverValidators: ReadonlyMap<string, Validator> = new Map([
+  ...Object.entries(compiled.serverValidators),
+  ["response", responseValidator()],
+]);
 
 /**
  * Parses and validates one frame from a client. Never throws: anything that is not a

@@ -1,6 +1,8 @@
 import type { Static, TSchema } from "@sinclair/typebox";
-import type { ValidateFunction } from "ajv";
-import { compile, describeIssue } from "./codec.js";
+import { describeIssue } from "./codec.js";
+import { type PayloadValidator, valueValidator } from "./payload-check.js";
+
+export type { PayloadValidator } from "./payload-check.js";
 
 /** A method's parameter and result schemas. */
 export interface MethodSchema<P extends TSchema = TSchema, R extends TSchema = TSchema> {
@@ -70,7 +72,21 @@ export type ContractCheck =
   | { readonly ok: true }
   | { readonly ok: false; readonly issue: ContractIssue };
 
-/** A compiled contract: static types for TypeScript, compiled validators at run time. */
+/** How `defineContract` turns payload schemas into validators. */
+export interface ContractOptions {
+  /**
+   * Compiles one payload schema into a validator. By default payloads are checked with
+   * TypeBox's `Value.Check`, which never evaluates code: contracts then work in a browser
+   * whose Content-Security-Policy lacks 'unsafe-eval', and no compiler is bundled. Pass
+   * `compile` from `@lifeline/protocol/ajv` (Node, or pages allowing 'unsafe-eval') for
+   * Ajv-compiled validators: several times faster per check, and they accept plain JSON
+   * Schema and Ajv's formats.
+   * @default TypeBox `Value.Check` (no code generation)
+   */
+  readonly compile?: (schema: TSchema) => PayloadValidator;
+}
+
+/** A compiled contract: static types for TypeScript, validators at run time. */
 export interface Contract<S extends ContractSpec = ContractSpec> {
   readonly spec: S;
   /** True when the contract declares this topic (or a pattern matching it). */
@@ -84,17 +100,21 @@ export interface Contract<S extends ContractSpec = ContractSpec> {
 
 interface CompiledTopic {
   readonly segments: readonly string[];
-  readonly validate: ValidateFunction;
+  readonly validate: PayloadValidator;
 }
 
 /**
  * Declares an application's topics and methods once, with TypeBox schemas.
- * Validators are compiled here, once, with the protocol's Ajv instance; a schema Ajv
- * cannot compile (a non-JSON type such as `Type.Date()`) or a `*` that is not a whole
- * segment throws here, at definition time, never later while checking.
+ * Validators are built here, once (see `ContractOptions.compile`); a schema that cannot be
+ * checked (a non-JSON type such as `Type.Date()`) or a `*` that is not a whole segment
+ * throws here, at definition time, never later while checking.
  */
-export function defineContract<const S extends ContractSpec>(spec: S): Contract<S> {
-  const exact = new Map<string, ValidateFunction>();
+export function defineContract<const S extends ContractSpec>(
+  spec: S,
+  options: ContractOptions = {},
+): Contract<S> {
+  const compile = options.compile ?? valueValidator;
+  const exact = new Map<string, PayloadValidator>();
   const patterns: CompiledTopic[] = [];
   for (const [key, schema] of Object.entries(spec.topics ?? {})) {
     const segments = key.split("/");
@@ -107,12 +127,12 @@ export function defineContract<const S extends ContractSpec>(spec: S): Contract<
     if (key.includes("*")) patterns.push({ segments, validate });
     else exact.set(key, validate);
   }
-  const methods = new Map<string, { params: ValidateFunction; result: ValidateFunction }>();
+  const methods = new Map<string, { params: PayloadValidator; result: PayloadValidator }>();
   for (const [name, method] of Object.entries(spec.methods ?? {})) {
     methods.set(name, { params: compile(method.params), result: compile(method.result) });
   }
 
-  const topicValidator = (topic: string): ValidateFunction | undefined => {
+  const topicValidator = (topic: string): PayloadValidator | undefined => {
     if (typeof topic !== "string") return undefined;
     const direct = exact.get(topic);
     if (direct) return direct;
@@ -149,7 +169,7 @@ export function defineContract<const S extends ContractSpec>(spec: S): Contract<
 const OK: ContractCheck = Object.freeze({ ok: true });
 
 /** Never throws: a value too deep for a recursive schema is refused like any invalid one. */
-function run(subject: string, validate: ValidateFunction, value: unknown): ContractCheck {
+function run(subject: string, validate: PayloadValidator, value: unknown): ContractCheck {
   try {
     if (validate(value)) return OK;
     const error = validate.errors?.[0];

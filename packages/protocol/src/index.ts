@@ -1,3 +1,4 @@
+export { ajv, compile } from "./ajv.js";
 export {
   CloseCode,
   type CloseCodeInfo,
@@ -10,8 +11,6 @@ export {
   truncateCloseReason,
 } from "./close-codes.js";
 export {
-  ajv,
-  compile,
   DEFAULT_MAX_MESSAGE_CHARS,
   type ParseOptions,
   type ParseResult,
@@ -26,12 +25,14 @@ export {
   type Contract,
   type ContractCheck,
   type ContractIssue,
+  type ContractOptions,
   type ContractSpec,
   defineContract,
   type MethodOf,
   type MethodParams,
   type MethodResult,
   type MethodSchema,
+  type PayloadValidator,
   type TopicData,
   type TopicOf,
   type TopicPattern,
