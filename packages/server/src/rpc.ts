@@ -46,6 +46,20 @@ export class RequestScope {
   }
 }
 
+/** A class, not a literal with a getter: it is made for every request. */
+class Context<Principal> implements MethodContext<Principal> {
+  constructor(
+    readonly principal: Principal,
+    readonly clientId: string,
+    readonly connectionId: string,
+    private readonly scope: RequestScope,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.scope.signal;
+  }
+}
+
 export interface StartRequest<Principal> {
   readonly handler: MethodHandler<Principal> | undefined;
   readonly method: string;
@@ -85,14 +99,10 @@ export function startRequest<Principal>(
   }
   let result: unknown;
   try {
-    result = handler(params, {
-      principal: request.principal,
-      clientId: request.clientId,
-      connectionId: request.connectionId,
-      get signal() {
-        return scope.signal;
-      },
-    });
+    result = handler(
+      params,
+      new Context(request.principal, request.clientId, request.connectionId, scope),
+    );
   } catch (error) {
     answer(failure(error));
     return false;

@@ -130,9 +130,8 @@ describe("requests", () => {
   });
 
   it("validates params against the contract", async () => {
-    const { defineContract } = await import("@lifeline/protocol");
-    const number = { type: "number" } as never;
-    const contract = defineContract({ methods: { double: { params: number, result: number } } });
+    const { defineContract, Offset } = await import("@lifeline/protocol");
+    const contract = defineContract({ methods: { double: { params: Offset, result: Offset } } });
     const s = await server({ contract });
     s.method("double", (n) => (n as number) * 2);
     const c = await connect(s, "typed");

@@ -1,4 +1,3 @@
-import type { ContractSpec } from "@lifeline/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { createMemoryBroker } from "../src/index.js";
 import {
@@ -229,26 +228,21 @@ describe("authorization and fan-out", () => {
   });
 
   it("validates payloads against the contract", async () => {
-    const { defineContract } = await import("@lifeline/protocol");
-    // A plain JSON Schema, as TypeBox would produce for Type.Object({ c: Type.Number() }).
-    const reading = {
-      type: "object",
-      properties: { c: { type: "number" } },
-      required: ["c"],
-    } as unknown as NonNullable<ContractSpec["topics"]>[string];
-    const contract = defineContract({ topics: { "temp/*": reading } });
+    const { defineContract, ResumePoint } = await import("@lifeline/protocol");
+    // Any TypeBox object schema will do; the protocol's own {offset, epoch} is one.
+    const contract = defineContract({ topics: { "temp/*": ResumePoint } });
     const s = await server({ contract, broker: createMemoryBroker() });
     const c = await connect(s, "typed");
     disposer.add(() => c.close());
-    c.send({ type: "publish", id: "p1", topic: "temp/a", data: { c: "hot" } });
+    c.send({ type: "publish", id: "p1", topic: "temp/a", data: { offset: "hot", epoch: "e" } });
     expect(await c.next(ofType("response"))).toMatchObject({
       id: "p1",
       ok: false,
       error: { code: "invalid_message" },
     });
-    await expect(s.publish("temp/a", { c: "hot" })).rejects.toMatchObject({
+    await expect(s.publish("temp/a", { offset: -1, epoch: "e" })).rejects.toMatchObject({
       code: "LIFELINE_INVALID_DATA",
     });
-    expect((await s.publish("temp/a", { c: 21 })).offset).toBe(1);
+    expect((await s.publish("temp/a", { offset: 21, epoch: "e" })).offset).toBe(1);
   });
 });
