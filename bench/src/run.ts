@@ -9,7 +9,8 @@
  * Writes results.json, results.md and one SVG chart per scenario to bench/results/, and
  * with --doc (default for the full profile) regenerates docs/performance.md.
  */
-import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -62,6 +63,22 @@ function log(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
+/** Which code was measured: the commit, and whether the packages had uncommitted changes. */
+function revision(): { commit: string; dirtyPackages: string[] } {
+  const git = (...gitArgs: string[]): string =>
+    execFileSync("git", gitArgs, { cwd: benchDir, encoding: "utf8" }).trim();
+  try {
+    const dirty = git("status", "--porcelain", "--", "../packages")
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => line.slice(3).split("/")[1] ?? "")
+      .filter((pkg, i, all) => pkg !== "" && all.indexOf(pkg) === i);
+    return { commit: git("rev-parse", "--short", "HEAD"), dirtyPackages: dirty };
+  } catch {
+    return { commit: "unknown", dirtyPackages: [] };
+  }
+}
+
 function machine(): Record<string, unknown> {
   const cpus = os.cpus();
   return {
@@ -99,6 +116,7 @@ interface Meta {
   readonly profile: string;
   readonly date: string;
   readonly machine: Record<string, unknown>;
+  readonly revision?: { readonly commit: string; readonly dirtyPackages: readonly string[] };
 }
 
 /**
@@ -157,10 +175,15 @@ async function main(): Promise<void> {
     profile: profileName,
     date: new Date().toISOString(),
     machine: machine(),
+    revision: revision(),
   };
   log(`lifeline bench: profile ${profileName}, contenders ${contenders.join(", ")}`);
   log(`machine: ${JSON.stringify(meta.machine)}`);
   await mkdir(outDir, { recursive: true });
+  // Charts of scenarios this run does not measure would be stale.
+  for (const file of await readdir(outDir)) {
+    if (file.endsWith(".svg")) await rm(`${outDir}/${file}`);
+  }
   const cpuProfDir = args["cpu-prof"] ? `${outDir}/profiles` : undefined;
   if (cpuProfDir !== undefined) await mkdir(cpuProfDir, { recursive: true });
   if (!args.source) await warnIfStale();
@@ -247,6 +270,9 @@ async function main(): Promise<void> {
     );
   }
 }
+
+// Ctrl-C or a kill still runs the exit hook that stops every child process.
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
 
 if (args["report-only"]) await report();
 else await main();

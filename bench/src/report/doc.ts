@@ -8,6 +8,7 @@ export interface DocMeta {
   readonly durationS: number;
   readonly machine: Readonly<Record<string, unknown>>;
   readonly loadAvgAtEnd: readonly number[];
+  readonly revision?: { readonly commit: string; readonly dirtyPackages: readonly string[] };
 }
 
 export function renderDoc(meta: DocMeta, results: string, notes: string): string {
@@ -53,6 +54,7 @@ its sources. Options of \`pnpm --filter @lifeline/bench exec tsx src/run.ts\`:
 | CPU | ${String(m.cpuCount)} × ${String(m.cpuModel)}${Number(m.cpuMHz) > 0 ? ` @ ${String(m.cpuMHz)} MHz` : ""} (\`os.cpus()\`) |
 | memory | ${String(m.totalMemGB)} GB |
 | Node.js | ${String(m.node)} |
+| code | commit \`${meta.revision?.commit ?? "unknown"}\`${meta.revision === undefined || meta.revision.dirtyPackages.length === 0 ? "" : `, with uncommitted changes in ${meta.revision.dirtyPackages.map((p) => `packages/${p}`).join(", ")}`} |
 | load average at start / end | ${(m.loadAvgAtStart as number[]).join(", ")} / ${meta.loadAvgAtEnd.join(", ")} |
 
 ## Method
