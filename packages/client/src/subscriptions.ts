@@ -283,7 +283,9 @@ export function createSubscriptionRegistry(options: {
       byPendingId.delete(message.id);
       state.pendingId = undefined;
       const since = state.sentSince;
-      const buffered = state.buffer;
+      // Without `since` the server replays nothing: whatever arrived before this answer
+      // belonged to an earlier subscription of the topic (an unsubscribe still in flight).
+      const buffered = since ? state.buffer : [];
       state.buffer = [];
       if (since && !message.recovered) {
         const gap = describeGap(state, since, message, buffered);

@@ -235,3 +235,22 @@ describe("subscription registry", () => {
     expect(t.frames.every((f) => f.since === undefined)).toBe(true);
   });
 });
+
+describe("resubscribing a topic while its unsubscribe is in flight", () => {
+  it("does not deliver the old subscription's messages to the new one", () => {
+    const t = setup();
+    const first: number[] = [];
+    const second: number[] = [];
+    const off = t.registry.add("t", (d) => first.push(d as number), {});
+    t.registry.handleSubscribed(t.subscribed({ offset: 0 }));
+    t.registry.handleMessage(t.message(1));
+    off();
+    t.registry.add("t", (d) => second.push(d as number), {});
+    // Still flowing from the first subscription until the server processes the unsubscribe.
+    t.registry.handleMessage(t.message(2));
+    t.registry.handleSubscribed(t.subscribed({ offset: 2 }));
+    t.registry.handleMessage(t.message(3));
+    expect(first).toEqual([1]);
+    expect(second).toEqual([3]);
+  });
+});
