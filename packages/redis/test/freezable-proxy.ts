@@ -20,7 +20,15 @@ interface Link {
   readonly held: Buffer[];
 }
 
-export async function startFreezableProxy(targetPort: number): Promise<FreezableProxy> {
+/**
+ * `observe` sees every chunk a client sends (before it is forwarded or held), with the
+ * number of the connection it came on, counting from 0 in order of arrival.
+ */
+export async function startFreezableProxy(
+  targetPort: number,
+  observe?: (connection: number, chunk: Buffer) => void,
+): Promise<FreezableProxy> {
+  let accepted = 0;
   let frozen = false;
   const links = new Set<Link>();
   const sockets = new Set<Socket>();
@@ -36,6 +44,8 @@ export async function startFreezableProxy(targetPort: number): Promise<Freezable
   }
 
   const server = createServer((client) => {
+    const connection = accepted++;
+    if (observe) client.on("data", (chunk: Buffer) => observe(connection, chunk));
     const upstream = connect({ host: "127.0.0.1", port: targetPort });
     for (const socket of [client, upstream]) {
       sockets.add(socket);
