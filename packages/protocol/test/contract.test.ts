@@ -1,7 +1,10 @@
-import { type Static, Type } from "@sinclair/typebox";
+import { ajv, compile } from "@lifeline/protocol/ajv";
+import { type Static, type TString, Type } from "@sinclair/typebox";
 import { describe, expect, expectTypeOf, test } from "vitest";
 import {
   defineContract,
+  ajv as indexAjv,
+  compile as indexCompile,
   type MethodOf,
   type MethodParams,
   type MethodResult,
@@ -178,4 +181,69 @@ test("a value too deep for a recursive schema is refused, not thrown", () => {
   expect(result.ok).toBe(false);
   if (!result.ok) expect(result.issue.message).toMatch(/^topic "tree" data could not be checked/);
   expect(deep.checkTopicData("tree", { child: { child: {} } })).toEqual({ ok: true });
+});
+
+describe("validators", () => {
+  test("by default checks with TypeBox, without generating code", () => {
+    const made = defineContract({ topics: { a: Type.Object({ n: Type.Integer() }) } });
+    expect(made.checkTopicData("a", { n: 1 })).toEqual({ ok: true });
+    expect(made.checkTopicData("a", { n: 1.5 })).toEqual({
+      ok: false,
+      issue: { path: "/n", message: 'topic "a" data expects "n" to be an integer, got number 1.5' },
+    });
+  });
+
+  test("compile from @lifeline/protocol/ajv gives Ajv-compiled checks with the same answers", () => {
+    const compiled = defineContract(
+      {
+        topics: { "telescope/*/status": TelescopeStatus, announcements: Announcement },
+        methods: { "telescope.slew": { params: Slew, result: Type.Null() } },
+      },
+      { compile },
+    );
+    const samples: [topic: string, data: unknown][] = [
+      ["telescope/a/status", { battery: 50, state: "idle" }],
+      ["telescope/a/status", { battery: "full", state: "idle" }],
+      ["telescope/a/status", { battery: 101, state: "idle" }],
+      ["announcements", {}],
+      ["announcements", { text: "x".repeat(11) }],
+      ["announcements", "hi"],
+    ];
+    for (const [topic, data] of samples) {
+      expect(compiled.checkTopicData(topic, data)).toEqual(contract.checkTopicData(topic, data));
+    }
+    expect(compiled.checkParams("telescope.slew", { ra: 1, dec: 2, speed: 3 })).toEqual(
+      contract.checkParams("telescope.slew", { ra: 1, dec: 2, speed: 3 }),
+    );
+  });
+
+  test("the index still exports the protocol's Ajv instance and compile", () => {
+    expect(indexCompile).toBe(compile);
+    expect(indexAjv).toBe(ajv);
+    const validate = indexCompile<string>(Type.String({ maxLength: 2 }));
+    expect([validate("ab"), validate("abc")]).toEqual([true, false]);
+  });
+
+  test("refuses, when defined, schemas the default checker cannot check correctly", () => {
+    expect(() => defineContract({ topics: { a: Type.Object({ at: Type.Date() }) } })).toThrow(
+      /expects JSON types, got Type.Date\(\) at \/properties\/at/,
+    );
+    expect(() =>
+      defineContract({ topics: { a: { type: "string" } as unknown as TString } }),
+    ).toThrow(/expects TypeBox schemas.*@lifeline\/protocol\/ajv/);
+    expect(() =>
+      defineContract({ topics: { a: Type.String({ format: "made-up-format" }) } }),
+    ).toThrow(/string format "made-up-format"/);
+  });
+
+  test("a union refused by TypeBox says so", () => {
+    expect(contract.checkTopicData("telescope/a/status", { battery: 1, state: "off" })).toEqual({
+      ok: false,
+      issue: {
+        path: "/state",
+        message:
+          'topic "telescope/a/status" data expects "state" to match one of its schemas, got "off"',
+      },
+    });
+  });
 });
