@@ -99,6 +99,7 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
   private topicSet: Set<string> | undefined;
   lastActivityAt: number;
   nextPingAt = 0;
+  heartbeatIndex = -1;
   pendingFrames: Buffer[] | undefined;
   pendingBytes = 0;
   writtenTick = 0;

@@ -6,6 +6,8 @@ export interface HeartbeatTarget {
   lastActivityAt: number;
   /** When the next ping is due, in clock milliseconds (set by the monitor). */
   nextPingAt: number;
+  /** Position in the monitor's list, -1 when not monitored (set by the monitor). */
+  heartbeatIndex: number;
 }
 
 export interface HeartbeatOptions<T extends HeartbeatTarget> {
@@ -43,8 +45,21 @@ export function createHeartbeatMonitor<T extends HeartbeatTarget>(
   const { clock, intervalMs, timeoutMs } = options;
   const deadlineMs = intervalMs + timeoutMs;
   const resolutionMs = Math.max(10, Math.min(1000, Math.floor(intervalMs / 25)));
-  const targets = new Set<T>();
+  // An array with each target's index on the target: add and remove are O(1) without
+  // hashing, and the sweep is a plain loop.
+  const targets: T[] = [];
   let timer: TimerHandle | undefined;
+
+  const detach = (target: T): void => {
+    const index = target.heartbeatIndex;
+    if (index < 0 || targets[index] !== target) return;
+    const last = targets.pop() as T;
+    if (last !== target) {
+      targets[index] = last;
+      last.heartbeatIndex = index;
+    }
+    target.heartbeatIndex = -1;
+  };
 
   const schedule = (): void => {
     timer = clock.setTimeout(sweep, resolutionMs);
@@ -53,36 +68,41 @@ export function createHeartbeatMonitor<T extends HeartbeatTarget>(
   function sweep(): void {
     timer = undefined;
     const now = clock.now();
-    for (const target of targets) {
+    // Backwards, so removing the current target (swapped with the last) skips nothing.
+    for (let i = targets.length - 1; i >= 0; i -= 1) {
+      const target = targets[i];
+      if (target === undefined) continue;
       const silentMs = now - target.lastActivityAt;
       if (silentMs >= deadlineMs) {
-        targets.delete(target);
+        detach(target);
         options.expire(target, silentMs);
       } else if (now >= target.nextPingAt) {
         target.nextPingAt = now + intervalMs;
         options.ping(target);
       }
     }
-    if (targets.size > 0) schedule();
+    if (targets.length > 0) schedule();
   }
 
   return {
     resolutionMs,
     add(target) {
       if (intervalMs <= 0) return;
+      if (target.heartbeatIndex >= 0) return;
       target.nextPingAt = clock.now() + intervalMs;
-      targets.add(target);
+      target.heartbeatIndex = targets.push(target) - 1;
       if (timer === undefined) schedule();
     },
     remove(target) {
-      targets.delete(target);
-      if (targets.size === 0 && timer !== undefined) {
+      detach(target);
+      if (targets.length === 0 && timer !== undefined) {
         clock.clearTimeout(timer);
         timer = undefined;
       }
     },
     stop() {
-      targets.clear();
+      for (const target of targets) target.heartbeatIndex = -1;
+      targets.length = 0;
       if (timer !== undefined) clock.clearTimeout(timer);
       timer = undefined;
     },

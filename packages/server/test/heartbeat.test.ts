@@ -12,7 +12,11 @@ function setup(clock: FakeClock, intervalMs: number, timeoutMs: number) {
     ping: () => pings.push(clock.now()),
     expire: (_target, silentMs) => expired.push(silentMs),
   });
-  const target: HeartbeatTarget = { lastActivityAt: clock.now(), nextPingAt: 0 };
+  const target: HeartbeatTarget = {
+    lastActivityAt: clock.now(),
+    nextPingAt: 0,
+    heartbeatIndex: -1,
+  };
   return { pings, expired, monitor, target };
 }
 
@@ -62,7 +66,7 @@ describe("heartbeat monitor", () => {
     const clock = createFakeClock(0);
     const h = setup(clock, 25_000, 20_000);
     expect(h.monitor.resolutionMs).toBe(1000);
-    h.monitor.add({ lastActivityAt: 0, nextPingAt: 0 });
+    h.monitor.add({ lastActivityAt: 0, nextPingAt: 0, heartbeatIndex: -1 });
     clock.advance(300);
     h.target.lastActivityAt = clock.now();
     h.monitor.add(h.target);
@@ -81,5 +85,28 @@ describe("heartbeat monitor", () => {
     expect(h.pings).toEqual([]);
     expect(h.expired).toEqual([]);
     expect(clock.pending).toBe(0);
+  });
+
+  it("removes and expires targets in any order without skipping the others", () => {
+    const clock = createFakeClock(0);
+    const h = setup(clock, 1000, 500);
+    const targets = Array.from({ length: 6 }, () => ({
+      lastActivityAt: 0,
+      nextPingAt: 0,
+      heartbeatIndex: -1,
+    }));
+    for (const t of targets) h.monitor.add(t);
+    h.monitor.remove(targets[1] as HeartbeatTarget);
+    h.monitor.remove(targets[4] as HeartbeatTarget);
+    clock.advance(1000);
+    expect(h.pings).toHaveLength(4);
+    const alive = targets[2] as HeartbeatTarget;
+    alive.lastActivityAt = clock.now();
+    clock.advance(1000);
+    expect(h.expired).toHaveLength(3);
+    expect(alive.heartbeatIndex).toBe(0);
+    expect(targets[0]?.heartbeatIndex).toBe(-1);
+    h.monitor.stop();
+    expect(alive.heartbeatIndex).toBe(-1);
   });
 });
