@@ -14,6 +14,7 @@ import { createConnectionStore } from "./connection-store.js";
 import { createDispatcher } from "./dispatch.js";
 import { createEmitter } from "./emitter.js";
 import { ClientErrorCode, LifelineError } from "./errors.js";
+import { watchConnection } from "./liveness.js";
 import { consoleSink, createLogger } from "./logger.js";
 import { type ClientOptions, defaults } from "./options.js";
 import { createOutbox, type OutboxEntry } from "./outbox.js";
@@ -28,7 +29,7 @@ import { StatsRecorder } from "./stats.js";
 import { createSubscriptionRegistry, type MessageHandler } from "./subscriptions.js";
 import type { Transport } from "./transport.js";
 import { createUrlRotation } from "./url-rotation.js";
-import { createWatchdog, type Watchdog } from "./watchdog.js";
+import type { Watchdog } from "./watchdog.js";
 
 /**
  * The client, given how to find a WebSocket implementation (the browser and Node entries
@@ -293,7 +294,9 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
 
   const opened = (hello: HelloMessage) => {
     const now = clock.now();
-    active = connection;
+    const live = connection;
+    if (!live) return;
+    active = live;
     stats.successfulConnections += 1;
     stats.openedAt = now;
     stats.connectionId = hello.connection_id;
@@ -309,35 +312,14 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     // event that publishes must not overtake messages queued earlier.
     subscriptions.resubscribeAll();
     outbox.flush(sendEntry);
-    watchdog = createWatchdog({
+    watchdog = watchConnection({
+      connection: live,
       clock,
+      driver,
+      stats,
       intervalMs: hello.heartbeat_interval_ms,
       graceMs: heartbeatGraceMs,
       lateTimerToleranceMs: defaults.lateTimerToleranceMs,
-      onLate: () => {
-        setState(
-          { type: "heartbeat_late" },
-          {
-            reason: `no frame from the server for ${hello.heartbeat_interval_ms + heartbeatGraceMs / 2} ms`,
-            errorClass: "timeout",
-          },
-        );
-      },
-      onRecovered: () => {
-        setState({ type: "heartbeat_ok" }, { reason: "the server answered again" });
-      },
-      probe: () => {
-        if (active?.send('{"type":"ping"}')) {
-          stats.probesSent += 1;
-          stats.countSent("ping");
-        }
-      },
-      onDead: (silentForMs) => {
-        active?.abandon({
-          reason: `no frame from the server for ${silentForMs} ms: the connection is half-open`,
-          errorClass: "timeout",
-        });
-      },
     });
     stopStableTimer = after(clock, stableAfterMs, () => {
       planner.reset();

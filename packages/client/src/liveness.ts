@@ -1,0 +1,55 @@
+import type { Clock } from "./clock.js";
+import type { Connection } from "./connection.js";
+import type { StateDriver } from "./state-driver.js";
+import type { StatsRecorder } from "./stats.js";
+import { createWatchdog, type Watchdog } from "./watchdog.js";
+
+const PING = '{"type":"ping"}';
+
+/**
+ * Wires the watchdog of one open connection to the lifecycle: late heartbeats make the
+ * client `degraded` and send a probe `ping`; an answer makes it `open` again; silence past
+ * interval + grace drops the socket as half-open, which the reconnect logic then handles
+ * like any other drop (cause class `timeout`).
+ */
+export function watchConnection(options: {
+  readonly connection: Connection;
+  readonly clock: Clock;
+  readonly driver: StateDriver;
+  readonly stats: StatsRecorder;
+  /** `heartbeat_interval_ms` from `hello`; 0 disables the watchdog. */
+  readonly intervalMs: number;
+  readonly graceMs: number;
+  readonly lateTimerToleranceMs: number;
+}): Watchdog {
+  const { connection, driver, stats, intervalMs, graceMs } = options;
+  return createWatchdog({
+    clock: options.clock,
+    intervalMs,
+    graceMs,
+    lateTimerToleranceMs: options.lateTimerToleranceMs,
+    onLate: () => {
+      driver.apply(
+        { type: "heartbeat_late" },
+        {
+          reason: `no frame from the server for ${intervalMs + graceMs / 2} ms`,
+          errorClass: "timeout",
+        },
+      );
+    },
+    onRecovered: () => {
+      driver.apply({ type: "heartbeat_ok" }, { reason: "the server answered again" });
+    },
+    probe: () => {
+      if (!connection.send(PING)) return;
+      stats.probesSent += 1;
+      stats.countSent("ping");
+    },
+    onDead: (silentForMs) => {
+      connection.abandon({
+        reason: `no frame from the server for ${silentForMs} ms: the connection is half-open`,
+        errorClass: "timeout",
+      });
+    },
+  });
+}
