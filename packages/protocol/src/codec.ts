@@ -1,7 +1,8 @@
 import type { ErrorObject } from "ajv";
+import { Limits } from "./constants.js";
 import { ErrorCode } from "./error-codes.js";
 import * as generated from "./generated/validators.js";
-import { type ClientMessage, Limits, type ServerMessage } from "./messages.js";
+import type { ClientMessage, ServerMessage } from "./messages.js";
 
 /** Default cap on the size of one text frame the parsers accept (1 MiB of UTF-16 units). */
 export const DEFAULT_MAX_MESSAGE_CHARS = 1024 * 1024;

@@ -21,6 +21,7 @@ export {
   validateClientMessage,
   validateServerMessage,
 } from "./codec.js";
+export { ClientIdPattern, Limits, PROTOCOL_VERSION, SUBPROTOCOL } from "./constants.js";
 export {
   type Contract,
   type ContractCheck,
@@ -41,7 +42,6 @@ export { ErrorCode, errorCodeDescriptions, isErrorCode } from "./error-codes.js"
 export { JSON_SCHEMA_ID, toJsonSchema } from "./json-schema.js";
 export {
   ClientId,
-  ClientIdPattern,
   ClientMessage,
   type ClientMessageType,
   clientMessageSchemas,
@@ -51,13 +51,11 @@ export {
   ErrorMessage,
   HandshakeQuery,
   HelloMessage,
-  Limits,
   MessageId,
   MethodName,
   Offset,
   PingMessage,
   PongMessage,
-  PROTOCOL_VERSION,
   PublishAck,
   PublishMessage,
   RequestMessage,
@@ -70,7 +68,6 @@ export {
   ServerMessage,
   type ServerMessageType,
   ShutdownMessage,
-  SUBPROTOCOL,
   SubscribedMessage,
   SubscribeMessage,
   serverMessageSchemas,

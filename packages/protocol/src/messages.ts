@@ -1,24 +1,8 @@
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import { ClientIdPattern, Limits } from "./constants.js";
 import { METHOD_NAME_PATTERN, TOPIC_NAME_PATTERN } from "./patterns.js";
 
-/** Protocol version spoken by this package (the `version` query parameter, `accepted_version`). */
-export const PROTOCOL_VERSION = 1;
-/** WebSocket subprotocol a client offers (RFC 6455 section 1.9). */
-export const SUBPROTOCOL = "lifeline.v1";
-
-/**
- * Upper bounds that keep a single message from costing unbounded memory or CPU.
- * String lengths count UTF-16 code units (JavaScript's `String.length`).
- */
-export const Limits = {
-  idLength: 128,
-  topicLength: 256,
-  methodLength: 128,
-  epochLength: 64,
-  messageLength: 1024,
-  reasonLength: 256,
-  features: 64,
-} as const;
+export { ClientIdPattern, Limits, PROTOCOL_VERSION, SUBPROTOCOL } from "./constants.js";
 
 const strict = { additionalProperties: false } as const;
 
@@ -342,7 +326,6 @@ export const Role = Type.Union(
 );
 export type Role = Static<typeof Role>;
 export const ROLES: readonly Role[] = ["frontend", "admin", "test"];
-export const ClientIdPattern = "^[A-Za-z0-9_.:-]{1,128}$";
 export const ClientId = Type.String({ pattern: ClientIdPattern });
 
 /**

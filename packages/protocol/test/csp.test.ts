@@ -90,9 +90,11 @@ describe("under a Content-Security-Policy without 'unsafe-eval'", () => {
     );
   });
 
-  test("the browser bundle of @lifeline/client loads, without Ajv in it", async () => {
+  test("the browser bundle of @lifeline/client loads, without Ajv or TypeBox in it", async () => {
     const { code, inputs } = await browserBundle(`export * from ${JSON.stringify(clientEntry)};`);
     expect(inputs.filter((path) => path.includes("/ajv"))).toEqual([]);
+    // The client needs the protocol's constants and codec, not its TypeBox schemas.
+    expect(inputs.filter((path) => path.includes("@sinclair"))).toEqual([]);
     expect(code).not.toMatch(/\bnew Function\b/);
     const realm = noEvalRealm();
     runInContext(code, realm);
