@@ -64,7 +64,25 @@ export function createUpgradeHandler<Principal>(
 
   const fail = (reason: string): void => bump(counters.handshakeFailures, reason);
 
+  /**
+   * A throw inside an `upgrade` listener would crash the process (it runs in the HTTP
+   * parser's callback): whatever fails in a hook or here drops that one socket instead.
+   */
   function onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    try {
+      handle(request, socket, head);
+    } catch (error) {
+      crashed(error, socket);
+    }
+  }
+
+  function crashed(error: unknown, socket: Duplex): void {
+    fail("error");
+    logger.error({ err: error }, "handshake crashed");
+    socket.destroy();
+  }
+
+  function handle(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const target = parseTarget(request.url);
     if (!target || target.path !== opts.path) {
       // Another upgrade listener of an attached server may own this path.
@@ -117,14 +135,21 @@ export function createUpgradeHandler<Principal>(
       return;
     }
     const query = checked.query;
+    const proceedSafely = (principal: Principal): void => {
+      try {
+        proceed(request, socket, head, query, principal, address, requestId, release);
+      } catch (error) {
+        release();
+        crashed(error, socket);
+      }
+    };
     if (!opts.authenticate) {
       // No hook: the whole handshake runs synchronously, without a promise per connection.
-      proceed(request, socket, head, query, undefined as Principal, address, requestId, release);
+      proceedSafely(undefined as Principal);
       return;
     }
-    authenticate(request, query, address).then(
-      (principal) => proceed(request, socket, head, query, principal, address, requestId, release),
-      (error: unknown) => {
+    authenticate(request, query, address).then(proceedSafely, (error: unknown) => {
+      try {
         const refusal = refusalFor(error);
         fail(refusal.failure);
         const unexpected = !(error instanceof AuthError);
@@ -139,8 +164,11 @@ export function createUpgradeHandler<Principal>(
           "handshake refused",
         );
         upgradeAndClose(request, socket, head, refusal.code, refusal.reason, release);
-      },
-    );
+      } catch (failure) {
+        release();
+        crashed(failure, socket);
+      }
+    });
   }
 
   function proceed(

@@ -36,7 +36,33 @@ export function createDispatcher<Principal>(
   const { opts, logger, counters, topics, broker, methods } = ctx;
   const { clock, limits } = opts;
 
+  /**
+   * Runs inside ws's receive path, where a throw would crash the process: a failure in
+   * handling one message is logged and answered `internal`, and the connection goes on.
+   */
   function onMessage(connection: Connection, data: Buffer, isBinary: boolean): void {
+    try {
+      handle(connection, data, isBinary);
+    } catch (error) {
+      internalFailure(connection, undefined, error);
+    }
+  }
+
+  function internalFailure(connection: Connection, id: string | undefined, error: unknown): void {
+    logger.error({ err: error, connection_id: connection.id, id }, "message handling failed");
+    try {
+      if (id === undefined) {
+        bump(counters.errors, internalErrorBody.code);
+        connection.send({ type: "error", ...internalErrorBody });
+      } else {
+        answerError(connection, id, internalErrorBody.code, internalErrorBody.message);
+      }
+    } catch {
+      // Nothing more can be told to this client.
+    }
+  }
+
+  function handle(connection: Connection, data: Buffer, isBinary: boolean): void {
     const now = clock.now();
     connection.lastActivityAt = now;
     connection.counters.messagesIn += 1;
@@ -190,7 +216,12 @@ export function createDispatcher<Principal>(
       (outcome) => {
         untrack?.();
         if (outcome.ok) {
-          connection.send({ type: "response", id: message.id, ok: true, result: outcome.result });
+          try {
+            connection.send({ type: "response", id: message.id, ok: true, result: outcome.result });
+          } catch (error) {
+            // A result JSON cannot encode (a BigInt, a cycle) is the handler's bug.
+            internalFailure(connection, message.id, error);
+          }
           return;
         }
         if (outcome.cause !== undefined) {

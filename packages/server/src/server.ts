@@ -130,6 +130,13 @@ export async function createServer<Principal = unknown>(
       connection.counters.errors += 1;
       logger.warn({ connection_id: connection.id, err: error }, "delivery to a subscriber failed");
     },
+    onEncodeError: (entry, error) => {
+      bump(counters.errors, "encode");
+      logger.error(
+        { err: error, topic: entry.topic, offset: entry.offset },
+        "message could not be encoded as JSON; not delivered",
+      );
+    },
   });
 
   const ctx: ServerContext<Principal> = {

@@ -34,6 +34,8 @@ export interface TopicHooks {
   readonly onBroadcast: (seconds: number, recipients: number, bytes: number) => void;
   /** A delivery to one subscriber threw; the others still get the message. */
   readonly onDeliveryError: (connection: Connection, error: unknown) => void;
+  /** An entry could not be encoded as JSON (a BigInt, a cycle): nobody gets it. */
+  readonly onEncodeError: (entry: LogEntry, error: unknown) => void;
 }
 
 /**
@@ -184,7 +186,14 @@ export class Topics {
         continue;
       }
       if (!this.isNew(subscription, entry)) continue;
-      prepared ??= prepareEntry(entry);
+      if (prepared === undefined) {
+        try {
+          prepared = prepareEntry(entry);
+        } catch (error) {
+          this.hooks.onEncodeError(entry, error);
+          return;
+        }
+      }
       try {
         if (connection.deliver(prepared)) recipients += 1;
       } catch (error) {

@@ -36,6 +36,7 @@ function hooks() {
       onIdle: (topic: string) => events.push(`idle:${topic}`),
       onBroadcast: (_seconds: number, recipients: number) => broadcasts.push(recipients),
       onDeliveryError: (_connection: Connection, error: unknown) => failures.push(error),
+      onEncodeError: (_entry: unknown, error: unknown) => failures.push(error),
     },
   };
 }
