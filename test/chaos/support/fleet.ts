@@ -36,7 +36,10 @@ export interface FleetMember {
 }
 
 export interface FleetOptions {
-  readonly url: string | (() => string);
+  /** One URL, a list rotated on failed attempts (several nodes), or a provider. */
+  readonly url: ClientOptions["url"];
+  /** Per-client URL option instead of `url` (e.g. each node list in its own order). */
+  readonly urlOf?: (index: number) => ClientOptions["url"];
   readonly count: number;
   /** Client ids are `<prefix>-<index>`. */
   readonly prefix: string;
@@ -99,7 +102,7 @@ export function startFleet(options: FleetOptions): Fleet {
       recheck();
     });
     const client = createClient({
-      url: options.url,
+      url: options.urlOf ? options.urlOf(index) : options.url,
       clientId: name,
       lifecycle: false,
       logLevel: "silent",
