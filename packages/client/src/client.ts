@@ -362,6 +362,7 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     const plan = planner.plan({
       ...(cause.code === undefined ? {} : { code: cause.code }),
       ...(end.shutdownFloorMs === undefined ? {} : { serverFloorMs: end.shutdownFloorMs }),
+      ...(end.overloaded ? { overloaded: true } : {}),
     });
     if (!plan.retry) {
       lastFailureFatal = cause.code !== undefined && isFatalClose(cause.code);

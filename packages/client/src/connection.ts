@@ -18,6 +18,11 @@ export interface ConnectionEnd {
   readonly greeted: boolean;
   /** `reconnect_after_ms` of a `shutdown` the server sent before closing. */
   readonly shutdownFloorMs?: number;
+  /**
+   * The upgrade was refused with HTTP 429 or 503 (limits reached): back off as for 4429.
+   * Only `ws` reports the status; browsers hide it.
+   */
+  readonly overloaded?: boolean;
 }
 
 export interface ConnectionHandlers {
@@ -111,9 +116,13 @@ export function openConnection(options: ConnectionOptions): Connection {
   const end = (cause: TransitionCause) => {
     if (ended) return;
     detach();
-    handlers.onEnd(
-      shutdownFloorMs === undefined ? { cause, greeted } : { cause, greeted, shutdownFloorMs },
-    );
+    const overloaded = !opened && /\b(429|503)\b/.test(lastError);
+    handlers.onEnd({
+      cause,
+      greeted,
+      ...(shutdownFloorMs === undefined ? {} : { shutdownFloorMs }),
+      ...(overloaded ? { overloaded } : {}),
+    });
   };
 
   const drop = (cause: TransitionCause) => {

@@ -41,6 +41,8 @@ export interface PlanInput {
   readonly code?: number;
   /** `reconnect_after_ms` from the server's `shutdown` message: the delay is at least this. */
   readonly serverFloorMs?: number;
+  /** The server refused the upgrade for load (HTTP 429/503): back off as for 4429. */
+  readonly overloaded?: boolean;
 }
 
 export interface ReconnectPlanner {
@@ -72,8 +74,12 @@ export function createReconnectPlanner(options: {
       attempt = 0;
       schedule.reset();
     },
-    plan({ code, serverFloorMs }) {
-      const retryClass = code === undefined ? "backoff" : describeCloseCode(code).retry;
+    plan({ code, serverFloorMs, overloaded }) {
+      const retryClass = overloaded
+        ? "slow"
+        : code === undefined
+          ? "backoff"
+          : describeCloseCode(code).retry;
       if (retryClass === "fatal") {
         return {
           retry: false,

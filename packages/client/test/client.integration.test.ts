@@ -176,14 +176,26 @@ describe("client against a protocol fixture over real sockets", () => {
     expect(server.connectionCount).toBe(1);
   });
 
-  it("classifies a refused upgrade as a handshake failure and retries", async () => {
+  it("classifies a refused upgrade as a handshake failure and backs off harder on 503", async () => {
     const server = await fixture({ rejectStatus: 503 });
-    const { client: c } = client(server.url);
+    const { client: c, clock } = client(server.url);
     const change = await waitForState(c, "reconnecting");
     expect(change?.cause).toMatchObject({
       errorClass: "handshake",
       reason: expect.stringMatching(/503/),
     });
+    expect(clock.pending()).toEqual([5000 + 500 * 3]);
+  });
+
+  it("retries a refused upgrade with the normal schedule on other statuses", async () => {
+    const server = await fixture({ rejectStatus: 403 });
+    const { client: c, clock } = client(server.url);
+    const change = await waitForState(c, "reconnecting");
+    expect(change?.cause).toMatchObject({
+      errorClass: "handshake",
+      reason: expect.stringMatching(/403/),
+    });
+    expect(clock.pending()).toEqual([500]);
   });
 
   it("skips the upgrade while the readiness probe fails", async () => {

@@ -72,6 +72,15 @@ describe("createReconnectPlanner", () => {
     expect(slow.retry && usual.retry && slow.delayMs > usual.delayMs).toBe(true);
   });
 
+  it("backs off harder when the upgrade was refused for load (HTTP 429/503)", () => {
+    const planner = createReconnectPlanner({ policy: defaultBackoff(), random: fixed(0.5) });
+    expect(planner.plan({ code: 1006, overloaded: true })).toEqual({
+      retry: true,
+      delayMs: 5000 + 500 * 3,
+      attempt: 1,
+    });
+  });
+
   it("caps the slow-down delay", () => {
     const planner = createReconnectPlanner({
       policy: exponential({ baseMs: 60_000, capMs: 60_000, jitter: "none" }),
