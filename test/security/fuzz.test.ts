@@ -311,6 +311,45 @@ describe("fuzzing the server over a real socket", () => {
     );
   });
 
+  it("answers random handshake query values with hello, 4400 or 4401", async () => {
+    const value = fc.oneof(
+      fc.string({ maxLength: 140 }),
+      fc.constantFrom(
+        "",
+        "1",
+        "0",
+        "2",
+        "frontend",
+        "admin",
+        "test",
+        "../",
+        "%00",
+        "a".repeat(129),
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(value, value, value, async (clientId, version, role) => {
+        const query = new URLSearchParams({ client_id: clientId, version, role });
+        const c = await rawConnect({ port: t.port, path: `/ws?${query}` });
+        try {
+          expect(c.status).toBe(101);
+          const outcome = await Promise.race([
+            c.next((m) => m.type === "hello").then(() => "hello"),
+            c.closed.then((closed) => closed.code),
+          ]);
+          expect(["hello", 4400, 4401]).toContain(outcome);
+          if (outcome === "hello") {
+            expect(version).toBe("1");
+            expect(["frontend", "admin", "test"]).toContain(role);
+          }
+        } finally {
+          c.destroy();
+        }
+      }),
+      { numRuns: 100, seed: SEED },
+    );
+  });
+
   it("is still healthy and the bystander never noticed", async () => {
     await bystander.check();
     const health = await httpGet(t.port, "/health");

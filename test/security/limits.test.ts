@@ -208,6 +208,22 @@ describe("connection floods", () => {
   });
 });
 
+describe("spoofed addresses", () => {
+  it("does not let X-Forwarded-For from an untrusted peer dodge the per-address cap", async () => {
+    const { t, bystander } = await setup({ limits: { maxConnectionsPerIp: 4 } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      const c = await raw(t.port, `/ws?client_id=spoof-${i}&version=1&role=test`, {
+        headers: [`X-Forwarded-For: 203.0.113.${i + 1}`],
+      });
+      statuses.push(c.status);
+    }
+    // The bystander holds one of 127.0.0.1's four slots; the header is ignored (trustProxy off).
+    expect(statuses).toEqual([101, 101, 101, 429, 429, 429]);
+    await bystander.check();
+  });
+});
+
 describe("slow and malformed handshakes", () => {
   it("drops a handshake that trickles its headers (slowloris) after handshakeTimeoutMs", async () => {
     const { t, bystander } = await setup({ limits: { handshakeTimeoutMs: 1000 } });
