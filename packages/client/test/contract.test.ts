@@ -74,3 +74,20 @@ describe("typed by a contract", () => {
     client.close();
   });
 });
+
+describe("contract inference", () => {
+  it("types the client from the contract passed to createClient, without annotations", async () => {
+    const { createClient } = await import("../src/index.js");
+    const client = createClient({
+      url: "ws://contract.test/ws",
+      contract,
+      lazy: true,
+      lifecycle: false,
+      logLevel: "silent",
+    });
+    // @ts-expect-error: the inferred client knows the method's params
+    const bad = client.request("telescope.point", { offset: "x", epoch: "e" });
+    await expect(bad).rejects.toMatchObject({ code: "invalid_message" });
+    client.close();
+  });
+});
