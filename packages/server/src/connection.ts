@@ -206,7 +206,8 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
 
   /** Runs `operation` after every earlier topic operation of this connection. */
   queueTopicOp(operation: () => Promise<void>): void {
-    this.topicOps = (this.topicOps ?? Promise.resolve()).then(operation);
+    // The chain must survive a failed operation, or every later one would be skipped.
+    this.topicOps = (this.topicOps ?? Promise.resolve()).then(operation).catch(() => {});
   }
 
   /** Tracks an in-flight request; returns its release. */

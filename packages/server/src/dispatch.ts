@@ -95,13 +95,16 @@ export function createDispatcher<Principal>(
       case "unsubscribe":
         // Chained so `subscribed`/`unsubscribed` keep the order they were asked in.
         connection.queueTopicOp(() =>
-          message.type === "subscribe"
+          (message.type === "subscribe"
             ? onSubscribe(connection, message)
-            : onUnsubscribe(connection, message),
+            : onUnsubscribe(connection, message)
+          ).catch((error: unknown) => internalFailure(connection, message.id, error)),
         );
         return;
       case "publish":
-        void onPublish(connection, message);
+        onPublish(connection, message).catch((error: unknown) =>
+          internalFailure(connection, message.id, error),
+        );
         return;
       case "request":
         onRequest(connection, message);
@@ -173,28 +176,35 @@ export function createDispatcher<Principal>(
         answerError(connection, id, ErrorCode.Forbidden, `not allowed to publish to "${topic}"`);
         return;
       }
-      if (opts.contract) {
-        const check = opts.contract.checkTopicData(topic, message.data);
-        if (!check.ok) {
-          const text = `"${topic}" data: ${check.issue.message}`;
-          answerError(connection, id, ErrorCode.InvalidMessage, text);
-          return;
-        }
+    } catch (error) {
+      internalFailure(connection, id, error);
+      return;
+    }
+    if (opts.contract) {
+      const check = opts.contract.checkTopicData(topic, message.data);
+      if (!check.ok) {
+        const text = `"${topic}" data: ${check.issue.message}`;
+        answerError(connection, id, ErrorCode.InvalidMessage, text);
+        return;
       }
+    }
+    let result: Awaited<ReturnType<typeof broker.append>>;
+    try {
       // Idempotent by (client_id, id) within the broker's dedupe window (PROTOCOL.md).
-      const result = await broker.append(topic, message.data, {
+      result = await broker.append(topic, message.data, {
         dedupeKey: `${connection.clientId}:${id}`,
-      });
-      connection.send({
-        type: "response",
-        id,
-        ok: true,
-        result: { topic, offset: result.offset, epoch: result.epoch },
       });
     } catch (error) {
       logger.error({ err: error, connection_id: connection.id, topic }, "publish failed");
       answerError(connection, id, ErrorCode.Overloaded, "publish could not be stored; retry later");
+      return;
     }
+    connection.send({
+      type: "response",
+      id,
+      ok: true,
+      result: { topic, offset: result.offset, epoch: result.epoch },
+    });
   }
 
   function onRequest(connection: Connection, message: RequestMessage): void {

@@ -73,12 +73,16 @@ export function createHeartbeatMonitor<T extends HeartbeatTarget>(
       const target = targets[i];
       if (target === undefined) continue;
       const silentMs = now - target.lastActivityAt;
-      if (silentMs >= deadlineMs) {
-        detach(target);
-        options.expire(target, silentMs);
-      } else if (now >= target.nextPingAt) {
-        target.nextPingAt = now + intervalMs;
-        options.ping(target);
+      try {
+        if (silentMs >= deadlineMs) {
+          detach(target);
+          options.expire(target, silentMs);
+        } else if (now >= target.nextPingAt) {
+          target.nextPingAt = now + intervalMs;
+          options.ping(target);
+        }
+      } catch {
+        // One broken socket must not stop the sweep for every other connection.
       }
     }
     if (targets.length > 0) schedule();

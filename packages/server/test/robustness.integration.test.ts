@@ -119,4 +119,34 @@ describe("application hooks that throw never crash the server", () => {
     disposer.add(() => fine.close());
     expect(fine.hello.client_id).toBe("steady");
   });
+
+  it("answers internal when authorize throws, and keeps the connection", async () => {
+    const s = await startServer({
+      authorize: () => {
+        throw new Error("policy engine down");
+      },
+    });
+    disposer.add(() => s.close({ drainTimeoutMs: 100 }));
+    const c = await connect(s, "a");
+    disposer.add(() => c.close());
+    c.send({ type: "subscribe", id: "s", topic: "t" });
+    expect(await c.next(ofType("response"))).toMatchObject({
+      id: "s",
+      ok: false,
+      error: { code: "internal" },
+    });
+    c.send({ type: "publish", id: "p", topic: "t", data: 1 });
+    expect(await c.next(ofType("response"))).toMatchObject({
+      id: "p",
+      ok: false,
+      error: { code: "internal" },
+    });
+    c.send({ type: "unsubscribe", id: "u", topic: "t" });
+    expect(await c.next(ofType("unsubscribed"))).toEqual({
+      type: "unsubscribed",
+      id: "u",
+      topic: "t",
+    });
+    expect((await s.broker.head("t")).offset).toBe(0);
+  });
 });
