@@ -22,7 +22,7 @@ import { browserLifecycle } from "./page-lifecycle.js";
 import { createPublishTracker } from "./publish.js";
 import { createReconnectPlanner, defaultBackoff } from "./reconnect.js";
 import { createRequestTracker, type RequestOptions } from "./requests.js";
-import { redactUrl, type WebSocketResolver } from "./socket.js";
+import { redactTokens, redactUrl, type WebSocketResolver } from "./socket.js";
 import { createStateDriver } from "./state-driver.js";
 import { isOpen, type TransitionCause } from "./state-machine.js";
 import { StatsRecorder } from "./stats.js";
@@ -254,42 +254,56 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
       attemptEnded({ cause: prepared.cause, greeted: false });
       return;
     }
-    connection = openConnection({
-      url: prepared.url,
-      WebSocket: prepared.WebSocket,
-      clock,
-      connectTimeoutMs,
-      helloTimeoutMs,
-      maxMessageChars,
-      handlers: {
-        onHello: (hello) => {
-          if (isCurrent()) opened(hello);
+    try {
+      connection = openConnection({
+        url: prepared.url,
+        WebSocket: prepared.WebSocket,
+        clock,
+        connectTimeoutMs,
+        helloTimeoutMs,
+        maxMessageChars,
+        handlers: {
+          onHello: (hello) => {
+            if (isCurrent()) opened(hello);
+          },
+          onMessage: (message) => {
+            if (isCurrent()) handleMessage(message);
+          },
+          onFrame: () => {
+            if (!isCurrent()) return;
+            const now = clock.now();
+            stats.lastActivityAt = now;
+            watchdog?.touch(now);
+          },
+          onInvalid: (issue) => {
+            if (!isCurrent()) return;
+            log.warn("ignored an invalid frame from the server", { issue: issue.message });
+            events.emit(
+              "error",
+              new LifelineError(
+                issue.code,
+                `ignored an invalid frame from the server: ${issue.message}`,
+              ),
+            );
+          },
+          onEnd: (end) => {
+            if (isCurrent()) attemptEnded(end);
+          },
         },
-        onMessage: (message) => {
-          if (isCurrent()) handleMessage(message);
+      });
+    } catch (error) {
+      // The constructor throws for a URL it refuses (a wrong scheme); never leave the
+      // attempt hanging in `connecting`, and keep the token out of the reason.
+      connection = undefined;
+      const message = error instanceof Error ? error.message : String(error);
+      attemptEnded({
+        cause: {
+          reason: `the socket could not be created: ${redactTokens(message)}`,
+          errorClass: "unknown",
         },
-        onFrame: () => {
-          if (!isCurrent()) return;
-          const now = clock.now();
-          stats.lastActivityAt = now;
-          watchdog?.touch(now);
-        },
-        onInvalid: (issue) => {
-          if (!isCurrent()) return;
-          log.warn("ignored an invalid frame from the server", { issue: issue.message });
-          events.emit(
-            "error",
-            new LifelineError(
-              issue.code,
-              `ignored an invalid frame from the server: ${issue.message}`,
-            ),
-          );
-        },
-        onEnd: (end) => {
-          if (isCurrent()) attemptEnded(end);
-        },
-      },
-    });
+        greeted: false,
+      });
+    }
   };
 
   const opened = (hello: HelloMessage) => {

@@ -68,3 +68,8 @@ export function redactUrl(url: string): string {
     return url;
   }
 }
+
+/** Replaces every `token=<value>` in free text (error messages that quote the URL). */
+export function redactTokens(text: string): string {
+  return text.replace(/([?&]token=)[^&\s'"]*/g, "$1[redacted]");
+}

@@ -734,3 +734,34 @@ describe("attempt preparation", () => {
     client.close();
   });
 });
+
+describe("a WebSocket constructor that throws", () => {
+  it("fails the attempt, keeps the token out of the reason, and retries", async () => {
+    const clock = new ManualClock();
+    let calls = 0;
+    const Throwing = class {
+      constructor(url: string) {
+        calls += 1;
+        throw new SyntaxError(`The URL '${url}' is invalid`);
+      }
+    } as unknown as import("../src/socket.js").WebSocketConstructor;
+    const client = createClient({
+      url: "ftp://example.test/ws",
+      clientId: "c",
+      token: "s3cret",
+      WebSocket: Throwing,
+      clock,
+      random: () => 0.5,
+      lifecycle: false,
+      logLevel: "silent",
+    });
+    const cause = await new Promise<{ reason: string }>((resolve) => {
+      client.on("state", (c) => c.next === "reconnecting" && resolve(c.cause));
+    });
+    expect(cause.reason).toMatch(/^the socket could not be created: The URL '.*token=\[redacted\]/);
+    expect(cause.reason).not.toContain("s3cret");
+    expect(calls).toBe(1);
+    expect(clock.pending()).toEqual([500]);
+    client.close();
+  });
+});
