@@ -212,6 +212,15 @@ describe("client against a protocol fixture over real sockets", () => {
     expect(server.connectionCount).toBe(0);
   });
 
+  it("upgrades once the readiness probe answers 2xx", async () => {
+    const server = await fixture();
+    const { client: c } = client(server.url, {
+      readinessUrl: `http://127.0.0.1:${server.port}/health`,
+    });
+    await waitForState(c, "open");
+    expect(server.connectionCount).toBe(1);
+  });
+
   it("waits for reconnect_after_ms after a graceful restart and resumes on the new process", async () => {
     const first = await fixture();
     const { client: c, clock } = client(first.url);
