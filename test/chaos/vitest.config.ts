@@ -6,7 +6,8 @@ const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.met
 
 /**
  * Fault tests: real server processes, Redis, proxies and network namespaces. Files run one
- * at a time so a reconnect storm's figures are not skewed by another file's load.
+ * at a time, and after every other project (group 1), so a reconnect storm's figures and the
+ * heartbeat bounds are not skewed by another suite's load.
  * `test/` is not a workspace package, so the packages are aliased to their sources.
  */
 export default mergeConfig(
@@ -25,6 +26,7 @@ export default mergeConfig(
       testTimeout: 120_000,
       hookTimeout: 60_000,
       fileParallelism: false,
+      sequence: { groupOrder: 1 },
     },
   }),
 );
