@@ -14,6 +14,8 @@ export interface HeartbeatOptions {
   /**
    * How often the server sends a ping frame and an app `{type:"ping"}`, in milliseconds.
    * Announced to the client in `hello.heartbeat_interval_ms`. 0 disables heartbeats.
+   * One sweep timer serves every connection, so pings and terminations come at most
+   * `intervalMs / 25` (clamped to 10 ms - 1 s) late.
    * @default 25000
    */
   readonly intervalMs?: number;
@@ -82,7 +84,9 @@ export interface LimitOptions {
   readonly highWaterMark?: number;
   /**
    * Time a client has to send the upgrade request's headers and get through
-   * `authenticate`, in milliseconds (Node's own default is 60 s).
+   * `authenticate`, in milliseconds (Node's own default is 60 s). An attached `server`
+   * gets its `headersTimeout` lowered to this; Node enforces it every
+   * `connectionsCheckingInterval` (30 s unless that server was created with less).
    * @default 10000
    */
   readonly handshakeTimeoutMs?: number;
