@@ -23,10 +23,15 @@ interface TopicState {
   readonly subscribers: Map<Connection, Subscription>;
   /** The broker subscription, shared by every local subscriber of the topic. */
   readonly live: Promise<() => Promise<void>>;
+  /** `onActive` was called: set once the first subscriber is live, so `onIdle` pairs with it. */
+  announced: boolean;
 }
 
 export interface TopicHooks {
-  /** The topic gained its first local subscriber. */
+  /**
+   * The topic gained its first local subscriber. Called once that subscriber is live (after
+   * its `subscribed`), so a message published from this hook reaches it.
+   */
   readonly onActive: (topic: string) => void;
   /** The topic lost its last local subscriber. */
   readonly onIdle: (topic: string) => void;
@@ -124,6 +129,10 @@ export class Topics {
           connection.sendPrepared(prepareEntry(entry), "message");
         }
       }
+      if (!state.announced && this.topics.get(topic) === state) {
+        state.announced = true;
+        this.hooks.onActive(topic);
+      }
     } catch (error) {
       this.unsubscribe(connection, topic);
       throw error;
@@ -156,13 +165,12 @@ export class Topics {
     if (existing) return existing;
     const subscribers = new Map<Connection, Subscription>();
     const live = this.broker.subscribe(topic, (entry) => this.fanOut(state, entry));
-    const state: TopicState = { name: topic, subscribers, live };
+    const state: TopicState = { name: topic, subscribers, live, announced: false };
     // A failed broker subscription is reported to each subscribe() awaiting it.
     live.catch(() => {
       if (this.topics.get(topic) === state) this.topics.delete(topic);
     });
     this.topics.set(topic, state);
-    this.hooks.onActive(topic);
     return state;
   }
 
@@ -172,7 +180,7 @@ export class Topics {
       (stop) => stop().catch(() => {}),
       () => {},
     );
-    this.hooks.onIdle(state.name);
+    if (state.announced) this.hooks.onIdle(state.name);
   }
 
   private fanOut(state: TopicState, entry: LogEntry): void {

@@ -139,6 +139,18 @@ describe("topic demand", () => {
     await within(idle, "topicIdle");
     expect(events).toEqual(["active:scope/1", "idle:scope/1"]);
   });
+
+  it("fires topicActive once the first subscriber is live, so a snapshot published from it arrives", async () => {
+    const s = await server();
+    s.on("topicActive", (topic) => {
+      void s.publish(topic, { snapshot: true });
+    });
+    const c = await connect(s, "first");
+    disposer.add(() => c.close());
+    c.send({ type: "subscribe", id: "1", topic: "telescope/1" });
+    expect(await c.next(ofType("subscribed"))).toMatchObject({ offset: 0 });
+    expect(await c.next(ofType("message"))).toMatchObject({ offset: 1, data: { snapshot: true } });
+  });
 });
 
 describe("authorization and fan-out", () => {
