@@ -5,7 +5,8 @@
 // and a browser bundle of the client. This catches a wrong `exports` map, a missing
 // file in `files`, and a runtime import of a devDependency.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,6 +18,17 @@ const tarballs = join(scratch, "tarballs");
 const project = join(scratch, "project");
 mkdirSync(tarballs);
 mkdirSync(project);
+
+function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const probe = createNetServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolvePort(port));
+    });
+  });
+}
 
 function run(command, args, cwd) {
   execFileSync(command, args, { cwd, stdio: ["ignore", "pipe", "inherit"] });
@@ -63,7 +75,7 @@ import { createSchedule, exponential, seededRandom } from "@lifeline/backoff";
 import { createClient } from "@lifeline/client";
 import { CloseCode, parseClientMessage } from "@lifeline/protocol";
 import { createRedisBroker } from "@lifeline/redis";
-import { createServer, createMemoryBroker } from "@lifeline/server";
+import { createMemoryBroker, createServer } from "@lifeline/server";
 
 assert.equal(typeof createRedisBroker, "function");
 assert.equal(typeof createMemoryBroker, "function");
@@ -71,10 +83,9 @@ assert.equal(CloseCode.SessionReplaced, 4409);
 assert.equal(parseClientMessage('{"type":"ping"}').ok, true);
 assert.equal(typeof createSchedule(exponential(), { random: seededRandom(1) }).next(), "number");
 
-const server = createServer({ port: 0 });
+const server = await createServer({ port: 0 });
 server.method("echo", (params) => params);
-const { port } = await server.listen();
-const client = createClient({ url: \`ws://127.0.0.1:\${port}/ws\`, clientId: "packaging-check" });
+const client = createClient({ url: \`ws://127.0.0.1:\${server.port}/ws\`, clientId: "packaging-check" });
 try {
   const result = await client.request("echo", { hello: "world" });
   assert.deepEqual(result, { hello: "world" });
@@ -91,17 +102,38 @@ console.log("packaging check: ESM round trip ok");
     timeout: 30_000,
   });
 
+  // The root README's example, exactly as written there, on a free port.
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const example = /```js\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (!example) throw new Error("README.md has no js example");
+  const port = await freePort();
+  writeFileSync(join(project, "example.mjs"), example.replaceAll("8080", String(port)));
+  const output = execFileSync(process.execPath, ["example.mjs"], {
+    cwd: project,
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  const ticks = /ticks received in order: ([\d,]+)/.exec(output)?.[1]?.split(",").map(Number);
+  if (
+    !ticks ||
+    ticks.length === 0 ||
+    ticks.some((offset, i) => i > 0 && offset !== ticks[i - 1] + 1)
+  ) {
+    throw new Error(`README example did not receive consecutive ticks:\n${output}`);
+  }
+  console.log(`packaging check: README example runs as written (${ticks.length} ticks in order)`);
+
   writeFileSync(
     join(project, "check.ts"),
     `import { createClient, type ClientState } from "@lifeline/client";
 import { defineContract, type ServerMessage } from "@lifeline/protocol";
-import { createServer } from "@lifeline/server";
+import { createServer, type LifelineServer } from "@lifeline/server";
 import { createSchedule, exponential, type Schedule } from "@lifeline/backoff";
 import type { Broker } from "@lifeline/server";
 
 const schedule: Schedule = createSchedule(exponential());
-const server = createServer({ port: 0 });
-const client = createClient({ url: "ws://127.0.0.1:1/ws" });
+const server: Promise<LifelineServer> = createServer({ port: 0 });
+const client = createClient({ url: "ws://127.0.0.1:1/ws", lazy: true });
 const state: ClientState = client.state.getSnapshot();
 const message: ServerMessage = { type: "ping" };
 const contract = defineContract({ topics: {}, methods: {} });
@@ -147,7 +179,7 @@ export type { Broker };
   const offending = inputs.filter((input) => /node_modules\/ws\/|^node:/.test(input));
   if (offending.length > 0) throw new Error(`browser bundle pulls in ${offending.join(", ")}`);
   console.log("packaging check: browser bundle has no Node built-ins");
-  console.log("packaging check: 3 passed, 0 failed");
+  console.log("packaging check: 4 passed, 0 failed");
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

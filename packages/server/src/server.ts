@@ -87,10 +87,6 @@ export interface LifelineServer<Principal = unknown> {
  * Creates a Lifeline server. Listens on its own port, or attaches to `options.server` so
  * one port serves HTTP and WebSocket. Resolves once it is listening.
  */
-/**
- * Creates a Lifeline server. Listens on its own port, or attaches to `options.server` so
- * one port serves HTTP and WebSocket. Resolves once it is listening.
- */
 export async function createServer<Principal = unknown>(
   options: ServerOptions<Principal> = {},
 ): Promise<LifelineServer<Principal>> {
