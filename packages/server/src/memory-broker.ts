@@ -24,8 +24,9 @@ export interface MemoryBrokerOptions extends HistoryOptions {
    */
   readonly maxDedupeKeys?: number;
   /**
-   * Epoch of every topic of this broker. A new broker gets a fresh one, so clients notice
-   * that an in-memory history was lost with a restart.
+   * Epoch of the topics of this broker. A new broker gets a fresh one, so clients notice
+   * that an in-memory history was lost with a restart. A topic forgotten while idle (see
+   * `TopicLog`) comes back under a derived epoch, `<epoch>~<n>`, for the same reason.
    * @default a random string
    */
   readonly epoch?: string;
@@ -36,10 +37,17 @@ export interface MemoryBrokerOptions extends HistoryOptions {
   readonly clock?: Clock;
 }
 
+/**
+ * One topic's log. A log with no retained entries and no listeners is forgotten at the next
+ * sweep, so short-lived topic names (per session, per job) do not grow memory for ever; when
+ * such a topic is used again its offsets restart under a new epoch, which resuming clients
+ * see as lost history (it was: everything had expired).
+ */
 interface TopicLog {
   /** Retained entries, oldest first; `entries[i].offset === firstOffset + i`. */
   entries: LogEntry[];
   head: number;
+  readonly epoch: string;
   readonly listeners: Set<EntryListener>;
 }
 
@@ -61,6 +69,10 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
   const maxDedupeKeys = options.maxDedupeKeys ?? 100_000;
   const epoch = options.epoch ?? `${Date.now().toString(36)}-${randomBytes(4).toString("hex")}`;
   const topics = new Map<string, TopicLog>();
+  const sweepIntervalMs = Math.min(maxAgeMs, 60_000);
+  let lastSweep = clock.now();
+  /** Topics forgotten so far; a topic created after the first one gets a derived epoch. */
+  let forgotten = 0;
   // Map iteration order is insertion order, so the first keys are the oldest.
   const dedupe = new Map<string, DedupeRecord>();
   let closed = false;
@@ -68,10 +80,23 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
   function log(topic: string): TopicLog {
     let found = topics.get(topic);
     if (!found) {
-      found = { entries: [], head: 0, listeners: new Set() };
+      found = { entries: [], head: 0, epoch: currentEpoch(), listeners: new Set() };
       topics.set(topic, found);
     }
     return found;
+  }
+
+  /** Drops the logs that hold nothing and feed nobody; at most once per sweep interval. */
+  function sweep(now: number): void {
+    if (now - lastSweep < sweepIntervalMs) return;
+    lastSweep = now;
+    for (const [topic, topicLog] of topics) {
+      trim(topicLog, now);
+      if (topicLog.entries.length === 0 && topicLog.listeners.size === 0) {
+        topics.delete(topic);
+        forgotten += 1;
+      }
+    }
   }
 
   function trim(topicLog: TopicLog, now: number): void {
@@ -89,6 +114,11 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
     }
   }
 
+  /** The epoch a topic created now would get. */
+  function currentEpoch(): string {
+    return forgotten === 0 ? epoch : `${epoch}~${forgotten}`;
+  }
+
   function assertOpen(): void {
     if (closed) throw new Error("memory broker is closed");
   }
@@ -103,12 +133,24 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
         const seen = dedupe.get(`${topic}\u0000${key}`);
         if (seen && seen.expiresAt > now) return { ...seen.result, duplicate: true };
       }
+      sweep(now);
       const topicLog = log(topic);
       topicLog.head += 1;
-      const entry: LogEntry = { topic, offset: topicLog.head, epoch, data, ts: now };
+      const entry: LogEntry = {
+        topic,
+        offset: topicLog.head,
+        epoch: topicLog.epoch,
+        data,
+        ts: now,
+      };
       topicLog.entries.push(entry);
       trim(topicLog, now);
-      const result: AppendResult = { offset: entry.offset, epoch, ts: now, duplicate: false };
+      const result: AppendResult = {
+        offset: entry.offset,
+        epoch: topicLog.epoch,
+        ts: now,
+        duplicate: false,
+      };
       if (key !== undefined) {
         dedupe.set(`${topic}\u0000${key}`, { topic, result, expiresAt: now + dedupeWindowMs });
       }
@@ -143,16 +185,20 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
       const first = retained[0]?.offset ?? head + 1;
       const start = Math.max(0, after + 1 - first);
       const entries = retained.slice(start);
-      const sameEpoch = since === undefined ? after === 0 : since === epoch;
+      const topicEpoch = topicLog?.epoch ?? currentEpoch();
+      const sameEpoch = since === undefined ? after === 0 : since === topicEpoch;
       const complete =
         sameEpoch && after <= head && (retained.length === 0 ? after === head : first <= after + 1);
-      const read: HistoryRead = { epoch, entries, complete, head };
+      const read: HistoryRead = { epoch: topicEpoch, entries, complete, head };
       return read;
     },
 
     async head(topic: string): Promise<TopicHead> {
       assertOpen();
-      return { offset: topics.get(topic)?.head ?? 0, epoch };
+      const topicLog = topics.get(topic);
+      return topicLog
+        ? { offset: topicLog.head, epoch: topicLog.epoch }
+        : { offset: 0, epoch: currentEpoch() };
     },
 
     health(): BrokerHealth {

@@ -44,6 +44,25 @@ describe("memory broker", () => {
     expect(read.head).toBe(2);
   });
 
+  it("forgets topics that hold nothing and feed nobody, and brings them back under a new epoch", async () => {
+    const clock = createFakeClock();
+    const broker = createMemoryBroker({ maxAgeMs: 1000, epoch: "e", clock });
+    await broker.append("session/1", "a");
+    await broker.append("session/1", "b");
+    const stop = await broker.subscribe("kept", () => {});
+    clock.advance(1001);
+    // The next append sweeps: session/1's history expired and nobody listens to it.
+    await broker.append("other", "x");
+    expect(await broker.head("session/1")).toEqual({ offset: 0, epoch: "e~1" });
+    expect(await broker.head("kept")).toEqual({ offset: 0, epoch: "e" });
+    const again = await broker.append("session/1", "c");
+    expect(again).toMatchObject({ offset: 1, epoch: "e~1" });
+    // A client resuming from the old incarnation learns that history was lost.
+    const read = await broker.readSince("session/1", 2, "e");
+    expect(read).toMatchObject({ epoch: "e~1", complete: false, head: 1 });
+    await stop();
+  });
+
   it("reports an epoch mismatch as incomplete", async () => {
     const broker = createMemoryBroker({ epoch: "now" });
     await broker.append("t", 1);
