@@ -190,9 +190,11 @@ export function createDispatcher<Principal>(
     }
     let result: Awaited<ReturnType<typeof broker.append>>;
     try {
-      // Idempotent by (client_id, id) within the broker's dedupe window (PROTOCOL.md).
+      // Idempotent by (client_id, id) within the broker's dedupe window (PROTOCOL.md). The
+      // principal's identity is part of the key, so someone who later connects with the same
+      // client_id is never answered with another user's ack (and their message swallowed).
       result = await broker.append(topic, message.data, {
-        dedupeKey: `${connection.clientId}:${id}`,
+        dedupeKey: JSON.stringify([connection.identity, connection.clientId, id]),
       });
     } catch (error) {
       logger.error({ err: error, connection_id: connection.id, topic }, "publish failed");
