@@ -105,11 +105,8 @@ describe("nothing crosses principals", () => {
     expect(bob.messages.some((m) => (m as { type: string }).type === "message")).toBe(false);
   });
 
-  // BUG (packages/server/src/dispatch.ts, onPublish): the dedupe key is `${clientId}:${id}`
-  // without the principal, so Bob reusing a client_id Alice had is answered with Alice's ack
-  // and his message is dropped. Expected to fail until the key includes the identity; then
-  // drop `.fails`.
-  it.fails("does not answer one principal's publish with another's earlier ack on a reused client_id", async () => {
+  // Found by this suite; fixed in the server (dedupe keyed by identity, client_id and id).
+  it("does not answer one principal's publish with another's earlier ack on a reused client_id", async () => {
     const { t } = await setup();
     const alice = await as(t, "tok-alice", "shared-id");
     await alice.next((m) => m.type === "hello");
