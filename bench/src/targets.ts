@@ -55,6 +55,16 @@ export const TARGETS: readonly Target[] = [
     limit: 0.5,
   },
   {
+    text: "high publish rate, 1,000: delivered msgs/s vs socket.io",
+    scenario: "burst-1000",
+    metric: "rate",
+    contender: "lifeline",
+    kind: "ratio",
+    against: "socketio",
+    op: ">=",
+    limit: 2,
+  },
+  {
     text: "round trips, 100 clients at 2,000/s: p99 vs raw ws",
     scenario: "rpc-100",
     metric: "rateP99",
