@@ -125,12 +125,9 @@ describe("soak", () => {
     expect(result.perConnection).toBeLessThan(LEAK_BYTES_PER_CONNECTION);
   });
 
-  // FINDING (packages/server/src/memory-broker.ts): the memory broker keeps a log object
-  // per topic name forever; expired entries are trimmed only when that topic is touched
-  // again. An application with short-lived topic names (per session, per job) grows
-  // without bound. Expected to fail until the broker drops idle, empty topics; then drop
-  // `.fails`.
-  it.fails("forgets topics whose history expired and that nobody subscribes to", async () => {
+  // Found by this suite (570-625 bytes kept per expired topic); the memory broker now sweeps
+  // topics with no entries and no listeners (cb7db6a).
+  it("forgets topics whose history expired and that nobody subscribes to", async () => {
     const server: ServerProcess = await startServerProcess({
       nodeFlags: ["--expose-gc"],
       options: {
@@ -153,13 +150,15 @@ describe("soak", () => {
       }
       return (await server.memory()).heap_used;
     };
-    await batch(0);
-    const first = await batch(DISTINCT_TOPICS);
-    const second = await batch(2 * DISTINCT_TOPICS);
-    const perTopic = (second - first) / DISTINCT_TOPICS;
+    // Two batches warm up; the heap's slope over the next four is the figure.
+    const heaps: number[] = [];
+    for (let i = 0; i < 6; i += 1) heaps.push(await batch(i * DISTINCT_TOPICS));
+    const perTopic = slope(heaps.slice(2)) / DISTINCT_TOPICS;
     console.info(
-      `[chaos] distinct topics: ${DISTINCT_TOPICS} one-message topics per batch, heap ${first} -> ${second}, ${Math.round(perTopic)} bytes retained per expired topic`,
+      `[chaos] distinct topics: ${DISTINCT_TOPICS} one-message topics per batch, heap ${heaps.join(",")}, ${Math.round(perTopic)} bytes retained per expired topic`,
     );
-    expect(perTopic).toBeLessThan(64);
+    // The heap moves by a few hundred KiB between samples (±170 B per topic here); a topic
+    // kept for ever cost 570-625 B.
+    expect(perTopic).toBeLessThan(256);
   });
 });
