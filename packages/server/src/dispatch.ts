@@ -154,13 +154,21 @@ export function createDispatcher<Principal>(
         answerError(connection, id, ErrorCode.Forbidden, `not allowed to subscribe to "${topic}"`);
         return;
       }
-      if (connection.closing) return;
+    } catch (error) {
+      internalFailure(connection, id, error);
+      return;
+    }
+    if (connection.closing) return;
+    try {
       await topics.subscribe(connection, topic, message.since, (outcome) => {
         connection.send({ type: "subscribed", id, topic, ...outcome });
       });
     } catch (error) {
+      // The broker could not read history or start fan-out (Redis unreachable, say): a
+      // passing condition, so the answer is retryable and the client subscribes again later.
       logger.error({ err: error, connection_id: connection.id, topic }, "subscribe failed");
-      answerError(connection, id, internalErrorBody.code, internalErrorBody.message);
+      const text = `subscribe to "${topic}" could not be served; retry later`;
+      answerError(connection, id, ErrorCode.Overloaded, text);
     }
   }
 

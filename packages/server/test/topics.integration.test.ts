@@ -117,6 +117,31 @@ describe("recovery", () => {
   });
 });
 
+describe("broker failures", () => {
+  it("answers a subscribe the broker cannot serve with a retryable overloaded, and keeps the connection", async () => {
+    const memory = createMemoryBroker();
+    let down = true;
+    const s = await server({
+      broker: {
+        ...memory,
+        subscribe: (topic, listener) =>
+          down ? Promise.reject(new Error("redis unreachable")) : memory.subscribe(topic, listener),
+      },
+    });
+    const c = await connect(s, "during-outage");
+    disposer.add(() => c.close());
+    c.send({ type: "subscribe", id: "s1", topic: "t" });
+    expect(await c.next(ofType("response"))).toMatchObject({
+      id: "s1",
+      ok: false,
+      error: { code: "overloaded" },
+    });
+    down = false;
+    c.send({ type: "subscribe", id: "s2", topic: "t" });
+    expect(await c.next(ofType("subscribed"))).toMatchObject({ id: "s2", topic: "t" });
+  });
+});
+
 describe("topic demand", () => {
   it("tells the application when a topic gains its first and loses its last subscriber", async () => {
     const s = await server();
