@@ -47,7 +47,9 @@ const { values: args } = parseArgs({
 
 const profileName = args.profile === "full" ? "full" : "quick";
 const benchDir = fileURLToPath(new URL("..", import.meta.url));
-const outDir = args.out ?? `${benchDir}results`;
+// The quick profile keeps its own directory so it never overwrites the full results
+// that docs/performance.md shows.
+const outDir = args.out ?? `${benchDir}results${profileName === "quick" ? "/quick" : ""}`;
 const only = new Set((args.only ?? SCENARIOS.join(",")).split(","));
 const contenders = (args.contenders?.split(",") ?? [...CONTENDERS]).filter(
   (c): c is ContenderName => (CONTENDERS as readonly string[]).includes(c),

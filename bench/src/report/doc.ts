@@ -43,7 +43,7 @@ its sources. Options of \`pnpm --filter @lifeline/bench exec tsx src/run.ts\`:
 | \`--cpu-prof\` | a V8 CPU profile of every server run (serving only) in \`bench/results/profiles/\`; summarise with \`tsx src/tools/profile-summary.ts <files>\` |
 | \`--heap-snapshot\` | heap snapshots at 0 and N clients in the memory scenario; per-connection growth by constructor with \`tsx src/tools/heap-diff.ts\` |
 | \`--source\` | run the workspace packages from their TypeScript sources instead of \`dist\` |
-| \`--report-only --doc\` | rewrite tables, charts and this page from \`bench/results/results.json\` |
+| \`--profile full --report-only --doc\` | rewrite tables, charts and this page from \`bench/results/results.json\` |
 
 ## Machine
 
