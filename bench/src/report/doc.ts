@@ -26,8 +26,8 @@ ratio in this page compares two figures measured in the same run on the same mac
 \`\`\`sh
 pnpm install
 pnpm bench:full   # builds the packages, then the figures below (this run: ${meta.durationS} s)
-pnpm bench        # the short version (1,000 clients, shorter windows, one server process
-                  # per contender reused across its runs): about 2.5 minutes on an idle machine
+pnpm bench        # the short version: 1,000 clients, shorter windows, one server process
+                  # per contender reused across its runs (results in bench/results/quick/)
 \`\`\`
 
 The figures below come from \`${meta.command}\`${meta.argv === "" ? "" : ` (\`${meta.argv}\`)`}. Lifeline runs from the
@@ -36,7 +36,7 @@ its sources. Options of \`pnpm --filter @lifeline/bench exec tsx src/run.ts\`:
 
 | option | |
 |---|---|
-| \`--profile quick|full\` | the scenario set |
+| \`--profile quick\\|full\` | the scenario set |
 | \`--only fanout,burst,rpc,memory,accept,storm,client-overhead\` | a subset |
 | \`--contenders lifeline,ws,ws-preframed,socketio\` | a subset |
 | \`--runs n\` | runs per figure (at least 3) |
