@@ -150,6 +150,7 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
   const publishes = createPublishTracker({ clock, transport, contract });
   const subscriptions = createSubscriptionRegistry({
     transport,
+    clock,
     contract,
     validateIncoming: options.validateIncoming ?? defaults.validateIncoming,
     events: {

@@ -1,3 +1,4 @@
+import { createSchedule, exponential, type Schedule } from "@lifeline/backoff";
 import type {
   Contract,
   ErrorBody,
@@ -5,8 +6,29 @@ import type {
   SubscribedMessage,
   TopicMessage,
 } from "@lifeline/protocol";
+import { after, type Clock } from "./clock.js";
 import { ClientErrorCode, LifelineError } from "./errors.js";
 import type { Transport } from "./transport.js";
+
+/**
+ * Refusals that describe a passing condition on the server (its broker unreachable, a rate
+ * limit, a slow read): the subscription is kept and asked for again after a backoff delay.
+ * Any other refusal (`forbidden`, `invalid_message`...) ends it.
+ */
+const RETRYABLE_REFUSALS: ReadonlySet<string> = new Set([
+  "overloaded",
+  "internal",
+  "rate_limited",
+  "timeout",
+]);
+
+/** Delays between retries of a refused subscribe: 0.5 s doubling to 15 s, jittered, no end. */
+const SUBSCRIBE_RETRY = exponential({
+  baseMs: 500,
+  capMs: 15_000,
+  maxAttempts: Number.POSITIVE_INFINITY,
+  jitter: "equal",
+});
 
 /** Where a delivered message sits in its topic's log. */
 export interface MessageMeta {
@@ -78,6 +100,10 @@ interface TopicState {
   sentSince: ResumePoint | undefined;
   /** Replayed messages held until `subscribed` says whether there is a gap. */
   buffer: TopicMessage[];
+  /** Delays of retries after retryable refusals; made at the first refusal. */
+  retries: Schedule | undefined;
+  /** Cancels the retry waiting to be sent, if any. */
+  cancelRetry: (() => void) | undefined;
 }
 
 export interface SubscriptionEvents {
@@ -108,15 +134,18 @@ export interface SubscriptionRegistry {
  */
 export function createSubscriptionRegistry(options: {
   readonly transport: Transport;
+  readonly clock: Clock;
   readonly contract: Contract | undefined;
   readonly validateIncoming: boolean;
   readonly events: SubscriptionEvents;
 }): SubscriptionRegistry {
-  const { transport, events, contract } = options;
+  const { transport, events, contract, clock } = options;
   const topics = new Map<string, TopicState>();
   const byPendingId = new Map<string, TopicState>();
 
   const sendSubscribe = (state: TopicState) => {
+    state.cancelRetry?.();
+    state.cancelRetry = undefined;
     const id = transport.nextId("s");
     const since = state.position;
     const frame = JSON.stringify({
@@ -236,6 +265,8 @@ export function createSubscriptionRegistry(options: {
           pendingId: undefined,
           sentSince: undefined,
           buffer: [],
+          retries: undefined,
+          cancelRetry: undefined,
         };
         topics.set(topic, state);
         sendSubscribe(state);
@@ -249,6 +280,7 @@ export function createSubscriptionRegistry(options: {
         if (owner.listeners.length > 0) return;
         if (topics.get(topic) !== owner) return;
         topics.delete(topic);
+        owner.cancelRetry?.();
         if (owner.pendingId) byPendingId.delete(owner.pendingId);
         transport.sendIfOpen(
           "unsubscribe",
@@ -282,6 +314,7 @@ export function createSubscriptionRegistry(options: {
       if (!state || topics.get(state.topic) !== state) return;
       byPendingId.delete(message.id);
       state.pendingId = undefined;
+      state.retries?.reset();
       const since = state.sentSince;
       // Without `since` the server replays nothing: whatever arrived before this answer
       // belonged to an earlier subscription of the topic (an unsubscribe still in flight).
@@ -304,6 +337,19 @@ export function createSubscriptionRegistry(options: {
       const state = byPendingId.get(id);
       if (!state) return false;
       byPendingId.delete(id);
+      state.pendingId = undefined;
+      if (RETRYABLE_REFUSALS.has(error.code) && topics.get(state.topic) === state) {
+        // Kept: asked for again after a delay (or at the next reconnect, whichever is first).
+        state.retries ??= createSchedule(SUBSCRIBE_RETRY);
+        const delayMs = state.retries.next() ?? 0;
+        state.cancelRetry = after(clock, delayMs, () => {
+          state.cancelRetry = undefined;
+          if (topics.get(state.topic) === state && !state.pendingId) sendSubscribe(state);
+        });
+        const text = `subscribe to "${state.topic}" refused for now (${error.message}); retrying in ${delayMs} ms`;
+        events.onError(new LifelineError(error.code, text));
+        return true;
+      }
       if (topics.get(state.topic) === state) topics.delete(state.topic);
       const failure = new LifelineError(
         error.code,

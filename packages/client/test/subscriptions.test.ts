@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { LifelineError } from "../src/errors.js";
 import { createSubscriptionRegistry, type GapEvent } from "../src/subscriptions.js";
 import type { Transport } from "../src/transport.js";
+import { ManualClock } from "./helpers/manual-clock.js";
 
 function setup() {
   let open = true;
@@ -21,8 +22,10 @@ function setup() {
   const gaps: GapEvent[] = [];
   const errors: LifelineError[] = [];
   let duplicates = 0;
+  const clock = new ManualClock();
   const registry = createSubscriptionRegistry({
     transport,
+    clock,
     contract: undefined,
     validateIncoming: true,
     events: {
@@ -57,6 +60,7 @@ function setup() {
   });
   return {
     registry,
+    clock,
     frames,
     gaps,
     errors,
@@ -204,6 +208,41 @@ describe("subscription registry", () => {
     expect(t.errors[0]?.message).toMatch(/subscribe to "t" refused: no/);
     expect(t.registry.topics).toEqual([]);
     expect(t.registry.handleFailure("other", { code: "x", message: "y" })).toBe(false);
+  });
+
+  it("keeps a subscription refused for a passing reason and asks again after a backoff delay", () => {
+    const t = setup();
+    const handlerErrors: string[] = [];
+    t.registry.add("t", () => {}, { onError: (e) => handlerErrors.push(String(e.code)) });
+    const first = t.lastSubscribe().id;
+    expect(t.registry.handleFailure(first, { code: "overloaded", message: "redis down" })).toBe(
+      true,
+    );
+    expect(t.registry.topics).toEqual(["t"]);
+    expect(t.errors[0]?.message).toMatch(/refused for now \(redis down\); retrying in \d+ ms/);
+    expect(handlerErrors).toEqual([]);
+    const [delay] = t.clock.pending();
+    expect(delay).toBeGreaterThanOrEqual(250);
+    expect(delay).toBeLessThanOrEqual(500);
+    t.clock.advance(delay ?? 0);
+    const second = t.lastSubscribe().id;
+    expect(second).not.toBe(first);
+    // Refused again: the next delay is longer (the schedule grows until a success).
+    t.registry.handleFailure(second, { code: "overloaded", message: "still down" });
+    expect(t.clock.pending()[0]).toBeGreaterThanOrEqual(500);
+    t.clock.advance(1000);
+    t.registry.handleSubscribed(t.subscribed({}));
+    t.registry.handleMessage(t.message(1));
+    expect(t.clock.pending()).toEqual([]);
+  });
+
+  it("cancels a waiting retry when the last handler unsubscribes", () => {
+    const t = setup();
+    const off = t.registry.add("t", () => {}, {});
+    t.registry.handleFailure(t.lastSubscribe().id, { code: "overloaded", message: "down" });
+    off();
+    expect(t.clock.pending()).toEqual([]);
+    expect(t.registry.topics).toEqual([]);
   });
 
   it("keeps delivering to other handlers when one throws", () => {
