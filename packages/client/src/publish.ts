@@ -1,3 +1,4 @@
+import { createSchedule, exponential, type Schedule } from "@lifeline/backoff";
 import type { Contract, ErrorBody, PublishAck } from "@lifeline/protocol";
 import { type AbortSignalLike, abortError, onAbort } from "./abort.js";
 import { after, type Clock } from "./clock.js";
@@ -21,6 +22,22 @@ export interface PublishOptions {
   readonly signal?: AbortSignalLike;
 }
 
+/**
+ * Refusals after which the server may or may not have appended the message (its broker
+ * failed mid-append, or it shed load): the publish is sent again with the same id, which
+ * the server appends at most once, instead of failing and tempting the application into a
+ * new publish with a new id (a possible duplicate).
+ */
+const RETRYABLE_REFUSALS: ReadonlySet<string> = new Set(["overloaded", "rate_limited"]);
+
+/** Delays between resends after such refusals: 0.5 s doubling to 15 s, jittered, no end. */
+const PUBLISH_RETRY = exponential({
+  baseMs: 500,
+  capMs: 15_000,
+  maxAttempts: Number.POSITIVE_INFINITY,
+  jitter: "equal",
+});
+
 interface PendingPublish {
   readonly entry: OutboxEntry;
   readonly topic: string;
@@ -28,6 +45,10 @@ interface PendingPublish {
   readonly reject: (error: LifelineError) => void;
   readonly dispose: () => void;
   sent: boolean;
+  /** Delays of resends after retryable refusals; made at the first refusal. */
+  retries: Schedule | undefined;
+  /** Cancels the resend waiting to go out, if any. */
+  cancelRetry: (() => void) | undefined;
 }
 
 export interface PublishTracker {
@@ -67,7 +88,28 @@ export function createPublishTracker(options: {
     if (!entry) return undefined;
     pending.delete(id);
     entry.dispose();
+    entry.cancelRetry?.();
     return entry;
+  };
+
+  /** Sends `entry` again after the next retry delay (same id: appended at most once). */
+  const resendLater = (id: string, entry: PendingPublish): void => {
+    entry.retries ??= createSchedule(PUBLISH_RETRY);
+    entry.sent = false;
+    entry.cancelRetry = after(clock, entry.retries.next() ?? 0, () => {
+      entry.cancelRetry = undefined;
+      if (pending.get(id) !== entry) return;
+      const outcome = transport.deliver(entry.entry);
+      if (outcome === "sent") entry.sent = true;
+      else if (outcome === "full" && finish(id)) {
+        entry.reject(
+          new LifelineError(
+            ClientErrorCode.QueueFull,
+            `publish to "${entry.topic}" refused: the outbox is full while disconnected`,
+          ),
+        );
+      }
+    });
   };
 
   return {
@@ -120,6 +162,8 @@ export function createPublishTracker(options: {
           resolve,
           reject,
           sent: false,
+          retries: undefined,
+          cancelRetry: undefined,
           dispose: () => {
             stopTimer();
             stopAbort();
@@ -144,6 +188,11 @@ export function createPublishTracker(options: {
       if (entry) entry.sent = true;
     },
     settle(id, outcome) {
+      const waiting = pending.get(id);
+      if (waiting && !outcome.ok && RETRYABLE_REFUSALS.has(outcome.error.code)) {
+        resendLater(id, waiting);
+        return true;
+      }
       const entry = finish(id);
       if (!entry) return false;
       if (!outcome.ok) {

@@ -662,6 +662,52 @@ describe("publish options", () => {
     client.close();
   });
 
+  it("sends a publish refused as overloaded again with the same id until it is acknowledged", async () => {
+    const { client, sockets, clock } = setupClient();
+    const socket = await sockets.nth(0);
+    socket.accept();
+    const ack = client.publish("t", "x");
+    const id = socket.ofType("publish")[0]?.id as string;
+    const refuse = () =>
+      socket.receive({
+        type: "response",
+        id,
+        ok: false,
+        error: { code: "overloaded", message: "publish could not be stored; retry later" },
+      });
+    refuse();
+    clock.advance(500);
+    refuse();
+    clock.advance(1000);
+    const sent = socket.ofType("publish");
+    expect(sent.map((m) => m.id)).toEqual([id, id, id]);
+    socket.receive({
+      type: "response",
+      id,
+      ok: true,
+      result: { topic: "t", offset: 7, epoch: "e" },
+    });
+    await expect(ack).resolves.toEqual({ topic: "t", offset: 7, epoch: "e" });
+    expect(client.stats().pendingPublishes).toBe(0);
+    client.close();
+  });
+
+  it("fails a publish refused for good (forbidden) at once", async () => {
+    const { client, sockets } = setupClient();
+    const socket = await sockets.nth(0);
+    socket.accept();
+    const ack = client.publish("t", "x");
+    const id = socket.ofType("publish")[0]?.id as string;
+    socket.receive({
+      type: "response",
+      id,
+      ok: false,
+      error: { code: "forbidden", message: "no" },
+    });
+    await expect(ack).rejects.toMatchObject({ code: "forbidden" });
+    client.close();
+  });
+
   it("gives up waiting for an ack after timeoutMs", async () => {
     const { client, clock } = setupClient();
     const pending = client.publish("t", 1, { timeoutMs: 2000 });
