@@ -274,22 +274,34 @@ export function createUpgradeHandler<Principal>(
       return;
     }
     let settled = false;
+    let waiting = false;
     const gone = (): void => {
       if (settled) return;
       settled = true;
       done(undefined);
     };
-    wss.handleUpgrade(request, socket, head, (ws) => {
-      if (settled) return;
-      settled = true;
-      socket.off("close", gone);
-      socket.off("error", ignoreSocketError);
-      ws.on("error", ignoreSocketError);
-      done(ws);
-    });
+    // Corked so the 101 response ws writes and what `done` sends at once (hello, or the
+    // close frame of a refusal) leave in one write: a write to the kernel is most of the
+    // cost of an accepted connection.
+    socket.cork();
+    try {
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        if (settled) return;
+        settled = true;
+        if (waiting) socket.off("close", gone);
+        socket.off("error", ignoreSocketError);
+        ws.on("error", ignoreSocketError);
+        done(ws);
+      });
+    } finally {
+      socket.uncork();
+    }
     // ws completes a valid upgrade synchronously; a refused one (HTTP 400) never calls
     // back, so only then is a close listener needed to settle it.
-    if (!settled) socket.once("close", gone);
+    if (!settled) {
+      waiting = true;
+      socket.once("close", gone);
+    }
   }
 
   function upgradeAndClose(

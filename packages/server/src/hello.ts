@@ -35,6 +35,14 @@ export function createHelloEncoder(settings: HelloSettings): (fields: HelloField
   const head = `{"type":"hello","server_time":`;
   const middle = `,"accepted_version":${PROTOCOL_VERSION},"features":${JSON.stringify(settings.features)},"request_id":`;
   const tail = `,"heartbeat_interval_ms":${JSON.stringify(settings.heartbeatIntervalMs)}}`;
-  return (fields) =>
-    `${head}"${new Date(fields.nowMs).toISOString()}"${middle}${JSON.stringify(fields.requestId)},"client_id":${JSON.stringify(fields.clientId)},"connection_id":${JSON.stringify(fields.connectionId)}${tail}`;
+  // Connections accepted in the same millisecond share one formatted server_time.
+  let lastMs = Number.NaN;
+  let lastTime = "";
+  return (fields) => {
+    if (fields.nowMs !== lastMs) {
+      lastMs = fields.nowMs;
+      lastTime = new Date(fields.nowMs).toISOString();
+    }
+    return `${head}"${lastTime}"${middle}${JSON.stringify(fields.requestId)},"client_id":${JSON.stringify(fields.clientId)},"connection_id":${JSON.stringify(fields.connectionId)}${tail}`;
+  };
 }
