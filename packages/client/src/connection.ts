@@ -94,6 +94,8 @@ function errorText(event: unknown): string {
 /** One socket, from `new WebSocket()` to its end: connect and `hello` deadlines, parsing. */
 export function openConnection(options: ConnectionOptions): Connection {
   const { clock, handlers } = options;
+  // Made once: this runs for every frame.
+  const parseOptions = { maxChars: options.maxMessageChars };
   let opened = false;
   let greeted = false;
   let ended = false;
@@ -175,7 +177,7 @@ export function openConnection(options: ConnectionOptions): Connection {
   socket.onmessage = (event) => {
     if (ended) return;
     handlers.onFrame();
-    const parsed = parseServerMessage(event.data, { maxChars: options.maxMessageChars });
+    const parsed = parseServerMessage(event.data, parseOptions);
     if (!parsed.ok) {
       handlers.onInvalid(parsed.error);
       return;

@@ -27,24 +27,30 @@ export function createDispatcher(parts: {
     publishes.settle(id, { ok: false, error }) ||
     subscriptions.handleFailure(id, error);
 
+  // Each case counts its type under a literal key: a counter keyed by the parsed `type`
+  // string made every frame pay a dictionary lookup of a freshly allocated string.
   return (message) => {
-    stats.countReceived(message.type);
     switch (message.type) {
+      case "message":
+        stats.countReceived("message");
+        subscriptions.handleMessage(message);
+        return;
       case "ping":
+        stats.countReceived("ping");
         stats.heartbeatsReceived += 1;
         if (parts.send('{"type":"pong"}')) stats.countSent("pong");
         return;
-      case "message":
-        subscriptions.handleMessage(message);
-        return;
       case "subscribed":
+        stats.countReceived("subscribed");
         subscriptions.handleSubscribed(message);
         return;
       case "response":
+        stats.countReceived("response");
         if (!message.ok) settleFailure(message.id, message.error);
         else if (!requests.settle(message.id, message)) publishes.settle(message.id, message);
         return;
       case "error": {
+        stats.countReceived("error");
         const body = { code: message.code, message: message.message };
         if (message.id !== undefined && settleFailure(message.id, body)) return;
         log.warn("the server reported an error", body);
@@ -52,6 +58,7 @@ export function createDispatcher(parts: {
         return;
       }
       case "shutdown":
+        stats.countReceived("shutdown");
         log.info("the server is shutting down", {
           reason: message.reason,
           reconnectAfterMs: message.reconnect_after_ms,
@@ -59,6 +66,7 @@ export function createDispatcher(parts: {
         return;
       default:
         // hello (handled by the connection), pong and unsubscribed need nothing more.
+        stats.countReceived(message.type);
         return;
     }
   };
