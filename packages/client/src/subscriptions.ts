@@ -169,11 +169,13 @@ export function createSubscriptionRegistry(options: {
 
   const deliver = (state: TopicState, message: TopicMessage) => {
     const at = state.position;
-    if (at && message.epoch === at.epoch && message.offset <= at.offset) {
+    // Compared once: both are strings fresh from JSON.parse, so equality reads their content.
+    const sameEpoch = at !== undefined && message.epoch === at.epoch;
+    if (sameEpoch && message.offset <= at.offset) {
       events.onDuplicate(message);
       return;
     }
-    if (at && message.epoch === at.epoch && message.offset > at.offset + 1) {
+    if (sameEpoch && message.offset > at.offset + 1) {
       emitGap(state, {
         topic: state.topic,
         reason: "offsets_skipped",
@@ -181,7 +183,7 @@ export function createSubscriptionRegistry(options: {
         resumedAt: { offset: message.offset, epoch: message.epoch },
         lost: { epoch: at.epoch, fromOffset: at.offset + 1, toOffset: message.offset - 1 },
       });
-    } else if (at && message.epoch !== at.epoch) {
+    } else if (at && !sameEpoch) {
       emitGap(state, {
         topic: state.topic,
         reason: "epoch_changed",
