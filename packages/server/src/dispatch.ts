@@ -12,6 +12,7 @@ import {
 import type { Connection } from "./connection.js";
 import type { ServerContext } from "./context.js";
 import { internalErrorBody } from "./errors.js";
+import { prepareMessage } from "./fan-out.js";
 import type { TopicAction } from "./options.js";
 import { RequestScope, startRequest } from "./rpc.js";
 import { bump } from "./stats.js";
@@ -35,6 +36,7 @@ export function createDispatcher<Principal>(
 ): (connection: Connection, data: Buffer, isBinary: boolean) => void {
   const { opts, logger, counters, topics, broker, methods } = ctx;
   const { clock, limits } = opts;
+  const parseOptions = { maxChars: limits.maxPayload };
 
   /**
    * Runs inside ws's receive path, where a throw would crash the process: a failure in
@@ -69,9 +71,7 @@ export function createDispatcher<Principal>(
     connection.counters.bytesIn += data.length;
     counters.bytesIn += data.length;
     if (connection.closing) return;
-    const parsed = isBinary
-      ? binaryFrame
-      : parseClientMessage(data.toString("utf8"), { maxChars: limits.maxPayload });
+    const parsed = isBinary ? binaryFrame : parseClientMessage(data.toString("utf8"), parseOptions);
     if (!connection.takeToken(now)) {
       bump(counters.messagesIn, parsed.ok ? parsed.message.type : "invalid");
       const id = parsed.ok ? idOf(parsed.message) : parsed.error.id;
@@ -131,6 +131,23 @@ export function createDispatcher<Principal>(
     const text = message.slice(0, 1024);
     if (id === undefined) connection.send({ type: "error", code, message: text });
     else connection.send({ type: "response", id, ok: false, error: { code, message: text } });
+  }
+
+  /**
+   * Sends `{"type":"response","id":..,"ok":true,"result":..}` with the envelope written
+   * out rather than serialised from an object: it is built for every request. Identical
+   * to `JSON.stringify` of the object; a result JSON leaves out (a function, a symbol, a
+   * `toJSON` returning undefined) goes through the object, which drops it the same way.
+   */
+  function answerResult(connection: Connection, id: string, result: unknown): void {
+    if (connection.closing) return;
+    const body = JSON.stringify(result);
+    if (body === undefined) {
+      connection.send({ type: "response", id, ok: true, result });
+      return;
+    }
+    const text = `{"type":"response","id":${JSON.stringify(id)},"ok":true,"result":${body}}`;
+    connection.sendPrepared(prepareMessage(text), "response");
   }
 
   function answerError(connection: Connection, id: string, code: string, message: string): void {
@@ -237,7 +254,7 @@ export function createDispatcher<Principal>(
         untrack?.();
         if (outcome.ok) {
           try {
-            connection.send({ type: "response", id: message.id, ok: true, result: outcome.result });
+            answerResult(connection, message.id, outcome.result);
           } catch (error) {
             // A result JSON cannot encode (a BigInt, a cycle) is the handler's bug.
             internalFailure(connection, message.id, error);
