@@ -196,26 +196,28 @@ export function createSessions<Principal>(
     topics.removeConnection(connection);
     connection.dispose();
     bump(counters.closes, String(code));
-    const fields = {
-      connection_id: connection.id,
-      client_id: connection.clientId,
-      code,
-      reason,
-      ...(code === observedCode ? {} : { observed_code: observedCode }),
-      duration_ms: clock.now() - connection.connectedAt,
-      messages_in: connection.counters.messagesIn,
-      messages_out: connection.counters.messagesOut,
-      bytes_in: connection.counters.bytesIn,
-      bytes_out: connection.counters.bytesOut,
-      errors: connection.counters.errors,
-      ...(error
-        ? { err: { message: error.message, code: (error as { code?: string }).code } }
-        : {}),
-    };
-    if (!unexpectedCloses.has(code) && error === undefined) {
-      logger.info(fields, "connection closed");
-    } else {
-      logger.warn(fields, "connection closed unexpectedly");
+    const unexpected = unexpectedCloses.has(code) || error !== undefined;
+    const level = unexpected ? "warn" : "info";
+    // The close line's fields are built only when it is logged (a close is as frequent as
+    // an accept, and benchmarks and quiet deployments run with logging off).
+    if (logger.isLevelEnabled(level)) {
+      const fields = {
+        connection_id: connection.id,
+        client_id: connection.clientId,
+        code,
+        reason,
+        ...(code === observedCode ? {} : { observed_code: observedCode }),
+        duration_ms: clock.now() - connection.connectedAt,
+        messages_in: connection.counters.messagesIn,
+        messages_out: connection.counters.messagesOut,
+        bytes_in: connection.counters.bytesIn,
+        bytes_out: connection.counters.bytesOut,
+        errors: connection.counters.errors,
+        ...(error
+          ? { err: { message: error.message, code: (error as { code?: string }).code } }
+          : {}),
+      };
+      logger[level](fields, unexpected ? "connection closed unexpectedly" : "connection closed");
     }
     ctx.emit("disconnect", connection, { code, reason });
   }
