@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 
 bash scripts/ensure-system-deps.sh redis chromium net
 pnpm exec turbo run build typecheck
+# The suites under test/ span packages and are not workspace packages: type-check them here.
+for project in test/*/tsconfig.json; do pnpm exec tsc -p "$project"; done
 pnpm exec biome ci .
 pnpm exec vitest run
 node scripts/packaging-check.mjs

@@ -5,13 +5,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM, CHROMIUM_ARGS } from "../e2e/browser.js";
 import { startServer, type TestServer } from "./support/server.js";
 
 // Issue 7, "Cross-site WebSocket hijacking": browsers send cookies with a WebSocket
 // handshake from any page and do not apply CORS to it. A page on a foreign origin can then
 // act as the logged-in user, unless the server checks Origin. Tested in Debian's chromium.
 
-const CHROMIUM = "/usr/bin/chromium";
 const available = existsSync(CHROMIUM);
 if (!available) {
   console.warn(
@@ -40,16 +40,7 @@ beforeAll(async () => {
   context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
+    args: [...CHROMIUM_ARGS],
   });
 });
 
