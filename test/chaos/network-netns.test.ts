@@ -1,5 +1,6 @@
 import { createClient, type LifelineClient, type StateChange } from "@lifeline/client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { expectClean } from "./support/expect-clean.js";
 import {
   type Fleet,
   publishLoop,
@@ -7,7 +8,7 @@ import {
   startFleet,
   tappedWebSocket,
 } from "./support/fleet.js";
-import { History, summarize } from "./support/history.js";
+import { History } from "./support/history.js";
 import { createNetns, type Netns, netnsSupport } from "./support/netns.js";
 import { type ServerProcess, startServerProcess } from "./support/processes.js";
 import { deferred, within } from "./support/wait.js";
@@ -79,19 +80,6 @@ function fleetVia(
   });
   disposers.push(() => fleet.close());
   return fleet;
-}
-
-function expectClean(history: History, label: string) {
-  const report = history.check();
-  console.info(`[chaos] ${label}\n${summarize(report)}`);
-  expect(report.unacknowledged).toBe(0);
-  expect(report.checked).toBeGreaterThan(0);
-  expect(report.lost).toBe(0);
-  expect(report.lostWithGap).toBe(0);
-  expect(report.duplicated).toBe(0);
-  expect(report.outOfOrder).toBe(0);
-  expect(report.doubleAppended).toBe(0);
-  return report;
 }
 
 describe.skipIf(!support.ok)("real packet faults in a network namespace", () => {

@@ -6,6 +6,7 @@ import {
 } from "@lifeline/client";
 import { createServer, type LifelineServer, type ServerOptions } from "@lifeline/server";
 import { afterEach, describe, expect, it } from "vitest";
+import { expectClean } from "./support/expect-clean.js";
 import { type FaultProxy, startFaultProxy } from "./support/fault-proxy.js";
 import {
   type Fleet,
@@ -14,7 +15,7 @@ import {
   startFleet,
   tappedWebSocket,
 } from "./support/fleet.js";
-import { History, summarize } from "./support/history.js";
+import { History } from "./support/history.js";
 import { deferred, within } from "./support/wait.js";
 
 // Issue 7, "Faults": network faults between client and server injected by a TCP proxy.
@@ -79,20 +80,6 @@ function nextState(client: LifelineClient, predicate: (change: StateChange) => b
     }
   });
   return found.promise;
-}
-
-function expectClean(history: History, label: string) {
-  const report = history.check();
-  console.info(`[chaos] ${label}\n${summarize(report)}`);
-  expect(report.unacknowledged).toBe(0);
-  expect(report.checked).toBeGreaterThan(0);
-  expect(report.lost).toBe(0);
-  expect(report.lostWithGap).toBe(0);
-  expect(report.duplicated).toBe(0);
-  expect(report.outOfOrder).toBe(0);
-  expect(report.doubleAppended).toBe(0);
-  expect(report.conflicting).toBe(0);
-  return report;
 }
 
 describe("faults injected by a TCP proxy", () => {
