@@ -1,4 +1,15 @@
 export { ajv, compile } from "./ajv.js";
+export type {
+  AppendOptions,
+  AppendResult,
+  Broker,
+  BrokerHealth,
+  EntryListener,
+  HistoryOptions,
+  HistoryRead,
+  LogEntry,
+  TopicHead,
+} from "./broker.js";
 export {
   CloseCode,
   type CloseCodeInfo,

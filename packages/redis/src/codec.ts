@@ -1,4 +1,4 @@
-import type { LogEntry } from "@lifeline/server";
+import type { LogEntry } from "@lifeline/protocol";
 import { RedisBrokerError, RedisBrokerErrorCode } from "./errors.js";
 
 /** Data travels as JSON; `undefined` (which JSON cannot carry) is stored as `null`. */

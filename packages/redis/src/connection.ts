@@ -1,29 +1,19 @@
+import { type BackoffPolicy, createSchedule, exponential } from "@lifeline/backoff";
 import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "./logger.js";
 
-/** A delay schedule, structurally the `Schedule` of `@lifeline/backoff`. */
-export interface ReconnectSchedule {
-  /** Next delay in milliseconds; undefined gives up (the connection stays down). */
-  next(): number | undefined;
-  reset(): void;
-}
-
-export type ReconnectScheduleFactory = () => ReconnectSchedule;
-
-/** Exponential delay from 50 ms doubling to 2 s with full jitter, never giving up. */
-export const defaultReconnect: ReconnectScheduleFactory = () => {
-  let attempt = 0;
-  return {
-    next: () => {
-      const ceiling = Math.min(2000, 50 * 2 ** attempt);
-      attempt++;
-      return Math.round(Math.random() * ceiling);
-    },
-    reset: () => {
-      attempt = 0;
-    },
-  };
-};
+/**
+ * Reconnect delays when the caller gives none: 50 ms doubling to 2 s with full jitter,
+ * never giving up. Short, because a broker that cannot reach Redis is a node that cannot
+ * deliver.
+ */
+export const defaultReconnect: BackoffPolicy = exponential({
+  baseMs: 50,
+  factor: 2,
+  capMs: 2000,
+  maxAttempts: Number.POSITIVE_INFINITY,
+  jitter: "full",
+});
 
 export interface ConnectionSource {
   readonly url?: string | undefined;
@@ -38,7 +28,8 @@ export interface ConnectionOptions {
    * and reconnects. Undefined sends none.
    */
   readonly ping?: { readonly intervalMs: number; readonly timeoutMs: number } | undefined;
-  readonly reconnect: ReconnectScheduleFactory;
+  /** Delays between reconnect attempts; one that runs out leaves the connection down. */
+  readonly reconnect: BackoffPolicy;
   readonly logger: Logger;
   /** Names the connection in logs and health details. */
   readonly role: string;
@@ -51,7 +42,7 @@ export interface ConnectionOptions {
  * subscriptions are restored by the broker itself so it can read what it missed.
  */
 function overrides(options: ConnectionOptions): RedisOptions {
-  const schedule = options.reconnect();
+  const schedule = createSchedule(options.reconnect);
   return {
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,

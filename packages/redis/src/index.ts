@@ -1,4 +1,3 @@
-export type { ReconnectSchedule, ReconnectScheduleFactory } from "./connection.js";
 export { RedisBrokerError, RedisBrokerErrorCode } from "./errors.js";
 export { createLease, type Lease, type LeaseOptions } from "./lease.js";
 export type { Logger } from "./logger.js";

@@ -1,6 +1,7 @@
-import type { HistoryOptions } from "@lifeline/server";
+import type { BackoffPolicy } from "@lifeline/backoff";
+import type { HistoryOptions } from "@lifeline/protocol";
 import type { Redis } from "ioredis";
-import { defaultReconnect, type ReconnectScheduleFactory } from "./connection.js";
+import { defaultReconnect } from "./connection.js";
 import { type Logger, silentLogger } from "./logger.js";
 
 export interface RedisBrokerOptions {
@@ -49,11 +50,12 @@ export interface RedisBrokerOptions {
    */
   readonly pingTimeoutMs?: number;
   /**
-   * Delays between reconnect attempts, e.g. `exponential({...})` from `@lifeline/backoff`.
-   * A schedule that gives up leaves the broker disconnected and unhealthy.
+   * Delays between reconnect attempts: a policy from `@lifeline/backoff`, such as
+   * `exponential({ baseMs: 100, capMs: 5000, maxAttempts: Infinity })`. A policy whose
+   * attempts run out leaves the broker disconnected and unhealthy.
    * @default exponential from 50 ms to 2 s with full jitter, never giving up
    */
-  readonly reconnect?: ReconnectScheduleFactory;
+  readonly reconnect?: BackoffPolicy;
   /** A pino logger or anything with the same four methods. @default silent */
   readonly logger?: Logger;
 }
@@ -68,7 +70,7 @@ export interface ResolvedRedisBrokerOptions {
   readonly commandTimeoutMs: number;
   readonly pingIntervalMs: number;
   readonly pingTimeoutMs: number;
-  readonly reconnect: ReconnectScheduleFactory;
+  readonly reconnect: BackoffPolicy;
   readonly logger: Logger;
 }
 

@@ -8,7 +8,7 @@ import type {
   HistoryRead,
   LogEntry,
   TopicHead,
-} from "@lifeline/server";
+} from "@lifeline/protocol";
 import { decodeLive, decodeStream, encodeData, type StreamItem } from "./codec.js";
 import { openConnection, type TrackedConnection } from "./connection.js";
 import { RedisBrokerError, RedisBrokerErrorCode } from "./errors.js";

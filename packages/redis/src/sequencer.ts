@@ -1,4 +1,4 @@
-import type { LogEntry, TopicHead } from "@lifeline/server";
+import type { LogEntry, TopicHead } from "@lifeline/protocol";
 
 /** What one atomic read of the topic returned: every retained entry after some offset. */
 export interface TopicRead {

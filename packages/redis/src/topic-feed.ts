@@ -1,4 +1,4 @@
-import type { EntryListener, LogEntry } from "@lifeline/server";
+import type { EntryListener, LogEntry } from "@lifeline/protocol";
 import type { Logger } from "./logger.js";
 import { createSequencer, type Sequencer, type TopicRead } from "./sequencer.js";
 

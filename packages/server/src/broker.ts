@@ -1,94 +1,13 @@
-/**
- * The broker owns every topic's log: it assigns offsets, keeps bounded history and fans
- * messages out to every subscriber, on this node and (for distributed brokers) on others.
- * The server core only talks to this interface; `createMemoryBroker()` is the in-process
- * default and `@lifeline/redis` implements it on Redis.
- */
-
-/** One appended message of a topic's log. */
-export interface LogEntry {
-  readonly topic: string;
-  /** Rises by exactly one per appended message within an epoch; the first is 1. */
-  readonly offset: number;
-  /** Changes whenever the topic's history is lost (for example a restarted memory broker). */
-  readonly epoch: string;
-  readonly data: unknown;
-  /** Milliseconds since the Unix epoch when the entry was appended. */
-  readonly ts: number;
-}
-
-/** Where a topic's log stands. `offset` is the latest appended offset, 0 for none yet. */
-export interface TopicHead {
-  readonly offset: number;
-  readonly epoch: string;
-}
-
-export interface AppendOptions {
-  /**
-   * Idempotency key (the server uses `<client_id>:<id>` for client publishes). An append
-   * with a key seen within the broker's dedupe window is not appended again: the first
-   * append's result is returned with `duplicate: true`.
-   */
-  readonly dedupeKey?: string;
-}
-
-export interface AppendResult {
-  readonly offset: number;
-  readonly epoch: string;
-  readonly ts: number;
-  readonly duplicate: boolean;
-}
-
-/** What `readSince` found in the retained history. */
-export interface HistoryRead {
-  readonly epoch: string;
-  /** Every retained entry with an offset greater than the one asked for, in order. */
-  readonly entries: readonly LogEntry[];
-  /**
-   * True when `entries` starts right after the asked offset in the same epoch, so nothing
-   * in between was lost; false when the epoch differs or the gap is no longer retained.
-   */
-  readonly complete: boolean;
-  /** The latest offset when the read was made. */
-  readonly head: number;
-}
-
-/** Called with each entry appended to a subscribed topic, in offset order. */
-export type EntryListener = (entry: LogEntry) => void;
-
-export interface BrokerHealth {
-  readonly healthy: boolean;
-  /** Why it is unhealthy, for `/health` and logs. */
-  readonly detail?: string;
-}
-
-export interface Broker {
-  /** Appends `data` to `topic` and delivers it to every subscriber of the topic. */
-  append(topic: string, data: unknown, options?: AppendOptions): Promise<AppendResult>;
-  /**
-   * Starts delivering entries appended to `topic` after this call to `listener`.
-   * Resolves once delivery is live; the returned function stops it.
-   */
-  subscribe(topic: string, listener: EntryListener): Promise<() => Promise<void>>;
-  /** Reads retained entries of `topic` with offsets greater than `afterOffset` in `epoch`. */
-  readSince(topic: string, afterOffset: number, epoch: string | undefined): Promise<HistoryRead>;
-  /** Where the topic's log stands now. */
-  head(topic: string): Promise<TopicHead>;
-  health(): BrokerHealth;
-  /** Releases timers and connections. */
-  close(): Promise<void>;
-}
-
-/** History retention, applied per topic. */
-export interface HistoryOptions {
-  /**
-   * Most messages kept per topic.
-   * @default 1000
-   */
-  readonly maxMessages?: number;
-  /**
-   * Oldest message age kept, in milliseconds.
-   * @default 300000
-   */
-  readonly maxAgeMs?: number;
-}
+// The broker interface is defined in @lifeline/protocol (see its broker.ts) so that broker
+// implementations such as @lifeline/redis need not depend on the server package.
+export type {
+  AppendOptions,
+  AppendResult,
+  Broker,
+  BrokerHealth,
+  EntryListener,
+  HistoryOptions,
+  HistoryRead,
+  LogEntry,
+  TopicHead,
+} from "@lifeline/protocol";
