@@ -1,4 +1,4 @@
-import type { Static, TSchema } from "@sinclair/typebox";
+import { Kind, type Static, type TSchema } from "@sinclair/typebox";
 import { describeIssue } from "./codec.js";
 import { type PayloadValidator, valueValidator } from "./payload-check.js";
 
@@ -11,14 +11,34 @@ export interface MethodSchema<P extends TSchema = TSchema, R extends TSchema = T
 }
 
 /**
+ * Who may publish to a topic over a client connection (PROTOCOL.md, "Who may publish"):
+ * `"server"` only the server's own `publish()`, `"clients"` any connected client, a list of
+ * roles the clients whose connection `role` is in it. The role is what the client put in
+ * its URL, so a role list restricts only as far as `authenticate` checks that role.
+ */
+export type PublishRule = "server" | "clients" | readonly string[];
+
+/** A topic's payload schema with who may publish to it. */
+export interface TopicSpec<T extends TSchema = TSchema> {
+  readonly schema: T;
+  /**
+   * Who may publish from a client connection; the server's own `publish()` always may.
+   * @default "server": a topic is server-owned unless it says otherwise, so a forgotten
+   *   rule leaves it closed rather than open to forgery
+   */
+  readonly publish?: PublishRule;
+}
+
+/**
  * What an application declares once and shares between server and client.
  * Topic keys are names or patterns where a `*` stands for exactly one whole path segment
  * (`"telescope/*\/status"` matches `telescope/seestar-001/status`, not `telescope/a/b/status`).
  * When a topic matches an exact key and a pattern, the exact key wins; among patterns, the
- * first declared wins.
+ * first declared wins. A topic is a schema (server-owned: only the server publishes) or a
+ * `TopicSpec` saying who else may publish.
  */
 export interface ContractSpec {
-  readonly topics?: Readonly<Record<string, TSchema>>;
+  readonly topics?: Readonly<Record<string, TSchema | TopicSpec>>;
   readonly methods?: Readonly<Record<string, MethodSchema>>;
 }
 
@@ -28,13 +48,19 @@ export type TopicPattern<K extends string> = K extends `${infer Head}*${infer Ta
   : K;
 
 type TopicsOf<S extends ContractSpec> =
-  S["topics"] extends Readonly<Record<string, TSchema>> ? S["topics"] : Record<never, TSchema>;
+  S["topics"] extends Readonly<Record<string, TSchema | TopicSpec>>
+    ? S["topics"]
+    : Record<never, TSchema>;
 type MethodsOf<S extends ContractSpec> =
   S["methods"] extends Readonly<Record<string, MethodSchema>>
     ? S["methods"]
     : Record<never, MethodSchema>;
 
-type StaticOf<T> = T extends TSchema ? Static<T> : unknown;
+type StaticOf<T> = T extends TSchema
+  ? Static<T>
+  : T extends TopicSpec<infer Schema>
+    ? Static<Schema>
+    : unknown;
 
 /** Every topic name the contract accepts. */
 export type TopicOf<S extends ContractSpec> = {
@@ -91,6 +117,8 @@ export interface Contract<S extends ContractSpec = ContractSpec> {
   readonly spec: S;
   /** True when the contract declares this topic (or a pattern matching it). */
   hasTopic(topic: string): boolean;
+  /** Who may publish to this topic from a client connection; undefined when undeclared. */
+  publishRule(topic: string): PublishRule | undefined;
   hasMethod(method: string): boolean;
   /** Validates a topic payload; topics the contract does not declare are refused. */
   checkTopicData(topic: string, data: unknown): ContractCheck;
@@ -99,8 +127,34 @@ export interface Contract<S extends ContractSpec = ContractSpec> {
 }
 
 interface CompiledTopic {
-  readonly segments: readonly string[];
   readonly validate: PayloadValidator;
+  readonly publish: PublishRule;
+}
+
+interface CompiledPattern extends CompiledTopic {
+  readonly segments: readonly string[];
+}
+
+const PUBLISH_WORDS: readonly string[] = ["server", "clients"];
+
+/** A TypeBox schema carries `[Kind]`; a `TopicSpec` is a plain object with `schema`. */
+function isTopicSpec(entry: TSchema | TopicSpec): entry is TopicSpec {
+  return !(Kind in entry) && "schema" in entry;
+}
+
+function publishRuleOf(key: string, entry: TSchema | TopicSpec): PublishRule {
+  if (!isTopicSpec(entry) || entry.publish === undefined) return "server";
+  const rule = entry.publish;
+  const valid =
+    typeof rule === "string"
+      ? PUBLISH_WORDS.includes(rule)
+      : Array.isArray(rule) && rule.every((role) => typeof role === "string");
+  if (!valid) {
+    throw new TypeError(
+      `defineContract expects topic "${key}" publish to be "server", "clients" or a list of roles, got ${JSON.stringify(rule)}`,
+    );
+  }
+  return typeof rule === "string" ? rule : Object.freeze([...rule]);
 }
 
 /**
@@ -114,25 +168,28 @@ export function defineContract<const S extends ContractSpec>(
   options: ContractOptions = {},
 ): Contract<S> {
   const compile = options.compile ?? valueValidator;
-  const exact = new Map<string, PayloadValidator>();
-  const patterns: CompiledTopic[] = [];
-  for (const [key, schema] of Object.entries(spec.topics ?? {})) {
+  const exact = new Map<string, CompiledTopic>();
+  const patterns: CompiledPattern[] = [];
+  for (const [key, entry] of Object.entries(spec.topics ?? {})) {
     const segments = key.split("/");
     if (segments.some((part) => part.includes("*") && part !== "*")) {
       throw new TypeError(
         `defineContract expects "*" to be a whole topic segment, got "${key}" (write "a/*/b")`,
       );
     }
-    const validate = compile(schema);
-    if (key.includes("*")) patterns.push({ segments, validate });
-    else exact.set(key, validate);
+    const topic = {
+      validate: compile(isTopicSpec(entry) ? entry.schema : entry),
+      publish: publishRuleOf(key, entry),
+    };
+    if (key.includes("*")) patterns.push({ ...topic, segments });
+    else exact.set(key, topic);
   }
   const methods = new Map<string, { params: PayloadValidator; result: PayloadValidator }>();
   for (const [name, method] of Object.entries(spec.methods ?? {})) {
     methods.set(name, { params: compile(method.params), result: compile(method.result) });
   }
 
-  const topicValidator = (topic: string): PayloadValidator | undefined => {
+  const topicEntry = (topic: string): CompiledTopic | undefined => {
     if (typeof topic !== "string") return undefined;
     const direct = exact.get(topic);
     if (direct) return direct;
@@ -141,15 +198,16 @@ export function defineContract<const S extends ContractSpec>(
       (p) =>
         p.segments.length === segments.length &&
         p.segments.every((part, i) => part === "*" || part === segments[i]),
-    )?.validate;
+    );
   };
 
   return {
     spec,
-    hasTopic: (topic) => topicValidator(topic) !== undefined,
+    hasTopic: (topic) => topicEntry(topic) !== undefined,
+    publishRule: (topic) => topicEntry(topic)?.publish,
     hasMethod: (method) => methods.has(method),
     checkTopicData(topic, data) {
-      const validate = topicValidator(topic);
+      const validate = topicEntry(topic)?.validate;
       if (!validate) return fail(`topic ${quote(topic)} is not declared by the contract`, "");
       return run(`topic ${quote(topic)} data`, validate, data);
     },

@@ -45,9 +45,11 @@ export {
   type MethodResult,
   type MethodSchema,
   type PayloadValidator,
+  type PublishRule,
   type TopicData,
   type TopicOf,
   type TopicPattern,
+  type TopicSpec,
 } from "./contract.js";
 export { ErrorCode, errorCodeDescriptions, isErrorCode } from "./error-codes.js";
 export { JSON_SCHEMA_ID, toJsonSchema } from "./json-schema.js";

@@ -247,3 +247,44 @@ describe("validators", () => {
     });
   });
 });
+
+describe("who may publish", () => {
+  const Note = Type.Object({ text: Type.String({ maxLength: 500 }) });
+  const rules = defineContract({
+    topics: {
+      "demo/ticks": Type.Object({ n: Type.Integer() }),
+      "demo/notes": { schema: Note, publish: "clients" },
+      "ops/*": { schema: Type.String(), publish: ["admin"] },
+      "ops/quiet": { schema: Type.String() },
+    },
+  });
+
+  test("a topic given as a bare schema is server-owned", () => {
+    expect(rules.publishRule("demo/ticks")).toBe("server");
+    expect(rules.publishRule("ops/quiet")).toBe("server");
+  });
+
+  test("a topic spec names clients or roles, and patterns carry their rule", () => {
+    expect(rules.publishRule("demo/notes")).toBe("clients");
+    expect(rules.publishRule("ops/deploys")).toEqual(["admin"]);
+  });
+
+  test("an undeclared topic has no rule", () => {
+    expect(rules.publishRule("demo/other")).toBeUndefined();
+    expect(rules.publishRule("toString")).toBeUndefined();
+  });
+
+  test("a topic spec's schema validates and types the payload", () => {
+    expect(rules.checkTopicData("demo/notes", { text: "hi" })).toEqual({ ok: true });
+    expect(rules.checkTopicData("demo/notes", { text: 1 }).ok).toBe(false);
+    expectTypeOf<TopicData<typeof rules.spec, "demo/notes">>().toEqualTypeOf<{ text: string }>();
+    expectTypeOf<TopicData<typeof rules.spec, "ops/x">>().toEqualTypeOf<string>();
+  });
+
+  test("refuses an unknown publish rule when the contract is defined", () => {
+    const bad = { schema: Type.String(), publish: "everyone" } as unknown as TString;
+    expect(() => defineContract({ topics: { a: bad } })).toThrow(
+      /topic "a" publish to be "server", "clients" or a list of roles, got "everyone"/,
+    );
+  });
+});
