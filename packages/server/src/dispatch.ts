@@ -16,6 +16,7 @@ import { prepareMessage } from "./fan-out.js";
 import type { TopicAction } from "./options.js";
 import { RequestScope, startRequest } from "./rpc.js";
 import { bump } from "./stats.js";
+import { allowedByDefault } from "./topic-access.js";
 
 const binaryFrame: ParseResult<ClientMessage> = {
   ok: false,
@@ -155,13 +156,21 @@ export function createDispatcher<Principal>(
     connection.send({ type: "response", id, ok: false, error: { code, message } });
   }
 
+  /**
+   * The hook, when given, decides; otherwise the defaults of PROTOCOL.md, "Who may publish
+   * and subscribe", which the hook is told as `byDefault`.
+   */
   async function allowed(
     connection: Connection,
     topic: string,
     action: TopicAction,
   ): Promise<boolean> {
-    if (!opts.authorize) return true;
-    return await opts.authorize(connection.principal as Principal, topic, action);
+    const byDefault = allowedByDefault(opts.contract, connection.role, topic, action);
+    if (!opts.authorize) return byDefault;
+    const access = { role: connection.role, clientId: connection.clientId, byDefault };
+    return (
+      (await opts.authorize(connection.principal as Principal, topic, action, access)) === true
+    );
   }
 
   async function onSubscribe(connection: Connection, message: SubscribeMessage): Promise<void> {

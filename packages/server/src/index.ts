@@ -26,6 +26,7 @@ export type {
   ShutdownOptions,
   StatusOptions,
   TakeoverPolicy,
+  TopicAccess,
   TopicAction,
 } from "./options.js";
 export type { MethodContext, MethodHandler } from "./rpc.js";

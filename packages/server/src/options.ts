@@ -7,6 +7,23 @@ import { type Clock, systemClock } from "./clock.js";
 /** What `authorize` is asked about. */
 export type TopicAction = "subscribe" | "publish";
 
+/** What `authorize` is told besides the principal, the topic and the action. */
+export interface TopicAccess {
+  /**
+   * The `role` the client connected with. The client chose it; it proves something only
+   * when `authenticate` checks it against the credentials.
+   */
+  readonly role: string;
+  readonly clientId: string;
+  /**
+   * What the server would decide without the hook (PROTOCOL.md, "Who may publish and
+   * subscribe"): a publish only where the contract's `publish` rule lets this role; a
+   * subscribe to any topic, or with a contract to the topics it declares. Return it to
+   * keep the defaults and add rules of your own.
+   */
+  readonly byDefault: boolean;
+}
+
 /** How a second connection with a client_id that is already connected is handled. */
 export type TakeoverPolicy = "replace" | "reject";
 
@@ -219,13 +236,18 @@ export interface ServerOptions<Principal = unknown> {
     handshake: HandshakeInfo,
   ) => Principal | Promise<Principal>;
   /**
-   * Decides whether a principal may subscribe to or publish on a topic.
-   * @default undefined (everything allowed)
+   * Decides whether a client may subscribe to or publish on a topic; when given, its
+   * answer is final (false is answered `forbidden` and the connection stays). It never
+   * sees the server's own `publish()`, which is always allowed.
+   * @default undefined: a client publish only where the contract's topic `publish` rule
+   *   allows it (never without a contract), so a topic nobody opened cannot be forged;
+   *   a subscribe to any topic, or with a contract to the topics it declares
    */
   readonly authorize?: (
     principal: Principal,
     topic: string,
     action: TopicAction,
+    access: TopicAccess,
   ) => boolean | Promise<boolean>;
   /**
    * A stable identity of a principal, compared when a client_id is taken over: only the

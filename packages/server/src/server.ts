@@ -16,6 +16,7 @@ import type { ConnectionInfo } from "./connection.js";
 import type { ServerContext } from "./context.js";
 import { createDispatcher } from "./dispatch.js";
 import { LifelineServerError, ServerErrorCode } from "./errors.js";
+import { warnAboutExposure } from "./exposure.js";
 import { createSocketWriter } from "./fan-out.js";
 import { createHttpHandler, type HealthReport } from "./http-endpoints.js";
 import { createIdGenerator } from "./ids.js";
@@ -237,6 +238,7 @@ export async function createServer<Principal = unknown>(
   });
 
   httpServer.on("upgrade", onUpgrade);
+  const stopExposureCheck = warnAboutExposure(opts, logger, httpServer);
   if (ownsHttp) {
     httpServer.on("request", (request: IncomingMessage, response: ServerResponse) => {
       if (handleHttp(request, response)) return;
@@ -271,6 +273,7 @@ export async function createServer<Principal = unknown>(
       closed: sessions.closed,
     });
     sessions.stop();
+    stopExposureCheck();
     await topics.close();
     httpServer.off("upgrade", onUpgrade);
     wss.close();

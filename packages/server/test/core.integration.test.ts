@@ -5,6 +5,9 @@ import { connect, createDisposer, ofType, startServer } from "./helpers.js";
 const disposer = createDisposer();
 afterEach(() => disposer.run());
 
+/** Client publishes are refused unless allowed (PROTOCOL.md, "Who may publish and subscribe"). */
+const allowAll = (): boolean => true;
+
 async function server(options: Parameters<typeof startServer>[0] = {}) {
   const s = await startServer(options);
   disposer.add(() => s.close({ drainTimeoutMs: 500, batchIntervalMs: 0 }));
@@ -29,7 +32,7 @@ describe("core protocol", () => {
   });
 
   it("delivers server.publish to subscribers and acknowledges client publishes", async () => {
-    const s = await server();
+    const s = await server({ authorize: allowAll });
     const a = await connect(s, "a");
     const b = await connect(s, "b");
     disposer.add(() => a.close());
@@ -61,7 +64,7 @@ describe("core protocol", () => {
   });
 
   it("acknowledges a retried publish again without appending it twice", async () => {
-    const s = await server();
+    const s = await server({ authorize: allowAll });
     const a = await connect(s, "a");
     disposer.add(() => a.close());
     a.send({ type: "publish", id: "p1", topic: "t", data: 1 });

@@ -212,6 +212,47 @@ describe("authorization and fan-out", () => {
     expect((await s.broker.head("private/x")).offset).toBe(0);
   });
 
+  it("tells authorize the role, the client_id and what the defaults would decide", async () => {
+    const { defineContract, ResumePoint } = await import("@lifeline/protocol");
+    const contract = defineContract({
+      topics: { open: { schema: ResumePoint, publish: "clients" }, owned: ResumePoint },
+    });
+    const asked: unknown[] = [];
+    const s = await server({
+      contract,
+      authorize: (_principal, topic, action, access) => {
+        asked.push({ topic, action, ...access });
+        return access.byDefault;
+      },
+    });
+    const c = await connect(s, "kim");
+    disposer.add(() => c.close());
+    const data = { offset: 1, epoch: "e" };
+    c.send({ type: "publish", id: "p1", topic: "open", data });
+    expect(await c.next(ofType("response"))).toMatchObject({ id: "p1", ok: true });
+    c.send({ type: "publish", id: "p2", topic: "owned", data });
+    expect(await c.next(ofType("response"))).toMatchObject({
+      id: "p2",
+      error: { code: "forbidden" },
+    });
+    c.send({ type: "subscribe", id: "s1", topic: "undeclared" });
+    expect(await c.next(ofType("response"))).toMatchObject({
+      id: "s1",
+      error: { code: "forbidden" },
+    });
+    expect(asked).toEqual([
+      { topic: "open", action: "publish", role: "test", clientId: "kim", byDefault: true },
+      { topic: "owned", action: "publish", role: "test", clientId: "kim", byDefault: false },
+      {
+        topic: "undeclared",
+        action: "subscribe",
+        role: "test",
+        clientId: "kim",
+        byDefault: false,
+      },
+    ]);
+  });
+
   it("keeps delivering to everyone else when one client fails", async () => {
     const s = await server();
     const clients = await Promise.all(["a", "b", "c", "d"].map((id) => connect(s, id)));
@@ -267,7 +308,9 @@ describe("authorization and fan-out", () => {
   it("validates payloads against the contract", async () => {
     const { defineContract, ResumePoint } = await import("@lifeline/protocol");
     // Any TypeBox object schema will do; the protocol's own {offset, epoch} is one.
-    const contract = defineContract({ topics: { "temp/*": ResumePoint } });
+    const contract = defineContract({
+      topics: { "temp/*": { schema: ResumePoint, publish: "clients" } },
+    });
     const s = await server({ contract, broker: createMemoryBroker() });
     const c = await connect(s, "typed");
     disposer.add(() => c.close());
