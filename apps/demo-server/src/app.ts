@@ -1,6 +1,7 @@
 import { createServer as createHttpServer } from "node:http";
 import { type Broker, createServer, type LifelineServer, MethodError } from "@lifeline/server";
 import type { Logger } from "pino";
+import { createStatusGuard, isLoopback } from "./admin.js";
 import { createDemoBroker, type DemoBroker } from "./broker.js";
 import { type Clock, systemClock } from "./clock.js";
 import type { DemoConfig } from "./config.js";
@@ -28,6 +29,12 @@ export interface DemoServerOptions {
   readonly broker?: Broker;
   /** @default the system clock */
   readonly clock?: Clock;
+  /**
+   * Peers that may read `/api/websocket/status` without the admin token, judged by the
+   * socket's remote address. Tests narrow it to tell two loopback addresses apart.
+   * @default isLoopback (127.0.0.0/8 and ::1)
+   */
+  readonly isTrustedAddress?: (address: string) => boolean;
 }
 
 export interface DemoServer {
@@ -78,7 +85,13 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     heartbeat: { intervalMs: config.heartbeatIntervalMs, timeoutMs: config.heartbeatTimeoutMs },
     limits: { maxConnections: config.maxConnections },
     ...(config.allowedOrigins === undefined ? {} : { allowedOrigins: config.allowedOrigins }),
-    status: { enabled: true },
+    status: {
+      enabled: true,
+      authorize: createStatusGuard({
+        adminToken: config.adminToken,
+        isTrustedAddress: options.isTrustedAddress ?? isLoopback,
+      }),
+    },
     logger: logger.child({ component: "lifeline" }),
     // A demo has few clients: bring them back within a few seconds of a restart.
     shutdown: { reason: "demo server restarting", reconnectAfterMs: 500, spreadMs: 1500 },

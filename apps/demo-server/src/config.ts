@@ -33,6 +33,12 @@ export interface DemoConfig {
   readonly publicWsUrls: readonly string[] | undefined;
   /** `NODE_ID`: names this node in logs and `/demo-config.json`. @default "node-<port>" */
   readonly nodeId: string | undefined;
+  /**
+   * `LIFELINE_ADMIN_TOKEN`: lets a caller that sends `Authorization: Bearer <token>` read
+   * `/api/websocket/status` from anywhere; at least 16 characters, so it cannot be guessed.
+   * Unset, only loopback callers may read it. @default undefined
+   */
+  readonly adminToken: string | undefined;
 }
 
 /** Invalid configuration: `problems` lists every bad variable, one line each. */
@@ -53,6 +59,9 @@ export class ConfigError extends Error {
 export const defaultWebDir = fileURLToPath(new URL("../../demo-web/dist/", import.meta.url));
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+/** Shortest accepted `LIFELINE_ADMIN_TOKEN`. */
+export const MIN_ADMIN_TOKEN_CHARS = 16;
 
 /**
  * Reads the configuration from `env`, collecting every problem before failing, so one run
@@ -126,6 +135,13 @@ export function parseConfig(env: Env): DemoConfig {
     }
   }
 
+  const adminToken = env.LIFELINE_ADMIN_TOKEN?.trim() || undefined;
+  if (adminToken !== undefined && adminToken.length < MIN_ADMIN_TOKEN_CHARS) {
+    problems.push(
+      `LIFELINE_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_CHARS} characters, got ${adminToken.length}`,
+    );
+  }
+
   const host = env.HOST?.trim() || "127.0.0.1";
   const nodeId = env.NODE_ID?.trim() || undefined;
 
@@ -143,6 +159,7 @@ export function parseConfig(env: Env): DemoConfig {
     webDir: env.DEMO_WEB_DIR?.trim() || defaultWebDir,
     publicWsUrls,
     nodeId,
+    adminToken,
   };
 }
 

@@ -133,12 +133,28 @@ export const ListResult = Type.Object(
 );
 export type ListResult = Static<typeof ListResult>;
 
-/** The observatory's topics and methods, shared by server and (as types) the page. */
+/** Longest note a client may publish to `demo/notes`, in characters. */
+export const MAX_NOTE_CHARS = 500;
+
+/** `demo/notes`: what users write; the one topic browsers may publish to. */
+export const Note = Type.Object(
+  { text: Type.String({ maxLength: MAX_NOTE_CHARS }) },
+  { additionalProperties: false },
+);
+export type Note = Static<typeof Note>;
+
+/**
+ * The observatory's topics and methods, shared by server and (as types) the page. A topic
+ * given as a bare schema is server-owned: a client's publish there is refused `forbidden`
+ * (PROTOCOL.md, "Who may publish and subscribe"), so no browser can forge telescope status
+ * or ticks. Only `demo/notes` is open to clients.
+ */
 export const contract = defineContract({
   topics: {
     "telescope/*/status": TelescopeStatus,
     telescopes: TelescopesEvent,
     "demo/ticks": Tick,
+    "demo/notes": { schema: Note, publish: "clients" },
   },
   methods: {
     "telescope.move": { params: MoveParams, result: MoveResult },
@@ -152,4 +168,5 @@ export type ObservatoryContract = typeof contract;
 
 export const statusTopic = (telescopeId: string): string => `telescope/${telescopeId}/status`;
 export const TICKS_TOPIC = "demo/ticks";
+export const NOTES_TOPIC = "demo/notes";
 export const TELESCOPES_TOPIC = "telescopes";
