@@ -25,9 +25,9 @@ import {
   createServer,
   type LifelineServer,
 } from "@lifeline/server";
+import { startRedisServer } from "@lifeline/test-support";
 import { WebSocket } from "ws";
 import { createRedisBroker } from "../src/index.js";
-import { startRedisServer } from "../test/redis-server.js";
 
 const SUBSCRIBERS = 10;
 const RATE_PER_S = 1000;

@@ -1,4 +1,5 @@
 import type { LifelineClient } from "@lifeline/client";
+import { type RedisServer, startRedisServer } from "@lifeline/test-support";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { createRedisBroker, type RedisBroker } from "../src/index.js";
@@ -6,7 +7,6 @@ import { type ClusterNode, startingAt, startNode, startNodeProcess } from "./clu
 import { checkDeliveries, type DeliveryReport } from "./delivery-check.js";
 import { range, within } from "./helpers.js";
 import { createRecordingClient, type RecordingClient } from "./recording-client.js";
-import { type RedisServer, startRedisServer } from "./redis-server.js";
 
 type PublishAck = Awaited<ReturnType<LifelineClient["publish"]>>;
 
@@ -46,7 +46,7 @@ function client(name: string, urls: readonly string[], clientId?: string): Recor
 async function observer(keyPrefix: string): Promise<RedisBroker> {
   const broker = createRedisBroker({ url: redis.url, keyPrefix });
   disposers.push(() => broker.close());
-  await within(broker.ready(), 5000, "observer broker ready");
+  await within(broker.ready(), "observer broker ready", 5000);
   return broker;
 }
 
@@ -180,7 +180,7 @@ describe("three nodes on one Redis", () => {
     await victim.stop("SIGKILL");
     const atKill = watcher.topic("flow").handled.length;
     for (const pub of publishers) stopAt.set(pub.name, (issued.get(pub.name) ?? 0) + 100);
-    const perPublisher = await within(Promise.all(flows), 20_000, "publishers done");
+    const perPublisher = await within(Promise.all(flows), "publishers done", 20_000);
 
     // Every publish was appended exactly once: as many offsets as publishes, no two alike,
     // and Redis holds exactly that many.
@@ -245,7 +245,7 @@ async function rawConnection(url: string, clientId: string) {
       };
       waiting.add(wake);
     });
-    return within(arrived, 5000, label).finally(() => waiting.delete(wake));
+    return within(arrived, label, 5000).finally(() => waiting.delete(wake));
   }
   await next((f) => f.type === "hello", `hello from ${url}`);
   return {

@@ -21,7 +21,7 @@ export interface InProcessNode extends ClusterNode {
 /** A node in the test process: `@lifeline/server` on port 0 with its own Redis broker. */
 export async function startNode(name: string, options: RedisBrokerOptions): Promise<InProcessNode> {
   const broker = createRedisBroker(options);
-  await within(broker.ready(), 5000, `${name}: broker ready`);
+  await within(broker.ready(), `${name}: broker ready`, 5000);
   const server = await createServer({ port: 0, host: "127.0.0.1", broker, logger: false });
   let stopped = false;
   return {

@@ -1,21 +1,8 @@
 import type { BrokerHealth, LogEntry } from "@lifeline/server";
+import { within } from "@lifeline/test-support";
 import type { Logger, RedisBroker } from "../src/index.js";
 
-/** Rejects with `label` when `promise` has not settled within `timeoutMs`. */
-export async function within<T>(promise: Promise<T>, timeoutMs: number, label: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${label}`)),
-      timeoutMs,
-    );
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export { within };
 
 /** Collects delivered entries and lets a test wait for a count of them. */
 export interface Recorder {
@@ -32,7 +19,7 @@ export function createRecorder(): Recorder {
   function until(check: () => boolean, label: string, timeoutMs: number): Promise<void> {
     if (check()) return Promise.resolve();
     const reached = new Promise<void>((resolve) => waiters.add({ check, resolve }));
-    return within(reached, timeoutMs, label);
+    return within(reached, label, timeoutMs);
   }
   return {
     entries,
@@ -71,7 +58,7 @@ export function waitForHealth(
       if (wanted(health)) resolve();
     });
   });
-  return within(changed, timeoutMs, `health ${wanted.toString()}`).finally(() => undo());
+  return within(changed, `health ${wanted.toString()}`, timeoutMs).finally(() => undo());
 }
 
 /** Offsets of `entries` in one epoch are exactly `from..to`, in order, each once. */
@@ -110,7 +97,7 @@ export function createLogRecorder(): Logger & {
     waitFor(pattern, timeoutMs = 10_000) {
       if (messages.some((m) => pattern.test(m))) return Promise.resolve();
       const seen = new Promise<void>((resolve) => waiters.add({ pattern, resolve }));
-      return within(seen, timeoutMs, `a log line matching ${pattern}`);
+      return within(seen, `a log line matching ${pattern}`, timeoutMs);
     },
   };
 }

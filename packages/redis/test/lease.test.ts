@@ -1,8 +1,8 @@
+import { type RedisServer, startRedisServer } from "@lifeline/test-support";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createLease, type Lease, type LeaseOptions } from "../src/index.js";
 import { within } from "./helpers.js";
-import { type RedisServer, startRedisServer } from "./redis-server.js";
 
 let server: RedisServer;
 const disposers: (() => Promise<void>)[] = [];
@@ -43,8 +43,8 @@ function lease(
       if (l.held === held) return Promise.resolve();
       return within(
         new Promise<void>((resolve) => waiters.push({ held, resolve })),
-        5000,
         `lease ${options.name} held=${held}`,
+        5000,
       );
     },
   });
@@ -67,7 +67,7 @@ describe("lease", () => {
         onEvent: (held) => changes.push(`${i}:${held}`),
       }),
     );
-    await within(Promise.race(candidates.map((c) => c.next(true))), 5000, "one holder");
+    await within(Promise.race(candidates.map((c) => c.next(true))), "one holder", 5000);
     const r = new Redis(server.url);
     disposers.push(async () => r.disconnect());
     // Outlive three ttls on Redis's clock: the holder keeps renewing, nobody else gets it.
@@ -161,13 +161,13 @@ describe("lease", () => {
           scheduled = resolve;
         });
         timer.fn();
-        if (isAttempt) await within(next, 5000, "the next lease attempt to be scheduled");
+        if (isAttempt) await within(next, "the next lease attempt to be scheduled", 5000);
       }
       now = toMs;
     }
     const r = new Redis(server.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false });
     disposers.push(async () => r.disconnect());
-    await within(new Promise((resolve) => r.once("ready", resolve)), 5000, "redis ready");
+    await within(new Promise((resolve) => r.once("ready", resolve)), "redis ready", 5000);
     const changes: boolean[] = [];
     const l = createLease({
       name,

@@ -1,9 +1,9 @@
 import type { LogEntry } from "@lifeline/server";
+import { type RedisServer, startRedisServer } from "@lifeline/test-support";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createRedisBroker, type RedisBroker } from "../src/index.js";
 import { type FixtureProcess, startFixture } from "./cluster-process.js";
 import { createRecorder, offsetsOf, range, within } from "./helpers.js";
-import { type RedisServer, startRedisServer } from "./redis-server.js";
 
 let redis: RedisServer;
 const disposers: (() => Promise<void>)[] = [];
@@ -23,7 +23,7 @@ afterEach(async () => {
 async function broker(keyPrefix: string): Promise<RedisBroker> {
   const b = createRedisBroker({ url: redis.url, keyPrefix });
   disposers.push(() => b.close());
-  await within(b.ready(), 5000, "broker ready");
+  await within(b.ready(), "broker ready", 5000);
   return b;
 }
 

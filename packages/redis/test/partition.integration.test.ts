@@ -1,4 +1,5 @@
 import type { BrokerHealth } from "@lifeline/server";
+import { startRedisServer } from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
 import { createRedisBroker, RedisBrokerErrorCode } from "../src/index.js";
 import { type InProcessNode, startNode } from "./cluster.js";
@@ -6,7 +7,6 @@ import { checkDeliveries } from "./delivery-check.js";
 import { startFreezableProxy } from "./freezable-proxy.js";
 import { createLogRecorder, range, waitForHealth, within } from "./helpers.js";
 import { createRecordingClient, type RecordingClient } from "./recording-client.js";
-import { startRedisServer } from "./redis-server.js";
 
 const disposers: (() => Promise<void> | void)[] = [];
 
@@ -121,7 +121,7 @@ describe("PINGs on a healthy connection", () => {
       logger: log,
     });
     disposers.push(() => broker.close());
-    await within(broker.ready(), 5000, "broker ready");
+    await within(broker.ready(), "broker ready", 5000);
     const changes: BrokerHealth[] = [];
     broker.onHealthChange((health) => changes.push(health));
     await broker.subscribe("quiet", () => {});
@@ -134,8 +134,8 @@ describe("PINGs on a healthy connection", () => {
         };
         wake();
       }),
-      5000,
       "ten PINGs from each connection",
+      5000,
     );
     expect(changes).toEqual([]);
     expect(broker.health()).toEqual({ healthy: true });

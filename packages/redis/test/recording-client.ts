@@ -44,7 +44,7 @@ export function createWaiters(): Waiters {
         waiter = { check, resolve };
         waiting.add(waiter);
       });
-      return within(reached, timeoutMs, label).finally(() => {
+      return within(reached, label, timeoutMs).finally(() => {
         if (waiter) waiting.delete(waiter);
       });
     },

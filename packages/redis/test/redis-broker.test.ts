@@ -1,4 +1,5 @@
 import type { BrokerHealth } from "@lifeline/server";
+import { type RedisServer, startRedisServer } from "@lifeline/test-support";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -15,7 +16,6 @@ import {
   waitForHealth,
   within,
 } from "./helpers.js";
-import { type RedisServer, startRedisServer } from "./redis-server.js";
 
 let server: RedisServer;
 const disposers: (() => Promise<void>)[] = [];
@@ -44,7 +44,7 @@ function prefix(): string {
 async function broker(keyPrefix: string, options: RedisBrokerOptions = {}): Promise<RedisBroker> {
   const b = createRedisBroker({ url: server.url, keyPrefix, ...options });
   disposers.push(() => b.close());
-  await within(b.ready(), 5000, "broker ready");
+  await within(b.ready(), "broker ready", 5000);
   return b;
 }
 

@@ -1,10 +1,14 @@
+import {
+  type RedisServer,
+  type RedisServerOptions,
+  startRedisServer,
+} from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
 import { createRedisBroker, RedisBrokerErrorCode } from "../src/index.js";
 import { type InProcessNode, startingAt, startNode } from "./cluster.js";
 import { checkDeliveries } from "./delivery-check.js";
 import { range, waitForHealth, within } from "./helpers.js";
 import { createRecordingClient, type RecordingClient } from "./recording-client.js";
-import { type RedisServer, type RedisServerOptions, startRedisServer } from "./redis-server.js";
 
 const disposers: (() => Promise<void> | void)[] = [];
 
@@ -131,11 +135,11 @@ async function flowThroughRestart(c: Cluster, topic: string) {
   await c.redis.start();
   await Promise.all(c.nodes.map((n) => waitForHealth(n.broker, (h) => h.healthy)));
   recovered = true;
-  await within(Promise.all(flows), 20_000, "publishers done");
+  await within(Promise.all(flows), "publishers done", 20_000);
 
   const observer = createRedisBroker({ url: c.redis.url, keyPrefix: "restart:" });
   disposers.push(() => observer.close());
-  await within(observer.ready(), 5000, "observer ready");
+  await within(observer.ready(), "observer ready", 5000);
   const head = await observer.head(topic);
   await Promise.all(c.clients.map((x) => x.reached(topic, head)));
   return { acked, refused, head };

@@ -1,0 +1,37 @@
+export { type Appender, InjectedAppendFault, withAppendFaults } from "./append-faults.js";
+export {
+  type Browser,
+  CHROMIUM_ARGS,
+  chromiumAvailability,
+  chromiumPath,
+  type LaunchOptions,
+  launchChromium,
+} from "./chromium.js";
+export { captureLogs, type LogCapture } from "./logs.js";
+export { freePort } from "./ports.js";
+export { type PlacedPublish, publishOrderProblems } from "./publish-order.js";
+export {
+  type RedisServer,
+  type RedisServerOptions,
+  redisAvailability,
+  startRedisServer,
+} from "./redis-server.js";
+export { type ClosableServer, QUICK_CLOSE, startServer, type TestServer } from "./server.js";
+export { type Availability, onCi, skipWithout } from "./system.js";
+export {
+  type Countdown,
+  countdown,
+  createDisposer,
+  type Deferred,
+  type Disposer,
+  deferred,
+  within,
+} from "./within.js";
+export {
+  connect,
+  type Message,
+  ofType,
+  openClient,
+  type TestClient,
+  wsUrl,
+} from "./ws-client.js";

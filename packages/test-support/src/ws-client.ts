@@ -1,0 +1,103 @@
+import { WebSocket } from "ws";
+import { within } from "./within.js";
+
+export type Message = Record<string, unknown>;
+
+/** A raw `ws` client with a queue of parsed messages, for tests that speak the protocol by hand. */
+export interface TestClient {
+  readonly ws: WebSocket;
+  readonly received: Message[];
+  /**
+   * Resolves with the oldest message not yet taken that matches `predicate`, already
+   * received or still to come; rejects after `timeoutMs`.
+   */
+  next(
+    predicate?: (message: Message) => boolean,
+    label?: string,
+    timeoutMs?: number,
+  ): Promise<Message>;
+  send(message: unknown): void;
+  readonly closed: Promise<{ code: number; reason: string }>;
+  close(): Promise<void>;
+}
+
+export function openClient(
+  url: string,
+  options: ConstructorParameters<typeof WebSocket>[2] = {},
+): TestClient {
+  const ws = new WebSocket(url, options);
+  const received: Message[] = [];
+  const taken = new Set<number>();
+  const waiters = new Set<{ predicate: (m: Message) => boolean; resolve: (m: Message) => void }>();
+  ws.on("error", () => {});
+  ws.on("message", (data) => {
+    const message = JSON.parse(data.toString()) as Message;
+    const index = received.push(message) - 1;
+    for (const waiter of waiters) {
+      if (waiter.predicate(message)) {
+        waiters.delete(waiter);
+        taken.add(index);
+        waiter.resolve(message);
+        return;
+      }
+    }
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+    ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() }));
+  });
+  return {
+    ws,
+    received,
+    next(predicate = () => true, label = "a message", timeoutMs = 5000) {
+      const index = received.findIndex((m, i) => !taken.has(i) && predicate(m));
+      if (index >= 0) {
+        taken.add(index);
+        return Promise.resolve(received[index] as Message);
+      }
+      let waiter: { predicate: (m: Message) => boolean; resolve: (m: Message) => void };
+      const arrived = new Promise<Message>((resolve) => {
+        waiter = { predicate, resolve };
+        waiters.add(waiter);
+      });
+      return within(arrived, label, timeoutMs).finally(() => waiters.delete(waiter));
+    },
+    send(message) {
+      ws.send(typeof message === "string" ? message : JSON.stringify(message));
+    },
+    closed,
+    async close() {
+      if (ws.readyState === WebSocket.CLOSED) return;
+      ws.close();
+      await within(closed, "client close");
+    },
+  };
+}
+
+/** A `next()` predicate: messages of `type` for which `extra` holds. */
+export const ofType =
+  (type: string, extra: (m: Message) => boolean = () => true) =>
+  (message: Message): boolean =>
+    message.type === type && extra(message);
+
+/** The server's WebSocket URL with a handshake query. */
+export function wsUrl(
+  server: { readonly port: number },
+  query = "client_id=c1&version=1&role=test",
+): string {
+  return `ws://127.0.0.1:${server.port}/ws?${query}`;
+}
+
+/** Opens a client and waits for its hello. */
+export async function connect(
+  server: { readonly port: number },
+  clientId = "c1",
+  extraQuery = "",
+  options: ConstructorParameters<typeof WebSocket>[2] = {},
+): Promise<TestClient & { hello: Message }> {
+  const client = openClient(
+    wsUrl(server, `client_id=${clientId}&version=1&role=test${extraQuery}`),
+    options,
+  );
+  const hello = await client.next(ofType("hello"), "hello");
+  return Object.assign(client, { hello });
+}
