@@ -19,7 +19,7 @@ import { consoleSink, createLogger } from "./logger.js";
 import { type ClientOptions, defaults } from "./options.js";
 import { createOutbox, type OutboxEntry } from "./outbox.js";
 import { browserLifecycle } from "./page-lifecycle.js";
-import { createPublishTracker } from "./publish.js";
+import { createPublishTracker, defaultPublishRetry } from "./publish.js";
 import { createReconnectPlanner, defaultBackoff } from "./reconnect.js";
 import { createRequestTracker, type RequestOptions } from "./requests.js";
 import { redactTokens, redactUrl, type WebSocketResolver } from "./socket.js";
@@ -147,7 +147,14 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     contract,
     defaultTimeoutMs: options.requestTimeoutMs ?? defaults.requestTimeoutMs,
   });
-  const publishes = createPublishTracker({ clock, transport, contract });
+  const publishes = createPublishTracker({
+    clock,
+    transport,
+    contract,
+    maxWaiting: outbox.max,
+    retry: options.publishRetry ?? defaultPublishRetry,
+    random,
+  });
   const subscriptions = createSubscriptionRegistry({
     transport,
     clock,

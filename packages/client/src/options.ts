@@ -53,6 +53,15 @@ export interface ClientOptions<S extends ContractSpec = ContractSpec> {
    */
   readonly backoff?: BackoffPolicy;
   /**
+   * Delays between resends of a publish the server refused for a passing reason
+   * (`overloaded`, `rate_limited`); the later publishes to its topic wait behind it
+   * (PROTOCOL.md, "Publish order"). The policy's `maxAttempts` is not used: a refused
+   * publish is sent again until the server answers it otherwise, or its `timeoutMs` or
+   * `signal` ends the wait. The delays start over once a publish of the topic goes through.
+   * @default exponential({ baseMs: 500, capMs: 15000, jitter: "equal" })
+   */
+  readonly publishRetry?: BackoffPolicy;
+  /**
    * How 4429 and 1013 ("slow down") back off harder: at least `floorMs` plus the schedule's
    * delay times `multiplier`, at most `capMs`.
    * @default { floorMs: 5000, multiplier: 3, capMs: 120000 }

@@ -1,9 +1,10 @@
-import { createSchedule, exponential, type Schedule } from "@lifeline/backoff";
+import { type BackoffPolicy, createSchedule, exponential, type Schedule } from "@lifeline/backoff";
 import type { Contract, ErrorBody, PublishAck } from "@lifeline/protocol";
 import { type AbortSignalLike, abortError, onAbort } from "./abort.js";
 import { after, type Clock } from "./clock.js";
 import { ClientErrorCode, LifelineError } from "./errors.js";
 import type { OutboxEntry } from "./outbox.js";
+import { type LanePublish, PublishLanes } from "./publish-lanes.js";
 import type { Transport } from "./transport.js";
 
 /** Per-call options of `publish()`. */
@@ -30,28 +31,26 @@ export interface PublishOptions {
  */
 const RETRYABLE_REFUSALS: ReadonlySet<string> = new Set(["overloaded", "rate_limited"]);
 
-/** Delays between resends after such refusals: 0.5 s doubling to 15 s, jittered, no end. */
-const PUBLISH_RETRY = exponential({
+/**
+ * Delays between releases of a topic held by such refusals: 0.5 s doubling to 15 s,
+ * jittered, no end; back to 0.5 s once a publish of the topic goes through.
+ */
+export const defaultPublishRetry: BackoffPolicy = exponential({
   baseMs: 500,
   capMs: 15_000,
   maxAttempts: Number.POSITIVE_INFINITY,
   jitter: "equal",
 });
 
-interface PendingPublish {
-  readonly entry: OutboxEntry;
-  readonly topic: string;
+/** What the application waits on for one publish. */
+interface Waiter {
   readonly resolve: (ack: PublishAck) => void;
   readonly reject: (error: LifelineError) => void;
   readonly dispose: () => void;
-  sent: boolean;
-  /** Delays of resends after retryable refusals; made at the first refusal. */
-  retries: Schedule | undefined;
-  /** Cancels the resend waiting to go out, if any. */
-  cancelRetry: (() => void) | undefined;
 }
 
 export interface PublishTracker {
+  /** Publishes the application still waits for. */
   readonly size: number;
   start(topic: string, data: unknown, options: PublishOptions | undefined): Promise<PublishAck>;
   markSent(id: string): void;
@@ -60,8 +59,9 @@ export interface PublishTracker {
     outcome: { ok: true; result: unknown } | { ok: false; error: ErrorBody },
   ): boolean;
   /**
-   * The connection dropped: publishes sent on it and not acknowledged, oldest first, to be
-   * sent again (same id) on the next connection.
+   * The connection dropped: publishes sent on it and not acknowledged, or held after a
+   * refusal, in the order `publish()` was called, to be sent again (same id) on the next
+   * connection ahead of the outbox.
    */
   takeUnacknowledged(): OutboxEntry[];
   rejectAll(error: LifelineError): void;
@@ -75,46 +75,110 @@ function isAck(value: unknown): value is PublishAck {
   );
 }
 
+function queueFull(topic: string): LifelineError {
+  return new LifelineError(
+    ClientErrorCode.QueueFull,
+    `publish to "${topic}" refused: the outbox is full while disconnected`,
+  );
+}
+
+/**
+ * Tracks publishes until the server answers them, keeping each topic's publishes in the
+ * order `publish()` was called (PROTOCOL.md, "Publish order"): a publish refused for a
+ * passing reason is sent again after a backoff delay, and the later ones of its topic
+ * wait behind it (publish-lanes.ts).
+ */
 export function createPublishTracker(options: {
   readonly clock: Clock;
   readonly transport: Transport;
   readonly contract: Contract | undefined;
+  /** Most publishes held behind refused ones at once (the outbox's bound). */
+  readonly maxWaiting: number;
+  readonly retry: BackoffPolicy;
+  readonly random: () => number;
 }): PublishTracker {
-  const { clock, transport, contract } = options;
-  const pending = new Map<string, PendingPublish>();
+  const { clock, transport, contract, maxWaiting, retry, random } = options;
+  const lanes = new PublishLanes();
+  const waiters = new Map<string, Waiter>();
+  const releases = new Map<string, { schedule: Schedule; cancel: (() => void) | undefined }>();
 
-  const finish = (id: string): PendingPublish | undefined => {
-    const entry = pending.get(id);
-    if (!entry) return undefined;
-    pending.delete(id);
-    entry.dispose();
-    entry.cancelRetry?.();
-    return entry;
+  /** Stops waiting for `publish`; returns its waiter, if the application still had one. */
+  const letGo = (publish: LanePublish, keepInLane: boolean): Waiter | undefined => {
+    const waiter = waiters.get(publish.entry.id);
+    waiters.delete(publish.entry.id);
+    waiter?.dispose();
+    publish.awaited = false;
+    if (!keepInLane) lanes.remove(publish);
+    return waiter;
   };
 
-  /** Sends `entry` again after the next retry delay (same id: appended at most once). */
-  const resendLater = (id: string, entry: PendingPublish): void => {
-    entry.retries ??= createSchedule(PUBLISH_RETRY);
-    entry.sent = false;
-    entry.cancelRetry = after(clock, entry.retries.next() ?? 0, () => {
-      entry.cancelRetry = undefined;
-      if (pending.get(id) !== entry) return;
-      const outcome = transport.deliver(entry.entry);
-      if (outcome === "sent") entry.sent = true;
-      else if (outcome === "full" && finish(id)) {
-        entry.reject(
-          new LifelineError(
-            ClientErrorCode.QueueFull,
-            `publish to "${entry.topic}" refused: the outbox is full while disconnected`,
-          ),
-        );
-      }
-    });
+  /** Hands `publish` to the connection; false when the outbox is full (it then fails). */
+  const deliver = (publish: LanePublish): boolean => {
+    const outcome = transport.deliver(publish.entry);
+    if (outcome !== "full") return true;
+    letGo(publish, false)?.reject(queueFull(publish.topic));
+    return false;
+  };
+
+  const release = (topic: string): void => {
+    const state = releases.get(topic);
+    if (state) state.cancel = undefined;
+    for (const publish of lanes.release(topic)) deliver(publish);
+    if (!lanes.has(topic)) releases.delete(topic);
+  };
+
+  /** Holds `publish` and its lane after a refusal for a passing reason. */
+  const hold = (publish: LanePublish): void => {
+    const { withdraw, schedule } = lanes.hold(publish);
+    for (const later of withdraw) transport.withdraw(later.entry.id);
+    if (!schedule) return;
+    let state = releases.get(publish.topic);
+    if (!state) {
+      state = { schedule: createSchedule(retry, { random }), cancel: undefined };
+      releases.set(publish.topic, state);
+    }
+    const topic = publish.topic;
+    state.cancel = after(clock, state.schedule.next() ?? 0, () => release(topic));
+  };
+
+  const stopReleases = (): void => {
+    for (const state of releases.values()) state.cancel?.();
+    releases.clear();
+  };
+
+  /** The application stops waiting: a publish the server may still answer stays in line. */
+  const abandon = (publish: LanePublish, error: LifelineError): void => {
+    const onWire = publish.stage === "wire" || publish.stage === "held";
+    if (publish.stage === "queued") transport.withdraw(publish.entry.id);
+    letGo(publish, onWire)?.reject(error);
+  };
+
+  const answer = (
+    publish: LanePublish,
+    outcome: { ok: true; result: unknown } | { ok: false; error: ErrorBody },
+  ): void => {
+    const waiter = letGo(publish, false);
+    // A topic whose publish went through starts its next refusal's backoff from the start.
+    if (outcome.ok) releases.get(publish.topic)?.schedule.reset();
+    if (!lanes.has(publish.topic)) releases.delete(publish.topic);
+    if (!waiter) return;
+    if (!outcome.ok) {
+      waiter.reject(new LifelineError(outcome.error.code, outcome.error.message));
+    } else if (!isAck(outcome.result)) {
+      waiter.reject(
+        new LifelineError(
+          ClientErrorCode.InvalidMessage,
+          `publish to "${publish.topic}" expects an ack {topic, offset, epoch}, got ${JSON.stringify(outcome.result)?.slice(0, 80)}`,
+        ),
+      );
+    } else {
+      waiter.resolve(outcome.result);
+    }
   };
 
   return {
     get size() {
-      return pending.size;
+      return waiters.size;
     },
     start(topic, data, callOptions) {
       const signal = callOptions?.signal;
@@ -130,6 +194,7 @@ export function createPublishTracker(options: {
           );
         }
       }
+      if (lanes.waitingCount >= maxWaiting) return Promise.reject(queueFull(topic));
       const id = transport.nextId("p");
       const entry: OutboxEntry = {
         id,
@@ -137,15 +202,12 @@ export function createPublishTracker(options: {
         frame: JSON.stringify({ type: "publish", id, topic, data }),
       };
       return new Promise<PublishAck>((resolve, reject) => {
-        const fail = (error: LifelineError) => {
-          if (!finish(id)) return;
-          transport.withdraw(id);
-          reject(error);
-        };
+        const publish = lanes.add(entry, topic);
         const timeoutMs = callOptions?.timeoutMs ?? Number.POSITIVE_INFINITY;
         const stopTimer = Number.isFinite(timeoutMs)
           ? after(clock, timeoutMs, () =>
-              fail(
+              abandon(
+                publish,
                 new LifelineError(
                   ClientErrorCode.Timeout,
                   `publish to "${topic}" was not acknowledged within ${timeoutMs} ms`,
@@ -154,74 +216,48 @@ export function createPublishTracker(options: {
             )
           : () => {};
         const stopAbort = onAbort(signal, () =>
-          fail(abortError(signal as AbortSignalLike, `publish to "${topic}"`)),
+          abandon(publish, abortError(signal as AbortSignalLike, `publish to "${topic}"`)),
         );
-        pending.set(id, {
-          entry,
-          topic,
+        waiters.set(id, {
           resolve,
           reject,
-          sent: false,
-          retries: undefined,
-          cancelRetry: undefined,
           dispose: () => {
             stopTimer();
             stopAbort();
           },
         });
-        const outcome = transport.deliver(entry);
-        if (outcome === "sent") {
-          const current = pending.get(id);
-          if (current) current.sent = true;
-        } else if (outcome === "full") {
-          fail(
-            new LifelineError(
-              ClientErrorCode.QueueFull,
-              `publish to "${topic}" refused: the outbox is full while disconnected`,
-            ),
-          );
-        }
+        if (publish.stage === "queued") deliver(publish);
       });
     },
     markSent(id) {
-      const entry = pending.get(id);
-      if (entry) entry.sent = true;
+      const publish = lanes.get(id);
+      if (!publish) return;
+      publish.inFlight += 1;
+      if (publish.stage === "queued") lanes.setStage(publish, "wire");
     },
     settle(id, outcome) {
-      const waiting = pending.get(id);
-      if (waiting && !outcome.ok && RETRYABLE_REFUSALS.has(outcome.error.code)) {
-        resendLater(id, waiting);
+      const publish = lanes.get(id);
+      if (!publish) return false;
+      publish.inFlight = Math.max(0, publish.inFlight - 1);
+      if (!outcome.ok && RETRYABLE_REFUSALS.has(outcome.error.code)) {
+        // A refusal of an earlier send of a publish already sent again is stale.
+        if (publish.inFlight === 0) hold(publish);
         return true;
       }
-      const entry = finish(id);
-      if (!entry) return false;
-      if (!outcome.ok) {
-        entry.reject(new LifelineError(outcome.error.code, outcome.error.message));
-      } else if (!isAck(outcome.result)) {
-        entry.reject(
-          new LifelineError(
-            ClientErrorCode.InvalidMessage,
-            `publish to "${entry.topic}" expects an ack {topic, offset, epoch}, got ${JSON.stringify(outcome.result)?.slice(0, 80)}`,
-          ),
-        );
-      } else {
-        entry.resolve(outcome.result);
-      }
+      answer(publish, outcome);
       return true;
     },
     takeUnacknowledged() {
-      const resend: OutboxEntry[] = [];
-      for (const entry of pending.values()) {
-        if (!entry.sent) continue;
-        entry.sent = false;
-        resend.push(entry.entry);
-      }
-      return resend;
+      stopReleases();
+      return lanes.takeForResend().map((publish) => publish.entry);
     },
     rejectAll(error) {
-      for (const [id, entry] of [...pending]) {
-        finish(id);
-        entry.reject(error);
+      stopReleases();
+      for (const publish of lanes.clear()) {
+        const waiter = waiters.get(publish.entry.id);
+        waiters.delete(publish.entry.id);
+        waiter?.dispose();
+        waiter?.reject(error);
       }
     },
   };

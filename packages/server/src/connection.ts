@@ -7,6 +7,7 @@ import {
   type WriteTarget,
 } from "./fan-out.js";
 import type { HeartbeatTarget } from "./heartbeat.js";
+import type { PublishLanes } from "./publish-lanes.js";
 import { TokenBucket, ViolationCounter } from "./rate-limit.js";
 import { bump, type Counters } from "./stats.js";
 
@@ -111,6 +112,8 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
   lastError: Error | undefined;
   /** Serialises subscribe/unsubscribe so their answers keep the order they were asked in. */
   private topicOps: Promise<void> | undefined;
+  /** Keeps each topic's publishes in arrival order (PROTOCOL.md, "Publish order"). */
+  publishLanes: PublishLanes | undefined;
   /** In-flight requests, aborted when the connection closes. */
   private requests: Set<Abortable> | undefined;
   private disposers: (() => void)[] | undefined;

@@ -14,9 +14,18 @@ import type { ServerContext } from "./context.js";
 import { internalErrorBody } from "./errors.js";
 import { prepareMessage } from "./fan-out.js";
 import type { TopicAction } from "./options.js";
+import { PublishLanes, type PublishStep, type RetryableRefusal } from "./publish-lanes.js";
 import { RequestScope, startRequest } from "./rpc.js";
 import { bump } from "./stats.js";
 import { allowedByDefault } from "./topic-access.js";
+
+const rateLimitText = "rate limit exceeded; slow down";
+const rateLimited: RetryableRefusal = { code: ErrorCode.RateLimited };
+const overloaded: RetryableRefusal = { code: ErrorCode.Overloaded };
+
+function refusedBehindText(topic: string): string {
+  return `an earlier publish to "${topic}" was refused and must be sent again first`;
+}
 
 const binaryFrame: ParseResult<ClientMessage> = {
   ok: false,
@@ -75,8 +84,12 @@ export function createDispatcher<Principal>(
     const parsed = isBinary ? binaryFrame : parseClientMessage(data.toString("utf8"), parseOptions);
     if (!connection.takeToken(now)) {
       bump(counters.messagesIn, parsed.ok ? parsed.message.type : "invalid");
+      if (parsed.ok && parsed.message.type === "publish") {
+        refuseOverRate(connection, parsed.message);
+        return;
+      }
       const id = parsed.ok ? idOf(parsed.message) : parsed.error.id;
-      reject(connection, id, ErrorCode.RateLimited, "rate limit exceeded; slow down");
+      reject(connection, id, ErrorCode.RateLimited, rateLimitText);
       return;
     }
     if (!parsed.ok) {
@@ -103,9 +116,7 @@ export function createDispatcher<Principal>(
         );
         return;
       case "publish":
-        onPublish(connection, message).catch((error: unknown) =>
-          internalFailure(connection, message.id, error),
-        );
+        submitPublish(connection, message, () => onPublish(connection, message));
         return;
       case "request":
         onRequest(connection, message);
@@ -203,7 +214,41 @@ export function createDispatcher<Principal>(
     connection.send({ type: "unsubscribed", id: message.id, topic: message.topic });
   }
 
-  async function onPublish(connection: Connection, message: PublishMessage): Promise<void> {
+  /**
+   * Publishes go through the connection's lane for their topic, so they are appended in the
+   * order they arrived and none overtakes one refused for a passing reason (PROTOCOL.md,
+   * "Publish order").
+   */
+  function submitPublish(connection: Connection, message: PublishMessage, step: PublishStep): void {
+    connection.publishLanes ??= new PublishLanes();
+    connection.publishLanes.submit(
+      message.topic,
+      message.id,
+      () =>
+        step().catch((error: unknown) => {
+          internalFailure(connection, message.id, error);
+          return undefined;
+        }),
+      (barrier) => {
+        if (connection.closing) return;
+        answerError(connection, message.id, barrier.code, refusedBehindText(message.topic));
+      },
+    );
+  }
+
+  /** Over the rate limit: refused in its lane's order, and the lane waits for its resend. */
+  function refuseOverRate(connection: Connection, message: PublishMessage): void {
+    submitPublish(connection, message, async () => {
+      reject(connection, message.id, ErrorCode.RateLimited, rateLimitText);
+      return rateLimited;
+    });
+  }
+
+  async function onPublish(
+    connection: Connection,
+    message: PublishMessage,
+  ): Promise<RetryableRefusal | undefined> {
+    if (connection.closing) return undefined;
     const { id, topic } = message;
     try {
       if (!(await allowed(connection, topic, "publish"))) {
@@ -233,7 +278,7 @@ export function createDispatcher<Principal>(
     } catch (error) {
       logger.error({ err: error, connection_id: connection.id, topic }, "publish failed");
       answerError(connection, id, ErrorCode.Overloaded, "publish could not be stored; retry later");
-      return;
+      return overloaded;
     }
     connection.send({
       type: "response",
@@ -241,6 +286,7 @@ export function createDispatcher<Principal>(
       ok: true,
       result: { topic, offset: result.offset, epoch: result.epoch },
     });
+    return undefined;
   }
 
   function onRequest(connection: Connection, message: RequestMessage): void {

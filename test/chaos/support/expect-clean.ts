@@ -4,7 +4,8 @@ import { type History, summarize } from "./history.js";
 /**
  * Checks a recorded history and fails on any violation of the delivery guarantees: every
  * publish acknowledged, nothing lost (with or without a gap event), duplicated, out of
- * order, appended twice or conflicting. Prints the summary under `label`.
+ * order, appended twice or conflicting, and each publisher's publishes to a topic appended
+ * in the order it made them (PROTOCOL.md, "Publish order"). Prints the summary under `label`.
  */
 export function expectClean(history: History, label: string) {
   const report = history.check();
@@ -17,5 +18,6 @@ export function expectClean(history: History, label: string) {
   expect(report.outOfOrder).toBe(0);
   expect(report.doubleAppended).toBe(0);
   expect(report.conflicting).toBe(0);
+  expect(report.publisherOrder).toBe(0);
   return report;
 }

@@ -257,7 +257,8 @@ export class History {
       positionOfUid.set(p.uid, p.ack);
     }
 
-    // A publisher awaiting each ack before the next must see its offsets rise.
+    // A publisher's publishes to a topic are appended in the order it made them, awaited
+    // one by one or not (PROTOCOL.md, "Publish order"): their offsets rise with `seq`.
     const lastByPublisher = new Map<string, PublishRecord>();
     for (const p of this.publishes) {
       if (!p.ack) continue;
