@@ -78,7 +78,7 @@ function isAck(value: unknown): value is PublishAck {
 function queueFull(topic: string): LifelineError {
   return new LifelineError(
     ClientErrorCode.QueueFull,
-    `publish to "${topic}" refused: the outbox is full while disconnected`,
+    `publish to "${topic}" refused: too many publishes wait (queue.max) for the connection or behind refused ones`,
   );
 }
 
@@ -194,7 +194,6 @@ export function createPublishTracker(options: {
           );
         }
       }
-      if (lanes.waitingCount >= maxWaiting) return Promise.reject(queueFull(topic));
       const id = transport.nextId("p");
       const entry: OutboxEntry = {
         id,
@@ -203,6 +202,12 @@ export function createPublishTracker(options: {
       };
       return new Promise<PublishAck>((resolve, reject) => {
         const publish = lanes.add(entry, topic);
+        // Publishes held behind a refused one sit in no outbox; they share its bound.
+        if (publish.stage === "blocked" && lanes.waitingCount > maxWaiting) {
+          lanes.remove(publish);
+          reject(queueFull(topic));
+          return;
+        }
         const timeoutMs = callOptions?.timeoutMs ?? Number.POSITIVE_INFINITY;
         const stopTimer = Number.isFinite(timeoutMs)
           ? after(clock, timeoutMs, () =>

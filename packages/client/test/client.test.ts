@@ -692,6 +692,71 @@ describe("publish options", () => {
     client.close();
   });
 
+  it("holds a topic's later publishes behind a refused one and resends them in call order", async () => {
+    const { client, sockets, clock } = setupClient();
+    const socket = await sockets.nth(0);
+    socket.accept();
+    void client.publish("t", "a").catch(() => {});
+    void client.publish("t", "b").catch(() => {});
+    const [a, b] = socket.ofType("publish").map((m) => m.id as string);
+    const refuse = (id: string | undefined) =>
+      socket.receive({
+        type: "response",
+        id,
+        ok: false,
+        error: { code: "overloaded", message: "" },
+      });
+    refuse(a);
+    // Sent after the refusal: "c" waits behind "a"; another topic goes on.
+    void client.publish("t", "c").catch(() => {});
+    void client.publish("u", "other").catch(() => {});
+    expect(socket.ofType("publish").map((m) => m.data)).toEqual(["a", "b", "other"]);
+    refuse(b);
+    clock.advance(500);
+    expect(socket.ofType("publish").map((m) => m.data)).toEqual(["a", "b", "other", "a", "b", "c"]);
+    client.close();
+  });
+
+  it("ignores the refusal of an earlier send of a publish already sent again", async () => {
+    const { client, sockets, clock } = setupClient();
+    const socket = await sockets.nth(0);
+    socket.accept();
+    void client.publish("t", "a").catch(() => {});
+    void client.publish("t", "b").catch(() => {});
+    const [a, b] = socket.ofType("publish").map((m) => m.id as string);
+    const refuse = (id: string | undefined) =>
+      socket.receive({
+        type: "response",
+        id,
+        ok: false,
+        error: { code: "overloaded", message: "" },
+      });
+    refuse(a);
+    clock.advance(500);
+    // "b" was held with "a" and sent again before the refusal of its first send arrived.
+    expect(socket.ofType("publish").map((m) => m.data)).toEqual(["a", "b", "a", "b"]);
+    refuse(b);
+    void client.publish("t", "c").catch(() => {});
+    expect(socket.ofType("publish").map((m) => m.data)).toEqual(["a", "b", "a", "b", "c"]);
+    client.close();
+  });
+
+  it("refuses with queue_full a publish that would hold more than queue.max behind refused ones", async () => {
+    const { client, sockets } = setupClient({ queue: { max: 1 } });
+    const socket = await sockets.nth(0);
+    socket.accept();
+    client.publish("t", "a").catch(() => {});
+    const a = socket.ofType("publish")[0]?.id;
+    socket.receive({
+      type: "response",
+      id: a,
+      ok: false,
+      error: { code: "overloaded", message: "" },
+    });
+    await expect(client.publish("t", "b")).rejects.toMatchObject({ code: "queue_full" });
+    client.close();
+  });
+
   it("fails a publish refused for good (forbidden) at once", async () => {
     const { client, sockets } = setupClient();
     const socket = await sockets.nth(0);
