@@ -29,7 +29,8 @@ afterEach(async () => {
 });
 
 async function startServer(options: ServerOptions = {}): Promise<LifelineServer> {
-  const server = await createServer({ logger: false, ...options });
+  // The suite publishes from clients, which a server refuses unless allowed.
+  const server = await createServer({ logger: false, authorize: () => true, ...options });
   disposers.push(() => server.close({ drainTimeoutMs: 100, spreadMs: 0, reconnectAfterMs: 0 }));
   return server;
 }

@@ -19,7 +19,8 @@ afterEach(async () => {
 type ServerOptions = NonNullable<Parameters<typeof createServer>[0]>;
 
 async function server(options: ServerOptions = {}): Promise<LifelineServer> {
-  const s = await createServer({ port: 0, logger: false, ...options });
+  // These tests publish from clients, which a server refuses unless allowed.
+  const s = await createServer({ port: 0, logger: false, authorize: () => true, ...options });
   s.method("echo", (params) => params);
   let closed = false;
   disposers.push(async () => {

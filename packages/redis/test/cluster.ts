@@ -22,7 +22,14 @@ export interface InProcessNode extends ClusterNode {
 export async function startNode(name: string, options: RedisBrokerOptions): Promise<InProcessNode> {
   const broker = createRedisBroker(options);
   await within(broker.ready(), `${name}: broker ready`, 5000);
-  const server = await createServer({ port: 0, host: "127.0.0.1", broker, logger: false });
+  // The tests publish from clients, which a server refuses unless allowed.
+  const server = await createServer({
+    port: 0,
+    host: "127.0.0.1",
+    broker,
+    logger: false,
+    authorize: () => true,
+  });
   let stopped = false;
   return {
     name,
