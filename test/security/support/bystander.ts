@@ -12,9 +12,13 @@ export interface Bystander {
   close(): void;
 }
 
-const TOPIC = "bystander/news";
-
-export async function startBystander(server: LifelineServer, url: string): Promise<Bystander> {
+/** `clientId` names the client and its topic, so bystanders on one server stay apart. */
+export async function startBystander(
+  server: LifelineServer,
+  url: string,
+  clientId = "bystander",
+): Promise<Bystander> {
+  const topic = `bystander/${clientId}`;
   const received: unknown[] = [];
   const waiters = new Set<{ n: number; resolve: () => void }>();
   let markSubscribed!: () => void;
@@ -34,12 +38,12 @@ export async function startBystander(server: LifelineServer, url: string): Promi
   }
   const client = createClient({
     url,
-    clientId: "bystander",
+    clientId,
     lifecycle: false,
     logLevel: "silent",
     WebSocket: Tapped as never,
   });
-  client.subscribe(TOPIC, (data) => {
+  client.subscribe(topic, (data) => {
     received.push(data);
     for (const waiter of [...waiters]) {
       if (received.some((d) => (d as { n?: number }).n === waiter.n)) {
@@ -53,7 +57,7 @@ export async function startBystander(server: LifelineServer, url: string): Promi
     counter += 1;
     const n = counter;
     const arrived = new Promise<void>((resolve) => waiters.add({ n, resolve }));
-    await server.publish(TOPIC, { n });
+    await server.publish(topic, { n });
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       arrived,
