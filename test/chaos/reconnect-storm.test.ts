@@ -8,9 +8,12 @@ import { type ServerProcess, startServerProcess } from "./support/processes.js";
 
 const CLIENTS = 2000;
 const TOPICS = 20;
-/** Generous ceiling for a loaded 2-core CI machine; the measured figure is printed. */
-const ALL_BACK_WITHIN_MS = 45_000;
-const LOOP_DELAY_P99_BOUND_MS = 1000;
+/**
+ * Twice the slowest measured on a 2-core machine shared with other test runs (all back in
+ * 5.9-13.1 s, event-loop delay p99 73-226 ms); the measured figures are printed.
+ */
+const ALL_BACK_WITHIN_MS = 26_000;
+const LOOP_DELAY_P99_BOUND_MS = 450;
 
 const disposers: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -118,8 +118,9 @@ describe("demo-server process", () => {
     const down = await healthcheck(`ws://127.0.0.1:${port}/ws`);
     expect(down.code).toBe(1);
     expect(down.output).toContain("healthcheck failed");
-    // tsx start-up included (slow on a loaded machine); the check itself is bounded at 5 s.
-    expect(down.ms).toBeLessThan(20_000);
+    // tsx start-up included: a refused connection fails at once, and the whole run measured
+    // 1.7-2.7 s on a loaded 2-core machine; the bound is twice the slowest.
+    expect(down.ms).toBeLessThan(5500);
   }, 60_000);
 
   it("on SIGTERM tells clients (shutdown, then close 1012) and exits 0", async () => {

@@ -183,7 +183,9 @@ describe("handshake", () => {
     const started = Date.now();
     socket.write("GET /ws?client_id=a&version=1&role=test HTTP/1.1\r\nHost: x\r\n");
     await within(new Promise((resolve) => socket.once("close", resolve)), "server drop", 5000);
-    expect(Date.now() - started).toBeLessThan(5000);
+    // The deadline is checked on a timer of the same period, so the drop comes after 300 to
+    // 600 ms (measured 300-602); the bound is twice the latest.
+    expect(Date.now() - started).toBeLessThan(1200);
   });
 
   it("answers 404 to other upgrade paths on its own server", async () => {
