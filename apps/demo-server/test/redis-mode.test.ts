@@ -1,10 +1,10 @@
 import { createClient, type LifelineClient, type WebSocketConstructor } from "@lifeline/client";
+import { type RedisServer, startRedisServer } from "@lifeline/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { type DemoServer, startDemoServer } from "../src/app.js";
 import { parseConfig } from "../src/config.js";
 import { TICKS_TOPIC } from "../src/contract.js";
-import { type RedisServer, startRedisServer } from "./redis-server.js";
 
 /** REDIS_URL: two nodes share Redis and exactly one of them (the lease holder) produces. */
 describe("demo server on Redis", () => {
@@ -25,7 +25,7 @@ describe("demo server on Redis", () => {
   afterAll(async () => {
     for (const client of clients) client.close();
     await Promise.all(nodes.map((node) => node.close()));
-    await redis?.stop();
+    await redis?.dispose();
   });
 
   it("produces on exactly one node, and another takes over without a gap in n", async () => {
