@@ -1,15 +1,20 @@
 #!/usr/bin/env node
-// Packs every public package, installs the tarballs into a scratch project outside the
-// workspace and uses them there the way a user would: an ESM script that runs a real
-// server/client round trip, a TypeScript file type-checked against the shipped .d.ts,
-// and a browser bundle of the client. This catches a wrong `exports` map, a missing
-// file in `files`, and a runtime import of a devDependency.
+// Packs every public package as a release would (pnpm pack), checks each tarball (no
+// `workspace:` range, LICENSE, source maps that resolve, publint, attw), installs the
+// tarballs into a scratch project outside the workspace and uses them there the way a
+// user would: an ESM script that runs a real server/client round trip, the root README's
+// example, a TypeScript file type-checked against the shipped .d.ts, a browser bundle of
+// the client, and every package README's example as written
+// (scripts/packaging/readme-examples.mjs). This catches a wrong `exports` map, a missing
+// file in `files`, a runtime import of a devDependency and an example that rotted.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer as createNetServer } from "node:net";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "./packaging/processes.mjs";
+import { runReadmeExamples } from "./packaging/readme-examples.mjs";
+import { checkContents, lint, pack } from "./packaging/tarballs.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const publicPackages = ["protocol", "backoff", "server", "client", "redis"];
@@ -19,32 +24,28 @@ const project = join(scratch, "project");
 mkdirSync(tarballs);
 mkdirSync(project);
 
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const probe = createNetServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => resolvePort(port));
-    });
-  });
-}
-
 function run(command, args, cwd) {
   execFileSync(command, args, { cwd, stdio: ["ignore", "pipe", "inherit"] });
 }
 
+let passed = 0;
 try {
+  const packed = {};
   for (const name of publicPackages) {
-    run("pnpm", ["pack", "--pack-destination", tarballs], join(root, "packages", name));
+    const tarball = pack(root, name, tarballs);
+    const problems = checkContents(root, tarball);
+    if (problems.length > 0) {
+      throw new Error(`@lifeline/${name} tarball:\n  ${problems.join("\n  ")}`);
+    }
+    lint(root, tarball);
+    packed[`@lifeline/${name}`] = tarball;
   }
-  const files = readdirSync(tarballs);
+  console.log(
+    `packaging check: ${publicPackages.length} tarballs: no workspace: ranges, LICENSE, source maps resolve, publint and attw clean`,
+  );
+  passed++;
   const dependencies = Object.fromEntries(
-    publicPackages.map((name) => {
-      const file = files.find((f) => f.startsWith(`lifeline-${name}-`));
-      if (!file) throw new Error(`no tarball for @lifeline/${name} in ${files.join(", ")}`);
-      return [`@lifeline/${name}`, `file:${join(tarballs, file)}`];
-    }),
+    Object.entries(packed).map(([name, tarball]) => [name, `file:${tarball}`]),
   );
   // `ws` is the client's optional peer in Node 20; the @types are for the TypeScript check.
   dependencies.ws = "^8.18.0";
@@ -101,6 +102,7 @@ console.log("packaging check: ESM round trip ok");
     stdio: "inherit",
     timeout: 30_000,
   });
+  passed++;
 
   // The root README's example, exactly as written there, on a free port.
   const readme = readFileSync(join(root, "README.md"), "utf8");
@@ -122,6 +124,7 @@ console.log("packaging check: ESM round trip ok");
     throw new Error(`README example did not receive consecutive ticks:\n${output}`);
   }
   console.log(`packaging check: README example runs as written (${ticks.length} ticks in order)`);
+  passed++;
 
   writeFileSync(
     join(project, "check.ts"),
@@ -162,6 +165,7 @@ export type { Broker };
     project,
   );
   console.log("packaging check: TypeScript types resolve");
+  passed++;
 
   const esbuild = await import(join(root, "node_modules/esbuild/lib/main.js"));
   writeFileSync(join(project, "browser.mjs"), `export { createClient } from "@lifeline/client";\n`);
@@ -179,7 +183,16 @@ export type { Broker };
   const offending = inputs.filter((input) => /node_modules\/ws\/|^node:/.test(input));
   if (offending.length > 0) throw new Error(`browser bundle pulls in ${offending.join(", ")}`);
   console.log("packaging check: browser bundle has no Node built-ins");
-  console.log("packaging check: 4 passed, 0 failed");
+  passed++;
+
+  // The client README's example runs against the demo server (`pnpm demo`).
+  run(
+    join(root, "node_modules/.bin/turbo"),
+    ["run", "build", "--filter=@lifeline/demo-server..."],
+    root,
+  );
+  passed += (await runReadmeExamples({ root, scratch, tarballs: packed })).length;
+  console.log(`packaging check: ${passed} passed, 0 failed`);
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

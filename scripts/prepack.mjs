@@ -10,9 +10,14 @@ import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const { name } = JSON.parse(readFileSync("package.json", "utf8"));
-execFileSync(
-  join(root, "node_modules/.bin/turbo"),
-  ["run", "build", `--filter=${name}...`, "--output-logs=errors-only"],
-  { cwd: root, stdio: ["ignore", process.stderr, "inherit"] },
-);
+try {
+  execFileSync(
+    join(root, "node_modules/.bin/turbo"),
+    ["run", "build", `--filter=${name}...`, "--output-logs=errors-only"],
+    { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+  );
+} catch (error) {
+  process.stderr.write(`${error.stdout ?? ""}${error.stderr ?? ""}`);
+  process.exit(1);
+}
 copyFileSync(join(root, "LICENSE"), "LICENSE");
