@@ -12,6 +12,7 @@ export const ErrorCode = {
   Timeout: "timeout",
   Internal: "internal",
   Overloaded: "overloaded",
+  LimitExceeded: "limit_exceeded",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -26,6 +27,8 @@ export const errorCodeDescriptions: Readonly<Record<ErrorCode, string>> = {
   timeout: "the request did not complete within its timeout",
   internal: "the server failed while handling the message; details are in its logs",
   overloaded: "the server cannot take more work right now; retry with backoff",
+  limit_exceeded:
+    "the connection holds as many of these (subscriptions) as the server allows; asking again will not help until it releases one",
 };
 
 const errorCodes = new Set<string>(Object.values(ErrorCode));

@@ -13,6 +13,7 @@ test("error codes are the stable strings of DESIGN.md", () => {
       "timeout",
       "internal",
       "overloaded",
+      "limit_exceeded",
     ].sort(),
   );
 });
