@@ -13,7 +13,9 @@ import {
   refuseUpgrade,
   remoteAddress,
 } from "./handshake.js";
+import { createLimitReporter, Limit } from "./limits.js";
 import { redactUrl } from "./logging.js";
+import { KeyedBuckets } from "./rate-limit.js";
 import { bump } from "./stats.js";
 
 /** A handshake that passed every check, upgraded and ready to become a connection. */
@@ -51,8 +53,9 @@ class HandshakeTimeout extends Error {
 /**
  * The `upgrade` listener (issue 3, "Connections"). Refusals that need no WebSocket answer
  * with a plain HTTP status before the upgrade (origin 403, global limit 503, per-address
- * limit 429); everything the client must be told with a close code (4400, 4401, 4403,
- * 4429, 4500) is decided first, then the socket is upgraded and closed with it.
+ * limit and handshake rate 429); everything the client must be told with a close code
+ * (4400, 4401, 4403, 4429 for a client_id's handshake rate or takeover, 4500) is decided
+ * first, then the socket is upgraded and closed with it.
  */
 export function createUpgradeHandler<Principal>(
   ctx: ServerContext<Principal>,
@@ -63,6 +66,26 @@ export function createUpgradeHandler<Principal>(
   const { wss, httpServer, ownsHttp } = deps;
 
   const fail = (reason: string): void => bump(counters.handshakeFailures, reason);
+  const limitReporter = createLimitReporter(counters, logger);
+  const { handshakeRate } = limits;
+  // A bucket is forgotten once full, so these hold the keys of about one refill time.
+  const addressHandshakes = new KeyedBuckets(
+    {
+      perSecond: handshakeRate.perAddressPerSecond,
+      burst: handshakeRate.perAddressBurst,
+      maxKeys: 100_000,
+    },
+    clock.now(),
+  );
+  const clientHandshakes = new KeyedBuckets(
+    {
+      perSecond: handshakeRate.perClientPerSecond,
+      burst: handshakeRate.perClientBurst,
+      maxKeys: 100_000,
+    },
+    clock.now(),
+  );
+  const retryAfter = String(Math.max(1, Math.ceil(1 / handshakeRate.perAddressPerSecond)));
 
   /**
    * A throw inside an `upgrade` listener would crash the process (it runs in the HTTP
@@ -117,6 +140,28 @@ export function createUpgradeHandler<Principal>(
       refuseUpgrade(socket, 429, "too many connections from this address", { "Retry-After": "5" });
       return;
     }
+    const checked = checkQuery(target.params, opts.roles);
+    const now = clock.now();
+    // The client_id's own budget is looked at first, so a client looping on reconnect is
+    // turned away (4429) before it spends the handshakes of everyone behind its address. Its
+    // bucket is made only once the address admitted the handshake: client_ids an attacker
+    // makes up cost memory at the address's rate, not at the rate they are sent.
+    const clientKey = checked.ok ? `${address} ${checked.query.clientId}` : undefined;
+    const known = clientKey !== undefined && clientHandshakes.has(clientKey);
+    const perClient = known ? clientHandshakes.take(clientKey, now) : "ok";
+    if (perClient === "ok") {
+      const perAddress = addressHandshakes.take(address, now);
+      if (perAddress !== "ok") {
+        fail("handshake_rate_per_address");
+        const fields = { remote_address: address };
+        limitReporter.refused(Limit.HandshakesPerAddress, fields, perAddress === "first");
+        refuseUpgrade(socket, 429, "too many handshakes from this address", {
+          "Retry-After": retryAfter,
+        });
+        return;
+      }
+      if (clientKey !== undefined && !known) clientHandshakes.take(clientKey, now);
+    }
     // Held until the connection is registered (or refused), so bursts cannot pass the limits.
     const release = registry.reserve(address);
     const requestId = deps.nextId();
@@ -126,7 +171,6 @@ export function createUpgradeHandler<Principal>(
       remote_address: address,
       url: redactUrl(request.url),
     });
-    const checked = checkQuery(target.params, opts.roles);
     if (!checked.ok) {
       fail(checked.failure);
       const { code, reason } = checked.refusal;
@@ -135,6 +179,14 @@ export function createUpgradeHandler<Principal>(
       return;
     }
     const query = checked.query;
+    if (perClient !== "ok") {
+      fail("handshake_rate_per_client");
+      const fields = { remote_address: address, client_id: query.clientId };
+      limitReporter.refused(Limit.HandshakesPerClient, fields, perClient === "first");
+      const reason = "too many handshakes for this client_id; back off";
+      upgradeAndClose(request, socket, head, CloseCode.TooManyConnections, reason, release);
+      return;
+    }
     const proceedSafely = (principal: Principal): void => {
       try {
         proceed(request, socket, head, query, principal, address, requestId, release);

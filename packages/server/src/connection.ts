@@ -213,6 +213,11 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
     this.topicOps = (this.topicOps ?? Promise.resolve()).then(operation).catch(() => {});
   }
 
+  /** Requests whose handler has not answered yet. */
+  get pendingRequests(): number {
+    return this.requests?.size ?? 0;
+  }
+
   /** Tracks an in-flight request; returns its release. */
   track(request: Abortable): () => void {
     this.requests ??= new Set();

@@ -11,8 +11,9 @@ import {
 } from "@lifeline/protocol";
 import type { Connection } from "./connection.js";
 import type { ServerContext } from "./context.js";
-import { internalErrorBody } from "./errors.js";
+import { internalErrorBody, LifelineServerError, ServerErrorCode } from "./errors.js";
 import { prepareMessage } from "./fan-out.js";
+import { createLimitReporter, Limit } from "./limits.js";
 import type { TopicAction } from "./options.js";
 import { PublishLanes, type PublishStep, type RetryableRefusal } from "./publish-lanes.js";
 import { RequestScope, startRequest } from "./rpc.js";
@@ -47,6 +48,7 @@ export function createDispatcher<Principal>(
   const { opts, logger, counters, topics, broker, methods } = ctx;
   const { clock, limits } = opts;
   const parseOptions = { maxChars: limits.maxPayload };
+  const limitReporter = createLimitReporter(counters, logger);
 
   /**
    * Runs inside ws's receive path, where a throw would crash the process: a failure in
@@ -186,6 +188,13 @@ export function createDispatcher<Principal>(
 
   async function onSubscribe(connection: Connection, message: SubscribeMessage): Promise<void> {
     const { id, topic } = message;
+    const held = connection.subscriptions;
+    if (held.size >= limits.maxSubscriptionsPerConnection && !held.has(topic)) {
+      limitReporter.refused(Limit.SubscriptionsPerConnection, fieldsOf(connection), connection);
+      const text = `a connection may hold ${limits.maxSubscriptionsPerConnection} subscriptions; unsubscribe from one first`;
+      answerError(connection, id, ErrorCode.LimitExceeded, text);
+      return;
+    }
     try {
       if (!(await allowed(connection, topic, "subscribe"))) {
         answerError(connection, id, ErrorCode.Forbidden, `not allowed to subscribe to "${topic}"`);
@@ -201,9 +210,14 @@ export function createDispatcher<Principal>(
         connection.send({ type: "subscribed", id, topic, ...outcome });
       });
     } catch (error) {
-      // The broker could not read history or start fan-out (Redis unreachable, say): a
-      // passing condition, so the answer is retryable and the client subscribes again later.
-      logger.error({ err: error, connection_id: connection.id, topic }, "subscribe failed");
+      // The broker could not read history or start fan-out (Redis unreachable, say), or
+      // holds all the topics it may: a passing condition, so the answer is retryable and
+      // the client subscribes again later.
+      if (isTopicLimit(error)) {
+        limitReporter.refused(Limit.Topics, { ...fieldsOf(connection), topic }, connection);
+      } else {
+        logger.error({ err: error, connection_id: connection.id, topic }, "subscribe failed");
+      }
       const text = `subscribe to "${topic}" could not be served; retry later`;
       answerError(connection, id, ErrorCode.Overloaded, text);
     }
@@ -276,7 +290,11 @@ export function createDispatcher<Principal>(
         dedupeKey: JSON.stringify([connection.identity, connection.clientId, id]),
       });
     } catch (error) {
-      logger.error({ err: error, connection_id: connection.id, topic }, "publish failed");
+      if (isTopicLimit(error)) {
+        limitReporter.refused(Limit.Topics, { ...fieldsOf(connection), topic }, connection);
+      } else {
+        logger.error({ err: error, connection_id: connection.id, topic }, "publish failed");
+      }
       answerError(connection, id, ErrorCode.Overloaded, "publish could not be stored; retry later");
       return overloaded;
     }
@@ -290,6 +308,12 @@ export function createDispatcher<Principal>(
   }
 
   function onRequest(connection: Connection, message: RequestMessage): void {
+    if (connection.pendingRequests >= limits.maxPendingRequestsPerConnection) {
+      limitReporter.refused(Limit.PendingRequestsPerConnection, fieldsOf(connection), connection);
+      const text = `a connection may have ${limits.maxPendingRequestsPerConnection} requests pending; wait for an answer first`;
+      answerError(connection, message.id, ErrorCode.RateLimited, text);
+      return;
+    }
     const scope = new RequestScope();
     let untrack: (() => void) | undefined;
     const pending = startRequest<Principal>(
@@ -335,6 +359,18 @@ export function createDispatcher<Principal>(
   }
 
   return onMessage;
+}
+
+function fieldsOf(connection: Connection) {
+  return {
+    connection_id: connection.id,
+    client_id: connection.clientId,
+    remote_address: connection.remoteAddress,
+  };
+}
+
+function isTopicLimit(error: unknown): boolean {
+  return error instanceof LifelineServerError && error.code === ServerErrorCode.TopicLimit;
 }
 
 function idOf(message: ClientMessage): string | undefined {

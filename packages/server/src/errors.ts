@@ -38,6 +38,8 @@ export const ServerErrorCode = {
   Closed: "LIFELINE_SERVER_CLOSED",
   /** A topic payload does not match the contract. */
   InvalidData: "LIFELINE_INVALID_DATA",
+  /** The memory broker holds `maxTopics` topics: a new one is refused until some expire. */
+  TopicLimit: "LIFELINE_TOPIC_LIMIT",
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 

@@ -11,6 +11,7 @@ import type {
   TopicHead,
 } from "./broker.js";
 import { type Clock, systemClock } from "./clock.js";
+import { LifelineServerError, ServerErrorCode } from "./errors.js";
 
 export interface MemoryBrokerOptions extends HistoryOptions {
   /**
@@ -23,6 +24,13 @@ export interface MemoryBrokerOptions extends HistoryOptions {
    * @default 100000
    */
   readonly maxDedupeKeys?: number;
+  /**
+   * Most topics held at once. A subscribe or append that would create one more throws a
+   * `LifelineServerError` with code `LIFELINE_TOPIC_LIMIT` (the server answers `overloaded`)
+   * until idle topics are forgotten. Infinity for no limit.
+   * @default 100000
+   */
+  readonly maxTopics?: number;
   /**
    * Epoch of the topics of this broker. A new broker gets a fresh one, so clients notice
    * that an in-memory history was lost with a restart. A topic forgotten while idle (see
@@ -67,10 +75,13 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
   const maxAgeMs = options.maxAgeMs ?? 300_000;
   const dedupeWindowMs = options.dedupeWindowMs ?? 300_000;
   const maxDedupeKeys = options.maxDedupeKeys ?? 100_000;
+  const maxTopics = options.maxTopics ?? 100_000;
   const epoch = options.epoch ?? `${Date.now().toString(36)}-${randomBytes(4).toString("hex")}`;
   const topics = new Map<string, TopicLog>();
   const sweepIntervalMs = Math.min(maxAgeMs, 60_000);
   let lastSweep = clock.now();
+  /** When a full table last swept early; at most once a second, as a refusal costs O(topics). */
+  let lastEarlySweep = Number.NEGATIVE_INFINITY;
   /** Topics forgotten so far; a topic created after the first one gets a derived epoch. */
   let forgotten = 0;
   // Map iteration order is insertion order, so the first keys are the oldest.
@@ -80,15 +91,30 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
   function log(topic: string): TopicLog {
     let found = topics.get(topic);
     if (!found) {
+      if (topics.size >= maxTopics) makeRoom(topic);
       found = { entries: [], head: 0, epoch: currentEpoch(), listeners: new Set() };
       topics.set(topic, found);
     }
     return found;
   }
 
+  /** Forgets expired topics now if the table is full; throws if that frees nothing. */
+  function makeRoom(topic: string): void {
+    const now = clock.now();
+    if (now - lastEarlySweep >= 1000) {
+      lastEarlySweep = now;
+      sweep(now, true);
+    }
+    if (topics.size < maxTopics) return;
+    throw new LifelineServerError(
+      ServerErrorCode.TopicLimit,
+      `cannot create topic "${topic}": the broker holds its limit of ${maxTopics} topics`,
+    );
+  }
+
   /** Drops the logs that hold nothing and feed nobody; at most once per sweep interval. */
-  function sweep(now: number): void {
-    if (now - lastSweep < sweepIntervalMs) return;
+  function sweep(now: number, early = false): void {
+    if (!early && now - lastSweep < sweepIntervalMs) return;
     lastSweep = now;
     for (const [topic, topicLog] of topics) {
       trim(topicLog, now);

@@ -85,6 +85,12 @@ export function createMetrics(stats: () => ServerStats, prefix = "lifeline_"): M
     "reason",
     (s) => s.handshakeFailures,
   );
+  fromRecord(
+    "limit_refusals_total",
+    "Subscribes, requests, topics and handshakes refused by a resource limit, by limit.",
+    "limit",
+    (s) => s.limitRefusals,
+  );
   fromValue("gauge", "buffered_bytes", "Bytes queued for sending.", (s) => s.bufferedBytes);
   fromValue("gauge", "topics", "Topics with at least one subscriber.", (s) => s.topics.active);
   fromValue(

@@ -71,6 +71,41 @@ export interface AbuseOptions {
   readonly windowMs?: number;
 }
 
+/**
+ * How fast handshakes may come, as token buckets: per remote address (refused with HTTP 429
+ * before the upgrade) and per client_id from one address (closed 4429 after it, so a
+ * browser sees the code and backs off harder). Either stops one client's reconnect loop
+ * from using up the handshakes its neighbours behind the same address need.
+ */
+export interface HandshakeRateOptions {
+  /**
+   * Handshakes per second one remote address may open on average. With the default a whole
+   * address's worth of connections can be reopened every ten seconds, the width of the
+   * shutdown spread. Infinity (with `perAddressBurst`) for no limit.
+   * @default maxConnectionsPerIp / 10 (10)
+   */
+  readonly perAddressPerSecond?: number;
+  /**
+   * Handshakes one remote address may open at once: twice `maxConnectionsPerIp`, so every
+   * connection behind one address (a NAT, a page with many tabs) can reconnect after a
+   * restart and again a moment later. Infinity for no limit.
+   * @default 2 * maxConnectionsPerIp (200)
+   */
+  readonly perAddressBurst?: number;
+  /**
+   * Handshakes per second one client_id may open from one address on average. A client on
+   * the default backoff (1 s doubling) or on one from 0.5 s stays far below it.
+   * @default 1
+   */
+  readonly perClientPerSecond?: number;
+  /**
+   * Handshakes one client_id may open at once from one address: room for every attempt of
+   * a 10-attempt backoff even if jitter made them all immediate. Infinity for no limit.
+   * @default 20
+   */
+  readonly perClientBurst?: number;
+}
+
 export interface LimitOptions {
   /**
    * Largest accepted frame in bytes; a bigger one closes the connection with 1009.
@@ -91,6 +126,31 @@ export interface LimitOptions {
   readonly maxConnectionsPerIp?: number;
   /** Per-connection message rate limit; excess messages are answered `rate_limited`. */
   readonly rate?: RateOptions;
+  /** How fast one address and one client_id may open handshakes. */
+  readonly handshakeRate?: HandshakeRateOptions;
+  /**
+   * Most topics one connection may be subscribed to at once. A subscribe past it is
+   * answered `limit_exceeded` (final: the client does not ask again) and the connection
+   * is kept. Infinity for no limit.
+   * @default 1000
+   */
+  readonly maxSubscriptionsPerConnection?: number;
+  /**
+   * Most requests one connection may have waiting for their handler at once (each holds a
+   * timer and a promise until it is answered or `requestTimeoutMs` passes). A request past
+   * it is answered `rate_limited`. Infinity for no limit.
+   * @default 100
+   */
+  readonly maxPendingRequestsPerConnection?: number;
+  /**
+   * Most topics the default memory broker holds at once (ignored when `broker` is given).
+   * A subscribe or publish that would create one more is answered `overloaded`; existing
+   * topics work on. A topic costs about 1.1 KiB with one small retained message and its
+   * publish's dedupe record, plus what more messages retain (docs/reliability.md).
+   * Infinity for no limit.
+   * @default 100000
+   */
+  readonly maxTopics?: number;
   /** When repeated bad input closes a connection with 1008. */
   readonly abuse?: AbuseOptions;
   /**
@@ -323,6 +383,10 @@ export const defaults = {
     maxConnections: 10_000,
     maxConnectionsPerIp: 100,
     rate: { perSecond: 100, burst: 200 },
+    perClientHandshakes: { perSecond: 1, burst: 20 },
+    maxSubscriptionsPerConnection: 1000,
+    maxPendingRequestsPerConnection: 100,
+    maxTopics: 100_000,
     abuse: { maxViolations: 50, windowMs: 10_000 },
     highWaterMark: 4 * 1024 * 1024,
     handshakeTimeoutMs: 10_000,
@@ -365,6 +429,10 @@ export interface ResolvedOptions<Principal> {
     readonly maxConnections: number;
     readonly maxConnectionsPerIp: number;
     readonly rate: Required<RateOptions>;
+    readonly handshakeRate: Required<HandshakeRateOptions>;
+    readonly maxSubscriptionsPerConnection: number;
+    readonly maxPendingRequestsPerConnection: number;
+    readonly maxTopics: number;
     readonly abuse: Required<AbuseOptions>;
     readonly highWaterMark: number;
     readonly handshakeTimeoutMs: number;
@@ -396,6 +464,8 @@ export function resolveOptions<Principal>(
   options: ServerOptions<Principal>,
 ): ResolvedOptions<Principal> {
   const limits = options.limits ?? {};
+  const maxConnectionsPerIp = limits.maxConnectionsPerIp ?? defaults.limits.maxConnectionsPerIp;
+  const handshakeRate = limits.handshakeRate ?? {};
   const deflate = options.perMessageDeflate ?? false;
   return {
     port: options.port,
@@ -416,8 +486,20 @@ export function resolveOptions<Principal>(
     limits: {
       maxPayload: limits.maxPayload ?? defaults.limits.maxPayload,
       maxConnections: limits.maxConnections ?? defaults.limits.maxConnections,
-      maxConnectionsPerIp: limits.maxConnectionsPerIp ?? defaults.limits.maxConnectionsPerIp,
+      maxConnectionsPerIp,
       rate: { ...defaults.limits.rate, ...limits.rate },
+      handshakeRate: {
+        perAddressPerSecond: handshakeRate.perAddressPerSecond ?? maxConnectionsPerIp / 10,
+        perAddressBurst: handshakeRate.perAddressBurst ?? 2 * maxConnectionsPerIp,
+        perClientPerSecond:
+          handshakeRate.perClientPerSecond ?? defaults.limits.perClientHandshakes.perSecond,
+        perClientBurst: handshakeRate.perClientBurst ?? defaults.limits.perClientHandshakes.burst,
+      },
+      maxSubscriptionsPerConnection:
+        limits.maxSubscriptionsPerConnection ?? defaults.limits.maxSubscriptionsPerConnection,
+      maxPendingRequestsPerConnection:
+        limits.maxPendingRequestsPerConnection ?? defaults.limits.maxPendingRequestsPerConnection,
+      maxTopics: limits.maxTopics ?? defaults.limits.maxTopics,
       abuse: { ...defaults.limits.abuse, ...limits.abuse },
       highWaterMark: limits.highWaterMark ?? defaults.limits.highWaterMark,
       handshakeTimeoutMs: limits.handshakeTimeoutMs ?? defaults.limits.handshakeTimeoutMs,

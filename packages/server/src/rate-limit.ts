@@ -5,6 +5,8 @@
 export class TokenBucket {
   private tokens: number;
   private last: number;
+  /** Refusals since the last token was taken: 1 marks the first of a run, logged once. */
+  refusals = 0;
 
   constructor(
     private readonly perSecond: number,
@@ -24,9 +26,84 @@ export class TokenBucket {
       );
       this.last = nowMs;
     }
-    if (this.tokens < 1) return false;
+    if (this.tokens < 1) {
+      this.refusals += 1;
+      return false;
+    }
     this.tokens -= 1;
+    this.refusals = 0;
     return true;
+  }
+
+  /** True when the bucket has refilled to its burst by `nowMs`: it then remembers nothing. */
+  isFull(nowMs: number): boolean {
+    return (
+      this.tokens + ((Math.max(nowMs, this.last) - this.last) * this.perSecond) / 1000 >= this.burst
+    );
+  }
+}
+
+export interface KeyedBucketsOptions {
+  readonly perSecond: number;
+  readonly burst: number;
+  /** Most keys held at once; past it the oldest is forgotten (its budget starts afresh). */
+  readonly maxKeys: number;
+}
+
+/** The answer of `KeyedBuckets.take`: `first` is the first refusal of a run, to be logged. */
+export type TakeResult = "ok" | "first" | "refused";
+
+/**
+ * One token bucket per key (a remote address, a client_id), for rates of things that
+ * outlive any connection, such as handshakes. A bucket that has refilled to its burst is
+ * the same as none, so buckets are dropped once full (checked at most once per refill
+ * time) and memory follows the keys active within that time, never exceeding `maxKeys`.
+ */
+export class KeyedBuckets {
+  private readonly buckets = new Map<string, TokenBucket>();
+  private readonly refillMs: number;
+  private lastSweep: number;
+
+  constructor(
+    private readonly options: KeyedBucketsOptions,
+    nowMs: number,
+  ) {
+    this.refillMs = options.perSecond > 0 ? (options.burst * 1000) / options.perSecond : 0;
+    this.lastSweep = nowMs;
+  }
+
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  has(key: string): boolean {
+    return this.buckets.has(key);
+  }
+
+  /** Takes a token from `key`'s bucket, made full if there is none. */
+  take(key: string, nowMs: number): TakeResult {
+    if (this.options.burst === Number.POSITIVE_INFINITY) return "ok";
+    this.sweep(nowMs);
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      if (this.buckets.size >= this.options.maxKeys) {
+        // Map order is insertion order: the first key is the one held longest.
+        const oldest = this.buckets.keys().next().value;
+        if (oldest !== undefined) this.buckets.delete(oldest);
+      }
+      bucket = new TokenBucket(this.options.perSecond, this.options.burst, nowMs);
+      this.buckets.set(key, bucket);
+    }
+    if (bucket.take(nowMs)) return "ok";
+    return bucket.refusals === 1 ? "first" : "refused";
+  }
+
+  private sweep(nowMs: number): void {
+    if (nowMs - this.lastSweep < Math.max(this.refillMs, 1000)) return;
+    this.lastSweep = nowMs;
+    for (const [key, bucket] of this.buckets) {
+      if (bucket.isFull(nowMs)) this.buckets.delete(key);
+    }
   }
 }
 

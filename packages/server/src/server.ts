@@ -97,7 +97,12 @@ export async function createServer<Principal = unknown>(
   const ownsBroker = opts.broker === undefined;
   const broker =
     opts.broker ??
-    createMemoryBroker({ ...opts.history, dedupeWindowMs: limits.dedupeWindowMs, clock });
+    createMemoryBroker({
+      ...opts.history,
+      dedupeWindowMs: limits.dedupeWindowMs,
+      maxTopics: limits.maxTopics,
+      clock,
+    });
   const counters = createCounters();
   const registry = new Registry();
   const events = new EventEmitter();
@@ -204,6 +209,7 @@ export async function createServer<Principal = unknown>(
       errors: { ...counters.errors },
       closes: { ...counters.closes },
       handshakeFailures: { ...counters.handshakeFailures },
+      limitRefusals: { ...counters.limitRefusals },
       broadcasts: { count: counters.broadcasts, deliveries: counters.broadcastDeliveries },
       bufferedBytes: buffered,
       slowConsumers: counters.slowConsumers,

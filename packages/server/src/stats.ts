@@ -12,6 +12,8 @@ export interface Counters {
   errors: Record<string, number>;
   closes: Record<string, number>;
   handshakeFailures: Record<string, number>;
+  /** Refusals by the limit that made them (`maxSubscriptionsPerConnection`, ...). */
+  limitRefusals: Record<string, number>;
   broadcasts: number;
   broadcastDeliveries: number;
   slowConsumers: number;
@@ -27,6 +29,7 @@ export function createCounters(): Counters {
     errors: {},
     closes: {},
     handshakeFailures: {},
+    limitRefusals: {},
     broadcasts: 0,
     broadcastDeliveries: 0,
     slowConsumers: 0,
@@ -57,6 +60,8 @@ export interface ServerStats {
   readonly closes: Readonly<Record<string, number>>;
   /** Refused handshakes by reason (origin, limits, bad_version, unauthenticated, ...). */
   readonly handshakeFailures: Readonly<Record<string, number>>;
+  /** Refusals by the limit that made them, named as its option (`maxTopics`, ...). */
+  readonly limitRefusals: Readonly<Record<string, number>>;
   readonly broadcasts: { readonly count: number; readonly deliveries: number };
   /** Bytes queued for sending over every connection. */
   readonly bufferedBytes: number;

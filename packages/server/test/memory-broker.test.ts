@@ -63,6 +63,23 @@ describe("memory broker", () => {
     await stop();
   });
 
+  it("refuses a topic past maxTopics, keeps serving existing ones, and makes room once one expires", async () => {
+    const clock = createFakeClock();
+    const broker = createMemoryBroker({ maxTopics: 2, maxAgeMs: 1000, epoch: "e", clock });
+    await broker.append("a", 1);
+    const stop = await broker.subscribe("b", () => {});
+    await expect(broker.append("c", 1)).rejects.toMatchObject({ code: "LIFELINE_TOPIC_LIMIT" });
+    await expect(broker.subscribe("c", () => {})).rejects.toMatchObject({
+      code: "LIFELINE_TOPIC_LIMIT",
+    });
+    expect(await broker.append("a", 2)).toMatchObject({ offset: 2 });
+    // a's history expires; the next refusal would sweep, so c now fits.
+    clock.advance(1001);
+    expect(await broker.append("c", 1)).toMatchObject({ offset: 1 });
+    await expect(broker.append("d", 1)).rejects.toMatchObject({ code: "LIFELINE_TOPIC_LIMIT" });
+    await stop();
+  });
+
   it("reports an epoch mismatch as incomplete", async () => {
     const broker = createMemoryBroker({ epoch: "now" });
     await broker.append("t", 1);

@@ -19,6 +19,26 @@ describe("options", () => {
     expect(opts.takeover).toBe("replace");
   });
 
+  it("bounds every resource one client can make the server hold", () => {
+    expect(resolveOptions({}).limits).toMatchObject({
+      maxSubscriptionsPerConnection: 1000,
+      maxPendingRequestsPerConnection: 100,
+      maxTopics: 100_000,
+      handshakeRate: {
+        perAddressPerSecond: 10,
+        perAddressBurst: 200,
+        perClientPerSecond: 1,
+        perClientBurst: 20,
+      },
+    });
+    // An address allowed more connections may also reopen them all at once.
+    const lifted = resolveOptions({ limits: { maxConnectionsPerIp: 10_000 } }).limits;
+    expect(lifted.handshakeRate).toMatchObject({
+      perAddressPerSecond: 1000,
+      perAddressBurst: 20_000,
+    });
+  });
+
   it("merges nested options field by field", () => {
     const opts = resolveOptions({
       heartbeat: { intervalMs: 1000 },

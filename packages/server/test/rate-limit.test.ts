@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TokenBucket, ViolationCounter } from "../src/rate-limit.js";
+import { KeyedBuckets, TokenBucket, ViolationCounter } from "../src/rate-limit.js";
 
 describe("token bucket", () => {
   it("allows a burst, then refills at the rate", () => {
@@ -25,6 +25,48 @@ describe("token bucket", () => {
     const bucket = new TokenBucket(1, 1, 1000);
     expect(bucket.take(1000)).toBe(true);
     expect(bucket.take(500)).toBe(false);
+  });
+});
+
+describe("keyed buckets", () => {
+  const options = { perSecond: 2, burst: 3, maxKeys: 100 };
+
+  it("gives each key its own burst and refill", () => {
+    const buckets = new KeyedBuckets(options, 0);
+    const a = [0, 0, 0, 0].map(() => buckets.take("a", 0));
+    expect(a).toEqual(["ok", "ok", "ok", "first"]);
+    expect(buckets.take("a", 0)).toBe("refused");
+    expect(buckets.take("b", 0)).toBe("ok");
+    expect(buckets.take("a", 499)).toBe("refused");
+    expect(buckets.take("a", 500)).toBe("ok");
+    // A success ends the run: the next refusal is the first of a new one, logged again.
+    expect(buckets.take("a", 500)).toBe("first");
+  });
+
+  it("forgets a key once its bucket has refilled, checking at most once per refill time", () => {
+    const buckets = new KeyedBuckets(options, 0);
+    buckets.take("a", 0);
+    buckets.take("b", 1200);
+    expect(buckets.size).toBe(2);
+    // The refill time is 1.5 s: nothing is swept before it.
+    buckets.take("c", 1499);
+    expect(buckets.size).toBe(3);
+    // At 1.5 s a has refilled; b and c are still refilling.
+    buckets.take("c", 1500);
+    expect([buckets.has("a"), buckets.has("b"), buckets.has("c")]).toEqual([false, true, true]);
+  });
+
+  it("holds at most maxKeys, forgetting the oldest", () => {
+    const buckets = new KeyedBuckets({ ...options, maxKeys: 2 }, 0);
+    for (const key of ["a", "b", "c"]) buckets.take(key, 0);
+    expect(buckets.size).toBe(2);
+    expect([buckets.has("a"), buckets.has("b"), buckets.has("c")]).toEqual([false, true, true]);
+  });
+
+  it("remembers nothing when the burst is unlimited", () => {
+    const buckets = new KeyedBuckets({ ...options, burst: Number.POSITIVE_INFINITY }, 0);
+    for (let i = 0; i < 10; i += 1) expect(buckets.take("a", 0)).toBe("ok");
+    expect(buckets.size).toBe(0);
   });
 });
 
