@@ -4,7 +4,8 @@
 #   docker build --target production -t lifeline/demo-server .
 # or `docker compose up --build` (docker-compose.yml).
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 22 is the current LTS (20 reached end of life in April 2026; the packages still run on 20.19+).
+ARG NODE_IMAGE=node:22-bookworm-slim
 
 # Toolchain: pnpm at the version package.json pins.
 FROM ${NODE_IMAGE} AS base
