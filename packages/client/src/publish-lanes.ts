@@ -125,9 +125,23 @@ export class PublishLanes {
     if (!lane) return [];
     lane.releasing = false;
     const due = lane.publishes.filter((p) => p.stage === "held" || p.stage === "blocked");
+    // Refused publishes nobody waits for are sent again only to open the lane for a later
+    // one: alone, they stay held (the application gave up on them) until one comes.
+    if (!due.some((p) => p.awaited)) return [];
     for (const publish of due) this.setStage(publish, "queued");
     if (lane.publishes.length === 0) this.lanes.delete(topic);
     return due;
+  }
+
+  /**
+   * A publish was just added blocked: true when its lane has no release scheduled (it held
+   * only publishes nobody waits for), and marks one as scheduled.
+   */
+  claimRelease(topic: string): boolean {
+    const lane = this.lanes.get(topic);
+    if (!lane || lane.releasing) return false;
+    lane.releasing = true;
+    return true;
   }
 
   setStage(publish: LanePublish, stage: PublishStage): void {

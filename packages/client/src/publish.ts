@@ -131,13 +131,15 @@ export function createPublishTracker(options: {
   const hold = (publish: LanePublish): void => {
     const { withdraw, schedule } = lanes.hold(publish);
     for (const later of withdraw) transport.withdraw(later.entry.id);
-    if (!schedule) return;
-    let state = releases.get(publish.topic);
+    if (schedule) scheduleRelease(publish.topic);
+  };
+
+  const scheduleRelease = (topic: string): void => {
+    let state = releases.get(topic);
     if (!state) {
       state = { schedule: createSchedule(retry, { random }), cancel: undefined };
-      releases.set(publish.topic, state);
+      releases.set(topic, state);
     }
-    const topic = publish.topic;
     state.cancel = after(clock, state.schedule.next() ?? 0, () => release(topic));
   };
 
@@ -232,6 +234,7 @@ export function createPublishTracker(options: {
           },
         });
         if (publish.stage === "queued") deliver(publish);
+        else if (lanes.claimRelease(topic)) scheduleRelease(topic);
       });
     },
     markSent(id) {

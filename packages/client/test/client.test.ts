@@ -741,6 +741,31 @@ describe("publish options", () => {
     client.close();
   });
 
+  it("sends a refused publish nobody waits for again only ahead of the next one to its topic", async () => {
+    const { client, sockets, clock } = setupClient();
+    const socket = await sockets.nth(0);
+    socket.accept();
+    const controller = new AbortController();
+    const given = client.publish("t", "a", { signal: controller.signal });
+    const a = socket.ofType("publish")[0]?.id;
+    socket.receive({
+      type: "response",
+      id: a,
+      ok: false,
+      error: { code: "overloaded", message: "" },
+    });
+    controller.abort();
+    await expect(given).rejects.toMatchObject({ code: "aborted" });
+    clock.advance(5000);
+    expect(socket.ofType("publish").map((m) => m.data)).toEqual(["a"]);
+    void client.publish("t", "b").catch(() => {});
+    expect(socket.ofType("publish").map((m) => m.data)).toEqual(["a"]);
+    clock.advance(2000);
+    expect(socket.ofType("publish").map((m) => m.data)).toEqual(["a", "a", "b"]);
+    expect(client.stats().pendingPublishes).toBe(1);
+    client.close();
+  });
+
   it("refuses with queue_full a publish that would hold more than queue.max behind refused ones", async () => {
     const { client, sockets } = setupClient({ queue: { max: 1 } });
     const socket = await sockets.nth(0);
