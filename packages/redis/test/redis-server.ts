@@ -1,0 +1,5 @@
+export {
+  type RedisServer,
+  type RedisServerOptions,
+  startRedisServer,
+} from "@lifeline/test-support";
