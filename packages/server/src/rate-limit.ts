@@ -5,7 +5,11 @@
 export class TokenBucket {
   private tokens: number;
   private last: number;
-  /** Refusals since the last token was taken: 1 marks the first of a run, logged once. */
+  /**
+   * Refusals since the bucket was last full: 1 marks the first of a run, which is logged.
+   * A client that keeps pushing takes each token as it refills, so only a full bucket (it
+   * held back for a whole refill time) starts a new run and a new log line.
+   */
   refusals = 0;
 
   constructor(
@@ -25,13 +29,13 @@ export class TokenBucket {
         this.tokens + ((nowMs - this.last) * this.perSecond) / 1000,
       );
       this.last = nowMs;
+      if (this.tokens >= this.burst) this.refusals = 0;
     }
     if (this.tokens < 1) {
       this.refusals += 1;
       return false;
     }
     this.tokens -= 1;
-    this.refusals = 0;
     return true;
   }
 

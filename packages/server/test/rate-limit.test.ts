@@ -39,8 +39,11 @@ describe("keyed buckets", () => {
     expect(buckets.take("b", 0)).toBe("ok");
     expect(buckets.take("a", 499)).toBe("refused");
     expect(buckets.take("a", 500)).toBe("ok");
-    // A success ends the run: the next refusal is the first of a new one, logged again.
-    expect(buckets.take("a", 500)).toBe("first");
+    // Taking each token as it refills is the same run: not logged again.
+    expect(buckets.take("a", 500)).toBe("refused");
+    // Held back until full again (1.5 s), the next refusal starts a new run.
+    const later = [2000, 2000, 2000, 2000].map((t) => buckets.take("a", t));
+    expect(later).toEqual(["ok", "ok", "ok", "first"]);
   });
 
   it("forgets a key once its bucket has refilled, checking at most once per refill time", () => {
