@@ -5,7 +5,7 @@ import type { ServerOptions } from "@lifeline/server";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { type Attacker, startAttacker } from "./support/attacker.js";
-import { startServer, type TestServer } from "./support/server.js";
+import { httpGet, startServer, type TestServer } from "./support/server.js";
 
 // The resource limits of PROTOCOL.md "Limits", each attacked from one loopback address
 // (127.0.0.2) while a bystander on another (127.0.0.3) keeps round-tripping requests. Each
@@ -297,8 +297,9 @@ describe("resource limits, attacked from one address", () => {
     console.info(
       `[security] pending requests: ${CONNECTIONS} x ${SENT} sent, ${held} held, heap +${Math.round(heapGrowth / 1024)} KiB (${Math.round(heapGrowth / held)} B per request); bystander p99 ${p99.toFixed(1)} ms`,
     );
-    expect(t.server.stats().limitRefusals.maxPendingRequestsPerConnection).toBe(
-      CONNECTIONS * (SENT - LIMIT),
+    const metrics = (await httpGet(t.port, "/metrics")).body;
+    expect(metrics).toContain(
+      `lifeline_limit_refusals_total{limit="maxPendingRequestsPerConnection"} ${CONNECTIONS * (SENT - LIMIT)}`,
     );
     expect(warnings(t, "maxPendingRequestsPerConnection")).toBe(CONNECTIONS);
     expect(heapGrowth).toBeLessThan(held * PER_REQUEST_BYTES + HEAP_SLACK_BYTES);
