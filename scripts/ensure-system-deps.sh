@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Installs the system programs the test suite drives for real (redis-server, chromium,
-# and for the network-fault tests ip/iptables/nft/tc) when they are missing. Uses Debian's packages; needs root (or passwordless sudo).
-# Usage: scripts/ensure-system-deps.sh [redis] [chromium] [net]   (no argument: all)
+# tmux for the CLI's monitor test, and for the network-fault tests ip/iptables/nft/tc) when
+# they are missing. Uses Debian's packages; needs root (or passwordless sudo).
+# Usage: scripts/ensure-system-deps.sh [redis] [chromium] [tmux] [net]   (no argument: all)
 set -euo pipefail
 wanted=("$@")
-[ ${#wanted[@]} -eq 0 ] && wanted=(redis chromium net)
+[ ${#wanted[@]} -eq 0 ] && wanted=(redis chromium tmux net)
 
 missing=()
 for w in "${wanted[@]}"; do
   case "$w" in
     redis) command -v redis-server >/dev/null 2>&1 || missing+=(redis-server) ;;
     chromium) [ -x /usr/bin/chromium ] || missing+=(chromium) ;;
+    tmux) command -v tmux >/dev/null 2>&1 || missing+=(tmux) ;;
     net)
       command -v ip >/dev/null 2>&1 || missing+=(iproute2)
       command -v iptables >/dev/null 2>&1 || missing+=(iptables)

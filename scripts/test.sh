@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/ensure-system-deps.sh redis chromium net
+bash scripts/ensure-system-deps.sh redis chromium tmux net
 pnpm exec turbo run build typecheck
 # The suites under test/ span packages and are not workspace packages: type-check them here.
 for project in test/*/tsconfig.json; do pnpm exec tsc -p "$project"; done

@@ -52,7 +52,8 @@ function expectOutput(label, output, patterns) {
 
 /**
  * How each README says to run its example, and what its output must show. `.ts` files run
- * under tsx, as the READMEs say (`npx tsx file.ts` / `node --import tsx file.ts`).
+ * under tsx, as the READMEs say (`npx tsx file.ts` / `node --import tsx file.ts`); `.sh`
+ * files (shell commands) under `sh`.
  */
 const runners = {
   protocol: {
@@ -72,6 +73,19 @@ const runners = {
     env: async (_ctx, demo) => ({ LIFELINE_URL: demo.wsUrl }),
     expect: [/connecting -> open/, /tick 1 /, /appended at \d+/, /server_time/],
     timeoutMs: 30_000,
+  },
+  cli: {
+    file: "example.sh",
+    // The README runs its commands against `pnpm demo`, like the client's.
+    needs: (ctx) => startDemo(ctx.root),
+    env: async (_ctx, demo) => ({ LIFELINE_URL: demo.wsUrl }),
+    expect: [
+      /^health +ok \(HTTP 200\)/m,
+      /(?:^\{"topic":"demo\/ticks","offset":\d+,"epoch":"[^"]+","data":.*\n){3}/m,
+      /^\{"topic":"demo\/notes","offset":\d+,"epoch":"[^"]+"\}$/m,
+      /^\{"server_time":"[^"]+","epoch_ms":\d+\}$/m,
+    ],
+    timeoutMs: 60_000,
   },
   redis: {
     file: "cluster-node.ts",
@@ -159,7 +173,9 @@ export async function runReadmeExamples({ root, scratch, tarballs, only }) {
         const env = runner.env ? await runner.env(ctx, needed) : {};
         const [command, args] = runner.file.endsWith(".ts")
           ? [tsx, [runner.file]]
-          : [process.execPath, [runner.file]];
+          : runner.file.endsWith(".sh")
+            ? ["sh", [runner.file]]
+            : [process.execPath, [runner.file]];
         const child = startProcess(command, args, {
           cwd: project,
           env,

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+import { readFileSync } from "node:fs";
+import { type CommandName, parseCommandLine } from "./args.js";
+import type { Command } from "./command.js";
+import { monitor } from "./commands/monitor.js";
+import { publish } from "./commands/publish.js";
+import { request } from "./commands/request.js";
+import { status } from "./commands/status.js";
+import { tail } from "./commands/tail.js";
+import { CliError } from "./errors.js";
+import { ExitCode } from "./exit-codes.js";
+import { helpText } from "./help.js";
+import { createOutput } from "./output.js";
+
+const commands: Record<CommandName, Command> = { tail, request, publish, status, monitor };
+/**
+ * Commands that stop by themselves on Ctrl-C (a monitor must restore the terminal first);
+ * the one-shot commands are simply abandoned with 130.
+ */
+const stopsOnInterrupt: ReadonlySet<CommandName> = new Set(["tail", "monitor"]);
+
+function version(): string {
+  const manifest = new URL("../package.json", import.meta.url);
+  return (JSON.parse(readFileSync(manifest, "utf8")) as { version: string }).version;
+}
+
+/** Runs one command line; resolves with the exit code. Errors become one line on stderr. */
+async function main(argv: readonly string[]): Promise<ExitCode> {
+  const debug = argv.includes("--debug");
+  const interrupt = new AbortController();
+  const onSigint = () => interrupt.abort();
+  process.once("SIGINT", onSigint);
+  try {
+    const invocation = parseCommandLine(argv);
+    if (invocation.kind === "help") {
+      process.stdout.write(helpText(invocation.command));
+      return ExitCode.Ok;
+    }
+    if (invocation.kind === "version") {
+      process.stdout.write(`${version()}\n`);
+      return ExitCode.Ok;
+    }
+    const running = commands[invocation.command]({
+      common: invocation.common,
+      positionals: invocation.positionals,
+      values: invocation.values,
+      output: createOutput({ quiet: invocation.common.quiet }),
+      interrupted: interrupt.signal,
+    });
+    if (stopsOnInterrupt.has(invocation.command)) return await running;
+    const interrupted = new Promise<ExitCode>((resolve) =>
+      interrupt.signal.addEventListener("abort", () => resolve(ExitCode.Interrupted)),
+    );
+    return await Promise.race([running, interrupted]);
+  } catch (error) {
+    const exitCode = error instanceof CliError ? error.exitCode : ExitCode.Failed;
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`lifeline: ${message}\n`);
+    if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    return exitCode;
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+}
+
+const exitCode = await main(process.argv.slice(2));
+// Whatever a closed client or a library left scheduled, the command is over; stdout and
+// stderr are pipes or terminals, which Node writes synchronously on POSIX, so nothing is lost.
+process.exit(exitCode);

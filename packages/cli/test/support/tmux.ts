@@ -1,0 +1,108 @@
+import { execFile, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { setTimeout as delay } from "node:timers/promises";
+import { promisify } from "node:util";
+import type { Availability } from "@lifeline/test-support";
+
+const run = promisify(execFile);
+const INSTALL_HINT = "run `bash scripts/ensure-system-deps.sh tmux` (Debian package tmux)";
+
+/** Whether `tmux` is on PATH. */
+export function tmuxAvailability(): Availability {
+  const probe = spawnSync("tmux", ["-V"], { stdio: "ignore" });
+  if (probe.error === undefined && probe.status === 0) return { ok: true };
+  return { ok: false, reason: `tmux not found on PATH: ${INSTALL_HINT}` };
+}
+
+/** One command in a detached tmux pane of a private tmux server, driven like a user would. */
+export interface TmuxPane {
+  /** The screen as text, one line per row. */
+  capture(): Promise<string>;
+  /** Polls the screen (every 50 ms, at most `ms`) until it matches; fails with the last screen. */
+  waitForScreen(pattern: RegExp, label: string, ms?: number): Promise<string>;
+  sendKeys(...keys: string[]): Promise<void>;
+  /** Resolves with the command's exit status once it has exited (bounded by `ms`). */
+  exitStatus(ms?: number): Promise<number>;
+  /** Kills the private tmux server and everything in it. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Starts `command` (run by `sh -c` in `cwd`) in an 80x24 pane of a tmux server on its own
+ * socket (`-L`), so a user's tmux sessions are never touched; the pane stays after the
+ * command exits so its exit status can be read.
+ */
+export async function startInTmux(command: string, cwd: string): Promise<TmuxPane> {
+  const socket = `lifeline-cli-test-${randomBytes(4).toString("hex")}`;
+  const tmux = async (...args: string[]) =>
+    (await run("tmux", ["-L", socket, "-f", "/dev/null", ...args], { encoding: "utf8" })).stdout;
+  await tmux(
+    "new-session",
+    "-d",
+    "-s",
+    "main",
+    "-x",
+    "80",
+    "-y",
+    "24",
+    "-c",
+    cwd,
+    command,
+    ";",
+    "set-option",
+    "-t",
+    "main",
+    "remain-on-exit",
+    "on",
+  );
+  const capture = () => tmux("capture-pane", "-p", "-t", "main");
+  const poll = async <T>(
+    read: () => Promise<T | undefined>,
+    label: string,
+    ms: number,
+    last: () => string,
+  ) => {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const value = await read();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline)
+        throw new Error(`timed out after ${ms} ms waiting for ${label}; screen:\n${last()}`);
+      await delay(50);
+    }
+  };
+  let screen = "";
+  return {
+    capture,
+    waitForScreen: (pattern, label, ms = 15_000) =>
+      poll(
+        async () => {
+          screen = await capture();
+          return pattern.test(screen) ? screen : undefined;
+        },
+        label,
+        ms,
+        () => screen,
+      ),
+    async sendKeys(...keys) {
+      await tmux("send-keys", "-t", "main", ...keys);
+    },
+    exitStatus: (ms = 10_000) =>
+      poll(
+        async () => {
+          const [dead, status] = (
+            await tmux("display-message", "-p", "-t", "main", "#{pane_dead} #{pane_dead_status}")
+          )
+            .trim()
+            .split(" ");
+          return dead === "1" ? Number(status) : undefined;
+        },
+        "the command to exit",
+        ms,
+        () => screen,
+      ),
+    async dispose() {
+      await tmux("kill-server").catch(() => {});
+    },
+  };
+}

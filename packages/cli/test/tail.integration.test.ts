@@ -1,0 +1,86 @@
+import { createServer, type LifelineServer } from "@lifeline/server";
+import { createDisposer, startServer, type TestServer, within } from "@lifeline/test-support";
+import { afterEach, describe, expect, it } from "vitest";
+import { startCli } from "./support/cli.js";
+
+const disposer = createDisposer();
+afterEach(() => disposer.run());
+
+/** Resolves when the first client subscribes to `topic` (the server says so after `subscribed`). */
+function subscribed(server: LifelineServer, topic: string): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = server.on("topicActive", (active) => {
+      if (active !== topic) return;
+      stop();
+      resolve();
+    });
+  });
+}
+
+interface Line {
+  readonly topic: string;
+  readonly offset: number;
+  readonly epoch: string;
+  readonly data: unknown;
+}
+
+const lines = (stdout: string): Line[] =>
+  stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Line);
+
+describe("lifeline tail", () => {
+  it("follows a topic across a server restart: consecutive offsets, no duplicate, the epoch change on stderr", async () => {
+    const first: TestServer<LifelineServer> = await startServer(createServer, {});
+    let current = first;
+    disposer.add(() => current.close());
+    const firstSubscribed = subscribed(first.server, "t/ticks");
+    const cli = startCli(["tail", first.url, "t/ticks", "--count", "6", "--json"]);
+    disposer.add(() => cli.kill());
+    await within(firstSubscribed, "the tail's subscription", 15_000);
+    for (let n = 1; n <= 3; n++) await first.server.publish("t/ticks", { n });
+    await cli.waitFor("stdout", /(?:.*\n){3}/, "three lines");
+
+    await first.close();
+    // The same port, a fresh in-memory broker: offsets start again in a new epoch.
+    const second = await startServer(createServer, { port: first.port });
+    current = second;
+    await within(subscribed(second.server, "t/ticks"), "the tail's resubscription", 15_000);
+    for (let n = 4; n <= 6; n++) await second.server.publish("t/ticks", { n });
+
+    const run = await within(cli.exited, "tail --count 6 to exit", 15_000);
+    expect(run.code).toBe(0);
+    const printed = lines(run.stdout);
+    expect(printed.map((line) => line.data)).toEqual([1, 2, 3, 4, 5, 6].map((n) => ({ n })));
+    const epochs = [...new Set(printed.map((line) => line.epoch))];
+    expect(epochs).toHaveLength(2);
+    for (const epoch of epochs) {
+      const offsets = printed.filter((line) => line.epoch === epoch).map((line) => line.offset);
+      expect(offsets).toHaveLength(3);
+      offsets.forEach((offset, i) => {
+        if (i > 0) expect(offset).toBe(offsets[i - 1]! + 1);
+      });
+    }
+    expect(new Set(printed.map((line) => `${line.epoch}:${line.offset}`)).size).toBe(6);
+    expect(run.stderr).toMatch(
+      new RegExp(`gap on t/ticks: epoch_changed, was at ${printed[2]!.offset}:${epochs[0]}`),
+    );
+    expect(run.stderr).toMatch(/-> reconnecting: 1012 service_restart/);
+  });
+
+  it("prints `topic offset:epoch data` without --json and stops after --count", async () => {
+    const server = await startServer(createServer, {});
+    disposer.add(() => server.close());
+    const active = subscribed(server.server, "a");
+    const cli = startCli(["tail", server.url, "a", "b", "-n", "2", "--quiet"]);
+    disposer.add(() => cli.kill());
+    await within(active, "the subscription to a", 15_000);
+    await server.server.publish("a", "one");
+    await server.server.publish("a", [2]);
+    const run = await within(cli.exited, "tail -n 2 to exit", 15_000);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^a 1:\S+ "one"\na 2:\S+ \[2\]\n$/);
+    expect(run.stderr).toBe("");
+  });
+});
