@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { LifelineError } from "../src/errors.js";
 import { createClient } from "../src/index.js";
-import { fakeSockets } from "./helpers/fake-socket.js";
+import { type FakeSocket, fakeSockets } from "./helpers/fake-socket.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 import { fakeLifecycle, setupClient } from "./helpers/setup.js";
 
@@ -647,6 +647,11 @@ describe("subscriptions through the client", () => {
   });
 });
 
+/** Answers publish `id` as the server does when its broker failed: retryable. */
+function refuseOverloaded(socket: FakeSocket, id: unknown): void {
+  socket.receive({ type: "response", id, ok: false, error: { code: "overloaded", message: "" } });
+}
+
 describe("publish options", () => {
   it("rejects at once when the signal was already aborted", async () => {
     const { client } = setupClient();
@@ -698,20 +703,13 @@ describe("publish options", () => {
     socket.accept();
     void client.publish("t", "a").catch(() => {});
     void client.publish("t", "b").catch(() => {});
-    const [a, b] = socket.ofType("publish").map((m) => m.id as string);
-    const refuse = (id: string | undefined) =>
-      socket.receive({
-        type: "response",
-        id,
-        ok: false,
-        error: { code: "overloaded", message: "" },
-      });
-    refuse(a);
+    const [a, b] = socket.ofType("publish").map((m) => m.id);
+    refuseOverloaded(socket, a);
     // Sent after the refusal: "c" waits behind "a"; another topic goes on.
     void client.publish("t", "c").catch(() => {});
     void client.publish("u", "other").catch(() => {});
     expect(socket.ofType("publish").map((m) => m.data)).toEqual(["a", "b", "other"]);
-    refuse(b);
+    refuseOverloaded(socket, b);
     clock.advance(500);
     expect(socket.ofType("publish").map((m) => m.data)).toEqual(["a", "b", "other", "a", "b", "c"]);
     client.close();
@@ -723,19 +721,12 @@ describe("publish options", () => {
     socket.accept();
     void client.publish("t", "a").catch(() => {});
     void client.publish("t", "b").catch(() => {});
-    const [a, b] = socket.ofType("publish").map((m) => m.id as string);
-    const refuse = (id: string | undefined) =>
-      socket.receive({
-        type: "response",
-        id,
-        ok: false,
-        error: { code: "overloaded", message: "" },
-      });
-    refuse(a);
+    const [a, b] = socket.ofType("publish").map((m) => m.id);
+    refuseOverloaded(socket, a);
     clock.advance(500);
     // "b" was held with "a" and sent again before the refusal of its first send arrived.
     expect(socket.ofType("publish").map((m) => m.data)).toEqual(["a", "b", "a", "b"]);
-    refuse(b);
+    refuseOverloaded(socket, b);
     void client.publish("t", "c").catch(() => {});
     expect(socket.ofType("publish").map((m) => m.data)).toEqual(["a", "b", "a", "b", "c"]);
     client.close();

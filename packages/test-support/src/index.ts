@@ -9,7 +9,12 @@ export {
 } from "./chromium.js";
 export { captureLogs, type LogCapture } from "./logs.js";
 export { freePort } from "./ports.js";
-export { type PlacedPublish, publishOrderProblems } from "./publish-order.js";
+export {
+  type PlacedPublish,
+  type PublishOrderRig,
+  publishOrderProblems,
+  publishOrderProperty,
+} from "./publish-order.js";
 export {
   type RedisServer,
   type RedisServerOptions,
