@@ -1,10 +1,9 @@
 import { createClient } from "@lifeline/client";
+import { countdown, startRedisServer, within } from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
 import { publishLoop, publishMarkers, startFleet, tappedWebSocket } from "./support/fleet.js";
 import { History, summarize } from "./support/history.js";
 import { startServerProcess } from "./support/processes.js";
-import { startRedisServer } from "./support/redis.js";
-import { countdown, within } from "./support/wait.js";
 
 // Issue 7, "Faults", scale-out: two server nodes share topics through Redis. One node is
 // killed for good under traffic; its clients move to the other node (the client rotates

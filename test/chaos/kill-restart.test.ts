@@ -1,4 +1,5 @@
 import { createClient, type LifelineClient } from "@lifeline/client";
+import { countdown, type RedisServer, startRedisServer, within } from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type Fleet,
@@ -9,8 +10,6 @@ import {
 } from "./support/fleet.js";
 import { History, summarize } from "./support/history.js";
 import { type ServerProcess, startServerProcess } from "./support/processes.js";
-import { type RedisServer, startRedisServer } from "./support/redis.js";
-import { countdown, within } from "./support/wait.js";
 
 // Issue 7, "Faults": the server is killed with SIGKILL (no shutdown message, no close
 // frames) and restarted on the same port while 200+ clients are subscribed and publishing.

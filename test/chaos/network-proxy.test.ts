@@ -5,6 +5,7 @@ import {
   type StateChange,
 } from "@lifeline/client";
 import { createServer, type LifelineServer, type ServerOptions } from "@lifeline/server";
+import { deferred, within } from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
 import { expectClean } from "./support/expect-clean.js";
 import { type FaultProxy, startFaultProxy } from "./support/fault-proxy.js";
@@ -16,7 +17,6 @@ import {
   tappedWebSocket,
 } from "./support/fleet.js";
 import { History } from "./support/history.js";
-import { deferred, within } from "./support/wait.js";
 
 // Issue 7, "Faults": network faults between client and server injected by a TCP proxy.
 // Subscribers go through the proxy; publishers connect directly, so traffic continues

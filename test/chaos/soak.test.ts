@@ -1,9 +1,9 @@
 import { createClient } from "@lifeline/client";
+import { countdown, within } from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
 import { publishMarkers, startFleet, tappedWebSocket } from "./support/fleet.js";
 import { History } from "./support/history.js";
 import { type MemorySample, type ServerProcess, startServerProcess } from "./support/processes.js";
-import { countdown, within } from "./support/wait.js";
 
 // Issue 7, "A soak run": cycles of connect, subscribe, receive, disconnect against one
 // server process, its heap sampled after a full GC at the end of every cycle. A leak of
@@ -12,7 +12,6 @@ import { countdown, within } from "./support/wait.js";
 // The CI variant runs 40 cycles (about 20 s on an idle machine); `LIFELINE_SOAK_CYCLES=400 pnpm test:chaos
 // soak` is the long run (a few minutes).
 
-// biome-ignore lint/suspicious/noUndeclaredEnvVars: a knob for a manual long run, no turbo task reads it
 const envCycles = Number(process.env.LIFELINE_SOAK_CYCLES ?? "");
 const CYCLES = Number.isInteger(envCycles) && envCycles > 0 ? Math.min(envCycles, 2000) : 40;
 const CLIENTS_PER_CYCLE = 50;

@@ -1,12 +1,16 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdir } from "node:fs/promises";
-import { createServer } from "node:net";
+import {
+  type Browser,
+  freePort,
+  launchChromium,
+  type RedisServer,
+  startRedisServer,
+} from "@lifeline/test-support";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RedisServer, startRedisServer } from "../../apps/demo-server/test/redis-server.js";
-import { type Browser, launchBrowser } from "./browser.js";
-import { buildWeb, output, root } from "./web.js";
+import { buildWeb, output, packageDir } from "./web.js";
 
 interface Node {
   readonly name: string;
@@ -15,22 +19,13 @@ interface Node {
   readonly exited: Promise<unknown>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof address !== "object" || address === null) throw new Error("no port");
-  return address.port;
-}
-
 /** A demo-server process from sources (no build needed), as `pnpm demo:cluster` runs them. */
 async function startNode(name: string, port: number, env: Record<string, string>): Promise<Node> {
   const child = spawn(
     process.execPath,
     ["--import", "tsx", "--conditions=@lifeline/source", "src/main.ts"],
     {
-      cwd: `${root}apps/demo-server`,
+      cwd: packageDir("@lifeline/demo-server"),
       env: {
         PATH: process.env.PATH ?? "",
         PORT: String(port),
@@ -84,7 +79,7 @@ describe("demo cluster in chromium", () => {
     };
     nodes.push(await startNode("node-a", ports[0] ?? 0, env));
     nodes.push(await startNode("node-b", ports[1] ?? 0, env));
-    browser = await launchBrowser();
+    browser = await launchChromium({ viewport: { width: 1280, height: 900 } });
     page = browser.page;
   });
 
@@ -96,7 +91,7 @@ describe("demo cluster in chromium", () => {
         await node.exited;
       }
     }
-    await redis?.stop();
+    await redis?.dispose();
   });
 
   it("fails over to the other node after SIGKILL with zero gaps and zero duplicates", async () => {

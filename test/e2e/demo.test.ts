@@ -1,10 +1,13 @@
 import { mkdir } from "node:fs/promises";
+import {
+  createDemoMemoryBroker,
+  type DemoServer,
+  parseConfig,
+  startDemoServer,
+} from "@lifeline/demo-server";
+import { type Browser, launchChromium } from "@lifeline/test-support";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DemoServer, startDemoServer } from "../../apps/demo-server/src/app.js";
-import { createDemoMemoryBroker } from "../../apps/demo-server/src/broker.js";
-import { parseConfig } from "../../apps/demo-server/src/config.js";
-import { type Browser, launchBrowser } from "./browser.js";
 import { buildWeb, output } from "./web.js";
 
 /**
@@ -44,7 +47,7 @@ describe("demo dashboard in chromium", () => {
     broker = createDemoMemoryBroker();
     demo = await start();
     port = demo.port;
-    browser = await launchBrowser();
+    browser = await launchChromium({ viewport: { width: 1280, height: 900 } });
     page = browser.page;
   });
 

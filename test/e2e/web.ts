@@ -1,8 +1,17 @@
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "vite";
 
-export const root = fileURLToPath(new URL("../../", import.meta.url));
-export const output = `${root}test-output/e2e/`;
+const require = createRequire(import.meta.url);
+
+/** The directory of a workspace package this suite depends on, found as Node finds it. */
+export function packageDir(name: "@lifeline/demo-server" | "@lifeline/demo-web"): string {
+  return `${dirname(require.resolve(`${name}/package.json`))}/`;
+}
+
+/** Screenshots and built pages, under the repository's ignored `test-output/`. */
+export const output = fileURLToPath(new URL("../../test-output/e2e/", import.meta.url));
 
 /**
  * Builds the dashboard from its current sources into `test-output/e2e/<name>/`, so a test
@@ -12,7 +21,7 @@ export const output = `${root}test-output/e2e/`;
 export async function buildWeb(name: string): Promise<string> {
   const outDir = `${output}${name}/`;
   await build({
-    root: `${root}apps/demo-web`,
+    root: packageDir("@lifeline/demo-web"),
     logLevel: "warn",
     build: { outDir, emptyOutDir: true, sourcemap: false },
   });

@@ -1,5 +1,5 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { deferred } from "./wait.js";
+import { deferred } from "@lifeline/test-support";
 
 /**
  * Faults applied to every link of a proxy (existing and new ones), per direction.

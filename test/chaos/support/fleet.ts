@@ -5,9 +5,9 @@ import {
   type LifelineClient,
   type WebSocketConstructor,
 } from "@lifeline/client";
+import { countdown, deferred, within } from "@lifeline/test-support";
 import { WebSocket } from "ws";
 import type { History } from "./history.js";
-import { countdown, deferred, within } from "./wait.js";
 
 /**
  * `ws`'s WebSocket with a tap on every text frame received, so a test can wait for a

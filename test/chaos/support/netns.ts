@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import type { Availability } from "@lifeline/test-support";
 
 /**
  * A network namespace joined to the host by a veth pair, for real packet faults: nftables
@@ -30,8 +31,6 @@ export interface Netns {
   destroy(): void;
 }
 
-export type NetnsSupport = { readonly ok: true } | { readonly ok: false; readonly reason: string };
-
 function run(command: string, args: readonly string[]): string {
   return execFileSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
@@ -44,8 +43,8 @@ function quiet(command: string, args: readonly string[]): void {
   }
 }
 
-/** Whether this process may create namespaces, and if not, why (printed by skipped tests). */
-export function netnsSupport(): NetnsSupport {
+/** Whether this process may create namespaces, and if not, why. */
+export function netnsSupport(): Availability {
   if (process.platform !== "linux") return { ok: false, reason: "network namespaces need Linux" };
   if (process.getuid?.() !== 0) {
     return { ok: false, reason: "creating network namespaces and veth pairs needs root" };

@@ -1,11 +1,8 @@
 // The attacker of resource-limits.test.ts, on a thread of its own: parsing thousands of
 // answers here would otherwise block the event loop the server and the bystander share,
 // and its objects would count in the server's heap.
-import { createRequire } from "node:module";
 import { parentPort } from "node:worker_threads";
-
-const require = createRequire(new URL("../../../packages/server/package.json", import.meta.url));
-const { WebSocket } = require("ws");
+import { WebSocket } from "ws";
 
 /** Open connections by name: `{ ws, messages, waiters }`. */
 const peers = new Map();

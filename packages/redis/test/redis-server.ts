@@ -1,5 +1,0 @@
-export {
-  type RedisServer,
-  type RedisServerOptions,
-  startRedisServer,
-} from "@lifeline/test-support";
