@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
+import { constants } from "node:os";
 import { type CommandName, parseCommandLine } from "./args.js";
 import type { Command } from "./command.js";
 import { monitor } from "./commands/monitor.js";
@@ -24,12 +25,33 @@ function version(): string {
   return (JSON.parse(readFileSync(manifest, "utf8")) as { version: string }).version;
 }
 
+/**
+ * Signals that end a command the way Ctrl-C does: `tail` and `monitor` close their client
+ * and `monitor` gives the terminal back (raw mode, alternate screen) before the exit.
+ */
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+type StopSignal = (typeof STOP_SIGNALS)[number];
+
+/** The shell's convention: 128 + the signal's number (130 for SIGINT, 143 for SIGTERM). */
+function exitCodeFor(signal: StopSignal): number {
+  return 128 + constants.signals[signal];
+}
+
 /** Runs one command line; resolves with the exit code. Errors become one line on stderr. */
-async function main(argv: readonly string[]): Promise<ExitCode> {
+async function main(argv: readonly string[]): Promise<number> {
   const debug = argv.includes("--debug");
   const interrupt = new AbortController();
-  const onSigint = () => interrupt.abort();
-  process.once("SIGINT", onSigint);
+  let received: StopSignal | undefined;
+  const handlers = STOP_SIGNALS.map((signal) => {
+    const handler = () => {
+      received ??= signal;
+      interrupt.abort();
+    };
+    process.once(signal, handler);
+    return () => process.off(signal, handler);
+  });
+  const stopped = (code: number) =>
+    code === ExitCode.Interrupted && received !== undefined ? exitCodeFor(received) : code;
   try {
     const invocation = parseCommandLine(argv);
     if (invocation.kind === "help") {
@@ -47,11 +69,11 @@ async function main(argv: readonly string[]): Promise<ExitCode> {
       output: createOutput({ quiet: invocation.common.quiet }),
       interrupted: interrupt.signal,
     });
-    if (stopsOnInterrupt.has(invocation.command)) return await running;
+    if (stopsOnInterrupt.has(invocation.command)) return stopped(await running);
     const interrupted = new Promise<ExitCode>((resolve) =>
       interrupt.signal.addEventListener("abort", () => resolve(ExitCode.Interrupted)),
     );
-    return await Promise.race([running, interrupted]);
+    return stopped(await Promise.race([running, interrupted]));
   } catch (error) {
     const exitCode = error instanceof CliError ? error.exitCode : ExitCode.Failed;
     const message = error instanceof Error ? error.message : String(error);
@@ -59,7 +81,7 @@ async function main(argv: readonly string[]): Promise<ExitCode> {
     if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
     return exitCode;
   } finally {
-    process.off("SIGINT", onSigint);
+    for (const undo of handlers) undo();
   }
 }
 

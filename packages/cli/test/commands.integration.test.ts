@@ -105,3 +105,22 @@ describe("lifeline status", () => {
     expect(accepted.code).toBe(0);
   });
 });
+
+describe("--header", () => {
+  it("sends each header with the WebSocket upgrade", async () => {
+    const seen: (string | undefined)[] = [];
+    const guarded = await startServer(createServer, {
+      authenticate: (request: { headers: Record<string, string | string[] | undefined> }) => {
+        const value = request.headers["x-team"];
+        seen.push(typeof value === "string" ? value : undefined);
+        if (value !== "ops") throw new AuthError("x-team must be ops");
+        return "ops";
+      },
+    });
+    disposer.add(() => guarded.close());
+    guarded.server.method("who", () => "ok");
+    const run = await runCli(["request", guarded.url, "who", "--header", "X-Team: ops", "-q"]);
+    expect(run).toEqual({ code: 0, stdout: '"ok"\n', stderr: "" });
+    expect(seen).toEqual(["ops"]);
+  });
+});

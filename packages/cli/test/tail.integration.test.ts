@@ -84,3 +84,17 @@ describe("lifeline tail", () => {
     expect(run.stderr).toBe("");
   });
 });
+
+describe("lifeline tail, stopped", () => {
+  it("exits 130 on Ctrl-C (SIGINT) after closing its connection", async () => {
+    const server = await startServer(createServer, {});
+    disposer.add(() => server.close());
+    const active = subscribed(server.server, "t");
+    const cli = startCli(["tail", server.url, "t"]);
+    disposer.add(() => cli.kill());
+    await within(active, "the subscription", 15_000);
+    cli.child.kill("SIGINT");
+    const run = await within(cli.exited, "tail to exit after SIGINT", 10_000);
+    expect(run.code).toBe(130);
+  });
+});
