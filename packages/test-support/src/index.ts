@@ -18,11 +18,10 @@ export {
 export {
   type RedisServer,
   type RedisServerOptions,
-  redisAvailability,
   startRedisServer,
 } from "./redis-server.js";
 export { type ClosableServer, QUICK_CLOSE, startServer, type TestServer } from "./server.js";
-export { type Availability, onCi, skipWithout } from "./system.js";
+export { type Availability, skipWithout } from "./system.js";
 export {
   type Countdown,
   countdown,

@@ -1,18 +1,10 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./ports.js";
-import type { Availability } from "./system.js";
 
 const INSTALL_HINT = "run `bash scripts/ensure-system-deps.sh redis` (Debian package redis-server)";
-
-/** Whether `redis-server` is on PATH. */
-export function redisAvailability(): Availability {
-  const probe = spawnSync("redis-server", ["--version"], { stdio: "ignore" });
-  if (probe.error === undefined && probe.status === 0) return { ok: true };
-  return { ok: false, reason: `redis-server not found on PATH: ${INSTALL_HINT}` };
-}
 
 /** A real `redis-server` on a free loopback port, owned by one test file. */
 export interface RedisServer {
