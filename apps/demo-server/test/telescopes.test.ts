@@ -1,7 +1,7 @@
+import { createFakeClock } from "@lifeline/test-support";
 import { describe, expect, it } from "vitest";
 import { contract, type TelescopeStatus, type TelescopesEvent } from "../src/contract.js";
 import { createObservatory, TelescopeError } from "../src/telescopes.js";
-import { createFakeClock } from "./fake-clock.js";
 
 const STATUS_1 = "telescope/seestar-001/status";
 const STATUS_2 = "telescope/seestar-002/status";

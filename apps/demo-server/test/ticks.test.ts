@@ -1,6 +1,6 @@
+import { createFakeClock } from "@lifeline/test-support";
 import { describe, expect, it } from "vitest";
 import { createTicks } from "../src/ticks.js";
-import { createFakeClock } from "./fake-clock.js";
 
 /** Lets pending promise callbacks run (publishes resolve asynchronously). */
 const settle = async (): Promise<void> => {

@@ -7,6 +7,7 @@ export {
   type LaunchOptions,
   launchChromium,
 } from "./chromium.js";
+export { createFakeClock, type FakeClock } from "./fake-clock.js";
 export { captureLogs, type LogCapture } from "./logs.js";
 export { freePort } from "./ports.js";
 export {
