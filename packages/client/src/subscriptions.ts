@@ -68,6 +68,26 @@ export interface GapEvent {
 /** Per-subscription options of `subscribe()`. */
 export interface SubscribeOptions {
   /**
+   * Where to start: deliver every retained message after this position (one the
+   * application kept, such as a `MessageMeta` it saw), then live ones. When history no
+   * longer reaches back to it, `gap` reports what was lost. Wins over `rewind`.
+   * Only the topic's first handler chooses: a handler added while the topic is already
+   * subscribed joins the live stream (PROTOCOL.md, "Start positions").
+   * @default undefined (start at the head, or with `rewind`)
+   */
+  readonly since?: ResumePoint;
+  /**
+   * Start with up to this many of the latest retained messages, then live ones: `1` is
+   * "the latest value", so a view has its state at once instead of at the next publish.
+   * An integer from 1 to the server's history limit (1000 by default); the server refuses
+   * a larger one (`invalid_message`, reported like any refused subscription). Fewer
+   * retained is not a gap. Needs a server that announces the `rewind` feature; only the
+   * topic's first handler chooses, as for `since`. After a reconnect the subscription
+   * resumes from its position, so nothing is delivered twice.
+   * @default undefined (start at the head)
+   */
+  readonly rewind?: number;
+  /**
    * Called, besides the client's `gap` event, when this topic could not resume without loss.
    * @default undefined
    */
@@ -96,8 +116,12 @@ interface TopicState {
   position: ResumePoint | undefined;
   /** Id of the `subscribe` awaiting its `subscribed` on the current connection. */
   pendingId: string | undefined;
+  /** The `rewind` of the topic's first handler, sent until a position is known. */
+  readonly rewind: number | undefined;
   /** The resume point that `subscribe` carried. */
   sentSince: ResumePoint | undefined;
+  /** The `subscribe` in flight carried `rewind`, so messages before its answer are replay. */
+  sentRewind: boolean;
   /** Replayed messages held until `subscribed` says whether there is a gap. */
   buffer: TopicMessage[];
   /** Delays of retries after retryable refusals; made at the first refusal. */
@@ -148,16 +172,19 @@ export function createSubscriptionRegistry(options: {
     state.cancelRetry = undefined;
     const id = transport.nextId("s");
     const since = state.position;
+    const rewind = since ? undefined : state.rewind;
     const frame = JSON.stringify({
       type: "subscribe",
       id,
       topic: state.topic,
       ...(since ? { since } : {}),
+      ...(rewind !== undefined ? { rewind } : {}),
     });
     if (!transport.sendIfOpen("subscribe", frame)) return;
     if (state.pendingId) byPendingId.delete(state.pendingId);
     state.pendingId = id;
     state.sentSince = since;
+    state.sentRewind = rewind !== undefined;
     state.buffer = [];
     byPendingId.set(id, state);
   };
@@ -257,15 +284,19 @@ export function createSubscriptionRegistry(options: {
       return [...topics.keys()];
     },
     add(topic, handler, subscribeOptions) {
+      checkStart(subscribeOptions);
       const listener: Listener = { handler, options: subscribeOptions };
       let state = topics.get(topic);
       if (!state) {
         state = {
           topic,
           listeners: [listener],
-          position: undefined,
+          // A given `since` is where the client stands: replayed offsets up to it are duplicates.
+          position: subscribeOptions.since,
           pendingId: undefined,
+          rewind: subscribeOptions.rewind,
           sentSince: undefined,
+          sentRewind: false,
           buffer: [],
           retries: undefined,
           cancelRetry: undefined,
@@ -298,6 +329,7 @@ export function createSubscriptionRegistry(options: {
       for (const state of topics.values()) {
         state.pendingId = undefined;
         state.sentSince = undefined;
+        state.sentRewind = false;
         // Never delivered, so the position did not move: the next `since` replays them.
         state.buffer = [];
       }
@@ -318,9 +350,9 @@ export function createSubscriptionRegistry(options: {
       state.pendingId = undefined;
       state.retries?.reset();
       const since = state.sentSince;
-      // Without `since` the server replays nothing: whatever arrived before this answer
-      // belonged to an earlier subscription of the topic (an unsubscribe still in flight).
-      const buffered = since ? state.buffer : [];
+      // Without `since` or `rewind` the server replays nothing: whatever arrived before this
+      // answer belonged to an earlier subscription of the topic (an unsubscribe in flight).
+      const buffered = since || state.sentRewind ? state.buffer : [];
       state.buffer = [];
       if (since && !message.recovered) {
         const gap = describeGap(state, since, message, buffered);
@@ -366,4 +398,20 @@ export function createSubscriptionRegistry(options: {
       return topics.get(topic)?.position;
     },
   };
+}
+
+/** A bad start position is the caller's bug: thrown at once rather than refused later. */
+function checkStart(options: SubscribeOptions): void {
+  const { rewind, since } = options;
+  if (rewind !== undefined && !(Number.isSafeInteger(rewind) && rewind >= 1)) {
+    throw new RangeError(`subscribe expects "rewind" to be an integer >= 1, got ${rewind}`);
+  }
+  if (
+    since !== undefined &&
+    !(Number.isSafeInteger(since.offset) && since.offset >= 0 && typeof since.epoch === "string")
+  ) {
+    throw new RangeError(
+      `subscribe expects "since" to be {offset: integer >= 0, epoch: string}, got ${JSON.stringify(since)}`,
+    );
+  }
 }

@@ -293,3 +293,80 @@ describe("resubscribing a topic while its unsubscribe is in flight", () => {
     expect(second).toEqual([3]);
   });
 });
+
+describe("start positions", () => {
+  it("sends rewind on the first subscribe and delivers the replay that comes before subscribed", () => {
+    const t = setup();
+    const seen: number[] = [];
+    t.registry.add("t", (data) => seen.push(data as number), { rewind: 2 });
+    expect(t.lastSubscribe()).toMatchObject({ topic: "t", rewind: 2 });
+    expect(t.lastSubscribe().since).toBeUndefined();
+    t.registry.handleMessage(t.message(9));
+    t.registry.handleMessage(t.message(10));
+    expect(seen).toEqual([]);
+    t.registry.handleSubscribed(t.subscribed({ offset: 10, replayed: 2 }));
+    expect(seen).toEqual([9, 10]);
+    expect(t.gaps).toEqual([]);
+  });
+
+  it("resumes with since, not rewind, once a position is known", () => {
+    const t = setup();
+    t.registry.add("t", () => {}, { rewind: 5 });
+    t.registry.handleSubscribed(t.subscribed({ offset: 7 }));
+    t.registry.connectionLost();
+    t.registry.resubscribeAll();
+    const again = t.lastSubscribe() as Record<string, unknown>;
+    expect(again.since).toEqual({ offset: 7, epoch: "e1" });
+    expect(again.rewind).toBeUndefined();
+  });
+
+  it("asks for rewind again when the connection dropped before any answer", () => {
+    const t = setup();
+    t.registry.add("t", () => {}, { rewind: 1 });
+    t.registry.connectionLost();
+    t.registry.resubscribeAll();
+    expect(t.lastSubscribe()).toMatchObject({ rewind: 1 });
+  });
+
+  it("starts after a given since, sends it alone, and drops replayed offsets up to it", () => {
+    const t = setup();
+    const seen: number[] = [];
+    t.registry.add("t", (data) => seen.push(data as number), {
+      since: { offset: 4, epoch: "e1" },
+      rewind: 3,
+    });
+    const frame = t.lastSubscribe() as Record<string, unknown>;
+    expect(frame.since).toEqual({ offset: 4, epoch: "e1" });
+    expect(frame.rewind).toBeUndefined();
+    for (const offset of [4, 5, 6]) t.registry.handleMessage(t.message(offset));
+    t.registry.handleSubscribed(t.subscribed({ offset: 6, replayed: 2 }));
+    expect(seen).toEqual([5, 6]);
+    expect(t.duplicates()).toBe(1);
+  });
+
+  it("reports a gap when a given since is no longer retained", () => {
+    const t = setup();
+    t.registry.add("t", () => {}, { since: { offset: 2, epoch: "e1" } });
+    t.registry.handleMessage(t.message(6));
+    t.registry.handleSubscribed(t.subscribed({ offset: 6, recovered: false, replayed: 1 }));
+    expect(t.gaps).toMatchObject([
+      { reason: "history_expired", lost: { epoch: "e1", fromOffset: 3, toOffset: 5 } },
+    ]);
+  });
+
+  it.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])(
+    "throws a RangeError for rewind %s and subscribes nothing",
+    (rewind) => {
+      const t = setup();
+      expect(() => t.registry.add("t", () => {}, { rewind })).toThrow(RangeError);
+      expect(t.frames).toEqual([]);
+      expect(t.registry.topics).toEqual([]);
+    },
+  );
+
+  it("throws a RangeError for a since that is not a position", () => {
+    const t = setup();
+    const since = { offset: -1, epoch: "e1" };
+    expect(() => t.registry.add("t", () => {}, { since })).toThrow(/"since"/);
+  });
+});

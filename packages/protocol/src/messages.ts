@@ -57,8 +57,19 @@ export const SubscribeMessage = Type.Object(
     id: MessageId,
     topic: TopicName,
     since: Type.Optional(ResumePoint),
+    rewind: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          "Replay up to this many of the latest retained messages, then go live (1: the latest value). Ignored when since is given; a server refuses more than its history limit. Announced as the rewind feature.",
+      }),
+    ),
   },
-  { ...strict, description: "Subscribe to a topic, optionally resuming after a known offset." },
+  {
+    ...strict,
+    description:
+      "Subscribe to a topic: from its head, after a known offset (since), or from the last N retained messages (rewind).",
+  },
 );
 export type SubscribeMessage = Static<typeof SubscribeMessage>;
 

@@ -108,6 +108,22 @@ const invalidClient: readonly Case[] = [
     { type: "subscribe", id: "1", topic: "a", since: { offset: 1.5, epoch: "e" } },
     "/since/offset",
   ],
+  ["subscribe with rewind 0", { type: "subscribe", id: "1", topic: "a", rewind: 0 }, "/rewind"],
+  [
+    "subscribe with a negative rewind",
+    { type: "subscribe", id: "1", topic: "a", rewind: -2 },
+    "/rewind",
+  ],
+  [
+    "subscribe with a fractional rewind",
+    { type: "subscribe", id: "1", topic: "a", rewind: 1.5 },
+    "/rewind",
+  ],
+  [
+    "subscribe with a string rewind",
+    { type: "subscribe", id: "1", topic: "a", rewind: "1" },
+    "/rewind",
+  ],
   [
     "subscribe with since missing epoch",
     { type: "subscribe", id: "1", topic: "a", since: { offset: 1 } },
@@ -311,6 +327,10 @@ describe("invalid messages name the offending field with a JSON pointer", () => 
       [
         client({ type: "subscribe", id: "1", topic: "a", since: { offset: -1, epoch: "e" } }),
         '"subscribe" expects "since.offset" to be >= 0, got integer -1',
+      ],
+      [
+        client({ type: "subscribe", id: "1", topic: "a", rewind: 0 }),
+        '"subscribe" expects "rewind" to be >= 1, got integer 0',
       ],
       [
         client({ type: "request", id: "1", method: "m", timeout_ms: 1.5 }),

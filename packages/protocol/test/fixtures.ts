@@ -4,6 +4,7 @@ import type { ClientMessage, ServerMessage } from "../src/index.js";
 export const validClientMessages: readonly ClientMessage[] = [
   { type: "subscribe", id: "s-1", topic: "telescope/seestar-001/status" },
   { type: "subscribe", id: "s-2", topic: "a", since: { offset: 41, epoch: "e-7f3a" } },
+  { type: "subscribe", id: "s-3", topic: "a", rewind: 1 },
   { type: "unsubscribe", id: "u-1", topic: "telescope/seestar-001/status" },
   { type: "publish", id: "p-1", topic: "chat/room:1", data: { text: "hi", n: [1, 2] } },
   { type: "publish", id: "p-2", topic: "chat/room:1", data: null },

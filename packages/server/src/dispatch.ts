@@ -188,6 +188,11 @@ export function createDispatcher<Principal>(
 
   async function onSubscribe(connection: Connection, message: SubscribeMessage): Promise<void> {
     const { id, topic } = message;
+    if (message.since === undefined && (message.rewind ?? 0) > limits.maxRewind) {
+      const text = `"subscribe" expects "rewind" to be at most ${limits.maxRewind} (the messages this server retains), got ${message.rewind}`;
+      answerError(connection, id, ErrorCode.InvalidMessage, text);
+      return;
+    }
     const held = connection.subscriptions;
     if (held.size >= limits.maxSubscriptionsPerConnection && !held.has(topic)) {
       limitReporter.refused(Limit.SubscriptionsPerConnection, fieldsOf(connection), connection);
@@ -206,7 +211,8 @@ export function createDispatcher<Principal>(
     }
     if (connection.closing) return;
     try {
-      await topics.subscribe(connection, topic, message.since, (outcome) => {
+      const start = { since: message.since, rewind: message.rewind };
+      await topics.subscribe(connection, topic, start, (outcome) => {
         connection.send({ type: "subscribed", id, topic, ...outcome });
       });
     } catch (error) {

@@ -3,6 +3,15 @@ import type { Broker, LogEntry } from "./broker.js";
 import type { Connection } from "./connection.js";
 import { type PreparedMessage, prepareMessage } from "./fan-out.js";
 
+/**
+ * Where a subscription starts: after `since` when given, else from the last `rewind`
+ * retained entries, else at the head (PROTOCOL.md, "Start positions").
+ */
+export interface StartPosition {
+  readonly since?: ResumePoint | undefined;
+  readonly rewind?: number | undefined;
+}
+
 /** The answer to a `subscribe`, sent as `subscribed`. */
 export interface SubscribeOutcome {
   readonly offset: number;
@@ -73,13 +82,14 @@ export class Topics {
   }
 
   /**
-   * Subscribes `connection`. Replays retained entries after `since` (sent before this
-   * resolves), then the caller sends `subscribed`, then live entries follow.
+   * Subscribes `connection`. Replays retained entries after `start.since`, or the last
+   * `start.rewind` of them (sent before this resolves), then the caller sends `subscribed`,
+   * then live entries follow.
    */
   async subscribe(
     connection: Connection,
     topic: string,
-    since: ResumePoint | undefined,
+    start: StartPosition,
     sendSubscribed: (outcome: SubscribeOutcome) => void,
   ): Promise<void> {
     const state = this.topicFor(topic);
@@ -89,6 +99,7 @@ export class Topics {
     try {
       await state.live;
       let outcome: SubscribeOutcome;
+      const { since, rewind } = start;
       if (since) {
         const read = await this.broker.readSince(topic, since.offset, since.epoch);
         if (state.subscribers.get(connection) !== subscription) return;
@@ -113,6 +124,9 @@ export class Topics {
           subscription.lastOffset = read.head;
           outcome = { offset: read.head, epoch: read.epoch, recovered: false, replayed: 0 };
         }
+      } else if (rewind !== undefined) {
+        outcome = await this.rewind(connection, state, subscription, rewind);
+        if (state.subscribers.get(connection) !== subscription) return;
       } else {
         const head = await this.broker.head(topic);
         if (state.subscribers.get(connection) !== subscription) return;
@@ -137,6 +151,43 @@ export class Topics {
       this.unsubscribe(connection, topic);
       throw error;
     }
+  }
+
+  /**
+   * Replays the last `count` retained entries. Two reads, as the broker interface has no
+   * "last N": the head, then the entries after `head - count`. Entries appended between
+   * the two are replayed too (they are newer than the head, so live delivery would have
+   * sent them anyway); the subscription's position keeps every offset once.
+   */
+  private async rewind(
+    connection: Connection,
+    state: TopicState,
+    subscription: Subscription,
+    count: number,
+  ): Promise<SubscribeOutcome> {
+    const head = await this.broker.head(state.name);
+    if (state.subscribers.get(connection) !== subscription) {
+      return { offset: head.offset, epoch: head.epoch, recovered: true, replayed: 0 };
+    }
+    const from = Math.max(0, head.offset - count);
+    const read = await this.broker.readSince(state.name, from, head.epoch);
+    if (state.subscribers.get(connection) !== subscription) {
+      return { offset: read.head, epoch: read.epoch, recovered: true, replayed: 0 };
+    }
+    // History lost between the two reads: the new epoch's last `count` entries stand in.
+    const entries = read.epoch === head.epoch ? read.entries : read.entries.slice(-count);
+    subscription.epoch = read.epoch;
+    subscription.lastOffset = 0;
+    let replayed = 0;
+    for (const entry of entries) {
+      if (entry.offset <= subscription.lastOffset) continue;
+      connection.sendPrepared(prepareEntry(entry), "message");
+      subscription.lastOffset = entry.offset;
+      replayed += 1;
+    }
+    subscription.lastOffset = Math.max(read.head, subscription.lastOffset);
+    // A rewind asks for "up to N": fewer retained is not a loss, so it is always recovered.
+    return { offset: subscription.lastOffset, epoch: read.epoch, recovered: true, replayed };
   }
 
   /** Removes the subscription; false when there was none. */

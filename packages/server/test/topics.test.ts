@@ -50,7 +50,7 @@ describe("Topics", () => {
     const bad = fakeConnection({ throws: true });
     const alsoGood = fakeConnection();
     for (const c of [good, bad, alsoGood]) {
-      await topics.subscribe(c.connection, "t", undefined, () => {});
+      await topics.subscribe(c.connection, "t", {}, () => {});
     }
     await broker.append("t", "x");
     expect(good.sent.map((m) => m.data)).toEqual(["x"]);
@@ -73,7 +73,7 @@ describe("Topics", () => {
       } as unknown as Connection;
       return connection;
     });
-    for (const c of connections) await topics.subscribe(c, "t", undefined, () => {});
+    for (const c of connections) await topics.subscribe(c, "t", {}, () => {});
     await broker.append("t", { big: "payload" });
     expect(seen.size).toBe(1);
   });
@@ -84,8 +84,8 @@ describe("Topics", () => {
     const topics = new Topics(broker, h.hooks);
     const a = fakeConnection();
     const b = fakeConnection();
-    await topics.subscribe(a.connection, "t", undefined, () => {});
-    await topics.subscribe(b.connection, "t", undefined, () => {});
+    await topics.subscribe(a.connection, "t", {}, () => {});
+    await topics.subscribe(b.connection, "t", {}, () => {});
     topics.unsubscribe(a.connection, "t");
     expect(h.events).toEqual(["active:t"]);
     topics.removeConnection(b.connection);
@@ -110,7 +110,7 @@ describe("Topics", () => {
     const topics = new Topics(racing, hooks().hooks);
     const c = fakeConnection();
     const outcomes: unknown[] = [];
-    await topics.subscribe(c.connection, "t", { offset: 1, epoch: "e" }, (o) => {
+    await topics.subscribe(c.connection, "t", { since: { offset: 1, epoch: "e" } }, (o) => {
       outcomes.push(o);
       c.sent.push({ type: "subscribed" });
     });
@@ -135,9 +135,7 @@ describe("Topics", () => {
     const h = hooks();
     const topics = new Topics(failing, h.hooks);
     const c = fakeConnection();
-    await expect(topics.subscribe(c.connection, "t", undefined, () => {})).rejects.toThrow(
-      "broker down",
-    );
+    await expect(topics.subscribe(c.connection, "t", {}, () => {})).rejects.toThrow("broker down");
     expect(topics.activeCount).toBe(0);
     expect(c.connection.subscriptions.size).toBe(0);
   });
