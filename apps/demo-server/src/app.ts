@@ -7,8 +7,9 @@ import { type Clock, systemClock } from "./clock.js";
 import type { DemoConfig } from "./config.js";
 import {
   contract,
-  type MoveParams,
-  type SetGainParams,
+  type ObservatoryPublish,
+  type ObservatorySpec,
+  type PageConfig,
   TICKS_TOPIC,
   type Tick,
 } from "./contract.js";
@@ -42,23 +43,13 @@ export interface DemoServer {
   readonly port: number;
   /** `http://host:port/` of the dashboard. */
   readonly url: string;
-  readonly lifeline: LifelineServer;
+  readonly lifeline: LifelineServer<unknown, ObservatorySpec>;
   /** True while this process produces telescopes and ticks (always in memory; the lease holder on Redis). */
   readonly producing: boolean;
   /** Calls `listener` whenever `producing` changes; returns the undo. */
   onProducingChange(listener: (producing: boolean) => void): () => void;
   /** Graceful: clients get `shutdown` and 1012, the lease is released, the port freed. */
   close(): Promise<void>;
-}
-
-/** What the page reads from `/demo-config.json`. */
-export interface PageConfig {
-  readonly nodeId: string;
-  readonly broker: "memory" | "redis" | "external";
-  /** Whether this node currently runs the simulation and the ticks. */
-  readonly producer: boolean;
-  /** WebSocket URLs to use instead of the page's own origin (a cluster). */
-  readonly wsUrls: readonly string[] | null;
 }
 
 /**
@@ -98,10 +89,11 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     clock,
   });
 
-  const publishLogged = (topic: string, data: unknown): Promise<unknown> =>
+  const publishLogged: ObservatoryPublish = (topic, data) => {
     lifeline.publish(topic, data).catch((error: unknown) => {
       logger.warn({ err: error, topic }, "publish failed");
     });
+  };
 
   const observatory = createObservatory({ clock, publish: publishLogged });
   let lastTick = 0;
@@ -141,11 +133,9 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     owned.startProducerElection(setProducing);
   }
 
-  lifeline.method("telescope.move", (params) =>
-    asMethodError(() => observatory.move(params as MoveParams)),
-  );
+  lifeline.method("telescope.move", (params) => asMethodError(() => observatory.move(params)));
   lifeline.method("telescope.set_gain", (params) =>
-    asMethodError(() => observatory.setGain(params as SetGainParams)),
+    asMethodError(() => observatory.setGain(params)),
   );
   lifeline.method("telescope.list", () => observatory.list());
   lifeline.method("echo", (params) => params ?? null);
@@ -235,8 +225,11 @@ async function lastTickInLog(broker: Broker): Promise<number> {
   const head = await broker.head(TICKS_TOPIC);
   if (head.offset === 0) return 0;
   const read = await broker.readSince(TICKS_TOPIC, head.offset - 1, head.epoch);
-  const data = read.entries.at(-1)?.data as { n?: unknown } | undefined;
-  return typeof data?.n === "number" ? data.n : 0;
+  // The broker's log is untyped: the entry is read as unknown and narrowed, not cast.
+  const data: unknown = read.entries.at(-1)?.data;
+  return typeof data === "object" && data !== null && "n" in data && typeof data.n === "number"
+    ? data.n
+    : 0;
 }
 
 /** Telescope failures reach the caller with their own code; anything else stays internal. */

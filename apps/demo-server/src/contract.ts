@@ -1,4 +1,4 @@
-import { defineContract } from "@lifeline/protocol";
+import { defineContract, type TopicData, type TopicOf } from "@lifeline/protocol";
 import { type Static, Type } from "@sinclair/typebox";
 
 /** The simulated telescopes, by id. */
@@ -144,7 +144,8 @@ export const Note = Type.Object(
 export type Note = Static<typeof Note>;
 
 /**
- * The observatory's topics and methods, shared by server and (as types) the page. A topic
+ * The observatory's topics and methods, shared by server and (as types only, through
+ * `import type`) the page: the page is typed by the same schemas without bundling them. A topic
  * given as a bare schema is server-owned: a client's publish there is refused `forbidden`
  * (PROTOCOL.md, "Who may publish and subscribe"), so no browser can forge telescope status
  * or ticks. Only `demo/notes` is open to clients.
@@ -165,8 +166,29 @@ export const contract = defineContract({
   },
 });
 export type ObservatoryContract = typeof contract;
+/** The contract's spec: the type argument of `createClient` for a page that imports types only. */
+export type ObservatorySpec = ObservatoryContract["spec"];
+export type ObservatoryTopic = TopicOf<ObservatorySpec>;
+/** A publish function typed by the contract, limited to the topics in `Topic`. */
+export type ObservatoryPublish<Topic extends ObservatoryTopic = ObservatoryTopic> = <
+  T extends Topic,
+>(
+  topic: T,
+  data: TopicData<ObservatorySpec, T>,
+) => void;
 
-export const statusTopic = (telescopeId: string): string => `telescope/${telescopeId}/status`;
+/** What the page reads from `/demo-config.json`. */
+export interface PageConfig {
+  readonly nodeId: string;
+  readonly broker: "memory" | "redis" | "external";
+  /** Whether this node currently runs the simulation and the ticks. */
+  readonly producer: boolean;
+  /** WebSocket URLs to use instead of the page's own origin (a cluster). */
+  readonly wsUrls: readonly string[] | null;
+}
+
+export type StatusTopic = `telescope/${string}/status`;
+export const statusTopic = (telescopeId: string): StatusTopic => `telescope/${telescopeId}/status`;
 export const TICKS_TOPIC = "demo/ticks";
 export const NOTES_TOPIC = "demo/notes";
 export const TELESCOPES_TOPIC = "telescopes";

@@ -5,14 +5,14 @@ import {
   type ListResult,
   type MoveParams,
   type MoveResult,
+  type ObservatoryPublish,
   type SetGainParams,
   type SetGainResult,
+  type StatusTopic,
   statusTopic,
   TELESCOPES_TOPIC,
   type TelescopeInfo,
   type TelescopeState,
-  type TelescopeStatus,
-  type TelescopesEvent,
 } from "./contract.js";
 
 /** A method failure with a stable code, shown to the caller (mapped to MethodError). */
@@ -32,7 +32,7 @@ export interface ObservatoryOptions {
   /** Random numbers in [0, 1) for sensor noise. @default Math.random */
   readonly random?: () => number;
   /** Publishes one message; failures are the caller's to log (they are not retried). */
-  readonly publish: (topic: string, data: TelescopeStatus | TelescopesEvent) => void;
+  readonly publish: ObservatoryPublish<StatusTopic | typeof TELESCOPES_TOPIC>;
   /** @default the two seestars */
   readonly telescopes?: readonly { readonly id: string; readonly name: string }[];
   /** Interval between changes-only status updates, in milliseconds (5 Hz). @default 200 */
@@ -225,20 +225,16 @@ export function createObservatory(options: ObservatoryOptions): Observatory {
     if (full || previous === undefined) {
       options.publish(statusTopic(t.id), { telescope_id: t.id, full: true, ...state });
     } else {
-      const changes: Partial<Record<keyof TelescopeState, unknown>> = {};
+      const changes: Partial<TelescopeState> = {};
       let changed = false;
       for (const key of STATUS_KEYS) {
         if (state[key] !== previous[key]) {
-          changes[key] = state[key];
+          copyField(changes, state, key);
           changed = true;
         }
       }
       if (!changed) return;
-      options.publish(statusTopic(t.id), {
-        telescope_id: t.id,
-        full: false,
-        ...(changes as Partial<TelescopeState>),
-      });
+      options.publish(statusTopic(t.id), { telescope_id: t.id, full: false, ...changes });
     }
     t.lastSent = state;
   }
@@ -408,4 +404,12 @@ export function createObservatory(options: ObservatoryOptions): Observatory {
 function wrap360(degrees: number): number {
   const wrapped = degrees % 360;
   return wrapped < 0 ? wrapped + 360 : wrapped;
+}
+
+function copyField<K extends keyof TelescopeState>(
+  to: Partial<TelescopeState>,
+  from: TelescopeState,
+  key: K,
+): void {
+  to[key] = from[key];
 }

@@ -8,7 +8,8 @@ const STATUS_2 = "telescope/seestar-002/status";
 
 function setup(options: { batteryDrainPerMinute?: number } = {}) {
   const clock = createFakeClock();
-  const published: { topic: string; data: TelescopeStatus | TelescopesEvent }[] = [];
+  // Checked against the contract at run time: the types of a generic topic stay generic.
+  const published: { topic: string; data: unknown }[] = [];
   const observatory = createObservatory({
     clock,
     random: () => 0.5,

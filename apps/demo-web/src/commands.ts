@@ -1,5 +1,6 @@
 import type { LifelineClient } from "@lifeline/client";
 import { formatDuration, h } from "./dom.js";
+import type { ObservatorySpec } from "./types.js";
 
 export type CommandStatus = "queued" | "pending" | "ok" | "error" | "timeout";
 
@@ -25,7 +26,10 @@ interface Entry {
 
 const MAX_ROWS = 12;
 
-export function createCommandLog(host: HTMLElement, client: LifelineClient): CommandLog {
+export function createCommandLog(
+  host: HTMLElement,
+  client: LifelineClient<ObservatorySpec>,
+): CommandLog {
   const list = h("ol", { class: "commands", attrs: { "data-testid": "commands" } });
   host.replaceChildren(h("h2", { text: "Commands" }), list);
   const entries = new Set<Entry>();

@@ -1,6 +1,7 @@
 import type { LifelineClient } from "@lifeline/client";
 import { h } from "./dom.js";
 import type { ToastKind, Toasts } from "./toasts.js";
+import type { ObservatorySpec } from "./types.js";
 
 type Status = ReturnType<LifelineClient["connection"]["getSnapshot"]>["state"];
 
@@ -22,7 +23,7 @@ const LOOK: Readonly<Record<Status, { dot: string; toast: ToastKind }>> = {
  */
 export function mountConnectionIndicator(
   host: HTMLElement,
-  client: LifelineClient,
+  client: LifelineClient<ObservatorySpec>,
   toasts: Toasts,
 ): () => void {
   const dot = h("span", { class: "dot", attrs: { "aria-hidden": "true" } });

@@ -1,5 +1,6 @@
 import type { ClientStats, LifelineClient } from "@lifeline/client";
 import { formatDuration, h } from "./dom.js";
+import type { ObservatorySpec } from "./types.js";
 
 export interface DiagnosticsPanel {
   toggle(): void;
@@ -12,7 +13,10 @@ export interface DiagnosticsPanel {
  * outbox; and buttons to connect, disconnect, reconnect and ping. Opened by `?wsDebug=1`
  * or Ctrl+Shift+W.
  */
-export function mountDiagnosticsPanel(host: HTMLElement, client: LifelineClient): DiagnosticsPanel {
+export function mountDiagnosticsPanel(
+  host: HTMLElement,
+  client: LifelineClient<ObservatorySpec>,
+): DiagnosticsPanel {
   const body = h("div", { class: "diag-body" });
   const pingResult = h("span", { class: "muted", attrs: { "data-testid": "diag-ping" } });
   const button = (text: string, testId: string, onClick: () => void): HTMLButtonElement =>

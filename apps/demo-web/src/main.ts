@@ -9,13 +9,10 @@ import { mountTicksPanel } from "./ticks-panel.js";
 import { createToasts } from "./toasts.js";
 import {
   type Direction,
-  type ListResult,
+  type ObservatorySpec,
   type PageConfig,
   statusTopic,
   type TelescopeInfo,
-  type TelescopeStatus,
-  type TelescopesEvent,
-  type Tick,
 } from "./types.js";
 
 const params = new URLSearchParams(location.search);
@@ -49,7 +46,8 @@ async function start(): Promise<void> {
     ? `page from ${config.nodeId} · broker: ${config.broker}${config.broker === "redis" ? ` (${config.producer ? "this node produces" : "another node produces"})` : ""}${Array.isArray(url) ? ` · ${url.length} nodes` : ""}`
     : "";
 
-  const client = createClient({
+  // Typed by the server's contract without bundling it: the server validates.
+  const client = createClient<ObservatorySpec>({
     url,
     role: "frontend",
     logLevel: "warn",
@@ -120,7 +118,7 @@ async function start(): Promise<void> {
     cards.set(info.id, card);
     byId("telescopes-empty").hidden = true;
     container.append(card.element);
-    client.subscribe(statusTopic(info.id), (data) => card.apply(data as TelescopeStatus), {
+    client.subscribe(statusTopic(info.id), (data) => card.apply(data), {
       onGap: () => void refreshList(),
     });
     return card;
@@ -128,9 +126,7 @@ async function start(): Promise<void> {
 
   const refreshList = async (): Promise<void> => {
     try {
-      const list = (await client.request("telescope.list", undefined, {
-        timeoutMs: 5000,
-      })) as ListResult;
+      const list = await client.request("telescope.list", undefined, { timeoutMs: 5000 });
       for (const t of list.telescopes) {
         const card = ensureCard(t);
         card.setOnline(t.online);
@@ -141,12 +137,11 @@ async function start(): Promise<void> {
     }
   };
 
-  client.subscribe("telescopes", (data) => {
-    const event = data as TelescopesEvent;
+  client.subscribe("telescopes", (event) => {
     for (const info of event.telescopes) ensureCard(info).setOnline(info.online);
     toasts.show(`${event.telescope_id} ${event.event}`, event.event === "lost" ? "warn" : "ok");
   });
-  client.subscribe("demo/ticks", (data) => ticks.observe((data as Tick).n), {
+  client.subscribe("demo/ticks", (tick) => ticks.observe(tick.n), {
     onGap: () => ticks.historyLost(),
   });
 

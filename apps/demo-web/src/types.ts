@@ -1,47 +1,25 @@
 /**
- * The observatory's payloads as the page sees them. They mirror the TypeBox schemas in
- * apps/demo-server/src/contract.ts (the page keeps its bundle free of the validators).
+ * The observatory's payloads as the page sees them: types only, from the server's contract
+ * (`import type` is erased from the bundle, so the page ships neither TypeBox nor the
+ * validators; the server validates). The two values the page needs are restated here and
+ * typed by the server's, so a change there that the page does not follow fails to compile.
  */
-export type Direction = "up" | "down" | "left" | "right";
+import type {
+  GAIN_RANGE as ContractGainRange,
+  statusTopic as contractStatusTopic,
+} from "@lifeline/demo-server/contract";
 
-export interface TelescopeState {
-  battery: number;
-  temperature_c: number;
-  gain: number;
-  ra_deg: number;
-  dec_deg: number;
-  tracking: boolean;
-  moving: Direction | null;
-}
+export type {
+  Direction,
+  ListResult,
+  ObservatorySpec,
+  PageConfig,
+  TelescopeInfo,
+  TelescopeState,
+  TelescopeStatus,
+  TelescopesEvent,
+  Tick,
+} from "@lifeline/demo-server/contract";
 
-export type TelescopeStatus = { telescope_id: string; full: boolean } & Partial<TelescopeState>;
-
-export interface TelescopeInfo {
-  id: string;
-  name: string;
-  online: boolean;
-}
-
-export interface TelescopesEvent {
-  event: "discovered" | "lost";
-  telescope_id: string;
-  telescopes: TelescopeInfo[];
-}
-
-export interface ListResult {
-  telescopes: (TelescopeInfo & { state: TelescopeState })[];
-}
-
-export interface Tick {
-  n: number;
-}
-
-export interface PageConfig {
-  nodeId: string;
-  broker: "memory" | "redis" | "external";
-  producer: boolean;
-  wsUrls: string[] | null;
-}
-
-export const GAIN_RANGE = { min: 0, max: 300 } as const;
-export const statusTopic = (id: string): string => `telescope/${id}/status`;
+export const GAIN_RANGE: typeof ContractGainRange = { min: 0, max: 300 };
+export const statusTopic: typeof contractStatusTopic = (id) => `telescope/${id}/status`;

@@ -1,5 +1,5 @@
 import type { Server as HttpServer, IncomingMessage } from "node:http";
-import type { Contract } from "@lifeline/protocol";
+import type { Contract, ContractSpec } from "@lifeline/protocol";
 import type { Logger, LoggerOptions } from "pino";
 import type { Broker, HistoryOptions } from "./broker.js";
 import { type Clock, systemClock } from "./clock.js";
@@ -143,14 +143,6 @@ export interface LimitOptions {
    */
   readonly maxPendingRequestsPerConnection?: number;
   /**
-   * Largest `rewind` a `subscribe` may ask for (PROTOCOL.md, "Start positions"): a bigger
-   * one is answered `invalid_message` and the connection is kept. Set it to the broker's
-   * history limit when `broker` is given, so that a client is told when it asks for more
-   * than can ever be replayed rather than silently getting less.
-   * @default history.maxMessages (1000)
-   */
-  readonly maxRewind?: number;
-  /**
    * Most topics the default memory broker holds at once (ignored when `broker` is given).
    * A subscribe or publish that would create one more is answered `overloaded`; existing
    * topics work on. A topic costs about 1.1 KiB with one small retained message and its
@@ -256,7 +248,7 @@ export interface HandshakeInfo {
   readonly remoteAddress: string;
 }
 
-export interface ServerOptions<Principal = unknown> {
+export interface ServerOptions<Principal = unknown, S extends ContractSpec = ContractSpec> {
   /**
    * Port to listen on (0 for any free one). Ignored when `server` is given.
    * @default 0 when neither `port` nor `server` is given
@@ -280,10 +272,14 @@ export interface ServerOptions<Principal = unknown> {
    */
   readonly path?: string;
   /**
-   * Typed topics and methods; publishes and method params are validated against it.
-   * @default undefined (any topic, any method)
+   * Typed topics and methods; publishes and method params are validated against it. It
+   * also types the server: `method(name, handler)` takes only the contract's method names,
+   * hands the handler its params type and checks its return against the result type, and
+   * `publish(topic, data)` takes only topics the contract declares (names, or names a
+   * `*` pattern matches) with that topic's data type.
+   * @default undefined (any topic, any method; params and data are `unknown`)
    */
-  readonly contract?: Contract;
+  readonly contract?: Contract<S>;
   /**
    * Fan-out and history. A broker given here is not closed by `server.close()`.
    * @default createMemoryBroker({ history })
@@ -362,7 +358,7 @@ export interface ServerOptions<Principal = unknown> {
   readonly logger?: Logger | LoggerOptions | false;
   /**
    * Features announced in `hello.features`.
-   * @default ["topics", "resume", "rpc", "heartbeat", "rewind"]
+   * @default ["topics", "resume", "rpc", "heartbeat"]
    */
   readonly features?: readonly string[];
   /** Defaults for `close()` when called without options. */
@@ -384,7 +380,7 @@ export const defaults = {
   path: "/ws",
   takeover: "replace" as TakeoverPolicy,
   roles: ["frontend", "admin", "test"] as readonly string[],
-  features: ["topics", "resume", "rpc", "heartbeat", "rewind"] as readonly string[],
+  features: ["topics", "resume", "rpc", "heartbeat"] as readonly string[],
   heartbeat: { intervalMs: 25_000, timeoutMs: 20_000 },
   limits: {
     maxPayload: 1024 * 1024,
@@ -440,7 +436,6 @@ export interface ResolvedOptions<Principal> {
     readonly handshakeRate: Required<HandshakeRateOptions>;
     readonly maxSubscriptionsPerConnection: number;
     readonly maxPendingRequestsPerConnection: number;
-    readonly maxRewind: number;
     readonly maxTopics: number;
     readonly abuse: Required<AbuseOptions>;
     readonly highWaterMark: number;
@@ -476,7 +471,6 @@ export function resolveOptions<Principal>(
   const maxConnectionsPerIp = limits.maxConnectionsPerIp ?? defaults.limits.maxConnectionsPerIp;
   const handshakeRate = limits.handshakeRate ?? {};
   const deflate = options.perMessageDeflate ?? false;
-  const history = { ...defaults.history, ...options.history };
   return {
     port: options.port,
     host: options.host ?? defaults.host,
@@ -484,7 +478,7 @@ export function resolveOptions<Principal>(
     path: options.path ?? defaults.path,
     contract: options.contract,
     broker: options.broker,
-    history,
+    history: { ...defaults.history, ...options.history },
     authenticate: options.authenticate,
     authorize: options.authorize,
     identify: options.identify ?? defaultIdentify,
@@ -509,7 +503,6 @@ export function resolveOptions<Principal>(
         limits.maxSubscriptionsPerConnection ?? defaults.limits.maxSubscriptionsPerConnection,
       maxPendingRequestsPerConnection:
         limits.maxPendingRequestsPerConnection ?? defaults.limits.maxPendingRequestsPerConnection,
-      maxRewind: limits.maxRewind ?? history.maxMessages,
       maxTopics: limits.maxTopics ?? defaults.limits.maxTopics,
       abuse: { ...defaults.limits.abuse, ...limits.abuse },
       highWaterMark: limits.highWaterMark ?? defaults.limits.highWaterMark,

@@ -6,7 +6,15 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { AddressInfo } from "node:net";
-import { SUBPROTOCOL } from "@lifeline/protocol";
+import {
+  type ContractSpec,
+  type MethodOf,
+  type MethodParams,
+  type MethodResult,
+  SUBPROTOCOL,
+  type TopicData,
+  type TopicOf,
+} from "@lifeline/protocol";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import { createUpgradeHandler } from "./admission.js";
@@ -51,18 +59,37 @@ export interface ServerEvents<Principal> {
   ) => void;
 }
 
-export interface LifelineServer<Principal = unknown> {
+/** Topics `publish()` accepts: the contract's, or any string without a typed contract. */
+export type ServerTopic<S extends ContractSpec> = [TopicOf<S>] extends [never]
+  ? string
+  : TopicOf<S>;
+/** Method names `method()` accepts: the contract's, or any string without a typed contract. */
+export type ServerMethod<S extends ContractSpec> = [MethodOf<S>] extends [never]
+  ? string
+  : MethodOf<S>;
+
+/**
+ * A running server. `S` is the spec of the `contract` option: with one, `publish` and
+ * `method` are typed by it; without one, names are strings and payloads `unknown`.
+ */
+export interface LifelineServer<Principal = unknown, S extends ContractSpec = ContractSpec> {
   /** The port the WebSocket endpoint is reachable on. */
   readonly port: number;
   address(): AddressInfo;
   /** The HTTP server in use (created, or the one given in `server`). */
   readonly httpServer: HttpServer;
-  /** Appends `data` to `topic` and delivers it to every subscriber. */
-  publish(topic: string, data: unknown): Promise<PublishResult>;
-  /** Registers the handler of `request`s for `name` (replacing any earlier one). */
-  method<Params = unknown, Result = unknown>(
-    name: string,
-    handler: MethodHandler<Principal, Params, Result>,
+  /**
+   * Appends `data` to `topic` and delivers it to every subscriber. With a contract, `data`
+   * is the type of the topic (or the pattern matching it) and is validated before append.
+   */
+  publish<T extends ServerTopic<S>>(topic: T, data: TopicData<S, T>): Promise<PublishResult>;
+  /**
+   * Registers the handler of `request`s for `name` (replacing any earlier one). With a
+   * contract, the handler gets the method's params type and must return its result type.
+   */
+  method<M extends ServerMethod<S>>(
+    name: M,
+    handler: MethodHandler<Principal, MethodParams<S, M>, MethodResult<S, M>>,
   ): () => void;
   on<E extends keyof ServerEvents<Principal>>(
     event: E,
@@ -88,9 +115,9 @@ export interface LifelineServer<Principal = unknown> {
  * Creates a Lifeline server. Listens on its own port, or attaches to `options.server` so
  * one port serves HTTP and WebSocket. Resolves once it is listening.
  */
-export async function createServer<Principal = unknown>(
-  options: ServerOptions<Principal> = {},
-): Promise<LifelineServer<Principal>> {
+export async function createServer<Principal = unknown, S extends ContractSpec = ContractSpec>(
+  options: ServerOptions<Principal, S> = {},
+): Promise<LifelineServer<Principal, S>> {
   const opts = resolveOptions(options);
   const { clock, limits } = opts;
   const logger = createLogger(opts.logger);
