@@ -143,6 +143,14 @@ export interface LimitOptions {
    */
   readonly maxPendingRequestsPerConnection?: number;
   /**
+   * Largest `rewind` a `subscribe` may ask for (PROTOCOL.md, "Start positions"): a bigger
+   * one is answered `invalid_message` and the connection is kept. Set it to the broker's
+   * history limit when `broker` is given, so that a client is told when it asks for more
+   * than can ever be replayed rather than silently getting less.
+   * @default history.maxMessages (1000)
+   */
+  readonly maxRewind?: number;
+  /**
    * Most topics the default memory broker holds at once (ignored when `broker` is given).
    * A subscribe or publish that would create one more is answered `overloaded`; existing
    * topics work on. A topic costs about 1.1 KiB with one small retained message and its
@@ -358,7 +366,7 @@ export interface ServerOptions<Principal = unknown, S extends ContractSpec = Con
   readonly logger?: Logger | LoggerOptions | false;
   /**
    * Features announced in `hello.features`.
-   * @default ["topics", "resume", "rpc", "heartbeat"]
+   * @default ["topics", "resume", "rpc", "heartbeat", "rewind"]
    */
   readonly features?: readonly string[];
   /** Defaults for `close()` when called without options. */
@@ -380,7 +388,7 @@ export const defaults = {
   path: "/ws",
   takeover: "replace" as TakeoverPolicy,
   roles: ["frontend", "admin", "test"] as readonly string[],
-  features: ["topics", "resume", "rpc", "heartbeat"] as readonly string[],
+  features: ["topics", "resume", "rpc", "heartbeat", "rewind"] as readonly string[],
   heartbeat: { intervalMs: 25_000, timeoutMs: 20_000 },
   limits: {
     maxPayload: 1024 * 1024,
@@ -436,6 +444,7 @@ export interface ResolvedOptions<Principal> {
     readonly handshakeRate: Required<HandshakeRateOptions>;
     readonly maxSubscriptionsPerConnection: number;
     readonly maxPendingRequestsPerConnection: number;
+    readonly maxRewind: number;
     readonly maxTopics: number;
     readonly abuse: Required<AbuseOptions>;
     readonly highWaterMark: number;
@@ -471,6 +480,7 @@ export function resolveOptions<Principal>(
   const maxConnectionsPerIp = limits.maxConnectionsPerIp ?? defaults.limits.maxConnectionsPerIp;
   const handshakeRate = limits.handshakeRate ?? {};
   const deflate = options.perMessageDeflate ?? false;
+  const history = { ...defaults.history, ...options.history };
   return {
     port: options.port,
     host: options.host ?? defaults.host,
@@ -478,7 +488,7 @@ export function resolveOptions<Principal>(
     path: options.path ?? defaults.path,
     contract: options.contract,
     broker: options.broker,
-    history: { ...defaults.history, ...options.history },
+    history,
     authenticate: options.authenticate,
     authorize: options.authorize,
     identify: options.identify ?? defaultIdentify,
@@ -503,6 +513,7 @@ export function resolveOptions<Principal>(
         limits.maxSubscriptionsPerConnection ?? defaults.limits.maxSubscriptionsPerConnection,
       maxPendingRequestsPerConnection:
         limits.maxPendingRequestsPerConnection ?? defaults.limits.maxPendingRequestsPerConnection,
+      maxRewind: limits.maxRewind ?? history.maxMessages,
       maxTopics: limits.maxTopics ?? defaults.limits.maxTopics,
       abuse: { ...defaults.limits.abuse, ...limits.abuse },
       highWaterMark: limits.highWaterMark ?? defaults.limits.highWaterMark,
