@@ -45,7 +45,8 @@ describe("subscribe with rewind", () => {
     expect(subscribed).toMatchObject({ offset: 5, recovered: true, replayed: 1 });
     const replayed = c.received.filter((m) => m.type === "message");
     expect(replayed.map((m) => m.data)).toEqual([{ n: 5 }]);
-    expect(c.received.indexOf(replayed[0] as object)).toBeLessThan(c.received.indexOf(subscribed));
+    const firstReplayed = c.received.findIndex((m) => m.type === "message");
+    expect(firstReplayed).toBeLessThan(c.received.indexOf(subscribed));
     await s.publish("t", { n: 6 });
     await c.next(ofType("message", (m) => m.offset === 6));
     expect(offsetsOf(c)).toEqual([5, 6]);
@@ -111,12 +112,7 @@ describe("subscribe with rewind", () => {
   });
 
   describe("refuses a bad rewind and keeps the connection", () => {
-    it.each([
-      [0, "/rewind"],
-      [-3, "/rewind"],
-      [2.5, "/rewind"],
-      ["5", "/rewind"],
-    ])("rewind %j is answered invalid_message", async (rewind) => {
+    it.each([0, -3, 2.5, "5"])("rewind %j is answered invalid_message", async (rewind) => {
       const s = await server();
       const c = await client(s, "bad");
       c.send({ type: "subscribe", id: "s", topic: "t", rewind });
