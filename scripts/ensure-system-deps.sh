@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the system programs the test suite drives for real (redis-server, chromium,
+# Installs the system programs the test suite drives for real (redis-server, redis-sentinel
+# and redis-cli for the Sentinel tests, chromium,
 # tmux for the CLI's monitor test, and for the network-fault tests ip/iptables/nft/tc) when
 # they are missing. Uses Debian's packages; needs root (or passwordless sudo).
 # Usage: scripts/ensure-system-deps.sh [redis] [chromium] [tmux] [net]   (no argument: all)
@@ -10,7 +11,11 @@ wanted=("$@")
 missing=()
 for w in "${wanted[@]}"; do
   case "$w" in
-    redis) command -v redis-server >/dev/null 2>&1 || missing+=(redis-server) ;;
+    redis)
+      command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+      command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
+      command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
+      ;;
     chromium) [ -x /usr/bin/chromium ] || missing+=(chromium) ;;
     tmux) command -v tmux >/dev/null 2>&1 || missing+=(tmux) ;;
     net)

@@ -18,6 +18,8 @@ export const defaultReconnect: BackoffPolicy = exponential({
 export interface ConnectionSource {
   readonly url?: string | undefined;
   readonly redis?: Redis | undefined;
+  /** ioredis options with `sentinels` and `name`; takes precedence over `url`. */
+  readonly sentinel?: RedisOptions | undefined;
 }
 
 export interface ConnectionOptions {
@@ -49,6 +51,10 @@ function overrides(options: ConnectionOptions): RedisOptions {
     autoResubscribe: false,
     maxRetriesPerRequest: 0,
     lazyConnect: false,
+    // A master demoted to replica (Sentinel fail-over while it stayed up) answers writes
+    // with READONLY: reconnect, which asks the Sentinels for the new master. The command is
+    // not re-sent (an append could land twice); it fails as outcome unknown.
+    reconnectOnError: (error) => error.message.startsWith("READONLY"),
     ...(options.commandTimeoutMs === undefined ? {} : { commandTimeout: options.commandTimeoutMs }),
     retryStrategy: (attempt) => {
       if (attempt === 1) schedule.reset();
@@ -81,7 +87,9 @@ export function openConnection(
   const redis =
     source.redis !== undefined
       ? source.redis.duplicate(redisOptions)
-      : new Redis(source.url ?? "redis://127.0.0.1:6379", redisOptions);
+      : source.sentinel !== undefined
+        ? new Redis({ ...source.sentinel, ...redisOptions })
+        : new Redis(source.url ?? "redis://127.0.0.1:6379", redisOptions);
   let lastError: string | undefined;
   let everReady = false;
   const readyListeners = new Set<() => void>();

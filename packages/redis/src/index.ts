@@ -1,5 +1,9 @@
 export { RedisBrokerError, RedisBrokerErrorCode } from "./errors.js";
 export { createLease, type Lease, type LeaseOptions } from "./lease.js";
 export type { Logger } from "./logger.js";
-export { defaults as redisBrokerDefaults, type RedisBrokerOptions } from "./options.js";
+export {
+  defaults as redisBrokerDefaults,
+  type RedisBrokerOptions,
+  type SentinelOptions,
+} from "./options.js";
 export { createRedisBroker, type RedisBroker } from "./redis-broker.js";

@@ -11,32 +11,55 @@ import type { Redis } from "ioredis";
  * and drops any leftover stream, so offsets restart at 1 under an epoch nobody has seen.
  */
 
-/** Shared prologue: Redis time in ms, and the epoch (created when missing). */
+/**
+ * Shared prologue: Redis time in ms, and the epoch (created when missing). Each script sets
+ * `guard` first: with '1' the epoch is also bound to the master's replication id. A replica
+ * promoted by a fail-over gets a new one and may lack appends the old master acknowledged
+ * (replication is asynchronous), and would hand their offsets out again; so the first
+ * script to run on it starts a new epoch, and clients are told history was lost instead of
+ * being served different messages under offsets they already have.
+ */
 const PROLOGUE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
+local master = nil
+if guard == '1' then
+  master = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')
+  if epoch and redis.call('HGET', KEYS[1], 'master') ~= master then epoch = nil end
+end
 if not epoch then
   epoch = ARGV[1]
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0)
+  if master then redis.call('HSET', KEYS[1], 'master', master) end
 end
 `;
 
 /**
  * KEYS: meta, stream[, dedupe]
- * ARGV: epochCandidate, data, maxMessages, maxAgeMs, dedupeWindowMs, channel
+ * ARGV: epochCandidate, data, maxMessages, maxAgeMs, dedupeWindowMs, channel, guard (0|1),
+ * touch (0|1)
  * Returns {offset, epoch, ts, duplicate(0|1)}.
+ *
+ * A dedupe record counts only in the epoch it was made in: after a new epoch the entry it
+ * points at is gone, so the retried publish is appended again. With `touch` a duplicate
+ * rewrites its record unchanged: a write, so the WAIT that follows covers the replication
+ * of the first append even when another connection made it.
  */
 export const APPEND_LUA = `
+local guard = ARGV[7]
+${PROLOGUE}
 if KEYS[3] then
   local seen = redis.call('GET', KEYS[3])
   if seen then
     local o, ts, e = string.match(seen, '^(%d+) (%d+) (.+)$')
-    return {tonumber(o), e, tonumber(ts), 1}
+    if e == epoch then
+      if ARGV[8] == '1' then redis.call('SET', KEYS[3], seen, 'KEEPTTL') end
+      return {tonumber(o), e, tonumber(ts), 1}
+    end
   end
 end
-${PROLOGUE}
 local offset = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], offset .. '-0', 'ts', now, 'd', ARGV[2])
 local cutoff = now - tonumber(ARGV[4])
@@ -74,10 +97,11 @@ return {offset, epoch, now, 0}
 
 /**
  * KEYS: meta, stream
- * ARGV: epochCandidate, afterOffset, count (0 reads the head only)
+ * ARGV: epochCandidate, afterOffset, count (0 reads the head only), guard (0|1)
  * Returns {epoch, head, now, entries} where entries are XRANGE replies.
  */
 export const READ_LUA = `
+local guard = ARGV[4]
 ${PROLOGUE}
 local head = tonumber(redis.call('HGET', KEYS[1], 'seq'))
 local entries = {}

@@ -1,6 +1,6 @@
 import type { BackoffPolicy } from "@lifeline/backoff";
 import type { HistoryOptions } from "@lifeline/protocol";
-import type { Redis } from "ioredis";
+import type { Redis, RedisOptions } from "ioredis";
 import { defaultReconnect } from "./connection.js";
 import { type Logger, silentLogger } from "./logger.js";
 
@@ -16,6 +16,34 @@ export interface RedisBrokerOptions {
    * (commands, and pub/sub) with `redis.duplicate()`, so it never changes or closes yours.
    */
   readonly redis?: Redis;
+  /**
+   * Reach Redis through Sentinel: ioredis options with `sentinels` (the Sentinels'
+   * addresses) and `name` (the master group they monitor), plus anything else ioredis takes
+   * (`password`, `sentinelPassword`, `tls`...). Each of the broker's connections asks the
+   * Sentinels for the current master, and after a fail-over connects to the promoted
+   * replica by itself. Takes precedence over `url`; a `redis` client configured with
+   * `sentinels` works too. See `waitForReplication` for what a fail-over can lose.
+   */
+  readonly sentinel?: SentinelOptions;
+  /**
+   * Acknowledge an append only once `replicas` replicas have it (`WAIT replicas timeoutMs`
+   * after the append script), so a fail-over to a replica never loses an acknowledged
+   * append. An append not confirmed within `timeoutMs` fails with `redis_outcome_unknown`
+   * (it is on the master and may reach the replica later; retrying with the same dedupe key
+   * is safe). Costs one more round trip and the replication delay per append, and appends
+   * of one node queue behind each other's WAIT. `false` acknowledges as soon as the master
+   * has the append; with `sentinel` a fail-over then starts a new epoch for every topic
+   * (see the README, "Deployments").
+   * @default false
+   */
+  readonly waitForReplication?:
+    | false
+    | {
+        /** Replicas that must have the append. @default 1 */
+        readonly replicas?: number;
+        /** How long to wait for them, in milliseconds. @default 1000 */
+        readonly timeoutMs?: number;
+      };
   /**
    * Prefix of every key and channel the broker uses; nodes sharing a prefix share topics.
    * @default "lifeline:"
@@ -60,9 +88,25 @@ export interface RedisBrokerOptions {
   readonly logger?: Logger;
 }
 
+/** ioredis options naming the Sentinels and the master group they monitor. */
+export type SentinelOptions = RedisOptions & {
+  readonly sentinels: NonNullable<RedisOptions["sentinels"]>;
+  readonly name: string;
+};
+
 export interface ResolvedRedisBrokerOptions {
   readonly url: string | undefined;
   readonly redis: Redis | undefined;
+  readonly sentinel: SentinelOptions | undefined;
+  /** Undefined acknowledges appends without waiting for replicas. */
+  readonly waitForReplication:
+    | { readonly replicas: number; readonly timeoutMs: number }
+    | undefined;
+  /**
+   * A fail-over (the master's replication id changed) starts a new epoch for each topic:
+   * on with Sentinel unless appends wait for replication.
+   */
+  readonly epochPerMaster: boolean;
   readonly keyPrefix: string;
   readonly maxMessages: number;
   readonly maxAgeMs: number;
@@ -82,6 +126,8 @@ export const defaults = {
   commandTimeoutMs: 5000,
   pingIntervalMs: 1000,
   pingTimeoutMs: 2000,
+  replicas: 1,
+  replicationTimeoutMs: 1000,
 } as const;
 
 function positiveInt(value: number | undefined, fallback: number): number {
@@ -89,9 +135,21 @@ function positiveInt(value: number | undefined, fallback: number): number {
 }
 
 export function resolveOptions(options: RedisBrokerOptions): ResolvedRedisBrokerOptions {
+  const wait = options.waitForReplication;
+  const waitForReplication =
+    wait === undefined || wait === false
+      ? undefined
+      : {
+          replicas: positiveInt(wait.replicas, defaults.replicas),
+          timeoutMs: positiveInt(wait.timeoutMs, defaults.replicationTimeoutMs),
+        };
+  const sentinels = options.sentinel?.sentinels ?? options.redis?.options.sentinels;
   return {
     url: options.url,
     redis: options.redis,
+    sentinel: options.sentinel,
+    waitForReplication,
+    epochPerMaster: waitForReplication === undefined && (sentinels?.length ?? 0) > 0,
     keyPrefix: options.keyPrefix ?? defaults.keyPrefix,
     maxMessages: positiveInt(options.history?.maxMessages, defaults.maxMessages),
     maxAgeMs: positiveInt(options.history?.maxAgeMs, defaults.maxAgeMs),

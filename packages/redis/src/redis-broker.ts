@@ -50,7 +50,7 @@ function isConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   return (
     error.name === "MaxRetriesPerRequestError" ||
-    /Connection is closed|Command timed out|Stream isn't writeable|ECONNRESET|EPIPE/.test(
+    /Connection is closed|Command timed out|Stream isn't writeable|ECONNRESET|EPIPE|^READONLY/.test(
       error.message,
     )
   );
@@ -60,7 +60,8 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   const opts = resolveOptions(options);
   const newEpoch = epochSource();
   const { logger } = opts;
-  const source = { url: opts.url, redis: opts.redis };
+  const source = { url: opts.url, redis: opts.redis, sentinel: opts.sentinel };
+  const guard = opts.epochPerMaster ? "1" : "0";
   const ping =
     opts.pingIntervalMs > 0
       ? { intervalMs: opts.pingIntervalMs, timeoutMs: opts.pingTimeoutMs }
@@ -147,6 +148,30 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
     );
   }
 
+  const wait = opts.waitForReplication;
+
+  /**
+   * WAIT on the connection that made the append: it returns once `replicas` replicas have
+   * every write this connection made so far, or at the timeout with how many did.
+   */
+  async function confirmReplicated(
+    action: string,
+    { replicas, timeoutMs }: { readonly replicas: number; readonly timeoutMs: number },
+  ): Promise<void> {
+    let acknowledged: number;
+    try {
+      acknowledged = await command.redis.wait(replicas, timeoutMs);
+    } catch (error) {
+      throw failure(action, error, true);
+    }
+    if (acknowledged < replicas) {
+      throw new RedisBrokerError(
+        RedisBrokerErrorCode.OutcomeUnknown,
+        `${action}: appended on the master but ${acknowledged} of ${replicas} replicas confirmed it within ${timeoutMs} ms; a fail-over could lose it, retry with the same dedupe key`,
+      );
+    }
+  }
+
   /** One atomic read per page; pages until the head so a fill never mistakes a page end for a hole. */
   async function readTopic(
     topic: string,
@@ -163,7 +188,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
       const reply = (await scripts.read.run(
         command.redis,
         [keys.meta, keys.stream],
-        [newEpoch(), cursor, headOnly ? 0 : PAGE_SIZE],
+        [newEpoch(), cursor, headOnly ? 0 : PAGE_SIZE, guard],
       )) as [string, number, number, StreamItem[]];
       const [pageEpoch, pageHead, now, items] = reply;
       if (page > 0 && pageEpoch !== epoch) {
@@ -268,11 +293,14 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
           opts.maxAgeMs,
           opts.dedupeWindowMs,
           keys.channel,
+          guard,
+          wait === undefined ? "0" : "1",
         ])) as [number, string, number, number];
       } catch (error) {
         throw failure(action, error, true);
       }
       const [offset, epoch, ts, duplicate] = reply;
+      if (wait !== undefined) await confirmReplicated(action, wait);
       return { offset, epoch, ts, duplicate: duplicate === 1 };
     },
 

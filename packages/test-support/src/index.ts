@@ -17,6 +17,13 @@ export {
   publishOrderProperty,
 } from "./publish-order.js";
 export {
+  type RedisProcess,
+  redisSentinelAvailability,
+  type SentinelGroup,
+  type SentinelGroupOptions,
+  startSentinelGroup,
+} from "./redis-sentinel.js";
+export {
   type RedisServer,
   type RedisServerOptions,
   startRedisServer,
