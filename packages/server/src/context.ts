@@ -1,5 +1,6 @@
-import type { Logger } from "pino";
 import type { Broker } from "./broker.js";
+import type { Log } from "./logging.js";
+import type { Metrics } from "./metrics.js";
 import type { ResolvedOptions } from "./options.js";
 import type { Registry } from "./registry.js";
 import type { MethodHandler } from "./rpc.js";
@@ -12,12 +13,14 @@ import type { Topics } from "./topics.js";
  */
 export interface ServerContext<Principal> {
   readonly opts: ResolvedOptions<Principal>;
-  readonly logger: Logger;
+  readonly logger: Log;
   readonly counters: Counters;
   readonly registry: Registry;
   readonly topics: Topics;
   readonly broker: Broker;
   readonly methods: ReadonlyMap<string, MethodHandler<Principal>>;
+  /** Durations observed as they happen (request, connection lifetime). */
+  readonly metrics: Pick<Metrics, "observeRequest" | "observeConnectionClosed">;
   /** Emits a public server event; a throwing listener is logged, never propagated. */
   emit(event: string, ...args: unknown[]): void;
   /** True once `close()` was called. */

@@ -322,9 +322,11 @@ export function createDispatcher<Principal>(
     }
     const scope = new RequestScope();
     let untrack: (() => void) | undefined;
+    const handler = methods.get(message.method);
+    const startedAt = performance.now();
     const pending = startRequest<Principal>(
       {
-        handler: methods.get(message.method),
+        handler,
         method: message.method,
         params: message.params,
         principal: connection.principal as Principal,
@@ -337,6 +339,12 @@ export function createDispatcher<Principal>(
       },
       (outcome) => {
         untrack?.();
+        // Unregistered names share one label: a client cannot grow the metric's series.
+        ctx.metrics.observeRequest(
+          handler === undefined ? "(unknown)" : message.method,
+          outcome.ok ? "ok" : outcome.error.code,
+          (performance.now() - startedAt) / 1000,
+        );
         if (outcome.ok) {
           try {
             answerResult(connection, message.id, outcome.result);

@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import type { Logger } from "pino";
+import type { Log } from "./logging.js";
 import type { ResolvedOptions } from "./options.js";
 
 /**
@@ -38,7 +38,7 @@ export function exposureWarnings(
  */
 export function warnAboutExposure(
   opts: Pick<ResolvedOptions<unknown>, "authenticate" | "status">,
-  logger: Logger,
+  logger: Log,
   server: { address(): AddressInfo | string | null; listening: boolean } & NodeJS.EventEmitter,
 ): () => void {
   const check = (): void => {

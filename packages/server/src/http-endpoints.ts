@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Logger } from "pino";
+import type { Log } from "./logging.js";
 import type { Metrics } from "./metrics.js";
 import type { ResolvedOptions } from "./options.js";
 import type { ServerStats } from "./stats.js";
@@ -19,7 +19,7 @@ export interface EndpointSources {
   readonly connections: () => readonly Record<string, unknown>[];
   readonly metrics: Metrics;
   readonly status: ResolvedOptions<unknown>["status"];
-  readonly logger: Logger;
+  readonly logger: Log;
 }
 
 /**

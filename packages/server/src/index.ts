@@ -13,8 +13,9 @@ export { type Clock, systemClock, type TimerHandle } from "./clock.js";
 export type { ConnectionCounters, ConnectionInfo } from "./connection.js";
 export { AuthError, LifelineServerError, MethodError, ServerErrorCode } from "./errors.js";
 export type { HealthReport } from "./http-endpoints.js";
-export { redactUrl } from "./logging.js";
+export { type LogFn, redactUrl, type ServerLogger } from "./logging.js";
 export { createMemoryBroker, type MemoryBrokerOptions } from "./memory-broker.js";
+export type { MetricsOptions } from "./metrics.js";
 export type {
   AbuseOptions,
   HandshakeInfo,

@@ -1,4 +1,4 @@
-import type { Logger } from "pino";
+import type { Log } from "./logging.js";
 import { bump, type Counters } from "./stats.js";
 
 /**
@@ -31,7 +31,7 @@ export interface LimitReporter {
   refused(limit: Limit, fields: RefusalFields, log: object | boolean): void;
 }
 
-export function createLimitReporter(counters: Counters, logger: Logger): LimitReporter {
+export function createLimitReporter(counters: Counters, logger: Log): LimitReporter {
   const warned = new WeakMap<object, Set<Limit>>();
   return {
     refused(limit, fields, log) {

@@ -1,4 +1,40 @@
-import { type Logger, type LoggerOptions, pino } from "pino";
+import { type LoggerOptions, pino } from "pino";
+
+/** A log method as pino and bunyan have it: fields first, the message second. */
+export interface LogFn {
+  (fields: object, message: string): void;
+  (message: string): void;
+}
+
+/**
+ * What the server needs of a logger: pino's level methods. A pino or bunyan logger fits
+ * as is; anything else with `debug`, `info`, `warn` and `error` taking `(fields, message)`
+ * does too (wrap a logger whose methods take the message first).
+ */
+export interface ServerLogger {
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  /**
+   * Whether a level is on. When present (pino has it), the fields of the per-connection
+   * lines are built only when their level is on; without it every line is handed over and
+   * the logger filters.
+   */
+  isLevelEnabled?(level: string): boolean;
+}
+
+/** The logger as the server uses it: `isLevelEnabled` always present. */
+export interface Log extends ServerLogger {
+  isLevelEnabled(level: string): boolean;
+}
+
+/**
+ * The level of the default logger: a library stays quiet until something needs attention.
+ * Connections come and go at `debug`; a refused handshake is `info`; an unexpected close, a
+ * failed delivery or a limit refusal `warn`.
+ */
+export const defaultLogLevel = "warn";
 
 /**
  * Header and field paths pino censors in every line, on top of `redactUrl`: credentials
@@ -14,16 +50,24 @@ const redactPaths = [
 ];
 
 /** Makes the server's logger from the `logger` option. */
-export function createLogger(option: Logger | LoggerOptions | false | undefined): Logger {
+export function createLogger(option: ServerLogger | LoggerOptions | false | undefined): Log {
   if (option === false) return pino({ level: "silent" });
-  if (option === undefined) return pino({ level: "info", redact: redactPaths });
-  if (isLogger(option)) return option;
-  return pino({ redact: redactPaths, ...option });
+  if (option === undefined) return pino({ level: defaultLogLevel, redact: redactPaths });
+  if (!isLogger(option)) return pino({ level: defaultLogLevel, redact: redactPaths, ...option });
+  if (typeof option.isLevelEnabled === "function") return option as Log;
+  return {
+    debug: option.debug.bind(option),
+    info: option.info.bind(option),
+    warn: option.warn.bind(option),
+    error: option.error.bind(option),
+    isLevelEnabled: () => true,
+  };
 }
 
-function isLogger(value: Logger | LoggerOptions): value is Logger {
-  return (
-    typeof (value as Logger).child === "function" && typeof (value as Logger).info === "function"
+function isLogger(value: ServerLogger | LoggerOptions): value is ServerLogger {
+  const candidate = value as Partial<Record<keyof ServerLogger, unknown>>;
+  return (["debug", "info", "warn", "error"] as const).every(
+    (level) => typeof candidate[level] === "function",
   );
 }
 

@@ -1,8 +1,10 @@
 import type { Server as HttpServer, IncomingMessage } from "node:http";
 import type { Contract, ContractSpec } from "@lifeline/protocol";
-import type { Logger, LoggerOptions } from "pino";
+import type { LoggerOptions } from "pino";
 import type { Broker, HistoryOptions } from "./broker.js";
 import { type Clock, systemClock } from "./clock.js";
+import type { ServerLogger } from "./logging.js";
+import type { MetricsOptions } from "./metrics.js";
 
 /** What `authorize` is asked about. */
 export type TopicAction = "subscribe" | "publish";
@@ -360,10 +362,20 @@ export interface ServerOptions<Principal = unknown, S extends ContractSpec = Con
   readonly perMessageDeflate?: boolean | PerMessageDeflateOptions;
   readonly status?: StatusOptions;
   /**
-   * A pino logger, pino options, or `false` for none.
-   * @default pino({ level: "info" })
+   * Where the server logs: a pino logger (a child keeps the application's bindings), any
+   * logger with pino's `debug`/`info`/`warn`/`error(fields, message)` methods (bunyan, or an
+   * adapter), pino options for a pino of the server's own, or `false` for none. Connections
+   * are logged at `debug` (accepted, closed, replaced), refused handshakes at `info`, and
+   * what needs attention (unexpected closes, failed deliveries, limits) at `warn`.
+   * @default pino at "warn", with tokens, cookies and Authorization headers redacted
    */
-  readonly logger?: Logger | LoggerOptions | false;
+  readonly logger?: ServerLogger | LoggerOptions | false;
+  /**
+   * Prometheus metrics: `registry` to register them in the application's prom-client
+   * registry (one scrape for both), `prefix` for their names.
+   * @default { registry: a registry of the server's own, prefix: "lifeline_" }
+   */
+  readonly metrics?: MetricsOptions;
   /**
    * Features announced in `hello.features`.
    * @default ["topics", "resume", "rpc", "heartbeat", "rewind"]
@@ -456,6 +468,7 @@ export interface ResolvedOptions<Principal> {
   readonly deflate: false | { readonly threshold: number };
   readonly status: { readonly enabled: boolean; readonly authorize: StatusOptions["authorize"] };
   readonly logger: ServerOptions["logger"];
+  readonly metrics: MetricsOptions;
   readonly features: readonly string[];
   readonly shutdown: ResolvedShutdown;
   readonly clock: Clock;
@@ -530,6 +543,7 @@ export function resolveOptions<Principal>(
           },
     status: { enabled: options.status?.enabled ?? false, authorize: options.status?.authorize },
     logger: options.logger,
+    metrics: options.metrics ?? {},
     features: options.features ?? defaults.features,
     shutdown: { ...defaults.shutdown, ...options.shutdown },
     clock: options.clock ?? systemClock,

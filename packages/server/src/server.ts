@@ -15,7 +15,6 @@ import {
   type TopicData,
   type TopicOf,
 } from "@lifeline/protocol";
-import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import { createUpgradeHandler } from "./admission.js";
 import type { Broker } from "./broker.js";
@@ -28,7 +27,7 @@ import { warnAboutExposure } from "./exposure.js";
 import { createSocketWriter } from "./fan-out.js";
 import { createHttpHandler, type HealthReport } from "./http-endpoints.js";
 import { createIdGenerator } from "./ids.js";
-import { createLogger } from "./logging.js";
+import { createLogger, type Log } from "./logging.js";
 import { createMemoryBroker } from "./memory-broker.js";
 import { createMetrics } from "./metrics.js";
 import { resolveOptions, type ServerOptions, type ShutdownOptions } from "./options.js";
@@ -107,7 +106,8 @@ export interface LifelineServer<Principal = unknown, S extends ContractSpec = Co
    * then release the broker (when the server created it) and the HTTP server (when owned).
    */
   close(options?: ShutdownOptions): Promise<void>;
-  readonly logger: Logger;
+  /** The logger in use: the `logger` option's, or the default pino at `warn`. */
+  readonly logger: Log;
   readonly broker: Broker;
 }
 
@@ -131,6 +131,7 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
       clock,
     });
   const counters = createCounters();
+  const metrics = createMetrics(stats, opts.metrics);
   const registry = new Registry();
   const events = new EventEmitter();
   const methods = new Map<string, MethodHandler<Principal>>();
@@ -157,6 +158,7 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     },
     onDeliveryError: (connection, error) => {
       connection.counters.errors += 1;
+      counters.broadcastFailures += 1;
       logger.warn({ connection_id: connection.id, err: error }, "delivery to a subscriber failed");
     },
     onEncodeError: (entry, error) => {
@@ -176,6 +178,7 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     topics,
     broker,
     methods,
+    metrics,
     emit,
     isClosing: () => closing !== undefined,
   };
@@ -237,15 +240,17 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
       closes: { ...counters.closes },
       handshakeFailures: { ...counters.handshakeFailures },
       limitRefusals: { ...counters.limitRefusals },
-      broadcasts: { count: counters.broadcasts, deliveries: counters.broadcastDeliveries },
+      broadcasts: {
+        count: counters.broadcasts,
+        deliveries: counters.broadcastDeliveries,
+        failures: counters.broadcastFailures,
+      },
       bufferedBytes: buffered,
       slowConsumers: counters.slowConsumers,
       broker: health.detail === undefined ? { healthy: health.healthy } : { ...health },
       closing: closing !== undefined,
     };
   }
-
-  const metrics = createMetrics(stats);
 
   function health(): HealthReport {
     const brokerHealth = broker.health();
@@ -311,6 +316,7 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     httpServer.off("upgrade", onUpgrade);
     wss.close();
     if (ownsBroker) await broker.close();
+    metrics.unregister();
     if (ownsHttp) {
       httpServer.closeAllConnections();
       await Promise.race([httpClosed, sleep(clock, plan.drainTimeoutMs)]);

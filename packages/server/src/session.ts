@@ -134,7 +134,7 @@ export function createSessions<Principal>(
     counters.connectionsAccepted += 1;
     const { replaced } = admitted;
     if (replaced) {
-      logger.info(
+      logger.debug(
         { connection_id: replaced.id, client_id: replaced.clientId, replaced_by: connection.id },
         "session replaced by a newer connection",
       );
@@ -152,8 +152,9 @@ export function createSessions<Principal>(
       ),
       "hello",
     );
-    if (logger.isLevelEnabled("info")) {
-      logger.info(
+    // Connections come and go at debug: a library's routine is not the application's news.
+    if (logger.isLevelEnabled("debug")) {
+      logger.debug(
         {
           connection_id: connection.id,
           request_id: requestId,
@@ -196,8 +197,10 @@ export function createSessions<Principal>(
     topics.removeConnection(connection);
     connection.dispose();
     bump(counters.closes, String(code));
+    const lifetimeMs = clock.now() - connection.connectedAt;
+    ctx.metrics.observeConnectionClosed(lifetimeMs / 1000);
     const unexpected = unexpectedCloses.has(code) || error !== undefined;
-    const level = unexpected ? "warn" : "info";
+    const level = unexpected ? "warn" : "debug";
     // The close line's fields are built only when it is logged (a close is as frequent as
     // an accept, and benchmarks and quiet deployments run with logging off).
     if (logger.isLevelEnabled(level)) {
@@ -207,7 +210,7 @@ export function createSessions<Principal>(
         code,
         reason,
         ...(code === observedCode ? {} : { observed_code: observedCode }),
-        duration_ms: clock.now() - connection.connectedAt,
+        duration_ms: lifetimeMs,
         messages_in: connection.counters.messagesIn,
         messages_out: connection.counters.messagesOut,
         bytes_in: connection.counters.bytesIn,

@@ -16,6 +16,8 @@ export interface Counters {
   limitRefusals: Record<string, number>;
   broadcasts: number;
   broadcastDeliveries: number;
+  /** Deliveries to one subscriber that failed (counted per recipient, like deliveries). */
+  broadcastFailures: number;
   slowConsumers: number;
 }
 
@@ -32,6 +34,7 @@ export function createCounters(): Counters {
     limitRefusals: {},
     broadcasts: 0,
     broadcastDeliveries: 0,
+    broadcastFailures: 0,
     slowConsumers: 0,
   };
 }
@@ -62,7 +65,12 @@ export interface ServerStats {
   readonly handshakeFailures: Readonly<Record<string, number>>;
   /** Refusals by the limit that made them, named as its option (`maxTopics`, ...). */
   readonly limitRefusals: Readonly<Record<string, number>>;
-  readonly broadcasts: { readonly count: number; readonly deliveries: number };
+  readonly broadcasts: {
+    readonly count: number;
+    readonly deliveries: number;
+    /** Deliveries to a subscriber whose socket refused the write. */
+    readonly failures: number;
+  };
   /** Bytes queued for sending over every connection. */
   readonly bufferedBytes: number;
   readonly slowConsumers: number;

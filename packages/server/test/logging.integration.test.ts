@@ -1,5 +1,6 @@
 import { request } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
+import { createServer, type ServerLogger } from "../src/index.js";
 import { captureLogs, connect, createDisposer, ofType, startServer, within } from "./helpers.js";
 
 const disposer = createDisposer();
@@ -25,7 +26,7 @@ function get(port: number, path: string): Promise<string> {
 }
 
 describe("connection logging", () => {
-  it("logs a clean close at info with id, code, reason, duration and counters", async () => {
+  it("logs a clean close at debug with id, code, reason, duration and counters", async () => {
     const logs = captureLogs();
     const s = await startServer({ logger: logs.logger });
     disposer.add(() => s.close({ drainTimeoutMs: 100 }));
@@ -35,7 +36,7 @@ describe("connection logging", () => {
     client.ws.close(1000, "bye");
     const line = await logs.waitFor((l) => l.msg === "connection closed");
     expect(line).toMatchObject({
-      level: 30,
+      level: 20,
       client_id: "neat",
       code: 1000,
       reason: "bye",
@@ -82,5 +83,53 @@ describe("connection logging", () => {
     expect(logs.raw.length).toBeGreaterThanOrEqual(3);
     expect(logs.raw.some((l) => l.includes("[redacted]"))).toBe(true);
     for (const line of logs.raw) expect(line).not.toContain(SECRET);
+  });
+});
+
+describe("the logger option", () => {
+  it("is quiet by default: warn and above, connections at debug", async () => {
+    const s = await createServer({});
+    disposer.add(() => s.close({ drainTimeoutMs: 100 }));
+    expect(s.logger.isLevelEnabled("warn")).toBe(true);
+    expect(s.logger.isLevelEnabled("info")).toBe(false);
+
+    const logs = captureLogs();
+    const verbose = await startServer({ logger: logs.logger });
+    disposer.add(() => verbose.close({ drainTimeoutMs: 100 }));
+    const client = await connect(verbose, "routine");
+    disposer.add(() => client.close());
+    const accepted = await logs.waitFor((l) => l.msg === "connection accepted");
+    expect(accepted).toMatchObject({ level: 20, client_id: "routine" });
+  });
+
+  it("accepts any logger with pino's level methods, without isLevelEnabled", async () => {
+    const calls: { level: string; fields: unknown; message: unknown }[] = [];
+    const record =
+      (level: string) =>
+      (fields: object | string, message?: string): void => {
+        calls.push({ level, fields, message });
+      };
+    const logger: ServerLogger = {
+      debug: record("debug"),
+      info: record("info"),
+      warn: record("warn"),
+      error: record("error"),
+    };
+    const s = await startServer({ logger });
+    disposer.add(() => s.close({ drainTimeoutMs: 100 }));
+    const client = await connect(s, "plain");
+    const gone = new Promise((resolve) => s.on("disconnect", resolve));
+    client.ws.close(1000, "bye");
+    await within(gone, "disconnect");
+    expect(calls).toContainEqual({
+      level: "debug",
+      fields: expect.objectContaining({ client_id: "plain" }),
+      message: "connection accepted",
+    });
+    expect(calls).toContainEqual({
+      level: "debug",
+      fields: expect.objectContaining({ client_id: "plain", code: 1000 }),
+      message: "connection closed",
+    });
   });
 });
