@@ -1,5 +1,8 @@
 import { execFile, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { promisify } from "node:util";
 import type { Availability } from "@lifeline/test-support";
@@ -35,7 +38,17 @@ export interface TmuxPane {
 export async function startInTmux(command: string, cwd: string): Promise<TmuxPane> {
   const socket = `lifeline-cli-test-${randomBytes(4).toString("hex")}`;
   const tmux = async (...args: string[]) =>
-    (await run("tmux", ["-L", socket, "-f", "/dev/null", ...args], { encoding: "utf8" })).stdout;
+    // SHELL: the server's default-shell, which runs the command: /bin/sh reads `$?` below.
+    (
+      await run("tmux", ["-L", socket, "-f", "/dev/null", ...args], {
+        encoding: "utf8",
+        env: { ...process.env, SHELL: "/bin/sh" },
+      })
+    ).stdout;
+  // The shell writes the status to a file. tmux's #{pane_dead_status} is sometimes still
+  // empty seconds after the pane died, and a line echoed into the pane after the program
+  // left the alternate screen is lost when tmux marks the pane dead.
+  const statusFile = join(tmpdir(), `${socket}.status`);
   await tmux(
     "new-session",
     "-d",
@@ -47,7 +60,7 @@ export async function startInTmux(command: string, cwd: string): Promise<TmuxPan
     "24",
     "-c",
     cwd,
-    command,
+    `${command}; echo $? > '${statusFile}'`,
     ";",
     "set-option",
     "-t",
@@ -90,12 +103,8 @@ export async function startInTmux(command: string, cwd: string): Promise<TmuxPan
     exitStatus: (ms = 10_000) =>
       poll(
         async () => {
-          const [dead, status] = (
-            await tmux("display-message", "-p", "-t", "main", "#{pane_dead} #{pane_dead_status}")
-          )
-            .trim()
-            .split(" ");
-          return dead === "1" ? Number(status) : undefined;
+          const status = await readFile(statusFile, "utf8").catch(() => "");
+          return /^\d+\n$/.test(status) ? Number(status) : undefined;
         },
         "the command to exit",
         ms,
@@ -103,6 +112,7 @@ export async function startInTmux(command: string, cwd: string): Promise<TmuxPan
       ),
     async dispose() {
       await tmux("kill-server").catch(() => {});
+      await rm(statusFile, { force: true });
     },
   };
 }
