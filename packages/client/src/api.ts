@@ -9,6 +9,7 @@ import type {
 } from "@lifeline/protocol";
 import type { ClientState, ConnectionStore, StateChange } from "./connection-store.js";
 import type { LifelineError } from "./errors.js";
+import type { HistoryOptions, HistoryResult } from "./history.js";
 import type { PublishOptions } from "./publish.js";
 import type { RequestOptions } from "./requests.js";
 import type { ConnectionStatus } from "./state-machine.js";
@@ -85,6 +86,17 @@ export interface LifelineClient<S extends ContractSpec = ContractSpec> {
     data: TopicData<S, T>,
     options?: PublishOptions,
   ): Promise<PublishAck>;
+  /**
+   * Reads one page of `topic`'s retained messages without subscribing, authorised like a
+   * subscribe (PROTOCOL.md, "History"). Page on with the result's `next` as `since`.
+   * Rejects like a request (`timeout`, `forbidden`, `invalid_message` for a `limit` above
+   * the server's page limit, `closed`, `connection_lost`), and with a `RangeError` for
+   * options that are not a page.
+   */
+  history<T extends ClientTopic<S>>(
+    topic: T,
+    options: HistoryOptions,
+  ): Promise<HistoryResult<TopicData<S, T>>>;
   /** Calls a server method; rejects with a `LifelineError` (`timeout`, server codes, `closed`). */
   request<M extends ClientMethod<S>>(
     method: M,

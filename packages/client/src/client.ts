@@ -4,6 +4,7 @@ import {
   type HelloMessage,
   isFatalClose,
   type MethodResult,
+  type TopicData,
 } from "@lifeline/protocol";
 import type { ClientEvents, LifelineClient } from "./api.js";
 import { type AttemptInputs, prepareAttempt } from "./attempt.js";
@@ -14,6 +15,7 @@ import { createConnectionStore } from "./connection-store.js";
 import { createDispatcher } from "./dispatch.js";
 import { createEmitter } from "./emitter.js";
 import { ClientErrorCode, LifelineError } from "./errors.js";
+import { type HistoryResult, readHistory } from "./history.js";
 import { watchConnection } from "./liveness.js";
 import { consoleSink, createLogger } from "./logger.js";
 import { type ClientOptions, defaults } from "./options.js";
@@ -484,6 +486,14 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
         return Promise.reject(new LifelineError(ClientErrorCode.Closed, "the client is closed"));
       }
       return publishes.start(topic, data, publishOptions);
+    },
+    history(topic, historyOptions) {
+      if (store.getSnapshot().state === "closed") {
+        return Promise.reject(new LifelineError(ClientErrorCode.Closed, "the client is closed"));
+      }
+      return readHistory(requests, topic, historyOptions) as Promise<
+        HistoryResult<TopicData<S, typeof topic>>
+      >;
     },
     request(method, ...args) {
       if (store.getSnapshot().state === "closed") {

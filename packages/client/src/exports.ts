@@ -21,6 +21,7 @@ export {
   LifelineError,
   type LifelineErrorCode,
 } from "./errors.js";
+export type { HistoryItem, HistoryOptions, HistoryResult } from "./history.js";
 export type { LogLevel, LogRecord, LogSink } from "./logger.js";
 export type { ClientOptions } from "./options.js";
 export type { PageLifecycle } from "./page-lifecycle.js";

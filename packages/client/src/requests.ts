@@ -20,7 +20,10 @@ export interface RequestOptions {
 }
 
 interface PendingRequest {
-  readonly method: string;
+  /** What the errors name: `request "<method>"`, `history of "<topic>"`. */
+  readonly label: string;
+  /** The contract's method whose result is checked; none for other calls. */
+  readonly method: string | undefined;
   readonly resolve: (result: unknown) => void;
   readonly reject: (error: LifelineError) => void;
   readonly dispose: () => void;
@@ -30,6 +33,15 @@ interface PendingRequest {
 export interface RequestTracker {
   readonly size: number;
   start(method: string, params: unknown, options: RequestOptions | undefined): Promise<unknown>;
+  /**
+   * Sends another message answered by a `response` (a `history`), with the timeout, abort,
+   * outbox and connection-loss handling of a request. `frame` builds it from its id.
+   */
+  call(
+    label: string,
+    frame: (id: string, timeoutMs: number) => string,
+    options: RequestOptions | undefined,
+  ): Promise<unknown>;
   /** A queued request left the outbox on the current connection. */
   markSent(id: string): void;
   /** Settles the request with this id; false when no request has it. */
@@ -59,6 +71,57 @@ export function createRequestTracker(options: {
     return entry;
   };
 
+  const call = (
+    label: string,
+    method: string | undefined,
+    frameOf: (id: string, timeoutMs: number) => string,
+    callOptions: RequestOptions | undefined,
+  ): Promise<unknown> => {
+    const signal = callOptions?.signal;
+    if (signal?.aborted) return Promise.reject(abortError(signal, label));
+    const timeoutMs = callOptions?.timeoutMs ?? options.defaultTimeoutMs;
+    const id = transport.nextId("r");
+    return new Promise<unknown>((resolve, reject) => {
+      const fail = (error: LifelineError) => {
+        if (!finish(id)) return;
+        transport.withdraw(id);
+        reject(error);
+      };
+      const stopTimer = after(clock, timeoutMs, () =>
+        fail(
+          new LifelineError(
+            ClientErrorCode.Timeout,
+            `${label} got no response within ${timeoutMs} ms`,
+          ),
+        ),
+      );
+      const stopAbort = onAbort(signal, () => fail(abortError(signal as AbortSignalLike, label)));
+      pending.set(id, {
+        label,
+        method,
+        resolve,
+        reject,
+        sent: false,
+        dispose: () => {
+          stopTimer();
+          stopAbort();
+        },
+      });
+      const outcome = transport.deliver({ id, kind: "request", frame: frameOf(id, timeoutMs) });
+      if (outcome === "sent") {
+        const entry = pending.get(id);
+        if (entry) entry.sent = true;
+      } else if (outcome === "full") {
+        fail(
+          new LifelineError(
+            ClientErrorCode.QueueFull,
+            `${label} refused: the outbox is full while disconnected`,
+          ),
+        );
+      }
+    });
+  };
+
   return {
     get size() {
       return pending.size;
@@ -77,55 +140,18 @@ export function createRequestTracker(options: {
           );
         }
       }
-      const timeoutMs = callOptions?.timeoutMs ?? options.defaultTimeoutMs;
-      const id = transport.nextId("r");
-      return new Promise<unknown>((resolve, reject) => {
-        const fail = (error: LifelineError) => {
-          if (!finish(id)) return;
-          transport.withdraw(id);
-          reject(error);
-        };
-        const stopTimer = after(clock, timeoutMs, () =>
-          fail(
-            new LifelineError(
-              ClientErrorCode.Timeout,
-              `request "${method}" got no response within ${timeoutMs} ms`,
-            ),
-          ),
-        );
-        const stopAbort = onAbort(signal, () =>
-          fail(abortError(signal as AbortSignalLike, `request "${method}"`)),
-        );
-        pending.set(id, {
-          method,
-          resolve,
-          reject,
-          sent: false,
-          dispose: () => {
-            stopTimer();
-            stopAbort();
-          },
-        });
-        const frame = JSON.stringify({
+      const frame = (id: string, timeoutMs: number) =>
+        JSON.stringify({
           type: "request",
           id,
           method,
           ...(params === undefined ? {} : { params }),
           timeout_ms: Math.max(1, Math.min(3_600_000, Math.round(timeoutMs))),
         });
-        const outcome = transport.deliver({ id, kind: "request", frame });
-        if (outcome === "sent") {
-          const entry = pending.get(id);
-          if (entry) entry.sent = true;
-        } else if (outcome === "full") {
-          fail(
-            new LifelineError(
-              ClientErrorCode.QueueFull,
-              `request "${method}" refused: the outbox is full while disconnected`,
-            ),
-          );
-        }
-      });
+      return call(`request "${method}"`, method, frame, callOptions);
+    },
+    call(label, frame, callOptions) {
+      return call(label, undefined, frame, callOptions);
     },
     markSent(id) {
       const entry = pending.get(id);
@@ -138,7 +164,7 @@ export function createRequestTracker(options: {
         entry.reject(new LifelineError(outcome.error.code, outcome.error.message));
         return true;
       }
-      if (contract) {
+      if (contract && entry.method !== undefined) {
         const check = contract.checkResult(entry.method, outcome.result);
         if (!check.ok) {
           entry.reject(
@@ -160,7 +186,9 @@ export function createRequestTracker(options: {
         entry.reject(
           new LifelineError(
             ClientErrorCode.ConnectionLost,
-            `request "${entry.method}" was sent but the connection dropped before its response (${reason}); it was not retried because requests need not be idempotent`,
+            entry.method === undefined
+              ? `${entry.label} was sent but the connection dropped before its response (${reason}); ask again once reconnected`
+              : `${entry.label} was sent but the connection dropped before its response (${reason}); it was not retried because requests need not be idempotent`,
           ),
         );
       }

@@ -7,6 +7,7 @@ import {
   Epoch,
   ErrorBody,
   HandshakeQuery,
+  HistoryPage,
   MessageId,
   MethodName,
   Offset,
@@ -83,6 +84,7 @@ export function toJsonSchema(): JsonObject {
     ResumePoint: plain(ResumePoint),
     ErrorBody: plain(ErrorBody),
     PublishAck: plain(PublishAck),
+    HistoryPage: plain(HistoryPage),
     Role: plain(Role),
     HandshakeQuery: plain(HandshakeQuery),
     ErrorCode: {

@@ -73,6 +73,35 @@ export const SubscribeMessage = Type.Object(
 );
 export type SubscribeMessage = Static<typeof SubscribeMessage>;
 
+/** Which way a history page runs from its starting point. */
+export const HistoryDirection = Type.Union([Type.Literal("forward"), Type.Literal("backward")], {
+  description:
+    "forward: oldest first, offsets greater than since (or from the oldest retained); backward: newest first, offsets less than since (or from the head).",
+});
+export type HistoryDirection = Static<typeof HistoryDirection>;
+
+/** Reads one page of a topic's retained messages without subscribing. */
+export const HistoryMessage = Type.Object(
+  {
+    type: Type.Literal("history"),
+    id: MessageId,
+    topic: TopicName,
+    since: Type.Optional(ResumePoint),
+    limit: Type.Integer({
+      minimum: 1,
+      description:
+        "Most messages in the page; a server refuses more than its page limit (100 by default).",
+    }),
+    direction: HistoryDirection,
+  },
+  {
+    ...strict,
+    description:
+      "Read a page of a topic's retained messages without subscribing; answered by a response whose result is a HistoryPage. Announced as the history feature.",
+  },
+);
+export type HistoryMessage = Static<typeof HistoryMessage>;
+
 export const UnsubscribeMessage = Type.Object(
   { type: Type.Literal("unsubscribe"), id: MessageId, topic: TopicName },
   { ...strict, description: "Stop a subscription." },
@@ -121,7 +150,15 @@ export const PongMessage = Type.Object(
 export type PongMessage = Static<typeof PongMessage>;
 
 export const ClientMessage = Type.Union(
-  [SubscribeMessage, UnsubscribeMessage, PublishMessage, RequestMessage, PingMessage, PongMessage],
+  [
+    SubscribeMessage,
+    UnsubscribeMessage,
+    PublishMessage,
+    RequestMessage,
+    HistoryMessage,
+    PingMessage,
+    PongMessage,
+  ],
   { $id: "ClientMessage" },
 );
 export type ClientMessage = Static<typeof ClientMessage>;
@@ -257,6 +294,39 @@ export const PublishAck = Type.Object(
 );
 export type PublishAck = Static<typeof PublishAck>;
 
+/** One retained message in a `HistoryPage`; its epoch is the page's. */
+export const HistoryEntry = Type.Object(
+  {
+    offset: Offset,
+    data: Data,
+    ts: Type.Number({ description: "Milliseconds since the Unix epoch when it was appended." }),
+  },
+  { ...strict, description: "One retained message of a history page." },
+);
+export type HistoryEntry = Static<typeof HistoryEntry>;
+
+/** Result of a `history`, carried by its `response`. */
+export const HistoryPage = Type.Object(
+  {
+    topic: TopicName,
+    epoch: Epoch,
+    head: Type.Integer({
+      minimum: 0,
+      description: "The topic's latest offset when the page was read (0 for an empty topic).",
+    }),
+    messages: Type.Array(HistoryEntry, {
+      description: "In the page's direction: ascending offsets forward, descending backward.",
+    }),
+    next: Type.Optional(ResumePoint),
+  },
+  {
+    ...strict,
+    description:
+      "Result of a successful history: a page of retained messages; next, when present, is the since of the following page in the same direction.",
+  },
+);
+export type HistoryPage = Static<typeof HistoryPage>;
+
 export const ErrorMessage = Type.Object(
   {
     type: Type.Literal("error"),
@@ -314,6 +384,7 @@ export const clientMessageSchemas: Readonly<Record<ClientMessageType, TSchema>> 
   unsubscribe: UnsubscribeMessage,
   publish: PublishMessage,
   request: RequestMessage,
+  history: HistoryMessage,
   ping: PingMessage,
   pong: PongMessage,
 };

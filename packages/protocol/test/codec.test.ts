@@ -108,6 +108,33 @@ const invalidClient: readonly Case[] = [
     { type: "subscribe", id: "1", topic: "a", since: { offset: 1.5, epoch: "e" } },
     "/since/offset",
   ],
+  [
+    "history without limit",
+    { type: "history", id: "1", topic: "a", direction: "forward" },
+    "/limit",
+  ],
+  [
+    "history with limit 0",
+    { type: "history", id: "1", topic: "a", limit: 0, direction: "forward" },
+    "/limit",
+  ],
+  [
+    "history with an unknown direction",
+    { type: "history", id: "1", topic: "a", limit: 5, direction: "sideways" },
+    "/direction",
+  ],
+  [
+    "history with a negative since.offset",
+    {
+      type: "history",
+      id: "1",
+      topic: "a",
+      limit: 5,
+      direction: "backward",
+      since: { offset: -1, epoch: "e" },
+    },
+    "/since/offset",
+  ],
   ["subscribe with rewind 0", { type: "subscribe", id: "1", topic: "a", rewind: 0 }, "/rewind"],
   [
     "subscribe with a negative rewind",
@@ -621,7 +648,7 @@ describe("validate* on decoded values", () => {
 describe("static types", () => {
   test("the unions are discriminated by type", () => {
     expectTypeOf<ClientMessage["type"]>().toEqualTypeOf<
-      "subscribe" | "unsubscribe" | "publish" | "request" | "ping" | "pong"
+      "subscribe" | "unsubscribe" | "publish" | "request" | "history" | "ping" | "pong"
     >();
     expectTypeOf<ServerMessage["type"]>().toEqualTypeOf<
       | "hello"

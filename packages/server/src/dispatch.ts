@@ -2,6 +2,7 @@ import {
   type ClientMessage,
   CloseCode,
   ErrorCode,
+  type HistoryMessage,
   type ParseResult,
   type PublishMessage,
   parseClientMessage,
@@ -13,6 +14,7 @@ import type { Connection } from "./connection.js";
 import type { ServerContext } from "./context.js";
 import { internalErrorBody, LifelineServerError, ServerErrorCode } from "./errors.js";
 import { prepareMessage } from "./fan-out.js";
+import { readHistoryPage } from "./history.js";
 import { createLimitReporter, Limit } from "./limits.js";
 import type { TopicAction } from "./options.js";
 import { PublishLanes, type PublishStep, type RetryableRefusal } from "./publish-lanes.js";
@@ -123,6 +125,11 @@ export function createDispatcher<Principal>(
       case "request":
         onRequest(connection, message);
         return;
+      case "history":
+        onHistory(connection, message).catch((error: unknown) =>
+          internalFailure(connection, message.id, error),
+        );
+        return;
     }
   }
 
@@ -227,6 +234,42 @@ export function createDispatcher<Principal>(
       const text = `subscribe to "${topic}" could not be served; retry later`;
       answerError(connection, id, ErrorCode.Overloaded, text);
     }
+  }
+
+  /** A page of retained messages, authorised like a subscribe (PROTOCOL.md, "History"). */
+  async function onHistory(connection: Connection, message: HistoryMessage): Promise<void> {
+    const { id, topic, limit } = message;
+    if (limit > limits.maxHistoryPage) {
+      const text = `"history" expects "limit" to be at most ${limits.maxHistoryPage}, got ${limit}; page with "next"`;
+      answerError(connection, id, ErrorCode.InvalidMessage, text);
+      return;
+    }
+    try {
+      if (!(await allowed(connection, topic, "subscribe"))) {
+        const text = `not allowed to read the history of "${topic}"`;
+        answerError(connection, id, ErrorCode.Forbidden, text);
+        return;
+      }
+    } catch (error) {
+      internalFailure(connection, id, error);
+      return;
+    }
+    if (connection.closing) return;
+    let page: Awaited<ReturnType<typeof readHistoryPage>>;
+    try {
+      page = await readHistoryPage(broker, {
+        topic,
+        since: message.since,
+        limit,
+        direction: message.direction,
+      });
+    } catch (error) {
+      logger.error({ err: error, connection_id: connection.id, topic }, "history read failed");
+      const text = `the history of "${topic}" could not be read; retry later`;
+      answerError(connection, id, ErrorCode.Overloaded, text);
+      return;
+    }
+    answerResult(connection, id, page);
   }
 
   async function onUnsubscribe(connection: Connection, message: UnsubscribeMessage): Promise<void> {

@@ -153,6 +153,13 @@ export interface LimitOptions {
    */
   readonly maxRewind?: number;
   /**
+   * Most messages one `history` page may ask for (PROTOCOL.md, "History"). A larger
+   * `limit` is answered `invalid_message` and the connection is kept; the client pages
+   * with `next` instead. Bounds the size of one answer, which is built in one piece.
+   * @default 100
+   */
+  readonly maxHistoryPage?: number;
+  /**
    * Most topics the default memory broker holds at once (ignored when `broker` is given).
    * A subscribe or publish that would create one more is answered `overloaded`; existing
    * topics work on. A topic costs about 1.1 KiB with one small retained message and its
@@ -378,7 +385,7 @@ export interface ServerOptions<Principal = unknown, S extends ContractSpec = Con
   readonly metrics?: MetricsOptions;
   /**
    * Features announced in `hello.features`.
-   * @default ["topics", "resume", "rpc", "heartbeat", "rewind"]
+   * @default ["topics", "resume", "rpc", "heartbeat", "rewind", "history"]
    */
   readonly features?: readonly string[];
   /** Defaults for `close()` when called without options. */
@@ -400,7 +407,7 @@ export const defaults = {
   path: "/ws",
   takeover: "replace" as TakeoverPolicy,
   roles: ["frontend", "admin", "test"] as readonly string[],
-  features: ["topics", "resume", "rpc", "heartbeat", "rewind"] as readonly string[],
+  features: ["topics", "resume", "rpc", "heartbeat", "rewind", "history"] as readonly string[],
   heartbeat: { intervalMs: 25_000, timeoutMs: 20_000 },
   limits: {
     maxPayload: 1024 * 1024,
@@ -410,6 +417,7 @@ export const defaults = {
     perClientHandshakes: { perSecond: 1, burst: 20 },
     maxSubscriptionsPerConnection: 1000,
     maxPendingRequestsPerConnection: 100,
+    maxHistoryPage: 100,
     maxTopics: 100_000,
     abuse: { maxViolations: 50, windowMs: 10_000 },
     highWaterMark: 4 * 1024 * 1024,
@@ -457,6 +465,7 @@ export interface ResolvedOptions<Principal> {
     readonly maxSubscriptionsPerConnection: number;
     readonly maxPendingRequestsPerConnection: number;
     readonly maxRewind: number;
+    readonly maxHistoryPage: number;
     readonly maxTopics: number;
     readonly abuse: Required<AbuseOptions>;
     readonly highWaterMark: number;
@@ -527,6 +536,7 @@ export function resolveOptions<Principal>(
       maxPendingRequestsPerConnection:
         limits.maxPendingRequestsPerConnection ?? defaults.limits.maxPendingRequestsPerConnection,
       maxRewind: limits.maxRewind ?? history.maxMessages,
+      maxHistoryPage: limits.maxHistoryPage ?? defaults.limits.maxHistoryPage,
       maxTopics: limits.maxTopics ?? defaults.limits.maxTopics,
       abuse: { ...defaults.limits.abuse, ...limits.abuse },
       highWaterMark: limits.highWaterMark ?? defaults.limits.highWaterMark,
