@@ -4,7 +4,9 @@
  *
  * - `memory, one node`: publish and receive on one node with the in-memory broker;
  * - `redis, one node`: the same node on the Redis broker (the cost of Redis alone);
- * - `redis, A -> B`: publish on node A, receive on node B (the cost of going across nodes).
+ * - `redis, A -> B`: publish on node A, receive on node B (the cost of going across nodes);
+ * - `redis, A -> B, unbatched`: the same with `maxAppendBatch: 1`, one script call per
+ *   append (what batching saves).
  *
  * Two phases per contender: latency at RATE messages/s (publish call to arrival of the
  * frame at each subscriber, same clock), then throughput (publishes with WINDOW in flight
@@ -226,16 +228,19 @@ async function main(): Promise<void> {
   const memoryBroker = createMemoryBroker({ maxMessages: 1000, maxAgeMs: 300_000 });
   const redisA = createRedisBroker({ url: redis.url, keyPrefix: "bench:" });
   const redisB = createRedisBroker({ url: redis.url, keyPrefix: "bench:" });
-  await Promise.all([redisA.ready(), redisB.ready()]);
-  const [memoryNode, nodeA, nodeB] = await Promise.all([
+  const unbatchedA = createRedisBroker({ url: redis.url, keyPrefix: "bench:", maxAppendBatch: 1 });
+  await Promise.all([redisA.ready(), redisB.ready(), unbatchedA.ready()]);
+  const [memoryNode, nodeA, nodeB, unbatchedNode] = await Promise.all([
     node(memoryBroker),
     node(redisA),
     node(redisB),
+    node(unbatchedA),
   ]);
   const contenders: Contender[] = [
     { name: "memory, one node", publishOn: memoryNode, receiveOn: memoryNode },
     { name: "redis, one node", publishOn: nodeA, receiveOn: nodeA },
     { name: "redis, A -> B", publishOn: nodeA, receiveOn: nodeB },
+    { name: "redis, A -> B, unbatched", publishOn: unbatchedNode, receiveOn: nodeB },
   ];
   const loadBefore = loadavg()[0] ?? 0;
   const results = new Map<string, Row[]>(contenders.map((c) => [c.name, []]));
@@ -247,8 +252,8 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await Promise.all([memoryNode.close(), nodeA.close(), nodeB.close()]);
-    await Promise.all([memoryBroker.close(), redisA.close(), redisB.close()]);
+    await Promise.all([memoryNode.close(), nodeA.close(), nodeB.close(), unbatchedNode.close()]);
+    await Promise.all([memoryBroker.close(), redisA.close(), redisB.close(), unbatchedA.close()]);
     await redis.dispose();
   }
 
@@ -263,7 +268,13 @@ async function main(): Promise<void> {
       `| ${r.name} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)} | ${fmt(r.msgsPerS, 0)} | ${fmt(r.deliveriesPerS, 0)} | ${r.complete ? "yes" : "NO"} |`,
     );
   }
-  const [memory, , cross] = rows;
+  const [memory, , cross, unbatched] = rows;
+  if (memory && cross && unbatched) {
+    console.log(
+      `batched vs unbatched appends, A -> B: throughput x${fmt(cross.msgsPerS / unbatched.msgsPerS)}, ` +
+        `p99 ${fmt(cross.p99)} vs ${fmt(unbatched.p99)} ms`,
+    );
+  }
   if (memory && cross) {
     console.log(
       `\nratios, redis A -> B vs memory one node: throughput x${fmt(cross.msgsPerS / memory.msgsPerS)}, ` +

@@ -37,10 +37,13 @@ end
 `;
 
 /**
- * KEYS: meta, stream[, dedupe]
- * ARGV: epochCandidate, data, maxMessages, maxAgeMs, dedupeWindowMs, channel, guard (0|1),
- * touch (0|1)
- * Returns {offset, epoch, ts, duplicate(0|1)}.
+ * Appends a batch of entries to one topic, in order, in one script call: one round trip
+ * and one script run for every append a node has queued for the topic (see append-batcher.ts).
+ *
+ * KEYS: meta, stream, then the dedupe keys of the entries that have one
+ * ARGV: epochCandidate, maxMessages, maxAgeMs, dedupeWindowMs, channel, guard (0|1),
+ * touch (0|1), count, then per entry: the index in KEYS of its dedupe key (0 for none), data
+ * Returns one {offset, epoch, ts, duplicate(0|1)} per entry.
  *
  * A dedupe record counts only in the epoch it was made in: after a new epoch the entry it
  * points at is gone, so the retried publish is appended again. With `touch` a duplicate
@@ -48,21 +51,36 @@ end
  * of the first append even when another connection made it.
  */
 export const APPEND_LUA = `
-local guard = ARGV[7]
+local guard = ARGV[6]
 ${PROLOGUE}
-if KEYS[3] then
-  local seen = redis.call('GET', KEYS[3])
-  if seen then
-    local o, ts, e = string.match(seen, '^(%d+) (%d+) (.+)$')
-    if e == epoch then
-      if ARGV[8] == '1' then redis.call('SET', KEYS[3], seen, 'KEEPTTL') end
-      return {tonumber(o), e, tonumber(ts), 1}
+local results = {}
+for i = 1, tonumber(ARGV[8]) do
+  local keyIndex = tonumber(ARGV[7 + 2 * i])
+  local data = ARGV[8 + 2 * i]
+  local dedupe = keyIndex > 0 and KEYS[keyIndex] or nil
+  local result = nil
+  if dedupe then
+    local seen = redis.call('GET', dedupe)
+    if seen then
+      local o, ts, e = string.match(seen, '^(%d+) (%d+) (.+)$')
+      if e == epoch then
+        if ARGV[7] == '1' then redis.call('SET', dedupe, seen, 'KEEPTTL') end
+        result = {tonumber(o), e, tonumber(ts), 1}
+      end
     end
   end
+  if not result then
+    local offset = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+    redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], offset .. '-0', 'ts', now, 'd', data)
+    if dedupe then
+      redis.call('SET', dedupe, offset .. ' ' .. now .. ' ' .. epoch, 'PX', ARGV[4])
+    end
+    redis.call('PUBLISH', ARGV[5], offset .. '\\n' .. epoch .. '\\n' .. now .. '\\n' .. data)
+    result = {offset, epoch, now, 0}
+  end
+  results[i] = result
 end
-local offset = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], offset .. '-0', 'ts', now, 'd', ARGV[2])
-local cutoff = now - tonumber(ARGV[4])
+local cutoff = now - tonumber(ARGV[3])
 -- Age trimming: entries are in offset order and (nearly) in time order, so drop the
 -- old prefix in batches; bounded, the newest entry is never older than the cutoff.
 -- Usually the oldest entry is still fresh, and reading it alone settles that: converting
@@ -88,11 +106,7 @@ for _ = 1, (stale and 1000 or 0) do
   redis.call('XTRIM', KEYS[2], 'MINID', keep)
   if fresh or #batch < 100 then break end
 end
-if KEYS[3] then
-  redis.call('SET', KEYS[3], offset .. ' ' .. now .. ' ' .. epoch, 'PX', ARGV[5])
-end
-redis.call('PUBLISH', ARGV[6], offset .. '\\n' .. epoch .. '\\n' .. now .. '\\n' .. ARGV[2])
-return {offset, epoch, now, 0}
+return results
 `;
 
 /**

@@ -84,6 +84,14 @@ export interface RedisBrokerOptions {
    * @default exponential from 50 ms to 2 s with full jitter, never giving up
    */
   readonly reconnect?: BackoffPolicy;
+  /**
+   * Most appends of one topic sent to Redis in one script call. While a topic's append is
+   * in flight, the node's next appends to it wait and then go out together; a lone append
+   * is sent at once. 1 sends every append as its own script call as soon as it is made
+   * (pipelined, so many can be in flight), which is how the broker worked before batching.
+   * @default 256
+   */
+  readonly maxAppendBatch?: number;
   /** A pino logger or anything with the same four methods. @default silent */
   readonly logger?: Logger;
 }
@@ -115,6 +123,7 @@ export interface ResolvedRedisBrokerOptions {
   readonly pingIntervalMs: number;
   readonly pingTimeoutMs: number;
   readonly reconnect: BackoffPolicy;
+  readonly maxAppendBatch: number;
   readonly logger: Logger;
 }
 
@@ -128,6 +137,7 @@ export const defaults = {
   pingTimeoutMs: 2000,
   replicas: 1,
   replicationTimeoutMs: 1000,
+  maxAppendBatch: 256,
 } as const;
 
 function positiveInt(value: number | undefined, fallback: number): number {
@@ -161,6 +171,7 @@ export function resolveOptions(options: RedisBrokerOptions): ResolvedRedisBroker
         : positiveInt(options.pingIntervalMs, defaults.pingIntervalMs),
     pingTimeoutMs: positiveInt(options.pingTimeoutMs, defaults.pingTimeoutMs),
     reconnect: options.reconnect ?? defaultReconnect,
+    maxAppendBatch: positiveInt(options.maxAppendBatch, defaults.maxAppendBatch),
     logger: options.logger ?? silentLogger,
   };
 }

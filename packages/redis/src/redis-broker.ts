@@ -9,6 +9,7 @@ import type {
   LogEntry,
   TopicHead,
 } from "@lifeline/protocol";
+import { createAppendBatcher } from "./append-batcher.js";
 import { decodeLive, decodeStream, encodeData, type StreamItem } from "./codec.js";
 import { openConnection, type TrackedConnection } from "./connection.js";
 import { RedisBrokerError, RedisBrokerErrorCode } from "./errors.js";
@@ -26,6 +27,11 @@ export interface RedisBroker extends Broker {
   ready(): Promise<void>;
   /** Called whenever `health()` changes (Redis lost or back, or its detail). Returns the undo. */
   onHealthChange(listener: (health: BrokerHealth) => void): () => void;
+}
+
+interface PendingAppend {
+  readonly json: string;
+  readonly dedupeKey: string | undefined;
 }
 
 interface FeedSlot {
@@ -172,6 +178,47 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
     }
   }
 
+  /** Appends of one topic, in call order, as one script call (see append-batcher.ts). */
+  async function appendBatch(
+    topic: string,
+    items: readonly PendingAppend[],
+  ): Promise<AppendResult[]> {
+    const action =
+      items.length === 1 ? `append to "${topic}"` : `append ${items.length} entries to "${topic}"`;
+    if (closed || !command.isReady()) throw unavailable(`${action} (nothing was appended)`);
+    const keys = topicKeys(opts.keyPrefix, topic);
+    const redisKeys = [keys.meta, keys.stream];
+    const perEntry: (string | number)[] = [];
+    for (const { json, dedupeKey } of items) {
+      if (dedupeKey !== undefined) redisKeys.push(keys.dedupe(dedupeKey));
+      perEntry.push(dedupeKey === undefined ? 0 : redisKeys.length, json);
+    }
+    let reply: [number, string, number, number][];
+    try {
+      reply = (await scripts.append.run(command.redis, redisKeys, [
+        newEpoch(),
+        opts.maxMessages,
+        opts.maxAgeMs,
+        opts.dedupeWindowMs,
+        keys.channel,
+        guard,
+        wait === undefined ? "0" : "1",
+        items.length,
+        ...perEntry,
+      ])) as [number, string, number, number][];
+    } catch (error) {
+      throw failure(action, error, true);
+    }
+    if (wait !== undefined) await confirmReplicated(action, wait);
+    return reply.map(([offset, epoch, ts, duplicate]) => ({
+      offset,
+      epoch,
+      ts,
+      duplicate: duplicate === 1,
+    }));
+  }
+  const batcher = createAppendBatcher(appendBatch, opts.maxAppendBatch);
+
   /** One atomic read per page; pages until the head so a fill never mistakes a page end for a hole. */
   async function readTopic(
     topic: string,
@@ -277,31 +324,17 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
       data: unknown,
       appendOptions?: AppendOptions,
     ): Promise<AppendResult> {
-      const action = `append to "${topic}"`;
-      if (closed || !command.isReady()) throw unavailable(`${action} (nothing was appended)`);
-      const json = encodeData(topic, data);
-      const keys = topicKeys(opts.keyPrefix, topic);
-      const redisKeys = [keys.meta, keys.stream];
-      if (appendOptions?.dedupeKey !== undefined)
-        redisKeys.push(keys.dedupe(appendOptions.dedupeKey));
-      let reply: [number, string, number, number];
-      try {
-        reply = (await scripts.append.run(command.redis, redisKeys, [
-          newEpoch(),
-          json,
-          opts.maxMessages,
-          opts.maxAgeMs,
-          opts.dedupeWindowMs,
-          keys.channel,
-          guard,
-          wait === undefined ? "0" : "1",
-        ])) as [number, string, number, number];
-      } catch (error) {
-        throw failure(action, error, true);
+      if (closed || !command.isReady())
+        throw unavailable(`append to "${topic}" (nothing was appended)`);
+      const item = { json: encodeData(topic, data), dedupeKey: appendOptions?.dedupeKey };
+      if (opts.maxAppendBatch === 1) {
+        // Unbatched: each append its own script call, pipelined on the connection (which
+        // keeps them in call order).
+        const [result] = await appendBatch(topic, [item]);
+        if (result === undefined) throw new Error("the append script returned no result");
+        return result;
       }
-      const [offset, epoch, ts, duplicate] = reply;
-      if (wait !== undefined) await confirmReplicated(action, wait);
-      return { offset, epoch, ts, duplicate: duplicate === 1 };
+      return await batcher.add(topic, item);
     },
 
     async subscribe(topic: string, listener: EntryListener): Promise<() => Promise<void>> {

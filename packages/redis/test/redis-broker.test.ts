@@ -88,6 +88,27 @@ describe("offsets", () => {
   });
 });
 
+describe("batched appends", () => {
+  it("appends concurrent calls in call order, each answered with its own offset, in fewer script calls", async () => {
+    const p = prefix();
+    const a = await broker(p);
+    const watcher = await redisClient();
+    const before = Number(
+      (await watcher.info("stats")).match(/total_commands_processed:(\d+)/)?.[1],
+    );
+    const results = await Promise.all(range(1, 200).map((i) => a.append("orders", { i })));
+    const after = Number(
+      (await watcher.info("stats")).match(/total_commands_processed:(\d+)/)?.[1],
+    );
+    expect(results.map((r) => r.offset)).toEqual(range(1, 200));
+    const read = await a.readSince("orders", 0, undefined);
+    expect(read.entries.map((e) => e.data)).toEqual(range(1, 200).map((i) => ({ i })));
+    // One EVALSHA per batch (each counts its inner commands too, 6 or more per entry):
+    // 200 separate calls would be 200 * 7.
+    expect(after - before).toBeLessThan(200 * 5);
+  });
+});
+
 describe("history", () => {
   it("keeps at most maxMessages entries per topic", async () => {
     const b = await broker(prefix(), { history: { maxMessages: 5 } });
@@ -163,6 +184,24 @@ describe("dedupe", () => {
     const other = await b.append("orders", { n: 2 }, { dedupeKey: "client-1:req-2" });
     expect(other.offset).toBe(first.offset + 1);
     expect((await a.head("orders")).offset).toBe(2);
+  });
+
+  it("answers a key repeated within one batch as a duplicate and appends the batch in call order", async () => {
+    const p = prefix();
+    const a = await broker(p);
+    const keys = ["k1", "k2", "k1", "k3", "k2"];
+    const results = await Promise.all(
+      keys.map((key, i) => a.append("orders", { i }, { dedupeKey: key })),
+    );
+    expect(results.map((r) => [r.offset, r.duplicate])).toEqual([
+      [1, false],
+      [2, false],
+      [1, true],
+      [3, false],
+      [2, true],
+    ]);
+    const read = await a.readSince("orders", 0, undefined);
+    expect(read.entries.map((e) => e.data)).toEqual([{ i: 0 }, { i: 1 }, { i: 3 }]);
   });
 
   it("forgets a dedupe key after dedupeWindowMs", async () => {
