@@ -50,7 +50,12 @@ const commands: Record<
   }
 > = {
   tail: {
-    options: { json: { type: "boolean" }, count: { type: "string", short: "n" } },
+    options: {
+      json: { type: "boolean" },
+      count: { type: "string", short: "n" },
+      since: { type: "string" },
+      rewind: { type: "string" },
+    },
     arguments: "<url> <topic...>",
     min: 2,
     max: Number.POSITIVE_INFINITY,
@@ -161,4 +166,20 @@ export function parseCount(
     throw usageError(`--${option} expects a whole number >= ${min}, got "${String(value)}"`);
   }
   return number;
+}
+
+/** `--since 41:mx75x2iz-044c343c`, the `offset:epoch` that `tail` prints for each message. */
+export function parseResumePoint(
+  option: string,
+  value: string | boolean | undefined,
+): { readonly offset: number; readonly epoch: string } | undefined {
+  if (value === undefined) return undefined;
+  const match = typeof value === "string" ? /^(\d+):(\S+)$/.exec(value) : null;
+  const offset = Number(match?.[1]);
+  if (!match || !Number.isSafeInteger(offset)) {
+    throw usageError(
+      `--${option} expects offset:epoch as tail prints them (e.g. 41:mx75x2iz-044c343c), got "${String(value)}"`,
+    );
+  }
+  return { offset, epoch: match[2]! };
 }

@@ -13,14 +13,17 @@ const URL_NOTE = `<url> is ws://, wss://, http:// or https://; http(s) maps to w
 without a path gets /ws: http://localhost:8080 means ws://localhost:8080/ws.`;
 
 const commands: Record<CommandName, string> = {
-  tail: `lifeline tail <url> <topic...> [--count N] [--json]
+  tail: `lifeline tail <url> <topic...> [--since offset:epoch | --rewind N] [--count N] [--json]
 
 Prints every message of the topics, in order, once each, and keeps going across
 reconnects and server restarts (it resumes from the last offset it printed).
 Connection events and gaps (history lost, a new epoch) go to stderr.
 
-  -n, --count <N>   exit 0 after N messages
-  --json            one line per message on stdout: {"topic","offset","epoch","data"}`,
+  --since <offset:epoch>  start after this position (as tail prints it) instead of
+                          at the live head; a gap says what the server no longer has
+  --rewind <N>            start with the last N retained messages
+  -n, --count <N>         exit 0 after N messages
+  --json                  one line per message on stdout: {"topic","offset","epoch","data"}`,
   request: `lifeline request <url> <method> [params-json] [--timeout ms]
 
 Calls a server method and prints its result as JSON. A failed response prints its
@@ -53,7 +56,7 @@ export function helpText(command?: CommandName): string {
   return `lifeline: a terminal client for Lifeline servers
 
 Usage:
-  lifeline tail <url> <topic...> [--count N] [--json]
+  lifeline tail <url> <topic...> [--since offset:epoch | --rewind N] [--count N] [--json]
   lifeline request <url> <method> [params-json] [--timeout ms]
   lifeline publish <url> <topic> <data-json> [--timeout ms]
   lifeline status <url> [--timeout ms]

@@ -43,7 +43,10 @@ describe.skipIf(skipWithout("tmux", tmuxAvailability()))("lifeline monitor in tm
     await pane.sendKeys("p");
     await pane.waitForScreen(/^q quit/m, "the footer without PAUSED");
     await pane.sendKeys("r");
-    await pane.waitForScreen(/reconnect asked from the keyboard/, "the reconnect event");
+    await pane.waitForScreen(
+      /reconnect asked from the keyboard[\s\S]*-> open: the server said hello[\s\S]*^q quit/m,
+      "open again after r",
+    );
     await pane.waitForScreen(/^● open/m, "● open after r");
 
     await pane.sendKeys("q");

@@ -1,7 +1,7 @@
 import { createServer, type LifelineServer } from "@lifeline/server";
 import { createDisposer, startServer, type TestServer, within } from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
-import { startCli } from "./support/cli.js";
+import { runCli, startCli } from "./support/cli.js";
 
 const disposer = createDisposer();
 afterEach(() => disposer.run());
@@ -96,5 +96,53 @@ describe("lifeline tail, stopped", () => {
     cli.child.kill("SIGINT");
     const run = await within(cli.exited, "tail to exit after SIGINT", 10_000);
     expect(run.code).toBe(130);
+  });
+});
+
+describe("lifeline tail, start positions", () => {
+  async function withFive(options: object = {}) {
+    const server = await startServer(createServer, options);
+    disposer.add(() => server.close());
+    let epoch = "";
+    for (let n = 1; n <= 5; n++) epoch = (await server.server.publish("t", n)).epoch;
+    return { server, epoch };
+  }
+
+  it("--since offset:epoch replays what follows that position", async () => {
+    const { server, epoch } = await withFive();
+    const args = ["tail", server.url, "t", "--since", `2:${epoch}`, "-n", "3", "--json"];
+    const run = await runCli(args);
+    expect(run.code).toBe(0);
+    expect(lines(run.stdout).map((line) => [line.offset, line.data])).toEqual([
+      [3, 3],
+      [4, 4],
+      [5, 5],
+    ]);
+    expect(run.stderr).not.toMatch(/gap/);
+  });
+
+  it("--since from another epoch reports the gap and starts at the head", async () => {
+    const { server } = await withFive();
+    const cli = startCli(["tail", server.url, "t", "--since", "2:gone", "-n", "1", "-q"]);
+    disposer.add(() => cli.kill());
+    await cli.waitFor("stderr", /^gap on t: epoch_changed, was at 2:gone, resumed at 5:/m, "gap");
+    await server.server.publish("t", 6);
+    const run = await within(cli.exited, "tail -n 1 to exit", 15_000);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^t 6:\S+ 6\n$/);
+  });
+
+  it("--rewind N starts with the last N retained messages", async () => {
+    const { server } = await withFive();
+    const run = await runCli(["tail", server.url, "t", "--rewind", "2", "-n", "2", "--json"]);
+    expect(run.code).toBe(0);
+    expect(lines(run.stdout).map((line) => line.offset)).toEqual([4, 5]);
+  });
+
+  it("exits 1 when the server refuses the rewind", async () => {
+    const { server } = await withFive({ limits: { maxRewind: 3 } });
+    const run = await runCli(["tail", server.url, "t", "--rewind", "10", "-q"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^lifeline: subscribe to t refused: invalid_message: .+\n$/);
   });
 });

@@ -37,6 +37,14 @@ describe("bad input", () => {
       ["status", "ws://127.0.0.1:1/ws", "--header", "no colon"],
       /^lifeline: --header expects "Name: value", got "no colon"\n$/,
     ],
+    [
+      ["tail", "ws://127.0.0.1:1/ws", "t", "--since", "12"],
+      /^lifeline: --since expects offset:epoch as tail prints them \(e\.g\. .+\), got "12"\n$/,
+    ],
+    [
+      ["tail", "ws://127.0.0.1:1/ws", "t", "--since", "1:e", "--rewind", "2"],
+      /^lifeline: give --since or --rewind, not both\n$/,
+    ],
   ])("lifeline %j exits 64 with one line", async (args, message) => {
     const run = await runCli(args);
     expect(run.code).toBe(64);

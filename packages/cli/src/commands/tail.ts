@@ -1,8 +1,8 @@
 import type { GapEvent, MessageMeta } from "@lifeline/client";
-import { parseCount } from "../args.js";
+import { parseCount, parseResumePoint } from "../args.js";
 import type { Command } from "../command.js";
 import { createCliClient, watchConnection } from "../connect.js";
-import { CliError } from "../errors.js";
+import { CliError, usageError } from "../errors.js";
 import { ExitCode } from "../exit-codes.js";
 import { toSocketUrl } from "../url.js";
 
@@ -26,13 +26,19 @@ export function formatGap(gap: GapEvent): string {
 
 /**
  * `lifeline tail <url> <topic...>`: every message once, in order, across reconnects (the
- * client resumes each topic from the last offset printed). Gaps go to stderr even under
- * `--quiet`: they are lost data, not chatter.
+ * client resumes each topic from the last offset printed). It starts at the live head,
+ * after `--since offset:epoch` (a position an earlier `tail` printed), or with the last
+ * `--rewind N` retained messages. Gaps go to stderr even under `--quiet`: they are lost
+ * data, not chatter.
  */
 export const tail: Command = async ({ common, positionals, values, output, interrupted }) => {
   const [rawUrl = "", ...topics] = positionals;
   const url = toSocketUrl(rawUrl);
   const count = parseCount("count", values.count, 1);
+  const since = parseResumePoint("since", values.since);
+  const rewind = parseCount("rewind", values.rewind, 1);
+  if (since && rewind !== undefined) throw usageError("give --since or --rewind, not both");
+  const start = { ...(since ? { since } : {}), ...(rewind === undefined ? {} : { rewind }) };
   const json = values.json === true;
   const client = createCliClient(url, common);
   const watch = watchConnection(client, output);
@@ -55,6 +61,7 @@ export const tail: Command = async ({ common, positionals, values, output, inter
             if (count !== undefined && printed >= count) resolve(ExitCode.Ok);
           },
           {
+            ...start,
             onError: (error) =>
               reject(
                 new CliError(
