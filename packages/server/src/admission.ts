@@ -17,6 +17,7 @@ import { createLimitReporter, Limit } from "./limits.js";
 import { redactUrl } from "./logging.js";
 import { KeyedBuckets } from "./rate-limit.js";
 import { bump } from "./stats.js";
+import { traceAuthenticate } from "./tracing.js";
 
 /** A handshake that passed every check, upgraded and ready to become a connection. */
 export interface Admitted<Principal> {
@@ -308,7 +309,9 @@ export function createUpgradeHandler<Principal>(
         token: query.token,
         remoteAddress: address,
       };
-      return await Promise.race([Promise.resolve().then(() => hook(request, info)), timeout]);
+      return await traceAuthenticate(opts.tracer, info, () =>
+        Promise.race([Promise.resolve().then(() => hook(request, info)), timeout]),
+      );
     } finally {
       clock.clearTimeout(timer);
     }

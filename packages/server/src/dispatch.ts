@@ -379,6 +379,7 @@ export function createDispatcher<Principal>(
         clock,
         contract: opts.contract,
         scope,
+        tracer: opts.tracer,
       },
       (outcome) => {
         untrack?.();

@@ -5,6 +5,7 @@ import type { Broker, HistoryOptions } from "./broker.js";
 import { type Clock, systemClock } from "./clock.js";
 import type { ServerLogger } from "./logging.js";
 import type { MetricsOptions } from "./metrics.js";
+import { defaultTracer, type Tracer } from "./tracing.js";
 
 /** What `authorize` is asked about. */
 export type TopicAction = "subscribe" | "publish";
@@ -384,6 +385,14 @@ export interface ServerOptions<Principal = unknown, S extends ContractSpec = Con
    */
   readonly metrics?: MetricsOptions;
   /**
+   * OpenTelemetry tracer for the spans of handshakes (`lifeline.handshake`, around
+   * `authenticate`), requests (`lifeline.rpc <method>`, active while the handler runs, so
+   * its own spans nest) and the server's `publish()` (`lifeline.publish`).
+   * @default the global tracer of `@opentelemetry/api`: no spans until the application
+   *   registers an OpenTelemetry SDK
+   */
+  readonly tracer?: Tracer;
+  /**
    * Features announced in `hello.features`.
    * @default ["topics", "resume", "rpc", "heartbeat", "rewind", "history"]
    */
@@ -478,6 +487,7 @@ export interface ResolvedOptions<Principal> {
   readonly status: { readonly enabled: boolean; readonly authorize: StatusOptions["authorize"] };
   readonly logger: ServerOptions["logger"];
   readonly metrics: MetricsOptions;
+  readonly tracer: Tracer;
   readonly features: readonly string[];
   readonly shutdown: ResolvedShutdown;
   readonly clock: Clock;
@@ -554,6 +564,7 @@ export function resolveOptions<Principal>(
     status: { enabled: options.status?.enabled ?? false, authorize: options.status?.authorize },
     logger: options.logger,
     metrics: options.metrics ?? {},
+    tracer: options.tracer ?? defaultTracer(),
     features: options.features ?? defaults.features,
     shutdown: { ...defaults.shutdown, ...options.shutdown },
     clock: options.clock ?? systemClock,

@@ -1,6 +1,7 @@
 import { type Contract, type ErrorBody, ErrorCode } from "@lifeline/protocol";
 import type { Clock, TimerHandle } from "./clock.js";
 import { internalErrorBody, MethodError } from "./errors.js";
+import { endSpan, type Tracer, traceRequest, UNKNOWN_METHOD } from "./tracing.js";
 
 /** What a method handler gets besides its params. */
 export interface MethodContext<Principal = unknown> {
@@ -71,6 +72,8 @@ export interface StartRequest<Principal> {
   readonly clock: Clock;
   readonly contract: Contract | undefined;
   readonly scope: RequestScope;
+  /** Traces the request as a span, active while the handler runs. @default no span */
+  readonly tracer?: Tracer;
 }
 
 /**
@@ -82,6 +85,22 @@ export interface StartRequest<Principal> {
  * `answer` is called exactly once. Returns true when the answer is still to come.
  */
 export function startRequest<Principal>(
+  request: StartRequest<Principal>,
+  answer: (outcome: RequestOutcome) => void,
+): boolean {
+  const { tracer } = request;
+  if (tracer === undefined) return runRequest(request, answer);
+  const method = request.handler === undefined ? UNKNOWN_METHOD : request.method;
+  return traceRequest(tracer, { ...request, method }, (span) =>
+    runRequest(request, (outcome) => {
+      if (outcome.ok) endSpan(span);
+      else endSpan(span, outcome.error.code, outcome.error.message);
+      answer(outcome);
+    }),
+  );
+}
+
+function runRequest<Principal>(
   request: StartRequest<Principal>,
   answer: (outcome: RequestOutcome) => void,
 ): boolean {

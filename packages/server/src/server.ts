@@ -37,6 +37,7 @@ import { createSessions } from "./session.js";
 import { drainConnections } from "./shutdown.js";
 import { bump, createCounters, type ServerStats } from "./stats.js";
 import { Topics } from "./topics.js";
+import { tracePublish } from "./tracing.js";
 
 /** Result of a publish: where the message landed in the topic's log. */
 export interface PublishResult {
@@ -354,8 +355,10 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
           );
         }
       }
-      const result = await broker.append(topic, data);
-      return { topic, offset: result.offset, epoch: result.epoch };
+      return tracePublish(opts.tracer, topic, async () => {
+        const result = await broker.append(topic, data);
+        return { topic, offset: result.offset, epoch: result.epoch };
+      });
     },
     method(name, handler) {
       const entry = handler as MethodHandler<Principal>;
