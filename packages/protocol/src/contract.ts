@@ -1,11 +1,22 @@
 import { Kind, type Static, type TSchema } from "@sinclair/typebox";
 import { describeIssue } from "./codec.js";
 import { type PayloadValidator, valueValidator } from "./payload-check.js";
+import { isStandardSchema, type StandardSchemaV1 } from "./standard-schema.js";
 
 export type { PayloadValidator } from "./payload-check.js";
 
+/**
+ * A payload schema: TypeBox, or any Standard Schema (zod 4, valibot, ArkType, ...). A
+ * Standard Schema only checks: its transforms and defaults are not applied, so handlers
+ * and subscribers see the data as it was sent, and its validation must be synchronous.
+ */
+export type PayloadSchema = TSchema | StandardSchemaV1;
+
 /** A method's parameter and result schemas. */
-export interface MethodSchema<P extends TSchema = TSchema, R extends TSchema = TSchema> {
+export interface MethodSchema<
+  P extends PayloadSchema = PayloadSchema,
+  R extends PayloadSchema = PayloadSchema,
+> {
   readonly params: P;
   readonly result: R;
 }
@@ -19,7 +30,7 @@ export interface MethodSchema<P extends TSchema = TSchema, R extends TSchema = T
 export type PublishRule = "server" | "clients" | readonly string[];
 
 /** A topic's payload schema with who may publish to it. */
-export interface TopicSpec<T extends TSchema = TSchema> {
+export interface TopicSpec<T extends PayloadSchema = PayloadSchema> {
   readonly schema: T;
   /**
    * Who may publish from a client connection; the server's own `publish()` always may.
@@ -38,7 +49,7 @@ export interface TopicSpec<T extends TSchema = TSchema> {
  * `TopicSpec` saying who else may publish.
  */
 export interface ContractSpec {
-  readonly topics?: Readonly<Record<string, TSchema | TopicSpec>>;
+  readonly topics?: Readonly<Record<string, PayloadSchema | TopicSpec>>;
   readonly methods?: Readonly<Record<string, MethodSchema>>;
 }
 
@@ -48,7 +59,7 @@ export type TopicPattern<K extends string> = K extends `${infer Head}*${infer Ta
   : K;
 
 type TopicsOf<S extends ContractSpec> =
-  S["topics"] extends Readonly<Record<string, TSchema | TopicSpec>>
+  S["topics"] extends Readonly<Record<string, PayloadSchema | TopicSpec>>
     ? S["topics"]
     : Record<never, TSchema>;
 type MethodsOf<S extends ContractSpec> =
@@ -56,11 +67,13 @@ type MethodsOf<S extends ContractSpec> =
     ? S["methods"]
     : Record<never, MethodSchema>;
 
-type StaticOf<T> = T extends TSchema
-  ? Static<T>
-  : T extends TopicSpec<infer Schema>
-    ? Static<Schema>
-    : unknown;
+type StaticOf<T> = T extends StandardSchemaV1
+  ? StandardSchemaV1.InferOutput<T>
+  : T extends TSchema
+    ? Static<T>
+    : T extends TopicSpec<infer Schema>
+      ? StaticOf<Schema>
+      : unknown;
 
 /** Every topic name the contract accepts. */
 export type TopicOf<S extends ContractSpec> = {
@@ -83,9 +96,9 @@ type MethodSchemaOf<S extends ContractSpec, M extends string> = M extends keyof 
   ? MethodsOf<S>[M]
   : never;
 export type MethodParams<S extends ContractSpec, M extends string> =
-  MethodSchemaOf<S, M> extends MethodSchema<infer P, TSchema> ? StaticOf<P> : unknown;
+  MethodSchemaOf<S, M> extends MethodSchema<infer P, PayloadSchema> ? StaticOf<P> : unknown;
 export type MethodResult<S extends ContractSpec, M extends string> =
-  MethodSchemaOf<S, M> extends MethodSchema<TSchema, infer R> ? StaticOf<R> : unknown;
+  MethodSchemaOf<S, M> extends MethodSchema<PayloadSchema, infer R> ? StaticOf<R> : unknown;
 
 /** A validation failure of an application payload. */
 export interface ContractIssue {
@@ -137,12 +150,15 @@ interface CompiledPattern extends CompiledTopic {
 
 const PUBLISH_WORDS: readonly string[] = ["server", "clients"];
 
-/** A TypeBox schema carries `[Kind]`; a `TopicSpec` is a plain object with `schema`. */
-function isTopicSpec(entry: TSchema | TopicSpec): entry is TopicSpec {
-  return !(Kind in entry) && "schema" in entry;
+/**
+ * A TypeBox schema carries `[Kind]`, a Standard Schema `~standard`; a `TopicSpec` is a
+ * plain object with `schema`.
+ */
+function isTopicSpec(entry: PayloadSchema | TopicSpec): entry is TopicSpec {
+  return !isStandardSchema(entry) && !(Kind in entry) && "schema" in entry;
 }
 
-function publishRuleOf(key: string, entry: TSchema | TopicSpec): PublishRule {
+function publishRuleOf(key: string, entry: PayloadSchema | TopicSpec): PublishRule {
   if (!isTopicSpec(entry) || entry.publish === undefined) return "server";
   const rule = entry.publish;
   const valid =
@@ -158,7 +174,8 @@ function publishRuleOf(key: string, entry: TSchema | TopicSpec): PublishRule {
 }
 
 /**
- * Declares an application's topics and methods once, with TypeBox schemas.
+ * Declares an application's topics and methods once, with TypeBox or Standard Schema
+ * (zod 4, valibot, ...) schemas, mixed as needed.
  * Validators are built here, once (see `ContractOptions.compile`); a schema that cannot be
  * checked (a non-JSON type such as `Type.Date()`) or a `*` that is not a whole segment
  * throws here, at definition time, never later while checking.
@@ -167,7 +184,9 @@ export function defineContract<const S extends ContractSpec>(
   spec: S,
   options: ContractOptions = {},
 ): Contract<S> {
-  const compile = options.compile ?? valueValidator;
+  const compileTypeBox = options.compile ?? valueValidator;
+  const compile = (schema: PayloadSchema): PayloadValidator =>
+    isStandardSchema(schema) ? standardValidator(schema) : compileTypeBox(schema);
   const exact = new Map<string, CompiledTopic>();
   const patterns: CompiledPattern[] = [];
   for (const [key, entry] of Object.entries(spec.topics ?? {})) {
@@ -232,6 +251,13 @@ function run(subject: string, validate: PayloadValidator, value: unknown): Contr
     if (validate(value)) return OK;
     const error = validate.errors?.[0];
     if (!error) return fail(`${subject} is invalid`, "");
+    if (error.keyword === STANDARD_KEYWORD) {
+      const at = error.instancePath === "" ? "" : ` at ${error.instancePath}`;
+      return fail(
+        `${subject} is invalid${at}: ${error.message}`.slice(0, 1024),
+        error.instancePath,
+      );
+    }
     const { message, path } = describeIssue(subject, value, error);
     return fail(message, path);
   } catch (error) {
@@ -246,4 +272,51 @@ function quote(name: string): string {
 
 function fail(message: string, path: string): ContractCheck {
   return { ok: false, issue: { message, path } };
+}
+
+/** Marks an issue from a Standard Schema, whose message is the library's own. */
+const STANDARD_KEYWORD = "standardSchema";
+
+/**
+ * A validator from a Standard Schema's `validate`. Contracts check synchronously (a
+ * message is answered or delivered in order), so a schema whose validation returns a
+ * promise (an async refinement) fails every check with a message saying so.
+ */
+function standardValidator(schema: StandardSchemaV1): PayloadValidator {
+  const props = schema["~standard"];
+  const validate: PayloadValidator = (value) => {
+    const result = props.validate(value);
+    if (result instanceof Promise) {
+      throw new TypeError(
+        `the ${props.vendor} schema validates asynchronously; contracts need synchronous validation`,
+      );
+    }
+    if (result.issues === undefined) {
+      validate.errors = null;
+      return true;
+    }
+    const issue = result.issues[0];
+    validate.errors = [
+      {
+        keyword: STANDARD_KEYWORD,
+        instancePath: pointerOf(issue?.path),
+        schemaPath: "",
+        params: {},
+        message: issue?.message ?? "is invalid",
+      },
+    ];
+    return false;
+  };
+  return validate;
+}
+
+/** A Standard Schema issue path as a JSON pointer (RFC 6901), as TypeBox issues report. */
+function pointerOf(path: StandardSchemaV1.Issue["path"]): string {
+  if (path === undefined) return "";
+  return path
+    .map((segment) => {
+      const key = typeof segment === "object" ? segment.key : segment;
+      return `/${String(key).replaceAll("~", "~0").replaceAll("/", "~1")}`;
+    })
+    .join("");
 }

@@ -44,6 +44,7 @@ export {
   type MethodParams,
   type MethodResult,
   type MethodSchema,
+  type PayloadSchema,
   type PayloadValidator,
   type PublishRule,
   type TopicData,
@@ -93,3 +94,4 @@ export {
   UnsubscribedMessage,
   UnsubscribeMessage,
 } from "./messages.js";
+export { isStandardSchema, type StandardSchemaV1 } from "./standard-schema.js";

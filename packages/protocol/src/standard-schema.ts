@@ -1,0 +1,47 @@
+/**
+ * The Standard Schema interface (https://standardschema.dev, v1), which zod (3.24+, 4),
+ * valibot (1.0+), ArkType and others implement. Copied rather than imported, as the spec
+ * asks of libraries that accept schemas: it is types only and never changes within v1.
+ */
+export interface StandardSchemaV1<Input = unknown, Output = Input> {
+  readonly "~standard": StandardSchemaV1.Props<Input, Output>;
+}
+
+export declare namespace StandardSchemaV1 {
+  export interface Props<Input = unknown, Output = Input> {
+    readonly version: 1;
+    readonly vendor: string;
+    readonly validate: (value: unknown) => Result<Output> | Promise<Result<Output>>;
+    readonly types?: Types<Input, Output> | undefined;
+  }
+  export type Result<Output> = SuccessResult<Output> | FailureResult;
+  export interface SuccessResult<Output> {
+    readonly value: Output;
+    readonly issues?: undefined;
+  }
+  export interface FailureResult {
+    readonly issues: ReadonlyArray<Issue>;
+  }
+  export interface Issue {
+    readonly message: string;
+    readonly path?: ReadonlyArray<PropertyKey | PathSegment> | undefined;
+  }
+  export interface PathSegment {
+    readonly key: PropertyKey;
+  }
+  export interface Types<Input = unknown, Output = Input> {
+    readonly input: Input;
+    readonly output: Output;
+  }
+  export type InferOutput<Schema extends StandardSchemaV1> = NonNullable<
+    Schema["~standard"]["types"]
+  >["output"];
+}
+
+/** True for any value implementing Standard Schema v1. */
+export function isStandardSchema(value: unknown): value is StandardSchemaV1 {
+  if (typeof value !== "object" && typeof value !== "function") return false;
+  if (value === null) return false;
+  const props = (value as Partial<StandardSchemaV1>)["~standard"];
+  return typeof props === "object" && props !== null && props.version === 1;
+}
