@@ -1,14 +1,14 @@
 /**
- * Groups the appends of one topic into batches: while a topic's batch is in flight, its
- * next appends wait and then go out together in one script call. A lone append is sent at
- * once (no timer, no added latency); under load a batch carries every append that arrived
- * during the previous round trip, which is where the throughput comes from: one round trip
- * and one script run for many appends instead of one each.
+ * Groups the appends of one topic into batches: while a topic's batches are in flight (at
+ * most `maxInFlight`), its next appends wait and then go out together in one script call.
+ * A lone append is sent at once (no timer, no added latency); under load a batch carries
+ * every append that arrived during the previous round trip, which is where the throughput
+ * comes from: one round trip and one script run for many appends instead of one each.
  *
- * Order: a topic has at most one batch in flight, and a batch appends its entries in the
- * order `append` was called, so a topic's appends land in call order (PROTOCOL.md, "Publish
- * order"). Every append is settled on its own: resolved with its result, or rejected with
- * the error of its batch.
+ * Order: batches leave in the order their appends were made, on one connection, which
+ * Redis answers in order, and a batch appends its entries in call order, so a topic's
+ * appends land in call order (PROTOCOL.md, "Publish order"). Every append is settled on
+ * its own: resolved with its result, or rejected with the error of its batch.
  */
 
 export interface BatchItem<Item, Result> {
@@ -24,40 +24,57 @@ export interface AppendBatcher<Item, Result> {
 
 /**
  * `send` runs one batch of one topic and returns one result per item, in order; when it
- * throws, every item of the batch is rejected with that error.
+ * throws, every item of the batch is rejected with that error. `send` must put its command
+ * on the connection before its first await, so batches reach Redis in the order they were
+ * sent; up to `maxInFlight` batches of a topic are in flight at once, so a lone append
+ * does not wait for a whole round trip of the batch before it.
  */
 export function createAppendBatcher<Item, Result>(
   send: (topic: string, items: readonly Item[]) => Promise<readonly Result[]>,
   maxBatch: number,
+  maxInFlight: number,
 ): AppendBatcher<Item, Result> {
   const queues = new Map<string, BatchItem<Item, Result>[]>();
-  const busy = new Set<string>();
+  const inFlight = new Map<string, number>();
 
-  async function drain(topic: string): Promise<void> {
-    busy.add(topic);
-    try {
-      // Bounded by the queue: each pass takes up to maxBatch items off it.
-      for (let queue = queues.get(topic); queue !== undefined && queue.length > 0; ) {
-        const batch = queue.splice(0, maxBatch);
-        try {
-          const results = await send(
-            topic,
-            batch.map((b) => b.item),
-          );
-          batch.forEach((b, i) => {
-            const result = results[i];
-            if (result === undefined) b.reject(new Error(`no result for item ${i} of a batch`));
-            else b.resolve(result);
-          });
-        } catch (error) {
+  function settle(batch: readonly BatchItem<Item, Result>[], results: readonly Result[]): void {
+    batch.forEach((b, i) => {
+      const result = results[i];
+      if (result === undefined) b.reject(new Error(`no result for item ${i} of a batch`));
+      else b.resolve(result);
+    });
+  }
+
+  function pump(topic: string): void {
+    const queue = queues.get(topic) ?? [];
+    let running = inFlight.get(topic) ?? 0;
+    // Bounded: each pass takes up to maxBatch items off the queue.
+    while (queue.length > 0 && running < maxInFlight) {
+      const batch = queue.splice(0, maxBatch);
+      running++;
+      // The next batch leaves before this one's appends are answered.
+      const next = () => {
+        const left = (inFlight.get(topic) ?? 1) - 1;
+        if (left === 0) inFlight.delete(topic);
+        else inFlight.set(topic, left);
+        pump(topic);
+      };
+      send(
+        topic,
+        batch.map((b) => b.item),
+      ).then(
+        (results) => {
+          next();
+          settle(batch, results);
+        },
+        (error: unknown) => {
+          next();
           for (const b of batch) b.reject(error);
-        }
-        queue = queues.get(topic);
-      }
-    } finally {
-      queues.delete(topic);
-      busy.delete(topic);
+        },
+      );
     }
+    if (running > 0) inFlight.set(topic, running);
+    if (queue.length === 0) queues.delete(topic);
   }
 
   return {
@@ -69,7 +86,7 @@ export function createAppendBatcher<Item, Result>(
           queues.set(topic, queue);
         }
         queue.push({ item, resolve, reject });
-        if (!busy.has(topic)) void drain(topic);
+        pump(topic);
       });
     },
   };

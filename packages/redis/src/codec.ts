@@ -17,22 +17,33 @@ export function encodeData(topic: string, data: unknown): string {
 }
 
 /**
- * Parses a pub/sub payload `<offset>\n<epoch>\n<ts>\n<json>` written by the append script.
- * Returns undefined for anything else (a foreign publisher on our channel never crashes us).
+ * Parses a pub/sub payload written by the append script: one entry per appended message of
+ * a batch, each `<offset>\n<epoch>\n<ts>\n<json>`, joined by `\n`. JSON.stringify never
+ * writes a raw line break, so every entry is exactly four lines. Returns undefined when any
+ * part is malformed (a foreign publisher on our channel never crashes us; the node then
+ * reads what it missed from the stream).
  */
-export function decodeLive(topic: string, payload: string): LogEntry | undefined {
-  const a = payload.indexOf("\n");
-  const b = payload.indexOf("\n", a + 1);
-  const c = payload.indexOf("\n", b + 1);
-  if (a < 1 || b < 0 || c < 0) return undefined;
-  const offset = Number(payload.slice(0, a));
-  const epoch = payload.slice(a + 1, b);
-  const ts = Number(payload.slice(b + 1, c));
-  const data = parseJson(payload.slice(c + 1));
-  if (!Number.isSafeInteger(offset) || offset < 1 || !Number.isFinite(ts) || !data.ok) {
-    return undefined;
+export function decodeLive(topic: string, payload: string): LogEntry[] | undefined {
+  const lines = payload.split("\n");
+  if (lines.length % 4 !== 0) return undefined;
+  const entries: LogEntry[] = [];
+  for (let i = 0; i < lines.length; i += 4) {
+    const offset = Number(lines[i]);
+    const epoch = lines[i + 1] ?? "";
+    const ts = Number(lines[i + 2]);
+    const data = parseJson(lines[i + 3] ?? "");
+    if (
+      lines[i] === "" ||
+      !Number.isSafeInteger(offset) ||
+      offset < 1 ||
+      lines[i + 2] === "" ||
+      !Number.isFinite(ts) ||
+      !data.ok
+    )
+      return undefined;
+    entries.push({ topic, offset, epoch, ts, data: data.value });
   }
-  return { topic, offset, epoch, ts, data: data.value };
+  return entries;
 }
 
 /** One XRANGE reply item: `[id, [field, value, ...]]`. */

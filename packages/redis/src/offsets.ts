@@ -54,6 +54,7 @@ export const APPEND_LUA = `
 local guard = ARGV[6]
 ${PROLOGUE}
 local results = {}
+local live = {}
 for i = 1, tonumber(ARGV[8]) do
   local keyIndex = tonumber(ARGV[7 + 2 * i])
   local data = ARGV[8 + 2 * i]
@@ -75,11 +76,14 @@ for i = 1, tonumber(ARGV[8]) do
     if dedupe then
       redis.call('SET', dedupe, offset .. ' ' .. now .. ' ' .. epoch, 'PX', ARGV[4])
     end
-    redis.call('PUBLISH', ARGV[5], offset .. '\\n' .. epoch .. '\\n' .. now .. '\\n' .. data)
+    live[#live + 1] = offset .. '\\n' .. epoch .. '\\n' .. now .. '\\n' .. data
     result = {offset, epoch, now, 0}
   end
   results[i] = result
 end
+-- One pub/sub message for the whole batch: each subscribed node gets one message to read
+-- and decode instead of one per entry (codec.ts, decodeLive).
+if #live > 0 then redis.call('PUBLISH', ARGV[5], table.concat(live, '\\n')) end
 local cutoff = now - tonumber(ARGV[3])
 -- Age trimming: entries are in offset order and (nearly) in time order, so drop the
 -- old prefix in batches; bounded, the newest entry is never older than the cutoff.

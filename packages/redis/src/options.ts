@@ -85,9 +85,9 @@ export interface RedisBrokerOptions {
    */
   readonly reconnect?: BackoffPolicy;
   /**
-   * Most appends of one topic sent to Redis in one script call. While a topic's append is
-   * in flight, the node's next appends to it wait and then go out together; a lone append
-   * is sent at once. 1 sends every append as its own script call as soon as it is made
+   * Most appends of one topic sent to Redis in one script call. While two script calls of
+   * a topic are in flight, the node's next appends to it wait and then go out together, as
+   * one call and one pub/sub message; a lone append is sent at once. 1 sends every append as its own script call as soon as it is made
    * (pipelined, so many can be in flight), which is how the broker worked before batching.
    * @default 256
    */

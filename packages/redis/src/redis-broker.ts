@@ -19,6 +19,13 @@ import { type RedisBrokerOptions, resolveOptions } from "./options.js";
 import type { TopicRead } from "./sequencer.js";
 import { createTopicFeed, type TopicFeed } from "./topic-feed.js";
 
+/**
+ * Batches of one topic in flight at once: with 2, an append made while one batch is out
+ * goes out at once instead of waiting for that batch's reply (the latency at moderate
+ * rates), and batches still form under load.
+ */
+const MAX_BATCHES_IN_FLIGHT = 2;
+
 /** Entries per XRANGE page; a read pages until it reaches the head. */
 const PAGE_SIZE = 500;
 
@@ -217,7 +224,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
       duplicate: duplicate === 1,
     }));
   }
-  const batcher = createAppendBatcher(appendBatch, opts.maxAppendBatch);
+  const batcher = createAppendBatcher(appendBatch, opts.maxAppendBatch, MAX_BATCHES_IN_FLIGHT);
 
   /** One atomic read per page; pages until the head so a fill never mistakes a page end for a hole. */
   async function readTopic(
@@ -290,12 +297,13 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   subscriber.redis.on("message", (channel: string, payload: string) => {
     const topic = topicsByChannel.get(channel);
     if (topic === undefined) return;
-    const entry = decodeLive(topic, payload);
-    if (entry === undefined) {
+    const entries = decodeLive(topic, payload);
+    if (entries === undefined) {
       logger.warn({ topic, channel }, "redis broker: ignored a malformed live message");
       return;
     }
-    feeds.get(topic)?.feed.push(entry);
+    const feed = feeds.get(topic)?.feed;
+    for (const entry of entries) feed?.push(entry);
   });
 
   // After a reconnect the channels are subscribed again first, then every feed reads what

@@ -22,7 +22,7 @@ function controlledSend() {
 describe("append batcher", () => {
   it("sends a lone append at once, and the appends made meanwhile together, in call order", async () => {
     const { calls, send } = controlledSend();
-    const batcher = createAppendBatcher(send, 100);
+    const batcher = createAppendBatcher(send, 100, 1);
     const first = batcher.add("t", 1);
     expect(calls.map((c) => c.items)).toEqual([[1]]);
     const rest = [2, 3, 4].map((n) => batcher.add("t", n));
@@ -34,9 +34,22 @@ describe("append batcher", () => {
     expect(await Promise.all(rest)).toEqual(["r2", "r3", "r4"]);
   });
 
-  it("keeps one batch in flight per topic, topics independent", () => {
+  it("sends up to maxInFlight batches of a topic before waiting for a reply", async () => {
     const { calls, send } = controlledSend();
-    const batcher = createAppendBatcher(send, 100);
+    const batcher = createAppendBatcher(send, 100, 2);
+    const all = [1, 2, 3, 4].map((n) => batcher.add("t", n));
+    expect(calls.map((c) => c.items)).toEqual([[1], [2]]);
+    calls[1]?.done.resolve(["r2"]);
+    expect(await all[1]).toBe("r2");
+    expect(calls.map((c) => c.items)).toEqual([[1], [2], [3, 4]]);
+    calls[0]?.done.resolve(["r1"]);
+    calls[2]?.done.resolve(["r3", "r4"]);
+    expect(await Promise.all(all)).toEqual(["r1", "r2", "r3", "r4"]);
+  });
+
+  it("keeps maxInFlight batches in flight per topic, topics independent", () => {
+    const { calls, send } = controlledSend();
+    const batcher = createAppendBatcher(send, 100, 1);
     void batcher.add("a", 1);
     void batcher.add("b", 2);
     void batcher.add("a", 3);
@@ -48,7 +61,7 @@ describe("append batcher", () => {
 
   it("splits what waits into batches of at most maxBatch", async () => {
     const { calls, send } = controlledSend();
-    const batcher = createAppendBatcher(send, 2);
+    const batcher = createAppendBatcher(send, 2, 1);
     const all = [1, 2, 3, 4, 5].map((n) => batcher.add("t", n));
     for (let i = 0; i < 3; i++) {
       const call = calls[i];
@@ -62,7 +75,7 @@ describe("append batcher", () => {
 
   it("rejects every append of a failed batch, and sends the next batch after it", async () => {
     const { calls, send } = controlledSend();
-    const batcher = createAppendBatcher(send, 100);
+    const batcher = createAppendBatcher(send, 100, 1);
     const first = batcher.add("t", 1);
     const second = [batcher.add("t", 2), batcher.add("t", 3)];
     const failure = new Error("connection lost");

@@ -4,13 +4,22 @@ import { RedisBrokerErrorCode } from "../src/errors.js";
 
 describe("codec", () => {
   it("decodes a live payload written by the append script", () => {
-    expect(decodeLive("t", '7\nep-1\n1700000000123\n{"a":[1,"x\\ny"]}')).toEqual({
-      topic: "t",
-      offset: 7,
-      epoch: "ep-1",
-      ts: 1700000000123,
-      data: { a: [1, "x\ny"] },
-    });
+    expect(decodeLive("t", '7\nep-1\n1700000000123\n{"a":[1,"x\\ny"]}')).toEqual([
+      {
+        topic: "t",
+        offset: 7,
+        epoch: "ep-1",
+        ts: 1700000000123,
+        data: { a: [1, "x\ny"] },
+      },
+    ]);
+  });
+
+  it("decodes a batch's live payload into its entries, in order", () => {
+    expect(decodeLive("t", '7\nep\n100\n"a"\n8\nep\n100\nnull')).toEqual([
+      { topic: "t", offset: 7, epoch: "ep", ts: 100, data: "a" },
+      { topic: "t", offset: 8, epoch: "ep", ts: 100, data: null },
+    ]);
   });
 
   it.each([
@@ -20,6 +29,8 @@ describe("codec", () => {
     ["offset zero", "0\nep\n123\n1"],
     ["ts not a number", "7\nep\nnow\n1"],
     ["data not JSON", "7\nep\n123\n{"],
+    ["a batch's second entry cut short", "7\nep\n123\n1\n8\nep"],
+    ["a batch's second entry malformed", "7\nep\n123\n1\n8\nep\n123\n{"],
   ])("ignores a malformed live payload (%s)", (_name, payload) => {
     expect(decodeLive("t", payload)).toBeUndefined();
   });

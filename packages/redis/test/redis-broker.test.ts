@@ -93,6 +93,12 @@ describe("batched appends", () => {
     const p = prefix();
     const a = await broker(p);
     const watcher = await redisClient();
+    const listener = await redisClient();
+    let liveMessages = 0;
+    listener.on("message", () => {
+      liveMessages++;
+    });
+    await listener.subscribe(`${p}{orders}:live`);
     const before = Number(
       (await watcher.info("stats")).match(/total_commands_processed:(\d+)/)?.[1],
     );
@@ -106,6 +112,11 @@ describe("batched appends", () => {
     // One EVALSHA per batch (each counts its inner commands too, 6 or more per entry):
     // 200 separate calls would be 200 * 7.
     expect(after - before).toBeLessThan(200 * 5);
+    // One pub/sub message per batch, not per entry. The PING is answered after every
+    // message published before it, so all of them have arrived.
+    await listener.ping();
+    expect(liveMessages).toBeGreaterThan(0);
+    expect(liveMessages).toBeLessThan(200);
   });
 });
 
