@@ -124,6 +124,14 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   }
   command.onStatusChange(reportHealth);
   subscriber.onStatusChange(reportHealth);
+  // What Redis holds may change while a connection is down (fail-over, restart): live
+  // entries wait until a fill has checked it (topic-feed.ts, suspend).
+  for (const connection of [command, subscriber]) {
+    connection.onStatusChange(() => {
+      if (connection.isReady()) return;
+      for (const slot of feeds.values()) slot.feed.suspend();
+    });
+  }
 
   function unavailable(action: string): RedisBrokerError {
     if (closed)

@@ -30,6 +30,13 @@ export interface TopicFeed {
    * while this node was not subscribed exist only in the stream.
    */
   resync(): void;
+  /**
+   * The connection to Redis was lost: hold live entries until a fill made after this call
+   * has checked that Redis still has what this node delivered. A fail-over or a restart
+   * from an AOF fsynced every second may hand delivered offsets out again, and a live entry
+   * after them would otherwise be delivered as if it followed them.
+   */
+  suspend(): void;
 }
 
 export function createTopicFeed(deps: TopicFeedDeps): TopicFeed {
@@ -41,6 +48,8 @@ export function createTopicFeed(deps: TopicFeedDeps): TopicFeed {
   let staleGeneration = 0;
   let cleanGeneration = 0;
   let running = false;
+  let held: LogEntry[] | undefined;
+  let holdUntil = 0;
 
   function deliver(entries: readonly LogEntry[]): void {
     for (const entry of entries) {
@@ -116,6 +125,11 @@ export function createTopicFeed(deps: TopicFeedDeps): TopicFeed {
         }
         if (!outcome.epochChanged || after === 0) cleanGeneration = generation;
         deliver(outcome.deliver);
+        if (held !== undefined && generation >= holdUntil) {
+          const release = held;
+          held = undefined;
+          for (const entry of release) deliver(seq.offer(entry));
+        }
       }
     } catch (error) {
       // Redis is unreachable: the reconnect handler calls resync() once it is back.
@@ -151,12 +165,22 @@ export function createTopicFeed(deps: TopicFeedDeps): TopicFeed {
         early.push(entry);
         return;
       }
+      if (held !== undefined) {
+        held.push(entry);
+        return;
+      }
       deliver(sequencer.offer(entry));
       if (sequencer.needsFill()) void run();
     },
     resync() {
       staleGeneration++;
       void run();
+    },
+    suspend() {
+      if (sequencer === undefined) return;
+      held ??= [];
+      staleGeneration++;
+      holdUntil = staleGeneration;
     },
   };
 }

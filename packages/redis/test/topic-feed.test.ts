@@ -65,3 +65,49 @@ describe("topic feed", () => {
     expect(rotations).toEqual(["e1"]);
   });
 });
+
+describe("topic feed after a lost connection", () => {
+  it("holds live entries until a fill has checked what Redis kept, so a reused offset starts a new epoch", async () => {
+    const { feed, reads, rotations, delivered } = harness();
+    const started = feed.start();
+    reads.shift()?.answer({ epoch: "e1", head: 0, entries: [] });
+    await started;
+    for (const n of range(1, 3)) feed.push(entry(n));
+
+    // The connection drops; the promoted replica never had offset 3, and another node's
+    // appends took offsets 3 and 4 there. Offset 4 arrives live before the resync's read.
+    feed.suspend();
+    const other = (offset: number): LogEntry => ({ ...entry(offset), data: { other: offset } });
+    feed.push(other(4));
+    expect(delivered.map((e) => e.offset)).toEqual(range(1, 3));
+    feed.resync();
+    const read = reads.shift();
+    expect(read).toMatchObject({ after: 2, headOnly: false });
+    read?.answer({ epoch: "e1", head: 4, entries: [other(3), other(4)] });
+    await settle();
+
+    expect(rotations).toEqual(["e1"]);
+    reads.shift()?.answer({ epoch: "e2", head: 0, entries: [] });
+    await settle();
+    expect(delivered.map((e) => [e.epoch, e.offset])).toEqual([
+      ["e1", 1],
+      ["e1", 2],
+      ["e1", 3],
+    ]);
+  });
+
+  it("delivers the held entries once the fill finds Redis unchanged", async () => {
+    const { feed, reads, rotations, delivered } = harness();
+    const started = feed.start();
+    reads.shift()?.answer({ epoch: "e1", head: 0, entries: [] });
+    await started;
+    for (const n of range(1, 3)) feed.push(entry(n));
+    feed.suspend();
+    feed.push(entry(5));
+    feed.resync();
+    reads.shift()?.answer({ epoch: "e1", head: 4, entries: [entry(3), entry(4)] });
+    await settle();
+    expect(rotations).toEqual([]);
+    expect(delivered.map((e) => e.offset)).toEqual(range(1, 5));
+  });
+});
