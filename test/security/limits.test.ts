@@ -1,6 +1,7 @@
 import { connect, type Socket } from "node:net";
 import { constants, deflateRawSync } from "node:zlib";
 import type { ServerOptions } from "@lifeline/server";
+import { within } from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Bystander, startBystander } from "./support/bystander.js";
 import { Opcode, type RawConnection, rawConnect } from "./support/raw-socket.js";
@@ -39,26 +40,13 @@ async function hello(connection: RawConnection) {
   return await connection.next((m) => m.type === "hello");
 }
 
-function withinMs<T>(promise: Promise<T>, ms: number, label: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`timed out after ${ms} ms waiting for ${label}`)),
-        ms,
-      );
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
 describe("payload limits", () => {
   it("closes with 1009 on a frame over maxPayload, and on a header announcing 2^62 bytes", async () => {
     const { t, bystander } = await setup({ limits: { maxPayload: 1024 } });
     const big = await raw(t.port, "/ws?client_id=big&version=1&role=test");
     await hello(big);
     big.send(JSON.stringify({ type: "ping", pad: "x".repeat(2000) }));
-    expect((await withinMs(big.closed, 5000, "close")).code).toBe(1009);
+    expect((await within(big.closed, "close", 5000)).code).toBe(1009);
 
     const liar = await raw(t.port, "/ws?client_id=liar&version=1&role=test");
     await hello(liar);
@@ -67,7 +55,7 @@ describe("payload limits", () => {
     header[1] = 0x80 | 127;
     header.writeBigUInt64BE(2n ** 62n, 2);
     liar.sendRaw(header);
-    expect((await withinMs(liar.closed, 5000, "close")).code).toBe(1009);
+    expect((await within(liar.closed, "close", 5000)).code).toBe(1009);
     await bystander.check();
   });
 
@@ -91,7 +79,7 @@ describe("payload limits", () => {
     expect(wire.length).toBeLessThan(64 * 1024);
     const rssBefore = process.memoryUsage().rss;
     bomber.send(wire, { rsv1: true });
-    expect((await withinMs(bomber.closed, 5000, "close")).code).toBe(1009);
+    expect((await within(bomber.closed, "close", 5000)).code).toBe(1009);
     const grownMiB = (process.memoryUsage().rss - rssBefore) / 1024 / 1024;
     console.info(
       `[security] deflate bomb: ${wire.length} bytes on the wire, ${inflated.length} inflated; rss grew ${grownMiB.toFixed(1)} MiB`,
@@ -112,7 +100,7 @@ describe("floods", () => {
     const flooder = await raw(t.port, "/ws?client_id=flooder&version=1&role=test");
     await hello(flooder);
     for (let i = 0; i < 200; i += 1) flooder.send(JSON.stringify({ type: "ping" }));
-    const closed = await withinMs(flooder.closed, 5000, "close");
+    const closed = await within(flooder.closed, "close", 5000);
     const pongs = flooder.messages.filter((m) => (m as { type: string }).type === "pong").length;
     const limited = flooder.messages.filter(
       (m) => (m as { code?: string }).code === "rate_limited",
@@ -158,7 +146,7 @@ describe("floods", () => {
     // Nobody is refused for good: once a slot frees, the next attempt is admitted.
     const freed = new Promise<void>((resolve) => g.server.on("disconnect", () => resolve()));
     held.at(-1)?.destroy();
-    await withinMs(freed, 5000, "the server to free a slot");
+    await within(freed, "the server to free a slot", 5000);
     const again = await viaProxy("g-again", "198.51.100.99");
     await hello(again);
   });
@@ -243,7 +231,7 @@ describe("slow and malformed handshakes", () => {
       if (!socket.destroyed) socket.write(`X-Slow-${n++}: y\r\n`);
     }, 100);
     disposers.push(() => clearInterval(trickle));
-    const closedAt = await withinMs(closed, 5000, "the slow handshake to be dropped");
+    const closedAt = await within(closed, "the slow handshake to be dropped", 5000);
     clearInterval(trickle);
     console.info(`[security] slowloris dropped after ${closedAt - startedAt} ms (timeout 1000)`);
     expect(closedAt - startedAt).toBeLessThan(3000);
@@ -258,7 +246,7 @@ describe("slow and malformed handshakes", () => {
     });
     const stuck = await raw(t.port, "/ws?client_id=stuck&version=1&role=test");
     expect(stuck.status).toBe(101);
-    expect((await withinMs(stuck.closed, 3000, "close")).code).toBe(4500);
+    expect((await within(stuck.closed, "close", 3000)).code).toBe(4500);
   });
 
   it("survives an upgrade request with 3,000 headers (CVE-2024-37890) and one over 16 KiB", async () => {
@@ -321,7 +309,7 @@ describe("slow consumers", () => {
       maxBuffered = Math.max(maxBuffered, t.server.stats().bufferedBytes);
       await new Promise((resolve) => setImmediate(resolve));
     }
-    const close = await withinMs(closed, 10_000, "the slow consumer to be closed");
+    const close = await within(closed, "the slow consumer to be closed", 10_000);
     console.info(
       `[security] slow consumer closed (code ${close.code}) after ${published} x 64 KiB; max server buffer ${maxBuffered} bytes (mark ${highWaterMark})`,
     );

@@ -1,5 +1,6 @@
 import { createClient, type LifelineClient } from "@lifeline/client";
 import type { LifelineServer } from "@lifeline/server";
+import { within } from "@lifeline/test-support";
 import { WebSocket } from "ws";
 
 /**
@@ -58,27 +59,9 @@ export async function startBystander(
     const n = counter;
     const arrived = new Promise<void>((resolve) => waiters.add({ n, resolve }));
     await server.publish(topic, { n });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      arrived,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error("the bystander did not receive a publish within 5 s")),
-          5000,
-        );
-      }),
-    ]).finally(() => clearTimeout(timer));
+    await within(arrived, `${clientId} to receive publish ${n}`, 5000);
   };
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    subscribed,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error("the bystander was not subscribed within 5 s")),
-        5000,
-      );
-    }),
-  ]).finally(() => clearTimeout(timer));
+  await within(subscribed, `${clientId} to be subscribed`, 5000);
   await roundTrip();
   return {
     client,
