@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `pnpm demo:cluster` (issue 6): redis-server on a free loopback port with a temporary
-// directory, and three demo-server nodes on consecutive ports sharing it through REDIS_URL.
+// `pnpm demo:cluster` (apps/demo-server/README.md, "Scale-out on Redis"): redis-server on a
+// free loopback port with a temporary directory, and three demo-server nodes on consecutive
+// ports sharing it through REDIS_URL.
 // Exactly one node (the lease holder) produces the telescopes and ticks; the page gets all
 // three URLs and fails over between them. Kill a node by its PID to watch a failover;
 // Ctrl-C stops everything this script started, by PID, and removes the directory.

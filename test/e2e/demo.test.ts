@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildWeb, output } from "./web.js";
 
 /**
- * The dashboard in Debian's chromium against the real demo server (issue 5, "Tests in a
- * real browser"). The server runs in-process on a memory broker that outlives it, the way
+ * The dashboard in Debian's chromium against the real demo server (apps/demo-web/README.md,
+ * "Tests"). The server runs in-process on a memory broker that outlives it, the way
  * Redis outlives a node, so a restart keeps the topics' history and the page must resume
  * with zero gaps and zero duplicates.
  */

@@ -5,7 +5,7 @@ import type { ObservatorySpec } from "./types.js";
 
 type Status = ReturnType<LifelineClient["connection"]["getSnapshot"]>["state"];
 
-/** How each state is drawn: the dot's shape and colour, per issue 5. */
+/** How each state is drawn: the dot's shape and colour (README, "What it shows"). */
 const LOOK: Readonly<Record<Status, { dot: string; toast: ToastKind }>> = {
   open: { dot: "dot-open", toast: "ok" },
   degraded: { dot: "dot-degraded", toast: "warn" },

@@ -1,5 +1,5 @@
 /**
- * Receive-path micro-benchmark (issue 4, "Benchmark"): the client's cost per received
+ * Receive-path micro-benchmark (README, "Receive-path benchmark"): the client's cost per received
  * topic message (parse + validate + offset bookkeeping + dispatch to the handler) against
  * a bare `JSON.parse` + handler, fed the same frames in the same run.
  *

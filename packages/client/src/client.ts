@@ -201,7 +201,8 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
 
   /**
    * First use of a lazy client connects; use after retries were spent counts as the
-   * application asking again (issue 4), but a fatal close still needs `reconnect()`.
+   * application asking again (README, "Reconnecting"), but a fatal close still needs
+   * `reconnect()`.
    */
   const ensureStarted = () => {
     const state = store.getSnapshot().state;

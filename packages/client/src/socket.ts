@@ -45,7 +45,10 @@ export const browserResolver: WebSocketResolver = () => {
   );
 };
 
-/** `GET /ws?client_id=..&version=1&role=..&token=..` (DESIGN.md, "Wire protocol v1"). */
+/**
+ * `GET /ws?client_id=..&version=1&role=..&token=..` (PROTOCOL.md, "Connecting: endpoint and
+ * handshake").
+ */
 export function buildSocketUrl(
   base: string,
   params: { clientId: string; role: Role; token?: string | undefined },

@@ -1,7 +1,7 @@
 /**
  * The connection lifecycle as a discriminated set of states and one pure `transition`.
  * The client never sets a state directly: it feeds events here and applies the result,
- * so every legal move is listed in one table (issue 4, "Connection lifecycle").
+ * so every legal move is listed in one table (README, "Connection lifecycle").
  */
 
 /** Where the connection stands. */

@@ -1,6 +1,6 @@
 /**
  * parse + validate against a bare `JSON.parse` of the same bytes, in the same process.
- * Target (issue 2): at most 1.3x for a 200-byte `publish`.
+ * Target (README, "Scripts"): at most 1.3x for a 200-byte `publish`.
  *
  * The machine is shared and noisy, so the two contenders run in short alternating
  * batches (A B, B A, ...) and the ratio reported is the median of the per-round ratios:

@@ -12,7 +12,7 @@ import {
 const byteLength = (text: string) => Buffer.byteLength(text, "utf8");
 
 describe("close codes", () => {
-  test("match the DESIGN.md table", () => {
+  test("match the PROTOCOL.md table", () => {
     expect(CloseCode).toEqual({
       Normal: 1000,
       GoingAway: 1001,

@@ -1,7 +1,7 @@
 import { expect, test } from "vitest";
 import { ErrorCode, errorCodeDescriptions, isErrorCode } from "../src/index.js";
 
-test("error codes are the stable strings of DESIGN.md", () => {
+test("error codes are the stable strings PROTOCOL.md lists", () => {
   expect(Object.values(ErrorCode).sort()).toEqual(
     [
       "invalid_message",

@@ -52,7 +52,8 @@ class HandshakeTimeout extends Error {
 }
 
 /**
- * The `upgrade` listener (issue 3, "Connections"). Refusals that need no WebSocket answer
+ * The `upgrade` listener (PROTOCOL.md, "Connecting: endpoint and handshake"). Refusals
+ * that need no WebSocket answer
  * with a plain HTTP status before the upgrade (origin 403, global limit 503, per-address
  * limit and handshake rate 429); everything the client must be told with a close code
  * (4400, 4401, 4403, 4429 for a client_id's handshake rate or takeover, 4500) is decided
@@ -250,7 +251,7 @@ export function createUpgradeHandler<Principal>(
     const existing = registry.byClient(query.clientId);
     let replaced: Connection | undefined;
     if (existing && !existing.closing) {
-      // Only the same principal may take a client_id over (issue 3), else anyone could
+      // Only the same principal may take a client_id over (PROTOCOL.md, 4409), else anyone could
       // disconnect a user by guessing their id.
       if (existing.identity !== identity) {
         fail("client_id_taken");

@@ -185,7 +185,7 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
     return true;
   }
 
-  /** Sends a ping frame and an app-level ping (DESIGN.md, "Liveness"). */
+  /** Sends a ping frame and an app-level ping (PROTOCOL.md, "Liveness"). */
   ping(): void {
     if (this.closing || this.socket.readyState !== WebSocket.OPEN) return;
     this.env.writer.flush(this);

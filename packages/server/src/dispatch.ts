@@ -40,8 +40,8 @@ const binaryFrame: ParseResult<ClientMessage> = {
 };
 
 /**
- * Handles every frame of an accepted connection (issue 3, "Messaging" and "Limits and bad
- * input"): rate limit, parsing, answers to bad input (`error`, or a failed `response` when
+ * Handles every frame of an accepted connection (PROTOCOL.md, "Messages", "Errors and
+ * invalid input" and "Limits"): rate limit, parsing, answers to bad input (`error`, or a failed `response` when
  * the message had a usable id; 1008 after repeated violations), and the five message types.
  */
 export function createDispatcher<Principal>(

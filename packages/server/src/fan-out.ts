@@ -58,7 +58,7 @@ export interface WriteTarget {
 const CONCAT_LIMIT = 64 * 1024;
 
 /**
- * Writes prepared frames, coalescing per socket within a tick (issue 3, "Benchmarks"):
+ * Writes prepared frames, coalescing per socket within a tick (docs/performance.md):
  * the first frame a socket gets in a tick goes straight to the kernel (no added latency
  * for a lone message); further frames for that socket in the same tick are queued and
  * leave together in one write when the tick ends, so a burst of N messages costs one

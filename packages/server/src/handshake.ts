@@ -23,8 +23,8 @@ export type QueryCheck =
 const clientIdPattern = new RegExp(ClientIdPattern);
 
 /**
- * Checks `client_id`, `version` and `role` (DESIGN.md, "Wire protocol v1"): version or
- * client_id problems are 4400, an unknown role is 4401.
+ * Checks `client_id`, `version` and `role` (PROTOCOL.md, "Refused after the upgrade"):
+ * version or client_id problems are 4400, an unknown role is 4401.
  */
 export function checkQuery(
   params: ReadonlyMap<string, string>,

@@ -32,7 +32,7 @@ export interface HeartbeatMonitor<T extends HeartbeatTarget> {
 }
 
 /**
- * Liveness per DESIGN.md ("Liveness"): a ping every `intervalMs`, and a peer silent for
+ * Liveness per PROTOCOL.md ("Liveness"): a ping every `intervalMs`, and a peer silent for
  * `intervalMs + timeoutMs` expired. One sweep timer for every connection of a server
  * rather than a timer per connection: 10,000 idle connections cost one timer and a loop
  * of comparisons per sweep, and receiving a message costs only a timestamp. Pings and

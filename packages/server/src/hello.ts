@@ -12,7 +12,7 @@ export interface HelloSettings {
   readonly heartbeatIntervalMs: number;
 }
 
-/** The first message of every accepted connection (DESIGN.md, server -> client). */
+/** The first message of every accepted connection (PROTOCOL.md, "Accepted"). */
 export function buildHello(settings: HelloSettings, fields: HelloFields): HelloMessage {
   return {
     type: "hello",

@@ -4,7 +4,7 @@ import type { Metrics } from "./metrics.js";
 import type { ResolvedOptions } from "./options.js";
 import type { ServerStats } from "./stats.js";
 
-/** `GET /health` body (issue 3). */
+/** `GET /health` body (README, "Observability"). */
 export interface HealthReport {
   readonly status: "ok" | "degraded" | "closing";
   readonly services: {

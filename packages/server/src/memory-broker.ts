@@ -184,7 +184,7 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
         try {
           listener(entry);
         } catch {
-          // One failing listener must not stop delivery to the others (issue 3).
+          // One failing listener must not stop delivery to the others.
         }
       }
       return result;

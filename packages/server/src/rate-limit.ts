@@ -1,6 +1,6 @@
 /**
- * A token bucket (issue 3: default 100 messages/s, burst 200). A class with plain fields
- * (no closure per connection); pure apart from the time it is given.
+ * A token bucket (default 100 messages/s, burst 200: PROTOCOL.md, "Limits"). A class with
+ * plain fields (no closure per connection); pure apart from the time it is given.
  */
 export class TokenBucket {
   private tokens: number;

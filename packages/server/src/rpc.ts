@@ -77,7 +77,7 @@ export interface StartRequest<Principal> {
 }
 
 /**
- * Runs one request to its `response` (issue 3, "Requests"): unknown methods answer
+ * Runs one request to its `response` (PROTOCOL.md, "Messages"): unknown methods answer
  * `unknown_method`, params failing the contract `invalid_message`, a handler past its
  * timeout `timeout` (its signal aborted), a `MethodError` its own code and message, and
  * anything else `internal` with a generic message (no stack or internals leak).

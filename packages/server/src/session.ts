@@ -54,7 +54,7 @@ export interface Sessions<Principal> {
 /**
  * The life of a connection from `hello` to its close: registration, takeover of an older
  * session (4409), heartbeats, slow-consumer shedding (1013), and the close log line with
- * the connection's figures (info when clean, warn when abnormal; issue 3, "Connections").
+ * the connection's figures (info when clean, warn when abnormal).
  */
 export function createSessions<Principal>(
   ctx: ServerContext<Principal>,

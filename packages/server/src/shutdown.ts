@@ -6,7 +6,7 @@ import type { ResolvedShutdown } from "./options.js";
 /**
  * `reconnect_after_ms` for each of `count` clients: `base` plus an even spread over
  * `spreadMs`, shuffled by `random`, so a restart does not bring every client back in the
- * same second (issue 3, "Shutdown").
+ * same second (PROTOCOL.md, "shutdown"; README, "Shutdown").
  */
 export function spreadDelays(
   count: number,

@@ -55,7 +55,7 @@ export interface TopicHooks {
 /**
  * Local subscriptions over the broker: one broker subscription per topic with local
  * subscribers, fan-out of each entry serialised once, replay of history on `since`, and
- * the guarantee that a subscription never delivers an offset twice (DESIGN.md,
+ * the guarantee that a subscription never delivers an offset twice (PROTOCOL.md,
  * "Delivery and recovery").
  */
 export class Topics {
