@@ -20,6 +20,8 @@ describe.skipIf(skipWithout("tmux", tmuxAvailability()))("lifeline monitor in tm
     disposer.add(() => pane.dispose());
 
     await pane.waitForScreen(/^● open {2}up \d+s/m, "● open");
+    // The monitor pings once a second: the round trip replaces the dash.
+    await pane.waitForScreen(/ rtt \d+ ms /, "a measured round trip");
     const opened = await pane.waitForScreen(/^t\/ticks +\S+ +- +0 {2}-$/m, "the topic row");
     for (const line of opened.split("\n")) expect([...line].length).toBeLessThanOrEqual(80);
     expect(opened).toMatch(/q quit {2}r reconnect {2}p pause/);

@@ -46,12 +46,18 @@ describe("indicatorFor", () => {
 });
 
 describe("render", () => {
+  it("shows the latest round trip once one was measured", () => {
+    const lines = render(model().view(state({}), { ...figures, roundTripMs: 3 }, T0), 80, 24);
+    expect(lines[1]!.text).toContain("rtt 3 ms");
+  });
+
   it("fills an 80x24 terminal exactly: status first, keys last", () => {
     const lines = render(model().view(state({}), figures, T0 + 2000), 80, 24);
     expect(lines).toHaveLength(24);
     for (const line of lines) expect([...line.text]).toHaveLength(80);
     expect(lines[0]!.text).toMatch(/^● open {2}up 1m05s {2}ws:\/\/127\.0\.0\.1:8765\/ws +$/);
     expect(lines[0]!.style).toBe("ok");
+    expect(lines[1]!.text).toMatch(/^client cli-1 {2}conn c-7 {2}rtt - {2}heartbeat 25\.0s /);
     expect(lines[4]!.text).toMatch(/^demo\/ticks +10\.0 +120 +0 {2}e1 +$/);
     expect(lines[5]!.text).toMatch(/^demo\/notes +0\.0 +- +0 {2}- +$/);
     expect(lines.at(-1)!.text.trim()).toBe("q quit  r reconnect  p pause");

@@ -12,6 +12,7 @@ import type { LifelineError } from "./errors.js";
 import type { HistoryOptions, HistoryResult } from "./history.js";
 import type { PublishOptions } from "./publish.js";
 import type { RequestOptions } from "./requests.js";
+import type { PingOptions } from "./round-trip.js";
 import type { ConnectionStatus } from "./state-machine.js";
 import type { ClientStats } from "./stats.js";
 import type { GapEvent, MessageHandler, SubscribeOptions } from "./subscriptions.js";
@@ -102,5 +103,13 @@ export interface LifelineClient<S extends ContractSpec = ContractSpec> {
     method: M,
     ...args: RequestArgs<MethodParams<S, M>>
   ): Promise<MethodResult<S, M>>;
+  /**
+   * Measures one round trip to the server now: sends a protocol `ping` and resolves with
+   * the milliseconds until its `pong` (PROTOCOL.md, "Liveness"). Rejects with
+   * `connection_lost` when not open or when the connection drops first, `timeout`,
+   * `aborted`, or `queue_full` past 64 unanswered pings. `stats().roundTripMs` keeps the
+   * latest measure, the watchdog's probes included.
+   */
+  ping(options?: PingOptions): Promise<number>;
   stats(): ClientStats;
 }

@@ -24,6 +24,7 @@ import { browserLifecycle } from "./page-lifecycle.js";
 import { createPublishTracker, defaultPublishRetry } from "./publish.js";
 import { createReconnectPlanner, defaultBackoff } from "./reconnect.js";
 import { createRequestTracker, type RequestOptions } from "./requests.js";
+import { RoundTrips } from "./round-trip.js";
 import { redactTokens, redactUrl, type WebSocketResolver } from "./socket.js";
 import { createStateDriver } from "./state-driver.js";
 import { isOpen, type TransitionCause } from "./state-machine.js";
@@ -32,6 +33,8 @@ import { createSubscriptionRegistry, type MessageHandler } from "./subscriptions
 import type { Transport } from "./transport.js";
 import { createUrlRotation } from "./url-rotation.js";
 import type { Watchdog } from "./watchdog.js";
+
+const PING_FRAME = '{"type":"ping"}';
 
 /**
  * The client, given how to find a WebSocket implementation (the browser and Node entries
@@ -189,8 +192,16 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     },
   });
 
+  const roundTrips = new RoundTrips(clock);
+  const sendPing = (): boolean => {
+    if (!active?.send(PING_FRAME)) return false;
+    stats.countSent("ping");
+    return true;
+  };
+
   const handleMessage = createDispatcher({
     stats,
+    roundTrips,
     requests,
     publishes,
     subscriptions,
@@ -345,6 +356,7 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
       intervalMs: hello.heartbeat_interval_ms,
       graceMs: heartbeatGraceMs,
       lateTimerToleranceMs: defaults.lateTimerToleranceMs,
+      onProbeSent: () => roundTrips.pingSent(),
     });
     stopStableTimer = after(clock, stableAfterMs, () => {
       planner.reset();
@@ -366,6 +378,9 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     if (wasActive) {
       requests.connectionLost(reason);
       subscriptions.connectionLost();
+      roundTrips.connectionLost(
+        new LifelineError(ClientErrorCode.ConnectionLost, `ping unanswered: ${reason}`),
+      );
     }
     outbox.requeue(publishes.takeUnacknowledged());
   };
@@ -426,6 +441,7 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
   const closeWith = (code: LifelineError) => {
     requests.rejectAll(code);
     publishes.rejectAll(code);
+    roundTrips.connectionLost(code);
     outbox.clear();
   };
 
@@ -496,6 +512,9 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
         HistoryResult<TopicData<S, typeof topic>>
       >;
     },
+    ping(pingOptions) {
+      return roundTrips.measure(sendPing, pingOptions);
+    },
     request(method, ...args) {
       if (store.getSnapshot().state === "closed") {
         return Promise.reject(new LifelineError(ClientErrorCode.Closed, "the client is closed"));
@@ -513,6 +532,7 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
         queueSize: outbox.size,
         pendingRequests: requests.size,
         pendingPublishes: publishes.size,
+        roundTripMs: roundTrips.latestMs,
       }),
   };
 

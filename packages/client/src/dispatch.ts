@@ -3,6 +3,7 @@ import { LifelineError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import type { PublishTracker } from "./publish.js";
 import type { RequestTracker } from "./requests.js";
+import type { RoundTrips } from "./round-trip.js";
 import type { StatsRecorder } from "./stats.js";
 import type { SubscriptionRegistry } from "./subscriptions.js";
 
@@ -12,6 +13,7 @@ import type { SubscriptionRegistry } from "./subscriptions.js";
  */
 export function createDispatcher(parts: {
   readonly stats: StatsRecorder;
+  readonly roundTrips: RoundTrips;
   readonly requests: RequestTracker;
   readonly publishes: PublishTracker;
   readonly subscriptions: SubscriptionRegistry;
@@ -40,6 +42,10 @@ export function createDispatcher(parts: {
         stats.heartbeatsReceived += 1;
         if (parts.send('{"type":"pong"}')) stats.countSent("pong");
         return;
+      case "pong":
+        stats.countReceived("pong");
+        parts.roundTrips.pongReceived();
+        return;
       case "subscribed":
         stats.countReceived("subscribed");
         subscriptions.handleSubscribed(message);
@@ -65,7 +71,7 @@ export function createDispatcher(parts: {
         });
         return;
       default:
-        // hello (handled by the connection), pong and unsubscribed need nothing more.
+        // hello (handled by the connection) and unsubscribed need nothing more.
         stats.countReceived(message.type);
         return;
     }

@@ -28,6 +28,7 @@ export type { PageLifecycle } from "./page-lifecycle.js";
 export type { PublishOptions } from "./publish.js";
 export { type BackoffPolicy, defaultBackoff, type SlowDownOptions } from "./reconnect.js";
 export type { RequestOptions } from "./requests.js";
+export type { PingOptions } from "./round-trip.js";
 export type { WebSocketConstructor, WebSocketLike } from "./socket.js";
 export {
   type ConnectionStatus,

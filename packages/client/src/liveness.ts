@@ -21,6 +21,8 @@ export function watchConnection(options: {
   readonly intervalMs: number;
   readonly graceMs: number;
   readonly lateTimerToleranceMs: number;
+  /** Called after each probe `ping` went out, so its `pong` measures a round trip. */
+  readonly onProbeSent?: () => void;
 }): Watchdog {
   const { connection, driver, stats, intervalMs, graceMs } = options;
   return createWatchdog({
@@ -44,6 +46,7 @@ export function watchConnection(options: {
       if (!connection.send(PING)) return;
       stats.probesSent += 1;
       stats.countSent("ping");
+      options.onProbeSent?.();
     },
     onDead: (silentForMs) => {
       connection.abandon({

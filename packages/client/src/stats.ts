@@ -46,6 +46,11 @@ export interface ClientStats {
   /** `features` from the latest `hello`. */
   readonly serverFeatures: readonly string[];
   readonly heartbeatIntervalMs?: number;
+  /**
+   * The latest round trip to the server, in milliseconds: a `ping` answered by `pong`,
+   * from `ping()` or the watchdog's probes. Absent until one was measured.
+   */
+  readonly roundTripMs?: number;
   /** The URL in use (token redacted). */
   readonly url?: string;
 }
@@ -103,6 +108,7 @@ export class StatsRecorder {
     readonly queueSize: number;
     readonly pendingRequests: number;
     readonly pendingPublishes: number;
+    readonly roundTripMs: number | undefined;
   }): ClientStats {
     return {
       state: current.snapshot.state,
@@ -126,6 +132,7 @@ export class StatsRecorder {
       ...(this.heartbeatIntervalMs === undefined
         ? {}
         : { heartbeatIntervalMs: this.heartbeatIntervalMs }),
+      ...(current.roundTripMs === undefined ? {} : { roundTripMs: current.roundTripMs }),
       ...(this.url === undefined ? {} : { url: this.url }),
     };
   }

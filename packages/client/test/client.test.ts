@@ -892,3 +892,60 @@ describe("a WebSocket constructor that throws", () => {
     client.close();
   });
 });
+
+describe("ping", () => {
+  it("resolves with the time until the server's pong and keeps it in stats", async () => {
+    const { client, sockets, clock } = setupClient();
+    const socket = await sockets.nth(0);
+    socket.accept();
+    const first = client.ping();
+    clock.advance(30);
+    const second = client.ping();
+    clock.advance(12);
+    // The n-th pong answers the n-th ping.
+    socket.receive({ type: "pong" });
+    socket.receive({ type: "pong" });
+    await expect(first).resolves.toBe(42);
+    await expect(second).resolves.toBe(12);
+    expect(socket.ofType("ping")).toHaveLength(2);
+    expect(client.stats().roundTripMs).toBe(12);
+    client.close();
+  });
+
+  it("measures the watchdog's probes too, so a probe's pong does not answer a later ping", async () => {
+    const { client, sockets, clock } = setupClient();
+    const socket = await sockets.nth(0);
+    socket.accept({ heartbeat_interval_ms: 1000 });
+    // Silence past interval + grace / 2 makes the watchdog send a probe ping.
+    clock.advance(6000);
+    expect(socket.ofType("ping")).toHaveLength(1);
+    clock.advance(5);
+    let mine: number | undefined;
+    void client.ping().then((ms) => {
+      mine = ms;
+    });
+    clock.advance(5);
+    socket.receive({ type: "pong" });
+    await Promise.resolve();
+    expect(client.stats().roundTripMs).toBe(10);
+    expect(mine).toBeUndefined();
+    socket.receive({ type: "pong" });
+    await Promise.resolve();
+    expect(mine).toBe(5);
+    client.close();
+  });
+
+  it("rejects with connection_lost when not open or when the connection drops, and with timeout", async () => {
+    const { client, sockets, clock } = setupClient();
+    await expect(client.ping()).rejects.toMatchObject({ code: "connection_lost" });
+    const socket = await sockets.nth(0);
+    socket.accept();
+    const timing = client.ping({ timeoutMs: 100 });
+    clock.advance(100);
+    await expect(timing).rejects.toMatchObject({ code: "timeout" });
+    const dropped = client.ping();
+    socket.serverClose(1001, "going away");
+    await expect(dropped).rejects.toMatchObject({ code: "connection_lost" });
+    client.close();
+  });
+});

@@ -80,6 +80,16 @@ describe("client against @lifeline/server", () => {
     expect(s.connections()).toHaveLength(1);
   });
 
+  it("measures a round trip with ping, which the server answers with pong", async () => {
+    const s = await server();
+    const { client: c } = client(s.port);
+    await waitForState(c, "open");
+    // The client's clock is manual and stands still: a real pong measures 0 ms on it.
+    await expect(c.ping({ timeoutMs: 1000 })).resolves.toBe(0);
+    expect(c.stats().roundTripMs).toBe(0);
+    expect(c.stats().received.pong).toBe(1);
+  });
+
   it("resumes subscriptions across a server restart with no missing and no duplicated offsets", async () => {
     const broker = createMemoryBroker();
     disposers.push(() => broker.close());

@@ -13,6 +13,8 @@ import { toSocketUrl } from "../url.js";
 const MIN_FRAME_INTERVAL_MS = 100;
 /** The countdown and the rates move without events: ask for a frame this often. */
 const TICK_MS = 250;
+/** How often the monitor measures a round trip (one protocol `ping`). */
+const ROUND_TRIP_EVERY_MS = 1000;
 
 function figures(stats: ClientStats): ClientFigures {
   return {
@@ -21,6 +23,7 @@ function figures(stats: ClientStats): ClientFigures {
     duplicatesDropped: stats.duplicatesDropped,
     gaps: stats.gaps,
     queueSize: stats.queueSize,
+    ...(stats.roundTripMs === undefined ? {} : { roundTripMs: stats.roundTripMs }),
     ...(stats.connectionId === undefined ? {} : { connectionId: stats.connectionId }),
     ...(stats.heartbeatIntervalMs === undefined
       ? {}
@@ -101,6 +104,8 @@ export const monitor: Command = async ({ common, positionals, output, interrupte
     };
     const redraw = createThrottle(() => frame(), MIN_FRAME_INTERVAL_MS);
     const ticker = setInterval(() => redraw.request(), TICK_MS);
+    // A refused or lost ping shows as the state line; the figure keeps its last value.
+    const prober = setInterval(() => void client.ping().catch(() => {}), ROUND_TRIP_EVERY_MS);
     const stopFollowing = follow(client, model, topics, () => redraw.request());
     const stopResize = screen.onResize(() => frame(true));
     try {
@@ -134,6 +139,7 @@ export const monitor: Command = async ({ common, positionals, output, interrupte
       });
     } finally {
       clearInterval(ticker);
+      clearInterval(prober);
       redraw.stop();
       stopFollowing();
       stopResize();

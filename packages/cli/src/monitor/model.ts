@@ -49,6 +49,8 @@ export interface ClientFigures {
   readonly duplicatesDropped: number;
   readonly gaps: number;
   readonly queueSize: number;
+  /** The latest measured round trip to the server, in milliseconds. */
+  readonly roundTripMs?: number;
 }
 
 /** Everything one frame shows; `render()` turns it into lines. */

@@ -68,6 +68,7 @@ function detailLine(view: MonitorView): string {
   const parts = [
     `client ${figures.clientId}`,
     `conn ${figures.connectionId ?? "-"}`,
+    `rtt ${figures.roundTripMs === undefined ? "-" : `${figures.roundTripMs} ms`}`,
     `heartbeat ${figures.heartbeatIntervalMs === undefined ? "-" : seconds(figures.heartbeatIntervalMs)}`,
     `dups ${figures.duplicatesDropped}`,
     `gaps ${figures.gaps}`,
