@@ -20,3 +20,17 @@ export async function startServer<P = unknown>(
 ): Promise<LifelineServer<P>> {
   return createServer<P>({ logger: false, ...options });
 }
+
+/**
+ * The `server(options)` of a test file: starts like `startServer` and is closed quickly by
+ * `disposer` after each test, whether it passed or not.
+ */
+export function serverClosedAfterEach(disposer: {
+  add(dispose: () => unknown): void;
+}): (options?: ServerOptions) => Promise<LifelineServer> {
+  return async (options = {}) => {
+    const s = await startServer(options);
+    disposer.add(() => s.close({ drainTimeoutMs: 200, batchIntervalMs: 0 }));
+    return s;
+  };
+}

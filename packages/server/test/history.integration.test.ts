@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { connect, createDisposer, ofType, startServer } from "./helpers.js";
+import { connect, createDisposer, ofType, serverClosedAfterEach } from "./helpers.js";
 
 // PROTOCOL.md, "History": a page of retained messages without subscribing, bounded in
 // size, authorised like a subscribe; bad input is answered and the connection is kept.
@@ -7,11 +7,7 @@ import { connect, createDisposer, ofType, startServer } from "./helpers.js";
 const disposer = createDisposer();
 afterEach(() => disposer.run());
 
-async function server(options: Parameters<typeof startServer>[0] = {}) {
-  const s = await startServer(options);
-  disposer.add(() => s.close({ drainTimeoutMs: 200, batchIntervalMs: 0 }));
-  return s;
-}
+const server = serverClosedAfterEach(disposer);
 
 async function client(s: Awaited<ReturnType<typeof server>>, id: string) {
   const c = await connect(s, id);

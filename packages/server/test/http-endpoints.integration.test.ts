@@ -1,16 +1,12 @@
 import { request } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { createMemoryBroker } from "../src/index.js";
-import { connect, createDisposer, ofType, startServer, within } from "./helpers.js";
+import { connect, createDisposer, ofType, serverClosedAfterEach, within } from "./helpers.js";
 
 const disposer = createDisposer();
 afterEach(() => disposer.run());
 
-async function server(options: Parameters<typeof startServer>[0] = {}) {
-  const s = await startServer(options);
-  disposer.add(() => s.close({ drainTimeoutMs: 200, batchIntervalMs: 0 }));
-  return s;
-}
+const server = serverClosedAfterEach(disposer);
 
 function get(
   port: number,

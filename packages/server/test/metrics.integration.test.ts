@@ -9,6 +9,7 @@ import {
   createDisposer,
   createFakeClock,
   ofType,
+  serverClosedAfterEach,
   startServer,
   within,
 } from "./helpers.js";
@@ -16,11 +17,7 @@ import {
 const disposer = createDisposer();
 afterEach(() => disposer.run());
 
-async function server(options: Parameters<typeof startServer>[0] = {}) {
-  const s = await startServer(options);
-  disposer.add(() => s.close({ drainTimeoutMs: 200, batchIntervalMs: 0 }));
-  return s;
-}
+const server = serverClosedAfterEach(disposer);
 
 function scrape(port: number): Promise<string> {
   return within(

@@ -3,7 +3,7 @@ import {
   connect,
   createDisposer,
   ofType,
-  startServer,
+  serverClosedAfterEach,
   type TestClient,
   within,
 } from "./helpers.js";
@@ -14,11 +14,7 @@ import {
 const disposer = createDisposer();
 afterEach(() => disposer.run());
 
-async function server(options: Parameters<typeof startServer>[0] = {}) {
-  const s = await startServer(options);
-  disposer.add(() => s.close({ drainTimeoutMs: 200, batchIntervalMs: 0 }));
-  return s;
-}
+const server = serverClosedAfterEach(disposer);
 
 async function client(s: Awaited<ReturnType<typeof server>>, id: string) {
   const c = await connect(s, id);

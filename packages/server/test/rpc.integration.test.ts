@@ -5,18 +5,14 @@ import {
   createDisposer,
   createFakeClock,
   ofType,
-  startServer,
+  serverClosedAfterEach,
   within,
 } from "./helpers.js";
 
 const disposer = createDisposer();
 afterEach(() => disposer.run());
 
-async function server(options: Parameters<typeof startServer>[0] = {}) {
-  const s = await startServer(options);
-  disposer.add(() => s.close({ drainTimeoutMs: 200, batchIntervalMs: 0 }));
-  return s;
-}
+const server = serverClosedAfterEach(disposer);
 
 describe("requests", () => {
   it("gives handlers params, principal, client and connection ids", async () => {

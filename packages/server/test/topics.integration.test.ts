@@ -4,7 +4,7 @@ import {
   connect,
   createDisposer,
   ofType,
-  startServer,
+  serverClosedAfterEach,
   type TestClient,
   within,
 } from "./helpers.js";
@@ -12,11 +12,7 @@ import {
 const disposer = createDisposer();
 afterEach(() => disposer.run());
 
-async function server(options: Parameters<typeof startServer>[0] = {}) {
-  const s = await startServer(options);
-  disposer.add(() => s.close({ drainTimeoutMs: 200, batchIntervalMs: 0 }));
-  return s;
-}
+const server = serverClosedAfterEach(disposer);
 
 const offsetsOf = (client: TestClient, topic = "t") =>
   client.received.filter((m) => m.type === "message" && m.topic === topic).map((m) => m.offset);
