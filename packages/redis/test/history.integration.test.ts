@@ -1,8 +1,8 @@
-import { createClient, type HistoryResult, type LifelineError } from "@lifeline/client";
-import { createServer, type LifelineServer, type ServerOptions } from "@lifeline/server";
+import type { HistoryResult, LifelineError } from "@lifeline/client";
+import type { LifelineServer } from "@lifeline/server";
 import { createDisposer, type RedisServer, startRedisServer, within } from "@lifeline/test-support";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createRedisBroker } from "../src/index.js";
+import { brokerMatrix, quietClient } from "./broker-matrix.js";
 
 // client.history() against a real server, on the memory broker and on the Redis broker
 // (PROTOCOL.md, "History"): pages of retained messages without subscribing, bounded,
@@ -10,7 +10,6 @@ import { createRedisBroker } from "../src/index.js";
 
 let redis: RedisServer;
 const disposer = createDisposer();
-let run = 0;
 
 beforeAll(async () => {
   redis = await startRedisServer();
@@ -18,53 +17,10 @@ beforeAll(async () => {
 afterAll(() => redis?.dispose());
 afterEach(() => disposer.run());
 
-type Start = (history: number, options?: ServerOptions) => Promise<LifelineServer>;
+const brokers = brokerMatrix(() => redis.url, disposer, "history");
 
-const quickClose = { reconnectAfterMs: 0, spreadMs: 0, drainTimeoutMs: 100 };
-
-const brokers: [string, Start][] = [
-  [
-    "memory",
-    async (history, options = {}) => {
-      const server = await createServer({
-        port: 0,
-        logger: false,
-        history: { maxMessages: history },
-        ...options,
-      });
-      disposer.add(() => server.close(quickClose));
-      return server;
-    },
-  ],
-  [
-    "redis",
-    async (history, options = {}) => {
-      run += 1;
-      const broker = createRedisBroker({
-        url: redis.url,
-        keyPrefix: `history${run}:`,
-        history: { maxMessages: history },
-      });
-      await within(broker.ready(), "redis broker ready");
-      const server = await createServer({ port: 0, logger: false, broker, ...options });
-      disposer.add(() => broker.close());
-      disposer.add(() => server.close(quickClose));
-      return server;
-    },
-  ],
-];
-
-function client(server: LifelineServer, clientId: string) {
-  const c = createClient({
-    url: `ws://127.0.0.1:${server.port}/ws`,
-    role: "test",
-    clientId,
-    lifecycle: false,
-    logLevel: "silent",
-  });
-  disposer.add(() => c.close());
-  return c;
-}
+const client = (server: LifelineServer, clientId: string) =>
+  quietClient(disposer, server, clientId);
 
 const offsets = (page: HistoryResult) => page.messages.map((m) => m.offset);
 

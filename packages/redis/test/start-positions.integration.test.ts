@@ -1,5 +1,5 @@
-import { createClient, type LifelineError, type MessageMeta } from "@lifeline/client";
-import { createServer, type LifelineServer } from "@lifeline/server";
+import type { LifelineError, MessageMeta } from "@lifeline/client";
+import type { LifelineServer } from "@lifeline/server";
 import {
   createDisposer,
   deferred,
@@ -8,7 +8,7 @@ import {
   within,
 } from "@lifeline/test-support";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createRedisBroker } from "../src/index.js";
+import { brokerMatrix, quietClient } from "./broker-matrix.js";
 
 // Start positions (PROTOCOL.md, "Start positions") through @lifeline/client against a real
 // server, on the memory broker and on the Redis broker: `rewind` and `since` replay what
@@ -16,7 +16,6 @@ import { createRedisBroker } from "../src/index.js";
 
 let redis: RedisServer;
 const disposer = createDisposer();
-let run = 0;
 
 beforeAll(async () => {
   redis = await startRedisServer();
@@ -24,55 +23,10 @@ beforeAll(async () => {
 afterAll(() => redis?.dispose());
 afterEach(() => disposer.run());
 
-type Start = (history: number) => Promise<LifelineServer>;
+const brokers = brokerMatrix(() => redis.url, disposer, "start");
 
-const brokers: [string, Start][] = [
-  [
-    "memory",
-    async (history) => {
-      const server = await createServer({
-        port: 0,
-        logger: false,
-        history: { maxMessages: history },
-      });
-      disposer.add(() => server.close({ reconnectAfterMs: 0, spreadMs: 0, drainTimeoutMs: 100 }));
-      return server;
-    },
-  ],
-  [
-    "redis",
-    async (history) => {
-      run += 1;
-      const broker = createRedisBroker({
-        url: redis.url,
-        keyPrefix: `start${run}:`,
-        history: { maxMessages: history },
-      });
-      await within(broker.ready(), "redis broker ready");
-      const server = await createServer({
-        port: 0,
-        logger: false,
-        broker,
-        limits: { maxRewind: history },
-      });
-      disposer.add(() => broker.close());
-      disposer.add(() => server.close({ reconnectAfterMs: 0, spreadMs: 0, drainTimeoutMs: 100 }));
-      return server;
-    },
-  ],
-];
-
-function client(server: LifelineServer, clientId: string) {
-  const c = createClient({
-    url: `ws://127.0.0.1:${server.port}/ws`,
-    role: "test",
-    clientId,
-    lifecycle: false,
-    logLevel: "silent",
-  });
-  disposer.add(() => c.close());
-  return c;
-}
+const client = (server: LifelineServer, clientId: string) =>
+  quietClient(disposer, server, clientId);
 
 /** Messages one handler got, and a wait for the one at `offset`. */
 function recorder() {

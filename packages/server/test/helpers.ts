@@ -1,3 +1,4 @@
+import { connect, type Message, type TestClient } from "@lifeline/test-support";
 import { createServer, type LifelineServer, type ServerOptions } from "../src/index.js";
 
 export {
@@ -33,4 +34,15 @@ export function serverClosedAfterEach(disposer: {
     disposer.add(() => s.close({ drainTimeoutMs: 200, batchIntervalMs: 0 }));
     return s;
   };
+}
+
+/** A raw protocol client of `server` as `clientId`, closed by `disposer` after each test. */
+export async function connectClosedAfterEach(
+  disposer: { add(dispose: () => unknown): void },
+  server: { readonly port: number },
+  clientId: string,
+): Promise<TestClient & { hello: Message }> {
+  const client = await connect(server, clientId);
+  disposer.add(() => client.close());
+  return client;
 }

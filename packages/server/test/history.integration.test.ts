@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { connect, createDisposer, ofType, serverClosedAfterEach } from "./helpers.js";
+import {
+  connectClosedAfterEach,
+  createDisposer,
+  ofType,
+  serverClosedAfterEach,
+} from "./helpers.js";
 
 // PROTOCOL.md, "History": a page of retained messages without subscribing, bounded in
 // size, authorised like a subscribe; bad input is answered and the connection is kept.
@@ -9,11 +14,8 @@ afterEach(() => disposer.run());
 
 const server = serverClosedAfterEach(disposer);
 
-async function client(s: Awaited<ReturnType<typeof server>>, id: string) {
-  const c = await connect(s, id);
-  disposer.add(() => c.close());
-  return c;
-}
+const client = (s: { readonly port: number }, id: string) =>
+  connectClosedAfterEach(disposer, s, id);
 
 describe("history", () => {
   it("announces history in hello.features", async () => {

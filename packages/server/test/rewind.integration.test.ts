@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  connect,
+  connectClosedAfterEach,
   createDisposer,
   ofType,
   serverClosedAfterEach,
@@ -16,11 +16,8 @@ afterEach(() => disposer.run());
 
 const server = serverClosedAfterEach(disposer);
 
-async function client(s: Awaited<ReturnType<typeof server>>, id: string) {
-  const c = await connect(s, id);
-  disposer.add(() => c.close());
-  return c;
-}
+const client = (s: { readonly port: number }, id: string) =>
+  connectClosedAfterEach(disposer, s, id);
 
 const offsetsOf = (c: TestClient, topic = "t") =>
   c.received.filter((m) => m.type === "message" && m.topic === topic).map((m) => m.offset);
