@@ -5,7 +5,7 @@
 // GET /__chaos/memory (heap after a full GC when run with --expose-gc).
 import { createServer as createHttpServer } from "node:http";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { createRedisBroker } from "@lifeline/redis";
+import { createRedisBroker, type RedisBrokerOptions } from "@lifeline/redis";
 import { createServer, type ServerOptions } from "@lifeline/server";
 import type { ChildServerConfig } from "./processes.js";
 
@@ -14,9 +14,13 @@ const loop = monitorEventLoopDelay({ resolution: 5 });
 loop.enable();
 
 const broker =
-  config.redisUrl === undefined
+  config.redisUrl === undefined && config.broker === undefined
     ? undefined
-    : createRedisBroker({ url: config.redisUrl, keyPrefix: config.keyPrefix ?? "chaos:" });
+    : createRedisBroker({
+        ...(config.redisUrl === undefined ? {} : { url: config.redisUrl }),
+        keyPrefix: config.keyPrefix ?? "chaos:",
+        ...(config.broker as RedisBrokerOptions | undefined),
+      });
 if (broker) await broker.ready();
 
 const http = createHttpServer({ headersTimeout: 10_000 });
