@@ -1,7 +1,7 @@
 import type { BackoffPolicy } from "@lifeline/backoff";
 import type { HistoryOptions } from "@lifeline/protocol";
 import type { Redis, RedisOptions } from "ioredis";
-import { defaultReconnect } from "./connection.js";
+import { defaultReconnect, sentinelReconnect } from "./connection.js";
 import { type Logger, silentLogger } from "./logger.js";
 
 export interface RedisBrokerOptions {
@@ -81,7 +81,8 @@ export interface RedisBrokerOptions {
    * Delays between reconnect attempts: a policy from `@lifeline/backoff`, such as
    * `exponential({ baseMs: 100, capMs: 5000, maxAttempts: Infinity })`. A policy whose
    * attempts run out leaves the broker disconnected and unhealthy.
-   * @default exponential from 50 ms to 2 s with full jitter, never giving up
+   * @default exponential from 50 ms to 2 s with full jitter, never giving up; to 500 ms
+   * through Sentinel, so a node reaches a promoted replica soon after the promotion
    */
   readonly reconnect?: BackoffPolicy;
   /**
@@ -170,7 +171,7 @@ export function resolveOptions(options: RedisBrokerOptions): ResolvedRedisBroker
         ? 0
         : positiveInt(options.pingIntervalMs, defaults.pingIntervalMs),
     pingTimeoutMs: positiveInt(options.pingTimeoutMs, defaults.pingTimeoutMs),
-    reconnect: options.reconnect ?? defaultReconnect,
+    reconnect: options.reconnect ?? (sentinels?.length ? sentinelReconnect : defaultReconnect),
     maxAppendBatch: positiveInt(options.maxAppendBatch, defaults.maxAppendBatch),
     logger: options.logger ?? silentLogger,
   };

@@ -16,6 +16,7 @@ import { RedisBrokerError, RedisBrokerErrorCode } from "./errors.js";
 import { topicKeys } from "./keys.js";
 import { scripts } from "./offsets.js";
 import { type RedisBrokerOptions, resolveOptions } from "./options.js";
+import { createReplicationBarrier } from "./replication-barrier.js";
 import type { TopicRead } from "./sequencer.js";
 import { createTopicFeed, type TopicFeed } from "./topic-feed.js";
 
@@ -82,7 +83,12 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   const command: TrackedConnection = openConnection(source, {
     role: "command",
     commandTimeoutMs: opts.commandTimeoutMs,
-    ping,
+    // Redis answers a PING only after the WAITs sent before it (at most two, see
+    // replication-barrier.ts): a lagging replica must not look like a dead connection.
+    ping:
+      ping === undefined || opts.waitForReplication === undefined
+        ? ping
+        : { ...ping, timeoutMs: ping.timeoutMs + 2 * opts.waitForReplication.timeoutMs },
     reconnect: opts.reconnect,
     logger,
   });
@@ -170,18 +176,32 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   }
 
   const wait = opts.waitForReplication;
+  const barrier = createReplicationBarrier(() =>
+    command.redis.wait(wait?.replicas ?? 0, wait?.timeoutMs ?? 0),
+  );
 
   /**
    * WAIT on the connection that made the append: it returns once `replicas` replicas have
-   * every write this connection made so far, or at the timeout with how many did.
+   * every write this connection made before it, or at the timeout with how many did; one
+   * WAIT serves every append sent before it (replication-barrier.ts).
    */
   async function confirmReplicated(
     action: string,
     { replicas, timeoutMs }: { readonly replicas: number; readonly timeoutMs: number },
+    ticket: number,
+    online: number,
   ): Promise<void> {
+    if (online < replicas) {
+      // Too few replicas to ever confirm it: a WAIT would hold every command of this
+      // connection (reads, other topics' appends) for timeoutMs and then fail the same way.
+      throw new RedisBrokerError(
+        RedisBrokerErrorCode.OutcomeUnknown,
+        `${action}: appended on the master, but it has ${online} of ${replicas} replicas online, so no replica confirmed it; a fail-over could lose it, retry with the same dedupe key`,
+      );
+    }
     let acknowledged: number;
     try {
-      acknowledged = await command.redis.wait(replicas, timeoutMs);
+      acknowledged = await barrier.confirm(ticket);
     } catch (error) {
       throw failure(action, error, true);
     }
@@ -208,7 +228,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
       if (dedupeKey !== undefined) redisKeys.push(keys.dedupe(dedupeKey));
       perEntry.push(dedupeKey === undefined ? 0 : redisKeys.length, json);
     }
-    let reply: [number, string, number, number][];
+    let reply: [[number, string, number, number][], number];
     try {
       reply = (await scripts.append.run(command.redis, redisKeys, [
         newEpoch(),
@@ -220,12 +240,15 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
         wait === undefined ? "0" : "1",
         items.length,
         ...perEntry,
-      ])) as [number, string, number, number][];
+      ])) as [[number, string, number, number][], number];
     } catch (error) {
       throw failure(action, error, true);
     }
-    if (wait !== undefined) await confirmReplicated(action, wait);
-    return reply.map(([offset, epoch, ts, duplicate]) => ({
+    const [results, online] = reply;
+    // The ticket is taken once Redis ran the script (which may have been re-sent as EVAL
+    // after NOSCRIPT): any WAIT sent from now on covers it.
+    if (wait !== undefined) await confirmReplicated(action, wait, barrier.wrote(), online);
+    return results.map(([offset, epoch, ts, duplicate]) => ({
       offset,
       epoch,
       ts,
