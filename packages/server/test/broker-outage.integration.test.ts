@@ -1,4 +1,3 @@
-import { request as httpRequest } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type Broker,
@@ -14,7 +13,9 @@ import {
   type FakeClock,
   ofType,
   startServer,
+  upgradeStatus,
   within,
+  wsUrl,
 } from "./helpers.js";
 
 const disposer = createDisposer();
@@ -60,34 +61,9 @@ async function outageServer(
   return { server, broker };
 }
 
-/** The HTTP status an upgrade request to `server`'s endpoint is answered with (101 if upgraded). */
-function upgradeStatus(server: LifelineServer, clientId: string): Promise<number> {
-  const request = httpRequest({
-    host: "127.0.0.1",
-    port: server.port,
-    path: `/ws?client_id=${clientId}&version=1&role=test`,
-    headers: {
-      connection: "Upgrade",
-      upgrade: "websocket",
-      "sec-websocket-version": "13",
-      "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-      "sec-websocket-protocol": "lifeline.v1",
-    },
-  });
-  const status = new Promise<number>((resolve, reject) => {
-    request.once("upgrade", (response, socket) => {
-      socket.destroy();
-      resolve(response.statusCode ?? 0);
-    });
-    request.once("response", (response) => {
-      response.resume();
-      resolve(response.statusCode ?? 0);
-    });
-    request.once("error", reject);
-  });
-  request.end();
-  return within(status, "an answer to the upgrade");
-}
+/** The HTTP status of an upgrade request to `server` as `clientId` (101 if upgraded). */
+const upgradeStatusOf = (server: LifelineServer, clientId: string) =>
+  upgradeStatus(wsUrl(server, `client_id=${clientId}&version=1&role=test`));
 
 describe("a broker outage", () => {
   it("keeps clients through a short one, then after closeAfterMs refuses upgrades and closes every client with shutdown and 1012", async () => {
@@ -120,7 +96,7 @@ describe("a broker outage", () => {
         reason: "message broker unavailable",
       });
     }
-    expect(await upgradeStatus(server, "refused")).toBe(503);
+    expect(await upgradeStatusOf(server, "refused")).toBe(503);
     expect(server.stats().handshakeFailures.broker_unavailable).toBe(1);
     const health = await fetch(`http://127.0.0.1:${server.port}/health`);
     expect(health.status).toBe(503);
@@ -148,7 +124,7 @@ describe("a broker outage", () => {
     clock.advance(3_600_000);
     expect(clock.pending).toBe(0);
     expect(client.ws.readyState).toBe(client.ws.OPEN);
-    expect(await upgradeStatus(server, "welcome")).toBe(101);
+    expect(await upgradeStatusOf(server, "welcome")).toBe(101);
 
     // A broker without onHealthChange: health() may say anything, nobody is moved.
     const plain = createMemoryBroker();
@@ -170,8 +146,8 @@ describe("a broker outage", () => {
     const broker = brokerWithHealth();
     broker.setHealth({ healthy: false, detail: "not connected yet" });
     const { server } = await outageServer(clock, { broker, brokerOutage: { closeAfterMs: 500 } });
-    expect(await upgradeStatus(server, "first")).toBe(101);
+    expect(await upgradeStatusOf(server, "first")).toBe(101);
     clock.advance(500);
-    expect(await upgradeStatus(server, "second")).toBe(503);
+    expect(await upgradeStatusOf(server, "second")).toBe(503);
   });
 });

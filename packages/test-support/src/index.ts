@@ -45,5 +45,6 @@ export {
   ofType,
   openClient,
   type TestClient,
+  upgradeStatus,
   wsUrl,
 } from "./ws-client.js";

@@ -83,7 +83,11 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
         "--port",
         String(port),
         "--bind",
-        ["127.0.0.1", ...(options.alsoBind ?? [])].join(" "),
+        "127.0.0.1",
+        ...(options.alsoBind ?? []),
+        // Protected mode answers DENIED to anything but loopback without a password; the
+        // extra addresses are a test's own veth pair.
+        ...(options.alsoBind?.length ? ["--protected-mode", "no"] : []),
         "--save",
         "",
         ...(options.appendOnly
