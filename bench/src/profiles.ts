@@ -1,6 +1,7 @@
 /** What `pnpm bench` (quick, under 3 minutes) and `pnpm bench:full` run. */
 import type { AcceptParams } from "./scenarios/accept.js";
 import type { OverheadParams } from "./scenarios/client-overhead.js";
+import type { CrossNodeParams } from "./scenarios/cross-node.js";
 import type { FanoutParams } from "./scenarios/fanout.js";
 import type { MemoryParams } from "./scenarios/memory.js";
 import type { RpcParams } from "./scenarios/rpc.js";
@@ -19,6 +20,7 @@ export interface Profile {
   readonly accept: readonly AcceptParams[];
   readonly storm: readonly StormParams[];
   readonly clientOverhead: readonly OverheadParams[];
+  readonly crossNode: readonly CrossNodeParams[];
 }
 
 const fan = (clients: number, runs: number, measureMs: number): FanoutParams => ({
@@ -43,6 +45,18 @@ const burst = (clients: number, runs: number, measureMs: number): FanoutParams =
   fixedRate: { burst: 10, everyMs: 500 },
 });
 
+const crossNode = (clients: number, runs: number, measureMs: number): CrossNodeParams => ({
+  clients,
+  window: 32,
+  bytes: 200,
+  warmupMs: Math.min(500, measureMs),
+  measureMs,
+  latencyClients: 10,
+  // 1,000 messages/s, the rate of the cross-node latency target.
+  fixedRate: { burst: 10, everyMs: 10 },
+  runs,
+});
+
 export const profiles: Readonly<Record<"quick" | "full", Profile>> = {
   quick: {
     skip: { fanout: ["ws"], burst: ["ws"], storm: ["socketio"] },
@@ -53,6 +67,7 @@ export const profiles: Readonly<Record<"quick" | "full", Profile>> = {
     accept: [{ clients: 1000, concurrency: 50, runs: 3 }],
     storm: [{ clients: 500, timeoutMs: 10_000, runs: 3 }],
     clientOverhead: [{ window: 64, bytes: 200, warmupMs: 500, measureMs: 800, runs: 3 }],
+    crossNode: [crossNode(1000, 3, 600)],
   },
   full: {
     skip: {},
@@ -66,5 +81,6 @@ export const profiles: Readonly<Record<"quick" | "full", Profile>> = {
     accept: [{ clients: 5000, concurrency: 50, runs: 3 }],
     storm: [{ clients: 2000, timeoutMs: 30_000, runs: 3 }],
     clientOverhead: [{ window: 64, bytes: 200, warmupMs: 500, measureMs: 2000, runs: 5 }],
+    crossNode: [crossNode(1000, 5, 2000)],
   },
 };
