@@ -32,13 +32,21 @@ export interface LoopDelay {
 }
 
 /** A server event printed by the child (server-main.ts). */
-export interface ServerEvent {
-  readonly type: "disconnect";
-  readonly client_id: string;
-  readonly code: number;
-  /** Wall-clock time in the child. */
-  readonly at: number;
-}
+export type ServerEvent =
+  | {
+      readonly type: "disconnect";
+      readonly client_id: string;
+      readonly code: number;
+      /** Wall-clock time in the child. */
+      readonly at: number;
+    }
+  | {
+      /** The Redis broker's health changed. */
+      readonly type: "broker_health";
+      readonly healthy: boolean;
+      readonly detail?: string;
+      readonly at: number;
+    };
 
 export interface MemorySample {
   readonly heap_used: number;

@@ -23,6 +23,12 @@ const broker =
       });
 if (broker) await broker.ready();
 
+const printEvent = (event: Record<string, unknown>) =>
+  process.stdout.write(`LIFELINE_EVENT ${JSON.stringify(event)}\n`);
+broker?.onHealthChange((health) =>
+  printEvent({ type: "broker_health", ...health, at: Date.now() }),
+);
+
 const http = createHttpServer({ headersTimeout: 10_000 });
 // Options come as JSON, which cannot carry a hook: the suites publish from clients, which a
 // server refuses unless allowed, so every topic is open here.
@@ -37,13 +43,12 @@ const server = await createServer(options);
 
 // Disconnects as stdout lines, so a test in another process can wait for them.
 server.on("disconnect", (connection, close) => {
-  const event = {
+  printEvent({
     type: "disconnect",
     client_id: connection.clientId,
     code: close.code,
     at: Date.now(),
-  };
-  process.stdout.write(`LIFELINE_EVENT ${JSON.stringify(event)}\n`);
+  });
 });
 
 const ms = (ns: number) => Math.round(ns / 1e4) / 100;
