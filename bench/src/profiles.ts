@@ -5,6 +5,7 @@ import type { CrossNodeParams } from "./scenarios/cross-node.js";
 import type { FanoutParams } from "./scenarios/fanout.js";
 import type { MemoryParams } from "./scenarios/memory.js";
 import type { RpcParams } from "./scenarios/rpc.js";
+import type { ScaleParams } from "./scenarios/scale.js";
 import type { StormParams } from "./scenarios/storm.js";
 
 export interface Profile {
@@ -21,6 +22,7 @@ export interface Profile {
   readonly storm: readonly StormParams[];
   readonly clientOverhead: readonly OverheadParams[];
   readonly crossNode: readonly CrossNodeParams[];
+  readonly scale: readonly ScaleParams[];
 }
 
 const fan = (clients: number, runs: number, measureMs: number): FanoutParams => ({
@@ -57,6 +59,16 @@ const crossNode = (clients: number, runs: number, measureMs: number): CrossNodeP
   runs,
 });
 
+const scaleAt = (clients: number): ScaleParams => ({
+  clients,
+  heartbeatMs: 1000,
+  idleMs: 5000,
+  publishesPerS: 20,
+  warmupMs: 1000,
+  measureMs: 5000,
+  runs: 3,
+});
+
 export const profiles: Readonly<Record<"quick" | "full", Profile>> = {
   quick: {
     skip: { fanout: ["ws"], burst: ["ws"], storm: ["socketio"] },
@@ -68,6 +80,8 @@ export const profiles: Readonly<Record<"quick" | "full", Profile>> = {
     storm: [{ clients: 500, timeoutMs: 10_000, runs: 3 }],
     clientOverhead: [{ window: 64, bytes: 200, warmupMs: 500, measureMs: 800, runs: 3 }],
     crossNode: [crossNode(1000, 3, 600)],
+    // Minutes per size at 10k and more: only in the full profile (or --only scale).
+    scale: [],
   },
   full: {
     skip: {},
@@ -82,5 +96,6 @@ export const profiles: Readonly<Record<"quick" | "full", Profile>> = {
     storm: [{ clients: 2000, timeoutMs: 30_000, runs: 3 }],
     clientOverhead: [{ window: 64, bytes: 200, warmupMs: 500, measureMs: 2000, runs: 5 }],
     crossNode: [crossNode(1000, 5, 2000)],
+    scale: [scaleAt(1000), scaleAt(5000), scaleAt(10_000), scaleAt(15_000)],
   },
 };

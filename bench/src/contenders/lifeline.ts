@@ -21,6 +21,9 @@ export async function startLifelineServer(
     port: options.port,
     ...(options.broker === undefined ? {} : { broker: options.broker }),
     logger: { level: "silent" },
+    ...(options.heartbeatMs === undefined
+      ? {}
+      : { heartbeat: { intervalMs: options.heartbeatMs, timeoutMs: options.heartbeatMs } }),
     limits: {
       maxConnections: 1_000_000,
       maxConnectionsPerIp: 1_000_000,
