@@ -1,4 +1,4 @@
-import { createClient, type LifelineClient } from "@lifeline/client";
+import type { LifelineClient } from "@lifeline/client";
 import {
   countdown,
   type RedisServer,
@@ -9,7 +9,7 @@ import {
 } from "@lifeline/test-support";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { expectClean } from "./support/expect-clean.js";
-import { publishLoop, publishMarkers, startFleet, tappedWebSocket } from "./support/fleet.js";
+import { publishLoop, publishMarkers, quietClient, startFleet } from "./support/fleet.js";
 import { History } from "./support/history.js";
 import { createNetns, type Netns, netnsSupport } from "./support/netns.js";
 import { type ServerProcess, startServerProcess } from "./support/processes.js";
@@ -60,32 +60,37 @@ async function healthBecomes(node: ServerProcess, status: number, timeoutMs: num
   throw new Error(`/health of ${node.url} did not answer ${status} within ${timeoutMs} ms`);
 }
 
+/** Node A in the namespace, reaching Redis over the veth pair; node B on the host. */
+async function startNodes(
+  netns: Netns,
+  redis: RedisServer,
+): Promise<[ServerProcess, ServerProcess]> {
+  const options = {
+    limits: { maxConnectionsPerIp: 100_000, maxConnections: 100_000 },
+    brokerOutage: { closeAfterMs: CLOSE_AFTER_MS },
+  };
+  const nodes = await Promise.all([
+    startServerProcess({
+      netns: netns.name,
+      host: "0.0.0.0",
+      connectHost: netns.primary,
+      redisUrl: `redis://${netns.host}:${redis.port}`,
+      broker: PING,
+      keyPrefix: "partition:",
+      options,
+    }),
+    startServerProcess({ redisUrl: redis.url, broker: PING, keyPrefix: "partition:", options }),
+  ]);
+  for (const node of nodes) disposers.push(() => node.dispose());
+  return nodes;
+}
+
 describe.skipIf(skip)("a Lifeline node partitioned from Redis (nft in its namespace)", () => {
   it("stops serving, and its clients resume on the other node with no gap, loss, duplicate or reordering", async () => {
     const netns = ns as Netns;
     const redis: RedisServer = await startRedisServer({ alsoBind: [netns.host] });
     disposers.push(() => redis.dispose());
-    const options = {
-      limits: { maxConnectionsPerIp: 100_000, maxConnections: 100_000 },
-      brokerOutage: { closeAfterMs: CLOSE_AFTER_MS },
-    };
-    const [a, b] = await Promise.all([
-      startServerProcess({
-        netns: netns.name,
-        host: "0.0.0.0",
-        connectHost: netns.primary,
-        redisUrl: `redis://${netns.host}:${redis.port}`,
-        broker: PING,
-        keyPrefix: "partition:",
-        options,
-      }),
-      startServerProcess({ redisUrl: redis.url, broker: PING, keyPrefix: "partition:", options }),
-    ]);
-    disposers.push(
-      () => a.dispose(),
-      () => b.dispose(),
-    );
-
+    const [a, b] = await startNodes(netns, redis);
     const history = new History();
     // Even clients start on the node that will be cut off, odd ones on the other.
     const fleet = startFleet({
@@ -96,12 +101,9 @@ describe.skipIf(skip)("a Lifeline node partitioned from Redis (nft in its namesp
       topicsOf: (i) => [topicName(i)],
       history,
     });
-    const observer: LifelineClient = createClient({
+    const observer: LifelineClient = quietClient({
       url: b.url,
       clientId: "partition-observer",
-      lifecycle: false,
-      logLevel: "silent",
-      WebSocket: tappedWebSocket(() => {}),
     });
     disposers.push(() => {
       fleet.close();

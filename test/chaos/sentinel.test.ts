@@ -1,5 +1,5 @@
 import { exponential } from "@lifeline/backoff";
-import { createClient, type LifelineClient } from "@lifeline/client";
+import type { LifelineClient } from "@lifeline/client";
 import {
   countdown,
   redisSentinelAvailability,
@@ -14,8 +14,8 @@ import {
   type Fleet,
   publishLoop,
   publishMarkers,
+  quietClient,
   startFleet,
-  tappedWebSocket,
 } from "./support/fleet.js";
 import { History, type HistoryReport, summarize } from "./support/history.js";
 import { type ServerProcess, startServerProcess } from "./support/processes.js";
@@ -76,6 +76,61 @@ async function startNodes(
 }
 
 /**
+ * After the fail-over: when each client first received a message again, and first had a
+ * publish acknowledged again (with one replica and waitForReplication, only once the
+ * restarted master has synced as a replica of the promoted one).
+ */
+function watchRecovery(history: History) {
+  let failedOverAt = Number.POSITIVE_INFINITY;
+  const received = new Map<string, number>();
+  const ackedAt = new Map<string, number>();
+  const all = countdown(CLIENTS);
+  const stop = history.onDelivery((delivery) => {
+    if (Date.now() < failedOverAt || received.has(delivery.client)) return;
+    received.set(delivery.client, Date.now());
+    all.hit();
+    if (received.size === CLIENTS) stop();
+  });
+  return {
+    received,
+    ackedAt,
+    allReceiving: all.reached,
+    failedOver(at: number) {
+      failedOverAt = at;
+    },
+    acked(client: string) {
+      if (Date.now() >= failedOverAt && !ackedAt.has(client)) ackedAt.set(client, Date.now());
+    },
+  };
+}
+
+/**
+ * Probes from `observer`, ten a second to every topic until `done`: the fleet's own
+ * publishes may all wait for acknowledgements (with one replica and waitForReplication,
+ * until the restarted master is a synced replica), and then nothing new would flow.
+ * Returns the probes' publishes, to await before the history is checked.
+ */
+async function probeUntil(
+  observer: LifelineClient,
+  history: History,
+  done: Promise<void>,
+): Promise<Promise<void>[]> {
+  const probes: Promise<void>[] = [];
+  const timer = setInterval(() => {
+    for (let t = 0; t < TOPICS; t++) {
+      const record = history.publish(topicName(t), "sentinel-probe");
+      probes.push(observer.publish(topicName(t), record.data).then(record.acked, record.failed));
+    }
+  }, 100);
+  try {
+    await within(done, "every client to receive again after the fail-over", 60_000);
+  } finally {
+    clearInterval(timer);
+  }
+  return probes;
+}
+
+/**
  * Half the clients start on each node (each rotates to the other on failure), every client
  * publishes in a closed loop to the next topic, and the master is SIGKILLed once KILL_AT of
  * the publishes are acknowledged. With `restartMaster` the killed master is started again
@@ -111,12 +166,9 @@ async function killMasterDuringTraffic(
     history,
     clientOptions: { publishRetry: fastRetry },
   });
-  const observer: LifelineClient = createClient({
+  const observer: LifelineClient = quietClient({
     url: [b.url, a.url],
     clientId: "sentinel-observer",
-    lifecycle: false,
-    logLevel: "silent",
-    WebSocket: tappedWebSocket(() => {}),
     publishRetry: fastRetry,
   });
   disposers.push(() => {
@@ -128,22 +180,11 @@ async function killMasterDuringTraffic(
 
   const total = CLIENTS * PUBLISHES_PER_CLIENT;
   const killPoint = countdown(Math.floor(total * KILL_AT));
-  // After the fail-over: when each client first received a message again, and first had a
-  // publish acknowledged again (with one replica and waitForReplication, only once the
-  // restarted master has synced as a replica of the promoted one).
-  let failedOverAt = Number.POSITIVE_INFINITY;
-  const received = new Map<string, number>();
-  const acked = new Map<string, number>();
-  const allReceiving = countdown(CLIENTS);
-  const stopWatching = history.onDelivery((delivery) => {
-    if (Date.now() < failedOverAt || received.has(delivery.client)) return;
-    received.set(delivery.client, Date.now());
-    allReceiving.hit();
-  });
+  const recovery = watchRecovery(history);
   const loops = fleet.members.map((m, i) =>
     publishLoop(m.client, m.name, topicName(i + 1), PUBLISHES_PER_CLIENT, history, () => {
       killPoint.hit();
-      if (Date.now() >= failedOverAt && !acked.has(m.name)) acked.set(m.name, Date.now());
+      recovery.acked(m.name);
     }),
   );
   await within(killPoint.reached, `${KILL_AT * 100}% of publishes acknowledged`, 60_000);
@@ -153,26 +194,12 @@ async function killMasterDuringTraffic(
   await group.master.kill();
   const newMaster = group.replicas[0]?.port ?? -1;
   await group.waitForMaster(newMaster, 30_000);
-  failedOverAt = Date.now();
+  const failedOverAt = Date.now();
   const failoverMs = failedOverAt - killedAt;
+  recovery.failedOver(failedOverAt);
   if (restartMaster) await group.master.restart();
-  // Probes from the observer, ten a second to every topic until every client received
-  // something: the fleet's own publishes may all wait for acknowledgements (with one
-  // replica and waitForReplication, until the restarted master is a synced replica).
-  const probes: Promise<void>[] = [];
-  const probe = setInterval(() => {
-    for (let t = 0; t < TOPICS; t++) {
-      const record = history.publish(topicName(t), "sentinel-probe");
-      probes.push(observer.publish(topicName(t), record.data).then(record.acked, record.failed));
-    }
-  }, 100);
-  try {
-    await within(allReceiving.reached, "every client to receive again after the fail-over", 60_000);
-  } finally {
-    clearInterval(probe);
-  }
-  stopWatching();
-  const backMs = Math.max(...received.values()) - killedAt;
+  const probes = await probeUntil(observer, history, recovery.allReceiving);
+  const backMs = Math.max(...recovery.received.values()) - killedAt;
 
   await within(
     Promise.all([...loops, ...probes]),
@@ -182,7 +209,7 @@ async function killMasterDuringTraffic(
   await fleet.whenAllLive(60_000);
   await publishMarkers(fleet, observer, history, "end", 60_000);
   const report = history.check();
-  const ackedMs = Math.max(...acked.values()) - killedAt;
+  const ackedMs = Math.max(...recovery.ackedAt.values()) - killedAt;
   const nodesMs = [a, b].map((node) => (healthyAt.get(node) ?? Number.NaN) - killedAt);
   console.info(
     `[chaos] sentinel ${waitForReplication ? "with" : "without"} waitForReplication: clients=${CLIENTS} master ${oldMaster} -> ${newMaster} failover_ms=${failoverMs} nodes_healthy_ms=${nodesMs.join(",")} all_receiving_ms=${backMs} (bound ${failoverMs + 2 * DOWN_AFTER_MS}) all_acknowledged_again_ms=${ackedMs} reconnected_clients=${fleet.members.filter((m) => m.opens > 1).length}`,
