@@ -1,8 +1,9 @@
 // @vitest-environment jsdom
-import type { LifelineClient } from "@lifeline/client";
+import type { GapEvent, LifelineClient } from "@lifeline/client";
+import type { ResumePoint } from "@lifeline/protocol";
 import { act, cleanup, render, screen, waitFor } from "@testing-library/react";
-import { StrictMode } from "react";
-import { afterEach, describe, expect, it } from "vitest";
+import { StrictMode, useState } from "react";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { LifelineProvider, useConnection, useSubscription } from "../src/index.js";
 import { type CountingServer, clientOptions, startCountingServer, testClient } from "./helpers.js";
 
@@ -44,6 +45,51 @@ function Latest({
 
 function Status() {
   const { state } = useConnection();
+  return <p>state: {state}</p>;
+}
+
+function Log() {
+  const { messages } = useSubscription("log", { rewind: 5, keep: 3 });
+  return <p>log: {messages.map((m) => `${m.data as number}@${m.meta.offset}`).join(",")}</p>;
+}
+
+function ShowLater() {
+  const [shown, setShown] = useState(false);
+  return shown ? (
+    <Latest topic="ticks" label="later" />
+  ) : (
+    <button type="button" onClick={() => setShown(true)}>
+      show
+    </button>
+  );
+}
+
+function Resumed({ since, onGap }: { since: ResumePoint; onGap: (gap: GapEvent) => void }) {
+  const { data, gap, gaps } = useSubscription("log", { since, onGap });
+  const lost = gap?.lost ? `${gap.lost.fromOffset}-${gap.lost.toOffset}` : "none";
+  return <p>{`latest ${String(data)}, ${gaps} gap(s), ${gap?.reason ?? "-"} lost ${lost}`}</p>;
+}
+
+function Secret() {
+  const { error } = useSubscription("secret");
+  return <p>{error ? `refused: ${error.code}` : "waiting"}</p>;
+}
+
+function Maybe({ topic }: { topic: string | null }) {
+  const { data } = useSubscription(topic, { rewind: 1 });
+  return <p>maybe: {String(data)}</p>;
+}
+
+function BadKeep() {
+  useSubscription("ticks", { keep: 0 });
+  return null;
+}
+
+/** Every distinct state `StateRecorder` rendered, in order. */
+const rendered: string[] = [];
+function StateRecorder() {
+  const { state } = useConnection();
+  if (rendered.at(-1) !== state) rendered.push(state);
   return <p>state: {state}</p>;
 }
 
@@ -106,5 +152,127 @@ describe("useSubscription", () => {
     rerender(app(true));
     await waitFor(() => expect(s.server.connections()[0]?.subscriptions.has("ticks")).toBe(true));
     expect(s.subscribes.get("ticks")).toBe(2);
+  });
+
+  it("keeps a bounded list of the latest messages", async () => {
+    const s = await server();
+    for (let i = 1; i <= 5; i++) await s.server.publish("log", i);
+    const client = await openClient(s);
+    render(
+      <StrictMode>
+        <LifelineProvider client={client}>
+          <Log />
+        </LifelineProvider>
+      </StrictMode>,
+    );
+    await screen.findByText("log: 3@3,4@4,5@5");
+    await act(() => s.server.publish("log", 6));
+    await screen.findByText("log: 4@4,5@5,6@6");
+  });
+
+  it("gives a component that mounts later what the provider already holds", async () => {
+    const s = await server();
+    await s.server.publish("ticks", "kept");
+    const client = await openClient(s);
+    render(
+      <StrictMode>
+        <LifelineProvider client={client}>
+          <Latest topic="ticks" rewind={1} label="first" />
+          <ShowLater />
+        </LifelineProvider>
+      </StrictMode>,
+    );
+    await screen.findByText('first: "kept" @1');
+    act(() => screen.getByText("show").click());
+    expect(screen.getByText('later: "kept" @1')).toBeTruthy();
+    expect(s.subscribes.get("ticks")).toBe(1);
+  });
+
+  it("surfaces a gap when history no longer reaches back to `since`", async () => {
+    const s = await server({ history: { maxMessages: 2, maxAgeMs: 60_000 } });
+    let epoch = "";
+    for (let i = 1; i <= 5; i++) epoch = (await s.server.publish("log", i)).epoch;
+    const client = await openClient(s);
+    const gaps: GapEvent[] = [];
+    render(
+      <StrictMode>
+        <LifelineProvider client={client}>
+          <Resumed since={{ offset: 1, epoch }} onGap={(gap) => gaps.push(gap)} />
+        </LifelineProvider>
+      </StrictMode>,
+    );
+    await screen.findByText("latest 5, 1 gap(s), history_expired lost 2-3");
+    expect(gaps.map((g) => g.lost)).toEqual([{ epoch, fromOffset: 2, toOffset: 3 }]);
+  });
+
+  it("reports a refused subscription as `error`", async () => {
+    const s = await server();
+    const client = await openClient(s);
+    render(
+      <StrictMode>
+        <LifelineProvider client={client}>
+          <Secret />
+        </LifelineProvider>
+      </StrictMode>,
+    );
+    await screen.findByText("refused: forbidden");
+    expect(s.subscribes.get("secret")).toBe(1);
+  });
+
+  it("subscribes to nothing for a `null` topic", async () => {
+    const s = await server();
+    const client = await openClient(s);
+    await s.server.publish("ticks", 7);
+    const app = (topic: string | null) => (
+      <StrictMode>
+        <LifelineProvider client={client}>
+          <Maybe topic={topic} />
+        </LifelineProvider>
+      </StrictMode>
+    );
+    const { rerender } = render(app(null));
+    expect(screen.getByText("maybe: undefined")).toBeTruthy();
+    rerender(app("ticks"));
+    await screen.findByText("maybe: 7");
+    expect([...s.subscribes.keys()]).toEqual(["ticks"]);
+  });
+
+  it("refuses a `keep` that is not a count", async () => {
+    const s = await server();
+    const client = await openClient(s);
+    // React logs what a render threw before rethrowing it.
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    expect(() =>
+      render(
+        <LifelineProvider client={client}>
+          <BadKeep />
+        </LifelineProvider>,
+      ),
+    ).toThrow(/"keep" to be an integer from 1 to 10000/);
+  });
+});
+
+describe("useConnection", () => {
+  it("follows the client's state, and the provider closes the client it made on unmount", async () => {
+    const s = await server();
+    const { unmount } = render(
+      <StrictMode>
+        <LifelineProvider options={clientOptions(s)}>
+          <StateRecorder />
+        </LifelineProvider>
+      </StrictMode>,
+    );
+    await screen.findByText("state: open");
+    expect(rendered).toEqual(["idle", "connecting", "open"]);
+    expect(s.server.stats().connections.total).toBe(1);
+    unmount();
+    await waitFor(() => expect(s.server.connections()).toHaveLength(0));
+  });
+
+  it("says which hook was used outside a provider", () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    expect(() => render(<Status />)).toThrow(
+      "useConnection() must be called inside a <LifelineProvider>",
+    );
   });
 });
