@@ -2,7 +2,7 @@
 import { isLifelineError } from "@lifeline/client";
 import { type LifelineServer, MethodError } from "@lifeline/server";
 import { deferred } from "@lifeline/test-support";
-import { act, cleanup, render, screen, waitFor } from "@testing-library/react";
+import { act, cleanup, configure, render, screen, waitFor } from "@testing-library/react";
 import { StrictMode } from "react";
 import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
 import { createLifelineHooks, LifelineProvider, type RequestResult } from "../src/index.js";
@@ -14,6 +14,10 @@ import { clientOptions, startCountingServer } from "./helpers.js";
 // flight.
 
 const { useRequest, useSubscription } = createLifelineHooks<Spec>();
+
+// Waits end on the awaited event; the bound is only for a loaded machine (the default, 1 s,
+// is shorter than a connection takes on two busy cores).
+configure({ asyncUtilTimeout: 10_000 });
 
 const disposers: Array<() => unknown> = [];
 afterEach(async () => {

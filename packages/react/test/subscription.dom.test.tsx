@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import type { GapEvent, LifelineClient } from "@lifeline/client";
 import type { ResumePoint } from "@lifeline/protocol";
-import { act, cleanup, render, screen, waitFor } from "@testing-library/react";
+import { act, cleanup, configure, render, screen, waitFor } from "@testing-library/react";
 import { StrictMode, useState } from "react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { LifelineProvider, useConnection, useSubscription } from "../src/index.js";
@@ -10,6 +10,10 @@ import { type CountingServer, clientOptions, startCountingServer, testClient } f
 // The hooks in jsdom, mounted by @testing-library/react under strict mode (development
 // build: every effect runs, is cleaned up and runs again), against a real server on
 // 127.0.0.1 that counts the `subscribe`s reaching it.
+
+// Waits end on the awaited event; the bound is only for a loaded machine (the default, 1 s,
+// is shorter than a connection takes on two busy cores).
+configure({ asyncUtilTimeout: 10_000 });
 
 const disposers: Array<() => unknown> = [];
 afterEach(async () => {
