@@ -1,10 +1,10 @@
-import { createServer as createHttpServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import {
   type Browser,
   chromiumAvailability,
   launchChromium,
+  type PageServer,
+  servePage,
   skipWithout,
 } from "@lifeline/test-support";
 import { build } from "esbuild";
@@ -21,7 +21,7 @@ describe.skipIf(skipWithout("chromium", chromiumAvailability()))(
   "a strict mode app in Chromium",
   () => {
     let lifeline: CountingServer;
-    let http: Server;
+    let http: PageServer | undefined;
     let browser: Browser | undefined;
     let page: Page;
 
@@ -43,27 +43,18 @@ describe.skipIf(skipWithout("chromium", chromiumAvailability()))(
       await lifeline.server.publish("ticks", 1);
       await lifeline.server.publish("notes", "x");
       await lifeline.server.publish("alerts", "fire");
-      http = createHttpServer((req, res) => {
-        if (req.url === "/app.js") {
-          res.writeHead(200, { "content-type": "text/javascript" });
-          res.end(script);
-          return;
-        }
-        res.writeHead(200, { "content-type": "text/html" });
-        res.end(
-          '<!doctype html><title>strict</title><div id="root"></div><script type="module" src="/app.js"></script>',
-        );
-      });
-      await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
-      const pageUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
+      http = await servePage(
+        '<!doctype html><title>strict</title><div id="root"></div><script type="module" src="/app.js"></script>',
+        { "/app.js": script },
+      );
       browser = await launchChromium();
       page = browser.page;
-      await page.goto(`${pageUrl}?ws=${encodeURIComponent(lifeline.url)}`);
+      await page.goto(`${http.url}?ws=${encodeURIComponent(lifeline.url)}`);
     });
 
     afterAll(async () => {
       await browser?.close();
-      await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
+      await http?.close();
       await lifeline?.close();
     });
 
