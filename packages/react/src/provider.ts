@@ -10,6 +10,10 @@ import { createTopicFeeds } from "./topic-feeds.js";
  * to make one that the provider owns.
  */
 export type LifelineProviderProps<S extends ContractSpec = ContractSpec> = {
+  /**
+   * The components that use the hooks.
+   * @default undefined
+   */
   readonly children?: ReactNode;
 } & (
   | {
