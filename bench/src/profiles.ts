@@ -79,7 +79,8 @@ export const profiles: Readonly<Record<"quick" | "full", Profile>> = {
     accept: [{ clients: 1000, concurrency: 50, runs: 3 }],
     storm: [{ clients: 500, timeoutMs: 10_000, runs: 3 }],
     clientOverhead: [{ window: 64, bytes: 200, warmupMs: 500, measureMs: 800, runs: 3 }],
-    crossNode: [crossNode(1000, 3, 600)],
+    // Two nodes and a redis-server per run: only in the full profile (--only cross-node).
+    crossNode: [],
     // Minutes per size at 10k and more: only in the full profile (or --only scale).
     scale: [],
   },
