@@ -30,10 +30,11 @@ export interface RedisBrokerOptions {
    * after the append script), so a fail-over to a replica never loses an acknowledged
    * append. An append not confirmed within `timeoutMs` fails with `redis_outcome_unknown`
    * (it is on the master and may reach the replica later; retrying with the same dedupe key
-   * is safe). Costs one more round trip and the replication delay per append, and appends
-   * of one node queue behind each other's WAIT. `false` acknowledges as soon as the master
-   * has the append; with `sentinel` a fail-over then starts a new epoch for every topic
-   * (see the README, "Deployments").
+   * is safe); so does one made while the master has fewer than `replicas` replicas online,
+   * at once and without a WAIT. Costs a WAIT round trip and the replication delay; one WAIT
+   * serves every append answered before it. `false` acknowledges as soon as the master has
+   * the append; with `sentinel` a fail-over then starts a new epoch for every topic (see
+   * the README, "Deployment").
    * @default false
    */
   readonly waitForReplication?:
