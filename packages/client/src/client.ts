@@ -396,13 +396,14 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
         ...(cause.code === undefined ? {} : { code: cause.code }),
         ...(stats.url === undefined ? {} : { url: stats.url }),
       });
-      urls.rotate();
     }
     lastCloseCode = cause.code;
+    const failover = urls.advance(end);
     const plan = planner.plan({
       ...(cause.code === undefined ? {} : { code: cause.code }),
       ...(end.shutdownFloorMs === undefined ? {} : { serverFloorMs: end.shutdownFloorMs }),
       ...(end.overloaded ? { overloaded: true } : {}),
+      ...(failover ? { failover } : {}),
     });
     if (!plan.retry) {
       lastFailureFatal = cause.code !== undefined && isFatalClose(cause.code);
@@ -423,6 +424,7 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
       ...cause,
       delayMs: plan.delayMs,
       attempt: plan.attempt,
+      ...(failover ? { failover } : {}),
     });
     driver.own(
       after(clock, plan.delayMs, () =>

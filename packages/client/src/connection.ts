@@ -23,6 +23,11 @@ export interface ConnectionEnd {
    * Only `ws` reports the status; browsers hide it.
    */
   readonly overloaded?: boolean;
+  /**
+   * The node said it cannot serve now: it refused the upgrade with HTTP 503, or sent
+   * `shutdown` / closed with 1012. Another node may serve (PROTOCOL.md, "Close codes").
+   */
+  readonly unavailable?: boolean;
 }
 
 export interface ConnectionHandlers {
@@ -118,12 +123,17 @@ export function openConnection(options: ConnectionOptions): Connection {
   const end = (cause: TransitionCause) => {
     if (ended) return;
     detach();
-    const overloaded = !opened && /\b(429|503)\b/.test(lastError);
+    const refusedWith = opened ? undefined : /\b(429|503)\b/.exec(lastError)?.[1];
+    const unavailable =
+      refusedWith === "503" ||
+      shutdownFloorMs !== undefined ||
+      cause.code === CloseCode.ServiceRestart;
     handlers.onEnd({
       cause,
       greeted,
       ...(shutdownFloorMs === undefined ? {} : { shutdownFloorMs }),
-      ...(overloaded ? { overloaded } : {}),
+      ...(refusedWith === undefined ? {} : { overloaded: true }),
+      ...(unavailable ? { unavailable } : {}),
     });
   };
 

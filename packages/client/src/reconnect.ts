@@ -43,6 +43,12 @@ export interface PlanInput {
   readonly serverFloorMs?: number;
   /** The server refused the upgrade for load (HTTP 429/503): back off as for 4429. */
   readonly overloaded?: boolean;
+  /**
+   * The node was unavailable and another URL has not refused yet in this round: try it
+   * without a backoff delay, waiting only `serverFloorMs` when given. The schedule is not
+   * advanced (the round's last refusal advances it), so retries stay bounded.
+   */
+  readonly failover?: boolean;
 }
 
 export interface ReconnectPlanner {
@@ -66,6 +72,13 @@ export function createReconnectPlanner(options: {
   const slowCapMs = options.slowDown?.capMs ?? 120_000;
   let attempt = 0;
 
+  /**
+   * The server announced when to come back (`shutdown.reconnect_after_ms`): wait at least
+   * that long, then spread the herd over half that time again (at least 1 s).
+   */
+  const afterFloor = (floorMs: number) =>
+    Math.round(floorMs + random() * Math.max(1000, floorMs / 2));
+
   return {
     get attempt() {
       return attempt;
@@ -74,7 +87,7 @@ export function createReconnectPlanner(options: {
       attempt = 0;
       schedule.reset();
     },
-    plan({ code, serverFloorMs, overloaded }) {
+    plan({ code, serverFloorMs, overloaded, failover }) {
       const retryClass = overloaded
         ? "slow"
         : code === undefined
@@ -89,16 +102,18 @@ export function createReconnectPlanner(options: {
       if (retryClass === "none" && serverFloorMs === undefined) {
         return { retry: false, reason: "the server closed the connection normally (1000)" };
       }
+      if (failover) {
+        attempt += 1;
+        const delayMs = serverFloorMs === undefined ? 0 : afterFloor(serverFloorMs);
+        return { retry: true, delayMs, attempt };
+      }
       const next = schedule.next();
       if (next === undefined) {
         return { retry: false, reason: `gave up after ${attempt} attempts` };
       }
       attempt += 1;
       if (serverFloorMs !== undefined) {
-        // The server announced when it will be back: wait at least that long, then spread
-        // the herd over half that time again (at least 1 s).
-        const spreadMs = Math.max(1000, serverFloorMs / 2);
-        return { retry: true, delayMs: Math.round(serverFloorMs + random() * spreadMs), attempt };
+        return { retry: true, delayMs: afterFloor(serverFloorMs), attempt };
       }
       if (retryClass === "slow") {
         const delayMs = Math.min(slowCapMs, slowFloorMs + next * slowMultiplier);

@@ -81,6 +81,33 @@ describe("createReconnectPlanner", () => {
     });
   });
 
+  it("fails over without a delay or a step of the schedule", () => {
+    const planner = createReconnectPlanner({ policy: defaultBackoff(), random: fixed(0.5) });
+    expect(planner.plan({ code: 1006, overloaded: true, failover: true })).toEqual({
+      retry: true,
+      delayMs: 0,
+      attempt: 1,
+    });
+    // The round's last refusal takes the schedule's first step, as if nothing came before.
+    expect(planner.plan({ code: 1006, overloaded: true })).toEqual({
+      retry: true,
+      delayMs: 5000 + 500 * 3,
+      attempt: 2,
+    });
+  });
+
+  it("still waits reconnect_after_ms when failing over after a shutdown", () => {
+    const planner = createReconnectPlanner({ policy: defaultBackoff(), random: fixed(0.5) });
+    expect(planner.plan({ code: 1012, serverFloorMs: 800, failover: true })).toMatchObject({
+      delayMs: 800 + 0.5 * 1000,
+    });
+  });
+
+  it("does not fail over a fatal close", () => {
+    const planner = createReconnectPlanner({ policy: defaultBackoff(), random: fixed(0.5) });
+    expect(planner.plan({ code: 4401, failover: true }).retry).toBe(false);
+  });
+
   it("caps the slow-down delay", () => {
     const planner = createReconnectPlanner({
       policy: exponential({ baseMs: 60_000, capMs: 60_000, jitter: "none" }),
