@@ -31,9 +31,12 @@ export function createCredentials<Principal>(ctx: ServerContext<Principal>) {
     const at = asked !== undefined && Number.isFinite(asked) ? Math.floor(asked) : undefined;
     connection.expiresAt = at;
     if (at === undefined) return;
-    const stopNotice = runAt(at - credentials.noticeMs, () => {
-      connection.send({ type: "token_expiring", expires_at: at });
-    });
+    // Announced only by a server that takes refresh: without it there is nothing to do.
+    const stopNotice = credentials.refresh
+      ? runAt(at - credentials.noticeMs, () => {
+          connection.send({ type: "token_expiring", expires_at: at });
+        })
+      : () => {};
     const stopExpiry = runAt(at, () => {
       logger.info(
         { connection_id: connection.id, client_id: connection.clientId },
