@@ -37,12 +37,14 @@ export {
   serializeMessage,
   validateClientMessage,
   validateServerMessage,
+  withRequiredPayload,
 } from "./codec.js";
 export {
   ClientIdPattern,
   INBOX_TOPIC,
   isReservedTopic,
   Limits,
+  MSGPACK_SUBPROTOCOL,
   PROTOCOL_VERSION,
   SUBPROTOCOL,
 } from "./constants.js";

@@ -7,6 +7,7 @@ import {
 import { WebSocket } from "ws";
 import {
   type PreparedMessage,
+  prepareHeartbeat,
   prepareMessage,
   type SocketWriter,
   type WriteTarget,
@@ -17,7 +18,7 @@ import type { PublishLanes } from "./publish-lanes.js";
 import { TokenBucket, ViolationCounter } from "./rate-limit.js";
 import { bump, type Counters } from "./stats.js";
 
-const pingMessage = prepareMessage('{"type":"ping"}');
+const heartbeat = prepareHeartbeat();
 const noTopics: ReadonlySet<string> = new Set();
 
 /** Figures kept per connection, shown by the status endpoint and logged at close. */
@@ -200,9 +201,7 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
   /** Sends a ping frame and an app-level ping (PROTOCOL.md, "Liveness"). */
   ping(): void {
     if (this.closing || this.socket.readyState !== WebSocket.OPEN) return;
-    this.env.writer.flush(this);
-    this.socket.ping();
-    this.sendPrepared(pingMessage, "ping");
+    this.sendPrepared(heartbeat, "ping");
   }
 
   /** The broker topic behind this connection's `@inbox` (PROTOCOL.md, "Direct messages"). */
