@@ -9,6 +9,7 @@ import {
   type TestClient,
   within,
 } from "@lifeline/test-support";
+import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createRedisBroker } from "../src/index.js";
 import { startNodeProcess } from "./cluster.js";
@@ -119,6 +120,25 @@ describe("sessions across nodes on Redis", () => {
     await bob.next(ofType("pong"));
     await b.disconnect({ clientId: "bob-b" }, { code: 1013, reason: "move" });
     expect((await within(bob.closed, "bob closed")).code).toBe(1013);
+  });
+
+  it("ignores garbage on the control channel and keeps serving", async () => {
+    const [a, b] = await cluster();
+    const c = await userClient(b, "tab-g", "ada");
+    const intruder = new Redis(redis.url);
+    disposer.add(() => intruder.quit());
+    for (const payload of [
+      "not json",
+      "{}",
+      '{"type":"disconnect","target":{},"code":4403}',
+      "x".repeat(10_000),
+    ]) {
+      await intruder.publish(`sessions${run}:control`, payload);
+    }
+    await a.disconnect({ clientId: "nobody" });
+    c.send({ type: "ping" });
+    await c.next(ofType("pong"));
+    expect(c.ws.readyState).toBe(c.ws.OPEN);
   });
 
   it("lists a user's live sessions on every node", async () => {
