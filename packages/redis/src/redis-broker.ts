@@ -12,12 +12,14 @@ import type {
 import { createAppendBatcher } from "./append-batcher.js";
 import { decodeLive, decodeStream, encodeData, type StreamItem } from "./codec.js";
 import { openConnection, type TrackedConnection } from "./connection.js";
+import { createRedisControl } from "./control.js";
 import { RedisBrokerError, RedisBrokerErrorCode } from "./errors.js";
-import { topicKeys } from "./keys.js";
+import { controlChannel, topicKeys } from "./keys.js";
 import { scripts } from "./offsets.js";
 import { type RedisBrokerOptions, resolveOptions } from "./options.js";
 import { createReplicationBarrier } from "./replication-barrier.js";
 import type { TopicRead } from "./sequencer.js";
+import { createRedisSessions } from "./sessions.js";
 import { createTopicFeed, type TopicFeed } from "./topic-feed.js";
 
 /**
@@ -103,6 +105,13 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   });
   const feeds = new Map<string, FeedSlot>();
   const topicsByChannel = new Map<string, string>();
+  const sessions = createRedisSessions(command, {
+    keyPrefix: opts.keyPrefix,
+    ttlMs: opts.sessionTtlMs,
+    lingerMs: opts.sessionLingerMs,
+    logger,
+  });
+  const control = createRedisControl(command, subscriber, controlChannel(opts.keyPrefix), logger);
   let closed = false;
   const healthListeners = new Set<(health: BrokerHealth) => void>();
   let lastHealth: BrokerHealth | undefined;
@@ -326,6 +335,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   }
 
   subscriber.redis.on("message", (channel: string, payload: string) => {
+    if (control.onMessage(channel, payload)) return;
     const topic = topicsByChannel.get(channel);
     if (topic === undefined) return;
     const entries = decodeLive(topic, payload);
@@ -340,6 +350,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   // After a reconnect the channels are subscribed again first, then every feed reads what
   // was appended while it was away. Either connection may come back first, so both ask.
   subscriber.onReady(() => {
+    control.resubscribe();
     const channels = [...topicsByChannel.keys()];
     if (channels.length === 0) return;
     subscriber.redis.subscribe(...channels).then(
@@ -354,6 +365,8 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   });
 
   return {
+    sessions,
+    control: { publish: control.publish, subscribe: control.subscribe },
     ready: async () => {
       await Promise.all([command.ready(), subscriber.ready()]);
     },
@@ -447,6 +460,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
+      sessions.close();
       healthListeners.clear();
       feeds.clear();
       topicsByChannel.clear();
