@@ -1,11 +1,11 @@
+import { createMemoryBroker, createServer, type LifelineServer } from "@lifeline/server";
 import {
-  type Broker,
-  type BrokerHealth,
-  createMemoryBroker,
-  createServer,
-  type LifelineServer,
-} from "@lifeline/server";
-import { createFakeClock, type FakeClock, upgradeStatus, within } from "@lifeline/test-support";
+  createFakeClock,
+  type FakeClock,
+  upgradeStatus,
+  within,
+  withSettableHealth,
+} from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
 import { createClient } from "../src/node.js";
 import { ManualClock } from "./helpers/manual-clock.js";
@@ -29,32 +29,9 @@ interface Node {
   loseBroker(): void;
 }
 
-/** A memory broker whose health the test sets, announced through `onHealthChange`. */
-function brokerWithHealth(): Broker & { setHealth(health: BrokerHealth): void } {
-  const inner = createMemoryBroker();
-  let health: BrokerHealth = { healthy: true };
-  const listeners = new Set<(health: BrokerHealth) => void>();
-  return {
-    append: (...args) => inner.append(...args),
-    subscribe: (...args) => inner.subscribe(...args),
-    readSince: (...args) => inner.readSince(...args),
-    head: (...args) => inner.head(...args),
-    close: () => inner.close(),
-    health: () => health,
-    onHealthChange(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-    setHealth(next) {
-      health = next;
-      for (const listener of [...listeners]) listener(next);
-    },
-  };
-}
-
 async function node(): Promise<Node> {
   const clock = createFakeClock();
-  const broker = brokerWithHealth();
+  const broker = withSettableHealth(createMemoryBroker());
   const server = await createServer({
     port: 0,
     logger: false,

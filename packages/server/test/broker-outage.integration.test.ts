@@ -1,7 +1,7 @@
+import { type SettableHealth, withSettableHealth } from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type Broker,
-  type BrokerHealth,
   createMemoryBroker,
   type LifelineServer,
   type ServerOptions,
@@ -21,34 +21,11 @@ import {
 const disposer = createDisposer();
 afterEach(() => disposer.run());
 
-/** A memory broker whose health the test sets, announced through `onHealthChange`. */
-function brokerWithHealth(): Broker & { setHealth(health: BrokerHealth): void } {
-  const inner = createMemoryBroker();
-  let health: BrokerHealth = { healthy: true };
-  const listeners = new Set<(health: BrokerHealth) => void>();
-  return {
-    append: (...args) => inner.append(...args),
-    subscribe: (...args) => inner.subscribe(...args),
-    readSince: (...args) => inner.readSince(...args),
-    head: (...args) => inner.head(...args),
-    close: () => inner.close(),
-    health: () => health,
-    onHealthChange(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-    setHealth(next) {
-      health = next;
-      for (const listener of [...listeners]) listener(next);
-    },
-  };
-}
-
 async function outageServer(
   clock: FakeClock,
   options: ServerOptions = {},
-): Promise<{ server: LifelineServer; broker: ReturnType<typeof brokerWithHealth> }> {
-  const broker = brokerWithHealth();
+): Promise<{ server: LifelineServer; broker: Broker & SettableHealth }> {
+  const broker = withSettableHealth(createMemoryBroker());
   const server = await startServer({
     broker,
     clock,
@@ -143,7 +120,7 @@ describe("a broker outage", () => {
 
   it("starts the countdown at once when the broker is already unhealthy at start", async () => {
     const clock = createFakeClock();
-    const broker = brokerWithHealth();
+    const broker = withSettableHealth(createMemoryBroker());
     broker.setHealth({ healthy: false, detail: "not connected yet" });
     const { server } = await outageServer(clock, { broker, brokerOutage: { closeAfterMs: 500 } });
     expect(await upgradeStatusOf(server, "first")).toBe(101);

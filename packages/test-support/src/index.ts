@@ -30,6 +30,7 @@ export {
   startRedisServer,
 } from "./redis-server.js";
 export { type ClosableServer, QUICK_CLOSE, startServer, type TestServer } from "./server.js";
+export { type Health, type SettableHealth, withSettableHealth } from "./settable-health.js";
 export { type Availability, skipWithout } from "./system.js";
 export {
   type Countdown,
