@@ -4,9 +4,12 @@ export type {
   AppendResult,
   Broker,
   BrokerHealth,
+  ConflateEntry,
   EntryListener,
   HistoryOptions,
   HistoryRead,
+  LatestQuery,
+  LatestRead,
   LogEntry,
   TopicHead,
 } from "./broker.js";
@@ -33,6 +36,7 @@ export {
   validateServerMessage,
   withRequiredPayload,
 } from "./codec.js";
+export { conflationKey, UNKEYED } from "./conflation.js";
 export {
   ClientIdPattern,
   Limits,
@@ -41,6 +45,7 @@ export {
   SUBPROTOCOL,
 } from "./constants.js";
 export {
+  type ConflateRule,
   type Contract,
   type ContractCheck,
   type ContractIssue,
@@ -59,6 +64,16 @@ export {
   type TopicPattern,
   type TopicSpec,
 } from "./contract.js";
+export {
+  applyMergePatch,
+  type DeltaChanges,
+  type DeltaFull,
+  type DeltaMessage,
+  type DeltaStateOf,
+  type MergePatch,
+  readDelta,
+} from "./delta.js";
+export { DeltaSchema, type DeltaSchemaData } from "./delta-schema.js";
 export { ErrorCode, errorCodeDescriptions, isErrorCode } from "./error-codes.js";
 export { JSON_SCHEMA_ID, toJsonSchema } from "./json-schema.js";
 export {
