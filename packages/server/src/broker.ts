@@ -5,9 +5,12 @@ export type {
   AppendResult,
   Broker,
   BrokerHealth,
+  ConflateEntry,
   EntryListener,
   HistoryOptions,
   HistoryRead,
+  LatestQuery,
+  LatestRead,
   LogEntry,
   TopicHead,
 } from "@lifeline/protocol";

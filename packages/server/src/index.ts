@@ -3,9 +3,12 @@ export type {
   AppendResult,
   Broker,
   BrokerHealth,
+  ConflateEntry,
   EntryListener,
   HistoryOptions,
   HistoryRead,
+  LatestQuery,
+  LatestRead,
   LogEntry,
   TopicHead,
 } from "./broker.js";
