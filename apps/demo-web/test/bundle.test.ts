@@ -6,11 +6,11 @@ import { describe, expect, it } from "vitest";
 /**
  * The page's gzipped JavaScript budget in bytes: the bundle measured 23.7 KB with the
  * contract imported for types only (and with the types copied by hand before), against
- * 51.2 KB with the contract bundled as a value. The budget left 10 % over the former;
- * the page now merges status deltas (`createDeltaStates`) and the protocol validates
- * conflated messages, and measures 26.2 KB, still half of a bundled contract.
+ * 51.2 KB with the contract bundled as a value; 27.6 KB once the page signed in and the
+ * client refreshed credentials and read direct messages. The budget leaves about 9 % over
+ * that (the page also merges status deltas), still far below what bundling the contract costs.
  */
-const GZIP_BUDGET_BYTES = 26_500;
+const GZIP_BUDGET_BYTES = 30_000;
 
 async function buildPage(): Promise<Rollup.OutputChunk[]> {
   const output = (await build({

@@ -1,4 +1,4 @@
-import type { ResumePoint } from "@lifeline/protocol";
+import { isReservedTopic, type ResumePoint } from "@lifeline/protocol";
 import type { Broker, LogEntry } from "./broker.js";
 import {
   ConflatedDelivery,
@@ -34,6 +34,11 @@ export interface SubscribeOutcome {
 
 /** `pending` holds the live entries that arrive while history is being read. */
 interface Subscription extends ConflatedPosition {
+  /**
+   * The name the client knows the topic by, when it is not the broker's: a connection's
+   * `@inbox` is its own inbox topic (PROTOCOL.md, "Direct messages").
+   */
+  readonly alias: string | undefined;
   /** Conflated delivery: the topic is conflated and the client asked for it. */
   readonly conflated: boolean;
 }
@@ -99,16 +104,18 @@ export class Topics {
   /**
    * Subscribes `connection`. Replays retained entries after `start.since`, or the last
    * `start.rewind` of them (sent before this resolves), then the caller sends `subscribed`,
-   * then live entries follow.
+   * then live entries follow. With `alias`, messages name the topic so instead.
    */
   async subscribe(
     connection: Connection,
     topic: string,
     start: StartPosition,
     sendSubscribed: (outcome: SubscribeOutcome) => void,
+    alias?: string,
   ): Promise<void> {
     const state = this.topicFor(topic);
     const subscription: Subscription = {
+      alias,
       pending: [],
       lastOffset: 0,
       epoch: undefined,
@@ -136,7 +143,7 @@ export class Topics {
           let replayed = 0;
           for (const entry of read.entries) {
             if (entry.offset <= subscription.lastOffset) continue;
-            connection.sendPrepared(prepareEntry(entry), "message");
+            connection.sendPrepared(prepareFor(subscription, entry), "message");
             subscription.lastOffset = entry.offset;
             replayed += 1;
           }
@@ -168,7 +175,8 @@ export class Topics {
       }
       sendSubscribed(outcome);
       this.flushPending(state, connection, subscription);
-      if (!state.announced && this.topics.get(topic) === state) {
+      // Inboxes are the server's own business: producers watching topics never see them.
+      if (!state.announced && this.topics.get(topic) === state && !isReservedTopic(topic)) {
         state.announced = true;
         this.hooks.onActive(topic);
       }
@@ -206,7 +214,7 @@ export class Topics {
     let replayed = 0;
     for (const entry of entries) {
       if (entry.offset <= subscription.lastOffset) continue;
-      connection.sendPrepared(prepareEntry(entry), "message");
+      connection.sendPrepared(prepareFor(subscription, entry), "message");
       subscription.lastOffset = entry.offset;
       replayed += 1;
     }
@@ -245,7 +253,7 @@ export class Topics {
         return;
       }
       if (this.isNew(subscription, entry)) {
-        connection.sendPrepared(prepareEntry(entry), "message");
+        connection.sendPrepared(prepareFor(subscription, entry), "message");
       }
     }
   }
@@ -317,6 +325,10 @@ export class Topics {
         }
       }
       if (!this.isNew(subscription, entry)) continue;
+      if (subscription.alias !== undefined) {
+        if (this.deliverAliased(connection, subscription, entry)) recipients += 1;
+        continue;
+      }
       if (prepared === undefined) {
         try {
           prepared = prepareEntry(entry);
@@ -336,6 +348,20 @@ export class Topics {
     }
   }
 
+  /** An inbox has one subscriber: its message is prepared for it alone. */
+  private deliverAliased(
+    connection: Connection,
+    subscription: Subscription,
+    entry: LogEntry,
+  ): boolean {
+    try {
+      return connection.sendPrepared(prepareFor(subscription, entry), "message");
+    } catch (error) {
+      this.hooks.onDeliveryError(connection, error);
+      return false;
+    }
+  }
+
   /** Advances the subscription past `entry`; false when it was delivered already. */
   private isNew(subscription: Subscription, entry: LogEntry): boolean {
     if (entry.epoch === subscription.epoch && entry.offset <= subscription.lastOffset) {
@@ -345,4 +371,10 @@ export class Topics {
     subscription.lastOffset = entry.offset;
     return true;
   }
+}
+
+function prepareFor(subscription: Subscription, entry: LogEntry): PreparedMessage {
+  return prepareEntry(
+    subscription.alias === undefined ? entry : { ...entry, topic: subscription.alias },
+  );
 }
