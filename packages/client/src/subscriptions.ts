@@ -8,6 +8,7 @@ import type {
 } from "@lifeline/protocol";
 import { after, type Clock } from "./clock.js";
 import { ClientErrorCode, LifelineError } from "./errors.js";
+import type { PositionKeeper } from "./positions.js";
 import type { Transport } from "./transport.js";
 
 /**
@@ -88,6 +89,19 @@ export interface SubscribeOptions {
    */
   readonly rewind?: number;
   /**
+   * `"stored"`: start from the position the client's `positions` store saved for this
+   * topic (an earlier page or process delivered up to it), resumed like `since`, with a
+   * `gap` when history no longer reaches back to it; with nothing stored, start like
+   * `"head"`. The topic's position is saved as it moves, so the next start resumes from
+   * here. Throws without a `positions` store. `"head"`: start at the head, or with
+   * `rewind`, and save nothing. `since` wins over both. Use `"stored"` where missing a
+   * message matters and the view can take what it missed (a log, a counter, a chat); a
+   * status view that rebuilds its state on load wants `rewind: 1` instead (PROTOCOL.md,
+   * "Resuming from a stored position").
+   * @default "head"
+   */
+  readonly from?: "stored" | "head";
+  /**
    * Called, besides the client's `gap` event, when this topic could not resume without loss.
    * @default undefined
    */
@@ -128,6 +142,10 @@ interface TopicState {
   retries: Schedule | undefined;
   /** Cancels the retry waiting to be sent, if any. */
   cancelRetry: (() => void) | undefined;
+  /** Subscribed with `from: "stored"`: its moves are saved. */
+  readonly stored: boolean;
+  /** The stored position is being read (an async store): not subscribed on the wire yet. */
+  loading: boolean;
 }
 
 export interface SubscriptionEvents {
@@ -162,12 +180,15 @@ export function createSubscriptionRegistry(options: {
   readonly contract: Contract | undefined;
   readonly validateIncoming: boolean;
   readonly events: SubscriptionEvents;
+  /** The `positions` store, when the client has one. */
+  readonly positions?: PositionKeeper | undefined;
 }): SubscriptionRegistry {
-  const { transport, events, contract, clock } = options;
+  const { transport, events, contract, clock, positions } = options;
   const topics = new Map<string, TopicState>();
   const byPendingId = new Map<string, TopicState>();
 
   const sendSubscribe = (state: TopicState) => {
+    if (state.loading) return;
     state.cancelRetry?.();
     state.cancelRetry = undefined;
     const id = transport.nextId("s");
@@ -219,6 +240,7 @@ export function createSubscriptionRegistry(options: {
       });
     }
     state.position = { offset: message.offset, epoch: message.epoch };
+    if (state.stored) positions?.moved(state.topic, state.position);
     if (options.validateIncoming && contract?.hasTopic(message.topic)) {
       const check = contract.checkTopicData(message.topic, message.data);
       if (!check.ok) {
@@ -279,12 +301,34 @@ export function createSubscriptionRegistry(options: {
       : { ...base, reason: "history_expired" };
   };
 
+  /** Takes the stored position as `since`; an async store holds the subscribe until it answers. */
+  const startFromStore = (state: TopicState) => {
+    const loaded = positions?.load(state.topic);
+    if (!(loaded instanceof Promise)) {
+      state.position = loaded;
+      return;
+    }
+    state.loading = true;
+    void loaded.then((position) => {
+      if (topics.get(state.topic) !== state) return;
+      state.loading = false;
+      state.position = position;
+      sendSubscribe(state);
+    });
+  };
+
   return {
     get topics() {
       return [...topics.keys()];
     },
     add(topic, handler, subscribeOptions) {
       checkStart(subscribeOptions);
+      const stored = subscribeOptions.from === "stored";
+      if (stored && !positions) {
+        throw new TypeError(
+          `subscribe to "${topic}" asks for from: "stored", but the client has no "positions" store`,
+        );
+      }
       const listener: Listener = { handler, options: subscribeOptions };
       let state = topics.get(topic);
       if (!state) {
@@ -300,8 +344,11 @@ export function createSubscriptionRegistry(options: {
           buffer: [],
           retries: undefined,
           cancelRetry: undefined,
+          stored,
+          loading: false,
         };
         topics.set(topic, state);
+        if (stored && !subscribeOptions.since) startFromStore(state);
         sendSubscribe(state);
       } else {
         state.listeners = [...state.listeners, listener];
@@ -365,6 +412,7 @@ export function createSubscriptionRegistry(options: {
       const at = state.position;
       if (!at || at.epoch !== message.epoch || at.offset < message.offset) {
         state.position = { offset: message.offset, epoch: message.epoch };
+        if (state.stored) positions?.moved(state.topic, state.position);
       }
     },
     handleFailure(id, error) {
