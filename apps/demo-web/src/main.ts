@@ -61,11 +61,16 @@ async function start(): Promise<void> {
       maxAttempts: Number.POSITIVE_INFINITY,
       jitter: "full",
     },
+    // The ticks panel resumes after a reload from the position kept in sessionStorage.
+    positions: true,
   });
   const toasts = createToasts(byId("toasts"));
   mountConnectionIndicator(byId("connection"), client, toasts);
   const commands = createCommandLog(byId("commands"), client);
-  const ticks = mountTicksPanel(byId("ticks"));
+  const ticks = mountTicksPanel(byId("ticks"), {
+    storage: sessionStorage,
+    key: `demo.ticks.${client.clientId}`,
+  });
   const diagnostics = mountDiagnosticsPanel(byId("diagnostics"), client);
   if (params.get("wsDebug") === "1") diagnostics.toggle();
   document.addEventListener("keydown", (event) => {
@@ -142,6 +147,7 @@ async function start(): Promise<void> {
     toasts.show(`${event.telescope_id} ${event.event}`, event.event === "lost" ? "warn" : "ok");
   });
   client.subscribe("demo/ticks", (tick) => ticks.observe(tick.n), {
+    from: "stored",
     onGap: () => ticks.historyLost(),
   });
 

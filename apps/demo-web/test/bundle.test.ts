@@ -6,9 +6,12 @@ import { describe, expect, it } from "vitest";
 /**
  * The page's gzipped JavaScript budget in bytes: the bundle measured 23.7 KB with the
  * contract imported for types only (and with the types copied by hand before), against
- * 51.2 KB with the contract bundled as a value. The budget leaves 10 % over the former.
+ * 51.2 KB with the contract bundled as a value; 25.8 KB once the client had start
+ * positions and history, 27.2 KB with the positions store the ticks panel resumes from
+ * after a reload (the store, its batched saves, duplicated-tab detection). The budget
+ * leaves 3 % over that, far below what bundling the contract would cost.
  */
-const GZIP_BUDGET_BYTES = 26_000;
+const GZIP_BUDGET_BYTES = 28_000;
 
 async function buildPage(): Promise<Rollup.OutputChunk[]> {
   const output = (await build({
