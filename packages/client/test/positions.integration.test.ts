@@ -1,6 +1,8 @@
+import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { ResumePoint } from "@lifeline/protocol";
 import { createMemoryBroker, createServer, type LifelineServer } from "@lifeline/server";
 import { createDisposer, within } from "@lifeline/test-support";
@@ -11,6 +13,7 @@ import type { ClientOptions } from "../src/options.js";
 import type { PositionStore } from "../src/positions.js";
 import type { GapEvent } from "../src/subscriptions.js";
 import { ManualClock } from "./helpers/manual-clock.js";
+import { fakeLifecycle } from "./helpers/setup.js";
 import { Collector, waitForState } from "./helpers/wait.js";
 
 // Positions that survive the client (README, "Positions that survive a restart"): a new
@@ -63,13 +66,13 @@ async function tempFile(): Promise<string> {
   return join(dir, "state", "positions.json");
 }
 
-/** Publishes 1, 2, 3... to `topic` every 2 ms, in order, until stopped (at most 5,000). */
+/** Publishes 1, 2, 3... to `topic` every 2 ms, in order, until stopped (at most 20,000). */
 function keepPublishing(s: LifelineServer, topic: string) {
   let published = 0;
   let chain = Promise.resolve();
   const waiters: Array<{ count: number; resolve: () => void }> = [];
   const timer = setInterval(() => {
-    if (published >= 5000) return;
+    if (published >= 20_000) return;
     chain = chain.then(async () => {
       published += 1;
       await s.publish(topic, published);
@@ -95,6 +98,39 @@ function keepPublishing(s: LifelineServer, topic: string) {
     get published() {
       return published;
     },
+  };
+}
+
+const resumeProcess = fileURLToPath(new URL("./fixtures/resume-process.ts", import.meta.url));
+
+/** Runs the client process until it exits after `count` ticks; its ticks and gap lines. */
+async function runClientProcess(url: string, file: string, count: number) {
+  const child = spawn(
+    process.execPath,
+    ["--conditions=@lifeline/source", "--import", "tsx", resumeProcess, url, file, String(count)],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  disposer.add(() => {
+    if (child.exitCode === null) child.kill("SIGKILL");
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr += chunk;
+  });
+  const code = await within(
+    new Promise<number | null>((resolve) => child.once("close", resolve)),
+    `the client process to print ${count} ticks (stderr: ${stderr})`,
+    20_000,
+  );
+  expect(code, stderr).toBe(0);
+  const lines = (text: string) => text.split("\n").filter((line) => line !== "");
+  return {
+    ticks: lines(stdout).map(Number),
+    gaps: lines(stderr).filter((l) => l.startsWith("gap")),
   };
 }
 
@@ -129,6 +165,22 @@ describe("positions that survive the client", () => {
     expect(after.gaps.items).toEqual([]);
     expect(second.client.stats()).toMatchObject({ gaps: 0, duplicatesDropped: 0 });
   });
+
+  it("a restarted client process resumes from the file the exited one saved: no gap, no duplicate, while the server keeps publishing", async () => {
+    const s = await server();
+    const path = await tempFile();
+    const ticks = keepPublishing(s, "ticks");
+    const first = await runClientProcess(`ws://127.0.0.1:${s.port}/ws`, path, 20);
+    // Published while no client process runs.
+    await within(ticks.reach(ticks.published + 10), "10 ticks with no client");
+    const second = await runClientProcess(`ws://127.0.0.1:${s.port}/ws`, path, 30);
+    await ticks.stop();
+    expect(first.gaps).toEqual([]);
+    expect(second.gaps).toEqual([]);
+    const all = [...first.ticks, ...second.ticks];
+    expect(all).toHaveLength(50);
+    expect(all).toEqual(Array.from({ length: 50 }, (_, i) => (first.ticks[0] ?? 0) + i));
+  }, 30_000);
 
   it("reports precisely what was lost when history no longer reaches the stored position", async () => {
     const s = await server({ history: { maxMessages: 10, maxAgeMs: 300_000 } });
@@ -296,6 +348,28 @@ describe("an application's positions store", () => {
     c.close();
     expect(app.sets).toHaveLength(3);
     expect(app.sets.at(-1)).toEqual(["ticks", { offset: 61, epoch: last.epoch }]);
+  });
+
+  it("saves at once when the page is hidden, without waiting for the batch", async () => {
+    const s = await server();
+    const app = asyncStore();
+    const page = fakeLifecycle();
+    const { client: c } = client(s.port, { positions: app.store, lifecycle: page.lifecycle });
+    const { seen } = await follow(c, "ticks");
+    const last = await s.publish("ticks", 1);
+    await within(seen.waitFor(1), "a tick");
+    page.becomeHidden();
+    expect(app.sets).toEqual([["ticks", { offset: 1, epoch: last.epoch }]]);
+    expect(app.flushes).toBe(1);
+  });
+
+  it("needs a clientId of the application's for positions: true under Node", async () => {
+    expect(() => createClient({ url: "ws://127.0.0.1:1/ws", positions: true, lazy: true })).toThrow(
+      /needs a "clientId" of your own/,
+    );
+    expect(() =>
+      createClient({ url: "ws://127.0.0.1:1/ws", positions: {} as PositionStore, lazy: true }),
+    ).toThrow(/get\(topic\) and set\(topic, position\)/);
   });
 
   it("saves nothing for a subscription that starts from the head", async () => {
