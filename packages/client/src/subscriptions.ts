@@ -362,6 +362,8 @@ export function createSubscriptionRegistry(options: {
         topics.delete(topic);
         owner.cancelRetry?.();
         if (owner.pendingId) byPendingId.delete(owner.pendingId);
+        // Still reading its stored position: never subscribed on the wire.
+        if (owner.loading) return;
         transport.sendIfOpen(
           "unsubscribe",
           JSON.stringify({ type: "unsubscribe", id: transport.nextId("u"), topic }),
@@ -450,7 +452,12 @@ export function createSubscriptionRegistry(options: {
 
 /** A bad start position is the caller's bug: thrown at once rather than refused later. */
 function checkStart(options: SubscribeOptions): void {
-  const { rewind, since } = options;
+  const { rewind, since, from } = options;
+  if (from !== undefined && from !== "stored" && from !== "head") {
+    throw new RangeError(
+      `subscribe expects "from" to be "stored" or "head", got ${JSON.stringify(from)}`,
+    );
+  }
   if (rewind !== undefined && !(Number.isSafeInteger(rewind) && rewind >= 1)) {
     throw new RangeError(`subscribe expects "rewind" to be an integer >= 1, got ${rewind}`);
   }
