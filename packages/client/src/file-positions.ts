@@ -1,7 +1,7 @@
 // Node only: imported by the Node entry, never by the browser entry (test/browser-bundle.test.ts).
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { DEFAULT_MAX_TOPICS, PositionMap } from "./position-map.js";
+import { serializedPositions } from "./position-map.js";
 import type { PositionStore } from "./positions.js";
 
 /** Options of `filePositions()`. */
@@ -25,33 +25,24 @@ export function filePositions(path: string, options: FilePositionsOptions = {}):
   if (typeof path !== "string" || path === "") {
     throw new TypeError(`filePositions expects a file path, got ${JSON.stringify(path)}`);
   }
-  const map = new PositionMap(options.maxTopics ?? DEFAULT_MAX_TOPICS);
-  let loaded = false;
-  const ensureLoaded = () => {
-    if (loaded) return;
-    loaded = true;
-    let text: string | undefined;
-    try {
-      text = readFileSync(path, "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    }
-    map.load(text);
-  };
-  return {
-    get(topic) {
-      ensureLoaded();
-      return map.get(topic);
-    },
-    set(topic, position) {
-      ensureLoaded();
-      map.set(topic, position);
-    },
-    flush() {
+  return serializedPositions(
+    options.maxTopics,
+    () => readIfThere(path),
+    (text) => {
       mkdirSync(dirname(path), { recursive: true });
       const temporary = `${path}.${process.pid}.tmp`;
-      writeFileSync(temporary, map.serialize());
+      writeFileSync(temporary, text);
       renameSync(temporary, path);
     },
-  };
+  );
+}
+
+/** The file's text, or `undefined` when there is no file yet. */
+function readIfThere(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
 }

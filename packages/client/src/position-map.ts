@@ -1,5 +1,5 @@
 import type { ResumePoint } from "@lifeline/protocol";
-import { isResumePoint } from "./positions.js";
+import { isResumePoint, type PositionStore } from "./positions.js";
 
 /**
  * Positions by topic as the built-in stores keep them: one JSON object, most recently
@@ -53,3 +53,33 @@ export class PositionMap {
 
 /** Most topics a built-in store keeps. */
 export const DEFAULT_MAX_TOPICS = 256;
+
+/**
+ * A `PositionStore` kept as one serialized `PositionMap`: `read` once, at the first `get`
+ * or `set`, and `write` the whole map on `flush`. The built-in stores differ only in where
+ * the text lives.
+ */
+export function serializedPositions(
+  maxTopics: number | undefined,
+  read: () => string | null | undefined,
+  write: (text: string) => void,
+): PositionStore {
+  const map = new PositionMap(maxTopics ?? DEFAULT_MAX_TOPICS);
+  let loaded = false;
+  const ensureLoaded = () => {
+    if (loaded) return;
+    loaded = true;
+    map.load(read());
+  };
+  return {
+    get(topic) {
+      ensureLoaded();
+      return map.get(topic);
+    },
+    set(topic, position) {
+      ensureLoaded();
+      map.set(topic, position);
+    },
+    flush: () => write(map.serialize()),
+  };
+}

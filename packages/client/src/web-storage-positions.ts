@@ -1,5 +1,5 @@
 import { globalStorage, type StorageLike } from "./client-id.js";
-import { DEFAULT_MAX_TOPICS, PositionMap } from "./position-map.js";
+import { serializedPositions } from "./position-map.js";
 import type { PositionStore } from "./positions.js";
 
 /** Options of `webStoragePositions()`. */
@@ -32,24 +32,9 @@ export interface WebStoragePositionsOptions {
 export function webStoragePositions(options: WebStoragePositionsOptions = {}): PositionStore {
   const storage = options.storage ?? globalStorage("sessionStorage");
   const key = options.key ?? "lifeline.positions";
-  const map = new PositionMap(options.maxTopics ?? DEFAULT_MAX_TOPICS);
-  let loaded = false;
-  const ensureLoaded = () => {
-    if (loaded) return;
-    loaded = true;
-    map.load(storage?.getItem(key));
-  };
-  return {
-    get(topic) {
-      ensureLoaded();
-      return map.get(topic);
-    },
-    set(topic, position) {
-      ensureLoaded();
-      map.set(topic, position);
-    },
-    flush() {
-      storage?.setItem(key, map.serialize());
-    },
-  };
+  return serializedPositions(
+    options.maxTopics,
+    () => storage?.getItem(key),
+    (text) => storage?.setItem(key, text),
+  );
 }

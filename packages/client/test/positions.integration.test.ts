@@ -12,8 +12,8 @@ import { createClient, filePositions } from "../src/node.js";
 import type { ClientOptions } from "../src/options.js";
 import type { PositionStore } from "../src/positions.js";
 import type { GapEvent } from "../src/subscriptions.js";
-import { ManualClock } from "./helpers/manual-clock.js";
 import { fakeLifecycle } from "./helpers/setup.js";
+import { testClient } from "./helpers/test-client.js";
 import { Collector, waitForState } from "./helpers/wait.js";
 
 // Positions that survive the client (README, "Positions that survive a restart"): a new
@@ -34,19 +34,11 @@ async function server(options: ServerOptions = {}): Promise<LifelineServer> {
 }
 
 function client(port: number, options: Partial<ClientOptions> = {}) {
-  const clock = new ManualClock();
-  const c = createClient({
-    url: `ws://127.0.0.1:${port}/ws`,
+  return testClient(`ws://127.0.0.1:${port}/ws`, disposer.add, {
     clientId: "resuming",
     role: "test",
-    clock,
-    random: () => 0.5,
-    lifecycle: false,
-    logLevel: "silent",
     ...options,
   });
-  disposer.add(() => c.close());
-  return { client: c, clock };
 }
 
 /** Subscribes from the stored position and collects `n` and the gaps. */
