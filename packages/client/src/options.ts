@@ -159,7 +159,8 @@ export interface ClientOptions<S extends ContractSpec = ContractSpec> {
    * process). Or pass `webStoragePositions()`, `filePositions(path)` (Node entry) or an
    * object of your own (`PositionStore`: `get`, `set`, optional `flush`). Saves are
    * batched (`positionsSaveMs`) and made at once on `close()` and when the page is hidden
-   * or unloaded; after a crash, the messages since the last save are delivered again.
+   * or unloaded (signalled by `lifecycle`: with `lifecycle: false` only the batches save);
+   * after a crash, the messages since the last save are delivered again.
    * @default undefined (positions live in memory: a restart starts at the head, or with `rewind`)
    */
   readonly positions?: PositionStore | true;
