@@ -128,7 +128,7 @@ async function runClientProcess(url: string, file: string, count: number) {
 
 describe("positions that survive the client", () => {
   it("a new client with the file store resumes after the closed one: no gap, no duplicate, while the server keeps publishing", async () => {
-    const s = await server();
+    const s = await server({ history: { maxMessages: 20_000, maxAgeMs: 300_000 } });
     const path = await tempFile();
     const ticks = keepPublishing(s, "ticks");
 
@@ -159,7 +159,9 @@ describe("positions that survive the client", () => {
   });
 
   it("a restarted client process resumes from the file the exited one saved: no gap, no duplicate, while the server keeps publishing", async () => {
-    const s = await server();
+    // History for every tick the publisher can send (at 2 ms each, the default 1,000 last
+    // 2 s, less than a loaded machine may take to start a process): a gap must be a bug.
+    const s = await server({ history: { maxMessages: 20_000, maxAgeMs: 300_000 } });
     const path = await tempFile();
     const ticks = keepPublishing(s, "ticks");
     const first = await runClientProcess(`ws://127.0.0.1:${s.port}/ws`, path, 20);
