@@ -141,7 +141,10 @@ describe.skipIf(skipWithout("chromium", chromiumAvailability()))(
       const connected = fixture.nextConnection();
       const [popup] = await Promise.all([
         page.context().waitForEvent("page"),
-        page.evaluate((url) => void (globalThis as unknown as PageGlobals).open(url), pageUrl),
+        page.evaluate(
+          (url) => void (globalThis as unknown as PageGlobals).open(url),
+          http?.url ?? "",
+        ),
       ]);
       await popup.waitForLoadState();
       const copied = await popup.evaluate(() =>
