@@ -46,5 +46,6 @@ export {
   ofType,
   openClient,
   type TestClient,
+  upgradeStatus,
   wsUrl,
 } from "./ws-client.js";
