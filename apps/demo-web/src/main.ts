@@ -67,12 +67,17 @@ async function start(): Promise<void> {
       maxAttempts: Number.POSITIVE_INFINITY,
       jitter: "full",
     },
+    // The ticks panel resumes after a reload from the position kept in sessionStorage.
+    positions: true,
   });
   signIn = mountSignIn(byId("sign-in"), () => client.reconnect());
   const toasts = createToasts(byId("toasts"));
   mountConnectionIndicator(byId("connection"), client, toasts);
   const commands = createCommandLog(byId("commands"), client);
-  const ticks = mountTicksPanel(byId("ticks"));
+  const ticks = mountTicksPanel(byId("ticks"), {
+    storage: sessionStorage,
+    key: `demo.ticks.${client.clientId}`,
+  });
   const diagnostics = mountDiagnosticsPanel(byId("diagnostics"), client);
   if (params.get("wsDebug") === "1") diagnostics.toggle();
   document.addEventListener("keydown", (event) => {
@@ -152,6 +157,7 @@ async function start(): Promise<void> {
     { rewind: 1 },
   );
   client.subscribe("demo/ticks", (tick) => ticks.observe(tick.n), {
+    from: "stored",
     onGap: () => ticks.historyLost(),
   });
 

@@ -9,6 +9,7 @@ import {
 } from "@lifeline/protocol";
 import { after, type Clock } from "./clock.js";
 import { ClientErrorCode, LifelineError } from "./errors.js";
+import type { PositionKeeper } from "./positions.js";
 import type { Transport } from "./transport.js";
 
 /**
@@ -96,6 +97,19 @@ export interface SubscribeOptions {
    */
   readonly rewind?: number;
   /**
+   * `"stored"`: start from the position the client's `positions` store saved for this
+   * topic (an earlier page or process delivered up to it), resumed like `since`, with a
+   * `gap` when history no longer reaches back to it; with nothing stored, start like
+   * `"head"`. The topic's position is saved as it moves, so the next start resumes from
+   * here. Throws without a `positions` store. `"head"`: start at the head, or with
+   * `rewind`, and save nothing. `since` wins over both. Use `"stored"` where missing a
+   * message matters and the view can take what it missed (a log, a counter, a chat); a
+   * status view that rebuilds its state on load wants `rewind: 1` instead (PROTOCOL.md,
+   * "Resuming from a stored position").
+   * @default "head"
+   */
+  readonly from?: "stored" | "head";
+  /**
    * Called, besides the client's `gap` event, when this topic could not resume without loss.
    * @default undefined
    */
@@ -136,6 +150,10 @@ interface TopicState {
   retries: Schedule | undefined;
   /** Cancels the retry waiting to be sent, if any. */
   cancelRetry: (() => void) | undefined;
+  /** Subscribed with `from: "stored"`: its moves are saved. */
+  readonly stored: boolean;
+  /** The stored position is being read (an async store): not subscribed on the wire yet. */
+  loading: boolean;
 }
 
 export interface SubscriptionEvents {
@@ -177,12 +195,15 @@ export function createSubscriptionRegistry(options: {
   readonly events: SubscriptionEvents;
   /** The features of the server's latest `hello`. */
   readonly serverFeatures: () => readonly string[];
+  /** The `positions` store, when the client has one. */
+  readonly positions?: PositionKeeper | undefined;
 }): SubscriptionRegistry {
-  const { transport, events, contract, clock } = options;
+  const { transport, events, contract, clock, positions } = options;
   const topics = new Map<string, TopicState>();
   const byPendingId = new Map<string, TopicState>();
 
   const sendSubscribe = (state: TopicState) => {
+    if (state.loading) return;
     state.cancelRetry?.();
     state.cancelRetry = undefined;
     const id = transport.nextId("s");
@@ -244,6 +265,7 @@ export function createSubscriptionRegistry(options: {
       });
     }
     state.position = { offset: message.offset, epoch: message.epoch };
+    if (state.stored) positions?.moved(state.topic, state.position);
     // The inbox is checked against the contract's `direct` schema (a no-op without one).
     if (
       options.validateIncoming &&
@@ -310,12 +332,34 @@ export function createSubscriptionRegistry(options: {
       : { ...base, reason: "history_expired" };
   };
 
+  /** Takes the stored position as `since`; an async store holds the subscribe until it answers. */
+  const startFromStore = (state: TopicState) => {
+    const loaded = positions?.load(state.topic);
+    if (!(loaded instanceof Promise)) {
+      state.position = loaded;
+      return;
+    }
+    state.loading = true;
+    void loaded.then((position) => {
+      if (topics.get(state.topic) !== state) return;
+      state.loading = false;
+      state.position = position;
+      sendSubscribe(state);
+    });
+  };
+
   return {
     get topics() {
       return [...topics.keys()];
     },
     add(topic, handler, subscribeOptions) {
       checkStart(subscribeOptions);
+      const stored = subscribeOptions.from === "stored";
+      if (stored && !positions) {
+        throw new TypeError(
+          `subscribe to "${topic}" asks for from: "stored", but the client has no "positions" store`,
+        );
+      }
       const listener: Listener = { handler, options: subscribeOptions };
       let state = topics.get(topic);
       if (!state) {
@@ -331,8 +375,11 @@ export function createSubscriptionRegistry(options: {
           buffer: [],
           retries: undefined,
           cancelRetry: undefined,
+          stored,
+          loading: false,
         };
         topics.set(topic, state);
+        if (stored && !subscribeOptions.since) startFromStore(state);
         sendSubscribe(state);
       } else {
         state.listeners = [...state.listeners, listener];
@@ -346,6 +393,8 @@ export function createSubscriptionRegistry(options: {
         topics.delete(topic);
         owner.cancelRetry?.();
         if (owner.pendingId) byPendingId.delete(owner.pendingId);
+        // Still reading its stored position: never subscribed on the wire.
+        if (owner.loading) return;
         transport.sendIfOpen(
           "unsubscribe",
           JSON.stringify({ type: "unsubscribe", id: transport.nextId("u"), topic }),
@@ -396,6 +445,7 @@ export function createSubscriptionRegistry(options: {
       const at = state.position;
       if (!at || at.epoch !== message.epoch || at.offset < message.offset) {
         state.position = { offset: message.offset, epoch: message.epoch };
+        if (state.stored) positions?.moved(state.topic, state.position);
       }
     },
     handleFailure(id, error) {
@@ -439,7 +489,12 @@ export function createSubscriptionRegistry(options: {
 
 /** A bad start position is the caller's bug: thrown at once rather than refused later. */
 function checkStart(options: SubscribeOptions): void {
-  const { rewind, since } = options;
+  const { rewind, since, from } = options;
+  if (from !== undefined && from !== "stored" && from !== "head") {
+    throw new RangeError(
+      `subscribe expects "from" to be "stored" or "head", got ${JSON.stringify(from)}`,
+    );
+  }
   if (rewind !== undefined && !(Number.isSafeInteger(rewind) && rewind >= 1)) {
     throw new RangeError(`subscribe expects "rewind" to be an integer >= 1, got ${rewind}`);
   }
