@@ -3,6 +3,7 @@ import type { Contract, ContractSpec } from "@lifeline/protocol";
 import type { LoggerOptions } from "pino";
 import type { Broker, HistoryOptions } from "./broker.js";
 import { type Clock, systemClock } from "./clock.js";
+import { LifelineServerError, ServerErrorCode } from "./errors.js";
 import type { ServerLogger } from "./logging.js";
 import type { MetricsOptions } from "./metrics.js";
 import { defaultTracer, type Tracer } from "./tracing.js";
@@ -280,10 +281,22 @@ export interface ServerOptions<Principal = unknown, S extends ContractSpec = Con
   /**
    * An existing HTTP server to attach to, so one port serves HTTP and WebSocket. The
    * server's `request` handlers stay the application's; use `handleHttp` to mount the
-   * health/status/metrics endpoints.
+   * health/status/metrics endpoints. Upgrades for other paths are left to the
+   * application's other `upgrade` listeners (answered 404 when there are none).
    * @default undefined (the server creates and owns one)
    */
   readonly server?: HttpServer;
+  /**
+   * Neither listen nor attach: the application hands every upgrade request to
+   * `handleUpgrade(request, socket, head)` and mounts `handleHttp`, for frameworks that own
+   * the HTTP server and its `upgrade` event (a Next.js custom server, several WebSocket
+   * endpoints on one server). The handshake is admitted exactly as on a server of its
+   * own. The application's server should answer slow request headers itself: set its
+   * `headersTimeout` to `limits.handshakeTimeoutMs`. Excludes `server` and `port`;
+   * `port` and `address()` then throw `LIFELINE_INVALID_OPTIONS`.
+   * @default false
+   */
+  readonly noServer?: boolean;
   /**
    * Path of the WebSocket endpoint.
    * @default "/ws"
@@ -453,6 +466,7 @@ export interface ResolvedOptions<Principal> {
   readonly port: number | undefined;
   readonly host: string;
   readonly server: HttpServer | undefined;
+  readonly noServer: boolean;
   readonly path: string;
   readonly contract: Contract | undefined;
   readonly broker: Broker | undefined;
@@ -505,6 +519,18 @@ export function defaultIdentify(principal: unknown): string {
   return "anonymous";
 }
 
+function checkNoServer<Principal>(options: ServerOptions<Principal>): boolean {
+  const noServer = options.noServer ?? false;
+  if (noServer && (options.server !== undefined || options.port !== undefined)) {
+    const given = options.server !== undefined ? "server" : "port";
+    throw new LifelineServerError(
+      ServerErrorCode.InvalidOptions,
+      `noServer excludes "${given}": the application's HTTP server hands upgrades to handleUpgrade`,
+    );
+  }
+  return noServer;
+}
+
 export function resolveOptions<Principal>(
   options: ServerOptions<Principal>,
 ): ResolvedOptions<Principal> {
@@ -517,6 +543,7 @@ export function resolveOptions<Principal>(
     port: options.port,
     host: options.host ?? defaults.host,
     server: options.server,
+    noServer: checkNoServer(options),
     path: options.path ?? defaults.path,
     contract: options.contract,
     broker: options.broker,
