@@ -7,6 +7,7 @@ export {
   type LaunchOptions,
   launchChromium,
 } from "./chromium.js";
+export { type ExamplePages, type Fetched, fetchExamplePages } from "./example-pages.js";
 export { createFakeClock, type FakeClock } from "./fake-clock.js";
 export { captureLogs, type LogCapture } from "./logs.js";
 export { freePort } from "./ports.js";
@@ -28,6 +29,7 @@ export {
   type RedisServerOptions,
   startRedisServer,
 } from "./redis-server.js";
+export { type RoundTrip, type RoundTripClient, roundTrip } from "./round-trip.js";
 export { type ClosableServer, QUICK_CLOSE, startServer, type TestServer } from "./server.js";
 export { type Availability, skipWithout } from "./system.js";
 export {
