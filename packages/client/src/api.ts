@@ -35,6 +35,7 @@ export interface DeliveredMessage {
   readonly ts: number;
 }
 
+/** Events a client emits, by name, with their payloads; `client.on(name, listener)` subscribes. */
 export interface ClientEvents {
   /** Every state transition with its cause. */
   readonly state: StateChange;
@@ -51,6 +52,10 @@ export type RequestArgs<P> = undefined extends P
   ? [params?: P, options?: RequestOptions]
   : [params: P, options?: RequestOptions];
 
+/**
+ * A client: one connection that reconnects by itself. `S` is the contract's spec that types topics
+ * and methods.
+ */
 export interface LifelineClient<S extends ContractSpec = ContractSpec> {
   readonly clientId: string;
   /** The current state's name (`client.state.getSnapshot().state`). */
@@ -59,6 +64,7 @@ export interface LifelineClient<S extends ContractSpec = ContractSpec> {
   readonly state: ConnectionStore;
   /** The same store as `state`. */
   readonly connection: ConnectionStore;
+  /** The current state (the same object until it changes). */
   getSnapshot(): ClientState;
   /** Calls `listener` on every transition; returns its undo. */
   subscribeState(listener: (change: StateChange) => void): () => void;
@@ -68,6 +74,7 @@ export interface LifelineClient<S extends ContractSpec = ContractSpec> {
   reconnect(): void;
   /** Closes for good (until `connect()`): pending requests and publishes reject with `closed`. */
   close(): void;
+  /** Calls `listener` on each `event`; returns its undo. */
   on<E extends keyof ClientEvents>(
     event: E,
     listener: (payload: ClientEvents[E]) => void,
@@ -111,5 +118,6 @@ export interface LifelineClient<S extends ContractSpec = ContractSpec> {
    * latest measure, the watchdog's probes included.
    */
   ping(options?: PingOptions): Promise<number>;
+  /** Counters and the current connection's figures, as a plain object. */
   stats(): ClientStats;
 }

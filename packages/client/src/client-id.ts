@@ -2,7 +2,9 @@ import { ClientIdPattern } from "@lifeline/protocol";
 
 /** The part of the Web Storage API the client uses (`localStorage`, `sessionStorage`). */
 export interface StorageLike {
+  /** The stored value of `key`, or null. */
   getItem(key: string): string | null;
+  /** Stores `value` under `key`. */
   setItem(key: string, value: string): void;
 }
 
@@ -41,6 +43,7 @@ function globalStorage(name: "localStorage" | "sessionStorage"): StorageLike | u
   }
 }
 
+/** Where a default client id is kept: across sessions, or across reloads of one tab. */
 export interface ClientIdSources {
   /** Persists across sessions; `localStorage` in browsers. */
   readonly persistent?: StorageLike | undefined;

@@ -34,6 +34,7 @@ export interface StateChange {
 export interface ConnectionStore {
   /** Calls `listener` after every change; returns the function that stops it. */
   subscribe(listener: () => void): () => void;
+  /** The current state: the same object until the next transition. */
   getSnapshot(): ClientState;
 }
 

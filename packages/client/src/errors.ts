@@ -36,6 +36,7 @@ export class LifelineError extends Error {
   }
 }
 
+/** True for a `LifelineError`: a failure of the client with a stable `code`. */
 export function isLifelineError(value: unknown): value is LifelineError {
   return value instanceof LifelineError;
 }

@@ -1,3 +1,4 @@
+/** The least severe level a logger writes; `silent` writes nothing. */
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 
 /** One log line as handed to the `logger` hook. */

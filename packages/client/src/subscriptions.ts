@@ -39,6 +39,7 @@ export interface MessageMeta {
   readonly ts: number;
 }
 
+/** Receives each message of a subscription: its data, and where it is in the topic's log. */
 export type MessageHandler<T = unknown> = (data: T, meta: MessageMeta) => void;
 
 /**

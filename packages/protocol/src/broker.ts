@@ -25,6 +25,7 @@ export interface TopicHead {
   readonly epoch: string;
 }
 
+/** How an append is deduplicated: by the publisher's id, within a window. */
 export interface AppendOptions {
   /**
    * Idempotency key (the server uses `<client_id>:<id>` for client publishes). An append
@@ -34,6 +35,10 @@ export interface AppendOptions {
   readonly dedupeKey?: string;
 }
 
+/**
+ * Where an append landed; `duplicate` when the id was seen within the window and nothing was
+ * appended.
+ */
 export interface AppendResult {
   readonly offset: number;
   readonly epoch: string;
@@ -58,12 +63,16 @@ export interface HistoryRead {
 /** Called with each entry appended to a subscribed topic, in offset order. */
 export type EntryListener = (entry: LogEntry) => void;
 
+/** Whether a broker can append and deliver now, with a reason when it cannot. */
 export interface BrokerHealth {
   readonly healthy: boolean;
   /** Why it is unhealthy, for `/health` and logs. */
   readonly detail?: string;
 }
 
+/**
+ * Fan-out and history of topics for a server: the in-memory broker, `@lifeline/redis`, or your own.
+ */
 export interface Broker {
   /** Appends `data` to `topic` and delivers it to every subscriber of the topic. */
   append(topic: string, data: unknown, options?: AppendOptions): Promise<AppendResult>;
@@ -76,6 +85,7 @@ export interface Broker {
   readSince(topic: string, afterOffset: number, epoch: string | undefined): Promise<HistoryRead>;
   /** Where the topic's log stands now. */
   head(topic: string): Promise<TopicHead>;
+  /** Whether the broker can work now (reported by `/health`). */
   health(): BrokerHealth;
   /** Releases timers and connections. */
   close(): Promise<void>;

@@ -33,12 +33,14 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
  */
 export type RetryClass = "none" | "fatal" | "backoff" | "slow" | "server";
 
+/** What a close code means and how a client should react to it. */
 export interface CloseCodeInfo {
   readonly name: string;
   readonly description: string;
   readonly retry: RetryClass;
 }
 
+/** The meaning and retry class of each protocol close code (PROTOCOL.md, "Close codes"). */
 export const closeCodeInfo: Readonly<Record<CloseCode, CloseCodeInfo>> = {
   1000: { name: "normal", description: "normal closure, asked for by one side", retry: "none" },
   // 1006 is never sent (RFC 6455 section 7.4.1): clients see it when the link dropped.

@@ -20,10 +20,12 @@ export interface ProtocolIssue {
   readonly type?: string;
 }
 
+/** A parsed message, or the issue that refused it (with the error to answer). */
 export type ParseResult<T> =
   | { readonly ok: true; readonly message: T }
   | { readonly ok: false; readonly error: ProtocolIssue };
 
+/** Limits of `parseClientMessage` and `parseServerMessage`. */
 export interface ParseOptions {
   /**
    * Frames longer than this many UTF-16 code units are refused before `JSON.parse`.

@@ -91,12 +91,15 @@ export type TopicData<S extends ContractSpec, T extends string> = [keyof TopicsO
         : never;
     }[keyof TopicsOf<S> & string];
 
+/** The method names of a contract spec. */
 export type MethodOf<S extends ContractSpec> = keyof MethodsOf<S> & string;
 type MethodSchemaOf<S extends ContractSpec, M extends string> = M extends keyof MethodsOf<S>
   ? MethodsOf<S>[M]
   : never;
+/** The params type of method `M` (`unknown` without a typed contract). */
 export type MethodParams<S extends ContractSpec, M extends string> =
   MethodSchemaOf<S, M> extends MethodSchema<infer P, PayloadSchema> ? StaticOf<P> : unknown;
+/** The result type of method `M` (`unknown` without a typed contract). */
 export type MethodResult<S extends ContractSpec, M extends string> =
   MethodSchemaOf<S, M> extends MethodSchema<PayloadSchema, infer R> ? StaticOf<R> : unknown;
 
@@ -107,6 +110,7 @@ export interface ContractIssue {
   readonly path: string;
 }
 
+/** The outcome of a contract check: ok, or the first issue found. */
 export type ContractCheck =
   | { readonly ok: true }
   | { readonly ok: false; readonly issue: ContractIssue };
@@ -132,10 +136,13 @@ export interface Contract<S extends ContractSpec = ContractSpec> {
   hasTopic(topic: string): boolean;
   /** Who may publish to this topic from a client connection; undefined when undeclared. */
   publishRule(topic: string): PublishRule | undefined;
+  /** True when the contract declares `method`. */
   hasMethod(method: string): boolean;
   /** Validates a topic payload; topics the contract does not declare are refused. */
   checkTopicData(topic: string, data: unknown): ContractCheck;
+  /** Checks a request's params against the method's `params` schema. */
   checkParams(method: string, params: unknown): ContractCheck;
+  /** Checks a handler's result against the method's `result` schema. */
   checkResult(method: string, result: unknown): ContractCheck;
 }
 

@@ -8,31 +8,40 @@ export interface StandardSchemaV1<Input = unknown, Output = Input> {
 }
 
 export declare namespace StandardSchemaV1 {
+  /** What a validator exposes under `~standard`. */
   export interface Props<Input = unknown, Output = Input> {
     readonly version: 1;
     readonly vendor: string;
+    /** Validates `value`: the output, or the issues. */
     readonly validate: (value: unknown) => Result<Output> | Promise<Result<Output>>;
     readonly types?: Types<Input, Output> | undefined;
   }
+  /** The outcome of `validate`. */
   export type Result<Output> = SuccessResult<Output> | FailureResult;
+  /** A value that passed, as the validator's output. */
   export interface SuccessResult<Output> {
     readonly value: Output;
     readonly issues?: undefined;
   }
+  /** A value that failed, with why. */
   export interface FailureResult {
     readonly issues: ReadonlyArray<Issue>;
   }
+  /** One reason a value failed, with where in it. */
   export interface Issue {
     readonly message: string;
     readonly path?: ReadonlyArray<PropertyKey | PathSegment> | undefined;
   }
+  /** One step of an issue's path, for validators that wrap keys. */
   export interface PathSegment {
     readonly key: PropertyKey;
   }
+  /** The input and output types a validator carries (types only). */
   export interface Types<Input = unknown, Output = Input> {
     readonly input: Input;
     readonly output: Output;
   }
+  /** The output type of a Standard Schema validator. */
   export type InferOutput<Schema extends StandardSchemaV1> = NonNullable<
     Schema["~standard"]["types"]
   >["output"];

@@ -17,6 +17,7 @@ export const RedisBrokerErrorCode = {
 
 export type RedisBrokerErrorCode = (typeof RedisBrokerErrorCode)[keyof typeof RedisBrokerErrorCode];
 
+/** An error the Redis broker throws or rejects with, with a stable `code`. */
 export class RedisBrokerError extends Error {
   override readonly name = "RedisBrokerError";
   readonly code: RedisBrokerErrorCode;

@@ -29,6 +29,7 @@ const MAX_BATCHES_IN_FLIGHT = 2;
 /** Entries per XRANGE page; a read pages until it reaches the head. */
 const PAGE_SIZE = 500;
 
+/** A broker on Redis: fan-out across server nodes, history in Redis Streams. */
 export interface RedisBroker extends Broker {
   /** Resolves once both Redis connections are up; rejects if the broker closes first. */
   ready(): Promise<void>;
@@ -69,6 +70,7 @@ function isConnectionError(error: unknown): boolean {
   );
 }
 
+/** Creates a broker on Redis (or Sentinel); pass it as the server's `broker`. */
 export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker {
   const opts = resolveOptions(options);
   const newEpoch = epochSource();

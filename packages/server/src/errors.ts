@@ -43,6 +43,7 @@ export const ServerErrorCode = {
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 
+/** An error the server throws to the application, with a stable `code` (`ServerErrorCode`). */
 export class LifelineServerError extends Error {
   override readonly name = "LifelineServerError";
   readonly code: ServerErrorCode;

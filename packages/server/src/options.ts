@@ -31,6 +31,7 @@ export interface TopicAccess {
 /** How a second connection with a client_id that is already connected is handled. */
 export type TakeoverPolicy = "replace" | "reject";
 
+/** How the server finds dead connections (PROTOCOL.md, "Liveness"). */
 export interface HeartbeatOptions {
   /**
    * How often the server sends a ping frame and an app `{type:"ping"}`, in milliseconds.
@@ -48,6 +49,7 @@ export interface HeartbeatOptions {
   readonly timeoutMs?: number;
 }
 
+/** A connection's message rate limit, as a token bucket. */
 export interface RateOptions {
   /**
    * Messages per second a connection may send on average (token bucket refill rate).
@@ -61,6 +63,7 @@ export interface RateOptions {
   readonly burst?: number;
 }
 
+/** When repeated bad input closes a connection with 1008. */
 export interface AbuseOptions {
   /**
    * Invalid or rate-limited messages tolerated within `windowMs` before the connection is
@@ -110,6 +113,7 @@ export interface HandshakeRateOptions {
   readonly perClientBurst?: number;
 }
 
+/** What one connection, one address and the whole server may hold; each limit with its answer. */
 export interface LimitOptions {
   /**
    * Largest accepted frame in bytes; a bigger one closes the connection with 1009.
@@ -200,6 +204,7 @@ export interface LimitOptions {
   readonly dedupeWindowMs?: number;
 }
 
+/** permessage-deflate settings (RFC 7692). */
 export interface PerMessageDeflateOptions {
   /**
    * Messages smaller than this many bytes are sent uncompressed.
@@ -208,6 +213,7 @@ export interface PerMessageDeflateOptions {
   readonly threshold?: number;
 }
 
+/** The status endpoint, `GET /api/websocket/status`. */
 export interface StatusOptions {
   /**
    * Serves `GET /api/websocket/status` (per-connection details). Off by default because it
@@ -222,6 +228,7 @@ export interface StatusOptions {
   readonly authorize?: (request: IncomingMessage) => boolean | Promise<boolean>;
 }
 
+/** How `close()` drains: the reason, the reconnect spread and the pacing. */
 export interface ShutdownOptions {
   /**
    * Why the server closes, sent in `shutdown` and as the 1012 close reason.
@@ -267,6 +274,7 @@ export interface HandshakeInfo {
   readonly remoteAddress: string;
 }
 
+/** Options of `createServer`; every one has a default. */
 export interface ServerOptions<Principal = unknown, S extends ContractSpec = ContractSpec> {
   /**
    * Port to listen on (0 for any free one). Ignored when `server` is given.

@@ -12,6 +12,10 @@ export interface MethodContext<Principal = unknown> {
   readonly signal: AbortSignal;
 }
 
+/**
+ * A method's handler: gets the params and the caller's context, returns the result (or a promise of
+ * it).
+ */
 export type MethodHandler<Principal = unknown, Params = unknown, Result = unknown> = (
   params: Params,
   context: MethodContext<Principal>,

@@ -47,7 +47,9 @@ export interface ServerEvents<Principal> {
   topicActive: (topic: string) => void;
   /** A topic lost its last subscriber on this server: producers may idle. */
   topicIdle: (topic: string) => void;
+  /** A connection was accepted and registered. */
   connection: (connection: ConnectionInfo<Principal>) => void;
+  /** A connection closed, with its close code and reason. */
   disconnect: (
     connection: ConnectionInfo<Principal>,
     close: { readonly code: number; readonly reason: string },
@@ -93,6 +95,7 @@ export interface LifelineServer<Principal = unknown, S extends ContractSpec = Co
     name: M,
     handler: MethodHandler<Principal, MethodParams<S, M>, MethodResult<S, M>>,
   ): () => void;
+  /** Calls `listener` on each `event`; returns its undo. */
   on<E extends keyof ServerEvents<Principal>>(
     event: E,
     listener: ServerEvents<Principal>[E],
