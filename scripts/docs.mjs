@@ -25,6 +25,19 @@ function sourceOf(target) {
   return undefined;
 }
 
+/**
+ * Each entry point names its module after the import path users write, in its file comment
+ * (`@packageDocumentation` and `@module @lifeline/server`), or typedoc names it after its
+ * folder (`server/src`).
+ */
+function requireModuleName(file, importPath) {
+  if (readFileSync(file, "utf8").includes(`@module ${importPath}\n`)) return;
+  console.error(
+    `docs: ${relative(root, file)} needs a file comment with @packageDocumentation and @module ${importPath}`,
+  );
+  process.exit(1);
+}
+
 /** The published packages with an API to import, and the source files of their entry points. */
 function publishedApi() {
   const entries = [];
@@ -36,11 +49,13 @@ function publishedApi() {
     // to import, only its command line (its README).
     if (manifest.private || manifest.exports === undefined) continue;
     packages.push(manifest.name);
-    for (const target of Object.values(manifest.exports)) {
+    for (const [subpath, target] of Object.entries(manifest.exports)) {
       const source = sourceOf(target);
       if (source === undefined) continue;
       const file = join(dir, source);
-      if (!entries.includes(file)) entries.push(file);
+      if (entries.includes(file)) continue;
+      entries.push(file);
+      requireModuleName(file, manifest.name + subpath.slice(1));
     }
   }
   return { entries, packages };
