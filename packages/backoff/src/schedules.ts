@@ -43,6 +43,7 @@ export interface Schedule {
   readonly attempt: number;
   /** True once `next()` has returned `undefined`. */
   readonly exhausted: boolean;
+  /** The policy whose delays this schedule walks through. */
   readonly policy: BackoffPolicy;
   /** Starts over from the first attempt. */
   reset(): void;

@@ -28,10 +28,15 @@ export type ClientMethod<S extends ContractSpec> = [MethodOf<S>] extends [never]
 
 /** A topic message as emitted by the client-wide `message` event. */
 export interface DeliveredMessage {
+  /** The topic it was published to. */
   readonly topic: string;
+  /** The message's data, as published. */
   readonly data: unknown;
+  /** Its offset in the topic's log. */
   readonly offset: number;
+  /** The epoch of that offset. */
   readonly epoch: string;
+  /** Milliseconds since the Unix epoch when the server appended it. */
   readonly ts: number;
 }
 
@@ -57,6 +62,7 @@ export type RequestArgs<P> = undefined extends P
  * and methods.
  */
 export interface LifelineClient<S extends ContractSpec = ContractSpec> {
+  /** The `client_id` this client connects with, stable across reconnects. */
   readonly clientId: string;
   /** The current state's name (`client.state.getSnapshot().state`). */
   readonly status: ConnectionStatus;

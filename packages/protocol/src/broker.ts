@@ -9,11 +9,13 @@
 
 /** One appended message of a topic's log. */
 export interface LogEntry {
+  /** The topic the entry was appended to. */
   readonly topic: string;
   /** Rises by exactly one per appended message within an epoch; the first is 1. */
   readonly offset: number;
   /** Changes whenever the topic's history is lost (for example a restarted memory broker). */
   readonly epoch: string;
+  /** The published data, any JSON value. */
   readonly data: unknown;
   /** Milliseconds since the Unix epoch when the entry was appended. */
   readonly ts: number;
@@ -21,7 +23,9 @@ export interface LogEntry {
 
 /** Where a topic's log stands. `offset` is the latest appended offset, 0 for none yet. */
 export interface TopicHead {
+  /** The latest appended offset, 0 for none yet. */
   readonly offset: number;
+  /** The topic's current epoch. */
   readonly epoch: string;
 }
 
@@ -40,14 +44,19 @@ export interface AppendOptions {
  * appended.
  */
 export interface AppendResult {
+  /** The offset the data was appended at (the first append's, for a duplicate). */
   readonly offset: number;
+  /** The epoch of that offset. */
   readonly epoch: string;
+  /** Milliseconds since the Unix epoch when it was appended. */
   readonly ts: number;
+  /** True when the dedupe key was seen within the window: nothing was appended. */
   readonly duplicate: boolean;
 }
 
 /** What `readSince` found in the retained history. */
 export interface HistoryRead {
+  /** The topic's current epoch. */
   readonly epoch: string;
   /** Every retained entry with an offset greater than the one asked for, in order. */
   readonly entries: readonly LogEntry[];
@@ -65,6 +74,7 @@ export type EntryListener = (entry: LogEntry) => void;
 
 /** Whether a broker can append and deliver now, with a reason when it cannot. */
 export interface BrokerHealth {
+  /** True when the broker can append and deliver. */
   readonly healthy: boolean;
   /** Why it is unhealthy, for `/health` and logs. */
   readonly detail?: string;

@@ -35,8 +35,11 @@ export type RetryClass = "none" | "fatal" | "backoff" | "slow" | "server";
 
 /** What a close code means and how a client should react to it. */
 export interface CloseCodeInfo {
+  /** The code's name in PROTOCOL.md (`service_restart`, ...). */
   readonly name: string;
+  /** What the code means, in one line. */
   readonly description: string;
+  /** How a client reacts: no reconnect, fatal, backoff, a slower backoff, or the server's delay. */
   readonly retry: RetryClass;
 }
 

@@ -17,7 +17,9 @@ export interface MethodSchema<
   P extends PayloadSchema = PayloadSchema,
   R extends PayloadSchema = PayloadSchema,
 > {
+  /** Schema of the request's params. */
   readonly params: P;
+  /** Schema of the handler's result. */
   readonly result: R;
 }
 
@@ -31,6 +33,7 @@ export type PublishRule = "server" | "clients" | readonly string[];
 
 /** A topic's payload schema with who may publish to it. */
 export interface TopicSpec<T extends PayloadSchema = PayloadSchema> {
+  /** Schema of the topic's data. */
   readonly schema: T;
   /**
    * Who may publish from a client connection; the server's own `publish()` always may.
@@ -49,7 +52,9 @@ export interface TopicSpec<T extends PayloadSchema = PayloadSchema> {
  * `TopicSpec` saying who else may publish.
  */
 export interface ContractSpec {
+  /** Topics by name or `*` pattern: a bare schema (only the server publishes) or a `TopicSpec`. */
   readonly topics?: Readonly<Record<string, PayloadSchema | TopicSpec>>;
+  /** Methods by name, each with its params and result schemas. */
   readonly methods?: Readonly<Record<string, MethodSchema>>;
 }
 
@@ -105,6 +110,7 @@ export type MethodResult<S extends ContractSpec, M extends string> =
 
 /** A validation failure of an application payload. */
 export interface ContractIssue {
+  /** What was wrong, from the validator. */
   readonly message: string;
   /** JSON pointer inside the payload. */
   readonly path: string;
@@ -131,6 +137,7 @@ export interface ContractOptions {
 
 /** A compiled contract: static types for TypeScript, validators at run time. */
 export interface Contract<S extends ContractSpec = ContractSpec> {
+  /** The spec the contract was defined with (for `typeof contract.spec`). */
   readonly spec: S;
   /** True when the contract declares this topic (or a pattern matching it). */
   hasTopic(topic: string): boolean;

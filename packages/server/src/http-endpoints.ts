@@ -6,7 +6,9 @@ import type { ServerStats } from "./stats.js";
 
 /** `GET /health` body (README, "Observability"). */
 export interface HealthReport {
+  /** `ok` (HTTP 200), or `degraded` (the broker is unhealthy) and `closing` (HTTP 503). */
   readonly status: "ok" | "degraded" | "closing";
+  /** The WebSocket endpoint and the broker, each healthy or not. */
   readonly services: {
     readonly websocket: { readonly healthy: boolean; readonly activeConnections: number };
     readonly broker: { readonly healthy: boolean; readonly detail?: string };

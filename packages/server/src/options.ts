@@ -18,6 +18,7 @@ export interface TopicAccess {
    * when `authenticate` checks it against the credentials.
    */
   readonly role: string;
+  /** The client's `client_id`. */
   readonly clientId: string;
   /**
    * What the server would decide without the hook (PROTOCOL.md, "Who may publish and
@@ -266,11 +267,15 @@ export interface ShutdownOptions {
 
 /** Everything `authenticate` needs to decide; the token never reaches the logs. */
 export interface HandshakeInfo {
+  /** The `client_id` query parameter, checked. */
   readonly clientId: string;
+  /** The `role` query parameter, one of `roles`. */
   readonly role: string;
+  /** The protocol version, 1. */
   readonly version: number;
   /** The `token` query parameter, when present. */
   readonly token: string | undefined;
+  /** The client's address (from `X-Forwarded-For` behind a trusted proxy). */
   readonly remoteAddress: string;
 }
 
@@ -381,7 +386,9 @@ export interface ServerOptions<Principal = unknown, S extends ContractSpec = Con
    * @default false
    */
   readonly trustProxy?: boolean | readonly string[];
+  /** How dead connections are found; see `HeartbeatOptions` for the defaults. */
   readonly heartbeat?: HeartbeatOptions;
+  /** What a connection, an address and the server may hold; see `LimitOptions` for the defaults. */
   readonly limits?: LimitOptions;
   /**
    * permessage-deflate (RFC 7692). Off by default: it costs CPU and memory per
@@ -389,6 +396,7 @@ export interface ServerOptions<Principal = unknown, S extends ContractSpec = Con
    * @default false
    */
   readonly perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /** The status endpoint; off by default (see `StatusOptions`). */
   readonly status?: StatusOptions;
   /**
    * Where the server logs: a pino logger (a child keeps the application's bindings), any

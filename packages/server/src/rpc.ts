@@ -5,8 +5,11 @@ import { endSpan, type Tracer, traceRequest, UNKNOWN_METHOD } from "./tracing.js
 
 /** What a method handler gets besides its params. */
 export interface MethodContext<Principal = unknown> {
+  /** What `authenticate` returned for this connection. */
   readonly principal: Principal;
+  /** The caller's `client_id`. */
   readonly clientId: string;
+  /** The caller's connection id. */
   readonly connectionId: string;
   /** Aborted when the request times out or the connection closes. */
   readonly signal: AbortSignal;

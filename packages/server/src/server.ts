@@ -36,8 +36,11 @@ import { tracePublish } from "./tracing.js";
 
 /** Result of a publish: where the message landed in the topic's log. */
 export interface PublishResult {
+  /** The topic appended to. */
   readonly topic: string;
+  /** The offset the message got. */
   readonly offset: number;
+  /** The epoch of that offset. */
   readonly epoch: string;
 }
 
@@ -138,6 +141,7 @@ export interface LifelineServer<Principal = unknown, S extends ContractSpec = Co
   close(options?: ShutdownOptions): Promise<void>;
   /** The logger in use: the `logger` option's, or the default pino at `warn`. */
   readonly logger: Log;
+  /** The broker in use: the `broker` option's, or the memory broker the server created. */
   readonly broker: Broker;
 }
 
