@@ -10,6 +10,7 @@ export {
 export { type ExamplePages, type Fetched, fetchExamplePages } from "./example-pages.js";
 export { createFakeClock, type FakeClock } from "./fake-clock.js";
 export { captureLogs, type LogCapture } from "./logs.js";
+export { type PageServer, servePage } from "./page-server.js";
 export { freePort } from "./ports.js";
 export {
   type PlacedPublish,
