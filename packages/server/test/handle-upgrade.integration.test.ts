@@ -10,6 +10,7 @@ import {
   ofType,
   openClient,
   startServer,
+  upgradeStatus,
   within,
   wsUrl,
 } from "./helpers.js";
@@ -49,24 +50,6 @@ async function appWithLifeline(options: ServerOptions = {}): Promise<{
   disposer.add(() => own.close());
   disposer.add(() => lifeline.close({ drainTimeoutMs: 200, batchIntervalMs: 0 }));
   return { lifeline, port: (http.address() as AddressInfo).port, handed };
-}
-
-function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
-  return within(
-    new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { headers });
-      ws.on("unexpected-response", (_request, response) => {
-        resolve(response.statusCode ?? 0);
-        ws.terminate();
-      });
-      ws.on("open", () => {
-        ws.terminate();
-        reject(new Error("upgrade was accepted"));
-      });
-      ws.on("error", () => {});
-    }),
-    `refusal of ${url}`,
-  );
 }
 
 function get(port: number, path: string): Promise<{ status: number; body: string }> {

@@ -10,6 +10,7 @@ import {
   ofType,
   openClient,
   startServer,
+  upgradeStatus,
   within,
   wsUrl,
 } from "./helpers.js";
@@ -31,24 +32,6 @@ async function closedWith(url: string, options: ConstructorParameters<typeof Web
 }
 
 /** Resolves with the HTTP status an upgrade attempt was refused with. */
-function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
-  return within(
-    new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { headers });
-      ws.on("unexpected-response", (_request, response) => {
-        resolve(response.statusCode ?? 0);
-        ws.terminate();
-      });
-      ws.on("open", () => {
-        ws.terminate();
-        reject(new Error("upgrade was accepted"));
-      });
-      ws.on("error", () => {});
-    }),
-    `refusal of ${url}`,
-  );
-}
-
 describe("handshake", () => {
   it.each([
     ["client_id=a&version=2&role=test", 4400, 'unsupported version: expected 1, got "2"'],

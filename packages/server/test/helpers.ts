@@ -1,4 +1,5 @@
-import { connect, type Message, type TestClient } from "@lifeline/test-support";
+import { connect, type Message, type TestClient, within } from "@lifeline/test-support";
+import { WebSocket } from "ws";
 import { createServer, type LifelineServer, type ServerOptions } from "../src/index.js";
 
 export {
@@ -45,4 +46,23 @@ export async function connectClosedAfterEach(
   const client = await connect(server, clientId);
   disposer.add(() => client.close());
   return client;
+}
+
+/** The HTTP status an upgrade to `url` is refused with; rejects when it is accepted. */
+export function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return within(
+    new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { headers });
+      ws.on("unexpected-response", (_request, response) => {
+        resolve(response.statusCode ?? 0);
+        ws.terminate();
+      });
+      ws.on("open", () => {
+        ws.terminate();
+        reject(new Error("upgrade was accepted"));
+      });
+      ws.on("error", () => {});
+    }),
+    `refusal of ${url}`,
+  );
 }
