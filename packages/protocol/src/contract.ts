@@ -1,5 +1,6 @@
 import { Kind, type Static, type TSchema } from "@sinclair/typebox";
 import { describeIssue } from "./codec.js";
+import { INBOX_TOPIC } from "./constants.js";
 import { type PayloadValidator, valueValidator } from "./payload-check.js";
 import { isStandardSchema, type StandardSchemaV1 } from "./standard-schema.js";
 
@@ -56,6 +57,11 @@ export interface ContractSpec {
   readonly topics?: Readonly<Record<string, PayloadSchema | TopicSpec>>;
   /** Methods by name, each with its params and result schemas. */
   readonly methods?: Readonly<Record<string, MethodSchema>>;
+  /**
+   * The payload of direct messages (`server.sendTo`, delivered on the `@inbox` topic,
+   * PROTOCOL.md "Direct messages"). Without it, direct messages are `unknown` and unchecked.
+   */
+  readonly direct?: PayloadSchema;
 }
 
 /** `"a/*\/b"` -> `` `a/${string}/b` ``: the topic names a pattern key accepts. */
@@ -95,6 +101,11 @@ export type TopicData<S extends ContractSpec, T extends string> = [keyof TopicsO
         ? StaticOf<TopicsOf<S>[K]>
         : never;
     }[keyof TopicsOf<S> & string];
+
+/** The payload type of direct messages under contract `S` (`unknown` without `direct`). */
+export type DirectData<S extends ContractSpec> = S["direct"] extends PayloadSchema
+  ? StaticOf<S["direct"]>
+  : unknown;
 
 /** The method names of a contract spec. */
 export type MethodOf<S extends ContractSpec> = keyof MethodsOf<S> & string;
@@ -151,6 +162,8 @@ export interface Contract<S extends ContractSpec = ContractSpec> {
   checkParams(method: string, params: unknown): ContractCheck;
   /** Checks a handler's result against the method's `result` schema. */
   checkResult(method: string, result: unknown): ContractCheck;
+  /** Validates a direct message against `direct` (always passes without one). */
+  checkDirectData(data: unknown): ContractCheck;
 }
 
 interface CompiledTopic {
@@ -217,6 +230,7 @@ export function defineContract<const S extends ContractSpec>(
     if (key.includes("*")) patterns.push({ ...topic, segments });
     else exact.set(key, topic);
   }
+  const direct = spec.direct === undefined ? undefined : compile(spec.direct);
   const methods = new Map<string, { params: PayloadValidator; result: PayloadValidator }>();
   for (const [name, method] of Object.entries(spec.methods ?? {})) {
     methods.set(name, { params: compile(method.params), result: compile(method.result) });
@@ -240,6 +254,8 @@ export function defineContract<const S extends ContractSpec>(
     publishRule: (topic) => topicEntry(topic)?.publish,
     hasMethod: (method) => methods.has(method),
     checkTopicData(topic, data) {
+      // The inbox carries direct messages: a client's subscription to it is checked with them.
+      if (topic === INBOX_TOPIC) return direct ? run("direct message", direct, data) : OK;
       const validate = topicEntry(topic)?.validate;
       if (!validate) return fail(`topic ${quote(topic)} is not declared by the contract`, "");
       return run(`topic ${quote(topic)} data`, validate, data);
@@ -248,6 +264,9 @@ export function defineContract<const S extends ContractSpec>(
       const entry = methods.get(method);
       if (!entry) return fail(`method ${quote(method)} is not declared by the contract`, "");
       return run(`method ${quote(method)} params`, entry.params, params);
+    },
+    checkDirectData(data) {
+      return direct ? run("direct message", direct, data) : OK;
     },
     checkResult(method, result) {
       const entry = methods.get(method);

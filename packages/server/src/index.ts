@@ -11,10 +11,16 @@ export type {
   AppendResult,
   Broker,
   BrokerHealth,
+  ControlChannel,
+  ControlCommand,
   EntryListener,
   HistoryOptions,
   HistoryRead,
+  InboxAddress,
   LogEntry,
+  SessionDirectory,
+  SessionRecord,
+  SessionTarget,
   TopicHead,
 } from "./broker.js";
 export { type Clock, systemClock, type TimerHandle } from "./clock.js";
@@ -26,12 +32,16 @@ export { createMemoryBroker, type MemoryBrokerOptions } from "./memory-broker.js
 export type { MetricsOptions } from "./metrics.js";
 export type {
   AbuseOptions,
+  BrokerOutageOptions,
+  CredentialOptions,
   HandshakeInfo,
   HeartbeatOptions,
   LimitOptions,
   PerMessageDeflateOptions,
   RateOptions,
+  RefreshInfo,
   ServerOptions,
+  SessionOptions,
   ShutdownOptions,
   StatusOptions,
   TakeoverPolicy,
@@ -45,4 +55,6 @@ export {
   type PublishResult,
   type ServerEvents,
 } from "./server.js";
+export type { DisconnectOptions } from "./session-control.js";
+export type { SendToOptions } from "./session-services.js";
 export type { ServerStats } from "./stats.js";

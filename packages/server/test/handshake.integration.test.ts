@@ -31,7 +31,6 @@ async function closedWith(url: string, options: ConstructorParameters<typeof Web
   return within(client.closed, `close of ${url}`);
 }
 
-/** Resolves with the HTTP status an upgrade attempt was refused with. */
 describe("handshake", () => {
   it.each([
     ["client_id=a&version=2&role=test", 4400, 'unsupported version: expected 1, got "2"'],

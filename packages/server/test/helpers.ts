@@ -1,5 +1,4 @@
-import { connect, type Message, type TestClient, within } from "@lifeline/test-support";
-import { WebSocket } from "ws";
+import { connect, type Message, type TestClient } from "@lifeline/test-support";
 import { createServer, type LifelineServer, type ServerOptions } from "../src/index.js";
 
 export {
@@ -12,6 +11,7 @@ export {
   ofType,
   openClient,
   type TestClient,
+  upgradeStatus,
   within,
   wsUrl,
 } from "@lifeline/test-support";
@@ -46,23 +46,4 @@ export async function connectClosedAfterEach(
   const client = await connect(server, clientId);
   disposer.add(() => client.close());
   return client;
-}
-
-/** The HTTP status an upgrade to `url` is refused with; rejects when it is accepted. */
-export function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
-  return within(
-    new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { headers });
-      ws.on("unexpected-response", (_request, response) => {
-        resolve(response.statusCode ?? 0);
-        ws.terminate();
-      });
-      ws.on("open", () => {
-        ws.terminate();
-        reject(new Error("upgrade was accepted"));
-      });
-      ws.on("error", () => {});
-    }),
-    `refusal of ${url}`,
-  );
 }

@@ -49,5 +49,6 @@ export {
   ofType,
   openClient,
   type TestClient,
+  upgradeStatus,
   wsUrl,
 } from "./ws-client.js";
