@@ -17,8 +17,11 @@ export const RedisBrokerErrorCode = {
 
 export type RedisBrokerErrorCode = (typeof RedisBrokerErrorCode)[keyof typeof RedisBrokerErrorCode];
 
+/** An error the Redis broker throws or rejects with, with a stable `code`. */
 export class RedisBrokerError extends Error {
+  /** Always `"RedisBrokerError"`. */
   override readonly name = "RedisBrokerError";
+  /** A stable code from `RedisBrokerErrorCode`. */
   readonly code: RedisBrokerErrorCode;
 
   constructor(code: RedisBrokerErrorCode, message: string, options?: { cause?: unknown }) {

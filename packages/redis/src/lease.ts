@@ -18,6 +18,7 @@ const systemClock: LeaseClock = {
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
+/** Options of `createLease`. */
 export interface LeaseOptions {
   /** Redis URL; the lease opens (and on close, closes) its own connection. Ignored when `redis` is given. */
   readonly url?: string;
@@ -48,6 +49,7 @@ export interface LeaseOptions {
   readonly logger?: Logger;
 }
 
+/** A lease held in Redis by at most one holder at a time (one producer among many nodes). */
 export interface Lease {
   /** True while this process may act as the holder. */
   readonly held: boolean;

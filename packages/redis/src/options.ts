@@ -4,6 +4,7 @@ import type { Redis, RedisOptions } from "ioredis";
 import { defaultReconnect, sentinelReconnect } from "./connection.js";
 import { type Logger, silentLogger } from "./logger.js";
 
+/** Options of `createRedisBroker`: where Redis is, retention, and limits. */
 export interface RedisBrokerOptions {
   /**
    * Redis URL (`redis://[user:password@]host:port[/db]`, `rediss://` for TLS).
@@ -152,6 +153,7 @@ export interface ResolvedRedisBrokerOptions {
   readonly logger: Logger;
 }
 
+/** The defaults of `RedisBrokerOptions`, for reference. */
 export const defaults = {
   keyPrefix: "lifeline:",
   maxMessages: 1000,

@@ -34,6 +34,7 @@ const MAX_BATCHES_IN_FLIGHT = 2;
 /** Entries per XRANGE page; a read pages until it reaches the head. */
 const PAGE_SIZE = 500;
 
+/** A broker on Redis: fan-out across server nodes, history in Redis Streams. */
 export interface RedisBroker extends Broker {
   latest(topic: string, query?: LatestQuery): Promise<LatestRead>;
   /** Resolves once both Redis connections are up; rejects if the broker closes first. */
@@ -77,6 +78,7 @@ function isConnectionError(error: unknown): boolean {
   );
 }
 
+/** Creates a broker on Redis (or Sentinel); pass it as the server's `broker`. */
 export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker {
   const opts = resolveOptions(options);
   const newEpoch = epochSource();
