@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 
 /**
  * Offsets are allocated inside Lua scripts: Redis runs a script atomically, so the
@@ -42,7 +42,9 @@ end
  *
  * KEYS: meta, stream, then the dedupe keys of the entries that have one
  * ARGV: epochCandidate, maxMessages, maxAgeMs, dedupeWindowMs, channel, guard (0|1),
- * touch (0|1), count, then per entry: the index in KEYS of its dedupe key (0 for none), data
+ * touch (0|1), count, publish command (PUBLISH, or SPUBLISH on a cluster: the channel shares
+ * the keys' hash tag, so it is a shard channel of the slot written to), then per entry: the
+ * index in KEYS of its dedupe key (0 for none), data
  * Returns one {offset, epoch, ts, duplicate(0|1)} per entry.
  *
  * A dedupe record counts only in the epoch it was made in: after a new epoch the entry it
@@ -56,8 +58,8 @@ ${PROLOGUE}
 local results = {}
 local live = {}
 for i = 1, tonumber(ARGV[8]) do
-  local keyIndex = tonumber(ARGV[7 + 2 * i])
-  local data = ARGV[8 + 2 * i]
+  local keyIndex = tonumber(ARGV[8 + 2 * i])
+  local data = ARGV[9 + 2 * i]
   local dedupe = keyIndex > 0 and KEYS[keyIndex] or nil
   local result = nil
   if dedupe then
@@ -83,7 +85,7 @@ for i = 1, tonumber(ARGV[8]) do
 end
 -- One pub/sub message for the whole batch: each subscribed node gets one message to read
 -- and decode instead of one per entry (codec.ts, decodeLive).
-if #live > 0 then redis.call('PUBLISH', ARGV[5], table.concat(live, '\\n')) end
+if #live > 0 then redis.call(ARGV[9], ARGV[5], table.concat(live, '\\n')) end
 local cutoff = now - tonumber(ARGV[3])
 -- Age trimming: entries are in offset order and (nearly) in time order, so drop the
 -- old prefix in batches; bounded, the newest entry is never older than the cutoff.
@@ -163,7 +165,11 @@ return 0
 `;
 
 export interface Script {
-  run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>;
+  run(
+    redis: Redis | Cluster,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown>;
 }
 
 /**

@@ -9,13 +9,17 @@ import type {
   LogEntry,
   TopicHead,
 } from "@lifeline/protocol";
+import type { Cluster, Redis } from "ioredis";
 import { createAppendBatcher } from "./append-batcher.js";
+import { createShardedChannels } from "./cluster/sharded-channels.js";
 import { decodeLive, decodeStream, encodeData, type StreamItem } from "./codec.js";
-import { openConnection, type TrackedConnection } from "./connection.js";
+import { openClusterConnection, openConnection, type TrackedConnection } from "./connection.js";
 import { RedisBrokerError, RedisBrokerErrorCode } from "./errors.js";
 import { topicKeys } from "./keys.js";
+import { createPlainChannels, type LiveChannelEvents, type LiveChannels } from "./live-channels.js";
 import { scripts } from "./offsets.js";
 import { type RedisBrokerOptions, resolveOptions } from "./options.js";
+import { confirmReplicated, writerOf } from "./replication.js";
 import type { TopicRead } from "./sequencer.js";
 import { createTopicFeed, type TopicFeed } from "./topic-feed.js";
 
@@ -75,26 +79,23 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   const { logger } = opts;
   const source = { url: opts.url, redis: opts.redis, sentinel: opts.sentinel };
   const guard = opts.epochPerMaster ? "1" : "0";
+  // Sharded pub/sub keeps a topic's messages on its slot's master (cluster/sharded-channels.ts).
+  const publishCommand = opts.cluster === undefined ? "PUBLISH" : "SPUBLISH";
   const ping =
     opts.pingIntervalMs > 0
       ? { intervalMs: opts.pingIntervalMs, timeoutMs: opts.pingTimeoutMs }
       : undefined;
-  const command: TrackedConnection = openConnection(source, {
+  const commandOptions = {
     role: "command",
     commandTimeoutMs: opts.commandTimeoutMs,
     ping,
     reconnect: opts.reconnect,
     logger,
-  });
-  // The subscriber's commands (SUBSCRIBE, PING) get a deadline too: its ready check must
-  // not hang on a Redis that accepts connections but never answers.
-  const subscriber: TrackedConnection = openConnection(source, {
-    role: "subscriber",
-    commandTimeoutMs: opts.commandTimeoutMs,
-    ping,
-    reconnect: opts.reconnect,
-    logger,
-  });
+  };
+  const command: TrackedConnection<Redis | Cluster> =
+    opts.cluster === undefined
+      ? openConnection(source, commandOptions)
+      : openClusterConnection(opts.cluster, commandOptions, opts.pingIntervalMs || 1000);
   const feeds = new Map<string, FeedSlot>();
   const topicsByChannel = new Map<string, string>();
   let closed = false;
@@ -103,11 +104,55 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   let warnedDown = false;
   const failedAttempt = (h: BrokerHealth) => /connection (reconnecting|end)/.test(h.detail ?? "");
 
+  function feedsOf(channels: readonly string[]): TopicFeed[] {
+    return channels.flatMap((channel) => {
+      const topic = topicsByChannel.get(channel);
+      const slot = topic === undefined ? undefined : feeds.get(topic);
+      return slot === undefined ? [] : [slot.feed];
+    });
+  }
+
+  // The subscriber's commands (SUBSCRIBE, PING) get a deadline too: its ready check must
+  // not hang on a Redis that accepts connections but never answers.
+  const liveOptions = { ...commandOptions, role: "subscriber" };
+  const liveEvents: LiveChannelEvents = {
+    message(channel, payload) {
+      const topic = topicsByChannel.get(channel);
+      if (topic === undefined) return;
+      const entries = decodeLive(topic, payload);
+      if (entries === undefined) {
+        logger.warn({ topic, channel }, "redis broker: ignored a malformed live message");
+        return;
+      }
+      const feed = feeds.get(topic)?.feed;
+      for (const entry of entries) feed?.push(entry);
+    },
+    // What Redis holds may change while a connection is down (fail-over, restart): live
+    // entries wait until a fill has checked it (topic-feed.ts, suspend).
+    lost: (channels) => {
+      for (const feed of feedsOf(channels)) feed.suspend();
+    },
+    // Entries appended while a channel was not subscribed exist only in the stream.
+    restored: (channels) => {
+      for (const feed of feedsOf(channels)) feed.resync();
+    },
+    statusChange: () => reportHealth(),
+  };
+  const live: LiveChannels =
+    opts.cluster === undefined
+      ? createPlainChannels(source, liveOptions, liveEvents)
+      : createShardedChannels(command.redis as Cluster, liveOptions, liveEvents);
+
+  function problems(): string[] {
+    const down = command.isReady() ? [] : [command.describe()];
+    return [...down, ...live.problems()];
+  }
+
   function health(): BrokerHealth {
     if (closed) return { healthy: false, detail: "redis broker closed" };
-    const down = [command, subscriber].filter((c) => !c.isReady());
+    const down = problems();
     if (down.length === 0) return { healthy: true };
-    return { healthy: false, detail: down.map((c) => c.describe()).join("; ") };
+    return { healthy: false, detail: down.join("; ") };
   }
 
   function reportHealth(): void {
@@ -122,16 +167,10 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
     lastHealth = now;
     for (const listener of [...healthListeners]) listener(now);
   }
-  command.onStatusChange(reportHealth);
-  subscriber.onStatusChange(reportHealth);
-  // What Redis holds may change while a connection is down (fail-over, restart): live
-  // entries wait until a fill has checked it (topic-feed.ts, suspend).
-  for (const connection of [command, subscriber]) {
-    connection.onStatusChange(() => {
-      if (connection.isReady()) return;
-      for (const slot of feeds.values()) slot.feed.suspend();
-    });
-  }
+  command.onStatusChange(() => {
+    if (!command.isReady()) for (const slot of feeds.values()) slot.feed.suspend();
+    reportHealth();
+  });
 
   function unavailable(action: string): RedisBrokerError {
     if (closed)
@@ -139,10 +178,9 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
         RedisBrokerErrorCode.Closed,
         `cannot ${action}: the broker is closed`,
       );
-    const down = [command, subscriber].filter((c) => !c.isReady()).map((c) => c.describe());
     return new RedisBrokerError(
       RedisBrokerErrorCode.Unavailable,
-      `cannot ${action}: ${down.join("; ")}`,
+      `cannot ${action}: ${problems().join("; ") || "redis unreachable"}`,
     );
   }
 
@@ -171,28 +209,6 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
 
   const wait = opts.waitForReplication;
 
-  /**
-   * WAIT on the connection that made the append: it returns once `replicas` replicas have
-   * every write this connection made so far, or at the timeout with how many did.
-   */
-  async function confirmReplicated(
-    action: string,
-    { replicas, timeoutMs }: { readonly replicas: number; readonly timeoutMs: number },
-  ): Promise<void> {
-    let acknowledged: number;
-    try {
-      acknowledged = await command.redis.wait(replicas, timeoutMs);
-    } catch (error) {
-      throw failure(action, error, true);
-    }
-    if (acknowledged < replicas) {
-      throw new RedisBrokerError(
-        RedisBrokerErrorCode.OutcomeUnknown,
-        `${action}: appended on the master but ${acknowledged} of ${replicas} replicas confirmed it within ${timeoutMs} ms; a fail-over could lose it, retry with the same dedupe key`,
-      );
-    }
-  }
-
   /** Appends of one topic, in call order, as one script call (see append-batcher.ts). */
   async function appendBatch(
     topic: string,
@@ -208,6 +224,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
       if (dedupeKey !== undefined) redisKeys.push(keys.dedupe(dedupeKey));
       perEntry.push(dedupeKey === undefined ? 0 : redisKeys.length, json);
     }
+    const writer = wait === undefined ? undefined : writerOf(command.redis, keys.meta);
     let reply: [number, string, number, number][];
     try {
       reply = (await scripts.append.run(command.redis, redisKeys, [
@@ -219,12 +236,19 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
         guard,
         wait === undefined ? "0" : "1",
         items.length,
+        publishCommand,
         ...perEntry,
       ])) as [number, string, number, number][];
     } catch (error) {
       throw failure(action, error, true);
     }
-    if (wait !== undefined) await confirmReplicated(action, wait);
+    if (wait !== undefined) {
+      try {
+        await confirmReplicated(command.redis, keys.meta, writer, action, wait);
+      } catch (error) {
+        throw failure(action, error, true);
+      }
+    }
     return reply.map(([offset, epoch, ts, duplicate]) => ({
       offset,
       epoch,
@@ -285,7 +309,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
     topicsByChannel.set(channel, topic);
     const started = (async () => {
       // Subscribe before reading the head: every offset above that head then arrives live.
-      await subscriber.redis.subscribe(channel);
+      await live.add(channel);
       await feed.start();
     })();
     return { feed, channel, started };
@@ -295,44 +319,18 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
     if (feeds.get(topic) !== slot) return;
     feeds.delete(topic);
     topicsByChannel.delete(slot.channel);
-    if (subscriber.isReady()) {
-      subscriber.redis.unsubscribe(slot.channel).catch((error: unknown) => {
-        logger.debug({ err: error, topic }, "redis broker: unsubscribe failed");
-      });
-    }
+    live.remove(slot.channel);
   }
 
-  subscriber.redis.on("message", (channel: string, payload: string) => {
-    const topic = topicsByChannel.get(channel);
-    if (topic === undefined) return;
-    const entries = decodeLive(topic, payload);
-    if (entries === undefined) {
-      logger.warn({ topic, channel }, "redis broker: ignored a malformed live message");
-      return;
-    }
-    const feed = feeds.get(topic)?.feed;
-    for (const entry of entries) feed?.push(entry);
-  });
-
-  // After a reconnect the channels are subscribed again first, then every feed reads what
-  // was appended while it was away. Either connection may come back first, so both ask.
-  subscriber.onReady(() => {
-    const channels = [...topicsByChannel.keys()];
-    if (channels.length === 0) return;
-    subscriber.redis.subscribe(...channels).then(
-      () => {
-        for (const slot of feeds.values()) slot.feed.resync();
-      },
-      (error: unknown) => logger.warn({ err: error }, "redis broker: resubscribe failed"),
-    );
-  });
+  // After a reconnect every feed reads what was appended while it was away; the channels'
+  // own reconnects are reported by `restored` (see liveEvents).
   command.onReady(() => {
     for (const slot of feeds.values()) slot.feed.resync();
   });
 
   return {
     ready: async () => {
-      await Promise.all([command.ready(), subscriber.ready()]);
+      await Promise.all([command.ready(), live.ready()]);
     },
 
     async append(
@@ -356,8 +354,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
     async subscribe(topic: string, listener: EntryListener): Promise<() => Promise<void>> {
       let slot = feeds.get(topic);
       if (slot === undefined) {
-        if (closed || !command.isReady() || !subscriber.isReady())
-          throw unavailable(`subscribe to "${topic}"`);
+        if (closed || !command.isReady()) throw unavailable(`subscribe to "${topic}"`);
         slot = startFeed(topic);
         feeds.set(topic, slot);
       }
@@ -427,7 +424,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
       healthListeners.clear();
       feeds.clear();
       topicsByChannel.clear();
-      await Promise.all([command.close(), subscriber.close()]);
+      await Promise.all([command.close(), live.close()]);
     },
   };
 }
