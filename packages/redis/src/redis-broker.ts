@@ -9,7 +9,7 @@ import type {
   LogEntry,
   TopicHead,
 } from "@lifeline/protocol";
-import type { Cluster, Redis } from "ioredis";
+import { type Cluster, Redis } from "ioredis";
 import { createAppendBatcher } from "./append-batcher.js";
 import { createShardedChannels } from "./cluster/sharded-channels.js";
 import { decodeLive, decodeStream, encodeData, type StreamItem } from "./codec.js";
@@ -38,6 +38,12 @@ export interface RedisBroker extends Broker {
   ready(): Promise<void>;
   /** Called whenever `health()` changes (Redis lost or back, or its detail). Returns the undo. */
   onHealthChange(listener: (health: BrokerHealth) => void): () => void;
+  /**
+   * The Redis masters the broker sends its commands to now, as `host:port`: the one it is
+   * connected to (with Sentinel, the current master, which changes with a fail-over), or
+   * every master in a cluster's slot table. Empty while a single Redis is unreachable.
+   */
+  masters(): string[];
 }
 
 interface PendingAppend {
@@ -410,6 +416,17 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
     },
 
     health,
+
+    masters() {
+      const client = command.redis;
+      if (client instanceof Redis) {
+        const { remoteAddress, remotePort } = client.stream ?? {};
+        return command.isReady() && remoteAddress !== undefined
+          ? [`${remoteAddress}:${remotePort}`]
+          : [];
+      }
+      return client.nodes("master").map((node) => `${node.options.host}:${node.options.port}`);
+    },
 
     onHealthChange(listener) {
       healthListeners.add(listener);

@@ -130,6 +130,17 @@ describe.skipIf(skip)("Lifeline nodes on a Redis Cluster", () => {
     }
   });
 
+  it("names the cluster's masters as the ones it talks to", async () => {
+    const p = prefix();
+    const [node] = await nodes(p, 1);
+    const masters = await Promise.all(
+      (await topicPerMaster(p)).map(async (t) => (await redisCluster.masterOf(`{${t}}`)).address),
+    );
+    const named = new Set(node?.broker.masters());
+    for (const master of masters) expect(named.has(master), master).toBe(true);
+    expect(named.size).toBe(3);
+  });
+
   it("resumes a client on another node with no gap and no duplicate when its node closes", async () => {
     const p = prefix();
     const [a, b] = await nodes(p, 2);
