@@ -28,6 +28,23 @@ describe("demo server on Redis", () => {
     await redis?.dispose();
   });
 
+  it("names the node and the Redis master in node.info and /demo-config.json", async () => {
+    const node = nodes[0] as DemoServer;
+    const client = createClient({
+      url: `ws://127.0.0.1:${node.port}/ws`,
+      role: "test",
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      logLevel: "error",
+    });
+    clients.push(client);
+    // Acknowledged once the broker is up (the client retries a publish refused before).
+    await client.publish("demo/notes", { text: "hello" });
+    const redisInfo = { mode: "single", masters: [`127.0.0.1:${redis.port}`] };
+    expect(await client.request("node.info")).toMatchObject({ node_id: "a", redis: redisInfo });
+    const page = await fetch(`http://127.0.0.1:${node.port}/demo-config.json`);
+    expect(await page.json()).toMatchObject({ nodeId: "a", broker: "redis", redis: redisInfo });
+  });
+
   it("produces on exactly one node, and another takes over without a gap in n", async () => {
     // The lease is taken within a few renew intervals of start-up.
     if (!nodes.some((node) => node.producing)) {

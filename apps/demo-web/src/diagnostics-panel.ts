@@ -1,6 +1,6 @@
 import type { ClientStats, LifelineClient } from "@lifeline/client";
 import { formatDuration, h } from "./dom.js";
-import type { ObservatorySpec } from "./types.js";
+import type { NodeInfo, ObservatorySpec, PageConfig } from "./types.js";
 
 export interface DiagnosticsPanel {
   toggle(): void;
@@ -10,12 +10,15 @@ export interface DiagnosticsPanel {
 /**
  * What the client knows about its connection (`client.stats()`): state, uptime, recent
  * attempts with their error classes, message counts by type, the server's features, the
- * outbox; and buttons to connect, disconnect, reconnect and ping. Opened by `?wsDebug=1`
- * or Ctrl+Shift+W.
+ * outbox; which node served the page, which node the socket is on and the Redis master(s)
+ * it uses (`node.info`, asked every 2 s while the panel is open, so a fail-over shows);
+ * and buttons to connect, disconnect, reconnect and ping. Opened by `?wsDebug=1` or
+ * Ctrl+Shift+W.
  */
 export function mountDiagnosticsPanel(
   host: HTMLElement,
   client: LifelineClient<ObservatorySpec>,
+  pageConfig: PageConfig | undefined,
 ): DiagnosticsPanel {
   const body = h("div", { class: "diag-body" });
   const pingResult = h("span", { class: "muted", attrs: { "data-testid": "diag-ping" } });
@@ -47,7 +50,22 @@ export function mountDiagnosticsPanel(
   );
 
   let timer: ReturnType<typeof setInterval> | undefined;
-  const render = (): void => body.replaceChildren(...renderStats(client.stats()));
+  let node: NodeInfo | string | undefined;
+  let renders = 0;
+  const askNode = async (): Promise<void> => {
+    try {
+      node = await client.request("node.info", undefined, { timeoutMs: 3000 });
+    } catch (error) {
+      node = `unknown (${(error as Error).message})`;
+    }
+  };
+  const render = (): void => {
+    // Every fourth render (2 s): one small request, not one per repaint.
+    if (renders++ % 4 === 0 && client.status === "open") void askNode().then(() => paint());
+    paint();
+  };
+  const paint = (): void =>
+    body.replaceChildren(renderNode(pageConfig, node), ...renderStats(client.stats()));
   const panel = {
     get open() {
       return !host.hidden;
@@ -57,12 +75,41 @@ export function mountDiagnosticsPanel(
       if (timer !== undefined) clearInterval(timer);
       timer = undefined;
       if (!host.hidden) {
+        renders = 0;
         render();
         timer = setInterval(render, 500);
       }
     },
   };
   return panel;
+}
+
+/** The page's node, the socket's node and the Redis master(s) that node's broker uses. */
+function renderNode(page: PageConfig | undefined, node: NodeInfo | string | undefined): Node {
+  const row = (label: string, value: string, testId: string): HTMLElement[] => [
+    h("dt", { text: label }),
+    h("dd", { text: value, attrs: { "data-testid": testId } }),
+  ];
+  const redis = (info: NodeInfo["redis"]): string =>
+    info === null
+      ? "none (in-memory broker)"
+      : `${info.mode}: ${info.masters.join(", ") || "unreachable"}`;
+  const live = typeof node === "object" ? node : undefined;
+  return h(
+    "dl",
+    { class: "values" },
+    ...row("Page served by", page?.nodeId ?? "—", "diag-page-node"),
+    ...row(
+      "Connected node",
+      live === undefined
+        ? typeof node === "string"
+          ? node
+          : "—"
+        : `${live.node_id}${live.producer ? " (produces)" : ""}`,
+      "diag-node",
+    ),
+    ...row("Redis master", live === undefined ? "—" : redis(live.redis), "diag-redis"),
+  );
 }
 
 function renderStats(stats: ClientStats): Node[] {

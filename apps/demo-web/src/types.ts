@@ -12,6 +12,7 @@ import type {
 export type {
   Direction,
   ListResult,
+  NodeInfo,
   ObservatorySpec,
   PageConfig,
   TelescopeInfo,
