@@ -2,7 +2,7 @@ import type { Cluster } from "ioredis";
 import { type ConnectionOptions, openConnection, type TrackedConnection } from "../connection.js";
 import { RedisBrokerError, RedisBrokerErrorCode } from "../errors.js";
 import type { LiveChannelEvents, LiveChannels } from "../live-channels.js";
-import { masterAddress } from "./slots.js";
+import { keySlot } from "./slots.js";
 
 /** One subscriber connection to one master, and the channels of its slots this node wants. */
 interface Shard {
@@ -35,6 +35,16 @@ export function createShardedChannels(
   const placed = new Map<string, Shard>();
   /** Channels that may have missed messages since they were last subscribed. */
   const missed = new Set<string>();
+  /** Each placed channel's hash slot: every slot-table refresh looks them all up. */
+  const slotOf = new Map<string, number>();
+  const masterOf = (channel: string): string | undefined => {
+    let slot = slotOf.get(channel);
+    if (slot === undefined) {
+      slot = keySlot(channel);
+      slotOf.set(channel, slot);
+    }
+    return cluster.slots[slot]?.[0];
+  };
   let closed = false;
 
   function unavailable(channel: string, why: string): RedisBrokerError {
@@ -71,9 +81,18 @@ export function createShardedChannels(
       synced: Promise.resolve(),
       settle: () => {},
     };
+    let settled = true;
+    // A new cycle only once the last one settled: a place() waiting on it must be answered
+    // by the next ready, however many failed attempts come before.
     const nextSync = () => {
+      if (!settled) return;
+      settled = false;
       shard.synced = new Promise<void>((resolve, reject) => {
-        shard.settle = (error) => (error === undefined ? resolve() : reject(error));
+        shard.settle = (error) => {
+          settled = true;
+          if (error === undefined) resolve();
+          else reject(error);
+        };
       });
       shard.synced.catch(() => {});
     };
@@ -85,6 +104,8 @@ export function createShardedChannels(
         (error: unknown) => {
           options.logger.warn({ err: error, address }, "redis broker: ssubscribe failed");
           settle(error);
+          // Later placements wait for the next ready rather than this failure.
+          nextSync();
         },
       );
     });
@@ -108,7 +129,10 @@ export function createShardedChannels(
 
   function release(shard: Shard, channel: string): void {
     shard.channels.delete(channel);
-    if (placed.get(channel) === shard) placed.delete(channel);
+    if (placed.get(channel) === shard) {
+      placed.delete(channel);
+      slotOf.delete(channel);
+    }
     if (shard.channels.size === 0) {
       shards.delete(shard.address);
       void shard.connection.close();
@@ -137,7 +161,7 @@ export function createShardedChannels(
   function remap(): void {
     if (closed) return;
     for (const [channel, shard] of [...placed]) {
-      const address = masterAddress(cluster, channel);
+      const address = masterOf(channel);
       if (address === undefined || address === shard.address) continue;
       options.logger.info(
         { channel, from: shard.address, to: address },
@@ -159,7 +183,7 @@ export function createShardedChannels(
 
   return {
     async add(channel) {
-      const address = masterAddress(cluster, channel);
+      const address = masterOf(channel);
       if (address === undefined) throw unavailable(channel, "no master known for its slot");
       try {
         await place(channel, address);
