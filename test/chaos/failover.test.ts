@@ -1,7 +1,6 @@
-import { createClient } from "@lifeline/client";
 import { countdown, startRedisServer, within } from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
-import { publishLoop, publishMarkers, startFleet, tappedWebSocket } from "./support/fleet.js";
+import { publishLoop, publishMarkers, quietPublisher, startFleet } from "./support/fleet.js";
 import { History, summarize } from "./support/history.js";
 import { startServerProcess } from "./support/processes.js";
 
@@ -43,13 +42,7 @@ describe("node failover with the Redis broker", () => {
       topicsOf: (i) => [topicName(i)],
       history,
     });
-    const observer = createClient({
-      url: b.url,
-      clientId: "failover-observer",
-      lifecycle: false,
-      logLevel: "silent",
-      WebSocket: tappedWebSocket(() => {}),
-    });
+    const observer = quietPublisher(b.url, "failover-observer");
     disposers.push(() => {
       fleet.close();
       observer.close();

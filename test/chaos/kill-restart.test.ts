@@ -1,12 +1,12 @@
-import { createClient, type LifelineClient } from "@lifeline/client";
+import type { LifelineClient } from "@lifeline/client";
 import { countdown, type RedisServer, startRedisServer, within } from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type Fleet,
   publishLoop,
   publishMarkers,
+  quietPublisher,
   startFleet,
-  tappedWebSocket,
 } from "./support/fleet.js";
 import { History, summarize } from "./support/history.js";
 import { type ServerProcess, startServerProcess } from "./support/processes.js";
@@ -60,13 +60,7 @@ async function killDuringTraffic(
     topicsOf: (i) => [topicName(i)],
     history,
   });
-  const observer: LifelineClient = createClient({
-    url: server.url,
-    clientId: "kill-observer",
-    lifecycle: false,
-    logLevel: "silent",
-    WebSocket: tappedWebSocket(() => {}),
-  });
+  const observer: LifelineClient = quietPublisher(server.url, "kill-observer");
   disposers.push(() => {
     fleet.close();
     observer.close();

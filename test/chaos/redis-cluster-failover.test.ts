@@ -1,4 +1,3 @@
-import { createClient } from "@lifeline/client";
 import { createRedisBroker, type RedisBroker, type RedisBrokerOptions } from "@lifeline/redis";
 import { createServer, type LifelineServer } from "@lifeline/server";
 import {
@@ -13,7 +12,7 @@ import {
 import { Cluster } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { expectClean } from "./support/expect-clean.js";
-import { publishLoop, publishMarkers, startFleet, tappedWebSocket } from "./support/fleet.js";
+import { publishLoop, publishMarkers, quietPublisher, startFleet } from "./support/fleet.js";
 import { History, summarize } from "./support/history.js";
 
 // A Redis Cluster of three masters with two replicas each, two Lifeline nodes on it and
@@ -94,13 +93,7 @@ async function runThroughFailover(keyPrefix: string, extra: Partial<RedisBrokerO
     topicsOf: (i) => [topicName(i)],
     history,
   });
-  const observer = createClient({
-    url: b.url,
-    clientId: "cluster-observer",
-    lifecycle: false,
-    logLevel: "silent",
-    WebSocket: tappedWebSocket(() => {}),
-  });
+  const observer = quietPublisher(b.url, "cluster-observer");
   disposers.push(() => {
     fleet.close();
     observer.close();

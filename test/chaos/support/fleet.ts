@@ -174,6 +174,20 @@ export function startFleet(options: FleetOptions): Fleet {
 }
 
 /**
+ * A client of its own for markers and probes: no lifecycle hooks, no log, and the same
+ * WebSocket as the fleet's members (with an empty tap).
+ */
+export function quietPublisher(url: ClientOptions["url"], clientId: string): LifelineClient {
+  return createClient({
+    url,
+    clientId,
+    lifecycle: false,
+    logLevel: "silent",
+    WebSocket: tappedWebSocket(() => {}),
+  });
+}
+
+/**
  * Publishes one marker per topic through `publisher` and waits until every member
  * subscribed to the topic delivered it: from then on each member is provably live.
  */
