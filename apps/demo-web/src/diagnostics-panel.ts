@@ -56,7 +56,7 @@ export function mountDiagnosticsPanel(
     try {
       node = await client.request("node.info", undefined, { timeoutMs: 3000 });
     } catch (error) {
-      node = `unknown (${(error as Error).message})`;
+      node = (error as Error).message;
     }
   };
   const render = (): void => {
@@ -65,7 +65,7 @@ export function mountDiagnosticsPanel(
     paint();
   };
   const paint = (): void =>
-    body.replaceChildren(renderNode(pageConfig, node), ...renderStats(client.stats()));
+    body.replaceChildren(...renderStats(client.stats(), pageConfig?.nodeId, node));
   const panel = {
     get open() {
       return !host.hidden;
@@ -84,35 +84,16 @@ export function mountDiagnosticsPanel(
   return panel;
 }
 
-/** The page's node, the socket's node and the Redis master(s) that node's broker uses. */
-function renderNode(page: PageConfig | undefined, node: NodeInfo | string | undefined): Node {
-  const row = (label: string, value: string, testId: string): HTMLElement[] => [
-    h("dt", { text: label }),
-    h("dd", { text: value, attrs: { "data-testid": testId } }),
-  ];
-  const redis = (info: NodeInfo["redis"]): string =>
-    info === null
-      ? "none (in-memory broker)"
-      : `${info.mode}: ${info.masters.join(", ") || "unreachable"}`;
+/**
+ * `pageNode` served the page; `node` is what `node.info` last said (the node the socket is
+ * on and its Redis master(s)), or why it could not be asked.
+ */
+function renderStats(
+  stats: ClientStats,
+  pageNode: string | undefined,
+  node: NodeInfo | string | undefined,
+): Node[] {
   const live = typeof node === "object" ? node : undefined;
-  return h(
-    "dl",
-    { class: "values" },
-    ...row("Page served by", page?.nodeId ?? "—", "diag-page-node"),
-    ...row(
-      "Connected node",
-      live === undefined
-        ? typeof node === "string"
-          ? node
-          : "—"
-        : `${live.node_id}${live.producer ? " (produces)" : ""}`,
-      "diag-node",
-    ),
-    ...row("Redis master", live === undefined ? "—" : redis(live.redis), "diag-redis"),
-  );
-}
-
-function renderStats(stats: ClientStats): Node[] {
   const row = (label: string, value: string, testId?: string): HTMLElement[] => [
     h("dt", { text: label }),
     h("dd", { text: value, attrs: testId === undefined ? {} : { "data-testid": testId } }),
@@ -150,6 +131,13 @@ function renderStats(stats: ClientStats): Node[] {
         : `${formatDuration(Date.now() - stats.lastActivityAt)} ago`,
     ),
     ...row("Server features", stats.serverFeatures.join(", ") || "—", "diag-features"),
+    ...row("Page served by", pageNode ?? "—", "diag-page-node"),
+    ...row("Connected node", live?.node_id ?? (typeof node === "string" ? node : "—"), "diag-node"),
+    ...row(
+      "Redis master",
+      live?.redis ? `${live.redis.mode}: ${live.redis.masters.join(", ")}` : live ? "none" : "—",
+      "diag-redis",
+    ),
   );
 
   const attempts = h(

@@ -43,7 +43,7 @@ async function start(): Promise<void> {
   const config = await loadPageConfig();
   const url = websocketUrls(config);
   byId("node-info").textContent = config
-    ? `page from ${config.nodeId} · broker: ${config.broker}${config.broker === "redis" ? ` (${config.producer ? "this node produces" : "another node produces"})` : ""}${config.redis ? ` · redis ${config.redis.mode}, master ${config.redis.masters.join(", ") || "unreachable"}` : ""}${Array.isArray(url) ? ` · ${url.length} nodes` : ""}`
+    ? `page from ${config.nodeId} · broker: ${config.broker}${config.broker === "redis" ? ` (${config.producer ? "this node produces" : "another node produces"})` : ""}${Array.isArray(url) ? ` · ${url.length} nodes` : ""}`
     : "";
 
   // Typed by the server's contract without bundling it: the server validates.
