@@ -9,7 +9,12 @@ import {
 import { Cluster, Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { keySlot } from "../src/cluster/slots.js";
-import { createRedisBroker, RedisBrokerErrorCode, type RedisBrokerOptions } from "../src/index.js";
+import {
+  createLease,
+  createRedisBroker,
+  RedisBrokerErrorCode,
+  type RedisBrokerOptions,
+} from "../src/index.js";
 import { quietClient } from "./broker-matrix.js";
 import { type InProcessNode, startingAt, startNode } from "./cluster.js";
 import { expectExactlyOnce } from "./exactly-once.js";
@@ -247,6 +252,36 @@ describe.skipIf(skip)("Lifeline nodes on a Redis Cluster", () => {
     await expect(greedy.append(topic, { n: 2 }, { dedupeKey: "k2" })).rejects.toMatchObject({
       code: RedisBrokerErrorCode.OutcomeUnknown,
     });
+  });
+
+  it("holds a lease on the cluster, one holder at a time", async () => {
+    const p = prefix();
+    const candidates = [0, 1].map(() => {
+      const cluster = new Cluster([...redisCluster.startupNodes]);
+      disposers.push(() => cluster.disconnect());
+      let gained = () => {};
+      const held = new Promise<void>((resolve) => {
+        gained = resolve;
+      });
+      const lease = createLease({
+        redis: cluster,
+        name: "job",
+        keyPrefix: p,
+        ttlMs: 3000,
+        onChange: (h) => h && gained(),
+      });
+      disposers.push(() => lease.close());
+      return { lease, held };
+    });
+    const [first] = await within(
+      Promise.race(candidates.map(async (c) => (await c.held, [c]))),
+      "a holder",
+    );
+    expect(candidates.filter((c) => c.lease.held)).toEqual([first]);
+    await first?.lease.close();
+    const other = candidates.find((c) => c !== first);
+    await within(other?.held ?? Promise.reject(new Error("no other")), "the other takes over");
+    expect(other?.lease.held).toBe(true);
   });
 
   it("computes the hash slot of a key as Redis does, hash tags included", async () => {
