@@ -1,6 +1,6 @@
 import { countdown, startRedisServer, within } from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
-import { publishLoop, publishMarkers, quietPublisher, startFleet } from "./support/fleet.js";
+import { publishLoop, publishMarkers, quietClient, startFleet } from "./support/fleet.js";
 import { History, summarize } from "./support/history.js";
 import { startServerProcess } from "./support/processes.js";
 
@@ -42,7 +42,10 @@ describe("node failover with the Redis broker", () => {
       topicsOf: (i) => [topicName(i)],
       history,
     });
-    const observer = quietPublisher(b.url, "failover-observer");
+    const observer = quietClient({
+      url: b.url,
+      clientId: "failover-observer",
+    });
     disposers.push(() => {
       fleet.close();
       observer.close();

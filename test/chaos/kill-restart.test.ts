@@ -5,7 +5,7 @@ import {
   type Fleet,
   publishLoop,
   publishMarkers,
-  quietPublisher,
+  quietClient,
   startFleet,
 } from "./support/fleet.js";
 import { History, summarize } from "./support/history.js";
@@ -60,7 +60,10 @@ async function killDuringTraffic(
     topicsOf: (i) => [topicName(i)],
     history,
   });
-  const observer: LifelineClient = quietPublisher(server.url, "kill-observer");
+  const observer: LifelineClient = quietClient({
+    url: server.url,
+    clientId: "kill-observer",
+  });
   disposers.push(() => {
     fleet.close();
     observer.close();

@@ -12,7 +12,7 @@ import {
 import { Cluster } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { expectClean } from "./support/expect-clean.js";
-import { publishLoop, publishMarkers, quietPublisher, startFleet } from "./support/fleet.js";
+import { publishLoop, publishMarkers, quietClient, startFleet } from "./support/fleet.js";
 import { History, summarize } from "./support/history.js";
 
 // A Redis Cluster of three masters with two replicas each, two Lifeline nodes on it and
@@ -93,7 +93,7 @@ async function runThroughFailover(keyPrefix: string, extra: Partial<RedisBrokerO
     topicsOf: (i) => [topicName(i)],
     history,
   });
-  const observer = quietPublisher(b.url, "cluster-observer");
+  const observer = quietClient({ url: b.url, clientId: "cluster-observer" });
   disposers.push(() => {
     fleet.close();
     observer.close();

@@ -77,6 +77,12 @@ export interface Broker {
   /** Where the topic's log stands now. */
   head(topic: string): Promise<TopicHead>;
   health(): BrokerHealth;
+  /**
+   * Calls `listener` whenever `health()` changes; returns its undo. Optional: a server
+   * watches a broker that has it and stops serving during a long outage (the server's
+   * `brokerOutage` option); one without it is never considered down.
+   */
+  onHealthChange?(listener: (health: BrokerHealth) => void): () => void;
   /** Releases timers and connections. */
   close(): Promise<void>;
 }

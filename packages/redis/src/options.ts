@@ -1,7 +1,7 @@
 import type { BackoffPolicy } from "@lifeline/backoff";
 import type { HistoryOptions } from "@lifeline/protocol";
 import type { Cluster, Redis, RedisOptions } from "ioredis";
-import { defaultReconnect } from "./connection.js";
+import { defaultReconnect, sentinelReconnect } from "./connection.js";
 import { RedisBrokerError, RedisBrokerErrorCode } from "./errors.js";
 import { type Logger, silentLogger } from "./logger.js";
 
@@ -44,10 +44,11 @@ export interface RedisBrokerOptions {
    * after the append script), so a fail-over to a replica never loses an acknowledged
    * append. An append not confirmed within `timeoutMs` fails with `redis_outcome_unknown`
    * (it is on the master and may reach the replica later; retrying with the same dedupe key
-   * is safe). Costs one more round trip and the replication delay per append, and appends
-   * of one node queue behind each other's WAIT. `false` acknowledges as soon as the master
-   * has the append; with `sentinel` or `cluster` a fail-over then starts a new epoch for
-   * every topic of the failed master (see the README, "Deployment").
+   * is safe); so does one made while the master has fewer than `replicas` replicas online,
+   * at once and without a WAIT. Costs a WAIT round trip and the replication delay; one WAIT
+   * serves every append answered before it. `false` acknowledges as soon as the master has
+   * the append; with `sentinel` or `cluster` a fail-over then starts a new epoch for every
+   * topic of the failed master (see the README, "Deployment").
    * @default false
    */
   readonly waitForReplication?:
@@ -95,7 +96,8 @@ export interface RedisBrokerOptions {
    * Delays between reconnect attempts: a policy from `@lifeline/backoff`, such as
    * `exponential({ baseMs: 100, capMs: 5000, maxAttempts: Infinity })`. A policy whose
    * attempts run out leaves the broker disconnected and unhealthy.
-   * @default exponential from 50 ms to 2 s with full jitter, never giving up
+   * @default exponential from 50 ms to 2 s with full jitter, never giving up; to 500 ms
+   * through Sentinel, so a node reaches a promoted replica soon after the promotion
    */
   readonly reconnect?: BackoffPolicy;
   /**
@@ -195,7 +197,7 @@ export function resolveOptions(options: RedisBrokerOptions): ResolvedRedisBroker
         ? 0
         : positiveInt(options.pingIntervalMs, defaults.pingIntervalMs),
     pingTimeoutMs: positiveInt(options.pingTimeoutMs, defaults.pingTimeoutMs),
-    reconnect: options.reconnect ?? defaultReconnect,
+    reconnect: options.reconnect ?? (sentinels?.length ? sentinelReconnect : defaultReconnect),
     maxAppendBatch: positiveInt(options.maxAppendBatch, defaults.maxAppendBatch),
     logger: options.logger ?? silentLogger,
   };

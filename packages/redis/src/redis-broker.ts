@@ -19,7 +19,8 @@ import { topicKeys } from "./keys.js";
 import { createPlainChannels, type LiveChannelEvents, type LiveChannels } from "./live-channels.js";
 import { scripts } from "./offsets.js";
 import { type RedisBrokerOptions, resolveOptions } from "./options.js";
-import { confirmReplicated, writerOf } from "./replication.js";
+import { sameWriter, writerOf } from "./replication.js";
+import { createReplicationBarrier, type ReplicationBarrier } from "./replication-barrier.js";
 import type { TopicRead } from "./sequencer.js";
 import { createTopicFeed, type TopicFeed } from "./topic-feed.js";
 
@@ -94,7 +95,12 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   const commandOptions = {
     role: "command",
     commandTimeoutMs: opts.commandTimeoutMs,
-    ping,
+    // Redis answers a PING only after the WAITs sent before it (at most two, see
+    // replication-barrier.ts): a lagging replica must not look like a dead connection.
+    ping:
+      ping === undefined || opts.waitForReplication === undefined
+        ? ping
+        : { ...ping, timeoutMs: ping.timeoutMs + 2 * opts.waitForReplication.timeoutMs },
     reconnect: opts.reconnect,
     logger,
   };
@@ -214,6 +220,53 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   }
 
   const wait = opts.waitForReplication;
+  /** One per connection a write goes out on: one for a single Redis, one per cluster master. */
+  const barriers = new WeakMap<Redis, ReplicationBarrier>();
+  function barrierOf(writer: Redis): ReplicationBarrier {
+    let barrier = barriers.get(writer);
+    if (barrier === undefined) {
+      barrier = createReplicationBarrier(() =>
+        writer.wait(wait?.replicas ?? 0, wait?.timeoutMs ?? 0),
+      );
+      barriers.set(writer, barrier);
+    }
+    return barrier;
+  }
+
+  /**
+   * WAIT on the connection that made the append: it returns once `replicas` replicas have
+   * every write this connection made before it, or at the timeout with how many did; one
+   * WAIT serves every append sent before it (replication-barrier.ts). On a cluster each
+   * master's connection has its own barrier.
+   */
+  async function confirmReplicated(
+    action: string,
+    { replicas, timeoutMs }: { readonly replicas: number; readonly timeoutMs: number },
+    barrier: ReplicationBarrier,
+    ticket: number,
+    online: number,
+  ): Promise<void> {
+    if (online < replicas) {
+      // Too few replicas to ever confirm it: a WAIT would hold every command of this
+      // connection (reads, other topics' appends) for timeoutMs and then fail the same way.
+      throw new RedisBrokerError(
+        RedisBrokerErrorCode.OutcomeUnknown,
+        `${action}: appended on the master, but it has ${online} of ${replicas} replicas online, so no replica confirmed it; a fail-over could lose it, retry with the same dedupe key`,
+      );
+    }
+    let acknowledged: number;
+    try {
+      acknowledged = await barrier.confirm(ticket);
+    } catch (error) {
+      throw failure(action, error, true);
+    }
+    if (acknowledged < replicas) {
+      throw new RedisBrokerError(
+        RedisBrokerErrorCode.OutcomeUnknown,
+        `${action}: appended on the master but ${acknowledged} of ${replicas} replicas confirmed it within ${timeoutMs} ms; a fail-over could lose it, retry with the same dedupe key`,
+      );
+    }
+  }
 
   /** Appends of one topic, in call order, as one script call (see append-batcher.ts). */
   async function appendBatch(
@@ -231,7 +284,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
       perEntry.push(dedupeKey === undefined ? 0 : redisKeys.length, json);
     }
     const writer = wait === undefined ? undefined : writerOf(command.redis, keys.meta);
-    let reply: [number, string, number, number][];
+    let reply: [[number, string, number, number][], number];
     try {
       reply = (await scripts.append.run(command.redis, redisKeys, [
         newEpoch(),
@@ -244,18 +297,18 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
         items.length,
         publishCommand,
         ...perEntry,
-      ])) as [number, string, number, number][];
+      ])) as [[number, string, number, number][], number];
     } catch (error) {
       throw failure(action, error, true);
     }
+    const [results, online] = reply;
+    // The ticket is taken once Redis ran the script (which may have been re-sent as EVAL
+    // after NOSCRIPT): any WAIT sent from now on covers it.
     if (wait !== undefined) {
-      try {
-        await confirmReplicated(command.redis, keys.meta, writer, action, wait);
-      } catch (error) {
-        throw failure(action, error, true);
-      }
+      const barrier = sameWriter(command.redis, keys.meta, writer, action, barrierOf);
+      await confirmReplicated(action, wait, barrier, barrier.wrote(), online);
     }
-    return reply.map(([offset, epoch, ts, duplicate]) => ({
+    return results.map(([offset, epoch, ts, duplicate]) => ({
       offset,
       epoch,
       ts,

@@ -2,11 +2,6 @@ import { type Cluster, Redis } from "ioredis";
 import { masterAddress, masterClient } from "./cluster/slots.js";
 import { RedisBrokerError, RedisBrokerErrorCode } from "./errors.js";
 
-export interface ReplicationWait {
-  readonly replicas: number;
-  readonly timeoutMs: number;
-}
-
 /**
  * The connection a write of `key` goes out on: the client itself, or on a cluster the
  * client ioredis keeps for the master serving the key's slot. Taken before the write, so
@@ -19,29 +14,22 @@ export function writerOf(client: Redis | Cluster, key: string): Redis | undefine
 }
 
 /**
- * WAIT on the connection that made the append: it returns once `replicas` replicas have
- * every write this connection made so far, or at the timeout with how many did. On a
- * cluster whose slot changed master since the append (a fail-over or a redirection in
- * between), no WAIT can say where the append is: its outcome is unknown.
+ * `writer`, checked to still be the connection a write of `key` goes out on. On a cluster
+ * whose slot changed master since the append (a fail-over or a redirection in between), no
+ * WAIT can say where the append is: its outcome is unknown.
  */
-export async function confirmReplicated(
+export function sameWriter<Barrier>(
   client: Redis | Cluster,
   key: string,
   writer: Redis | undefined,
   action: string,
-  { replicas, timeoutMs }: ReplicationWait,
-): Promise<void> {
+  barrierOf: (writer: Redis) => Barrier,
+): Barrier {
   if (writer === undefined || writerOf(client, key) !== writer) {
     throw new RedisBrokerError(
       RedisBrokerErrorCode.OutcomeUnknown,
       `${action}: the slot changed master during the append; retry with the same dedupe key`,
     );
   }
-  const acknowledged = await writer.wait(replicas, timeoutMs);
-  if (acknowledged < replicas) {
-    throw new RedisBrokerError(
-      RedisBrokerErrorCode.OutcomeUnknown,
-      `${action}: appended on the master but ${acknowledged} of ${replicas} replicas confirmed it within ${timeoutMs} ms; a fail-over could lose it, retry with the same dedupe key`,
-    );
-  }
+  return barrierOf(writer);
 }

@@ -18,6 +18,7 @@ export { createMemoryBroker, type MemoryBrokerOptions } from "./memory-broker.js
 export type { MetricsOptions } from "./metrics.js";
 export type {
   AbuseOptions,
+  BrokerOutageOptions,
   HandshakeInfo,
   HeartbeatOptions,
   LimitOptions,

@@ -256,6 +256,34 @@ export interface ShutdownOptions {
   readonly drainTimeoutMs?: number;
 }
 
+/**
+ * What a node does when its broker stays unhealthy (Redis unreachable, partitioned off):
+ * it cannot deliver or append, so rather than hold clients it cannot serve, it refuses new
+ * upgrades (HTTP 503) and closes its clients (`shutdown`, then 1012) so that clients with
+ * several URLs move to a node that can; it accepts again once the broker is healthy.
+ * Only brokers with `onHealthChange` (the Redis broker) are watched.
+ */
+export interface BrokerOutageOptions {
+  /**
+   * How long the broker may stay unhealthy before the node stops serving, in
+   * milliseconds: long enough to ride out a Sentinel fail-over or a Redis restart without
+   * moving anyone. Infinity keeps clients connected however long it lasts.
+   * @default 5000
+   */
+  readonly closeAfterMs?: number;
+  /**
+   * Smallest `reconnect_after_ms` the closed clients are told, in milliseconds.
+   * @default 0
+   */
+  readonly reconnectAfterMs?: number;
+  /**
+   * Window the clients' `reconnect_after_ms` values are spread over, in milliseconds, so
+   * the other nodes are not hit by every client in the same instant.
+   * @default 1000
+   */
+  readonly spreadMs?: number;
+}
+
 /** Everything `authenticate` needs to decide; the token never reaches the logs. */
 export interface HandshakeInfo {
   readonly clientId: string;
@@ -399,6 +427,8 @@ export interface ServerOptions<Principal = unknown, S extends ContractSpec = Con
   readonly features?: readonly string[];
   /** Defaults for `close()` when called without options. */
   readonly shutdown?: ShutdownOptions;
+  /** What the node does while its broker is unhealthy (see `BrokerOutageOptions`). */
+  readonly brokerOutage?: BrokerOutageOptions;
   /**
    * Time source for heartbeats, rate limits, timeouts and shutdown pacing.
    * @default the system clock
@@ -443,6 +473,7 @@ export const defaults = {
     batchIntervalMs: 50,
     drainTimeoutMs: 5000,
   },
+  brokerOutage: { closeAfterMs: 5000, reconnectAfterMs: 0, spreadMs: 1000 },
   deflateThreshold: 1024,
 } as const;
 
@@ -490,6 +521,7 @@ export interface ResolvedOptions<Principal> {
   readonly tracer: Tracer;
   readonly features: readonly string[];
   readonly shutdown: ResolvedShutdown;
+  readonly brokerOutage: Required<BrokerOutageOptions>;
   readonly clock: Clock;
   readonly random: () => number;
 }
@@ -567,6 +599,7 @@ export function resolveOptions<Principal>(
     tracer: options.tracer ?? defaultTracer(),
     features: options.features ?? defaults.features,
     shutdown: { ...defaults.shutdown, ...options.shutdown },
+    brokerOutage: { ...defaults.brokerOutage, ...options.brokerOutage },
     clock: options.clock ?? systemClock,
     random: options.random ?? Math.random,
   };

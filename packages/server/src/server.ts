@@ -18,6 +18,7 @@ import {
 import { WebSocketServer } from "ws";
 import { createUpgradeHandler } from "./admission.js";
 import type { Broker } from "./broker.js";
+import { type BrokerOutageWatch, watchBrokerOutage } from "./broker-outage.js";
 import { sleep } from "./clock.js";
 import type { ConnectionInfo } from "./connection.js";
 import type { ServerContext } from "./context.js";
@@ -138,6 +139,7 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
   const methods = new Map<string, MethodHandler<Principal>>();
   const startedAt = clock.now();
   let closing: Promise<void> | undefined;
+  let outage: BrokerOutageWatch | undefined;
 
   const emit = (event: string, ...args: unknown[]): void => {
     try {
@@ -182,6 +184,7 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     metrics,
     emit,
     isClosing: () => closing !== undefined,
+    isServing: () => outage?.serving !== false,
   };
 
   const wss = new WebSocketServer({
@@ -258,7 +261,10 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     return {
       status: closing ? "closing" : brokerHealth.healthy ? "ok" : "degraded",
       services: {
-        websocket: { healthy: closing === undefined, activeConnections: registry.size },
+        websocket: {
+          healthy: closing === undefined && ctx.isServing(),
+          activeConnections: registry.size,
+        },
         broker:
           brokerHealth.detail === undefined
             ? { healthy: brokerHealth.healthy }
@@ -274,6 +280,31 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     metrics,
     status: opts.status,
     logger,
+  });
+
+  outage = watchBrokerOutage({
+    broker,
+    clock,
+    logger,
+    closeAfterMs: opts.brokerOutage.closeAfterMs,
+    onOutage: (health) => {
+      // Clients told to come back soon find this node refusing (503) and move on to
+      // another URL; resumed there, they lose nothing (PROTOCOL.md, "Delivery and recovery").
+      void drainConnections({
+        connections: [...registry.values()],
+        options: {
+          ...opts.shutdown,
+          reason: "message broker unavailable",
+          reconnectAfterMs: opts.brokerOutage.reconnectAfterMs,
+          spreadMs: opts.brokerOutage.spreadMs,
+        },
+        clock,
+        random: opts.random,
+        closed: sessions.closed,
+      }).catch((error: unknown) => {
+        logger.error({ err: error, detail: health.detail }, "closing clients failed");
+      });
+    },
   });
 
   httpServer.on("upgrade", onUpgrade);
@@ -312,6 +343,7 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
       closed: sessions.closed,
     });
     sessions.stop();
+    outage?.stop();
     stopExposureCheck();
     await topics.close();
     httpServer.off("upgrade", onUpgrade);

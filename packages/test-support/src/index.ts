@@ -53,5 +53,6 @@ export {
   ofType,
   openClient,
   type TestClient,
+  upgradeStatus,
   wsUrl,
 } from "./ws-client.js";

@@ -25,6 +25,21 @@ export function tappedWebSocket(onFrame: (frame: string) => void): WebSocketCons
   return Tapped as unknown as WebSocketConstructor;
 }
 
+/**
+ * A client outside the fleet (an observer publishing markers, a lone publisher), made the
+ * way the fleet's members are: no lifecycle hooks, silent, on the tapped `ws`.
+ */
+export function quietClient(
+  options: Pick<ClientOptions, "url" | "clientId"> & Partial<ClientOptions>,
+): LifelineClient {
+  return createClient({
+    lifecycle: false,
+    logLevel: "silent",
+    WebSocket: tappedWebSocket(() => {}),
+    ...options,
+  });
+}
+
 export interface FleetMember {
   readonly name: string;
   readonly client: LifelineClient;
@@ -171,20 +186,6 @@ export function startFleet(options: FleetOptions): Fleet {
     },
   };
   return fleet;
-}
-
-/**
- * A client of its own for markers and probes: no lifecycle hooks, no log, and the same
- * WebSocket as the fleet's members (with an empty tap).
- */
-export function quietPublisher(url: ClientOptions["url"], clientId: string): LifelineClient {
-  return createClient({
-    url,
-    clientId,
-    lifecycle: false,
-    logLevel: "silent",
-    WebSocket: tappedWebSocket(() => {}),
-  });
 }
 
 /**

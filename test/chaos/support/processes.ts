@@ -11,8 +11,13 @@ const READY_TIMEOUT_MS = 20_000;
 export interface ChildServerConfig {
   readonly port: number;
   readonly host: string;
-  /** Use the Redis broker at this URL; the in-memory broker when absent. */
+  /** Use the Redis broker at this URL; the in-memory broker when absent (and no `broker`). */
   readonly redisUrl?: string;
+  /**
+   * `RedisBrokerOptions` that survive JSON (`sentinel`, `waitForReplication`, PING
+   * timings...): the Redis broker is used when this or `redisUrl` is given.
+   */
+  readonly broker?: Record<string, unknown>;
   readonly keyPrefix?: string;
   readonly options?: Record<string, unknown>;
   /** pino level for the server's log on stdout; no log when absent. */
@@ -27,13 +32,21 @@ export interface LoopDelay {
 }
 
 /** A server event printed by the child (server-main.ts). */
-export interface ServerEvent {
-  readonly type: "disconnect";
-  readonly client_id: string;
-  readonly code: number;
-  /** Wall-clock time in the child. */
-  readonly at: number;
-}
+export type ServerEvent =
+  | {
+      readonly type: "disconnect";
+      readonly client_id: string;
+      readonly code: number;
+      /** Wall-clock time in the child. */
+      readonly at: number;
+    }
+  | {
+      /** The Redis broker's health changed. */
+      readonly type: "broker_health";
+      readonly healthy: boolean;
+      readonly detail?: string;
+      readonly at: number;
+    };
 
 export interface MemorySample {
   readonly heap_used: number;
@@ -72,6 +85,7 @@ export interface StartOptions {
   readonly connectHost?: string;
   readonly port?: number;
   readonly redisUrl?: string;
+  readonly broker?: Record<string, unknown>;
   readonly keyPrefix?: string;
   readonly options?: Record<string, unknown>;
   readonly logLevel?: string;
@@ -165,6 +179,7 @@ export async function startServerProcess(start: StartOptions = {}): Promise<Serv
     port,
     host,
     ...(start.redisUrl === undefined ? {} : { redisUrl: start.redisUrl }),
+    ...(start.broker === undefined ? {} : { broker: start.broker }),
     ...(start.keyPrefix === undefined ? {} : { keyPrefix: start.keyPrefix }),
     ...(start.options === undefined ? {} : { options: start.options }),
     ...(start.logLevel === undefined ? {} : { logLevel: start.logLevel }),

@@ -198,10 +198,16 @@ export function createShardedChannels(
       const shard = placed.get(channel);
       if (shard !== undefined) release(shard, channel);
     },
-    problems: () =>
-      [...shards.values()]
-        .filter((s) => !s.connection.isReady())
-        .map((s) => s.connection.describe()),
+    // One master down (its fail-over under way) leaves the node serving every other topic:
+    // reporting it would make every node unhealthy at once, and shed all their clients
+    // (the server's brokerOutage) for an outage none of them can route around. Only a node
+    // that reaches no master it needs is unhealthy.
+    problems: () => {
+      const down = [...shards.values()].filter((s) => !s.connection.isReady());
+      return down.length > 0 && down.length === shards.size
+        ? down.map((s) => s.connection.describe())
+        : [];
+    },
     ready: async () => {},
     async close() {
       closed = true;
