@@ -648,7 +648,7 @@ describe("validate* on decoded values", () => {
 describe("static types", () => {
   test("the unions are discriminated by type", () => {
     expectTypeOf<ClientMessage["type"]>().toEqualTypeOf<
-      "subscribe" | "unsubscribe" | "publish" | "request" | "history" | "ping" | "pong"
+      "subscribe" | "unsubscribe" | "publish" | "request" | "history" | "refresh" | "ping" | "pong"
     >();
     expectTypeOf<ServerMessage["type"]>().toEqualTypeOf<
       | "hello"
@@ -658,6 +658,7 @@ describe("static types", () => {
       | "response"
       | "error"
       | "shutdown"
+      | "token_expiring"
       | "ping"
       | "pong"
     >();

@@ -108,6 +108,22 @@ export interface RedisBrokerOptions {
    * @default 256
    */
   readonly maxAppendBatch?: number;
+  /** The session directory behind `server.sendTo` and `server.sessions` (PROTOCOL.md). */
+  readonly sessions?: {
+    /**
+     * A live session whose node stopped refreshing it (the node died) stops counting as
+     * live this long after its last refresh, in milliseconds; nodes refresh every third of it.
+     * @default 30000
+     */
+    readonly ttlMs?: number;
+    /**
+     * How long a closed session still receives direct messages in its inbox, in
+     * milliseconds: a client that reconnects within it finds them there. Give every node
+     * the same value.
+     * @default history.maxAgeMs (300000)
+     */
+    readonly lingerMs?: number;
+  };
   /** A pino logger or anything with the same four methods. @default silent */
   readonly logger?: Logger;
 }
@@ -141,6 +157,8 @@ export interface ResolvedRedisBrokerOptions {
   readonly pingTimeoutMs: number;
   readonly reconnect: BackoffPolicy;
   readonly maxAppendBatch: number;
+  readonly sessionTtlMs: number;
+  readonly sessionLingerMs: number;
   readonly logger: Logger;
 }
 
@@ -155,6 +173,7 @@ export const defaults = {
   replicas: 1,
   replicationTimeoutMs: 1000,
   maxAppendBatch: 256,
+  sessionTtlMs: 30_000,
 } as const;
 
 function positiveInt(value: number | undefined, fallback: number): number {
@@ -199,6 +218,14 @@ export function resolveOptions(options: RedisBrokerOptions): ResolvedRedisBroker
     pingTimeoutMs: positiveInt(options.pingTimeoutMs, defaults.pingTimeoutMs),
     reconnect: options.reconnect ?? (sentinels?.length ? sentinelReconnect : defaultReconnect),
     maxAppendBatch: positiveInt(options.maxAppendBatch, defaults.maxAppendBatch),
+    sessionTtlMs: positiveInt(options.sessions?.ttlMs, defaults.sessionTtlMs),
+    sessionLingerMs:
+      options.sessions?.lingerMs === 0
+        ? 0
+        : positiveInt(
+            options.sessions?.lingerMs,
+            positiveInt(options.history?.maxAgeMs, defaults.maxAgeMs),
+          ),
     logger: options.logger ?? silentLogger,
   };
 }

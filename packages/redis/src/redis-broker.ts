@@ -14,14 +14,16 @@ import { createAppendBatcher } from "./append-batcher.js";
 import { createShardedChannels } from "./cluster/sharded-channels.js";
 import { decodeLive, decodeStream, encodeData, type StreamItem } from "./codec.js";
 import { openClusterConnection, openConnection, type TrackedConnection } from "./connection.js";
+import { createRedisControl } from "./control.js";
 import { RedisBrokerError, RedisBrokerErrorCode } from "./errors.js";
-import { topicKeys } from "./keys.js";
+import { controlChannel, topicKeys } from "./keys.js";
 import { createPlainChannels, type LiveChannelEvents, type LiveChannels } from "./live-channels.js";
 import { scripts } from "./offsets.js";
 import { type RedisBrokerOptions, resolveOptions } from "./options.js";
 import { sameWriter, writerOf } from "./replication.js";
 import { createReplicationBarrier, type ReplicationBarrier } from "./replication-barrier.js";
 import type { TopicRead } from "./sequencer.js";
+import { createRedisSessions } from "./sessions.js";
 import { createTopicFeed, type TopicFeed } from "./topic-feed.js";
 
 /**
@@ -110,6 +112,12 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
       : openClusterConnection(opts.cluster, commandOptions, opts.pingIntervalMs || 1000);
   const feeds = new Map<string, FeedSlot>();
   const topicsByChannel = new Map<string, string>();
+  const sessions = createRedisSessions(command, {
+    keyPrefix: opts.keyPrefix,
+    ttlMs: opts.sessionTtlMs,
+    lingerMs: opts.sessionLingerMs,
+    logger,
+  });
   let closed = false;
   const healthListeners = new Set<(health: BrokerHealth) => void>();
   let lastHealth: BrokerHealth | undefined;
@@ -129,6 +137,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   const liveOptions = { ...commandOptions, role: "subscriber" };
   const liveEvents: LiveChannelEvents = {
     message(channel, payload) {
+      if (control.onMessage(channel, payload)) return;
       const topic = topicsByChannel.get(channel);
       if (topic === undefined) return;
       const entries = decodeLive(topic, payload);
@@ -146,6 +155,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
     },
     // Entries appended while a channel was not subscribed exist only in the stream.
     restored: (channels) => {
+      control.resubscribe();
       for (const feed of feedsOf(channels)) feed.resync();
     },
     statusChange: () => reportHealth(),
@@ -154,6 +164,19 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
     opts.cluster === undefined
       ? createPlainChannels(source, liveOptions, liveEvents)
       : createShardedChannels(command.redis as Cluster, liveOptions, liveEvents);
+  const controlName = controlChannel(opts.keyPrefix);
+  const control = createRedisControl(
+    {
+      // A shard channel on a cluster: its own slot, one master and its replicas.
+      publish: (payload) =>
+        command.redis instanceof Redis
+          ? command.redis.publish(controlName, payload)
+          : command.redis.spublish(controlName, payload),
+      listen: () => live.add(controlName),
+    },
+    controlName,
+    logger,
+  );
 
   function problems(): string[] {
     const down = command.isReady() ? [] : [command.describe()];
@@ -384,10 +407,13 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   // After a reconnect every feed reads what was appended while it was away; the channels'
   // own reconnects are reported by `restored` (see liveEvents).
   command.onReady(() => {
+    control.resubscribe();
     for (const slot of feeds.values()) slot.feed.resync();
   });
 
   return {
+    sessions,
+    control: { publish: control.publish, subscribe: control.subscribe },
     ready: async () => {
       await Promise.all([command.ready(), live.ready()]);
     },
@@ -491,6 +517,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
+      sessions.close();
       healthListeners.clear();
       feeds.clear();
       topicsByChannel.clear();

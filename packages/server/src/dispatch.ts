@@ -3,15 +3,19 @@ import {
   CloseCode,
   ErrorCode,
   type HistoryMessage,
+  INBOX_TOPIC,
+  isReservedTopic,
   type ParseResult,
   type PublishMessage,
   parseClientMessage,
+  type RefreshMessage,
   type RequestMessage,
   type SubscribeMessage,
   type UnsubscribeMessage,
 } from "@lifeline/protocol";
 import type { Connection } from "./connection.js";
 import type { ServerContext } from "./context.js";
+import type { Credentials } from "./credentials.js";
 import { internalErrorBody, LifelineServerError, ServerErrorCode } from "./errors.js";
 import { prepareMessage } from "./fan-out.js";
 import { readHistoryPage } from "./history.js";
@@ -20,9 +24,11 @@ import type { TopicAction } from "./options.js";
 import { PublishLanes, type PublishStep, type RetryableRefusal } from "./publish-lanes.js";
 import { RequestScope, startRequest } from "./rpc.js";
 import { bump } from "./stats.js";
-import { allowedByDefault } from "./topic-access.js";
+import { isAllowed } from "./topic-access.js";
+import type { SubscribeOutcome } from "./topics.js";
 
 const rateLimitText = "rate limit exceeded; slow down";
+const refreshUnknownText = 'this server does not take "refresh" (not in hello.features)';
 const rateLimited: RetryableRefusal = { code: ErrorCode.RateLimited };
 const overloaded: RetryableRefusal = { code: ErrorCode.Overloaded };
 
@@ -46,6 +52,7 @@ const binaryFrame: ParseResult<ClientMessage> = {
  */
 export function createDispatcher<Principal>(
   ctx: ServerContext<Principal>,
+  credentials: Credentials,
 ): (connection: Connection, data: Buffer, isBinary: boolean) => void {
   const { opts, logger, counters, topics, broker, methods } = ctx;
   const { clock, limits } = opts;
@@ -130,6 +137,18 @@ export function createDispatcher<Principal>(
           internalFailure(connection, message.id, error),
         );
         return;
+      case "refresh":
+        if (!opts.credentials.refresh) {
+          reject(connection, message.id, ErrorCode.UnknownType, refreshUnknownText);
+          return;
+        }
+        // In line with subscribes, so a re-authorisation never races one.
+        connection.queueTopicOp(() =>
+          onRefresh(connection, message).catch((error: unknown) =>
+            internalFailure(connection, message.id, error),
+          ),
+        );
+        return;
     }
   }
 
@@ -177,20 +196,24 @@ export function createDispatcher<Principal>(
   }
 
   /**
-   * The hook, when given, decides; otherwise the defaults of PROTOCOL.md, "Who may publish
-   * and subscribe", which the hook is told as `byDefault`.
+   * A connection's `@inbox` is its own and always readable; the names under `@inbox/` are
+   * nobody's to name (PROTOCOL.md, "Direct messages"), whatever `authorize` would say.
    */
-  async function allowed(
-    connection: Connection,
-    topic: string,
-    action: TopicAction,
-  ): Promise<boolean> {
-    const byDefault = allowedByDefault(opts.contract, connection.role, topic, action);
-    if (!opts.authorize) return byDefault;
-    const access = { role: connection.role, clientId: connection.clientId, byDefault };
-    return (
-      (await opts.authorize(connection.principal as Principal, topic, action, access)) === true
-    );
+  const allowed = (connection: Connection, topic: string, action: TopicAction) => {
+    if (isReservedTopic(topic))
+      return Promise.resolve(topic === INBOX_TOPIC && action !== "publish");
+    return isAllowed(opts, connection, topic, action);
+  };
+
+  /** The broker topic a name stands for: `@inbox` is the connection's own inbox. */
+  const brokerTopic = (connection: Connection, topic: string): string =>
+    topic === INBOX_TOPIC ? connection.inbox : topic;
+
+  async function onRefresh(connection: Connection, message: RefreshMessage): Promise<void> {
+    const answer = await credentials.refresh(connection, message);
+    if (connection.closing) return;
+    if (answer.ok) answerResult(connection, message.id, answer.result);
+    else answerError(connection, message.id, answer.code, answer.message);
   }
 
   async function onSubscribe(connection: Connection, message: SubscribeMessage): Promise<void> {
@@ -201,7 +224,8 @@ export function createDispatcher<Principal>(
       return;
     }
     const held = connection.subscriptions;
-    if (held.size >= limits.maxSubscriptionsPerConnection && !held.has(topic)) {
+    const source = brokerTopic(connection, topic);
+    if (held.size >= limits.maxSubscriptionsPerConnection && !held.has(source)) {
       limitReporter.refused(Limit.SubscriptionsPerConnection, fieldsOf(connection), connection);
       const text = `a connection may hold ${limits.maxSubscriptionsPerConnection} subscriptions; unsubscribe from one first`;
       answerError(connection, id, ErrorCode.LimitExceeded, text);
@@ -219,9 +243,10 @@ export function createDispatcher<Principal>(
     if (connection.closing) return;
     try {
       const start = { since: message.since, rewind: message.rewind };
-      await topics.subscribe(connection, topic, start, (outcome) => {
+      const alias = source === topic ? undefined : topic;
+      const answer = (outcome: SubscribeOutcome) =>
         connection.send({ type: "subscribed", id, topic, ...outcome });
-      });
+      await topics.subscribe(connection, source, start, answer, alias);
     } catch (error) {
       // The broker could not read history or start fan-out (Redis unreachable, say), or
       // holds all the topics it may: a passing condition, so the answer is retryable and
@@ -258,7 +283,7 @@ export function createDispatcher<Principal>(
     let page: Awaited<ReturnType<typeof readHistoryPage>>;
     try {
       page = await readHistoryPage(broker, {
-        topic,
+        topic: brokerTopic(connection, topic),
         since: message.since,
         limit,
         direction: message.direction,
@@ -269,11 +294,11 @@ export function createDispatcher<Principal>(
       answerError(connection, id, ErrorCode.Overloaded, text);
       return;
     }
-    answerResult(connection, id, page);
+    answerResult(connection, id, { ...page, topic });
   }
 
   async function onUnsubscribe(connection: Connection, message: UnsubscribeMessage): Promise<void> {
-    topics.unsubscribe(connection, message.topic);
+    topics.unsubscribe(connection, brokerTopic(connection, message.topic));
     connection.send({ type: "unsubscribed", id: message.id, topic: message.topic });
   }
 

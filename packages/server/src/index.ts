@@ -3,10 +3,16 @@ export type {
   AppendResult,
   Broker,
   BrokerHealth,
+  ControlChannel,
+  ControlCommand,
   EntryListener,
   HistoryOptions,
   HistoryRead,
+  InboxAddress,
   LogEntry,
+  SessionDirectory,
+  SessionRecord,
+  SessionTarget,
   TopicHead,
 } from "./broker.js";
 export { type Clock, systemClock, type TimerHandle } from "./clock.js";
@@ -19,12 +25,15 @@ export type { MetricsOptions } from "./metrics.js";
 export type {
   AbuseOptions,
   BrokerOutageOptions,
+  CredentialOptions,
   HandshakeInfo,
   HeartbeatOptions,
   LimitOptions,
   PerMessageDeflateOptions,
   RateOptions,
+  RefreshInfo,
   ServerOptions,
+  SessionOptions,
   ShutdownOptions,
   StatusOptions,
   TakeoverPolicy,
@@ -38,4 +47,6 @@ export {
   type PublishResult,
   type ServerEvents,
 } from "./server.js";
+export type { DisconnectOptions } from "./session-control.js";
+export type { SendToOptions } from "./session-services.js";
 export type { ServerStats } from "./stats.js";

@@ -294,6 +294,62 @@ export interface HandshakeInfo {
   readonly remoteAddress: string;
 }
 
+/** What the `refresh` hook is told besides the new token. */
+export interface RefreshInfo<Principal> {
+  /** The principal the connection holds now. */
+  readonly principal: Principal;
+  readonly clientId: string;
+  readonly role: string;
+  readonly connectionId: string;
+  readonly remoteAddress: string;
+}
+
+/**
+ * Credentials that expire and are replaced in band (PROTOCOL.md, "Credentials in band"),
+ * without the client reconnecting.
+ */
+export interface CredentialOptions<Principal> {
+  /**
+   * Checks the token of a `refresh` message and returns the connection's new principal, or
+   * throws an `AuthError` (answered `unauthorized`; the connection keeps its old
+   * credentials until they expire). The new principal must have the same identity
+   * (`identify`) as the current one, else the refresh is answered `unauthorized`: a
+   * connection never changes user. After it, every subscription is authorised again.
+   * With it, `hello.features` announces `refresh`.
+   * @default undefined (`refresh` is answered `unknown_type`)
+   */
+  readonly refresh?: (
+    token: string,
+    info: RefreshInfo<Principal>,
+  ) => Principal | Promise<Principal>;
+  /**
+   * When a principal's credentials expire, in milliseconds since the Unix epoch, or
+   * undefined for never (e.g. a JWT's `exp * 1000`). Asked after `authenticate` and after
+   * every refresh. The server sends `token_expiring` `noticeMs` before, and closes the
+   * connection with 4401 at that time unless a refresh replaced the credentials.
+   * @default undefined (credentials never expire)
+   */
+  readonly expiresAt?: (principal: Principal) => number | undefined;
+  /**
+   * How long before expiry `token_expiring` is sent, in milliseconds: the client's time to
+   * get a new token. Credentials that expire sooner are announced at once.
+   * @default 30000
+   */
+  readonly noticeMs?: number;
+}
+
+/** Session bookkeeping for direct messages and `sessions()`. */
+export interface SessionOptions {
+  /**
+   * How long a closed session still receives direct messages in its inbox, in
+   * milliseconds: a client that reconnects within it finds them there (PROTOCOL.md,
+   * "Direct messages"). Used by the server's own directory; a broker with a session
+   * directory (`@lifeline/redis`) has its own setting.
+   * @default history.maxAgeMs (300000), the longest an inbox keeps a message anyway
+   */
+  readonly lingerMs?: number;
+}
+
 export interface ServerOptions<Principal = unknown, S extends ContractSpec = ContractSpec> {
   /**
    * Port to listen on (0 for any free one). Ignored when `server` is given.
@@ -420,9 +476,14 @@ export interface ServerOptions<Principal = unknown, S extends ContractSpec = Con
    *   registers an OpenTelemetry SDK
    */
   readonly tracer?: Tracer;
+  /** Credentials that expire, and their in-band refresh. */
+  readonly credentials?: CredentialOptions<Principal>;
+  /** Sessions kept for direct messages and `sessions()`. */
+  readonly sessions?: SessionOptions;
   /**
    * Features announced in `hello.features`.
-   * @default ["topics", "resume", "rpc", "heartbeat", "rewind", "history"]
+   * @default ["topics", "resume", "rpc", "heartbeat", "rewind", "history", "inbox"], and
+   *   "refresh" when `credentials.refresh` is given
    */
   readonly features?: readonly string[];
   /** Defaults for `close()` when called without options. */
@@ -446,7 +507,16 @@ export const defaults = {
   path: "/ws",
   takeover: "replace" as TakeoverPolicy,
   roles: ["frontend", "admin", "test"] as readonly string[],
-  features: ["topics", "resume", "rpc", "heartbeat", "rewind", "history"] as readonly string[],
+  features: [
+    "topics",
+    "resume",
+    "rpc",
+    "heartbeat",
+    "rewind",
+    "history",
+    "inbox",
+  ] as readonly string[],
+  credentialNoticeMs: 30_000,
   heartbeat: { intervalMs: 25_000, timeoutMs: 20_000 },
   limits: {
     maxPayload: 1024 * 1024,
@@ -520,6 +590,12 @@ export interface ResolvedOptions<Principal> {
   readonly metrics: MetricsOptions;
   readonly tracer: Tracer;
   readonly features: readonly string[];
+  readonly credentials: {
+    readonly refresh: CredentialOptions<Principal>["refresh"];
+    readonly expiresAt: CredentialOptions<Principal>["expiresAt"];
+    readonly noticeMs: number;
+  };
+  readonly sessions: { readonly lingerMs: number };
   readonly shutdown: ResolvedShutdown;
   readonly brokerOutage: Required<BrokerOutageOptions>;
   readonly clock: Clock;
@@ -597,7 +673,15 @@ export function resolveOptions<Principal>(
     logger: options.logger,
     metrics: options.metrics ?? {},
     tracer: options.tracer ?? defaultTracer(),
-    features: options.features ?? defaults.features,
+    features:
+      options.features ??
+      (options.credentials?.refresh ? [...defaults.features, "refresh"] : defaults.features),
+    credentials: {
+      refresh: options.credentials?.refresh,
+      expiresAt: options.credentials?.expiresAt,
+      noticeMs: options.credentials?.noticeMs ?? defaults.credentialNoticeMs,
+    },
+    sessions: { lingerMs: options.sessions?.lingerMs ?? history.maxAgeMs },
     shutdown: { ...defaults.shutdown, ...options.shutdown },
     brokerOutage: { ...defaults.brokerOutage, ...options.brokerOutage },
     clock: options.clock ?? systemClock,

@@ -8,6 +8,7 @@ import {
 import type { AddressInfo } from "node:net";
 import {
   type ContractSpec,
+  type DirectData,
   type MethodOf,
   type MethodParams,
   type MethodResult,
@@ -17,11 +18,12 @@ import {
 } from "@lifeline/protocol";
 import { WebSocketServer } from "ws";
 import { createUpgradeHandler } from "./admission.js";
-import type { Broker } from "./broker.js";
+import type { Broker, SessionRecord, SessionTarget } from "./broker.js";
 import { type BrokerOutageWatch, watchBrokerOutage } from "./broker-outage.js";
 import { sleep } from "./clock.js";
 import type { ConnectionInfo } from "./connection.js";
 import type { ServerContext } from "./context.js";
+import { createCredentials } from "./credentials.js";
 import { createDispatcher } from "./dispatch.js";
 import { LifelineServerError, ServerErrorCode } from "./errors.js";
 import { warnAboutExposure } from "./exposure.js";
@@ -35,6 +37,8 @@ import { resolveOptions, type ServerOptions, type ShutdownOptions } from "./opti
 import { Registry } from "./registry.js";
 import type { MethodHandler } from "./rpc.js";
 import { createSessions } from "./session.js";
+import type { DisconnectOptions } from "./session-control.js";
+import { createSessionServices, type SendToOptions } from "./session-services.js";
 import { drainConnections } from "./shutdown.js";
 import { bump, createCounters, type ServerStats } from "./stats.js";
 import { Topics } from "./topics.js";
@@ -96,6 +100,25 @@ export interface LifelineServer<Principal = unknown, S extends ContractSpec = Co
     event: E,
     listener: ServerEvents<Principal>[E],
   ): () => void;
+  /**
+   * Sends `data` to one client (`{ clientId }`) or to every client of a user (`{ user }`, the
+   * identity `identify` gives its principal), on whichever node it is connected. It lands in
+   * the client's inbox, which the client reads as the topic `@inbox` with a topic's offsets,
+   * resume and deduplication: a client that is reconnecting gets it when it is back, if
+   * that is within `sessions.lingerMs` of its last close (PROTOCOL.md, "Direct messages").
+   * With a contract, `data` is its `direct` type and is validated first. Resolves with the
+   * number of clients it was appended for (0 when none is known).
+   */
+  sendTo(target: SessionTarget, data: DirectData<S>, options?: SendToOptions): Promise<number>;
+  /**
+   * Closes every live connection of a client or a user, on every node (through the broker's
+   * control channel), with `code` (default 4403: revoked, the client does not reconnect) and
+   * `reason`. Resolves once every node has been told. Pair it with `authenticate` refusing
+   * the user, or a revoked user can connect again with credentials still valid.
+   */
+  disconnect(target: SessionTarget, options?: DisconnectOptions): Promise<void>;
+  /** The live sessions of a user, on every node sharing the broker's session directory. */
+  sessions(target: { readonly user: string }): Promise<SessionRecord[]>;
   /** Live connections. */
   connections(): ConnectionInfo<Principal>[];
   /** The same figures as `/metrics`, as an object. */
@@ -211,10 +234,14 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
 
   const nextId = createIdGenerator();
   const writer = createSocketWriter({ deflate: opts.deflate !== false });
+  const credentials = createCredentials(ctx);
+  const services = createSessionServices(ctx, credentials);
   const sessions = createSessions(ctx, {
     env: { writer, counters, highWaterMark: limits.highWaterMark },
-    onMessage: createDispatcher(ctx),
+    onMessage: createDispatcher(ctx, credentials),
     nextId,
+    onOpened: services.opened,
+    onClosed: services.closed,
   });
   const onUpgrade = createUpgradeHandler(ctx, {
     wss,
@@ -344,6 +371,7 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     });
     sessions.stop();
     outage?.stop();
+    services.stop();
     stopExposureCheck();
     await topics.close();
     httpServer.off("upgrade", onUpgrade);
@@ -405,6 +433,9 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
         events.off(event, listener as (...args: unknown[]) => void);
       };
     },
+    sendTo: (target, data, sendOptions) => services.sendTo(target, data, sendOptions),
+    disconnect: services.disconnect,
+    sessions: services.sessions,
     connections: () => [...registry.values()] as ConnectionInfo<Principal>[],
     stats,
     handleHttp,
