@@ -504,7 +504,11 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
           ? [`${remoteAddress}:${remotePort}`]
           : [];
       }
-      return client.nodes("master").map((node) => `${node.options.host}:${node.options.port}`);
+      // The slot table, not the connection pool: the pool holds a node only once ioredis
+      // has connected to it, the table every master as soon as the cluster is ready.
+      const masters = new Set<string>();
+      for (const nodes of client.slots) if (nodes?.[0] !== undefined) masters.add(nodes[0]);
+      return [...masters];
     },
 
     onHealthChange(listener) {
