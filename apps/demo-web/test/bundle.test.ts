@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
  * contract imported for types only (and with the types copied by hand before), against
  * 51.2 KB with the contract bundled as a value; 27.6 KB once the page signed in and the
  * client refreshed credentials and read direct messages. The budget leaves about 9 % over
- * that, still far below what bundling the contract costs.
+ * that (the page also merges status deltas), still far below what bundling the contract costs.
  */
 const GZIP_BUDGET_BYTES = 30_000;
 

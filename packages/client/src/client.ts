@@ -170,6 +170,7 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     clock,
     contract,
     validateIncoming: options.validateIncoming ?? defaults.validateIncoming,
+    serverFeatures: () => stats.serverFeatures,
     events: {
       onGap(gap) {
         stats.gaps += 1;

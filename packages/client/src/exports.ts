@@ -15,6 +15,7 @@ export type {
   ConnectionStore,
   StateChange,
 } from "./connection-store.js";
+export { createDeltaStates, type DeltaStates, type DeltaUpdate } from "./delta-states.js";
 export {
   ClientErrorCode,
   isLifelineError,

@@ -38,6 +38,12 @@ export interface MessageMeta {
   readonly epoch: string;
   /** Milliseconds since the Unix epoch when the server appended it. */
   readonly ts: number;
+  /**
+   * True when the server sent this message as the latest of its key on a conflated topic
+   * (PROTOCOL.md, "Conflation"): earlier messages of that key, and the offsets skipped
+   * before this one, were superseded rather than lost. Absent otherwise.
+   */
+  readonly conflated?: true;
 }
 
 export type MessageHandler<T = unknown> = (data: T, meta: MessageMeta) => void;
@@ -46,7 +52,8 @@ export type MessageHandler<T = unknown> = (data: T, meta: MessageMeta) => void;
  * Why messages may be missing:
  * - `history_expired`: the server no longer retains everything after the resume point;
  * - `epoch_changed`: the topic's history was lost (a restarted in-memory broker), offsets restarted;
- * - `offsets_skipped`: a live message skipped offsets (should not happen with a correct server).
+ * - `offsets_skipped`: a live message skipped offsets without being marked conflated (should
+ *   not happen with a correct server).
  */
 export type GapReason = "history_expired" | "epoch_changed" | "offsets_skipped";
 
@@ -168,6 +175,8 @@ export function createSubscriptionRegistry(options: {
   readonly contract: Contract | undefined;
   readonly validateIncoming: boolean;
   readonly events: SubscriptionEvents;
+  /** The features of the server's latest `hello`. */
+  readonly serverFeatures: () => readonly string[];
 }): SubscriptionRegistry {
   const { transport, events, contract, clock } = options;
   const topics = new Map<string, TopicState>();
@@ -185,6 +194,9 @@ export function createSubscriptionRegistry(options: {
       topic: state.topic,
       ...(since ? { since } : {}),
       ...(rewind !== undefined ? { rewind } : {}),
+      // Conflated delivery is welcome wherever the server offers it: a skip it makes is
+      // marked on the message, so it is never mistaken for a loss.
+      ...(options.serverFeatures().includes("conflation") ? { conflate: true } : {}),
     });
     if (!transport.sendIfOpen("subscribe", frame)) return;
     if (state.pendingId) byPendingId.delete(state.pendingId);
@@ -215,7 +227,7 @@ export function createSubscriptionRegistry(options: {
       events.onDuplicate(message);
       return;
     }
-    if (sameEpoch && message.offset > at.offset + 1) {
+    if (sameEpoch && message.offset > at.offset + 1 && message.conflated !== true) {
       emitGap(state, {
         topic: state.topic,
         reason: "offsets_skipped",
@@ -255,6 +267,7 @@ export function createSubscriptionRegistry(options: {
       offset: message.offset,
       epoch: message.epoch,
       ts: message.ts,
+      ...(message.conflated ? { conflated: true } : {}),
     };
     for (const listener of state.listeners) {
       try {

@@ -5,7 +5,7 @@ import { createSubscriptionRegistry, type GapEvent } from "../src/subscriptions.
 import type { Transport } from "../src/transport.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 
-function setup() {
+function setup(features: readonly string[] = []) {
   let open = true;
   let counter = 0;
   const frames: Array<Record<string, unknown>> = [];
@@ -28,6 +28,7 @@ function setup() {
     clock,
     contract: undefined,
     validateIncoming: true,
+    serverFeatures: () => features,
     events: {
       onGap: (gap) => gaps.push(gap),
       onError: (error) => errors.push(error),
@@ -75,6 +76,31 @@ function setup() {
 }
 
 describe("subscription registry", () => {
+  it("asks for conflated delivery only from a server that announces it", () => {
+    const plain = setup();
+    plain.registry.add("t", () => {}, {});
+    expect(plain.lastSubscribe()).not.toHaveProperty("conflate");
+    const offering = setup(["conflation"]);
+    offering.registry.add("t", () => {}, { rewind: 1 });
+    expect(offering.lastSubscribe()).toMatchObject({ rewind: 1, conflate: true });
+  });
+
+  it("takes an offset skip before a conflated message as superseded, not as a gap", () => {
+    const t = setup(["conflation"]);
+    const metas: unknown[] = [];
+    t.registry.add("t", (_data, meta) => metas.push(meta), {});
+    t.registry.handleSubscribed(t.subscribed({ offset: 3 }));
+    t.registry.handleMessage({ ...t.message(9), conflated: true });
+    expect(t.gaps).toEqual([]);
+    expect(metas).toEqual([{ topic: "t", offset: 9, epoch: "e1", ts: 0, conflated: true }]);
+    // An unmarked skip is still reported.
+    t.registry.handleMessage(t.message(12));
+    expect(t.gaps).toMatchObject([
+      { reason: "offsets_skipped", lost: { fromOffset: 10, toOffset: 11 } },
+    ]);
+    expect(t.registry.position("t")).toEqual({ offset: 12, epoch: "e1" });
+  });
+
   it("subscribes once per topic however many handlers, unsubscribes with the last", () => {
     const t = setup();
     const off1 = t.registry.add("t", () => {}, {});

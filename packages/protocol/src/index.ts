@@ -4,12 +4,15 @@ export type {
   AppendResult,
   Broker,
   BrokerHealth,
+  ConflateEntry,
   ControlChannel,
   ControlCommand,
   EntryListener,
   HistoryOptions,
   HistoryRead,
   InboxAddress,
+  LatestQuery,
+  LatestRead,
   LogEntry,
   SessionDirectory,
   SessionRecord,
@@ -39,6 +42,7 @@ export {
   validateServerMessage,
   withRequiredPayload,
 } from "./codec.js";
+export { conflationKey, UNKEYED } from "./conflation.js";
 export {
   ClientIdPattern,
   INBOX_TOPIC,
@@ -49,6 +53,7 @@ export {
   SUBPROTOCOL,
 } from "./constants.js";
 export {
+  type ConflateRule,
   type Contract,
   type ContractCheck,
   type ContractIssue,
@@ -68,6 +73,16 @@ export {
   type TopicPattern,
   type TopicSpec,
 } from "./contract.js";
+export {
+  applyMergePatch,
+  type DeltaChanges,
+  type DeltaFull,
+  type DeltaMessage,
+  type DeltaStateOf,
+  type MergePatch,
+  readDelta,
+} from "./delta.js";
+export { DeltaSchema, type DeltaSchemaData } from "./delta-schema.js";
 export { ErrorCode, errorCodeDescriptions, isErrorCode } from "./error-codes.js";
 export { JSON_SCHEMA_ID, toJsonSchema } from "./json-schema.js";
 export {

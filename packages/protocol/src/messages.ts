@@ -71,6 +71,12 @@ export const SubscribeMessage = Type.Object(
           "Replay up to this many of the latest retained messages, then go live (1: the latest value). Ignored when since is given; a server refuses more than its history limit. Announced as the rewind feature.",
       }),
     ),
+    conflate: Type.Optional(
+      Type.Literal(true, {
+        description:
+          "The client accepts conflated delivery: on a topic the server conflates, it may send the latest message per key (marked conflated) instead of every message, to a subscriber that fell behind or asked with rewind. Announced as the conflation feature.",
+      }),
+    ),
   },
   {
     ...strict,
@@ -273,6 +279,13 @@ export const TopicMessage = Type.Object(
     data: Data,
     /** Milliseconds since the Unix epoch when the message was appended. */
     ts: Type.Number({ description: "Milliseconds since the Unix epoch when it was appended." }),
+    /** The latest message of its key, standing for the offsets skipped before it. */
+    conflated: Type.Optional(
+      Type.Literal(true, {
+        description:
+          "The latest message of its key on a conflated topic: offsets skipped since the previous message were superseded, not lost. Sent only on subscriptions that asked with conflate.",
+      }),
+    ),
   },
   { ...strict, description: "One entry of a subscribed topic's log, replayed or live." },
 );
