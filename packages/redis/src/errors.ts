@@ -11,6 +11,8 @@ export const RedisBrokerErrorCode = {
   CommandFailed: "redis_command_failed",
   /** The value could not be encoded as JSON. */
   InvalidData: "invalid_data",
+  /** An option has a value the broker cannot work with. */
+  InvalidOptions: "invalid_options",
   /** The broker or lease was closed. */
   Closed: "closed",
 } as const;

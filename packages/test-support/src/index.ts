@@ -20,6 +20,13 @@ export {
   publishOrderProperty,
 } from "./publish-order.js";
 export {
+  type ClusterNodeProcess,
+  type RedisCluster,
+  type RedisClusterOptions,
+  redisClusterAvailability,
+  startRedisCluster,
+} from "./redis-cluster.js";
+export {
   type RedisProcess,
   redisSentinelAvailability,
   type SentinelGroup,
