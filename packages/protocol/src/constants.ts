@@ -20,6 +20,7 @@ export const Limits = {
   epochLength: 64,
   messageLength: 1024,
   reasonLength: 256,
+  userLength: 256,
   features: 64,
 } as const;
 

@@ -3,7 +3,9 @@ import {
   CloseCode,
   ErrorCode,
   type HistoryMessage,
+  Limits,
   type ParseResult,
+  type PresenceMessage,
   type PublishMessage,
   parseClientMessage,
   type RequestMessage,
@@ -17,6 +19,7 @@ import { prepareMessage } from "./fan-out.js";
 import { readHistoryPage } from "./history.js";
 import { createLimitReporter, Limit } from "./limits.js";
 import type { TopicAction } from "./options.js";
+import type { ServerPresence } from "./presence/presence.js";
 import { PublishLanes, type PublishStep, type RetryableRefusal } from "./publish-lanes.js";
 import { RequestScope, startRequest } from "./rpc.js";
 import { bump } from "./stats.js";
@@ -47,7 +50,7 @@ const binaryFrame: ParseResult<ClientMessage> = {
 export function createDispatcher<Principal>(
   ctx: ServerContext<Principal>,
 ): (connection: Connection, data: Buffer, isBinary: boolean) => void {
-  const { opts, logger, counters, topics, broker, methods } = ctx;
+  const { opts, logger, counters, topics, broker, methods, presence } = ctx;
   const { clock, limits } = opts;
   const parseOptions = { maxChars: limits.maxPayload };
   const limitReporter = createLimitReporter(counters, logger);
@@ -127,6 +130,11 @@ export function createDispatcher<Principal>(
         return;
       case "history":
         onHistory(connection, message).catch((error: unknown) =>
+          internalFailure(connection, message.id, error),
+        );
+        return;
+      case "presence":
+        onPresence(connection, message).catch((error: unknown) =>
           internalFailure(connection, message.id, error),
         );
         return;
@@ -217,10 +225,16 @@ export function createDispatcher<Principal>(
       return;
     }
     if (connection.closing) return;
+    const withPresence = presence?.enabled(topic) === true;
+    let mirror: Awaited<ReturnType<ServerPresence["prepareWatch"]>> | undefined;
     try {
+      if (withPresence && message.presence === true) mirror = await presence.prepareWatch(topic);
+      if (connection.closing) return;
       const start = { since: message.since, rewind: message.rewind };
       await topics.subscribe(connection, topic, start, (outcome) => {
         connection.send({ type: "subscribed", id, topic, ...outcome });
+        if (withPresence) presence.subscribed(connection, topic, userOf(connection), mirror);
+        mirror = undefined;
       });
     } catch (error) {
       // The broker could not read history or start fan-out (Redis unreachable, say), or
@@ -233,7 +247,47 @@ export function createDispatcher<Principal>(
       }
       const text = `subscribe to "${topic}" could not be served; retry later`;
       answerError(connection, id, ErrorCode.Overloaded, text);
+    } finally {
+      // Never became a watcher (closed, refused, or failed on the way).
+      if (mirror) presence?.abandon(mirror);
     }
+  }
+
+  /** The member's `user`: its principal's identity, when the server authenticates. */
+  function userOf(connection: Connection): string | undefined {
+    if (!opts.authenticate) return undefined;
+    return connection.identity.slice(0, Limits.userLength);
+  }
+
+  /** Who is subscribed to a topic, authorised like a subscribe (PROTOCOL.md, "Presence"). */
+  async function onPresence(connection: Connection, message: PresenceMessage): Promise<void> {
+    const { id, topic } = message;
+    if (!presence?.enabled(topic)) {
+      const text = `this server keeps no presence for "${topic}"`;
+      answerError(connection, id, ErrorCode.Forbidden, text);
+      return;
+    }
+    try {
+      if (!(await allowed(connection, topic, "subscribe"))) {
+        const text = `not allowed to see the presence of "${topic}"`;
+        answerError(connection, id, ErrorCode.Forbidden, text);
+        return;
+      }
+    } catch (error) {
+      internalFailure(connection, id, error);
+      return;
+    }
+    if (connection.closing) return;
+    let state: Awaited<ReturnType<ServerPresence["query"]>>;
+    try {
+      state = await presence.query(topic);
+    } catch (error) {
+      logger.error({ err: error, connection_id: connection.id, topic }, "presence read failed");
+      const text = `the presence of "${topic}" could not be read; retry later`;
+      answerError(connection, id, ErrorCode.Overloaded, text);
+      return;
+    }
+    answerResult(connection, id, state);
   }
 
   /** A page of retained messages, authorised like a subscribe (PROTOCOL.md, "History"). */
@@ -273,6 +327,9 @@ export function createDispatcher<Principal>(
   }
 
   async function onUnsubscribe(connection: Connection, message: UnsubscribeMessage): Promise<void> {
+    if (connection.subscriptions.has(message.topic)) {
+      presence?.unsubscribed(connection, message.topic, true);
+    }
     topics.unsubscribe(connection, message.topic);
     connection.send({ type: "unsubscribed", id: message.id, topic: message.topic });
   }

@@ -3,10 +3,15 @@ export type {
   AppendResult,
   Broker,
   BrokerHealth,
+  BrokerPresence,
   EntryListener,
   HistoryOptions,
   HistoryRead,
   LogEntry,
+  PresenceChange,
+  PresenceEntry,
+  PresenceListener,
+  PresenceWatch,
   TopicHead,
 } from "./broker.js";
 export { type Clock, systemClock, type TimerHandle } from "./clock.js";
@@ -22,6 +27,7 @@ export type {
   HeartbeatOptions,
   LimitOptions,
   PerMessageDeflateOptions,
+  PresenceOptions,
   RateOptions,
   ServerOptions,
   ShutdownOptions,
@@ -30,6 +36,7 @@ export type {
   TopicAccess,
   TopicAction,
 } from "./options.js";
+export { createMemoryPresence } from "./presence/memory-presence.js";
 export type { MethodContext, MethodHandler } from "./rpc.js";
 export {
   createServer,
