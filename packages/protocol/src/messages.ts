@@ -350,7 +350,8 @@ export const PresenceMember = Type.Object(
   {
     client_id: Type.String({
       maxLength: Limits.idLength,
-      description: "The member's client_id; a client is one member however many connections it has.",
+      description:
+        "The member's client_id; a client is one member however many connections it has.",
     }),
     user: Type.Optional(
       Type.String({

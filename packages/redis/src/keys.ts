@@ -11,6 +11,10 @@ export interface TopicKeys {
   readonly channel: string;
   /** String holding the result of the append made with `dedupeKey`. */
   dedupe(dedupeKey: string): string;
+  /** The topic's presence (see presence-scripts.ts), in script order. */
+  readonly presence: readonly [members: string, holders: string, refs: string, seq: string];
+  /** Pub/sub channel of the topic's presence diffs. */
+  readonly presenceChannel: string;
 }
 
 export function topicKeys(prefix: string, topic: string): TopicKeys {
@@ -20,6 +24,25 @@ export function topicKeys(prefix: string, topic: string): TopicKeys {
     stream: `${base}:log`,
     channel: `${base}:live`,
     dedupe: (dedupeKey) => `${base}:dedupe:${dedupeKey}`,
+    presence: [
+      `${base}:presence`,
+      `${base}:presence:holders`,
+      `${base}:presence:refs`,
+      `${base}:presence:seq`,
+    ],
+    presenceChannel: `${base}:presence:live`,
+  };
+}
+
+/** Keys of one node's presence: its heartbeat, and the topics it holds members of. */
+export function presenceNodeKeys(prefix: string, node: string) {
+  return {
+    /** Every node that holds or held presence, until a survivor reaps it. */
+    nodes: `${prefix}presence:nodes`,
+    /** Expires when the node stops refreshing it: the node is dead. */
+    heartbeat: `${prefix}presence:node:${node}`,
+    /** Set of the topics the node holds members of. */
+    topics: `${prefix}presence:node:${node}:topics`,
   };
 }
 

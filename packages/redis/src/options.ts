@@ -92,8 +92,21 @@ export interface RedisBrokerOptions {
    * @default 256
    */
   readonly maxAppendBatch?: number;
+  /** Presence shared by the nodes (PROTOCOL.md, "Presence"). */
+  readonly presence?: RedisPresenceOptions;
   /** A pino logger or anything with the same four methods. @default silent */
   readonly logger?: Logger;
+}
+
+export interface RedisPresenceOptions {
+  /**
+   * How soon the members held by a node that died (killed, or cut off from Redis) leave,
+   * in milliseconds: each node refreshes a heartbeat six times per bound, and the others
+   * reap a node whose heartbeat expired. A node closed with `close()` is treated the same,
+   * so its clients that reconnect to another node within the bound never leave.
+   * @default 30000
+   */
+  readonly nodeTimeoutMs?: number;
 }
 
 /** ioredis options naming the Sentinels and the master group they monitor. */
@@ -124,6 +137,7 @@ export interface ResolvedRedisBrokerOptions {
   readonly pingTimeoutMs: number;
   readonly reconnect: BackoffPolicy;
   readonly maxAppendBatch: number;
+  readonly presenceNodeTimeoutMs: number;
   readonly logger: Logger;
 }
 
@@ -138,6 +152,7 @@ export const defaults = {
   replicas: 1,
   replicationTimeoutMs: 1000,
   maxAppendBatch: 256,
+  presenceNodeTimeoutMs: 30_000,
 } as const;
 
 function positiveInt(value: number | undefined, fallback: number): number {
@@ -172,6 +187,10 @@ export function resolveOptions(options: RedisBrokerOptions): ResolvedRedisBroker
     pingTimeoutMs: positiveInt(options.pingTimeoutMs, defaults.pingTimeoutMs),
     reconnect: options.reconnect ?? defaultReconnect,
     maxAppendBatch: positiveInt(options.maxAppendBatch, defaults.maxAppendBatch),
+    presenceNodeTimeoutMs: positiveInt(
+      options.presence?.nodeTimeoutMs,
+      defaults.presenceNodeTimeoutMs,
+    ),
     logger: options.logger ?? silentLogger,
   };
 }

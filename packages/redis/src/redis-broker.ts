@@ -16,6 +16,7 @@ import { RedisBrokerError, RedisBrokerErrorCode } from "./errors.js";
 import { topicKeys } from "./keys.js";
 import { scripts } from "./offsets.js";
 import { type RedisBrokerOptions, resolveOptions } from "./options.js";
+import { createRedisPresence } from "./redis-presence.js";
 import type { TopicRead } from "./sequencer.js";
 import { createTopicFeed, type TopicFeed } from "./topic-feed.js";
 
@@ -330,7 +331,17 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
     for (const slot of feeds.values()) slot.feed.resync();
   });
 
+  const presence = createRedisPresence({
+    command,
+    subscriber,
+    keyPrefix: opts.keyPrefix,
+    nodeTimeoutMs: opts.presenceNodeTimeoutMs,
+    logger,
+    unavailable,
+  });
+
   return {
+    presence,
     ready: async () => {
       await Promise.all([command.ready(), subscriber.ready()]);
     },
@@ -424,6 +435,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
+      presence.close();
       healthListeners.clear();
       feeds.clear();
       topicsByChannel.clear();
