@@ -28,7 +28,10 @@ async function broker(prefix: string, nodeTimeoutMs = 30_000): Promise<RedisBrok
   return b;
 }
 
-const prefix = () => `presence${(run += 1)}:`;
+function prefix(): string {
+  run += 1;
+  return `presence${run}:`;
+}
 const entry = (clientId: string): PresenceEntry => ({ clientId, joinedAt: 1_700_000_000_000 });
 const ids = (entries: readonly PresenceEntry[]) => entries.map((e) => e.clientId).sort();
 
