@@ -21,6 +21,7 @@ import { consoleSink, createLogger } from "./logger.js";
 import { type ClientOptions, defaults } from "./options.js";
 import { createOutbox, type OutboxEntry } from "./outbox.js";
 import { browserLifecycle } from "./page-lifecycle.js";
+import { createPresenceTracker, type PresenceListener, queryPresence } from "./presence.js";
 import { createPublishTracker, defaultPublishRetry } from "./publish.js";
 import { createReconnectPlanner, defaultBackoff } from "./reconnect.js";
 import { createRequestTracker, type RequestOptions } from "./requests.js";
@@ -35,6 +36,7 @@ import { createUrlRotation } from "./url-rotation.js";
 import type { Watchdog } from "./watchdog.js";
 
 const PING_FRAME = '{"type":"ping"}';
+const ignorePresence: PresenceListener = () => {};
 
 /**
  * The client, given how to find a WebSocket implementation (the browser and Node entries
@@ -160,10 +162,18 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     retry: options.publishRetry ?? defaultPublishRetry,
     random,
   });
+  const presence = createPresenceTracker({
+    transport,
+    onError(error) {
+      log.warn("presence error", { code: error.code, message: error.message });
+      events.emit("error", error);
+    },
+  });
   const subscriptions = createSubscriptionRegistry({
     transport,
     clock,
     contract,
+    wantsPresence: (topic) => presence.wants(topic),
     validateIncoming: options.validateIncoming ?? defaults.validateIncoming,
     events: {
       onGap(gap) {
@@ -189,6 +199,9 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
       onDuplicate() {
         stats.duplicatesDropped += 1;
       },
+      onSubscribed(topic) {
+        presence.subscribed(topic);
+      },
     },
   });
 
@@ -205,6 +218,7 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     requests,
     publishes,
     subscriptions,
+    presence,
     log,
     send: (frame) => active?.send(frame) ?? false,
     reportError: (error) => events.emit("error", error),
@@ -378,6 +392,7 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     if (wasActive) {
       requests.connectionLost(reason);
       subscriptions.connectionLost();
+      presence.connectionLost();
       roundTrips.connectionLost(
         new LifelineError(ClientErrorCode.ConnectionLost, `ping unanswered: ${reason}`),
       );
@@ -494,10 +509,24 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     },
     on: (event, listener) => events.on(event, listener),
     subscribe(topic, handler, subscribeOptions = {}) {
+      // Registered first, so the topic's subscribe asks for presence diffs.
+      const stopPresence = subscribeOptions.presence
+        ? presence.add(topic, subscribeOptions.onPresence ?? ignorePresence)
+        : undefined;
       const unsubscribe = subscriptions.add(topic, handler as MessageHandler, subscribeOptions);
       ensureStarted();
-      return unsubscribe;
+      return () => {
+        stopPresence?.();
+        unsubscribe();
+      };
     },
+    presence(topic, requestOptions) {
+      if (store.getSnapshot().state === "closed") {
+        return Promise.reject(new LifelineError(ClientErrorCode.Closed, "the client is closed"));
+      }
+      return queryPresence(requests, topic, requestOptions);
+    },
+    members: (topic) => presence.members(topic),
     publish(topic, data, publishOptions) {
       if (store.getSnapshot().state === "closed") {
         return Promise.reject(new LifelineError(ClientErrorCode.Closed, "the client is closed"));

@@ -8,6 +8,7 @@ import type {
 } from "@lifeline/protocol";
 import { after, type Clock } from "./clock.js";
 import { ClientErrorCode, LifelineError } from "./errors.js";
+import type { PresenceEvent } from "./presence.js";
 import type { Transport } from "./transport.js";
 
 /**
@@ -88,6 +89,20 @@ export interface SubscribeOptions {
    */
   readonly rewind?: number;
   /**
+   * Keep the topic's members (PROTOCOL.md, "Presence"): the subscription asks for presence
+   * diffs and `onPresence` gets the members after each change, across reconnects, with no
+   * leave and join for a client that came back within the server's grace period. Needs a
+   * server that announces the `presence` feature and keeps presence for the topic.
+   * @default false
+   */
+  readonly presence?: boolean;
+  /**
+   * With `presence: true`: called with the members once they are known, then after each
+   * join or leave (batched as the server sends them).
+   * @default undefined
+   */
+  readonly onPresence?: (event: PresenceEvent) => void;
+  /**
    * Called, besides the client's `gap` event, when this topic could not resume without loss.
    * @default undefined
    */
@@ -122,6 +137,8 @@ interface TopicState {
   sentSince: ResumePoint | undefined;
   /** The `subscribe` in flight carried `rewind`, so messages before its answer are replay. */
   sentRewind: boolean;
+  /** The latest `subscribe` asked for presence diffs. */
+  sentPresence: boolean;
   /** Replayed messages held until `subscribed` says whether there is a gap. */
   buffer: TopicMessage[];
   /** Delays of retries after retryable refusals; made at the first refusal. */
@@ -135,6 +152,8 @@ export interface SubscriptionEvents {
   readonly onError: (error: LifelineError) => void;
   readonly onDelivered: (message: TopicMessage) => void;
   readonly onDuplicate: (message: TopicMessage) => void;
+  /** The topic's subscription went live on this connection (its `subscribed` arrived). */
+  readonly onSubscribed: (topic: string) => void;
 }
 
 export interface SubscriptionRegistry {
@@ -162,6 +181,8 @@ export function createSubscriptionRegistry(options: {
   readonly contract: Contract | undefined;
   readonly validateIncoming: boolean;
   readonly events: SubscriptionEvents;
+  /** Whether a topic's `subscribe` asks for presence diffs. */
+  readonly wantsPresence: (topic: string) => boolean;
 }): SubscriptionRegistry {
   const { transport, events, contract, clock } = options;
   const topics = new Map<string, TopicState>();
@@ -173,18 +194,21 @@ export function createSubscriptionRegistry(options: {
     const id = transport.nextId("s");
     const since = state.position;
     const rewind = since ? undefined : state.rewind;
+    const presence = options.wantsPresence(state.topic);
     const frame = JSON.stringify({
       type: "subscribe",
       id,
       topic: state.topic,
       ...(since ? { since } : {}),
       ...(rewind !== undefined ? { rewind } : {}),
+      ...(presence ? { presence: true } : {}),
     });
     if (!transport.sendIfOpen("subscribe", frame)) return;
     if (state.pendingId) byPendingId.delete(state.pendingId);
     state.pendingId = id;
     state.sentSince = since;
     state.sentRewind = rewind !== undefined;
+    state.sentPresence = presence;
     state.buffer = [];
     byPendingId.set(id, state);
   };
@@ -297,6 +321,7 @@ export function createSubscriptionRegistry(options: {
           rewind: subscribeOptions.rewind,
           sentSince: undefined,
           sentRewind: false,
+          sentPresence: false,
           buffer: [],
           retries: undefined,
           cancelRetry: undefined,
@@ -305,6 +330,8 @@ export function createSubscriptionRegistry(options: {
         sendSubscribe(state);
       } else {
         state.listeners = [...state.listeners, listener];
+        // Subscribed without diffs so far: subscribe again (from where it stands) with them.
+        if (subscribeOptions.presence && !state.sentPresence) sendSubscribe(state);
       }
       const owner = state;
       return () => {
@@ -366,6 +393,7 @@ export function createSubscriptionRegistry(options: {
       if (!at || at.epoch !== message.epoch || at.offset < message.offset) {
         state.position = { offset: message.offset, epoch: message.epoch };
       }
+      events.onSubscribed(state.topic);
     },
     handleFailure(id, error) {
       const state = byPendingId.get(id);

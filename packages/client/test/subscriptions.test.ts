@@ -28,11 +28,13 @@ function setup() {
     clock,
     contract: undefined,
     validateIncoming: true,
+    wantsPresence: () => false,
     events: {
       onGap: (gap) => gaps.push(gap),
       onError: (error) => errors.push(error),
       onDelivered: () => {},
       onDuplicate: () => duplicates++,
+      onSubscribed: () => {},
     },
   });
   const lastSubscribe = () => {

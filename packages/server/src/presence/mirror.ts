@@ -53,6 +53,21 @@ export class PresenceMirror<Watcher> {
     for (const entry of change.joins) this.set(entry.clientId, entry);
   }
 
+  /**
+   * The members as of the last diff sent: a watcher that reads them and then applies the
+   * diffs that follow has the members exactly, whatever changed within the current tick
+   * (the current members would not do: a member that left and came back within the tick
+   * would never be sent again).
+   */
+  published(): PresenceEntry[] {
+    const members: PresenceEntry[] = [];
+    for (const [clientId, entry] of this.members) {
+      if (!this.before.has(clientId)) members.push(entry);
+    }
+    for (const was of this.before.values()) if (was) members.push(was);
+    return members;
+  }
+
   /** The net change since the last call; empty lists when there is none. */
   takeDelta(): PresenceDelta {
     const joins: PresenceEntry[] = [];

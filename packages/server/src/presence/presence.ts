@@ -107,7 +107,9 @@ export class ServerPresence {
     const { maxMembers } = this.deps.settings;
     const mirror = this.mirrors.get(topic);
     if (mirror?.watch) {
-      return toPresenceState(topic, mirror.members.values(), mirror.members.size, maxMembers);
+      // As of the last diff, so it and the diffs after it agree (PROTOCOL.md, "Presence").
+      const members = mirror.published();
+      return toPresenceState(topic, members, members.length, maxMembers);
     }
     const members = await this.deps.store.members(topic);
     return toPresenceState(topic, members, members.length, maxMembers);
