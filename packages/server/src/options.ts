@@ -262,9 +262,10 @@ export interface PresenceOptions {
   /** Topics whose presence the server keeps: every subscriber is then a member. */
   readonly topics: (topic: string) => boolean;
   /**
-   * How long a member whose last connection dropped (closed abnormally, or found dead by
-   * the heartbeat) stays, in milliseconds: a client back within it never left, so nobody
-   * sees it leave and join again. An `unsubscribe` or a normal close (1000) leaves at once.
+   * How long a member whose last connection closed (or was found dead by the heartbeat)
+   * stays, in milliseconds: a client back within it never left, so nobody sees it leave
+   * and join again. Any close counts, a normal one (1000) too: the client's `reconnect()`
+   * sends it. An `unsubscribe` leaves at once.
    * @default 5000
    */
   readonly graceMs?: number;

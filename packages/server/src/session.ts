@@ -14,8 +14,6 @@ import { bump } from "./stats.js";
  */
 const ProtocolErrorCode = 1002;
 const InvalidPayloadCode = 1007;
-/** RFC 6455 7.1.5: the peer's close frame carried no code (what `ws.close()` sends). */
-const NoStatusCode = 1005;
 
 /** Closes logged at warn: the peer vanished, misbehaved, or the server had to shed it. */
 const unexpectedCloses = new Set<number>([
@@ -197,12 +195,10 @@ export function createSessions<Principal>(
     heartbeat.remove(connection);
     registry.remove(connection);
     if (ctx.presence) {
-      // A normal close (1000, or a close frame without a code) was asked for: its member
-      // leaves at once; any other close may be a client on its way back, held for the grace
-      // period (PROTOCOL.md, "Presence").
-      const asked = observedCode === CloseCode.Normal || observedCode === NoStatusCode;
+      // Any close may be a client on its way back (the client's own reconnect() closes with
+      // 1000): the member is held for the grace period (PROTOCOL.md, "Presence").
       for (const topic of connection.subscriptions) {
-        ctx.presence.unsubscribed(connection, topic, asked);
+        ctx.presence.unsubscribed(connection, topic, false);
       }
     }
     topics.removeConnection(connection);

@@ -21,8 +21,8 @@ export interface HoldsOptions {
  * This node's members (PROTOCOL.md, "Presence"): a client_id is held on a topic while any of
  * its connections here is subscribed, whatever their number, so the store sees one hold per
  * node. When the last one goes, the release waits `graceMs` unless it was asked for (an
- * `unsubscribe`, a normal close): a client that reconnects within it never left, and nobody
- * sees it leave and join again.
+ * `unsubscribe`): a client that reconnects within it never left, and nobody sees it leave
+ * and join again.
  */
 export class PresenceHolds {
   private readonly topics = new Map<string, Map<string, Hold>>();
@@ -56,9 +56,8 @@ export class PresenceHolds {
   }
 
   /**
-   * `connection` is no longer subscribed to `topic`. With `asked` (an unsubscribe or a
-   * normal close) the member leaves at once when it was its last connection; otherwise after
-   * the grace period.
+   * `connection` is no longer subscribed to `topic`. With `asked` (an unsubscribe) the
+   * member leaves at once when it was its last connection; otherwise after the grace period.
    */
   remove(connection: object, topic: string, clientId: string, asked: boolean): void {
     const hold = this.topics.get(topic)?.get(clientId);

@@ -96,7 +96,7 @@ export class ServerPresence {
     this.unwatch(connection, topic);
   }
 
-  /** `connection` left `topic`: `asked` by an unsubscribe or a normal close, else dropped. */
+  /** `connection` left `topic`: `asked` by an unsubscribe, else its connection closed. */
   unsubscribed(connection: Connection, topic: string, asked: boolean): void {
     this.holds.remove(connection, topic, connection.clientId, asked);
     this.unwatch(connection, topic);
