@@ -17,6 +17,10 @@ export interface ChildServerConfig {
   readonly options?: Record<string, unknown>;
   /** pino level for the server's log on stdout; no log when absent. */
   readonly logLevel?: string;
+  /** Presence on every topic, with these settings; off when absent. */
+  readonly presence?: { readonly graceMs?: number; readonly diffIntervalMs?: number };
+  /** The Redis broker's presence node bound. */
+  readonly presenceNodeTimeoutMs?: number;
 }
 
 export interface LoopDelay {
@@ -75,6 +79,8 @@ export interface StartOptions {
   readonly keyPrefix?: string;
   readonly options?: Record<string, unknown>;
   readonly logLevel?: string;
+  readonly presence?: ChildServerConfig["presence"];
+  readonly presenceNodeTimeoutMs?: number;
   /** Run inside this network namespace (`ip netns exec`). */
   readonly netns?: string;
   /** Extra node flags, e.g. `--expose-gc`. */
@@ -168,6 +174,10 @@ export async function startServerProcess(start: StartOptions = {}): Promise<Serv
     ...(start.keyPrefix === undefined ? {} : { keyPrefix: start.keyPrefix }),
     ...(start.options === undefined ? {} : { options: start.options }),
     ...(start.logLevel === undefined ? {} : { logLevel: start.logLevel }),
+    ...(start.presence === undefined ? {} : { presence: start.presence }),
+    ...(start.presenceNodeTimeoutMs === undefined
+      ? {}
+      : { presenceNodeTimeoutMs: start.presenceNodeTimeoutMs }),
   });
   const listeners = new Set<(event: ServerEvent) => void>();
   const dispatch = (event: ServerEvent) => {

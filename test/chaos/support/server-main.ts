@@ -16,7 +16,13 @@ loop.enable();
 const broker =
   config.redisUrl === undefined
     ? undefined
-    : createRedisBroker({ url: config.redisUrl, keyPrefix: config.keyPrefix ?? "chaos:" });
+    : createRedisBroker({
+        url: config.redisUrl,
+        keyPrefix: config.keyPrefix ?? "chaos:",
+        ...(config.presenceNodeTimeoutMs === undefined
+          ? {}
+          : { presence: { nodeTimeoutMs: config.presenceNodeTimeoutMs } }),
+      });
 if (broker) await broker.ready();
 
 const http = createHttpServer({ headersTimeout: 10_000 });
@@ -25,6 +31,9 @@ const http = createHttpServer({ headersTimeout: 10_000 });
 const options: ServerOptions = {
   authorize: () => true,
   ...(config.options as ServerOptions),
+  // JSON cannot carry the presence option's topic filter: presence, when asked for, is on
+  // every topic.
+  ...(config.presence ? { presence: { topics: () => true, ...config.presence } } : {}),
   server: http,
   ...(broker ? { broker } : {}),
   logger: config.logLevel === undefined ? false : { level: config.logLevel },
