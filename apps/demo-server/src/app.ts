@@ -75,6 +75,8 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     broker,
     heartbeat: { intervalMs: config.heartbeatIntervalMs, timeoutMs: config.heartbeatTimeoutMs },
     limits: { maxConnections: config.maxConnections },
+    // Every demo topic has presence: a telescope card shows who watches it.
+    presence: () => true,
     ...(config.allowedOrigins === undefined ? {} : { allowedOrigins: config.allowedOrigins }),
     status: {
       enabled: true,

@@ -120,6 +120,8 @@ async function start(): Promise<void> {
     container.append(card.element);
     client.subscribe(statusTopic(info.id), (data) => card.apply(data), {
       onGap: () => void refreshList(),
+      presence: true,
+      onPresence: (event) => card.setWatchers(event.members),
     });
     return card;
   };
