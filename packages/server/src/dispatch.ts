@@ -175,6 +175,12 @@ export function createDispatcher<Principal>(
       connection.send({ type: "response", id, ok: true, result });
       return;
     }
+    answerJson(connection, id, body);
+  }
+
+  /** The same with `result` already serialised (a presence answer shared by its askers). */
+  function answerJson(connection: Connection, id: string, body: string): void {
+    if (connection.closing) return;
     const text = `{"type":"response","id":${JSON.stringify(id)},"ok":true,"result":${body}}`;
     connection.sendPrepared(prepareMessage(text), "response");
   }
@@ -278,7 +284,7 @@ export function createDispatcher<Principal>(
       return;
     }
     if (connection.closing) return;
-    let state: Awaited<ReturnType<ServerPresence["query"]>>;
+    let state: string;
     try {
       state = await presence.query(topic);
     } catch (error) {
@@ -287,7 +293,7 @@ export function createDispatcher<Principal>(
       answerError(connection, id, ErrorCode.Overloaded, text);
       return;
     }
-    answerResult(connection, id, state);
+    answerJson(connection, id, state);
   }
 
   /** A page of retained messages, authorised like a subscribe (PROTOCOL.md, "History"). */

@@ -19,6 +19,8 @@ export class PresenceMirror<Watcher> {
   pending = 0;
   /** Each changed member's state before the first change since the last diff. */
   private readonly before = new Map<string, PresenceEntry | undefined>();
+  /** The JSON of the last `presence` answer, until the published members change. */
+  answer: string | undefined;
   /** Changes that arrived before the snapshot, applied after it. */
   private early: PresenceChange[] | undefined = [];
   watch: PresenceWatch | undefined;
@@ -39,6 +41,7 @@ export class PresenceMirror<Watcher> {
   start(watch: PresenceWatch): void {
     this.watch = watch;
     for (const entry of watch.members) this.members.set(entry.clientId, entry);
+    this.answer = undefined;
     const early = this.early ?? [];
     this.early = undefined;
     for (const change of early) this.apply(change);
@@ -78,6 +81,7 @@ export class PresenceMirror<Watcher> {
       else if (!now && was) leaves.push(was);
     }
     this.before.clear();
+    if (joins.length + leaves.length > 0) this.answer = undefined;
     return { joins, leaves };
   }
 

@@ -1,7 +1,7 @@
-import type { BrokerPresence, PresenceEntry, PresenceState } from "@lifeline/protocol";
+import type { BrokerPresence, PresenceEntry } from "@lifeline/protocol";
 import type { Clock, TimerHandle } from "../clock.js";
 import type { Connection } from "../connection.js";
-import { prepareMessage } from "../fan-out.js";
+import { type PreparedMessage, prepareMessage } from "../fan-out.js";
 import type { Log } from "../logging.js";
 import { bump, type Counters } from "../stats.js";
 import { PresenceHolds } from "./holds.js";
@@ -10,6 +10,8 @@ import { toPresenceState, toWireMember } from "./wire.js";
 
 /** Most members one `presence_diff` lists; a larger change is sent as several. */
 export const MAX_DIFF_MEMBERS = 500;
+/** Watchers written to before yielding to the event loop (see `flush`). */
+const WATCHERS_PER_TURN = 250;
 
 export interface PresenceSettings {
   readonly enabled: (topic: string) => boolean;
@@ -39,6 +41,8 @@ export class ServerPresence {
   private readonly mirrors = new Map<string, Mirror>();
   private readonly changed = new Set<Mirror>();
   private flushTimer: TimerHandle | undefined;
+  /** A tick's diffs are still being written. */
+  private delivering = false;
   private closed = false;
 
   constructor(private readonly deps: PresenceDeps) {
@@ -102,17 +106,24 @@ export class ServerPresence {
     this.unwatch(connection, topic);
   }
 
-  /** The topic's members: from the mirror when this node watches it, else from the store. */
-  async query(topic: string): Promise<PresenceState> {
+  /**
+   * The topic's members as the JSON of a `presence` answer's result: from the mirror when
+   * this node watches the topic (serialised once per diff, however many ask: after a
+   * reconnect storm every watcher asks at once), else from the store.
+   */
+  async query(topic: string): Promise<string> {
     const { maxMembers } = this.deps.settings;
     const mirror = this.mirrors.get(topic);
     if (mirror?.watch) {
       // As of the last diff, so it and the diffs after it agree (PROTOCOL.md, "Presence").
-      const members = mirror.published();
-      return toPresenceState(topic, members, members.length, maxMembers);
+      if (mirror.answer === undefined) {
+        const members = mirror.published();
+        mirror.answer = JSON.stringify(toPresenceState(topic, members, members.length, maxMembers));
+      }
+      return mirror.answer;
     }
     const members = await this.deps.store.members(topic);
-    return toPresenceState(topic, members, members.length, maxMembers);
+    return JSON.stringify(toPresenceState(topic, members, members.length, maxMembers));
   }
 
   /** Stops every watch and waiting leave (server shutdown). */
@@ -168,37 +179,91 @@ export class ServerPresence {
   private noteChange(mirror: Mirror): void {
     if (!mirror.dirty || this.closed) return;
     this.changed.add(mirror);
+    if (!this.delivering) this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     this.flushTimer ??= this.deps.clock.setTimeout(
       () => this.flush(),
       this.deps.settings.diffIntervalMs,
     );
   }
 
-  /** One tick: each changed topic's net change, to each of its watchers. */
+  /**
+   * One tick: each changed topic's net change, to each of its watchers. Delivered
+   * `WATCHERS_PER_TURN` connections at a time, yielding to the event loop in between, so a
+   * topic with thousands of watchers does not stall the server while its diff is written;
+   * the next tick waits until this one is delivered, so every watcher gets them in order.
+   */
   private flush(): void {
     this.flushTimer = undefined;
-    const mirrors = [...this.changed];
-    this.changed.clear();
-    for (const mirror of mirrors) {
+    const batches: DiffBatch[] = [];
+    for (const mirror of this.changed) {
       const delta = mirror.takeDelta();
       if (mirror.watchers.size === 0) continue;
-      for (const text of encodeDiffs(mirror.topic, delta)) this.broadcast(mirror, text);
+      const messages = encodeDiffs(mirror.topic, delta).map(prepareMessage);
+      if (messages.length > 0) batches.push({ mirror, messages, watchers: [...mirror.watchers] });
     }
+    this.changed.clear();
+    this.delivering = true;
+    this.deliver(batches, 0, 0);
   }
 
-  private broadcast(mirror: Mirror, text: string): void {
-    const prepared = prepareMessage(text);
-    let recipients = 0;
-    for (const connection of mirror.watchers) {
-      try {
-        if (connection.deliver(prepared)) recipients += 1;
-      } catch (error) {
-        this.deps.logger.warn({ err: error, connection_id: connection.id }, "presence diff failed");
+  private deliver(batches: DiffBatch[], batchIndex: number, from: number): void {
+    let budget = WATCHERS_PER_TURN;
+    let b = batchIndex;
+    let i = from;
+    while (b < batches.length && budget > 0 && !this.closed) {
+      const batch = batches[b] as DiffBatch;
+      const end = Math.min(batch.watchers.length, i + budget);
+      this.broadcast(batch, i, end);
+      budget -= end - i;
+      i = end;
+      if (i >= batch.watchers.length) {
+        b += 1;
+        i = 0;
       }
     }
-    bump(this.deps.counters.messagesOut, "presence_diff", recipients);
-    this.deps.counters.bytesOut += recipients * prepared.bytes;
+    if (b < batches.length && !this.closed) {
+      setImmediate(() => this.deliver(batches, b, i));
+      return;
+    }
+    this.delivering = false;
+    if (this.changed.size > 0 && !this.closed) this.scheduleFlush();
   }
+
+  private broadcast(batch: DiffBatch, from: number, to: number): void {
+    const { mirror, messages, watchers } = batch;
+    let deliveries = 0;
+    let bytes = 0;
+    for (let index = from; index < to; index += 1) {
+      const connection = watchers[index] as Connection;
+      // Gone or unsubscribed since the tick began: nothing more for it.
+      if (!mirror.watchers.has(connection)) continue;
+      for (const message of messages) {
+        try {
+          if (!connection.deliver(message)) break;
+          deliveries += 1;
+          bytes += message.bytes;
+        } catch (error) {
+          this.deps.logger.warn(
+            { err: error, connection_id: connection.id },
+            "presence diff failed",
+          );
+          break;
+        }
+      }
+    }
+    bump(this.deps.counters.messagesOut, "presence_diff", deliveries);
+    this.deps.counters.bytesOut += bytes;
+  }
+}
+
+/** One topic's diffs of a tick and the watchers they go to. */
+interface DiffBatch {
+  readonly mirror: Mirror;
+  readonly messages: PreparedMessage[];
+  readonly watchers: Connection[];
 }
 
 /** `presence_diff` texts of one delta, at most MAX_DIFF_MEMBERS members each. */
