@@ -86,9 +86,12 @@ export class Harness {
   async withServer<T>(
     contender: ContenderName,
     body: (server: Worker, port: number, controlPort: number) => Promise<T>,
-    options: { readonly fresh?: boolean } = {},
+    options: { readonly fresh?: boolean; readonly heartbeatMs?: number } = {},
   ): Promise<T> {
-    const reuse = this.options.reuseServers === true && options.fresh !== true;
+    const reuse =
+      this.options.reuseServers === true &&
+      options.fresh !== true &&
+      options.heartbeatMs === undefined;
     let entry = reuse ? this.listening.get(contender) : undefined;
     if (entry !== undefined && !entry.server.alive) {
       this.listening.delete(contender);
@@ -98,7 +101,7 @@ export class Harness {
       const server = await this.spawnServer(contender);
       const { port, controlPort } = await server.call<{ port: number; controlPort: number }>(
         "listen",
-        { port: 0 },
+        { port: 0, heartbeatMs: options.heartbeatMs },
       );
       entry = { server, port, controlPort };
       if (reuse) this.listening.set(contender, entry);

@@ -4,6 +4,7 @@ import type { OverheadParams } from "./scenarios/client-overhead.js";
 import type { FanoutParams } from "./scenarios/fanout.js";
 import type { MemoryParams } from "./scenarios/memory.js";
 import type { RpcParams } from "./scenarios/rpc.js";
+import type { ScaleParams } from "./scenarios/scale.js";
 import type { StormParams } from "./scenarios/storm.js";
 
 export interface Profile {
@@ -19,6 +20,7 @@ export interface Profile {
   readonly accept: readonly AcceptParams[];
   readonly storm: readonly StormParams[];
   readonly clientOverhead: readonly OverheadParams[];
+  readonly scale: readonly ScaleParams[];
 }
 
 const fan = (clients: number, runs: number, measureMs: number): FanoutParams => ({
@@ -43,6 +45,16 @@ const burst = (clients: number, runs: number, measureMs: number): FanoutParams =
   fixedRate: { burst: 10, everyMs: 500 },
 });
 
+const scaleAt = (clients: number): ScaleParams => ({
+  clients,
+  heartbeatMs: 1000,
+  idleMs: 5000,
+  publishesPerS: 20,
+  warmupMs: 1000,
+  measureMs: 5000,
+  runs: 3,
+});
+
 export const profiles: Readonly<Record<"quick" | "full", Profile>> = {
   quick: {
     skip: { fanout: ["ws"], burst: ["ws"], storm: ["socketio"] },
@@ -53,6 +65,8 @@ export const profiles: Readonly<Record<"quick" | "full", Profile>> = {
     accept: [{ clients: 1000, concurrency: 50, runs: 3 }],
     storm: [{ clients: 500, timeoutMs: 10_000, runs: 3 }],
     clientOverhead: [{ window: 64, bytes: 200, warmupMs: 500, measureMs: 800, runs: 3 }],
+    // Minutes per size at 10k and more: only in the full profile (or --only scale).
+    scale: [],
   },
   full: {
     skip: {},
@@ -66,5 +80,6 @@ export const profiles: Readonly<Record<"quick" | "full", Profile>> = {
     accept: [{ clients: 5000, concurrency: 50, runs: 3 }],
     storm: [{ clients: 2000, timeoutMs: 30_000, runs: 3 }],
     clientOverhead: [{ window: 64, bytes: 200, warmupMs: 500, measureMs: 2000, runs: 5 }],
+    scale: [scaleAt(1000), scaleAt(5000), scaleAt(10_000), scaleAt(15_000)],
   },
 };

@@ -3,7 +3,8 @@
  * one separate load process, all on 127.0.0.1; every run is bounded in time.
  *
  *   tsx src/run.ts --profile quick|full [--only fanout,rpc,...] [--contenders a,b]
- *                  [--runs n] [--cpu-prof] [--heap-snapshot] [--source] [--doc] [--out dir]
+ *                  [--runs n] [--scale-sizes 1000,5000] [--cpu-prof] [--heap-snapshot]
+ *                  [--source] [--doc] [--out dir]
  *                  [--report-only]
  *
  * Writes results.json, results.md and one SVG chart per scenario to bench/results/, and
@@ -17,6 +18,7 @@ import { parseArgs } from "node:util";
 import { CONTENDERS, type ContenderName } from "./contenders/types.js";
 import { Harness, type ScenarioResult } from "./harness.js";
 import { type Profile, profiles } from "./profiles.js";
+import { renderCurves, scaleResults } from "./report/curves.js";
 import { renderDoc } from "./report/doc.js";
 import { checkTargets, resultsMarkdown, type TargetCheck } from "./report/markdown.js";
 import { renderChart } from "./report/svg.js";
@@ -25,10 +27,20 @@ import { clientOverhead } from "./scenarios/client-overhead.js";
 import { fanout } from "./scenarios/fanout.js";
 import { memory } from "./scenarios/memory.js";
 import { rpc } from "./scenarios/rpc.js";
+import { SCALE_CURVES, scale } from "./scenarios/scale.js";
 import { storm } from "./scenarios/storm.js";
 import { TARGETS } from "./targets.js";
 
-const SCENARIOS = ["fanout", "burst", "rpc", "memory", "accept", "storm", "client-overhead"];
+const SCENARIOS = [
+  "fanout",
+  "burst",
+  "rpc",
+  "memory",
+  "accept",
+  "storm",
+  "client-overhead",
+  "scale",
+];
 
 const { values: args } = parseArgs({
   options: {
@@ -36,6 +48,8 @@ const { values: args } = parseArgs({
     only: { type: "string" },
     contenders: { type: "string" },
     runs: { type: "string" },
+    /** Connection counts for the scale scenario instead of the profile's, e.g. 500,2000. */
+    "scale-sizes": { type: "string" },
     "cpu-prof": { type: "boolean", default: false },
     source: { type: "boolean", default: false },
     "heap-snapshot": { type: "boolean", default: false },
@@ -112,6 +126,25 @@ async function warnIfStale(): Promise<void> {
   }
 }
 
+/**
+ * The load process holds `clients` sockets, and so does the server: both must fit under the
+ * soft file limit this runner was started with (children inherit it; Node cannot raise it).
+ */
+function fitsFileLimit(clients: number): boolean {
+  let limit = Number.POSITIVE_INFINITY;
+  try {
+    limit = Number(execFileSync("sh", ["-c", "ulimit -n"], { encoding: "utf8" }).trim());
+  } catch {
+    return true;
+  }
+  // Headroom for the runtime's own descriptors, IPC and control sockets.
+  if (!Number.isFinite(limit) || clients + 500 <= limit) return true;
+  log(
+    `\nscale ${clients} SKIPPED: needs ${clients + 500} file descriptors per process, the limit is ${limit}; raise it with \`ulimit -n\` before the run`,
+  );
+  return false;
+}
+
 interface Meta {
   readonly command: string;
   readonly argv: string;
@@ -143,6 +176,9 @@ async function writeOutputs(
   );
   for (const scenario of results) {
     await writeFile(`${outDir}/${scenario.id}.svg`, renderChart(scenario));
+  }
+  if (scaleResults(results).length > 0) {
+    await writeFile(`${outDir}/scale-curves.svg`, renderCurves(results, SCALE_CURVES));
   }
   const table = resultsMarkdown(results, checks, "./");
   await writeFile(
@@ -253,6 +289,21 @@ async function main(): Promise<void> {
     if (only.has("storm")) {
       for (const p of withRuns(profile.storm))
         await step(`storm ${p.clients}`, () => storm(harness, forScenario("storm", single), p));
+    }
+    if (only.has("scale")) {
+      const scaleContenders = contenders.filter((c) => c !== "ws");
+      const sizes = args["scale-sizes"]?.split(",").map(Number);
+      const base = profiles.full.scale[0];
+      const list =
+        sizes === undefined || base === undefined
+          ? profile.scale
+          : sizes.filter((n) => n > 0).map((clients) => ({ ...base, clients }));
+      for (const p of withRuns(list)) {
+        if (!fitsFileLimit(p.clients)) continue;
+        await step(`scale ${p.clients}`, () =>
+          scale(harness, forScenario("scale", scaleContenders), p),
+        );
+      }
     }
     if (only.has("client-overhead") && contenders.includes("lifeline")) {
       for (const p of withRuns(profile.clientOverhead))

@@ -16,7 +16,12 @@ import { makeData, nowMs } from "./payload.js";
 const contender = process.argv[2] as ContenderName;
 if (!CONTENDERS.includes(contender)) throw new Error(`unknown contender ${contender}`);
 
-type Starter = (port: number) => Promise<ContenderServer>;
+/**
+ * `heartbeatMs`: every contender pings each connection at this interval with its own
+ * mechanism (Lifeline's heartbeat, socket.io's pingInterval, a `ws` ping sweep); absent,
+ * each keeps its default (raw `ws` has none).
+ */
+type Starter = (port: number, heartbeatMs?: number) => Promise<ContenderServer>;
 
 /** Loads the contender's code before saying ready, so start-up cost stays out of the runs. */
 async function loadStarter(): Promise<Starter> {
@@ -25,15 +30,16 @@ async function loadStarter(): Promise<Starter> {
     case "ws":
     case "ws-preframed": {
       const { startWsServer } = await import("./contenders/ws.js");
-      return (port) => startWsServer({ host, port, preframed: contender === "ws-preframed" });
+      return (port, heartbeatMs) =>
+        startWsServer({ host, port, preframed: contender === "ws-preframed", heartbeatMs });
     }
     case "socketio": {
       const { startSocketIoServer } = await import("./contenders/socketio.js");
-      return (port) => startSocketIoServer({ host, port });
+      return (port, heartbeatMs) => startSocketIoServer({ host, port, heartbeatMs });
     }
     case "lifeline": {
       const { startLifelineServer } = await import("./contenders/lifeline.js");
-      return (port) => startLifelineServer({ host, port });
+      return (port, heartbeatMs) => startLifelineServer({ host, port, heartbeatMs });
     }
   }
 }
@@ -147,8 +153,8 @@ function gc(): void {
 }
 
 serve({
-  async listen(args: { port?: number }) {
-    server = await start(args.port ?? 0);
+  async listen(args: { port?: number; heartbeatMs?: number }) {
+    server = await start(args.port ?? 0, args.heartbeatMs);
     return { port: server.port, controlPort, t: nowMs() };
   },
   cpu(): CpuSnapshot {

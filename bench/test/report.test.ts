@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Runs, type ScenarioResult } from "../src/harness.js";
+import { renderCurves, scaleResults } from "../src/report/curves.js";
 import { checkTargets, scenarioTable } from "../src/report/markdown.js";
 import { renderChart } from "../src/report/svg.js";
 
@@ -106,5 +107,41 @@ describe("reports", () => {
     expect(scenarioTable(scenario())).toContain(
       "| 11.0 (10.0–12.0) **×0.50** | 22.0 (20.0–24.0) |",
     );
+  });
+});
+
+describe("renderCurves", () => {
+  function at(clients: number, lifeline: number, ws: number): ScenarioResult {
+    const runs = new Runs();
+    runs.add("lifeline", { rss: lifeline });
+    runs.add("ws-preframed", { rss: ws });
+    const spec = { id: "rss", label: "RSS", unit: "KB", better: "lower", digits: 1 } as const;
+    const contenders = ["lifeline", "ws-preframed"];
+    return {
+      ...scenario(),
+      id: `scale-${clients}`,
+      contenders,
+      baseline: "ws-preframed",
+      metrics: [runs.metric(spec, contenders, "ws-preframed")],
+    };
+  }
+
+  it("draws a line per contender through its medians in order of N, other scenarios ignored", () => {
+    const results = [at(10_000, 12, 10), scenario(), at(1000, 11, 10), at(5000, 11.5, 10)];
+    expect(scaleResults(results).map((r) => r.id)).toEqual([
+      "scale-1000",
+      "scale-5000",
+      "scale-10000",
+    ]);
+    const svg = renderCurves(results, ["rss"]);
+    const paths = [...svg.matchAll(/<path d="(M[^"]+)" stroke="(#[0-9a-f]+)" stroke-width="2"/g)];
+    expect(paths).toHaveLength(2);
+    for (const [, d] of paths) {
+      const xs = [...(d as string).matchAll(/[ML]([\d.]+) /g)].map((m) => Number(m[1]));
+      expect(xs).toHaveLength(3);
+      expect([...xs].sort((a, b) => a - b)).toEqual(xs);
+    }
+    expect(svg).toContain(">1k<");
+    expect(svg).toContain(">10k<");
   });
 });

@@ -14,6 +14,9 @@ export async function startLifelineServer(options: StartOptions): Promise<Conten
     host: options.host,
     port: options.port,
     logger: { level: "silent" },
+    ...(options.heartbeatMs === undefined
+      ? {}
+      : { heartbeat: { intervalMs: options.heartbeatMs, timeoutMs: options.heartbeatMs } }),
     limits: {
       maxConnections: 1_000_000,
       maxConnectionsPerIp: 1_000_000,

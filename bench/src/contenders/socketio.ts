@@ -16,6 +16,9 @@ export async function startSocketIoServer(options: StartOptions): Promise<Conten
     serveClient: false,
     perMessageDeflate: false,
     httpCompression: false,
+    ...(options.heartbeatMs === undefined
+      ? {}
+      : { pingInterval: options.heartbeatMs, pingTimeout: options.heartbeatMs }),
   });
   io.on("connection", (socket) => {
     socket.on(ECHO_METHOD, (params: unknown, ack: (result: unknown) => void) => ack(params));

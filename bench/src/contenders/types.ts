@@ -15,6 +15,8 @@ export interface StartOptions {
   readonly host: string;
   /** 0 for any free port. */
   readonly port: number;
+  /** Ping every connection at this interval, the contender's own way; absent: its default. */
+  readonly heartbeatMs?: number | undefined;
 }
 
 /** What the server process needs from a contender, whatever library it runs on. */

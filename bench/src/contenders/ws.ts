@@ -48,6 +48,8 @@ export async function startWsServer(
     wss.once("listening", resolve);
     wss.once("error", reject);
   });
+  const stopSweep =
+    options.heartbeatMs === undefined ? () => {} : pingSweep(wss, options.heartbeatMs);
   wss.on("connection", (socket) => {
     socket.on("error", () => {});
     socket.on("message", (raw: Buffer) => {
@@ -88,8 +90,32 @@ export async function startWsServer(
     connections: () => wss.clients.size,
     close: () =>
       new Promise<void>((resolve) => {
+        stopSweep();
         for (const client of wss.clients) client.terminate();
         wss.close(() => resolve());
       }),
   };
+}
+
+/**
+ * The heartbeat `ws` documents for detecting broken connections: every interval, terminate
+ * a socket that has not answered the previous ping, then ping the others.
+ */
+function pingSweep(wss: WebSocketServer, intervalMs: number): () => void {
+  const alive = new WeakSet<WebSocket>();
+  wss.on("connection", (socket) => {
+    alive.add(socket);
+    socket.on("pong", () => alive.add(socket));
+  });
+  const timer = setInterval(() => {
+    for (const socket of wss.clients) {
+      if (!alive.has(socket)) {
+        socket.terminate();
+        continue;
+      }
+      alive.delete(socket);
+      socket.ping();
+    }
+  }, intervalMs);
+  return () => clearInterval(timer);
 }

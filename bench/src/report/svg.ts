@@ -5,7 +5,7 @@
  */
 import type { MetricResult, ScenarioResult } from "../harness.js";
 
-const COLORS: Readonly<Record<string, string>> = {
+export const COLORS: Readonly<Record<string, string>> = {
   lifeline: "#1f77b4",
   "lifeline-client": "#1f77b4",
   ws: "#8c8c8c",
@@ -21,7 +21,7 @@ const ROW_H = 26;
 const PANEL_HEAD = 30;
 const PANEL_GAP = 18;
 
-function escapeXml(text: string): string {
+export function escapeXml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 

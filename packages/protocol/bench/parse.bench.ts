@@ -11,6 +11,7 @@
  * `--strict` exits 1 when the publish target is missed.
  */
 import { parseClientMessage, parseServerMessage } from "../src/index.js";
+import { alternate } from "./alternate.js";
 
 interface Scenario {
   readonly name: string;
@@ -80,57 +81,16 @@ const scenarios: readonly Scenario[] = [
 
 let sink = 0;
 
-function timeBatch(run: () => void): number {
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < batch; i += 1) run();
-  return Number(process.hrtime.bigint() - start) / batch;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
 function measure(scenario: Scenario, deadline: number) {
   const { text, parse } = scenario;
-  for (const result of [parse(text)]) {
-    if (!result.ok) throw new Error(`${scenario.name}: the sample does not validate`);
-  }
+  if (!parse(text).ok) throw new Error(`${scenario.name}: the sample does not validate`);
   const bare = () => {
     sink ^= (JSON.parse(text) as { type: string }).type.length;
   };
   const full = () => {
     sink ^= parse(text).ok ? 1 : 2;
   };
-  // Warm-up: let both reach optimised code before anything is recorded.
-  for (let i = 0; i < 5; i += 1) {
-    timeBatch(bare);
-    timeBatch(full);
-  }
-  const bareNs: number[] = [];
-  const fullNs: number[] = [];
-  const ratios: number[] = [];
-  for (let round = 0; round < rounds && Date.now() < deadline; round += 1) {
-    let a: number;
-    let b: number;
-    if (round % 2 === 0) {
-      a = timeBatch(bare);
-      b = timeBatch(full);
-    } else {
-      b = timeBatch(full);
-      a = timeBatch(bare);
-    }
-    bareNs.push(a);
-    fullNs.push(b);
-    ratios.push(b / a);
-  }
-  return {
-    bare: median(bareNs),
-    full: median(fullNs),
-    ratio: median(ratios),
-    rounds: ratios.length,
-  };
+  return alternate(bare, full, { rounds, batch, deadline });
 }
 
 const started = Date.now();
@@ -151,7 +111,7 @@ for (const [index, scenario] of scenarios.entries()) {
         : `<= ${scenario.target} MISSED`;
   if (scenario.target !== undefined && result.ratio > scenario.target) missed = true;
   console.log(
-    `${scenario.name.padEnd(26)} ${String(Buffer.byteLength(scenario.text)).padStart(5)}  ${result.bare.toFixed(0).padStart(13)}  ${result.full.toFixed(0).padStart(17)}  ${result.ratio.toFixed(2).padStart(5)}x  ${verdict}`,
+    `${scenario.name.padEnd(26)} ${String(Buffer.byteLength(scenario.text)).padStart(5)}  ${result.a.toFixed(0).padStart(13)}  ${result.b.toFixed(0).padStart(17)}  ${result.ratio.toFixed(2).padStart(5)}x  ${verdict}`,
   );
 }
 console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s; sink ${sink & 1})`);

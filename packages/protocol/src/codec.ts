@@ -136,18 +136,24 @@ export function validateServerMessage(value: unknown): ParseResult<ServerMessage
  * cannot encode (cycles, `BigInt`).
  */
 export function serializeMessage(message: ClientMessage | ServerMessage): string {
+  return JSON.stringify(withRequiredPayload(message));
+}
+
+/**
+ * The message as it goes on the wire in any codec: a required payload field that is
+ * `undefined` becomes `null` (see {@link serializeMessage}).
+ */
+export function withRequiredPayload<T extends ClientMessage | ServerMessage>(message: T): T {
   switch (message.type) {
     case "publish":
     case "message":
-      if (message.data === undefined) return JSON.stringify({ ...message, data: null });
+      if (message.data === undefined) return { ...message, data: null };
       break;
     case "response":
-      if (message.ok && message.result === undefined) {
-        return JSON.stringify({ ...message, result: null });
-      }
+      if (message.ok && message.result === undefined) return { ...message, result: null };
       break;
   }
-  return JSON.stringify(message);
+  return message;
 }
 
 function parseWith<T>(

@@ -8,6 +8,11 @@
 export const PROTOCOL_VERSION = 1;
 /** WebSocket subprotocol a client offers (RFC 6455 section 1.9). */
 export const SUBPROTOCOL = "lifeline.v1";
+/**
+ * WebSocket subprotocol for the MessagePack codec: the same messages, one binary frame each
+ * (PROTOCOL.md, "MessagePack codec").
+ */
+export const MSGPACK_SUBPROTOCOL = "lifeline.v1.msgpack";
 
 /**
  * Upper bounds that keep a single message from costing unbounded memory or CPU.

@@ -36,8 +36,15 @@ export {
   serializeMessage,
   validateClientMessage,
   validateServerMessage,
+  withRequiredPayload,
 } from "./codec.js";
-export { ClientIdPattern, Limits, PROTOCOL_VERSION, SUBPROTOCOL } from "./constants.js";
+export {
+  ClientIdPattern,
+  Limits,
+  MSGPACK_SUBPROTOCOL,
+  PROTOCOL_VERSION,
+  SUBPROTOCOL,
+} from "./constants.js";
 export {
   type Contract,
   type ContractCheck,

@@ -10,6 +10,7 @@ const generatedPath = fileURLToPath(new URL(`../${VALIDATORS_PATH}`, import.meta
 const clientEntry = fileURLToPath(new URL("../../client/src/index.ts", import.meta.url));
 const protocolEntry = fileURLToPath(new URL("../src/index.ts", import.meta.url));
 const ajvEntry = fileURLToPath(new URL("../src/ajv.ts", import.meta.url));
+const msgpackEntry = fileURLToPath(new URL("../src/msgpack.ts", import.meta.url));
 
 /** Bundles `contents` for a browser, as an IIFE that assigns its exports to `lifeline`. */
 async function browserBundle(contents: string) {
@@ -99,6 +100,21 @@ describe("under a Content-Security-Policy without 'unsafe-eval'", () => {
     const realm = noEvalRealm();
     runInContext(code, realm);
     expect(runInContext("typeof lifeline.createClient", realm)).toBe("function");
+  });
+
+  test("the MessagePack codec encodes, decodes and refuses there", async () => {
+    const { code } = await browserBundle(`export * from ${JSON.stringify(msgpackEntry)};`);
+    expect(code).not.toMatch(/\bnew Function\b/);
+    const realm = noEvalRealm();
+    runInContext(code, realm);
+    const run = (source: string): unknown => JSON.parse(String(runInContext(source, realm)));
+    expect(
+      run(`JSON.stringify(lifeline.parseClientMessagePack(lifeline.encodeMessagePack(
+        {type:"publish",id:"p-1",topic:"a",data:{bytes:new Uint8Array([7])}})))`),
+    ).toMatchObject({ ok: true, message: { type: "publish", data: { bytes: { 0: 7 } } } });
+    expect(
+      run("JSON.stringify(lifeline.parseClientMessagePack(new Uint8Array([0xc1])))"),
+    ).toMatchObject({ ok: false, error: { code: "invalid_message" } });
   });
 
   test("the codec parses and refuses messages, and contracts check payloads", async () => {

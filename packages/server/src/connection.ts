@@ -2,6 +2,7 @@ import { type CloseCode, type ServerMessage, truncateCloseReason } from "@lifeli
 import { WebSocket } from "ws";
 import {
   type PreparedMessage,
+  prepareHeartbeat,
   prepareMessage,
   type SocketWriter,
   type WriteTarget,
@@ -11,7 +12,7 @@ import type { PublishLanes } from "./publish-lanes.js";
 import { TokenBucket, ViolationCounter } from "./rate-limit.js";
 import { bump, type Counters } from "./stats.js";
 
-const pingMessage = prepareMessage('{"type":"ping"}');
+const heartbeat = prepareHeartbeat();
 const noTopics: ReadonlySet<string> = new Set();
 
 /** Figures kept per connection, shown by the status endpoint and logged at close. */
@@ -188,9 +189,7 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
   /** Sends a ping frame and an app-level ping (PROTOCOL.md, "Liveness"). */
   ping(): void {
     if (this.closing || this.socket.readyState !== WebSocket.OPEN) return;
-    this.env.writer.flush(this);
-    this.socket.ping();
-    this.sendPrepared(pingMessage, "ping");
+    this.sendPrepared(heartbeat, "ping");
   }
 
   /** Topics this connection is subscribed to. */

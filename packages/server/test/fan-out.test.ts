@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   createSocketWriter,
   type PreparedMessage,
+  prepareHeartbeat,
   prepareMessage,
   type WriteTarget,
 } from "../src/fan-out.js";
@@ -23,6 +24,13 @@ describe("prepareMessage", () => {
     expect(large.frame[1]).toBe(127);
     expect(large.frame.readUIntBE(4, 6)).toBe(70_000);
     expect(large.frame.length).toBe(70_000 + 10);
+  });
+
+  it("prepares the heartbeat as a ping control frame followed by the app ping, in one buffer", () => {
+    const heartbeat = prepareHeartbeat();
+    expect([...heartbeat.frame.subarray(0, 2)]).toEqual([0x89, 0x00]);
+    expect(heartbeat.frame.subarray(2)).toEqual(prepareMessage('{"type":"ping"}').frame);
+    expect(heartbeat).toMatchObject({ text: '{"type":"ping"}', bytes: 15, pingFirst: true });
   });
 
   it("counts bytes, not characters", () => {

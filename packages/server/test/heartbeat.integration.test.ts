@@ -56,6 +56,23 @@ describe("heartbeat over real sockets (injected clock)", () => {
     expect(line).toMatchObject({ level: 40, client_id: "silent", silent_ms: 45_000 });
   });
 
+  it("sends both frames through ws when permessage-deflate takes the pre-framed path away", async () => {
+    const clock = createFakeClock();
+    const s = await startServer({
+      clock,
+      perMessageDeflate: true,
+      heartbeat: { intervalMs: 1000, timeoutMs: 500 },
+    });
+    disposer.add(() => s.close({ drainTimeoutMs: 10 }));
+    const client = await connect(s, "deflating", "", { autoPong: false });
+    disposer.add(() => client.ws.terminate());
+    expect(client.ws.extensions).toContain("permessage-deflate");
+    const frame = new Promise((resolve) => client.ws.once("ping", resolve));
+    clock.advance(1000);
+    await within(frame, "ping frame");
+    expect(await client.next(ofType("ping"))).toEqual({ type: "ping" });
+  });
+
   it("keeps a client that answers ping frames with pong frames", async () => {
     const clock = createFakeClock();
     const s = await startServer({ clock, heartbeat: { intervalMs: 1000, timeoutMs: 500 } });
