@@ -648,13 +648,14 @@ describe("validate* on decoded values", () => {
 describe("static types", () => {
   test("the unions are discriminated by type", () => {
     expectTypeOf<ClientMessage["type"]>().toEqualTypeOf<
-      "subscribe" | "unsubscribe" | "publish" | "request" | "history" | "ping" | "pong"
+      "subscribe" | "unsubscribe" | "publish" | "request" | "history" | "presence" | "ping" | "pong"
     >();
     expectTypeOf<ServerMessage["type"]>().toEqualTypeOf<
       | "hello"
       | "subscribed"
       | "unsubscribed"
       | "message"
+      | "presence_diff"
       | "response"
       | "error"
       | "shutdown"
