@@ -13,15 +13,17 @@ import { startServerProcess } from "./support/processes.js";
 // Presence under a node crash (PROTOCOL.md, "Presence"; the Redis broker's presence node
 // bound): 500 clients on two nodes sharing Redis, one node SIGKILLed and restarted. Its
 // clients fail over to the other node (each has both URLs, as behind a load balancer);
-// those that come back before the bound never leave (for anybody, on either node), the
-// ones that do not come back leave once, within the bound, and afterwards every node's
-// member set, the restarted one's too, is exactly the set of live clients.
+// those that come back while the dead node's holds last never leave (for anybody, on
+// either node), the ones that do not come back leave once, within the bound, and
+// afterwards every node's member set, the restarted one's too, is exactly the live set.
 
 const PER_NODE = 250;
 const GONE = 50;
 const WATCHERS_ON_B = 5;
 /** Short, injected: the default is 30 s. */
 const NODE_TIMEOUT_MS = 8000;
+/** A dead node's members are held at least its heartbeat's TTL (@lifeline/redis README). */
+const HELD_AT_LEAST_MS = NODE_TIMEOUT_MS * 0.6;
 const TOPIC = "chaos/presence";
 const fastBackoff = {
   kind: "exponential",
@@ -81,10 +83,10 @@ function watcher(url: string | string[], clientId: string) {
         timeoutMs,
       );
     },
-    /** Joins and leaves reported after `since`, as "+id" and "-id". */
-    changesAfter(since: number): string[] {
+    /** Joins and leaves reported by the events from index `from` on, as "+id" and "-id". */
+    changesSince(from: number): string[] {
       return events
-        .filter((e) => e.at >= since)
+        .slice(from)
         .flatMap(({ event }) => [
           ...event.joins.map((m) => `+${m.clientId}`),
           ...event.leaves.map((m) => `-${m.clientId}`),
@@ -142,6 +144,8 @@ describe("presence when a node is killed", () => {
     for (const w of watchersOnB) await w.until(everyone, "everyone joined, seen from B", 30_000);
 
     // The crash: B dies, 50 of its clients never come back, the rest fail over to A.
+    const viewers = [observer, ...watchersOnB];
+    const eventsBefore = new Map(viewers.map((v) => [v, v.events.length]));
     const killedAt = Date.now();
     await b.kill();
     const gone = fleetB.members.slice(PER_NODE - GONE);
@@ -166,6 +170,7 @@ describe("presence when a node is killed", () => {
     const settledMs = (lastLeave?.at ?? Number.POSITIVE_INFINITY) - killedAt;
     for (const w of watchersOnB) await w.until(live, "the gone clients left, seen from B", 30_000);
     const lastBackMs = Math.max(...back.values()) - killedAt;
+    expect(back.size).toBe(PER_NODE - GONE);
     await restarted;
 
     // Every node's answer is the live set exactly: no ghost of the dead node.
@@ -189,10 +194,23 @@ describe("presence when a node is killed", () => {
 
     // The dead node's members that did not come back left within the bound, once each.
     expect(settledMs).toBeLessThanOrEqual(NODE_TIMEOUT_MS);
-    const expectedLeaves = gone.map((m) => `-${m.name}`).sort();
-    // Those that came back did so within the bound, and nobody saw them leave or join.
-    expect(lastBackMs).toBeLessThan(NODE_TIMEOUT_MS);
-    expect(observer.changesAfter(killedAt).sort()).toEqual(expectedLeaves);
-    for (const w of watchersOnB) expect(w.changesAfter(killedAt).sort()).toEqual(expectedLeaves);
+    // A dead node's holds last at least its heartbeat's TTL (60% of the bound): a client
+    // back before then never left for anybody. One back later (a loaded machine) may have
+    // been reaped first: then it left and joined once, and nothing else.
+    const steady = [...back].filter(([, at]) => at - killedAt < HELD_AT_LEAST_MS - 500);
+    const late = [...back].filter(([, at]) => at - killedAt >= HELD_AT_LEAST_MS - 500);
+    console.info(
+      `[chaos] presence: back before the hold ended ${steady.length}, after ${late.length}`,
+    );
+    expect(steady.length).toBeGreaterThan(0);
+    for (const seen of viewers) {
+      const changes = seen.changesSince(eventsBefore.get(seen) ?? 0);
+      const of = (id: string) => changes.filter((c) => c.slice(1) === id);
+      for (const member of gone) expect(of(member.name)).toEqual([`-${member.name}`]);
+      for (const [id] of steady) expect(of(id)).toEqual([]);
+      for (const [id] of late) expect([0, 2]).toContain(of(id).length);
+      const known = new Set([...gone.map((m) => m.name), ...back.keys()]);
+      expect(changes.filter((c) => !known.has(c.slice(1)))).toEqual([]);
+    }
   });
 });
