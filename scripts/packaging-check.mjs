@@ -17,7 +17,7 @@ import { runReadmeExamples } from "./packaging/readme-examples.mjs";
 import { checkContents, lint, pack } from "./packaging/tarballs.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const publicPackages = ["protocol", "backoff", "server", "client", "redis", "cli"];
+const publicPackages = ["protocol", "backoff", "server", "client", "redis", "cli", "react"];
 const scratch = mkdtempSync(join(tmpdir(), "lifeline-packaging-"));
 const tarballs = join(scratch, "tarballs");
 const project = join(scratch, "project");

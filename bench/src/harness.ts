@@ -3,7 +3,7 @@
  * server process per run, and the bookkeeping of runs into figures.
  */
 import { fileURLToPath } from "node:url";
-import type { ContenderName } from "./contenders/types.js";
+import type { ServerKind } from "./contenders/types.js";
 import { spawnWorker, type Worker } from "./ipc.js";
 import type { CpuSnapshot } from "./server-main.js";
 import { type Summary, summarise } from "./stats.js";
@@ -36,10 +36,11 @@ export interface HarnessOptions {
 export class Harness {
   private loadWorker: Worker | undefined;
   /** Servers booted ahead of their run (in parallel), by contender. */
-  private readonly spare = new Map<ContenderName, Promise<Worker>[]>();
+  private readonly spare = new Map<ServerKind, Promise<Worker>[]>();
   private profiles = 0;
+  private redis: string | undefined;
   private readonly listening = new Map<
-    ContenderName,
+    ServerKind,
     { server: Worker; port: number; controlPort: number }
   >();
 
@@ -62,7 +63,7 @@ export class Harness {
    * Boots server processes for the coming runs all at once: loading a server's code takes
    * up to 2 s on this machine, and the processes sit idle until their run.
    */
-  prespawn(contenders: readonly ContenderName[]): void {
+  prespawn(contenders: readonly ServerKind[]): void {
     for (const contender of contenders) {
       const booting = this.bootServer(contender);
       booting.catch(() => {});
@@ -73,18 +74,29 @@ export class Harness {
   }
 
   /** A booted server process for `contender`, not yet listening. */
-  spawnServer(contender: ContenderName): Promise<Worker> {
+  spawnServer(contender: ServerKind): Promise<Worker> {
     return this.spare.get(contender)?.shift() ?? this.bootServer(contender);
   }
 
-  private bootServer(contender: ContenderName): Promise<Worker> {
+  private bootServer(contender: ServerKind): Promise<Worker> {
     const execArgv = [...this.conditions(), "--expose-gc"];
-    return spawnWorker(SERVER_ENTRY, { args: [contender], execArgv });
+    const args = contender === "lifeline-redis" ? [contender, this.redisUrl()] : [contender];
+    return spawnWorker(SERVER_ENTRY, { args, execArgv });
+  }
+
+  private redisUrl(): string {
+    if (this.redis === undefined) throw new Error("a lifeline-redis server needs useRedis(url)");
+    return this.redis;
+  }
+
+  /** The `redis-server` the `lifeline-redis` servers booted from now on use. */
+  useRedis(url: string | undefined): void {
+    this.redis = url;
   }
 
   /** Runs `body` against a fresh listening server, then stops it and drops every client. */
   async withServer<T>(
-    contender: ContenderName,
+    contender: ServerKind,
     body: (server: Worker, port: number, controlPort: number) => Promise<T>,
     options: { readonly fresh?: boolean; readonly heartbeatMs?: number } = {},
   ): Promise<T> {
@@ -229,7 +241,7 @@ export async function repeat(
   runs: number,
   once: (contender: string, run: number) => Promise<Readonly<Record<string, number>>>,
   /** The server processes one run of `contender` uses, booted together before each round. */
-  servers: (contender: string) => readonly ContenderName[] = (c) => [c as ContenderName],
+  servers: (contender: string) => readonly ServerKind[] = (c) => [c as ServerKind],
 ): Promise<Runs> {
   const collected = new Runs();
   for (let run = 1; run <= runs; run++) {

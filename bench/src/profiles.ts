@@ -1,6 +1,7 @@
 /** What `pnpm bench` (quick, under 3 minutes) and `pnpm bench:full` run. */
 import type { AcceptParams } from "./scenarios/accept.js";
 import type { OverheadParams } from "./scenarios/client-overhead.js";
+import type { CrossNodeParams } from "./scenarios/cross-node.js";
 import type { FanoutParams } from "./scenarios/fanout.js";
 import type { MemoryParams } from "./scenarios/memory.js";
 import type { RpcParams } from "./scenarios/rpc.js";
@@ -20,6 +21,7 @@ export interface Profile {
   readonly accept: readonly AcceptParams[];
   readonly storm: readonly StormParams[];
   readonly clientOverhead: readonly OverheadParams[];
+  readonly crossNode: readonly CrossNodeParams[];
   readonly scale: readonly ScaleParams[];
 }
 
@@ -45,6 +47,18 @@ const burst = (clients: number, runs: number, measureMs: number): FanoutParams =
   fixedRate: { burst: 10, everyMs: 500 },
 });
 
+const crossNode = (clients: number, runs: number, measureMs: number): CrossNodeParams => ({
+  clients,
+  window: 32,
+  bytes: 200,
+  warmupMs: Math.min(500, measureMs),
+  measureMs,
+  latencyClients: 10,
+  // 1,000 messages/s, the rate of the cross-node latency target.
+  fixedRate: { burst: 10, everyMs: 10 },
+  runs,
+});
+
 const scaleAt = (clients: number): ScaleParams => ({
   clients,
   heartbeatMs: 1000,
@@ -65,6 +79,8 @@ export const profiles: Readonly<Record<"quick" | "full", Profile>> = {
     accept: [{ clients: 1000, concurrency: 50, runs: 3 }],
     storm: [{ clients: 500, timeoutMs: 10_000, runs: 3 }],
     clientOverhead: [{ window: 64, bytes: 200, warmupMs: 500, measureMs: 800, runs: 3 }],
+    // Two nodes and a redis-server per run: only in the full profile (--only cross-node).
+    crossNode: [],
     // Minutes per size at 10k and more: only in the full profile (or --only scale).
     scale: [],
   },
@@ -80,6 +96,7 @@ export const profiles: Readonly<Record<"quick" | "full", Profile>> = {
     accept: [{ clients: 5000, concurrency: 50, runs: 3 }],
     storm: [{ clients: 2000, timeoutMs: 30_000, runs: 3 }],
     clientOverhead: [{ window: 64, bytes: 200, warmupMs: 500, measureMs: 2000, runs: 5 }],
+    crossNode: [crossNode(1000, 5, 2000)],
     scale: [scaleAt(1000), scaleAt(5000), scaleAt(10_000), scaleAt(15_000)],
   },
 };

@@ -24,6 +24,7 @@ import { checkTargets, resultsMarkdown, type TargetCheck } from "./report/markdo
 import { renderChart } from "./report/svg.js";
 import { accept } from "./scenarios/accept.js";
 import { clientOverhead } from "./scenarios/client-overhead.js";
+import { crossNode } from "./scenarios/cross-node.js";
 import { fanout } from "./scenarios/fanout.js";
 import { memory } from "./scenarios/memory.js";
 import { rpc } from "./scenarios/rpc.js";
@@ -40,6 +41,7 @@ const SCENARIOS = [
   "storm",
   "client-overhead",
   "scale",
+  "cross-node",
 ];
 
 const { values: args } = parseArgs({
@@ -308,6 +310,11 @@ async function main(): Promise<void> {
     if (only.has("client-overhead") && contenders.includes("lifeline")) {
       for (const p of withRuns(profile.clientOverhead))
         await step("client overhead", () => clientOverhead(harness, p));
+    }
+    // Lifeline only (memory against Redis), so it runs whichever contenders were asked for.
+    if (only.has("cross-node") && contenders.includes("lifeline")) {
+      for (const p of withRuns(profile.crossNode))
+        await step(`cross-node ${p.clients}`, () => crossNode(harness, p));
     }
   } finally {
     await harness.close();

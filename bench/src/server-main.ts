@@ -9,12 +9,12 @@ import { Session } from "node:inspector/promises";
 import { type AddressInfo, createServer as createControlServer } from "node:net";
 import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
 import { writeHeapSnapshot } from "node:v8";
-import { CONTENDERS, type ContenderName, type ContenderServer } from "./contenders/types.js";
+import { type ContenderServer, SERVER_KINDS, type ServerKind } from "./contenders/types.js";
 import { serve } from "./ipc.js";
 import { makeData, nowMs } from "./payload.js";
 
-const contender = process.argv[2] as ContenderName;
-if (!CONTENDERS.includes(contender)) throw new Error(`unknown contender ${contender}`);
+const contender = process.argv[2] as ServerKind;
+if (!SERVER_KINDS.includes(contender)) throw new Error(`unknown contender ${contender}`);
 
 /**
  * `heartbeatMs`: every contender pings each connection at this interval with its own
@@ -40,6 +40,17 @@ async function loadStarter(): Promise<Starter> {
     case "lifeline": {
       const { startLifelineServer } = await import("./contenders/lifeline.js");
       return (port, heartbeatMs) => startLifelineServer({ host, port, heartbeatMs });
+    }
+    case "lifeline-redis": {
+      const { startLifelineServer } = await import("./contenders/lifeline.js");
+      const { createRedisBroker } = await import("@lifeline/redis");
+      const url = process.argv[3];
+      if (url === undefined) throw new Error("lifeline-redis needs the Redis URL as argument 2");
+      return async (port) => {
+        const broker = createRedisBroker({ url, keyPrefix: "bench:" });
+        await broker.ready();
+        return await startLifelineServer({ host, port, broker });
+      };
     }
   }
 }

@@ -194,4 +194,23 @@ export const TARGETS: readonly Target[] = [
       },
     ];
   }),
+  {
+    text: "cross-node on Redis, 1,000 clients: delivered msgs/s vs one node on the memory broker",
+    scenario: "cross-node-1000",
+    metric: "rate",
+    contender: "redis-a-to-b",
+    kind: "ratio",
+    against: "memory",
+    op: ">=",
+    limit: 0.8,
+  },
+  {
+    text: "cross-node on Redis: p99 from publish on node A to arrival via node B at 1,000 msgs/s (ms)",
+    scenario: "cross-node-1000",
+    metric: "fixedP99",
+    contender: "redis-a-to-b",
+    kind: "absolute",
+    op: "<",
+    limit: 5,
+  },
 ];

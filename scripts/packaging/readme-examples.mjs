@@ -51,9 +51,10 @@ function expectOutput(label, output, patterns) {
 }
 
 /**
- * How each README says to run its example, and what its output must show. `.ts` files run
- * under tsx, as the READMEs say (`npx tsx file.ts` / `node --import tsx file.ts`); `.sh`
- * files (shell commands) under `sh`.
+ * How each README says to run its example, and what its output must show. `.ts` and `.tsx`
+ * files run under tsx, as the READMEs say (`npx tsx file.ts` / `node --import tsx file.ts`);
+ * `.sh` files (shell commands) under `sh`. `files` are project files the README states
+ * rather than shows (a `tsconfig.json` setting).
  */
 const runners = {
   protocol: {
@@ -86,6 +87,20 @@ const runners = {
       /^\{"server_time":"[^"]+","epoch_ms":\d+\}$/m,
     ],
     timeoutMs: 60_000,
+  },
+  react: {
+    file: "example.tsx",
+    // The README: "As in any React project, `tsconfig.json` says `"jsx": "react-jsx"`".
+    files: { "tsconfig.json": JSON.stringify({ compilerOptions: { jsx: "react-jsx" } }) },
+    // Against `pnpm demo`, like the client's: server rendering, then hydration in happy-dom.
+    needs: (ctx) => startDemo(ctx.root),
+    env: async (_ctx, demo) => ({ LIFELINE_URL: demo.wsUrl }),
+    expect: [
+      /^server rendered: <main><p>connection: <!-- -->idle<\/p>/m,
+      /^rendered: connection: open \| ticks: \d+, \d+, \d+ \| time: idle$/m,
+      /^rendered: connection: open \| .* \| time: \{"server_time":"[^"]+"/m,
+    ],
+    timeoutMs: 30_000,
   },
   redis: {
     file: "cluster-node.ts",
@@ -167,13 +182,16 @@ export async function runReadmeExamples({ root, scratch, tarballs, only }) {
     }
     const project = install(scratch, name, example.installs, tarballs);
     writeFileSync(join(project, runner.file), example.code);
+    for (const [file, text] of Object.entries(runner.files ?? {})) {
+      writeFileSync(join(project, file), text);
+    }
     const needed = runner.needs ? await runner.needs(ctx) : undefined;
     try {
       if (runner.custom) {
         await runner.custom(project, runner.file, ctx, needed);
       } else {
         const env = runner.env ? await runner.env(ctx, needed) : {};
-        const [command, args] = runner.file.endsWith(".ts")
+        const [command, args] = /\.tsx?$/.test(runner.file)
           ? [tsx, [runner.file]]
           : runner.file.endsWith(".sh")
             ? ["sh", [runner.file]]

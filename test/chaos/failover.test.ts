@@ -1,7 +1,6 @@
-import { createClient } from "@lifeline/client";
 import { countdown, startRedisServer, within } from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
-import { publishLoop, publishMarkers, startFleet, tappedWebSocket } from "./support/fleet.js";
+import { publishLoop, publishMarkers, quietClient, startFleet } from "./support/fleet.js";
 import { History, summarize } from "./support/history.js";
 import { startServerProcess } from "./support/processes.js";
 
@@ -43,12 +42,9 @@ describe("node failover with the Redis broker", () => {
       topicsOf: (i) => [topicName(i)],
       history,
     });
-    const observer = createClient({
+    const observer = quietClient({
       url: b.url,
       clientId: "failover-observer",
-      lifecycle: false,
-      logLevel: "silent",
-      WebSocket: tappedWebSocket(() => {}),
     });
     disposers.push(() => {
       fleet.close();

@@ -1,12 +1,12 @@
-import { createClient, type LifelineClient } from "@lifeline/client";
+import type { LifelineClient } from "@lifeline/client";
 import { countdown, type RedisServer, startRedisServer, within } from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type Fleet,
   publishLoop,
   publishMarkers,
+  quietClient,
   startFleet,
-  tappedWebSocket,
 } from "./support/fleet.js";
 import { History, summarize } from "./support/history.js";
 import { type ServerProcess, startServerProcess } from "./support/processes.js";
@@ -60,12 +60,9 @@ async function killDuringTraffic(
     topicsOf: (i) => [topicName(i)],
     history,
   });
-  const observer: LifelineClient = createClient({
+  const observer: LifelineClient = quietClient({
     url: server.url,
     clientId: "kill-observer",
-    lifecycle: false,
-    logLevel: "silent",
-    WebSocket: tappedWebSocket(() => {}),
   });
   disposers.push(() => {
     fleet.close();

@@ -118,7 +118,7 @@ describe("presence when a node is killed", () => {
         redisUrl: redis.url,
         keyPrefix: "chaos-presence:",
         presence: { graceMs: 10_000, diffIntervalMs: 100 },
-        presenceNodeTimeoutMs: NODE_TIMEOUT_MS,
+        broker: { presence: { nodeTimeoutMs: NODE_TIMEOUT_MS } },
         options: { limits: { maxConnectionsPerIp: 10_000, maxConnections: 10_000 } },
       });
     const [a, b] = await Promise.all([start(), start()]);

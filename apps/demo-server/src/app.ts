@@ -2,6 +2,7 @@ import { createServer as createHttpServer } from "node:http";
 import { type Broker, createServer, type LifelineServer, MethodError } from "@lifeline/server";
 import type { Logger } from "pino";
 import { createStatusGuard, isLoopback } from "./admin.js";
+import { createApiHandler } from "./api.js";
 import { createDemoBroker, type DemoBroker } from "./broker.js";
 import { type Clock, systemClock } from "./clock.js";
 import type { DemoConfig } from "./config.js";
@@ -13,6 +14,7 @@ import {
   TICKS_TOPIC,
   type Tick,
 } from "./contract.js";
+import { createDemoAuth, type DemoPrincipal } from "./demo-auth.js";
 import { createHttpHandler } from "./http.js";
 import { createLogger } from "./log.js";
 import { createObservatory, TelescopeError } from "./telescopes.js";
@@ -36,6 +38,12 @@ export interface DemoServerOptions {
    * @default isLoopback (127.0.0.0/8 and ::1)
    */
   readonly isTrustedAddress?: (address: string) => boolean;
+  /**
+   * How long a demo sign-in token lasts, in milliseconds; the page refreshes it in band
+   * before then. Tests shorten it.
+   * @default 300000
+   */
+  readonly tokenTtlMs?: number;
 }
 
 export interface DemoServer {
@@ -43,7 +51,7 @@ export interface DemoServer {
   readonly port: number;
   /** `http://host:port/` of the dashboard. */
   readonly url: string;
-  readonly lifeline: LifelineServer<unknown, ObservatorySpec>;
+  readonly lifeline: LifelineServer<DemoPrincipal | undefined, ObservatorySpec>;
   /** True while this process produces telescopes and ticks (always in memory; the lease holder on Redis). */
   readonly producing: boolean;
   /** Calls `listener` whenever `producing` changes; returns the undo. */
@@ -68,23 +76,30 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
 
   const httpServer = createHttpServer();
   httpServer.requestTimeout = 30_000;
-  const lifeline = await createServer({
+  const isAdmin = createStatusGuard({
+    adminToken: config.adminToken,
+    isTrustedAddress: options.isTrustedAddress ?? isLoopback,
+  });
+  const auth = createDemoAuth({ clock, ttlMs: options.tokenTtlMs ?? 300_000 });
+  const lifeline = await createServer<DemoPrincipal | undefined, ObservatorySpec>({
     server: httpServer,
     path: "/ws",
     contract,
     broker,
+    // Pages that did not sign in connect as "anonymous"; a signed-in page's token names
+    // its user, whose identity a refresh cannot change.
+    authenticate: (_request, handshake) =>
+      handshake.token === undefined ? undefined : auth.verify(handshake.token),
+    credentials: {
+      refresh: (token) => auth.verify(token),
+      expiresAt: (principal) => principal?.exp,
+    },
     heartbeat: { intervalMs: config.heartbeatIntervalMs, timeoutMs: config.heartbeatTimeoutMs },
     limits: { maxConnections: config.maxConnections },
     // Every demo topic has presence: a telescope card shows who watches it.
     presence: () => true,
     ...(config.allowedOrigins === undefined ? {} : { allowedOrigins: config.allowedOrigins }),
-    status: {
-      enabled: true,
-      authorize: createStatusGuard({
-        adminToken: config.adminToken,
-        isTrustedAddress: options.isTrustedAddress ?? isLoopback,
-      }),
-    },
+    status: { enabled: true, authorize: isAdmin },
     logger: logger.child({ component: "lifeline" }),
     // A demo has few clients: bring them back within a few seconds of a restart.
     shutdown: { reason: "demo server restarting", reconnectAfterMs: 500, spreadMs: 1500 },
@@ -152,6 +167,7 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     createHttpHandler({
       webDir: config.webDir,
       handleLifeline: lifeline.handleHttp,
+      handleApi: createApiHandler({ auth, lifeline, isAdmin }),
       pageConfig: (): PageConfig => ({
         nodeId,
         broker: brokerKind,

@@ -22,6 +22,8 @@ export interface HttpHandlerOptions {
   readonly webDir: string;
   /** The server's own endpoints (`/health`, `/api/websocket/status`, `/metrics`); true when handled. */
   readonly handleLifeline: (request: IncomingMessage, response: ServerResponse) => boolean;
+  /** The demo's API (`/api/login`, `/api/admin/...`); true when handled. */
+  readonly handleApi: (request: IncomingMessage, response: ServerResponse) => boolean;
   /** Served as `/demo-config.json`: what the page needs to know about this deployment. */
   readonly pageConfig: () => unknown;
 }
@@ -38,6 +40,7 @@ export function createHttpHandler(
 
   return (request, response) => {
     if (options.handleLifeline(request, response)) return;
+    if (options.handleApi(request, response)) return;
     const url = new URL(request.url ?? "/", "http://localhost");
     if (request.method !== "GET" && request.method !== "HEAD") {
       send(response, 405, "text/plain; charset=utf-8", "method not allowed\n", {

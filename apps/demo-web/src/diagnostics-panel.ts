@@ -1,4 +1,5 @@
 import type { ClientStats, LifelineClient } from "@lifeline/client";
+import { adminActions } from "./admin-actions.js";
 import { formatDuration, h } from "./dom.js";
 import type { ObservatorySpec } from "./types.js";
 
@@ -43,6 +44,8 @@ export function mountDiagnosticsPanel(
       pingResult,
       button("✕", "diag-close", () => panel.toggle()),
     ),
+    // Outside the body, which is re-rendered twice a second.
+    adminActions(),
     body,
   );
 

@@ -4,6 +4,7 @@ import { createCommandLog } from "./commands.js";
 import { mountConnectionIndicator } from "./connection-indicator.js";
 import { mountDiagnosticsPanel } from "./diagnostics-panel.js";
 import { byId } from "./dom.js";
+import { mountSignIn, type SignIn } from "./sign-in.js";
 import { createTelescopeCard, type TelescopeCard } from "./telescope-card.js";
 import { mountTicksPanel } from "./ticks-panel.js";
 import { createToasts } from "./toasts.js";
@@ -46,11 +47,15 @@ async function start(): Promise<void> {
     ? `page from ${config.nodeId} · broker: ${config.broker}${config.broker === "redis" ? ` (${config.producer ? "this node produces" : "another node produces"})` : ""}${Array.isArray(url) ? ` · ${url.length} nodes` : ""}`
     : "";
 
+  // Signing in or out changes whose connection it is: only a new connection may.
+  let signIn: SignIn | undefined;
   // Typed by the server's contract without bundling it: the server validates.
   const client = createClient<ObservatorySpec>({
     url,
     role: "frontend",
     logLevel: "warn",
+    // Asked at every connect and, before the token expires, for an in-band refresh.
+    token: (context) => signIn?.token(context),
     // A wall dashboard keeps trying (the default gives up after 10 attempts); it only
     // stops on a fatal close. Full jitter spreads many tabs after a server restart.
     backoff: {
@@ -62,6 +67,7 @@ async function start(): Promise<void> {
       jitter: "full",
     },
   });
+  signIn = mountSignIn(byId("sign-in"), () => client.reconnect());
   const toasts = createToasts(byId("toasts"));
   mountConnectionIndicator(byId("connection"), client, toasts);
   const commands = createCommandLog(byId("commands"), client);

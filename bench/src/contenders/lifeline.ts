@@ -4,15 +4,22 @@
  * one IP, and the round-trip scenario sends far more than 100 messages/s per socket.
  * Logging is off for every contender (none of the others logs either).
  */
-import { createServer } from "@lifeline/server";
+import { type Broker, createServer } from "@lifeline/server";
 import type { BenchData } from "../payload.js";
 import { ECHO_METHOD, TOPIC } from "../payload.js";
 import type { ContenderServer, StartOptions } from "./types.js";
 
-export async function startLifelineServer(options: StartOptions): Promise<ContenderServer> {
+/**
+ * `broker`: the Redis broker for the cross-node scenario (closed with the server); the
+ * in-memory one when absent.
+ */
+export async function startLifelineServer(
+  options: StartOptions & { readonly broker?: Broker },
+): Promise<ContenderServer> {
   const server = await createServer({
     host: options.host,
     port: options.port,
+    ...(options.broker === undefined ? {} : { broker: options.broker }),
     logger: { level: "silent" },
     ...(options.heartbeatMs === undefined
       ? {}
@@ -30,6 +37,9 @@ export async function startLifelineServer(options: StartOptions): Promise<Conten
       void server.publish(TOPIC, data);
     },
     connections: () => server.stats().connections.active,
-    close: () => server.close({ reason: "bench over", reconnectAfterMs: 0 }),
+    close: async () => {
+      await server.close({ reason: "bench over", reconnectAfterMs: 0 });
+      await options.broker?.close();
+    },
   };
 }

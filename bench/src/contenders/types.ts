@@ -4,11 +4,19 @@ import type { BenchData } from "../payload.js";
 export const CONTENDERS = ["lifeline", "ws", "ws-preframed", "socketio"] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
 
+/**
+ * What a server process can run: a contender, or Lifeline on the Redis broker (the
+ * cross-node scenario; the Redis URL comes as the process's second argument).
+ */
+export const SERVER_KINDS = [...CONTENDERS, "lifeline-redis"] as const;
+export type ServerKind = (typeof SERVER_KINDS)[number];
+
 /** The wire a load client speaks: the pre-framed ws server speaks the same as `ws`. */
 export type Wire = "lifeline" | "ws" | "socketio";
 
-export function wireOf(contender: ContenderName): Wire {
-  return contender === "ws-preframed" ? "ws" : contender;
+export function wireOf(contender: ServerKind): Wire {
+  if (contender === "ws-preframed") return "ws";
+  return contender === "lifeline-redis" ? "lifeline" : contender;
 }
 
 export interface StartOptions {

@@ -1,5 +1,6 @@
 import type {
   ContractSpec,
+  DirectData,
   MethodOf,
   MethodParams,
   MethodResult,
@@ -82,6 +83,15 @@ export interface LifelineClient<S extends ContractSpec = ContractSpec> {
     handler: MessageHandler<TopicData<S, T>>,
     options?: SubscribeOptions,
   ): () => void;
+  /**
+   * Receives the direct messages the server sends this client (`server.sendTo`), in order,
+   * once each, across reconnects: they arrive on the client's inbox, the reserved topic
+   * `@inbox`, with a topic's offsets, resume and gap reports (PROTOCOL.md, "Direct
+   * messages"); `meta.topic` is `"@inbox"`. With a contract, `data` is its `direct` type
+   * and is checked on arrival. `options` are a subscription's (`since`, `rewind`, `onGap`,
+   * `onError`). Needs a server that announces the `inbox` feature. Returns the undo.
+   */
+  onDirect(handler: MessageHandler<DirectData<S>>, options?: SubscribeOptions): () => void;
   /** Resolves with the server's ack once `data` is appended to `topic`, exactly once. */
   publish<T extends ClientTopic<S>>(
     topic: T,

@@ -23,7 +23,12 @@ export interface AttemptInputs {
 class StepTimeout extends Error {}
 
 /** Resolves like `value`, or rejects with a `StepTimeout` after `ms` on `clock`. */
-function bounded<T>(value: T | Promise<T>, ms: number, clock: Clock, what: string): Promise<T> {
+export function bounded<T>(
+  value: T | Promise<T>,
+  ms: number,
+  clock: Clock,
+  what: string,
+): Promise<T> {
   if (!(value instanceof Promise)) return Promise.resolve(value);
   return new Promise<T>((resolve, reject) => {
     const stop = after(clock, ms, () =>

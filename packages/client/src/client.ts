@@ -2,9 +2,11 @@ import {
   CloseCode,
   type ContractSpec,
   type HelloMessage,
+  INBOX_TOPIC,
   isFatalClose,
   type MethodResult,
   type TopicData,
+  truncateCloseReason,
 } from "@lifeline/protocol";
 import type { ClientEvents, LifelineClient } from "./api.js";
 import { type AttemptInputs, prepareAttempt } from "./attempt.js";
@@ -24,6 +26,7 @@ import { browserLifecycle } from "./page-lifecycle.js";
 import { createPresenceTracker, type PresenceListener, queryPresence } from "./presence.js";
 import { createPublishTracker, defaultPublishRetry } from "./publish.js";
 import { createReconnectPlanner, defaultBackoff } from "./reconnect.js";
+import { createRefresher } from "./refresh.js";
 import { createRequestTracker, type RequestOptions } from "./requests.js";
 import { RoundTrips } from "./round-trip.js";
 import { redactTokens, redactUrl, type WebSocketResolver } from "./socket.js";
@@ -105,6 +108,8 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
   let stopStableTimer: () => void = () => {};
   let lastCloseCode: number | undefined;
   let lastFailureFatal = false;
+  /** A 4401 on an open connection was retried once with a fresh token since the last hello. */
+  let authRetried = false;
   let paused = false;
   let stopWatchingLifecycle: (() => void) | undefined;
 
@@ -212,6 +217,42 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     return true;
   };
 
+  const refresher = createRefresher({
+    token: options.token,
+    clock,
+    stepTimeoutMs: connectTimeoutMs,
+    log,
+    serverRefreshes: () => stats.serverFeatures.includes("refresh"),
+    send: (frame) => {
+      if (!active?.send(frame)) return false;
+      stats.countSent("refresh");
+      return true;
+    },
+    nextId: () => transport.nextId("t"),
+    onRefreshed(result) {
+      log.info("credentials refreshed", { forbidden: result.forbidden });
+      for (const topic of result.forbidden) {
+        subscriptions.revoke(topic, {
+          code: "forbidden",
+          message: "the refreshed credentials do not allow it",
+        });
+      }
+    },
+    onRefused(error) {
+      // Refused twice: reconnecting with the same token function would be refused again.
+      const live = connection;
+      if (!live) return;
+      generation += 1;
+      authRetried = true;
+      const reason = `credentials refused: ${error.message}`;
+      live.close(CloseCode.Unauthenticated, truncateCloseReason(reason));
+      attemptEnded({
+        cause: { code: CloseCode.Unauthenticated, reason, errorClass: "auth" },
+        greeted: true,
+      });
+    },
+  });
+
   const handleMessage = createDispatcher({
     stats,
     roundTrips,
@@ -219,6 +260,7 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     publishes,
     subscriptions,
     presence,
+    refresher,
     log,
     send: (frame) => active?.send(frame) ?? false,
     reportError: (error) => events.emit("error", error),
@@ -358,6 +400,7 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
       ...(stats.url === undefined ? {} : { url: stats.url }),
     });
     lastFailureFatal = false;
+    authRetried = false;
     // Resubscribe and replay the outbox before announcing `open`: a listener of the state
     // event that publishes must not overtake messages queued earlier.
     subscriptions.resubscribeAll();
@@ -389,6 +432,7 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     active = undefined;
     connection = undefined;
     stats.openedAt = undefined;
+    refresher.connectionLost();
     if (wasActive) {
       requests.connectionLost(reason);
       subscriptions.connectionLost();
@@ -414,6 +458,7 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
       urls.rotate();
     }
     lastCloseCode = cause.code;
+    if (retriesWithFreshToken(end)) return;
     const plan = planner.plan({
       ...(cause.code === undefined ? {} : { code: cause.code }),
       ...(end.shutdownFloorMs === undefined ? {} : { serverFloorMs: end.shutdownFloorMs }),
@@ -444,6 +489,21 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
         startAttempt("retry", { reason: `retry ${plan.attempt} after ${plan.delayMs} ms` }),
       ),
     );
+  };
+
+  /**
+   * Credentials that expired on an open connection (4401 after hello: the refresh did not
+   * happen, say the device slept) are not a fatal refusal when a token function can give
+   * a new token: one attempt at once asks it, and a refusal of that one is fatal.
+   */
+  const retriesWithFreshToken = (end: ConnectionEnd): boolean => {
+    const fromServer = end.cause.errorClass === "auth" && end.greeted;
+    if (!fromServer || authRetried || typeof options.token !== "function") return false;
+    authRetried = true;
+    setState({ type: "drop", retry: true }, end.cause, { nextRetryAt: clock.now() });
+    log.info("credentials expired; reconnecting with a fresh token", { ...end.cause });
+    driver.own(after(clock, 0, () => startAttempt("retry", { reason: "fresh credentials" })));
+    return true;
   };
 
   const connect = () => {
@@ -527,6 +587,11 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
       return queryPresence(requests, topic, requestOptions);
     },
     members: (topic) => presence.members(topic),
+    onDirect(handler, directOptions = {}) {
+      const unsubscribe = subscriptions.add(INBOX_TOPIC, handler as MessageHandler, directOptions);
+      ensureStarted();
+      return unsubscribe;
+    },
     publish(topic, data, publishOptions) {
       if (store.getSnapshot().state === "closed") {
         return Promise.reject(new LifelineError(ClientErrorCode.Closed, "the client is closed"));

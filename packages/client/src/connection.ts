@@ -59,7 +59,6 @@ export interface Connection {
 /** Close codes a server uses to refuse a handshake it accepted at the HTTP level. */
 const handshakeCodes = new Set<number>([
   CloseCode.BadHandshake,
-  CloseCode.Unauthenticated,
   CloseCode.Forbidden,
   CloseCode.TooManyConnections,
   CloseCode.HandshakeError,
@@ -76,6 +75,7 @@ export function classifyClose(code: number, opened: boolean, errorText: string):
       ? "handshake"
       : "network";
   }
+  if (code === CloseCode.Unauthenticated) return "auth";
   if (handshakeCodes.has(code)) return "handshake";
   if (code === CloseCode.Abnormal) return "abnormal";
   if (code === NO_STATUS) return "unknown";

@@ -3,6 +3,7 @@ import { LifelineError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import type { PresenceTracker } from "./presence.js";
 import type { PublishTracker } from "./publish.js";
+import type { Refresher } from "./refresh.js";
 import type { RequestTracker } from "./requests.js";
 import type { RoundTrips } from "./round-trip.js";
 import type { StatsRecorder } from "./stats.js";
@@ -19,6 +20,7 @@ export function createDispatcher(parts: {
   readonly publishes: PublishTracker;
   readonly subscriptions: SubscriptionRegistry;
   readonly presence: PresenceTracker;
+  readonly refresher: Refresher;
   readonly log: Logger;
   /** Sends a control frame on the open connection; false when there is none. */
   readonly send: (frame: string) => boolean;
@@ -55,6 +57,7 @@ export function createDispatcher(parts: {
         return;
       case "response":
         stats.countReceived("response");
+        if (parts.refresher.handleResponse(message)) return;
         if (!message.ok) settleFailure(message.id, message.error);
         else if (!requests.settle(message.id, message) && !publishes.settle(message.id, message)) {
           presence.settle(message.id, message);
@@ -72,6 +75,10 @@ export function createDispatcher(parts: {
         parts.reportError(new LifelineError(message.code, message.message));
         return;
       }
+      case "token_expiring":
+        stats.countReceived("token_expiring");
+        parts.refresher.expiring(message.expires_at);
+        return;
       case "shutdown":
         stats.countReceived("shutdown");
         log.info("the server is shutting down", {
@@ -80,7 +87,8 @@ export function createDispatcher(parts: {
         });
         return;
       default:
-        // hello (handled by the connection) and unsubscribed need nothing more.
+        // hello (handled by the connection) and unsubscribed need nothing more: a
+        // subscription the server drops after a refresh is listed in the refresh's result.
         stats.countReceived(message.type);
         return;
     }

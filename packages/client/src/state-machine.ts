@@ -24,7 +24,9 @@ export type ConnectionStatus =
 /**
  * Why a connection ended or an attempt failed:
  * - `network`: no socket could be opened (refused, DNS, offline, readiness probe down);
- * - `handshake`: the server refused the upgrade or closed it with a handshake code (4400, 4401, 4403, 4429, 4500);
+ * - `handshake`: the server refused the upgrade or closed it with a handshake code (4400, 4403, 4429, 4500);
+ * - `auth`: the credentials were refused or expired (4401 at the handshake or later, or a
+ *   refresh refused twice, PROTOCOL.md "Credentials in band");
  * - `server_error`: the server closed an established connection (1001, 1011, 1012, 1013, 4409, ...);
  * - `abnormal`: the socket dropped without a close frame (1006);
  * - `timeout`: connect, `hello` or heartbeat deadline passed;
@@ -33,6 +35,7 @@ export type ConnectionStatus =
 export type ErrorClass =
   | "network"
   | "handshake"
+  | "auth"
   | "server_error"
   | "abnormal"
   | "timeout"

@@ -1,10 +1,11 @@
 import { createSchedule, exponential, type Schedule } from "@lifeline/backoff";
-import type {
-  Contract,
-  ErrorBody,
-  ResumePoint,
-  SubscribedMessage,
-  TopicMessage,
+import {
+  type Contract,
+  type ErrorBody,
+  INBOX_TOPIC,
+  type ResumePoint,
+  type SubscribedMessage,
+  type TopicMessage,
 } from "@lifeline/protocol";
 import { after, type Clock } from "./clock.js";
 import { ClientErrorCode, LifelineError } from "./errors.js";
@@ -167,6 +168,11 @@ export interface SubscriptionRegistry {
   handleSubscribed(message: SubscribedMessage): void;
   /** A failed `response` or an `error` with this id; false when it was not a subscribe. */
   handleFailure(id: string, error: ErrorBody): boolean;
+  /**
+   * The server dropped the subscription (credentials refreshed without access to it,
+   * PROTOCOL.md "Credentials in band"): it ends as a final refusal would, with `error`.
+   */
+  revoke(topic: string, error: ErrorBody): void;
   position(topic: string): ResumePoint | undefined;
 }
 
@@ -213,6 +219,13 @@ export function createSubscriptionRegistry(options: {
     byPendingId.set(id, state);
   };
 
+  /** Ends a subscription for good and tells the application why. */
+  const end = (state: TopicState, failure: LifelineError) => {
+    if (topics.get(state.topic) === state) topics.delete(state.topic);
+    events.onError(failure);
+    for (const listener of state.listeners) listener.options.onError?.(failure);
+  };
+
   const emitGap = (state: TopicState, gap: GapEvent) => {
     events.onGap(gap);
     for (const listener of state.listeners) listener.options.onGap?.(gap);
@@ -243,7 +256,12 @@ export function createSubscriptionRegistry(options: {
       });
     }
     state.position = { offset: message.offset, epoch: message.epoch };
-    if (options.validateIncoming && contract?.hasTopic(message.topic)) {
+    // The inbox is checked against the contract's `direct` schema (a no-op without one).
+    if (
+      options.validateIncoming &&
+      contract !== undefined &&
+      (message.topic === INBOX_TOPIC || contract.hasTopic(message.topic))
+    ) {
       const check = contract.checkTopicData(message.topic, message.data);
       if (!check.ok) {
         events.onError(
@@ -412,15 +430,21 @@ export function createSubscriptionRegistry(options: {
         events.onError(new LifelineError(error.code, text));
         return true;
       }
-      if (topics.get(state.topic) === state) topics.delete(state.topic);
-      const failure = new LifelineError(
-        error.code,
-        `subscribe to "${state.topic}" refused: ${error.message}`,
+      end(
+        state,
+        new LifelineError(error.code, `subscribe to "${state.topic}" refused: ${error.message}`),
       );
-      const listeners = state.listeners;
-      events.onError(failure);
-      for (const listener of listeners) listener.options.onError?.(failure);
       return true;
+    },
+    revoke(topic, error) {
+      const state = topics.get(topic);
+      if (!state) return;
+      state.cancelRetry?.();
+      if (state.pendingId) byPendingId.delete(state.pendingId);
+      end(
+        state,
+        new LifelineError(error.code, `subscription to "${topic}" dropped: ${error.message}`),
+      );
     },
     position(topic) {
       return topics.get(topic)?.position;

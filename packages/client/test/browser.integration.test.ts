@@ -1,10 +1,10 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import {
   type Browser,
   chromiumAvailability,
   launchChromium,
+  type PageServer,
+  servePage,
   skipWithout,
 } from "@lifeline/test-support";
 import { build } from "esbuild";
@@ -38,10 +38,9 @@ describe.skipIf(skipWithout("chromium", chromiumAvailability()))(
   "browser entry in Chromium",
   () => {
     let fixture: FixtureServer;
-    let http: Server;
+    let http: PageServer | undefined;
     let browser: Browser | undefined;
     let page: Page;
-    let pageUrl: string;
 
     beforeAll(async () => {
       const bundle = await build({
@@ -56,25 +55,18 @@ describe.skipIf(skipWithout("chromium", chromiumAvailability()))(
       });
       const script = bundle.outputFiles[0]?.text ?? "";
       fixture = await startFixtureServer();
-      http = createServer((req, res) => {
-        if (req.url === "/lifeline.js") {
-          res.writeHead(200, { "content-type": "text/javascript" });
-          res.end(script);
-          return;
-        }
-        res.writeHead(200, { "content-type": "text/html" });
-        res.end('<!doctype html><title>client</title><script src="/lifeline.js"></script>');
-      });
-      await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
-      pageUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
+      http = await servePage(
+        '<!doctype html><title>client</title><script src="/lifeline.js"></script>',
+        { "/lifeline.js": script },
+      );
       browser = await launchChromium();
       page = browser.page;
-      await page.goto(pageUrl);
+      await page.goto(http.url);
     });
 
     afterAll(async () => {
       await browser?.close();
-      await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
+      await http?.close();
       await fixture?.close();
     });
 

@@ -171,7 +171,7 @@ describe("client against a protocol fixture over real sockets", () => {
     const server = await fixture({ closeOnConnect: { code: 4401, reason: "token expired" } });
     const { client: c, clock } = client(server.url);
     const failed = await waitForState(c, "failed");
-    expect(failed?.cause).toEqual({ code: 4401, reason: "token expired", errorClass: "handshake" });
+    expect(failed?.cause).toEqual({ code: 4401, reason: "token expired", errorClass: "auth" });
     expect(clock.pending()).toEqual([]);
     expect(server.connectionCount).toBe(1);
   });

@@ -129,7 +129,7 @@ describe("reconnecting", () => {
 
   it.each([
     [4400, "handshake"],
-    [4401, "handshake"],
+    [4401, "auth"],
     [4403, "handshake"],
     [4409, "server_error"],
   ] as const)("stops on fatal close %i and reports it as %s", async (code, errorClass) => {

@@ -49,7 +49,7 @@ describe("every state transition carries its cause", () => {
       {
         prev: "open",
         next: "failed",
-        cause: { code: 4401, reason: "token expired", errorClass: "handshake" },
+        cause: { code: 4401, reason: "token expired", errorClass: "auth" },
       },
       { prev: "failed", next: "connecting", cause: { reason: "reconnect() was called" } },
       { prev: "connecting", next: "open", cause: { reason: "the server said hello" } },

@@ -211,7 +211,7 @@ describe("client against @lifeline/server", () => {
     });
     const { client: c, clock } = client(s.port);
     const failed = await waitForState(c, "failed");
-    expect(failed?.cause).toMatchObject({ code, errorClass: "handshake" });
+    expect(failed?.cause).toMatchObject({ code, errorClass: code === 4401 ? "auth" : "handshake" });
     expect(clock.pending()).toEqual([]);
     expect(c.stats().attemptsTotal).toBe(1);
   });
@@ -231,7 +231,7 @@ describe("client against @lifeline/server", () => {
     const s = await server();
     const { client: c, clock } = client(s.port, { role: "nobody" as "test" });
     const failed = await waitForState(c, "failed");
-    expect(failed?.cause).toMatchObject({ code: 4401, errorClass: "handshake" });
+    expect(failed?.cause).toMatchObject({ code: 4401, errorClass: "auth" });
     expect(clock.pending()).toEqual([]);
   });
 });

@@ -64,7 +64,74 @@ export interface BrokerHealth {
   readonly detail?: string;
 }
 
+/**
+ * One connection in a `SessionDirectory`: who holds it, on which node. Nothing secret: no
+ * token, no headers, no address.
+ */
+export interface SessionRecord {
+  readonly connectionId: string;
+  readonly clientId: string;
+  /** The principal's stable identity (the server's `identify`). */
+  readonly user: string;
+  readonly role: string;
+  /** The server node that holds the connection. */
+  readonly node: string;
+  /** Milliseconds since the Unix epoch. */
+  readonly connectedAt: number;
+}
+
+/** Who a direct message or a disconnect is for: one client, or every client of a user. */
+export type SessionTarget = { readonly clientId: string } | { readonly user: string };
+
+/** An inbox a direct message goes to: the client and the identity it connected with. */
+export interface InboxAddress {
+  readonly user: string;
+  readonly clientId: string;
+}
+
+/**
+ * The sessions of every node: which connections are live, and which clients a direct
+ * message should reach (PROTOCOL.md, "Direct messages"). A closed session stays a
+ * recipient for a linger period, so a message sent while its client reconnects waits in
+ * its inbox; a node that dies stops refreshing its sessions and they expire.
+ */
+export interface SessionDirectory {
+  /** Records a live connection of this node. */
+  add(session: SessionRecord): Promise<void>;
+  /** The connection closed: no longer live, but still a recipient until the linger ends. */
+  remove(session: SessionRecord): Promise<void>;
+  /** The live sessions of `user` on every node. */
+  live(user: string): Promise<SessionRecord[]>;
+  /**
+   * The inboxes a direct message to `target` goes to: for a user, each of its clients live
+   * or closed within the linger; for a client, the identity it last connected with.
+   */
+  recipients(target: SessionTarget): Promise<InboxAddress[]>;
+}
+
+/** A command every node carries out on its own connections. */
+export interface ControlCommand {
+  readonly type: "disconnect";
+  readonly target: SessionTarget;
+  readonly code: number;
+  readonly reason: string;
+}
+
+/** Delivers control commands to every node, this one included, once each. */
+export interface ControlChannel {
+  publish(command: ControlCommand): Promise<void>;
+  /** Returns the undo. */
+  subscribe(listener: (command: ControlCommand) => void): () => void;
+}
+
 export interface Broker {
+  /**
+   * The session directory shared by every node using this broker. A broker without one
+   * (the memory broker) leaves the server to keep its own sessions.
+   */
+  readonly sessions?: SessionDirectory;
+  /** Control commands to every node; without it, commands reach this node's connections only. */
+  readonly control?: ControlChannel;
   /** Appends `data` to `topic` and delivers it to every subscriber of the topic. */
   append(topic: string, data: unknown, options?: AppendOptions): Promise<AppendResult>;
   /**
@@ -82,6 +149,12 @@ export interface Broker {
    * it serves one node only: the server then keeps presence in its own process.
    */
   readonly presence?: BrokerPresence;
+  /**
+   * Calls `listener` whenever `health()` changes; returns its undo. Optional: a server
+   * watches a broker that has it and stops serving during a long outage (the server's
+   * `brokerOutage` option); one without it is never considered down.
+   */
+  onHealthChange?(listener: (health: BrokerHealth) => void): () => void;
   /** Releases timers and connections. */
   close(): Promise<void>;
 }

@@ -27,7 +27,22 @@ export const Limits = {
   reasonLength: 256,
   userLength: 256,
   features: 64,
+  tokenLength: 8192,
 } as const;
 
 /** `client_id`: letters, digits and `_ . : -`, 1 to 128 of them. */
 export const ClientIdPattern = "^[A-Za-z0-9_.:-]{1,128}$";
+
+/**
+ * The reserved topic name of a client's own inbox (PROTOCOL.md, "Direct messages"): on
+ * every connection it means that connection's inbox, so no client can name another's.
+ */
+export const INBOX_TOPIC = "@inbox";
+
+/**
+ * True for `@inbox` and every topic under `@inbox/`: names the server keeps for direct
+ * messages, which no client may publish to and only `@inbox` itself may be subscribed to.
+ */
+export function isReservedTopic(topic: string): boolean {
+  return topic === INBOX_TOPIC || topic.startsWith(`${INBOX_TOPIC}/`);
+}

@@ -1,5 +1,6 @@
 import { Kind, type Static, type TSchema } from "@sinclair/typebox";
 import { describeIssue } from "./codec.js";
+import { INBOX_TOPIC } from "./constants.js";
 import { type PayloadValidator, valueValidator } from "./payload-check.js";
 import { isStandardSchema, type StandardSchemaV1 } from "./standard-schema.js";
 
@@ -51,6 +52,11 @@ export interface TopicSpec<T extends PayloadSchema = PayloadSchema> {
 export interface ContractSpec {
   readonly topics?: Readonly<Record<string, PayloadSchema | TopicSpec>>;
   readonly methods?: Readonly<Record<string, MethodSchema>>;
+  /**
+   * The payload of direct messages (`server.sendTo`, delivered on the `@inbox` topic,
+   * PROTOCOL.md "Direct messages"). Without it, direct messages are `unknown` and unchecked.
+   */
+  readonly direct?: PayloadSchema;
 }
 
 /** `"a/*\/b"` -> `` `a/${string}/b` ``: the topic names a pattern key accepts. */
@@ -90,6 +96,11 @@ export type TopicData<S extends ContractSpec, T extends string> = [keyof TopicsO
         ? StaticOf<TopicsOf<S>[K]>
         : never;
     }[keyof TopicsOf<S> & string];
+
+/** The payload type of direct messages under contract `S` (`unknown` without `direct`). */
+export type DirectData<S extends ContractSpec> = S["direct"] extends PayloadSchema
+  ? StaticOf<S["direct"]>
+  : unknown;
 
 export type MethodOf<S extends ContractSpec> = keyof MethodsOf<S> & string;
 type MethodSchemaOf<S extends ContractSpec, M extends string> = M extends keyof MethodsOf<S>
@@ -137,6 +148,8 @@ export interface Contract<S extends ContractSpec = ContractSpec> {
   checkTopicData(topic: string, data: unknown): ContractCheck;
   checkParams(method: string, params: unknown): ContractCheck;
   checkResult(method: string, result: unknown): ContractCheck;
+  /** Validates a direct message against `direct` (always passes without one). */
+  checkDirectData(data: unknown): ContractCheck;
 }
 
 interface CompiledTopic {
@@ -203,6 +216,7 @@ export function defineContract<const S extends ContractSpec>(
     if (key.includes("*")) patterns.push({ ...topic, segments });
     else exact.set(key, topic);
   }
+  const direct = spec.direct === undefined ? undefined : compile(spec.direct);
   const methods = new Map<string, { params: PayloadValidator; result: PayloadValidator }>();
   for (const [name, method] of Object.entries(spec.methods ?? {})) {
     methods.set(name, { params: compile(method.params), result: compile(method.result) });
@@ -226,6 +240,8 @@ export function defineContract<const S extends ContractSpec>(
     publishRule: (topic) => topicEntry(topic)?.publish,
     hasMethod: (method) => methods.has(method),
     checkTopicData(topic, data) {
+      // The inbox carries direct messages: a client's subscription to it is checked with them.
+      if (topic === INBOX_TOPIC) return direct ? run("direct message", direct, data) : OK;
       const validate = topicEntry(topic)?.validate;
       if (!validate) return fail(`topic ${quote(topic)} is not declared by the contract`, "");
       return run(`topic ${quote(topic)} data`, validate, data);
@@ -234,6 +250,9 @@ export function defineContract<const S extends ContractSpec>(
       const entry = methods.get(method);
       if (!entry) return fail(`method ${quote(method)} is not declared by the contract`, "");
       return run(`method ${quote(method)} params`, entry.params, params);
+    },
+    checkDirectData(data) {
+      return direct ? run("direct message", direct, data) : OK;
     },
     checkResult(method, result) {
       const entry = methods.get(method);

@@ -13,6 +13,7 @@ import {
   Offset,
   PROTOCOL_VERSION,
   PublishAck,
+  RefreshResult,
   ResponseError,
   ResponseOk,
   ResumePoint,
@@ -28,9 +29,17 @@ export const JSON_SCHEMA_ID = "https://lifeline.dev/schema/lifeline.v1.json";
 type JsonObject = { [key: string]: JsonValue };
 type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
 
-/** `subscribe` -> `SubscribeMessage`: definition names match the TypeScript exports. */
+/**
+ * `subscribe` -> `SubscribeMessage`, `token_expiring` -> `TokenExpiringMessage`: definition
+ * names match the TypeScript exports.
+ */
 const definitionName = (type: string): string =>
-  type === "message" ? "TopicMessage" : `${type.charAt(0).toUpperCase()}${type.slice(1)}Message`;
+  type === "message"
+    ? "TopicMessage"
+    : `${type
+        .split("_")
+        .map((word) => `${word.charAt(0).toUpperCase()}${word.slice(1)}`)
+        .join("")}Message`;
 
 /**
  * The whole wire protocol as one JSON Schema (draft-07) document, for clients written in
@@ -85,6 +94,7 @@ export function toJsonSchema(): JsonObject {
     ErrorBody: plain(ErrorBody),
     PublishAck: plain(PublishAck),
     HistoryPage: plain(HistoryPage),
+    RefreshResult: plain(RefreshResult),
     Role: plain(Role),
     HandshakeQuery: plain(HandshakeQuery),
     ErrorCode: {

@@ -2,7 +2,14 @@ import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { ClientIdPattern, Limits } from "./constants.js";
 import { METHOD_NAME_PATTERN, TOPIC_NAME_PATTERN } from "./patterns.js";
 
-export { ClientIdPattern, Limits, PROTOCOL_VERSION, SUBPROTOCOL } from "./constants.js";
+export {
+  ClientIdPattern,
+  INBOX_TOPIC,
+  isReservedTopic,
+  Limits,
+  PROTOCOL_VERSION,
+  SUBPROTOCOL,
+} from "./constants.js";
 
 const strict = { additionalProperties: false } as const;
 
@@ -154,6 +161,25 @@ export const RequestMessage = Type.Object(
 );
 export type RequestMessage = Static<typeof RequestMessage>;
 
+/** Replaces the connection's credentials without reconnecting (announced as `refresh`). */
+export const RefreshMessage = Type.Object(
+  {
+    type: Type.Literal("refresh"),
+    id: MessageId,
+    token: Type.String({
+      minLength: 1,
+      maxLength: Limits.tokenLength,
+      description: "The new credential for the server's authenticate hook; never logged.",
+    }),
+  },
+  {
+    ...strict,
+    description:
+      "Replace the connection's credentials in band; answered by a response whose result is a RefreshResult, or unauthorized. Announced as the refresh feature.",
+  },
+);
+export type RefreshMessage = Static<typeof RefreshMessage>;
+
 export const PingMessage = Type.Object(
   { type: Type.Literal("ping") },
   { ...strict, description: "Application-level heartbeat; the peer answers pong." },
@@ -174,6 +200,7 @@ export const ClientMessage = Type.Union(
     RequestMessage,
     HistoryMessage,
     PresenceMessage,
+    RefreshMessage,
     PingMessage,
     PongMessage,
   ],
@@ -433,6 +460,40 @@ export const ShutdownMessage = Type.Object(
 );
 export type ShutdownMessage = Static<typeof ShutdownMessage>;
 
+/** Milliseconds since the Unix epoch at which a connection's credentials expire. */
+export const ExpiresAt = Type.Integer({
+  minimum: 0,
+  description: "When the connection's credentials expire, in milliseconds since the Unix epoch.",
+});
+
+/** The server's notice that the connection's credentials expire soon (announced as `refresh`). */
+export const TokenExpiringMessage = Type.Object(
+  { type: Type.Literal("token_expiring"), expires_at: ExpiresAt },
+  {
+    ...strict,
+    description:
+      "The connection's credentials expire at expires_at; send refresh before, or the server closes with 4401.",
+  },
+);
+export type TokenExpiringMessage = Static<typeof TokenExpiringMessage>;
+
+/** Result of a successful `refresh`, carried by its `response`. */
+export const RefreshResult = Type.Object(
+  {
+    expires_at: Type.Optional(ExpiresAt),
+    forbidden: Type.Array(TopicName, {
+      description:
+        "Subscriptions the new credentials no longer allow: each was dropped, after an unsubscribed carrying the refresh's id.",
+    }),
+  },
+  {
+    ...strict,
+    description:
+      "Result of a successful refresh: when the new credentials expire (absent: they do not) and the subscriptions it dropped.",
+  },
+);
+export type RefreshResult = Static<typeof RefreshResult>;
+
 export const ServerMessage = Type.Union(
   [
     HelloMessage,
@@ -444,6 +505,7 @@ export const ServerMessage = Type.Union(
     ResponseError,
     ErrorMessage,
     ShutdownMessage,
+    TokenExpiringMessage,
     PingMessage,
     PongMessage,
   ],
@@ -460,6 +522,7 @@ export const clientMessageSchemas: Readonly<Record<ClientMessageType, TSchema>> 
   request: RequestMessage,
   history: HistoryMessage,
   presence: PresenceMessage,
+  refresh: RefreshMessage,
   ping: PingMessage,
   pong: PongMessage,
 };
@@ -473,6 +536,7 @@ export const serverMessageSchemas: Readonly<Record<ServerMessageType, TSchema>> 
   response: ResponseMessage,
   error: ErrorMessage,
   shutdown: ShutdownMessage,
+  token_expiring: TokenExpiringMessage,
   ping: PingMessage,
   pong: PongMessage,
 };

@@ -648,7 +648,15 @@ describe("validate* on decoded values", () => {
 describe("static types", () => {
   test("the unions are discriminated by type", () => {
     expectTypeOf<ClientMessage["type"]>().toEqualTypeOf<
-      "subscribe" | "unsubscribe" | "publish" | "request" | "history" | "presence" | "ping" | "pong"
+      | "subscribe"
+      | "unsubscribe"
+      | "publish"
+      | "request"
+      | "history"
+      | "refresh"
+      | "presence"
+      | "ping"
+      | "pong"
     >();
     expectTypeOf<ServerMessage["type"]>().toEqualTypeOf<
       | "hello"
@@ -659,6 +667,7 @@ describe("static types", () => {
       | "response"
       | "error"
       | "shutdown"
+      | "token_expiring"
       | "ping"
       | "pong"
     >();

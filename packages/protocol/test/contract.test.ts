@@ -2,9 +2,12 @@ import { ajv, compile } from "@lifeline/protocol/ajv";
 import { type Static, type TString, Type } from "@sinclair/typebox";
 import { describe, expect, expectTypeOf, test } from "vitest";
 import {
+  type DirectData,
   defineContract,
+  INBOX_TOPIC,
   ajv as indexAjv,
   compile as indexCompile,
+  isReservedTopic,
   type MethodOf,
   type MethodParams,
   type MethodResult,
@@ -286,5 +289,36 @@ describe("who may publish", () => {
     expect(() => defineContract({ topics: { a: bad } })).toThrow(
       /topic "a" publish to be "server", "clients" or a list of roles, got "everyone"/,
     );
+  });
+});
+
+describe("direct messages", () => {
+  test("direct types and checks the inbox payload", () => {
+    const contract = defineContract({
+      topics: {},
+      direct: Type.Object({ text: Type.String() }, { additionalProperties: false }),
+    });
+    expectTypeOf<DirectData<typeof contract.spec>>().toEqualTypeOf<{ text: string }>();
+    expect(contract.checkDirectData({ text: "hi" })).toEqual({ ok: true });
+    expect(contract.checkTopicData(INBOX_TOPIC, { text: "hi" })).toEqual({ ok: true });
+    const refused = contract.checkDirectData({ text: 5 });
+    expect(refused.ok).toBe(false);
+    if (!refused.ok) expect(refused.issue.message).toMatch(/direct message/);
+    expect(contract.checkTopicData(INBOX_TOPIC, { nope: 1 }).ok).toBe(false);
+  });
+
+  test("without direct, direct messages are unknown and unchecked", () => {
+    const contract = defineContract({ topics: { a: Type.String() } });
+    expectTypeOf<DirectData<typeof contract.spec>>().toEqualTypeOf<unknown>();
+    expect(contract.checkDirectData({ any: [1] })).toEqual({ ok: true });
+    expect(contract.checkTopicData(INBOX_TOPIC, 5)).toEqual({ ok: true });
+    expect(contract.hasTopic(INBOX_TOPIC)).toBe(false);
+  });
+
+  test("reserved topics are @inbox and everything under it", () => {
+    expect(isReservedTopic("@inbox")).toBe(true);
+    expect(isReservedTopic("@inbox/x")).toBe(true);
+    expect(isReservedTopic("@inboxes")).toBe(false);
+    expect(isReservedTopic("chat/@inbox")).toBe(false);
   });
 });

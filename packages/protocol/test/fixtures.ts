@@ -25,6 +25,7 @@ export const validClientMessages: readonly ClientMessage[] = [
     params: { ra: 1.5, dec: -2 },
     timeout_ms: 5000,
   },
+  { type: "refresh", id: "t-1", token: "eyJhbGciOi.payload.sig" },
   { type: "ping" },
   { type: "pong" },
 ];
@@ -51,6 +52,7 @@ export const validServerMessages: readonly ServerMessage[] = [
     replayed: 1,
   },
   { type: "unsubscribed", id: "u-1", topic: "a/b" },
+  { type: "token_expiring", expires_at: 1_764_000_060_000 },
   {
     type: "message",
     topic: "a/b",

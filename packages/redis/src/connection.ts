@@ -15,6 +15,20 @@ export const defaultReconnect: BackoffPolicy = exponential({
   jitter: "full",
 });
 
+/**
+ * Reconnect delays through Sentinel when the caller gives none: 50 ms doubling to 500 ms.
+ * Each attempt asks the Sentinels for the master, so a node finds the promoted replica
+ * within half a second of the promotion rather than up to 2 s later, at the cost of a few
+ * cheap Sentinel queries per second while the fail-over is under way.
+ */
+export const sentinelReconnect: BackoffPolicy = exponential({
+  baseMs: 50,
+  factor: 2,
+  capMs: 500,
+  maxAttempts: Number.POSITIVE_INFINITY,
+  jitter: "full",
+});
+
 export interface ConnectionSource {
   readonly url?: string | undefined;
   readonly redis?: Redis | undefined;

@@ -50,3 +50,23 @@ export function presenceNodeKeys(prefix: string, node: string) {
 export function leaseKey(prefix: string, name: string): string {
   return `${prefix}lease:${name}`;
 }
+
+/**
+ * Keys of the session directory (see session-scripts.ts). A user's two keys share the hash
+ * tag `{<user>}`, so its scripts stay on one slot in a Redis Cluster.
+ */
+export function sessionKeys(prefix: string) {
+  return {
+    user: (user: string) => ({
+      set: `${prefix}sessions:{${user}}:live`,
+      info: `${prefix}sessions:{${user}}:info`,
+    }),
+    /** String: the user and connection that last held a client_id. */
+    client: (clientId: string) => `${prefix}clients:{${clientId}}:holder`,
+  };
+}
+
+/** The pub/sub channel control commands travel on (PROTOCOL.md, "Session control"). */
+export function controlChannel(prefix: string): string {
+  return `${prefix}control`;
+}

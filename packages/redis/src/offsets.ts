@@ -43,12 +43,15 @@ end
  * KEYS: meta, stream, then the dedupe keys of the entries that have one
  * ARGV: epochCandidate, maxMessages, maxAgeMs, dedupeWindowMs, channel, guard (0|1),
  * touch (0|1), count, then per entry: the index in KEYS of its dedupe key (0 for none), data
- * Returns one {offset, epoch, ts, duplicate(0|1)} per entry.
+ * Returns {results, online}: one {offset, epoch, ts, duplicate(0|1)} per entry, and with
+ * `touch` the master's replicas that are online (-1 without).
  *
  * A dedupe record counts only in the epoch it was made in: after a new epoch the entry it
  * points at is gone, so the retried publish is appended again. With `touch` a duplicate
  * rewrites its record unchanged: a write, so the WAIT that follows covers the replication
- * of the first append even when another connection made it.
+ * of the first append even when another connection made it. The count of online replicas
+ * lets the caller skip a WAIT that could only time out (a master promoted from the only
+ * replica has none until another one syncs): WAIT blocks the connection it runs on.
  */
 export const APPEND_LUA = `
 local guard = ARGV[6]
@@ -110,7 +113,14 @@ for _ = 1, (stale and 1000 or 0) do
   redis.call('XTRIM', KEYS[2], 'MINID', keep)
   if fresh or #batch < 100 then break end
 end
-return results
+local online = -1
+if ARGV[7] == '1' then
+  online = 0
+  for _ in string.gmatch(redis.call('INFO', 'replication'), 'state=online') do
+    online = online + 1
+  end
+end
+return {results, online}
 `;
 
 /**

@@ -1,7 +1,7 @@
 import type { BackoffPolicy } from "@lifeline/backoff";
 import type { HistoryOptions } from "@lifeline/protocol";
 import type { Redis, RedisOptions } from "ioredis";
-import { defaultReconnect } from "./connection.js";
+import { defaultReconnect, sentinelReconnect } from "./connection.js";
 import { type Logger, silentLogger } from "./logger.js";
 
 export interface RedisBrokerOptions {
@@ -30,10 +30,11 @@ export interface RedisBrokerOptions {
    * after the append script), so a fail-over to a replica never loses an acknowledged
    * append. An append not confirmed within `timeoutMs` fails with `redis_outcome_unknown`
    * (it is on the master and may reach the replica later; retrying with the same dedupe key
-   * is safe). Costs one more round trip and the replication delay per append, and appends
-   * of one node queue behind each other's WAIT. `false` acknowledges as soon as the master
-   * has the append; with `sentinel` a fail-over then starts a new epoch for every topic
-   * (see the README, "Deployments").
+   * is safe); so does one made while the master has fewer than `replicas` replicas online,
+   * at once and without a WAIT. Costs a WAIT round trip and the replication delay; one WAIT
+   * serves every append answered before it. `false` acknowledges as soon as the master has
+   * the append; with `sentinel` a fail-over then starts a new epoch for every topic (see
+   * the README, "Deployment").
    * @default false
    */
   readonly waitForReplication?:
@@ -81,7 +82,8 @@ export interface RedisBrokerOptions {
    * Delays between reconnect attempts: a policy from `@lifeline/backoff`, such as
    * `exponential({ baseMs: 100, capMs: 5000, maxAttempts: Infinity })`. A policy whose
    * attempts run out leaves the broker disconnected and unhealthy.
-   * @default exponential from 50 ms to 2 s with full jitter, never giving up
+   * @default exponential from 50 ms to 2 s with full jitter, never giving up; to 500 ms
+   * through Sentinel, so a node reaches a promoted replica soon after the promotion
    */
   readonly reconnect?: BackoffPolicy;
   /**
@@ -94,6 +96,22 @@ export interface RedisBrokerOptions {
   readonly maxAppendBatch?: number;
   /** Presence shared by the nodes (PROTOCOL.md, "Presence"). */
   readonly presence?: RedisPresenceOptions;
+  /** The session directory behind `server.sendTo` and `server.sessions` (PROTOCOL.md). */
+  readonly sessions?: {
+    /**
+     * A live session whose node stopped refreshing it (the node died) stops counting as
+     * live this long after its last refresh, in milliseconds; nodes refresh every third of it.
+     * @default 30000
+     */
+    readonly ttlMs?: number;
+    /**
+     * How long a closed session still receives direct messages in its inbox, in
+     * milliseconds: a client that reconnects within it finds them there. Give every node
+     * the same value.
+     * @default history.maxAgeMs (300000)
+     */
+    readonly lingerMs?: number;
+  };
   /** A pino logger or anything with the same four methods. @default silent */
   readonly logger?: Logger;
 }
@@ -138,6 +156,8 @@ export interface ResolvedRedisBrokerOptions {
   readonly reconnect: BackoffPolicy;
   readonly maxAppendBatch: number;
   readonly presenceNodeTimeoutMs: number;
+  readonly sessionTtlMs: number;
+  readonly sessionLingerMs: number;
   readonly logger: Logger;
 }
 
@@ -153,6 +173,7 @@ export const defaults = {
   replicationTimeoutMs: 1000,
   maxAppendBatch: 256,
   presenceNodeTimeoutMs: 30_000,
+  sessionTtlMs: 30_000,
 } as const;
 
 function positiveInt(value: number | undefined, fallback: number): number {
@@ -185,12 +206,20 @@ export function resolveOptions(options: RedisBrokerOptions): ResolvedRedisBroker
         ? 0
         : positiveInt(options.pingIntervalMs, defaults.pingIntervalMs),
     pingTimeoutMs: positiveInt(options.pingTimeoutMs, defaults.pingTimeoutMs),
-    reconnect: options.reconnect ?? defaultReconnect,
+    reconnect: options.reconnect ?? (sentinels?.length ? sentinelReconnect : defaultReconnect),
     maxAppendBatch: positiveInt(options.maxAppendBatch, defaults.maxAppendBatch),
     presenceNodeTimeoutMs: positiveInt(
       options.presence?.nodeTimeoutMs,
       defaults.presenceNodeTimeoutMs,
     ),
+    sessionTtlMs: positiveInt(options.sessions?.ttlMs, defaults.sessionTtlMs),
+    sessionLingerMs:
+      options.sessions?.lingerMs === 0
+        ? 0
+        : positiveInt(
+            options.sessions?.lingerMs,
+            positiveInt(options.history?.maxAgeMs, defaults.maxAgeMs),
+          ),
     logger: options.logger ?? silentLogger,
   };
 }

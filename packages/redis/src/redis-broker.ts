@@ -12,12 +12,15 @@ import type {
 import { createAppendBatcher } from "./append-batcher.js";
 import { decodeLive, decodeStream, encodeData, type StreamItem } from "./codec.js";
 import { openConnection, type TrackedConnection } from "./connection.js";
+import { createRedisControl } from "./control.js";
 import { RedisBrokerError, RedisBrokerErrorCode } from "./errors.js";
-import { topicKeys } from "./keys.js";
+import { controlChannel, topicKeys } from "./keys.js";
 import { scripts } from "./offsets.js";
 import { type RedisBrokerOptions, resolveOptions } from "./options.js";
 import { createRedisPresence } from "./redis-presence.js";
+import { createReplicationBarrier } from "./replication-barrier.js";
 import type { TopicRead } from "./sequencer.js";
+import { createRedisSessions } from "./sessions.js";
 import { createTopicFeed, type TopicFeed } from "./topic-feed.js";
 
 /**
@@ -83,7 +86,12 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   const command: TrackedConnection = openConnection(source, {
     role: "command",
     commandTimeoutMs: opts.commandTimeoutMs,
-    ping,
+    // Redis answers a PING only after the WAITs sent before it (at most two, see
+    // replication-barrier.ts): a lagging replica must not look like a dead connection.
+    ping:
+      ping === undefined || opts.waitForReplication === undefined
+        ? ping
+        : { ...ping, timeoutMs: ping.timeoutMs + 2 * opts.waitForReplication.timeoutMs },
     reconnect: opts.reconnect,
     logger,
   });
@@ -98,6 +106,13 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   });
   const feeds = new Map<string, FeedSlot>();
   const topicsByChannel = new Map<string, string>();
+  const sessions = createRedisSessions(command, {
+    keyPrefix: opts.keyPrefix,
+    ttlMs: opts.sessionTtlMs,
+    lingerMs: opts.sessionLingerMs,
+    logger,
+  });
+  const control = createRedisControl(command, subscriber, controlChannel(opts.keyPrefix), logger);
   let closed = false;
   const healthListeners = new Set<(health: BrokerHealth) => void>();
   let lastHealth: BrokerHealth | undefined;
@@ -171,18 +186,32 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   }
 
   const wait = opts.waitForReplication;
+  const barrier = createReplicationBarrier(() =>
+    command.redis.wait(wait?.replicas ?? 0, wait?.timeoutMs ?? 0),
+  );
 
   /**
    * WAIT on the connection that made the append: it returns once `replicas` replicas have
-   * every write this connection made so far, or at the timeout with how many did.
+   * every write this connection made before it, or at the timeout with how many did; one
+   * WAIT serves every append sent before it (replication-barrier.ts).
    */
   async function confirmReplicated(
     action: string,
     { replicas, timeoutMs }: { readonly replicas: number; readonly timeoutMs: number },
+    ticket: number,
+    online: number,
   ): Promise<void> {
+    if (online < replicas) {
+      // Too few replicas to ever confirm it: a WAIT would hold every command of this
+      // connection (reads, other topics' appends) for timeoutMs and then fail the same way.
+      throw new RedisBrokerError(
+        RedisBrokerErrorCode.OutcomeUnknown,
+        `${action}: appended on the master, but it has ${online} of ${replicas} replicas online, so no replica confirmed it; a fail-over could lose it, retry with the same dedupe key`,
+      );
+    }
     let acknowledged: number;
     try {
-      acknowledged = await command.redis.wait(replicas, timeoutMs);
+      acknowledged = await barrier.confirm(ticket);
     } catch (error) {
       throw failure(action, error, true);
     }
@@ -209,7 +238,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
       if (dedupeKey !== undefined) redisKeys.push(keys.dedupe(dedupeKey));
       perEntry.push(dedupeKey === undefined ? 0 : redisKeys.length, json);
     }
-    let reply: [number, string, number, number][];
+    let reply: [[number, string, number, number][], number];
     try {
       reply = (await scripts.append.run(command.redis, redisKeys, [
         newEpoch(),
@@ -221,12 +250,15 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
         wait === undefined ? "0" : "1",
         items.length,
         ...perEntry,
-      ])) as [number, string, number, number][];
+      ])) as [[number, string, number, number][], number];
     } catch (error) {
       throw failure(action, error, true);
     }
-    if (wait !== undefined) await confirmReplicated(action, wait);
-    return reply.map(([offset, epoch, ts, duplicate]) => ({
+    const [results, online] = reply;
+    // The ticket is taken once Redis ran the script (which may have been re-sent as EVAL
+    // after NOSCRIPT): any WAIT sent from now on covers it.
+    if (wait !== undefined) await confirmReplicated(action, wait, barrier.wrote(), online);
+    return results.map(([offset, epoch, ts, duplicate]) => ({
       offset,
       epoch,
       ts,
@@ -304,6 +336,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   }
 
   subscriber.redis.on("message", (channel: string, payload: string) => {
+    if (control.onMessage(channel, payload)) return;
     const topic = topicsByChannel.get(channel);
     if (topic === undefined) return;
     const entries = decodeLive(topic, payload);
@@ -318,6 +351,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   // After a reconnect the channels are subscribed again first, then every feed reads what
   // was appended while it was away. Either connection may come back first, so both ask.
   subscriber.onReady(() => {
+    control.resubscribe();
     const channels = [...topicsByChannel.keys()];
     if (channels.length === 0) return;
     subscriber.redis.subscribe(...channels).then(
@@ -342,6 +376,8 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
 
   return {
     presence,
+    sessions,
+    control: { publish: control.publish, subscribe: control.subscribe },
     ready: async () => {
       await Promise.all([command.ready(), subscriber.ready()]);
     },
@@ -436,6 +472,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
       if (closed) return;
       closed = true;
       presence.close();
+      sessions.close();
       healthListeners.clear();
       feeds.clear();
       topicsByChannel.clear();

@@ -49,7 +49,7 @@ export async function startNode(name: string, options: RedisBrokerOptions): Prom
 /** A node in a child process (test/fixtures/node.ts), so it can be killed with SIGKILL. */
 export async function startNodeProcess(
   name: string,
-  env: { REDIS_URL: string; KEY_PREFIX: string },
+  env: { REDIS_URL: string; KEY_PREFIX: string; SESSION_TTL_MS?: string },
 ): Promise<ClusterNode & { readonly pid: number }> {
   const proc = await startFixture("node", env, /^READY \d+/);
   const port = Number(proc.readyLine.split(" ")[1]);

@@ -1,8 +1,9 @@
 import { createServer } from "node:net";
 import { createSchedule, table } from "@lifeline/backoff";
 import { describe, expect, it } from "vitest";
-import { defaultReconnect, openConnection } from "../src/connection.js";
+import { defaultReconnect, openConnection, sentinelReconnect } from "../src/connection.js";
 import { silentLogger } from "../src/logger.js";
+import { resolveOptions } from "../src/options.js";
 
 /** A port on 127.0.0.1 with nothing listening: every connection attempt is refused. */
 async function refusingPort(): Promise<number> {
@@ -22,6 +23,15 @@ describe("reconnect schedule", () => {
     const lowest = createSchedule(defaultReconnect, { random: () => 0 });
     expect(Array.from({ length: 3 }, () => lowest.next())).toEqual([0, 0, 0]);
     expect(defaultReconnect.maxAttempts).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it("through Sentinel the default is capped at 500 ms, so a promoted replica is found soon", () => {
+    const highest = createSchedule(sentinelReconnect, { random: () => 0.999_999 });
+    const delays = Array.from({ length: 8 }, () => highest.next());
+    expect(delays).toEqual([49, 99, 199, 399, 499, 499, 499, 499]);
+    const sentinel = { sentinels: [{ host: "127.0.0.1", port: 1 }], name: "m" };
+    expect(resolveOptions({ sentinel }).reconnect).toBe(sentinelReconnect);
+    expect(resolveOptions({ url: "redis://127.0.0.1:1" }).reconnect).toBe(defaultReconnect);
   });
 
   it("retries as often as the given policy allows, then ends the connection", async () => {

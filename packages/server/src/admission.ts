@@ -54,7 +54,7 @@ class HandshakeTimeout extends Error {
 /**
  * The `upgrade` listener (PROTOCOL.md, "Connecting: endpoint and handshake"). Refusals
  * that need no WebSocket answer
- * with a plain HTTP status before the upgrade (origin 403, global limit 503, per-address
+ * with a plain HTTP status before the upgrade (origin 403, global limit or broker outage 503, per-address
  * limit and handshake rate 429); everything the client must be told with a close code
  * (4400, 4401, 4403, 4429 for a client_id's handshake rate or takeover, 4500) is decided
  * first, then the socket is upgraded and closed with it.
@@ -120,6 +120,12 @@ export function createUpgradeHandler<Principal>(
     if (ctx.isClosing()) {
       fail("closing");
       refuseUpgrade(socket, 503, "server is shutting down");
+      return;
+    }
+    if (!ctx.isServing()) {
+      // The broker is down: another node can serve this client, this one cannot.
+      fail("broker_unavailable");
+      refuseUpgrade(socket, 503, "message broker unavailable", { "Retry-After": "5" });
       return;
     }
     const origin = request.headers.origin;

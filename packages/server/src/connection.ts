@@ -1,4 +1,9 @@
-import { type CloseCode, type ServerMessage, truncateCloseReason } from "@lifeline/protocol";
+import {
+  type CloseCode,
+  INBOX_TOPIC,
+  type ServerMessage,
+  truncateCloseReason,
+} from "@lifeline/protocol";
 import { WebSocket } from "ws";
 import {
   type PreparedMessage,
@@ -8,6 +13,7 @@ import {
   type WriteTarget,
 } from "./fan-out.js";
 import type { HeartbeatTarget } from "./heartbeat.js";
+import { inboxTopic } from "./inbox.js";
 import type { PublishLanes } from "./publish-lanes.js";
 import { TokenBucket, ViolationCounter } from "./rate-limit.js";
 import { bump, type Counters } from "./stats.js";
@@ -85,7 +91,8 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
   readonly id: string;
   readonly clientId: string;
   readonly role: string;
-  readonly principal: unknown;
+  /** Replaced by a refresh (same identity, new credentials). */
+  principal: unknown;
   readonly identity: string;
   readonly remoteAddress: string;
   readonly userAgent: string | undefined;
@@ -115,6 +122,11 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
   private topicOps: Promise<void> | undefined;
   /** Keeps each topic's publishes in arrival order (PROTOCOL.md, "Publish order"). */
   publishLanes: PublishLanes | undefined;
+  /** When the credentials expire (ms since the Unix epoch); undefined for never. */
+  expiresAt: number | undefined;
+  /** Stops the `token_expiring` and expiry timers of the current credentials. */
+  stopExpiry: (() => void) | undefined;
+  private inboxName: string | undefined;
   /** In-flight requests, aborted when the connection closes. */
   private requests: Set<Abortable> | undefined;
   private disposers: (() => void)[] | undefined;
@@ -192,6 +204,12 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
     this.sendPrepared(heartbeat, "ping");
   }
 
+  /** The broker topic behind this connection's `@inbox` (PROTOCOL.md, "Direct messages"). */
+  get inbox(): string {
+    this.inboxName ??= inboxTopic(this.identity, this.clientId);
+    return this.inboxName;
+  }
+
   /** Topics this connection is subscribed to. */
   get subscriptions(): ReadonlySet<string> {
     return this.topicSet ?? noTopics;
@@ -250,6 +268,8 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
   }
 
   dispose(): void {
+    this.stopExpiry?.();
+    this.stopExpiry = undefined;
     const disposers = this.disposers ?? [];
     this.disposers = undefined;
     for (const dispose of disposers) {
@@ -282,7 +302,9 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
       bytes_out: this.counters.bytesOut,
       errors: this.counters.errors,
       buffered_bytes: this.socket.bufferedAmount,
-      subscriptions: [...this.subscriptions],
+      subscriptions: [...this.subscriptions].map((topic) =>
+        topic === this.inboxName ? INBOX_TOPIC : topic,
+      ),
     };
   }
 }

@@ -28,4 +28,6 @@ export interface ServerContext<Principal> {
   emit(event: string, ...args: unknown[]): void;
   /** True once `close()` was called. */
   isClosing(): boolean;
+  /** False while the node has stopped serving for a broker outage (broker-outage.ts). */
+  isServing(): boolean;
 }

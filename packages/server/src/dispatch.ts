@@ -3,17 +3,21 @@ import {
   CloseCode,
   ErrorCode,
   type HistoryMessage,
+  INBOX_TOPIC,
+  isReservedTopic,
   Limits,
   type ParseResult,
   type PresenceMessage,
   type PublishMessage,
   parseClientMessage,
+  type RefreshMessage,
   type RequestMessage,
   type SubscribeMessage,
   type UnsubscribeMessage,
 } from "@lifeline/protocol";
 import type { Connection } from "./connection.js";
 import type { ServerContext } from "./context.js";
+import type { Credentials } from "./credentials.js";
 import { internalErrorBody, LifelineServerError, ServerErrorCode } from "./errors.js";
 import { prepareMessage } from "./fan-out.js";
 import { readHistoryPage } from "./history.js";
@@ -23,9 +27,11 @@ import type { ServerPresence } from "./presence/presence.js";
 import { PublishLanes, type PublishStep, type RetryableRefusal } from "./publish-lanes.js";
 import { RequestScope, startRequest } from "./rpc.js";
 import { bump } from "./stats.js";
-import { allowedByDefault } from "./topic-access.js";
+import { isAllowed } from "./topic-access.js";
+import type { SubscribeOutcome } from "./topics.js";
 
 const rateLimitText = "rate limit exceeded; slow down";
+const refreshUnknownText = 'this server does not take "refresh" (not in hello.features)';
 const rateLimited: RetryableRefusal = { code: ErrorCode.RateLimited };
 const overloaded: RetryableRefusal = { code: ErrorCode.Overloaded };
 
@@ -49,6 +55,7 @@ const binaryFrame: ParseResult<ClientMessage> = {
  */
 export function createDispatcher<Principal>(
   ctx: ServerContext<Principal>,
+  credentials: Credentials,
 ): (connection: Connection, data: Buffer, isBinary: boolean) => void {
   const { opts, logger, counters, topics, broker, methods, presence } = ctx;
   const { clock, limits } = opts;
@@ -138,6 +145,18 @@ export function createDispatcher<Principal>(
           internalFailure(connection, message.id, error),
         );
         return;
+      case "refresh":
+        if (!opts.credentials.refresh) {
+          reject(connection, message.id, ErrorCode.UnknownType, refreshUnknownText);
+          return;
+        }
+        // In line with subscribes, so a re-authorisation never races one.
+        connection.queueTopicOp(() =>
+          onRefresh(connection, message).catch((error: unknown) =>
+            internalFailure(connection, message.id, error),
+          ),
+        );
+        return;
     }
   }
 
@@ -191,20 +210,24 @@ export function createDispatcher<Principal>(
   }
 
   /**
-   * The hook, when given, decides; otherwise the defaults of PROTOCOL.md, "Who may publish
-   * and subscribe", which the hook is told as `byDefault`.
+   * A connection's `@inbox` is its own and always readable; the names under `@inbox/` are
+   * nobody's to name (PROTOCOL.md, "Direct messages"), whatever `authorize` would say.
    */
-  async function allowed(
-    connection: Connection,
-    topic: string,
-    action: TopicAction,
-  ): Promise<boolean> {
-    const byDefault = allowedByDefault(opts.contract, connection.role, topic, action);
-    if (!opts.authorize) return byDefault;
-    const access = { role: connection.role, clientId: connection.clientId, byDefault };
-    return (
-      (await opts.authorize(connection.principal as Principal, topic, action, access)) === true
-    );
+  const allowed = (connection: Connection, topic: string, action: TopicAction) => {
+    if (isReservedTopic(topic))
+      return Promise.resolve(topic === INBOX_TOPIC && action !== "publish");
+    return isAllowed(opts, connection, topic, action);
+  };
+
+  /** The broker topic a name stands for: `@inbox` is the connection's own inbox. */
+  const brokerTopic = (connection: Connection, topic: string): string =>
+    topic === INBOX_TOPIC ? connection.inbox : topic;
+
+  async function onRefresh(connection: Connection, message: RefreshMessage): Promise<void> {
+    const answer = await credentials.refresh(connection, message);
+    if (connection.closing) return;
+    if (answer.ok) answerResult(connection, message.id, answer.result);
+    else answerError(connection, message.id, answer.code, answer.message);
   }
 
   async function onSubscribe(connection: Connection, message: SubscribeMessage): Promise<void> {
@@ -215,7 +238,8 @@ export function createDispatcher<Principal>(
       return;
     }
     const held = connection.subscriptions;
-    if (held.size >= limits.maxSubscriptionsPerConnection && !held.has(topic)) {
+    const source = brokerTopic(connection, topic);
+    if (held.size >= limits.maxSubscriptionsPerConnection && !held.has(source)) {
       limitReporter.refused(Limit.SubscriptionsPerConnection, fieldsOf(connection), connection);
       const text = `a connection may hold ${limits.maxSubscriptionsPerConnection} subscriptions; unsubscribe from one first`;
       answerError(connection, id, ErrorCode.LimitExceeded, text);
@@ -231,17 +255,20 @@ export function createDispatcher<Principal>(
       return;
     }
     if (connection.closing) return;
-    const withPresence = presence?.enabled(topic) === true;
+    // A client's own inbox (an alias of a per-client topic) has no presence.
+    const withPresence = source === topic && presence?.enabled(topic) === true;
     let mirror: Awaited<ReturnType<ServerPresence["prepareWatch"]>> | undefined;
     try {
       if (withPresence && message.presence === true) mirror = await presence.prepareWatch(topic);
       if (connection.closing) return;
       const start = { since: message.since, rewind: message.rewind };
-      await topics.subscribe(connection, topic, start, (outcome) => {
+      const alias = source === topic ? undefined : topic;
+      const answer = (outcome: SubscribeOutcome) => {
         connection.send({ type: "subscribed", id, topic, ...outcome });
         if (withPresence) presence.subscribed(connection, topic, userOf(connection), mirror);
         mirror = undefined;
-      });
+      };
+      await topics.subscribe(connection, source, start, answer, alias);
     } catch (error) {
       // The broker could not read history or start fan-out (Redis unreachable, say), or
       // holds all the topics it may: a passing condition, so the answer is retryable and
@@ -268,7 +295,7 @@ export function createDispatcher<Principal>(
   /** Who is subscribed to a topic, authorised like a subscribe (PROTOCOL.md, "Presence"). */
   async function onPresence(connection: Connection, message: PresenceMessage): Promise<void> {
     const { id, topic } = message;
-    if (!presence?.enabled(topic)) {
+    if (!presence?.enabled(topic) || isReservedTopic(topic)) {
       const text = `this server keeps no presence for "${topic}"`;
       answerError(connection, id, ErrorCode.Forbidden, text);
       return;
@@ -318,7 +345,7 @@ export function createDispatcher<Principal>(
     let page: Awaited<ReturnType<typeof readHistoryPage>>;
     try {
       page = await readHistoryPage(broker, {
-        topic,
+        topic: brokerTopic(connection, topic),
         since: message.since,
         limit,
         direction: message.direction,
@@ -329,14 +356,15 @@ export function createDispatcher<Principal>(
       answerError(connection, id, ErrorCode.Overloaded, text);
       return;
     }
-    answerResult(connection, id, page);
+    answerResult(connection, id, { ...page, topic });
   }
 
   async function onUnsubscribe(connection: Connection, message: UnsubscribeMessage): Promise<void> {
-    if (connection.subscriptions.has(message.topic)) {
+    const source = brokerTopic(connection, message.topic);
+    if (source === message.topic && connection.subscriptions.has(source)) {
       presence?.unsubscribed(connection, message.topic, true);
     }
-    topics.unsubscribe(connection, message.topic);
+    topics.unsubscribe(connection, source);
     connection.send({ type: "unsubscribed", id: message.id, topic: message.topic });
   }
 

@@ -4,14 +4,20 @@ export type {
   Broker,
   BrokerHealth,
   BrokerPresence,
+  ControlChannel,
+  ControlCommand,
   EntryListener,
   HistoryOptions,
   HistoryRead,
+  InboxAddress,
   LogEntry,
   PresenceChange,
   PresenceEntry,
   PresenceListener,
   PresenceWatch,
+  SessionDirectory,
+  SessionRecord,
+  SessionTarget,
   TopicHead,
 } from "./broker.js";
 export { type Clock, systemClock, type TimerHandle } from "./clock.js";
@@ -23,13 +29,17 @@ export { createMemoryBroker, type MemoryBrokerOptions } from "./memory-broker.js
 export type { MetricsOptions } from "./metrics.js";
 export type {
   AbuseOptions,
+  BrokerOutageOptions,
+  CredentialOptions,
   HandshakeInfo,
   HeartbeatOptions,
   LimitOptions,
   PerMessageDeflateOptions,
   PresenceOptions,
   RateOptions,
+  RefreshInfo,
   ServerOptions,
+  SessionOptions,
   ShutdownOptions,
   StatusOptions,
   TakeoverPolicy,
@@ -44,4 +54,6 @@ export {
   type PublishResult,
   type ServerEvents,
 } from "./server.js";
+export type { DisconnectOptions } from "./session-control.js";
+export type { SendToOptions } from "./session-services.js";
 export type { ServerStats } from "./stats.js";

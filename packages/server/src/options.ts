@@ -283,6 +283,34 @@ export interface PresenceOptions {
   readonly maxMembers?: number;
 }
 
+/**
+ * What a node does when its broker stays unhealthy (Redis unreachable, partitioned off):
+ * it cannot deliver or append, so rather than hold clients it cannot serve, it refuses new
+ * upgrades (HTTP 503) and closes its clients (`shutdown`, then 1012) so that clients with
+ * several URLs move to a node that can; it accepts again once the broker is healthy.
+ * Only brokers with `onHealthChange` (the Redis broker) are watched.
+ */
+export interface BrokerOutageOptions {
+  /**
+   * How long the broker may stay unhealthy before the node stops serving, in
+   * milliseconds: long enough to ride out a Sentinel fail-over or a Redis restart without
+   * moving anyone. Infinity keeps clients connected however long it lasts.
+   * @default 5000
+   */
+  readonly closeAfterMs?: number;
+  /**
+   * Smallest `reconnect_after_ms` the closed clients are told, in milliseconds.
+   * @default 0
+   */
+  readonly reconnectAfterMs?: number;
+  /**
+   * Window the clients' `reconnect_after_ms` values are spread over, in milliseconds, so
+   * the other nodes are not hit by every client in the same instant.
+   * @default 1000
+   */
+  readonly spreadMs?: number;
+}
+
 /** Everything `authenticate` needs to decide; the token never reaches the logs. */
 export interface HandshakeInfo {
   readonly clientId: string;
@@ -291,6 +319,62 @@ export interface HandshakeInfo {
   /** The `token` query parameter, when present. */
   readonly token: string | undefined;
   readonly remoteAddress: string;
+}
+
+/** What the `refresh` hook is told besides the new token. */
+export interface RefreshInfo<Principal> {
+  /** The principal the connection holds now. */
+  readonly principal: Principal;
+  readonly clientId: string;
+  readonly role: string;
+  readonly connectionId: string;
+  readonly remoteAddress: string;
+}
+
+/**
+ * Credentials that expire and are replaced in band (PROTOCOL.md, "Credentials in band"),
+ * without the client reconnecting.
+ */
+export interface CredentialOptions<Principal> {
+  /**
+   * Checks the token of a `refresh` message and returns the connection's new principal, or
+   * throws an `AuthError` (answered `unauthorized`; the connection keeps its old
+   * credentials until they expire). The new principal must have the same identity
+   * (`identify`) as the current one, else the refresh is answered `unauthorized`: a
+   * connection never changes user. After it, every subscription is authorised again.
+   * With it, `hello.features` announces `refresh`.
+   * @default undefined (`refresh` is answered `unknown_type`)
+   */
+  readonly refresh?: (
+    token: string,
+    info: RefreshInfo<Principal>,
+  ) => Principal | Promise<Principal>;
+  /**
+   * When a principal's credentials expire, in milliseconds since the Unix epoch, or
+   * undefined for never (e.g. a JWT's `exp * 1000`). Asked after `authenticate` and after
+   * every refresh. The server sends `token_expiring` `noticeMs` before, and closes the
+   * connection with 4401 at that time unless a refresh replaced the credentials.
+   * @default undefined (credentials never expire)
+   */
+  readonly expiresAt?: (principal: Principal) => number | undefined;
+  /**
+   * How long before expiry `token_expiring` is sent, in milliseconds: the client's time to
+   * get a new token. Credentials that expire sooner are announced at once.
+   * @default 30000
+   */
+  readonly noticeMs?: number;
+}
+
+/** Session bookkeeping for direct messages and `sessions()`. */
+export interface SessionOptions {
+  /**
+   * How long a closed session still receives direct messages in its inbox, in
+   * milliseconds: a client that reconnects within it finds them there (PROTOCOL.md,
+   * "Direct messages"). Used by the server's own directory; a broker with a session
+   * directory (`@lifeline/redis`) has its own setting.
+   * @default history.maxAgeMs (300000), the longest an inbox keeps a message anyway
+   */
+  readonly lingerMs?: number;
 }
 
 export interface ServerOptions<Principal = unknown, S extends ContractSpec = ContractSpec> {
@@ -430,14 +514,20 @@ export interface ServerOptions<Principal = unknown, S extends ContractSpec = Con
    *   registers an OpenTelemetry SDK
    */
   readonly tracer?: Tracer;
+  /** Credentials that expire, and their in-band refresh. */
+  readonly credentials?: CredentialOptions<Principal>;
+  /** Sessions kept for direct messages and `sessions()`. */
+  readonly sessions?: SessionOptions;
   /**
    * Features announced in `hello.features`.
-   * @default ["topics", "resume", "rpc", "heartbeat", "rewind", "history"], and
-   *   "presence" when the `presence` option is given
+   * @default ["topics", "resume", "rpc", "heartbeat", "rewind", "history", "inbox"], and
+   *   "refresh" when `credentials.refresh` is given, "presence" when `presence` is given
    */
   readonly features?: readonly string[];
   /** Defaults for `close()` when called without options. */
   readonly shutdown?: ShutdownOptions;
+  /** What the node does while its broker is unhealthy (see `BrokerOutageOptions`). */
+  readonly brokerOutage?: BrokerOutageOptions;
   /**
    * Time source for heartbeats, rate limits, timeouts and shutdown pacing.
    * @default the system clock
@@ -455,7 +545,16 @@ export const defaults = {
   path: "/ws",
   takeover: "replace" as TakeoverPolicy,
   roles: ["frontend", "admin", "test"] as readonly string[],
-  features: ["topics", "resume", "rpc", "heartbeat", "rewind", "history"] as readonly string[],
+  features: [
+    "topics",
+    "resume",
+    "rpc",
+    "heartbeat",
+    "rewind",
+    "history",
+    "inbox",
+  ] as readonly string[],
+  credentialNoticeMs: 30_000,
   presence: { graceMs: 5000, diffIntervalMs: 100, maxMembers: 10_000 },
   heartbeat: { intervalMs: 25_000, timeoutMs: 20_000 },
   limits: {
@@ -483,6 +582,7 @@ export const defaults = {
     batchIntervalMs: 50,
     drainTimeoutMs: 5000,
   },
+  brokerOutage: { closeAfterMs: 5000, reconnectAfterMs: 0, spreadMs: 1000 },
   deflateThreshold: 1024,
 } as const;
 
@@ -531,7 +631,14 @@ export interface ResolvedOptions<Principal> {
   readonly metrics: MetricsOptions;
   readonly tracer: Tracer;
   readonly features: readonly string[];
+  readonly credentials: {
+    readonly refresh: CredentialOptions<Principal>["refresh"];
+    readonly expiresAt: CredentialOptions<Principal>["expiresAt"];
+    readonly noticeMs: number;
+  };
+  readonly sessions: { readonly lingerMs: number };
   readonly shutdown: ResolvedShutdown;
+  readonly brokerOutage: Required<BrokerOutageOptions>;
   readonly clock: Clock;
   readonly random: () => number;
 }
@@ -608,10 +715,19 @@ export function resolveOptions<Principal>(
     logger: options.logger,
     metrics: options.metrics ?? {},
     tracer: options.tracer ?? defaultTracer(),
-    features:
-      options.features ??
-      (options.presence ? [...defaults.features, "presence"] : defaults.features),
+    features: options.features ?? [
+      ...defaults.features,
+      ...(options.credentials?.refresh ? ["refresh"] : []),
+      ...(options.presence ? ["presence"] : []),
+    ],
+    credentials: {
+      refresh: options.credentials?.refresh,
+      expiresAt: options.credentials?.expiresAt,
+      noticeMs: options.credentials?.noticeMs ?? defaults.credentialNoticeMs,
+    },
+    sessions: { lingerMs: options.sessions?.lingerMs ?? history.maxAgeMs },
     shutdown: { ...defaults.shutdown, ...options.shutdown },
+    brokerOutage: { ...defaults.brokerOutage, ...options.brokerOutage },
     clock: options.clock ?? systemClock,
     random: options.random ?? Math.random,
   };

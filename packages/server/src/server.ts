@@ -8,6 +8,7 @@ import {
 import type { AddressInfo } from "node:net";
 import {
   type ContractSpec,
+  type DirectData,
   type MethodOf,
   type MethodParams,
   type MethodResult,
@@ -17,10 +18,12 @@ import {
 } from "@lifeline/protocol";
 import { WebSocketServer } from "ws";
 import { createUpgradeHandler } from "./admission.js";
-import type { Broker } from "./broker.js";
+import type { Broker, SessionRecord, SessionTarget } from "./broker.js";
+import { type BrokerOutageWatch, watchBrokerOutage } from "./broker-outage.js";
 import { sleep } from "./clock.js";
 import type { ConnectionInfo } from "./connection.js";
 import type { ServerContext } from "./context.js";
+import { createCredentials } from "./credentials.js";
 import { createDispatcher } from "./dispatch.js";
 import { LifelineServerError, ServerErrorCode } from "./errors.js";
 import { warnAboutExposure } from "./exposure.js";
@@ -36,6 +39,8 @@ import { ServerPresence } from "./presence/presence.js";
 import { Registry } from "./registry.js";
 import type { MethodHandler } from "./rpc.js";
 import { createSessions } from "./session.js";
+import type { DisconnectOptions } from "./session-control.js";
+import { createSessionServices, type SendToOptions } from "./session-services.js";
 import { drainConnections } from "./shutdown.js";
 import { bump, createCounters, type ServerStats } from "./stats.js";
 import { Topics } from "./topics.js";
@@ -97,6 +102,25 @@ export interface LifelineServer<Principal = unknown, S extends ContractSpec = Co
     event: E,
     listener: ServerEvents<Principal>[E],
   ): () => void;
+  /**
+   * Sends `data` to one client (`{ clientId }`) or to every client of a user (`{ user }`, the
+   * identity `identify` gives its principal), on whichever node it is connected. It lands in
+   * the client's inbox, which the client reads as the topic `@inbox` with a topic's offsets,
+   * resume and deduplication: a client that is reconnecting gets it when it is back, if
+   * that is within `sessions.lingerMs` of its last close (PROTOCOL.md, "Direct messages").
+   * With a contract, `data` is its `direct` type and is validated first. Resolves with the
+   * number of clients it was appended for (0 when none is known).
+   */
+  sendTo(target: SessionTarget, data: DirectData<S>, options?: SendToOptions): Promise<number>;
+  /**
+   * Closes every live connection of a client or a user, on every node (through the broker's
+   * control channel), with `code` (default 4403: revoked, the client does not reconnect) and
+   * `reason`. Resolves once every node has been told. Pair it with `authenticate` refusing
+   * the user, or a revoked user can connect again with credentials still valid.
+   */
+  disconnect(target: SessionTarget, options?: DisconnectOptions): Promise<void>;
+  /** The live sessions of a user, on every node sharing the broker's session directory. */
+  sessions(target: { readonly user: string }): Promise<SessionRecord[]>;
   /** Live connections. */
   connections(): ConnectionInfo<Principal>[];
   /** The same figures as `/metrics`, as an object. */
@@ -140,6 +164,7 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
   const methods = new Map<string, MethodHandler<Principal>>();
   const startedAt = clock.now();
   let closing: Promise<void> | undefined;
+  let outage: BrokerOutageWatch | undefined;
 
   const emit = (event: string, ...args: unknown[]): void => {
     try {
@@ -196,6 +221,7 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     metrics,
     emit,
     isClosing: () => closing !== undefined,
+    isServing: () => outage?.serving !== false,
   };
 
   const wss = new WebSocketServer({
@@ -222,10 +248,14 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
 
   const nextId = createIdGenerator();
   const writer = createSocketWriter({ deflate: opts.deflate !== false });
+  const credentials = createCredentials(ctx);
+  const services = createSessionServices(ctx, credentials);
   const sessions = createSessions(ctx, {
     env: { writer, counters, highWaterMark: limits.highWaterMark },
-    onMessage: createDispatcher(ctx),
+    onMessage: createDispatcher(ctx, credentials),
     nextId,
+    onOpened: services.opened,
+    onClosed: services.closed,
   });
   const onUpgrade = createUpgradeHandler(ctx, {
     wss,
@@ -272,7 +302,10 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     return {
       status: closing ? "closing" : brokerHealth.healthy ? "ok" : "degraded",
       services: {
-        websocket: { healthy: closing === undefined, activeConnections: registry.size },
+        websocket: {
+          healthy: closing === undefined && ctx.isServing(),
+          activeConnections: registry.size,
+        },
         broker:
           brokerHealth.detail === undefined
             ? { healthy: brokerHealth.healthy }
@@ -288,6 +321,31 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     metrics,
     status: opts.status,
     logger,
+  });
+
+  outage = watchBrokerOutage({
+    broker,
+    clock,
+    logger,
+    closeAfterMs: opts.brokerOutage.closeAfterMs,
+    onOutage: (health) => {
+      // Clients told to come back soon find this node refusing (503) and move on to
+      // another URL; resumed there, they lose nothing (PROTOCOL.md, "Delivery and recovery").
+      void drainConnections({
+        connections: [...registry.values()],
+        options: {
+          ...opts.shutdown,
+          reason: "message broker unavailable",
+          reconnectAfterMs: opts.brokerOutage.reconnectAfterMs,
+          spreadMs: opts.brokerOutage.spreadMs,
+        },
+        clock,
+        random: opts.random,
+        closed: sessions.closed,
+      }).catch((error: unknown) => {
+        logger.error({ err: error, detail: health.detail }, "closing clients failed");
+      });
+    },
   });
 
   httpServer.on("upgrade", onUpgrade);
@@ -326,6 +384,8 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
       closed: sessions.closed,
     });
     sessions.stop();
+    outage?.stop();
+    services.stop();
     stopExposureCheck();
     await presence?.close();
     await topics.close();
@@ -388,6 +448,9 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
         events.off(event, listener as (...args: unknown[]) => void);
       };
     },
+    sendTo: (target, data, sendOptions) => services.sendTo(target, data, sendOptions),
+    disconnect: services.disconnect,
+    sessions: services.sessions,
     connections: () => [...registry.values()] as ConnectionInfo<Principal>[],
     stats,
     handleHttp,

@@ -40,6 +40,10 @@ export interface SessionDeps {
   readonly env: Omit<ConnectionEnv, "onSlowConsumer">;
   readonly onMessage: (connection: Connection, data: Buffer, isBinary: boolean) => void;
   readonly nextId: () => string;
+  /** Called once a connection said hello (credentials armed, session recorded). */
+  readonly onOpened: (connection: Connection) => void;
+  /** Called once a connection closed and was cleaned up. */
+  readonly onClosed: (connection: Connection) => void;
 }
 
 export interface Sessions<Principal> {
@@ -165,6 +169,7 @@ export function createSessions<Principal>(
         "connection accepted",
       );
     }
+    deps.onOpened(connection);
     ctx.emit("connection", connection);
   }
 
@@ -203,6 +208,7 @@ export function createSessions<Principal>(
     }
     topics.removeConnection(connection);
     connection.dispose();
+    deps.onClosed(connection);
     bump(counters.closes, String(code));
     const lifetimeMs = clock.now() - connection.connectedAt;
     ctx.metrics.observeConnectionClosed(lifetimeMs / 1000);

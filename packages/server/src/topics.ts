@@ -1,4 +1,4 @@
-import type { ResumePoint } from "@lifeline/protocol";
+import { isReservedTopic, type ResumePoint } from "@lifeline/protocol";
 import type { Broker, LogEntry } from "./broker.js";
 import type { Connection } from "./connection.js";
 import { type PreparedMessage, prepareMessage } from "./fan-out.js";
@@ -21,6 +21,11 @@ export interface SubscribeOutcome {
 }
 
 interface Subscription {
+  /**
+   * The name the client knows the topic by, when it is not the broker's: a connection's
+   * `@inbox` is its own inbox topic (PROTOCOL.md, "Direct messages").
+   */
+  readonly alias: string | undefined;
   /** Live entries that arrived while history was being read; delivered after it. */
   pending: LogEntry[] | undefined;
   lastOffset: number;
@@ -84,16 +89,17 @@ export class Topics {
   /**
    * Subscribes `connection`. Replays retained entries after `start.since`, or the last
    * `start.rewind` of them (sent before this resolves), then the caller sends `subscribed`,
-   * then live entries follow.
+   * then live entries follow. With `alias`, messages name the topic so instead.
    */
   async subscribe(
     connection: Connection,
     topic: string,
     start: StartPosition,
     sendSubscribed: (outcome: SubscribeOutcome) => void,
+    alias?: string,
   ): Promise<void> {
     const state = this.topicFor(topic);
-    const subscription: Subscription = { pending: [], lastOffset: 0, epoch: undefined };
+    const subscription: Subscription = { alias, pending: [], lastOffset: 0, epoch: undefined };
     state.subscribers.set(connection, subscription);
     connection.addSubscription(topic);
     try {
@@ -109,7 +115,7 @@ export class Topics {
           let replayed = 0;
           for (const entry of read.entries) {
             if (entry.offset <= subscription.lastOffset) continue;
-            connection.sendPrepared(prepareEntry(entry), "message");
+            connection.sendPrepared(prepareFor(subscription, entry), "message");
             subscription.lastOffset = entry.offset;
             replayed += 1;
           }
@@ -140,10 +146,11 @@ export class Topics {
       subscription.pending = undefined;
       for (const entry of buffered) {
         if (this.isNew(subscription, entry)) {
-          connection.sendPrepared(prepareEntry(entry), "message");
+          connection.sendPrepared(prepareFor(subscription, entry), "message");
         }
       }
-      if (!state.announced && this.topics.get(topic) === state) {
+      // Inboxes are the server's own business: producers watching topics never see them.
+      if (!state.announced && this.topics.get(topic) === state && !isReservedTopic(topic)) {
         state.announced = true;
         this.hooks.onActive(topic);
       }
@@ -181,7 +188,7 @@ export class Topics {
     let replayed = 0;
     for (const entry of entries) {
       if (entry.offset <= subscription.lastOffset) continue;
-      connection.sendPrepared(prepareEntry(entry), "message");
+      connection.sendPrepared(prepareFor(subscription, entry), "message");
       subscription.lastOffset = entry.offset;
       replayed += 1;
     }
@@ -245,6 +252,10 @@ export class Topics {
         continue;
       }
       if (!this.isNew(subscription, entry)) continue;
+      if (subscription.alias !== undefined) {
+        if (this.deliverAliased(connection, subscription, entry)) recipients += 1;
+        continue;
+      }
       if (prepared === undefined) {
         try {
           prepared = prepareEntry(entry);
@@ -264,6 +275,20 @@ export class Topics {
     }
   }
 
+  /** An inbox has one subscriber: its message is prepared for it alone. */
+  private deliverAliased(
+    connection: Connection,
+    subscription: Subscription,
+    entry: LogEntry,
+  ): boolean {
+    try {
+      return connection.sendPrepared(prepareFor(subscription, entry), "message");
+    } catch (error) {
+      this.hooks.onDeliveryError(connection, error);
+      return false;
+    }
+  }
+
   /** Advances the subscription past `entry`; false when it was delivered already. */
   private isNew(subscription: Subscription, entry: LogEntry): boolean {
     if (entry.epoch === subscription.epoch && entry.offset <= subscription.lastOffset) {
@@ -273,6 +298,12 @@ export class Topics {
     subscription.lastOffset = entry.offset;
     return true;
   }
+}
+
+function prepareFor(subscription: Subscription, entry: LogEntry): PreparedMessage {
+  return prepareEntry(
+    subscription.alias === undefined ? entry : { ...entry, topic: subscription.alias },
+  );
 }
 
 /** Serialises a log entry as a `message` once. */

@@ -10,6 +10,7 @@ import {
   ofType,
   openClient,
   startServer,
+  upgradeStatus,
   within,
   wsUrl,
 } from "./helpers.js";
@@ -28,25 +29,6 @@ async function closedWith(url: string, options: ConstructorParameters<typeof Web
   const client = openClient(url, options);
   disposer.add(() => client.ws.terminate());
   return within(client.closed, `close of ${url}`);
-}
-
-/** Resolves with the HTTP status an upgrade attempt was refused with. */
-function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
-  return within(
-    new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { headers });
-      ws.on("unexpected-response", (_request, response) => {
-        resolve(response.statusCode ?? 0);
-        ws.terminate();
-      });
-      ws.on("open", () => {
-        ws.terminate();
-        reject(new Error("upgrade was accepted"));
-      });
-      ws.on("error", () => {});
-    }),
-    `refusal of ${url}`,
-  );
 }
 
 describe("handshake", () => {

@@ -11,6 +11,7 @@ export {
   ofType,
   openClient,
   type TestClient,
+  upgradeStatus,
   within,
   wsUrl,
 } from "@lifeline/test-support";

@@ -9,6 +9,7 @@ export {
 } from "./chromium.js";
 export { createFakeClock, type FakeClock } from "./fake-clock.js";
 export { captureLogs, type LogCapture } from "./logs.js";
+export { type PageServer, servePage } from "./page-server.js";
 export { freePort } from "./ports.js";
 export {
   type PlacedPublish,
@@ -45,5 +46,6 @@ export {
   ofType,
   openClient,
   type TestClient,
+  upgradeStatus,
   wsUrl,
 } from "./ws-client.js";

@@ -28,6 +28,12 @@ export interface RedisProcess {
   readonly pid: number;
   /** SIGKILL, then waits for the exit. */
   kill(): Promise<void>;
+  /**
+   * Starts it again (after `kill`) with the same arguments and an empty data set. A master
+   * restarted after a fail-over comes back as a master on its own; the Sentinels then turn
+   * it into a replica of the promoted one.
+   */
+  restart(): Promise<void>;
 }
 
 /** A master, its replicas and the Sentinels watching them, on free loopback ports. */
@@ -104,15 +110,23 @@ async function startProcess(
   readyLine: RegExp,
   port: number,
 ): Promise<RedisProcess> {
-  const child = await spawnUntil(program, args, readyLine);
+  let child = await spawnUntil(program, args, readyLine);
+  const running = () => child.exitCode === null && child.signalCode === null;
   return {
     port,
-    pid: child.pid ?? -1,
+    get pid() {
+      return child.pid ?? -1;
+    },
     async kill() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (!running()) return;
       const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
       child.kill("SIGKILL");
       await exited;
+    },
+    async restart() {
+      if (running())
+        throw new Error(`${program} on port ${port} is still running: kill() it first`);
+      child = await spawnUntil(program, args, /Ready to accept/);
     },
   };
 }

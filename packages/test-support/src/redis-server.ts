@@ -29,6 +29,12 @@ export interface RedisServerOptions {
    * @default false (no persistence: a restarted server is empty)
    */
   readonly appendOnly?: boolean;
+  /**
+   * Addresses to listen on besides 127.0.0.1, e.g. the host end of a test's veth pair so
+   * a server in a network namespace can reach it. Only local interfaces.
+   * @default []
+   */
+  readonly alsoBind?: readonly string[];
 }
 
 const READY_TIMEOUT_MS = 10_000;
@@ -78,6 +84,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
         String(port),
         "--bind",
         "127.0.0.1",
+        ...(options.alsoBind ?? []),
+        // Protected mode answers DENIED to anything but loopback without a password; the
+        // extra addresses are a test's own veth pair.
+        ...(options.alsoBind?.length ? ["--protected-mode", "no"] : []),
         "--save",
         "",
         ...(options.appendOnly

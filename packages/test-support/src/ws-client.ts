@@ -101,3 +101,28 @@ export async function connect(
   const hello = await client.next(ofType("hello"), "hello");
   return Object.assign(client, { hello });
 }
+
+/**
+ * The HTTP status a WebSocket upgrade request to `url` is answered with: the refusal's
+ * (403, 429, 503...), or 101 when the server upgrades it (the socket is dropped at once).
+ */
+export function upgradeStatus(
+  url: string,
+  headers: Record<string, string> = {},
+  timeoutMs = 5000,
+): Promise<number> {
+  return within(
+    new Promise<number>((resolve) => {
+      const ws = new WebSocket(url, "lifeline.v1", { headers });
+      ws.on("unexpected-response", (_request, response) => {
+        resolve(response.statusCode ?? 0);
+        ws.terminate();
+      });
+      ws.on("upgrade", () => resolve(101));
+      ws.on("open", () => ws.terminate());
+      ws.on("error", () => {});
+    }),
+    `an answer to the upgrade request to ${url}`,
+    timeoutMs,
+  );
+}

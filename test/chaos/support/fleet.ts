@@ -25,6 +25,21 @@ export function tappedWebSocket(onFrame: (frame: string) => void): WebSocketCons
   return Tapped as unknown as WebSocketConstructor;
 }
 
+/**
+ * A client outside the fleet (an observer publishing markers, a lone publisher), made the
+ * way the fleet's members are: no lifecycle hooks, silent, on the tapped `ws`.
+ */
+export function quietClient(
+  options: Pick<ClientOptions, "url" | "clientId"> & Partial<ClientOptions>,
+): LifelineClient {
+  return createClient({
+    lifecycle: false,
+    logLevel: "silent",
+    WebSocket: tappedWebSocket(() => {}),
+    ...options,
+  });
+}
+
 export interface FleetMember {
   readonly name: string;
   readonly client: LifelineClient;

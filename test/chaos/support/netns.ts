@@ -18,6 +18,11 @@ export interface Netns {
   /** Drops every packet to and from `address` inside the namespace (both sides keep waiting). */
   blackhole(address: string): void;
   /**
+   * Drops every packet between the namespace and TCP port `port` of `remote` (a partition
+   * from one service while everything else gets through); neither side is told.
+   */
+  cutOffFrom(remote: string, port: number): void;
+  /**
    * Drops `percent`% of TCP packets in each direction, chosen at random per packet, with
    * nftables (`numgen random`) or iptables (`-m statistic --mode random`).
    */
@@ -120,6 +125,10 @@ export function createNetns(tag: string, sub: number): Netns {
     blackhole(address) {
       inNs("nft", [`add rule inet llchaos in ip daddr ${address} drop`]);
       inNs("nft", [`add rule inet llchaos out ip saddr ${address} drop`]);
+    },
+    cutOffFrom(remote, port) {
+      inNs("nft", [`add rule inet llchaos out ip daddr ${remote} tcp dport ${port} drop`]);
+      inNs("nft", [`add rule inet llchaos in ip saddr ${remote} tcp sport ${port} drop`]);
     },
     randomLoss(percent, tool = "nft") {
       const p = Math.max(0, Math.min(100, Math.round(percent)));

@@ -11,16 +11,19 @@ const READY_TIMEOUT_MS = 20_000;
 export interface ChildServerConfig {
   readonly port: number;
   readonly host: string;
-  /** Use the Redis broker at this URL; the in-memory broker when absent. */
+  /** Use the Redis broker at this URL; the in-memory broker when absent (and no `broker`). */
   readonly redisUrl?: string;
+  /**
+   * `RedisBrokerOptions` that survive JSON (`sentinel`, `waitForReplication`, PING
+   * timings...): the Redis broker is used when this or `redisUrl` is given.
+   */
+  readonly broker?: Record<string, unknown>;
   readonly keyPrefix?: string;
   readonly options?: Record<string, unknown>;
   /** pino level for the server's log on stdout; no log when absent. */
   readonly logLevel?: string;
   /** Presence on every topic, with these settings; off when absent. */
   readonly presence?: { readonly graceMs?: number; readonly diffIntervalMs?: number };
-  /** The Redis broker's presence node bound. */
-  readonly presenceNodeTimeoutMs?: number;
 }
 
 export interface LoopDelay {
@@ -31,13 +34,21 @@ export interface LoopDelay {
 }
 
 /** A server event printed by the child (server-main.ts). */
-export interface ServerEvent {
-  readonly type: "disconnect";
-  readonly client_id: string;
-  readonly code: number;
-  /** Wall-clock time in the child. */
-  readonly at: number;
-}
+export type ServerEvent =
+  | {
+      readonly type: "disconnect";
+      readonly client_id: string;
+      readonly code: number;
+      /** Wall-clock time in the child. */
+      readonly at: number;
+    }
+  | {
+      /** The Redis broker's health changed. */
+      readonly type: "broker_health";
+      readonly healthy: boolean;
+      readonly detail?: string;
+      readonly at: number;
+    };
 
 export interface MemorySample {
   readonly heap_used: number;
@@ -76,11 +87,11 @@ export interface StartOptions {
   readonly connectHost?: string;
   readonly port?: number;
   readonly redisUrl?: string;
+  readonly broker?: Record<string, unknown>;
   readonly keyPrefix?: string;
   readonly options?: Record<string, unknown>;
   readonly logLevel?: string;
   readonly presence?: ChildServerConfig["presence"];
-  readonly presenceNodeTimeoutMs?: number;
   /** Run inside this network namespace (`ip netns exec`). */
   readonly netns?: string;
   /** Extra node flags, e.g. `--expose-gc`. */
@@ -171,13 +182,11 @@ export async function startServerProcess(start: StartOptions = {}): Promise<Serv
     port,
     host,
     ...(start.redisUrl === undefined ? {} : { redisUrl: start.redisUrl }),
+    ...(start.broker === undefined ? {} : { broker: start.broker }),
     ...(start.keyPrefix === undefined ? {} : { keyPrefix: start.keyPrefix }),
     ...(start.options === undefined ? {} : { options: start.options }),
     ...(start.logLevel === undefined ? {} : { logLevel: start.logLevel }),
     ...(start.presence === undefined ? {} : { presence: start.presence }),
-    ...(start.presenceNodeTimeoutMs === undefined
-      ? {}
-      : { presenceNodeTimeoutMs: start.presenceNodeTimeoutMs }),
   });
   const listeners = new Set<(event: ServerEvent) => void>();
   const dispatch = (event: ServerEvent) => {

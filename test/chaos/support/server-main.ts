@@ -5,7 +5,7 @@
 // GET /__chaos/memory (heap after a full GC when run with --expose-gc).
 import { createServer as createHttpServer } from "node:http";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { createRedisBroker } from "@lifeline/redis";
+import { createRedisBroker, type RedisBrokerOptions } from "@lifeline/redis";
 import { createServer, type ServerOptions } from "@lifeline/server";
 import type { ChildServerConfig } from "./processes.js";
 
@@ -14,16 +14,20 @@ const loop = monitorEventLoopDelay({ resolution: 5 });
 loop.enable();
 
 const broker =
-  config.redisUrl === undefined
+  config.redisUrl === undefined && config.broker === undefined
     ? undefined
     : createRedisBroker({
-        url: config.redisUrl,
+        ...(config.redisUrl === undefined ? {} : { url: config.redisUrl }),
         keyPrefix: config.keyPrefix ?? "chaos:",
-        ...(config.presenceNodeTimeoutMs === undefined
-          ? {}
-          : { presence: { nodeTimeoutMs: config.presenceNodeTimeoutMs } }),
+        ...(config.broker as RedisBrokerOptions | undefined),
       });
 if (broker) await broker.ready();
+
+const printEvent = (event: Record<string, unknown>) =>
+  process.stdout.write(`LIFELINE_EVENT ${JSON.stringify(event)}\n`);
+broker?.onHealthChange((health) =>
+  printEvent({ type: "broker_health", ...health, at: Date.now() }),
+);
 
 const http = createHttpServer({ headersTimeout: 10_000 });
 // Options come as JSON, which cannot carry a hook: the suites publish from clients, which a
@@ -42,13 +46,12 @@ const server = await createServer(options);
 
 // Disconnects as stdout lines, so a test in another process can wait for them.
 server.on("disconnect", (connection, close) => {
-  const event = {
+  printEvent({
     type: "disconnect",
     client_id: connection.clientId,
     code: close.code,
     at: Date.now(),
-  };
-  process.stdout.write(`LIFELINE_EVENT ${JSON.stringify(event)}\n`);
+  });
 });
 
 const ms = (ns: number) => Math.round(ns / 1e4) / 100;

@@ -1,0 +1,81 @@
+import type { ControlChannel, ControlCommand } from "@lifeline/protocol";
+import type { TrackedConnection } from "./connection.js";
+import type { Logger } from "./logger.js";
+
+/** Bounds what one command may carry: a target, a code and a 123-byte reason. */
+const MAX_COMMAND_CHARS = 4096;
+
+function parseCommand(payload: string): ControlCommand | undefined {
+  if (payload.length > MAX_COMMAND_CHARS) return undefined;
+  try {
+    const value = JSON.parse(payload) as Partial<ControlCommand>;
+    const target = value.target as Record<string, unknown> | undefined;
+    const targetOk =
+      typeof target === "object" &&
+      target !== null &&
+      (typeof target.clientId === "string" || typeof target.user === "string");
+    if (
+      value.type !== "disconnect" ||
+      !targetOk ||
+      typeof value.code !== "number" ||
+      typeof value.reason !== "string"
+    ) {
+      return undefined;
+    }
+    return value as ControlCommand;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Control commands over Redis pub/sub: one PUBLISH reaches every node subscribed, the
+ * sender included. At most once per node: a node whose subscriber connection is down when
+ * a command is sent does not get it, which is why a revoked user must also be refused by
+ * `authenticate`.
+ */
+export function createRedisControl(
+  command: TrackedConnection,
+  subscriber: TrackedConnection,
+  channel: string,
+  logger: Logger,
+): ControlChannel & { onMessage(channel: string, payload: string): boolean; resubscribe(): void } {
+  const listeners = new Set<(command: ControlCommand) => void>();
+  let wanted = false;
+
+  const subscribe = () => {
+    if (!subscriber.isReady()) return;
+    subscriber.redis.subscribe(channel).catch((error: unknown) => {
+      logger.warn({ err: error }, "redis control: subscribe failed");
+    });
+  };
+
+  return {
+    async publish(message) {
+      await command.redis.publish(channel, JSON.stringify(message));
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      if (!wanted) {
+        wanted = true;
+        subscribe();
+      }
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    onMessage(from, payload) {
+      if (from !== channel) return false;
+      const parsed = parseCommand(payload);
+      if (parsed === undefined) {
+        logger.warn({ channel }, "redis control: ignored a malformed command");
+        return true;
+      }
+      for (const listener of [...listeners]) listener(parsed);
+      return true;
+    },
+    resubscribe() {
+      if (wanted) subscribe();
+    },
+  };
+}

@@ -1,0 +1,153 @@
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  type Broker,
+  type BrokerHealth,
+  createMemoryBroker,
+  type LifelineServer,
+  type ServerOptions,
+} from "../src/index.js";
+import {
+  connect,
+  createDisposer,
+  createFakeClock,
+  type FakeClock,
+  ofType,
+  startServer,
+  upgradeStatus,
+  within,
+  wsUrl,
+} from "./helpers.js";
+
+const disposer = createDisposer();
+afterEach(() => disposer.run());
+
+/** A memory broker whose health the test sets, announced through `onHealthChange`. */
+function brokerWithHealth(): Broker & { setHealth(health: BrokerHealth): void } {
+  const inner = createMemoryBroker();
+  let health: BrokerHealth = { healthy: true };
+  const listeners = new Set<(health: BrokerHealth) => void>();
+  return {
+    append: (...args) => inner.append(...args),
+    subscribe: (...args) => inner.subscribe(...args),
+    readSince: (...args) => inner.readSince(...args),
+    head: (...args) => inner.head(...args),
+    close: () => inner.close(),
+    health: () => health,
+    onHealthChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    setHealth(next) {
+      health = next;
+      for (const listener of [...listeners]) listener(next);
+    },
+  };
+}
+
+async function outageServer(
+  clock: FakeClock,
+  options: ServerOptions = {},
+): Promise<{ server: LifelineServer; broker: ReturnType<typeof brokerWithHealth> }> {
+  const broker = brokerWithHealth();
+  const server = await startServer({
+    broker,
+    clock,
+    heartbeat: { intervalMs: 0 },
+    shutdown: { batchIntervalMs: 0, drainTimeoutMs: 200 },
+    ...options,
+  });
+  disposer.add(() => server.close({ drainTimeoutMs: 200, batchIntervalMs: 0 }));
+  disposer.add(() => broker.close());
+  return { server, broker };
+}
+
+/** The HTTP status of an upgrade request to `server` as `clientId` (101 if upgraded). */
+const upgradeStatusOf = (server: LifelineServer, clientId: string) =>
+  upgradeStatus(wsUrl(server, `client_id=${clientId}&version=1&role=test`));
+
+describe("a broker outage", () => {
+  it("keeps clients through a short one, then after closeAfterMs refuses upgrades and closes every client with shutdown and 1012", async () => {
+    const clock = createFakeClock();
+    const { server, broker } = await outageServer(clock, {
+      brokerOutage: { closeAfterMs: 3000, reconnectAfterMs: 100, spreadMs: 400 },
+    });
+    const early = await connect(server, "early");
+    disposer.add(() => early.ws.terminate());
+
+    // A blip shorter than closeAfterMs moves nobody.
+    broker.setHealth({ healthy: false, detail: "redis command connection reconnecting" });
+    clock.advance(2999);
+    broker.setHealth({ healthy: true });
+    clock.advance(10_000);
+    expect(early.ws.readyState).toBe(early.ws.OPEN);
+
+    broker.setHealth({ healthy: false, detail: "redis command connection reconnecting" });
+    clock.advance(2000);
+    const late = await connect(server, "late");
+    disposer.add(() => late.ws.terminate());
+    clock.advance(1000);
+    for (const client of [early, late]) {
+      const notice = await client.next(ofType("shutdown"));
+      expect(notice.reason).toBe("message broker unavailable");
+      expect(notice.reconnect_after_ms).toBeGreaterThanOrEqual(100);
+      expect(notice.reconnect_after_ms).toBeLessThanOrEqual(500);
+      expect(await within(client.closed, "1012")).toEqual({
+        code: 1012,
+        reason: "message broker unavailable",
+      });
+    }
+    expect(await upgradeStatusOf(server, "refused")).toBe(503);
+    expect(server.stats().handshakeFailures.broker_unavailable).toBe(1);
+    const health = await fetch(`http://127.0.0.1:${server.port}/health`);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toMatchObject({
+      status: "degraded",
+      services: { websocket: { healthy: false }, broker: { healthy: false } },
+    });
+
+    // Healthy again: the node serves at once.
+    broker.setHealth({ healthy: true });
+    const back = await connect(server, "back");
+    disposer.add(() => back.ws.terminate());
+    expect(back.hello.type).toBe("hello");
+    expect((await fetch(`http://127.0.0.1:${server.port}/health`)).status).toBe(200);
+  });
+
+  it("never closes anyone with closeAfterMs: Infinity, and ignores brokers without onHealthChange", async () => {
+    const clock = createFakeClock();
+    const { server, broker } = await outageServer(clock, {
+      brokerOutage: { closeAfterMs: Number.POSITIVE_INFINITY },
+    });
+    const client = await connect(server, "stays");
+    disposer.add(() => client.ws.terminate());
+    broker.setHealth({ healthy: false, detail: "down" });
+    clock.advance(3_600_000);
+    expect(clock.pending).toBe(0);
+    expect(client.ws.readyState).toBe(client.ws.OPEN);
+    expect(await upgradeStatusOf(server, "welcome")).toBe(101);
+
+    // A broker without onHealthChange: health() may say anything, nobody is moved.
+    const plain = createMemoryBroker();
+    const silent = await startServer({
+      broker: { ...plain, health: () => ({ healthy: false, detail: "down" }) } as Broker,
+      clock,
+      heartbeat: { intervalMs: 0 },
+    });
+    disposer.add(() => silent.close({ drainTimeoutMs: 200, batchIntervalMs: 0 }));
+    disposer.add(() => plain.close());
+    const other = await connect(silent, "other");
+    disposer.add(() => other.ws.terminate());
+    clock.advance(60_000);
+    expect(other.ws.readyState).toBe(other.ws.OPEN);
+  });
+
+  it("starts the countdown at once when the broker is already unhealthy at start", async () => {
+    const clock = createFakeClock();
+    const broker = brokerWithHealth();
+    broker.setHealth({ healthy: false, detail: "not connected yet" });
+    const { server } = await outageServer(clock, { broker, brokerOutage: { closeAfterMs: 500 } });
+    expect(await upgradeStatusOf(server, "first")).toBe(101);
+    clock.advance(500);
+    expect(await upgradeStatusOf(server, "second")).toBe(503);
+  });
+});
