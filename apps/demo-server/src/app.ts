@@ -11,6 +11,7 @@ import {
   type ObservatoryPublish,
   type ObservatorySpec,
   type PageConfig,
+  statusTopic,
   TICKS_TOPIC,
   type Tick,
 } from "./contract.js";
@@ -98,6 +99,8 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     limits: { maxConnections: config.maxConnections },
     // Every demo topic has presence: a telescope card shows who watches it.
     presence: () => true,
+    // Status goes out as deltas at 5 Hz, with the whole state at least every 10 s.
+    deltas: { fullEvery: 50, fullIntervalMs: 10_000 },
     ...(config.allowedOrigins === undefined ? {} : { allowedOrigins: config.allowedOrigins }),
     status: { enabled: true, authorize: isAdmin },
     logger: logger.child({ component: "lifeline" }),
@@ -112,7 +115,15 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     });
   };
 
-  const observatory = createObservatory({ clock, publish: publishLogged });
+  const observatory = createObservatory({
+    clock,
+    publish: publishLogged,
+    publishStatus: (topic, telescopeId, changes) => {
+      lifeline.publishDelta(topic, telescopeId, changes).catch((error: unknown) => {
+        logger.warn({ err: error, topic }, "status not published");
+      });
+    },
+  });
   let lastTick = 0;
   const ticks = createTicks({
     clock,
@@ -125,8 +136,16 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
   });
 
   const setDemand = (topic: string, active: boolean): void => {
-    if (topic === TICKS_TOPIC) ticks.setDemand(active);
-    else observatory.setDemand(topic, active);
+    if (topic === TICKS_TOPIC) {
+      ticks.setDemand(active);
+      return;
+    }
+    const telescopeId = /^telescope\/([^/]+)\/status$/.exec(topic)?.[1];
+    // A status topic that gains subscribers starts them with a whole state, not a delta.
+    if (active && telescopeId !== undefined) {
+      lifeline.forgetDelta(statusTopic(telescopeId), telescopeId);
+    }
+    observatory.setDemand(topic, active);
   };
   if (brokerKind === "redis") {
     // Demand is per node, but any node's subscribers need the producer's messages: on
@@ -154,7 +173,6 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
   lifeline.method("telescope.set_gain", (params) =>
     asMethodError(() => observatory.setGain(params)),
   );
-  lifeline.method("telescope.list", () => observatory.list());
   lifeline.method("echo", (params) => params ?? null);
   lifeline.method("time", () => {
     const now = clock.now();

@@ -1,4 +1,10 @@
-import { defineContract, type TopicData, type TopicOf } from "@lifeline/protocol";
+import {
+  DeltaSchema,
+  type DeltaSchemaData,
+  defineContract,
+  type TopicData,
+  type TopicOf,
+} from "@lifeline/protocol";
 import { type Static, Type } from "@sinclair/typebox";
 
 /** The simulated telescopes, by id. */
@@ -30,8 +36,11 @@ const statusFields = {
   /** Declination in degrees, [-90, 90]. */
   dec_deg: Type.Number({ minimum: -90, maximum: 90 }),
   tracking: Type.Boolean(),
-  /** The direction of the move in progress, or null. */
-  moving: Type.Union([Direction, Type.Null()]),
+  /**
+   * The direction of the move in progress; absent while not moving (a status delta
+   * removes it with `null`, as a JSON Merge Patch does).
+   */
+  moving: Type.Optional(Direction),
 };
 
 /** Every status field, as in a full snapshot. */
@@ -39,18 +48,13 @@ export const TelescopeState = Type.Object(statusFields, { additionalProperties: 
 export type TelescopeState = Static<typeof TelescopeState>;
 
 /**
- * `telescope/<id>/status`: changes-only at 5 Hz (`full: false`, only the fields that
- * changed), and a full snapshot (`full: true`, every field) every 10 s.
+ * `telescope/<id>/status`, a delta topic keyed by the telescope id (PROTOCOL.md, "Deltas"):
+ * `{key, changes}` at 5 Hz with the fields that changed, and `{key, full}` with every field
+ * first and then at least every 10 s. Conflated, so a page that subscribes with `rewind`
+ * gets the whole latest state at once.
  */
-export const TelescopeStatus = Type.Object(
-  {
-    telescope_id: TelescopeId,
-    full: Type.Boolean(),
-    ...Type.Partial(Type.Object(statusFields)).properties,
-  },
-  { additionalProperties: false },
-);
-export type TelescopeStatus = Static<typeof TelescopeStatus>;
+export const TelescopeStatus = DeltaSchema(TelescopeState);
+export type TelescopeStatus = DeltaSchemaData<typeof TelescopeState>;
 
 export const TelescopeInfo = Type.Object(
   { id: TelescopeId, name: Type.String(), online: Type.Boolean() },
@@ -58,11 +62,15 @@ export const TelescopeInfo = Type.Object(
 );
 export type TelescopeInfo = Static<typeof TelescopeInfo>;
 
-/** `telescopes`: a telescope was discovered or lost; every message carries the full list. */
+/**
+ * `telescopes`: the list, sent when the topic gains demand (`listed`), and whenever a
+ * telescope is discovered or lost (then with its id). Every message carries the full list,
+ * and the topic is conflated, so `rewind: 1` gives the current list.
+ */
 export const TelescopesEvent = Type.Object(
   {
-    event: Type.Union([Type.Literal("discovered"), Type.Literal("lost")]),
-    telescope_id: TelescopeId,
+    event: Type.Union([Type.Literal("listed"), Type.Literal("discovered"), Type.Literal("lost")]),
+    telescope_id: Type.Optional(TelescopeId),
     telescopes: Type.Array(TelescopeInfo),
   },
   { additionalProperties: false },
@@ -119,20 +127,6 @@ export const TimeResult = Type.Object(
 );
 export type TimeResult = Static<typeof TimeResult>;
 
-/** `telescope.list`: every telescope with a full snapshot, so a page can draw at once. */
-export const ListResult = Type.Object(
-  {
-    telescopes: Type.Array(
-      Type.Object(
-        { id: TelescopeId, name: Type.String(), online: Type.Boolean(), state: TelescopeState },
-        { additionalProperties: false },
-      ),
-    ),
-  },
-  { additionalProperties: false },
-);
-export type ListResult = Static<typeof ListResult>;
-
 /** Longest note a client may publish to `demo/notes`, in characters. */
 export const MAX_NOTE_CHARS = 500;
 
@@ -146,21 +140,20 @@ export type Note = Static<typeof Note>;
 /**
  * The observatory's topics and methods, shared by server and (as types only, through
  * `import type`) the page: the page is typed by the same schemas without bundling them. A topic
- * given as a bare schema is server-owned: a client's publish there is refused `forbidden`
+ * without a `publish` rule is server-owned: a client's publish there is refused `forbidden`
  * (PROTOCOL.md, "Who may publish and subscribe"), so no browser can forge telescope status
  * or ticks. Only `demo/notes` is open to clients.
  */
 export const contract = defineContract({
   topics: {
-    "telescope/*/status": TelescopeStatus,
-    telescopes: TelescopesEvent,
+    "telescope/*/status": { schema: TelescopeStatus, conflate: { key: "key" } },
+    telescopes: { schema: TelescopesEvent, conflate: {} },
     "demo/ticks": Tick,
     "demo/notes": { schema: Note, publish: "clients" },
   },
   methods: {
     "telescope.move": { params: MoveParams, result: MoveResult },
     "telescope.set_gain": { params: SetGainParams, result: SetGainResult },
-    "telescope.list": { params: Type.Unknown(), result: ListResult },
     echo: { params: Type.Unknown(), result: Type.Unknown() },
     time: { params: Type.Unknown(), result: TimeResult },
   },

@@ -1,8 +1,8 @@
+import type { MergePatch } from "@lifeline/protocol";
 import { type Clock, every } from "./clock.js";
 import {
   type Direction,
   GAIN_RANGE,
-  type ListResult,
   type MoveParams,
   type MoveResult,
   type ObservatoryPublish,
@@ -31,14 +31,21 @@ export interface ObservatoryOptions {
   readonly clock: Clock;
   /** Random numbers in [0, 1) for sensor noise. @default Math.random */
   readonly random?: () => number;
-  /** Publishes one message; failures are the caller's to log (they are not retried). */
-  readonly publish: ObservatoryPublish<StatusTopic | typeof TELESCOPES_TOPIC>;
+  /** Publishes the telescope list; failures are the caller's to log (they are not retried). */
+  readonly publish: ObservatoryPublish<typeof TELESCOPES_TOPIC>;
+  /**
+   * Publishes what changed in a telescope's status, as the server's `publishDelta` does
+   * (PROTOCOL.md, "Deltas"): the server merges it and sends full states often enough.
+   */
+  readonly publishStatus: (
+    topic: StatusTopic,
+    telescopeId: string,
+    changes: MergePatch<TelescopeState>,
+  ) => void;
   /** @default the two seestars */
   readonly telescopes?: readonly { readonly id: string; readonly name: string }[];
   /** Interval between changes-only status updates, in milliseconds (5 Hz). @default 200 */
   readonly statusIntervalMs?: number;
-  /** Interval between full snapshots, in milliseconds. @default 10000 */
-  readonly snapshotIntervalMs?: number;
   /**
    * Battery drain in percent per minute while online. At 0 % a telescope is lost; it
    * charges at ten times this rate and is discovered again at 100 %. @default 0.5
@@ -50,17 +57,23 @@ export interface ObservatoryOptions {
   readonly maxQueuedMoves?: number;
 }
 
+/** Every telescope with its whole state now (for tests and tools in this process). */
+export interface ObservatorySnapshot {
+  readonly telescopes: readonly (TelescopeInfo & { readonly state: TelescopeState })[];
+}
+
 export interface Observatory {
   /** Topics this observatory produces: every status topic and `telescopes`. */
   readonly topics: readonly string[];
   /**
    * Whether `topic` has subscribers. A status topic is published only while it has demand;
-   * its first message after demand starts is a full snapshot (on the next 5 Hz tick).
+   * its first message after demand starts carries every field (on the next 5 Hz tick), and
+   * `telescopes` gets the list then.
    */
   setDemand(topic: string, active: boolean): void;
   /** Whether this process may produce at all (false on a cluster node without the lease). */
   setProducing(producing: boolean): void;
-  list(): ListResult;
+  list(): ObservatorySnapshot;
   move(params: MoveParams): Promise<MoveResult>;
   setGain(params: SetGainParams): SetGainResult;
   /** Stops every timer; moves in progress are rejected. */
@@ -124,7 +137,6 @@ export function createObservatory(options: ObservatoryOptions): Observatory {
   const { clock } = options;
   const random = options.random ?? Math.random;
   const statusIntervalMs = options.statusIntervalMs ?? 200;
-  const snapshotIntervalMs = options.snapshotIntervalMs ?? 10_000;
   const drainPerMs = (options.batteryDrainPerMinute ?? 0.5) / 60_000;
   const slewPerMs = (options.slewDegPerSecond ?? 2) / 1000;
   const maxQueuedMoves = options.maxQueuedMoves ?? 8;
@@ -153,7 +165,8 @@ export function createObservatory(options: ObservatoryOptions): Observatory {
   let producing = true;
   let closed = false;
   let stopLoop: (() => void) | undefined;
-  let lastSnapshotAt = 0;
+  /** The list is due on the next tick (`telescopes` gained demand, or production began). */
+  let listDue = false;
   const pendingMoves = new Set<{ reject: (error: Error) => void; handle: unknown }>();
 
   /** Integrates position and battery of `t` up to `now`. */
@@ -215,44 +228,44 @@ export function createObservatory(options: ObservatoryOptions): Observatory {
       ra_deg: round(t.raDeg, 3),
       dec_deg: round(t.decDeg, 3),
       tracking: t.tracking && t.online,
-      moving: t.move?.direction ?? null,
+      ...(t.move === undefined ? {} : { moving: t.move.direction }),
     };
   }
 
-  function publishStatus(t: Telescope, now: number, full: boolean): void {
+  /** Publishes the fields that changed since the last status sent (every field after none). */
+  function publishStatus(t: Telescope, now: number): void {
     const state = stateOf(t, now);
     const previous = t.lastSent;
-    if (full || previous === undefined) {
-      options.publish(statusTopic(t.id), { telescope_id: t.id, full: true, ...state });
-    } else {
-      const changes: Partial<TelescopeState> = {};
-      let changed = false;
-      for (const key of STATUS_KEYS) {
-        if (state[key] !== previous[key]) {
-          copyField(changes, state, key);
-          changed = true;
-        }
+    const changes: Record<string, unknown> = {};
+    let changed = false;
+    for (const key of STATUS_KEYS) {
+      if (previous === undefined ? state[key] === undefined : state[key] === previous[key]) {
+        continue;
       }
-      if (!changed) return;
-      options.publish(statusTopic(t.id), { telescope_id: t.id, full: false, ...changes });
+      // A field that is gone (the move ended) is removed with null (RFC 7386).
+      changes[key] = state[key] ?? null;
+      changed = true;
     }
+    if (!changed) return;
+    options.publishStatus(statusTopic(t.id), t.id, changes as MergePatch<TelescopeState>);
     t.lastSent = state;
   }
 
   function tick(): void {
     const now = clock.now();
-    const full = now - lastSnapshotAt >= snapshotIntervalMs;
-    if (full) lastSnapshotAt = now;
     for (const t of telescopes.values()) {
-      if (demand.has(statusTopic(t.id))) publishStatus(t, now, full);
+      if (demand.has(statusTopic(t.id))) publishStatus(t, now);
       else advance(t, now);
+    }
+    if (listDue && demand.has(TELESCOPES_TOPIC)) {
+      listDue = false;
+      options.publish(TELESCOPES_TOPIC, { event: "listed", telescopes: infos() });
     }
   }
 
   function updateLoop(): void {
     const wanted = producing && !closed && demand.size > 0;
     if (wanted && stopLoop === undefined) {
-      lastSnapshotAt = clock.now();
       stopLoop = every(clock, statusIntervalMs, tick);
     } else if (!wanted && stopLoop !== undefined) {
       stopLoop();
@@ -325,6 +338,7 @@ export function createObservatory(options: ObservatoryOptions): Observatory {
         // being set up, and a message appended right now could land before its start.
         const t = [...telescopes.values()].find((x) => statusTopic(x.id) === topic);
         if (t !== undefined) t.lastSent = undefined;
+        if (topic === TELESCOPES_TOPIC) listDue = true;
       }
       updateLoop();
     },
@@ -334,6 +348,7 @@ export function createObservatory(options: ObservatoryOptions): Observatory {
       if (producing) {
         // A new producer knows nothing of what the previous one sent: start with snapshots.
         for (const t of telescopes.values()) t.lastSent = undefined;
+        listDue = true;
       }
       updateLoop();
     },
@@ -404,12 +419,4 @@ export function createObservatory(options: ObservatoryOptions): Observatory {
 function wrap360(degrees: number): number {
   const wrapped = degrees % 360;
   return wrapped < 0 ? wrapped + 360 : wrapped;
-}
-
-function copyField<K extends keyof TelescopeState>(
-  to: Partial<TelescopeState>,
-  from: TelescopeState,
-  key: K,
-): void {
-  to[key] = from[key];
 }

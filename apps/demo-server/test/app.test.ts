@@ -171,11 +171,16 @@ describe("demo server", () => {
       duration_ms: 200,
     });
     expect(moved).toMatchObject({ telescope_id: "seestar-001", direction: "right" });
-    const list = (await client.request("telescope.list")) as {
-      telescopes: { id: string; state: { gain: number } }[];
-    };
-    expect(list.telescopes.map((t) => t.id)).toEqual(["seestar-001", "seestar-002"]);
-    expect(list.telescopes[1]?.state.gain).toBe(150);
+    await expect(client.request("telescope.list")).rejects.toMatchObject({
+      code: "unknown_method",
+    });
+    // The gain shows in the status: its first message once subscribed carries every field.
+    const status = await waitFor<{ full: { gain: number } }>((done) =>
+      client.subscribe("telescope/seestar-002/status", (data: unknown) =>
+        done(data as { full: { gain: number } }),
+      ),
+    );
+    expect(status.full.gain).toBe(150);
   });
 
   it("produces ticks only while someone subscribes, continuing n where it stopped", async () => {
@@ -210,24 +215,44 @@ describe("demo server", () => {
     expect(next).toBe(lastN + 1);
   });
 
-  it("publishes telescope status while subscribed: a full snapshot first", async () => {
+  it("publishes telescope status while subscribed as deltas: the whole state first", async () => {
     const client = connect();
     const first = await waitFor<Record<string, unknown>>((done) =>
       client.subscribe("telescope/seestar-002/status", (data: unknown) =>
         done(data as Record<string, unknown>),
       ),
     );
-    expect(first).toMatchObject({ telescope_id: "seestar-002", full: true });
-    expect(Object.keys(first).sort()).toEqual([
+    expect(first).toMatchObject({ key: "seestar-002", full: { gain: expect.any(Number) } });
+    expect(Object.keys(first.full as object).sort()).toEqual([
       "battery",
       "dec_deg",
-      "full",
       "gain",
-      "moving",
       "ra_deg",
-      "telescope_id",
       "temperature_c",
       "tracking",
     ]);
+  });
+
+  it("gives a page that subscribes with rewind the whole latest status and list at once", async () => {
+    const watcher = connect();
+    await waitFor<unknown>((done) =>
+      watcher.subscribe("telescope/seestar-001/status", (data: unknown) => done(data)),
+    );
+    await waitFor<unknown>((done) =>
+      watcher.subscribe("telescopes", (data: unknown) => done(data)),
+    );
+    const page = connect();
+    const status = await waitFor<{ data: unknown; conflated: boolean | undefined }>((done) =>
+      page.subscribe(
+        "telescope/seestar-001/status",
+        (data: unknown, meta: { conflated?: true }) => done({ data, conflated: meta.conflated }),
+        { rewind: 1 },
+      ),
+    );
+    expect(status).toMatchObject({ conflated: true, data: { key: "seestar-001", full: {} } });
+    const list = await waitFor<unknown>((done) =>
+      page.subscribe("telescopes", (data: unknown) => done(data), { rewind: 1 }),
+    );
+    expect(list).toMatchObject({ event: "listed", telescopes: [{ id: "seestar-001" }, {}] });
   });
 });

@@ -75,7 +75,7 @@ describe("client publishes on the demo", () => {
     const forger = await browser(demo, "forger");
     // Each payload is valid by the contract: only who sends it is wrong.
     const forged = [
-      ["telescope/seestar-001/status", { telescope_id: "seestar-001", full: false, battery: 1 }],
+      ["telescope/seestar-001/status", { key: "seestar-001", changes: { battery: 1 } }],
       [TICKS_TOPIC, { n: 999_999 }],
       ["telescopes", { event: "lost", telescope_id: "seestar-001", telescopes: [] }],
     ] as const;

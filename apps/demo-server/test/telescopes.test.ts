@@ -1,6 +1,6 @@
 import { createFakeClock } from "@lifeline/test-support";
 import { describe, expect, it } from "vitest";
-import { contract, type TelescopeStatus, type TelescopesEvent } from "../src/contract.js";
+import { contract, type TelescopeState, type TelescopesEvent } from "../src/contract.js";
 import { createObservatory, TelescopeError } from "../src/telescopes.js";
 
 const STATUS_1 = "telescope/seestar-001/status";
@@ -18,10 +18,18 @@ function setup(options: { batteryDrainPerMinute?: number } = {}) {
       if (!check.ok) throw new Error(`${topic}: ${check.issue.message}`);
       published.push({ topic, data });
     },
+    // The server's publishDelta checks the merged state; here the changes are the message.
+    publishStatus: (topic, key, changes) => {
+      const check = contract.checkTopicData(topic, { key, changes });
+      if (!check.ok) throw new Error(`${topic}: ${check.issue.message}`);
+      published.push({ topic, data: changes });
+    },
     ...options,
   });
   const on = (topic: string) =>
-    published.filter((p) => p.topic === topic).map((p) => p.data as TelescopeStatus);
+    published
+      .filter((p) => p.topic === topic)
+      .map((p) => p.data as { [K in keyof TelescopeState]?: TelescopeState[K] | null });
   return { clock, published, observatory, on };
 }
 
@@ -33,14 +41,22 @@ describe("observatory", () => {
     expect(clock.pending).toBe(0);
   });
 
-  it("sends a full snapshot when demand starts, then changes only at 5 Hz", () => {
+  it("sends every field when demand starts, then changes only at 5 Hz", () => {
     const { clock, observatory, on } = setup();
     observatory.setDemand(STATUS_1, true);
     expect(on(STATUS_1)).toEqual([]);
     clock.advance(200);
     const [first] = on(STATUS_1);
-    expect(first).toMatchObject({ telescope_id: "seestar-001", full: true, gain: 80 });
-    expect(Object.keys(first ?? {})).toHaveLength(9);
+    expect(first).toMatchObject({ gain: 80, tracking: true });
+    // Every field but `moving`, which is absent while the telescope stands still.
+    expect(Object.keys(first ?? {}).sort()).toEqual([
+      "battery",
+      "dec_deg",
+      "gain",
+      "ra_deg",
+      "temperature_c",
+      "tracking",
+    ]);
 
     clock.advance(1000);
     const updates = on(STATUS_1).slice(1);
@@ -48,19 +64,25 @@ describe("observatory", () => {
     // never more than one per 200 ms tick, and never a repeated unchanged field.
     expect(updates.length).toBeGreaterThan(0);
     expect(updates.length).toBeLessThanOrEqual(5);
-    for (const update of updates) {
-      expect(update.full).toBe(false);
-      expect(update.gain).toBeUndefined();
-    }
+    for (const update of updates) expect(update.gain).toBeUndefined();
     expect(on(STATUS_2)).toEqual([]);
   });
 
-  it("sends a full snapshot every 10 s", () => {
+  it("sends the telescope list when `telescopes` gains demand", () => {
     const { clock, observatory, on } = setup();
-    observatory.setDemand(STATUS_1, true);
-    clock.advance(30_000);
-    const full = on(STATUS_1).filter((s) => s.full);
-    expect(full).toHaveLength(4);
+    observatory.setDemand("telescopes", true);
+    clock.advance(200);
+    expect(on("telescopes")).toEqual([
+      {
+        event: "listed",
+        telescopes: [
+          { id: "seestar-001", name: "Seestar S50 (north dome)", online: true },
+          { id: "seestar-002", name: "Seestar S50 (south dome)", online: true },
+        ],
+      },
+    ]);
+    clock.advance(2000);
+    expect(on("telescopes")).toHaveLength(1);
   });
 
   it("stops its timer when the last topic loses demand", () => {
@@ -81,7 +103,7 @@ describe("observatory", () => {
     expect(published).toEqual([]);
     observatory.setProducing(true);
     clock.advance(200);
-    expect(published[0]?.data).toMatchObject({ full: true });
+    expect(Object.keys(published[0]?.data ?? {})).toHaveLength(6);
   });
 
   it("resolves a move when it completes and reports the motion in the status", async () => {
@@ -103,6 +125,7 @@ describe("observatory", () => {
     const result = await move;
     expect(result.dec_deg).toBeCloseTo(before + 2, 2);
     clock.advance(200);
+    // The move ended: `moving` is removed (null in a merge patch).
     const movingUpdates = on(STATUS_1).filter((s) => s.moving !== undefined);
     expect(movingUpdates.at(-1)?.moving).toBeNull();
   });
@@ -149,8 +172,9 @@ describe("observatory", () => {
     const events = published
       .filter((p) => p.topic === "telescopes")
       .map((p) => p.data as TelescopesEvent);
-    expect(events[0]).toMatchObject({ event: "lost", telescope_id: "seestar-002" });
-    expect(events[0]?.telescopes.find((t) => t.id === "seestar-002")?.online).toBe(false);
+    expect(events[0]).toMatchObject({ event: "listed" });
+    expect(events[1]).toMatchObject({ event: "lost", telescope_id: "seestar-002" });
+    expect(events[1]?.telescopes.find((t) => t.id === "seestar-002")?.online).toBe(false);
     clock.advance(20_000);
     const later = published
       .filter((p) => p.topic === "telescopes")

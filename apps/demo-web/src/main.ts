@@ -1,4 +1,4 @@
-import { createClient } from "@lifeline/client";
+import { createClient, createDeltaStates } from "@lifeline/client";
 import "./style.css";
 import { createCommandLog } from "./commands.js";
 import { mountConnectionIndicator } from "./connection-indicator.js";
@@ -14,6 +14,7 @@ import {
   type PageConfig,
   statusTopic,
   type TelescopeInfo,
+  type TelescopeState,
 } from "./types.js";
 
 const params = new URLSearchParams(location.search);
@@ -66,12 +67,17 @@ async function start(): Promise<void> {
       maxAttempts: Number.POSITIVE_INFINITY,
       jitter: "full",
     },
+    // The ticks panel resumes after a reload from the position kept in sessionStorage.
+    positions: true,
   });
   signIn = mountSignIn(byId("sign-in"), () => client.reconnect());
   const toasts = createToasts(byId("toasts"));
   mountConnectionIndicator(byId("connection"), client, toasts);
   const commands = createCommandLog(byId("commands"), client);
-  const ticks = mountTicksPanel(byId("ticks"));
+  const ticks = mountTicksPanel(byId("ticks"), {
+    storage: sessionStorage,
+    key: `demo.ticks.${client.clientId}`,
+  });
   const diagnostics = mountDiagnosticsPanel(byId("diagnostics"), client);
   if (params.get("wsDebug") === "1") diagnostics.toggle();
   document.addEventListener("keydown", (event) => {
@@ -124,43 +130,44 @@ async function start(): Promise<void> {
     cards.set(info.id, card);
     byId("telescopes-empty").hidden = true;
     container.append(card.element);
-    client.subscribe(statusTopic(info.id), (data) => card.apply(data), {
-      onGap: () => void refreshList(),
-      presence: true,
-      onPresence: (event) => card.setWatchers(event.members),
-    });
+    // Status arrives as deltas (PROTOCOL.md, "Deltas"); the topic is conflated, so `rewind`
+    // starts the card with the whole latest state, and a resume after lost history gets it
+    // again. After a gap the card keeps its values until the next full state.
+    const status = createDeltaStates<TelescopeState>();
+    client.subscribe(
+      statusTopic(info.id),
+      (data) => {
+        const update = status.apply(data);
+        if (update !== undefined) card.show(update.state);
+      },
+      {
+        rewind: 1,
+        onGap: () => status.reset(),
+        presence: true,
+        onPresence: (event) => card.setWatchers(event.members),
+      },
+    );
     return card;
   };
 
-  const refreshList = async (): Promise<void> => {
-    try {
-      const list = await client.request("telescope.list", undefined, { timeoutMs: 5000 });
-      for (const t of list.telescopes) {
-        const card = ensureCard(t);
-        card.setOnline(t.online);
-        card.replace(t.state);
-      }
-    } catch (error) {
-      toasts.show(`telescope list: ${(error as Error).message}`, "warn");
-    }
-  };
-
-  client.subscribe("telescopes", (event) => {
-    for (const info of event.telescopes) ensureCard(info).setOnline(info.online);
-    toasts.show(`${event.telescope_id} ${event.event}`, event.event === "lost" ? "warn" : "ok");
-  });
+  // The list comes with `rewind: 1` (the topic keeps its latest message): cards appear at
+  // once; a telescope discovered or lost later is announced.
+  client.subscribe(
+    "telescopes",
+    (event, meta) => {
+      for (const info of event.telescopes) ensureCard(info).setOnline(info.online);
+      if (event.event === "listed" || event.telescope_id === undefined || meta.conflated) return;
+      toasts.show(`${event.telescope_id} ${event.event}`, event.event === "lost" ? "warn" : "ok");
+    },
+    { rewind: 1 },
+  );
   client.subscribe("demo/ticks", (tick) => ticks.observe(tick.n), {
+    from: "stored",
     onGap: () => ticks.historyLost(),
   });
 
   // Failures not tied to a command (a refused subscription, an invalid server message).
   client.on("error", (error) => toasts.show(`${error.code}: ${error.message}`, "error"));
-
-  // Fresh values after every (re)connect; topics resume by themselves.
-  client.subscribeState((change) => {
-    if (change.next === "open" && change.prev !== "degraded") void refreshList();
-  });
-  if (client.connection.getSnapshot().state === "open") void refreshList();
 
   Object.assign(window, { lifelineDemo: { client, ticks: ticks.counter } });
 }

@@ -1,12 +1,6 @@
 import type { PresenceMember } from "@lifeline/client";
 import { h, svg } from "./dom.js";
-import {
-  type Direction,
-  GAIN_RANGE,
-  type TelescopeInfo,
-  type TelescopeState,
-  type TelescopeStatus,
-} from "./types.js";
+import { type Direction, GAIN_RANGE, type TelescopeInfo, type TelescopeState } from "./types.js";
 
 export interface TelescopeCardActions {
   move(direction: Direction, durationMs: number): void;
@@ -15,10 +9,8 @@ export interface TelescopeCardActions {
 
 export interface TelescopeCard {
   readonly element: HTMLElement;
-  /** A status message: a full snapshot replaces, an update merges the fields it carries. */
-  apply(status: TelescopeStatus): void;
-  /** A complete state, e.g. from `telescope.list`. */
-  replace(state: TelescopeState): void;
+  /** Shows a telescope's whole state (rebuilt from its status deltas). */
+  show(state: TelescopeState): void;
   setOnline(online: boolean): void;
   /** Who watches this telescope now (the presence of its status topic). */
   setWatchers(members: readonly PresenceMember[]): void;
@@ -37,7 +29,7 @@ const FIELDS: readonly {
   { key: "ra_deg", label: "RA", format: (v) => formatRa(Number(v)) },
   { key: "dec_deg", label: "Dec", format: (v) => formatDec(Number(v)) },
   { key: "tracking", label: "Tracking", format: (v) => (v ? "on" : "off") },
-  { key: "moving", label: "Moving", format: (v) => (v === null ? "—" : String(v)) },
+  { key: "moving", label: "Moving", format: (v) => (v === undefined ? "—" : String(v)) },
 ];
 
 /** One telescope: live values, a temperature chart over the last minute, arrows and gain. */
@@ -143,17 +135,18 @@ export function createTelescopeCard(
   };
   setOnline(info.online);
 
-  const set = (state: Partial<TelescopeState>): void => {
+  let shown: TelescopeState | undefined;
+  const show = (state: TelescopeState): void => {
     for (const field of FIELDS) {
       const value = state[field.key];
-      if (value === undefined) continue;
+      // States are rebuilt without mutation, so an unchanged field is the same value.
+      if (shown !== undefined && shown[field.key] === value) continue;
       const cell = values.get(field.key);
       if (cell !== undefined) cell.textContent = field.format(value);
     }
-    if (state.temperature_c !== undefined) addSample(state.temperature_c);
-    if (state.gain !== undefined && document.activeElement !== gainInput) {
-      gainInput.value = String(state.gain);
-    }
+    if (shown?.temperature_c !== state.temperature_c) addSample(state.temperature_c);
+    if (document.activeElement !== gainInput) gainInput.value = String(state.gain);
+    shown = state;
   };
 
   const addSample = (v: number): void => {
@@ -183,8 +176,7 @@ export function createTelescopeCard(
 
   return {
     element,
-    apply: (status) => set(status),
-    replace: (state) => set(state),
+    show,
     setOnline,
     setWatchers: (members) => {
       watchers.textContent = describeWatchers(members);

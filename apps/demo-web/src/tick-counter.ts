@@ -21,14 +21,15 @@ export interface TickCounter {
 /**
  * Counts what a subscriber would see if delivery were broken. `n` rises by one per
  * tick, so any jump is a lost message and any repeat a duplicate; both must stay 0
- * across reconnects, because the client resumes from its last offset.
+ * across reconnects, because the client resumes from its last offset. `from` continues
+ * counts saved by an earlier page (a reload).
  */
-export function createTickCounter(): TickCounter {
-  let received = 0;
-  let gaps = 0;
-  let duplicates = 0;
-  let resets = 0;
-  let last: number | undefined;
+export function createTickCounter(from?: TickCounts): TickCounter {
+  let received = from?.received ?? 0;
+  let gaps = from?.gaps ?? 0;
+  let duplicates = from?.duplicates ?? 0;
+  let resets = from?.resets ?? 0;
+  let last = from?.last;
   return {
     observe(n) {
       received += 1;

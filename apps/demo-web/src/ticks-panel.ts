@@ -1,5 +1,5 @@
 import { h } from "./dom.js";
-import { createTickCounter, type TickCounter } from "./tick-counter.js";
+import { createTickCounter, type TickCounter, type TickCounts } from "./tick-counter.js";
 
 export interface TicksPanel {
   readonly counter: TickCounter;
@@ -9,9 +9,34 @@ export interface TicksPanel {
   historyLost(): void;
 }
 
-/** `demo/ticks` as a delivery check: gaps and duplicates must both stay 0. */
-export function mountTicksPanel(host: HTMLElement): TicksPanel {
-  const counter = createTickCounter();
+/** Where the panel keeps its counts over a reload of the tab. */
+export interface SavedCounts {
+  readonly storage: Pick<Storage, "getItem" | "setItem">;
+  /** Named after the client id: a duplicated tab, which gets a new id, counts afresh. */
+  readonly key: string;
+}
+
+function restore(saved: SavedCounts): TickCounts | undefined {
+  try {
+    const counts = JSON.parse(saved.storage.getItem(saved.key) ?? "null") as TickCounts | null;
+    return typeof counts?.received === "number" ? counts : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `demo/ticks` as a delivery check: gaps and duplicates must both stay 0, across a reload
+ * too. The page saves its counts on `pagehide`, when the client saves its positions: the
+ * next page continues both from the same tick.
+ */
+export function mountTicksPanel(host: HTMLElement, saved: SavedCounts): TicksPanel {
+  const counter = createTickCounter(restore(saved));
+  addEventListener("pagehide", () => {
+    try {
+      saved.storage.setItem(saved.key, JSON.stringify(counter.counts()));
+    } catch {}
+  });
   const cell = (id: string): HTMLElement => h("dd", { text: "0", attrs: { "data-testid": id } });
   const received = cell("ticks-received");
   const last = cell("ticks-last");
@@ -36,7 +61,7 @@ export function mountTicksPanel(host: HTMLElement): TicksPanel {
     ),
     h("p", {
       class: "muted small",
-      text: 'n rises by one per tick. Stop and restart the server: the client resumes from its last offset, so gaps and duplicates stay 0. "History lost" counts restarts of an in-memory server (new epoch): the client says so instead of hiding it.',
+      text: 'n rises by one per tick. Stop and restart the server, or reload the page: the client resumes from its last offset (kept in sessionStorage over a reload), so gaps and duplicates stay 0. "History lost" counts restarts of an in-memory server (new epoch): the client says so instead of hiding it.',
     }),
   );
 
@@ -58,6 +83,7 @@ export function mountTicksPanel(host: HTMLElement): TicksPanel {
     scheduled = true;
     requestAnimationFrame(render);
   };
+  render();
   return {
     counter,
     observe(n) {

@@ -11,7 +11,6 @@ import type {
 
 export type {
   Direction,
-  ListResult,
   ObservatorySpec,
   PageConfig,
   TelescopeInfo,

@@ -22,4 +22,15 @@ describe("tick counter", () => {
     counter.observe(2);
     expect(counter.counts()).toMatchObject({ gaps: 0, duplicates: 0, resets: 1, last: 2 });
   });
+
+  it("continues counts an earlier page saved, so a reload that resumed counts no gap", () => {
+    const before = createTickCounter();
+    for (let n = 1; n <= 7; n += 1) before.observe(n);
+    const after = createTickCounter(before.counts());
+    after.observe(8);
+    expect(after.counts()).toEqual({ received: 8, gaps: 0, duplicates: 0, resets: 0, last: 8 });
+    const restartedAtHead = createTickCounter(before.counts());
+    restartedAtHead.observe(12);
+    expect(restartedAtHead.counts()).toMatchObject({ gaps: 4 });
+  });
 });

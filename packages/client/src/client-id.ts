@@ -1,4 +1,6 @@
 import { ClientIdPattern } from "@lifeline/protocol";
+import { randomId } from "./random-id.js";
+import { claimTab } from "./tab-claim.js";
 
 /** The part of the Web Storage API the client uses (`localStorage`, `sessionStorage`). */
 export interface StorageLike {
@@ -9,16 +11,6 @@ export interface StorageLike {
 const DEVICE_KEY = "lifeline.device_id";
 const TAB_KEY = "lifeline.tab_id";
 const clientIdPattern = new RegExp(ClientIdPattern);
-
-/** Random URL-safe token from the platform CSPRNG (Web Crypto, global in browsers and Node 20). */
-export function randomId(bytes = 9): string {
-  const buffer = new Uint8Array(bytes);
-  globalThis.crypto.getRandomValues(buffer);
-  const alphabet = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-";
-  let out = "";
-  for (const byte of buffer) out += alphabet[byte & 63];
-  return out;
-}
 
 function readOrCreate(storage: StorageLike | undefined, key: string): string {
   try {
@@ -33,7 +25,8 @@ function readOrCreate(storage: StorageLike | undefined, key: string): string {
   }
 }
 
-function globalStorage(name: "localStorage" | "sessionStorage"): StorageLike | undefined {
+/** The page's `localStorage` or `sessionStorage`, or `undefined` where reading it throws or there is none. */
+export function globalStorage(name: "localStorage" | "sessionStorage"): StorageLike | undefined {
   try {
     return (globalThis as Record<string, unknown>)[name] as StorageLike | undefined;
   } catch {
@@ -51,11 +44,23 @@ export interface ClientIdSources {
 /**
  * A stable client id: `<device>.<tab>`. The device part lives in `localStorage`, so the
  * server sees the same browser across sessions; the tab part lives in `sessionStorage`,
- * because two tabs sharing one client_id would keep replacing each other's session (4409).
+ * because two tabs sharing one client_id would keep replacing each other's session (4409);
+ * a duplicated tab, which starts with a copy of its original's `sessionStorage`, is told
+ * apart by a claim the live page keeps there, and takes a new tab part.
  * Without storage (Node, workers) both parts are random for this client instance.
  */
 export function stableClientId(sources: ClientIdSources = defaultSources()): string {
-  return `${readOrCreate(sources.persistent, DEVICE_KEY)}.${readOrCreate(sources.perTab, TAB_KEY)}`;
+  const device = readOrCreate(sources.persistent, DEVICE_KEY);
+  const perTab = sources.perTab;
+  // A duplicated tab inherits the tab id with sessionStorage: it takes a new one (tab-claim.ts).
+  if (perTab && claimTab(perTab)) writeFresh(perTab, TAB_KEY);
+  return `${device}.${readOrCreate(perTab, TAB_KEY)}`;
+}
+
+function writeFresh(storage: StorageLike, key: string): void {
+  try {
+    storage.setItem(key, randomId());
+  } catch {}
 }
 
 function defaultSources(): ClientIdSources {

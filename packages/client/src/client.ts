@@ -10,7 +10,7 @@ import {
 } from "@lifeline/protocol";
 import type { ClientEvents, LifelineClient } from "./api.js";
 import { type AttemptInputs, prepareAttempt } from "./attempt.js";
-import { assertClientId, randomId, stableClientId } from "./client-id.js";
+import { assertClientId, stableClientId } from "./client-id.js";
 import { after, systemClock } from "./clock.js";
 import { type Connection, type ConnectionEnd, openConnection } from "./connection.js";
 import { createConnectionStore } from "./connection-store.js";
@@ -23,8 +23,10 @@ import { consoleSink, createLogger } from "./logger.js";
 import { type ClientOptions, defaults } from "./options.js";
 import { createOutbox, type OutboxEntry } from "./outbox.js";
 import { browserLifecycle } from "./page-lifecycle.js";
+import { createPositionKeeper, type PositionKeeper, type PositionStore } from "./positions.js";
 import { createPresenceTracker, type PresenceListener, queryPresence } from "./presence.js";
 import { createPublishTracker, defaultPublishRetry } from "./publish.js";
+import { randomId } from "./random-id.js";
 import { createReconnectPlanner, defaultBackoff } from "./reconnect.js";
 import { createRefresher } from "./refresh.js";
 import { createRequestTracker, type RequestOptions } from "./requests.js";
@@ -41,13 +43,18 @@ import type { Watchdog } from "./watchdog.js";
 const PING_FRAME = '{"type":"ping"}';
 const ignorePresence: PresenceListener = () => {};
 
-/**
- * The client, given how to find a WebSocket implementation (the browser and Node entries
- * differ only in that).
- */
+/** What the browser and Node entries differ in. */
+export interface Platform {
+  /** Finds a WebSocket implementation when the `WebSocket` option is not given. */
+  readonly resolveWebSocket: WebSocketResolver;
+  /** The store `positions: true` stands for; `chosenId` says the application gave `clientId`. */
+  readonly defaultPositions: (clientId: string, chosenId: boolean) => PositionStore;
+}
+
+/** The client, given what differs between platforms. */
 export function createClientWith<S extends ContractSpec = ContractSpec>(
   options: ClientOptions<S>,
-  resolveWebSocket: WebSocketResolver,
+  platform: Platform,
 ): LifelineClient<S> {
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
@@ -67,6 +74,10 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     now: () => clock.now(),
   });
 
+  const positions = keepPositions(options, platform, clientId, (message, fields) =>
+    log.warn(message, fields),
+  );
+
   const urls = createUrlRotation(options.url);
   const attemptInputs: AttemptInputs = {
     urls,
@@ -76,7 +87,7 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     readinessUrl: options.readinessUrl,
     readinessTimeoutMs: options.readinessTimeoutMs ?? defaults.readinessTimeoutMs,
     WebSocket: options.WebSocket,
-    resolveWebSocket,
+    resolveWebSocket: platform.resolveWebSocket,
     clock,
     stepTimeoutMs: connectTimeoutMs,
   };
@@ -180,6 +191,8 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     contract,
     wantsPresence: (topic) => presence.wants(topic),
     validateIncoming: options.validateIncoming ?? defaults.validateIncoming,
+    serverFeatures: () => stats.serverFeatures,
+    positions,
     events: {
       onGap(gap) {
         stats.gaps += 1;
@@ -295,6 +308,8 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
         if (isOpen(state)) watchdog?.check();
         else retryNow("the page became visible");
       },
+      // A hidden page may be discarded or unloaded without another chance to save.
+      hidden: () => positions?.flush(),
     });
   };
 
@@ -563,6 +578,7 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
         },
       );
       closeWith(new LifelineError(ClientErrorCode.Closed, "the client was closed"));
+      positions?.flush();
       stopWatchingLifecycle?.();
       stopWatchingLifecycle = undefined;
       log.flush();
@@ -637,4 +653,29 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     });
   }
   return client;
+}
+
+/** The keeper of `options.positions`, with the platform's store for `true`. */
+function keepPositions(
+  options: ClientOptions<ContractSpec>,
+  platform: Platform,
+  clientId: string,
+  warn: (message: string, fields: Record<string, unknown>) => void,
+): PositionKeeper | undefined {
+  const chosen = options.positions;
+  if (chosen === undefined) return undefined;
+  const saveEveryMs = options.positionsSaveMs ?? defaults.positionsSaveMs;
+  if (!(Number.isFinite(saveEveryMs) && saveEveryMs >= 0)) {
+    throw new RangeError(
+      `createClient expects "positionsSaveMs" to be a number >= 0, got ${saveEveryMs}`,
+    );
+  }
+  const store =
+    chosen === true ? platform.defaultPositions(clientId, options.clientId !== undefined) : chosen;
+  if (typeof store?.get !== "function" || typeof store.set !== "function") {
+    throw new TypeError(
+      'createClient expects "positions" to be true or a store with get(topic) and set(topic, position)',
+    );
+  }
+  return createPositionKeeper({ store, clock: options.clock ?? systemClock, saveEveryMs, warn });
 }

@@ -15,6 +15,7 @@ export type {
   ConnectionStore,
   StateChange,
 } from "./connection-store.js";
+export { createDeltaStates, type DeltaStates, type DeltaUpdate } from "./delta-states.js";
 export {
   ClientErrorCode,
   isLifelineError,
@@ -25,6 +26,7 @@ export type { HistoryItem, HistoryOptions, HistoryResult } from "./history.js";
 export type { LogLevel, LogRecord, LogSink } from "./logger.js";
 export type { ClientOptions } from "./options.js";
 export type { PageLifecycle } from "./page-lifecycle.js";
+export type { PositionStore } from "./positions.js";
 export type {
   PresenceEvent,
   PresenceListener,
@@ -52,3 +54,7 @@ export type {
 } from "./subscriptions.js";
 export type { TokenContext, TokenOption, TokenProvider } from "./token.js";
 export type { UrlContext, UrlOption, UrlProvider } from "./url-rotation.js";
+export {
+  type WebStoragePositionsOptions,
+  webStoragePositions,
+} from "./web-storage-positions.js";

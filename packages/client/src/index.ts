@@ -4,6 +4,7 @@ import type { LifelineClient } from "./api.js";
 import { createClientWith } from "./client.js";
 import type { ClientOptions } from "./options.js";
 import { browserResolver } from "./socket.js";
+import { webStoragePositions } from "./web-storage-positions.js";
 
 export * from "./exports.js";
 
@@ -14,5 +15,8 @@ export * from "./exports.js";
 export function createClient<S extends ContractSpec = ContractSpec>(
   options: ClientOptions<S>,
 ): LifelineClient<S> {
-  return createClientWith(options, browserResolver);
+  return createClientWith(options, {
+    resolveWebSocket: browserResolver,
+    defaultPositions: (clientId) => webStoragePositions({ key: `lifeline.positions.${clientId}` }),
+  });
 }

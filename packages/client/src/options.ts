@@ -3,6 +3,7 @@ import type { ClientIdSources } from "./client-id.js";
 import type { Clock } from "./clock.js";
 import type { LogLevel, LogSink } from "./logger.js";
 import type { PageLifecycle } from "./page-lifecycle.js";
+import type { PositionStore } from "./positions.js";
 import type { BackoffPolicy, SlowDownOptions } from "./reconnect.js";
 import type { WebSocketConstructor } from "./socket.js";
 import type { TokenOption } from "./token.js";
@@ -148,6 +149,28 @@ export interface ClientOptions<S extends ContractSpec = ContractSpec> {
    */
   readonly clientIdStorage?: ClientIdSources;
   /**
+   * Where each topic subscribed with `from: "stored"` keeps its last delivered position,
+   * so a reloaded page or a restarted process resumes with `since` and gets a `gap` event
+   * for what history no longer holds (PROTOCOL.md, "Resuming from a stored position").
+   * `true` picks the platform's store: in browsers `sessionStorage` under
+   * `lifeline.positions.<clientId>` (a reload of the tab resumes, a new tab starts
+   * afresh); under Node a file `.lifeline/positions-<clientId>.json` in the working
+   * directory, which needs a `clientId` of your own (the default one is new in every
+   * process). Or pass `webStoragePositions()`, `filePositions(path)` (Node entry) or an
+   * object of your own (`PositionStore`: `get`, `set`, optional `flush`). Saves are
+   * batched (`positionsSaveMs`) and made at once on `close()` and when the page is hidden
+   * or unloaded (signalled by `lifecycle`: with `lifecycle: false` only the batches save);
+   * after a crash, the messages since the last save are delivered again.
+   * @default undefined (positions live in memory: a restart starts at the head, or with `rewind`)
+   */
+  readonly positions?: PositionStore | true;
+  /**
+   * Most time a delivered position waits before it is saved to `positions`: a busy topic
+   * costs one save per interval, not one per message.
+   * @default 1000
+   */
+  readonly positionsSaveMs?: number;
+  /**
    * Receives log records (levels, consecutive duplicates folded into `"... x N"`).
    * @default console
    */
@@ -182,6 +205,7 @@ export const defaults = {
   readinessTimeoutMs: 3000,
   validateIncoming: true,
   logLevel: "warn",
+  positionsSaveMs: 1000,
   /** A timer firing this much later than asked is taken for a throttled background tab. */
   lateTimerToleranceMs: 1000,
 } as const;

@@ -10,6 +10,11 @@ export interface PageLifecycle {
     readonly online: () => void;
     readonly offline: () => void;
     readonly visible: () => void;
+    /**
+     * The page was hidden or is being unloaded (`visibilitychange` to hidden, `pagehide`):
+     * the client saves its positions, since a hidden page may be discarded.
+     */
+    readonly hidden?: () => void;
   }): () => void;
 }
 
@@ -32,13 +37,17 @@ export function browserLifecycle(): PageLifecycle | undefined {
     watch(handlers) {
       const onVisibility = () => {
         if (document.visibilityState === "visible") handlers.visible();
+        else if (document.visibilityState === "hidden") handlers.hidden?.();
       };
+      const onPageHide = () => handlers.hidden?.();
       window.addEventListener("online", handlers.online);
       window.addEventListener("offline", handlers.offline);
+      window.addEventListener("pagehide", onPageHide);
       document.addEventListener("visibilitychange", onVisibility);
       return () => {
         window.removeEventListener("online", handlers.online);
         window.removeEventListener("offline", handlers.offline);
+        window.removeEventListener("pagehide", onPageHide);
         document.removeEventListener("visibilitychange", onVisibility);
       };
     },

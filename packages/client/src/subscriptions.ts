@@ -9,6 +9,7 @@ import {
 } from "@lifeline/protocol";
 import { after, type Clock } from "./clock.js";
 import { ClientErrorCode, LifelineError } from "./errors.js";
+import type { PositionKeeper } from "./positions.js";
 import type { PresenceEvent } from "./presence.js";
 import type { Transport } from "./transport.js";
 
@@ -39,6 +40,12 @@ export interface MessageMeta {
   readonly epoch: string;
   /** Milliseconds since the Unix epoch when the server appended it. */
   readonly ts: number;
+  /**
+   * True when the server sent this message as the latest of its key on a conflated topic
+   * (PROTOCOL.md, "Conflation"): earlier messages of that key, and the offsets skipped
+   * before this one, were superseded rather than lost. Absent otherwise.
+   */
+  readonly conflated?: true;
 }
 
 export type MessageHandler<T = unknown> = (data: T, meta: MessageMeta) => void;
@@ -47,7 +54,8 @@ export type MessageHandler<T = unknown> = (data: T, meta: MessageMeta) => void;
  * Why messages may be missing:
  * - `history_expired`: the server no longer retains everything after the resume point;
  * - `epoch_changed`: the topic's history was lost (a restarted in-memory broker), offsets restarted;
- * - `offsets_skipped`: a live message skipped offsets (should not happen with a correct server).
+ * - `offsets_skipped`: a live message skipped offsets without being marked conflated (should
+ *   not happen with a correct server).
  */
 export type GapReason = "history_expired" | "epoch_changed" | "offsets_skipped";
 
@@ -104,6 +112,19 @@ export interface SubscribeOptions {
    */
   readonly onPresence?: (event: PresenceEvent) => void;
   /**
+   * `"stored"`: start from the position the client's `positions` store saved for this
+   * topic (an earlier page or process delivered up to it), resumed like `since`, with a
+   * `gap` when history no longer reaches back to it; with nothing stored, start like
+   * `"head"`. The topic's position is saved as it moves, so the next start resumes from
+   * here. Throws without a `positions` store. `"head"`: start at the head, or with
+   * `rewind`, and save nothing. `since` wins over both. Use `"stored"` where missing a
+   * message matters and the view can take what it missed (a log, a counter, a chat); a
+   * status view that rebuilds its state on load wants `rewind: 1` instead (PROTOCOL.md,
+   * "Resuming from a stored position").
+   * @default "head"
+   */
+  readonly from?: "stored" | "head";
+  /**
    * Called, besides the client's `gap` event, when this topic could not resume without loss.
    * @default undefined
    */
@@ -146,6 +167,10 @@ interface TopicState {
   retries: Schedule | undefined;
   /** Cancels the retry waiting to be sent, if any. */
   cancelRetry: (() => void) | undefined;
+  /** Subscribed with `from: "stored"`: its moves are saved. */
+  readonly stored: boolean;
+  /** The stored position is being read (an async store): not subscribed on the wire yet. */
+  loading: boolean;
 }
 
 export interface SubscriptionEvents {
@@ -189,12 +214,17 @@ export function createSubscriptionRegistry(options: {
   readonly events: SubscriptionEvents;
   /** Whether a topic's `subscribe` asks for presence diffs. */
   readonly wantsPresence: (topic: string) => boolean;
+  /** The features of the server's latest `hello`. */
+  readonly serverFeatures: () => readonly string[];
+  /** The `positions` store, when the client has one. */
+  readonly positions?: PositionKeeper | undefined;
 }): SubscriptionRegistry {
-  const { transport, events, contract, clock } = options;
+  const { transport, events, contract, clock, positions } = options;
   const topics = new Map<string, TopicState>();
   const byPendingId = new Map<string, TopicState>();
 
   const sendSubscribe = (state: TopicState) => {
+    if (state.loading) return;
     state.cancelRetry?.();
     state.cancelRetry = undefined;
     const id = transport.nextId("s");
@@ -208,6 +238,9 @@ export function createSubscriptionRegistry(options: {
       ...(since ? { since } : {}),
       ...(rewind !== undefined ? { rewind } : {}),
       ...(presence ? { presence: true } : {}),
+      // Conflated delivery is welcome wherever the server offers it: a skip it makes is
+      // marked on the message, so it is never mistaken for a loss.
+      ...(options.serverFeatures().includes("conflation") ? { conflate: true } : {}),
     });
     if (!transport.sendIfOpen("subscribe", frame)) return;
     if (state.pendingId) byPendingId.delete(state.pendingId);
@@ -239,7 +272,7 @@ export function createSubscriptionRegistry(options: {
       events.onDuplicate(message);
       return;
     }
-    if (sameEpoch && message.offset > at.offset + 1) {
+    if (sameEpoch && message.offset > at.offset + 1 && message.conflated !== true) {
       emitGap(state, {
         topic: state.topic,
         reason: "offsets_skipped",
@@ -256,6 +289,7 @@ export function createSubscriptionRegistry(options: {
       });
     }
     state.position = { offset: message.offset, epoch: message.epoch };
+    if (state.stored) positions?.moved(state.topic, state.position);
     // The inbox is checked against the contract's `direct` schema (a no-op without one).
     if (
       options.validateIncoming &&
@@ -279,6 +313,7 @@ export function createSubscriptionRegistry(options: {
       offset: message.offset,
       epoch: message.epoch,
       ts: message.ts,
+      ...(message.conflated ? { conflated: true } : {}),
     };
     for (const listener of state.listeners) {
       try {
@@ -321,12 +356,34 @@ export function createSubscriptionRegistry(options: {
       : { ...base, reason: "history_expired" };
   };
 
+  /** Takes the stored position as `since`; an async store holds the subscribe until it answers. */
+  const startFromStore = (state: TopicState) => {
+    const loaded = positions?.load(state.topic);
+    if (!(loaded instanceof Promise)) {
+      state.position = loaded;
+      return;
+    }
+    state.loading = true;
+    void loaded.then((position) => {
+      if (topics.get(state.topic) !== state) return;
+      state.loading = false;
+      state.position = position;
+      sendSubscribe(state);
+    });
+  };
+
   return {
     get topics() {
       return [...topics.keys()];
     },
     add(topic, handler, subscribeOptions) {
       checkStart(subscribeOptions);
+      const stored = subscribeOptions.from === "stored";
+      if (stored && !positions) {
+        throw new TypeError(
+          `subscribe to "${topic}" asks for from: "stored", but the client has no "positions" store`,
+        );
+      }
       const listener: Listener = { handler, options: subscribeOptions };
       let state = topics.get(topic);
       if (!state) {
@@ -343,8 +400,11 @@ export function createSubscriptionRegistry(options: {
           buffer: [],
           retries: undefined,
           cancelRetry: undefined,
+          stored,
+          loading: false,
         };
         topics.set(topic, state);
+        if (stored && !subscribeOptions.since) startFromStore(state);
         sendSubscribe(state);
       } else {
         state.listeners = [...state.listeners, listener];
@@ -360,6 +420,8 @@ export function createSubscriptionRegistry(options: {
         topics.delete(topic);
         owner.cancelRetry?.();
         if (owner.pendingId) byPendingId.delete(owner.pendingId);
+        // Still reading its stored position: never subscribed on the wire.
+        if (owner.loading) return;
         transport.sendIfOpen(
           "unsubscribe",
           JSON.stringify({ type: "unsubscribe", id: transport.nextId("u"), topic }),
@@ -410,6 +472,7 @@ export function createSubscriptionRegistry(options: {
       const at = state.position;
       if (!at || at.epoch !== message.epoch || at.offset < message.offset) {
         state.position = { offset: message.offset, epoch: message.epoch };
+        if (state.stored) positions?.moved(state.topic, state.position);
       }
       events.onSubscribed(state.topic);
     },
@@ -454,7 +517,12 @@ export function createSubscriptionRegistry(options: {
 
 /** A bad start position is the caller's bug: thrown at once rather than refused later. */
 function checkStart(options: SubscribeOptions): void {
-  const { rewind, since } = options;
+  const { rewind, since, from } = options;
+  if (from !== undefined && from !== "stored" && from !== "head") {
+    throw new RangeError(
+      `subscribe expects "from" to be "stored" or "head", got ${JSON.stringify(from)}`,
+    );
+  }
   if (rewind !== undefined && !(Number.isSafeInteger(rewind) && rewind >= 1)) {
     throw new RangeError(`subscribe expects "rewind" to be an integer >= 1, got ${rewind}`);
   }

@@ -25,12 +25,13 @@ interface PageGlobals {
   states: string[];
   localStorage: { getItem(key: string): string | null };
   sessionStorage: { getItem(key: string): string | null };
+  open(url: string): unknown;
 }
 interface PageClient {
   readonly clientId: string;
   readonly status: string;
   getSnapshot(): { state: string; nextRetryAt?: number };
-  subscribe(topic: string, handler: (data: number) => void): void;
+  subscribe(topic: string, handler: (data: number) => void, options?: { from: "stored" }): void;
   on(event: "state", listener: (change: { next: string }) => void): void;
 }
 
@@ -130,6 +131,72 @@ describe.skipIf(skipWithout("chromium", chromiumAvailability()))(
       });
       expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).seen)).toEqual([
         1, 2, 3, 4, 5, 6,
+      ]);
+    });
+
+    it("gives a window opened from the page, which gets a copy of its sessionStorage, a client id of its own", async () => {
+      const opener = await page.evaluate(
+        () => (globalThis as unknown as PageGlobals).client.clientId,
+      );
+      const connected = fixture.nextConnection();
+      const [popup] = await Promise.all([
+        page.context().waitForEvent("page"),
+        page.evaluate(
+          (url) => void (globalThis as unknown as PageGlobals).open(url),
+          http?.url ?? "",
+        ),
+      ]);
+      await popup.waitForLoadState();
+      const copied = await popup.evaluate(() =>
+        (globalThis as unknown as PageGlobals).sessionStorage.getItem("lifeline.tab_id"),
+      );
+      const popupId = await popup.evaluate((url) => {
+        const g = globalThis as unknown as PageGlobals;
+        g.client = g.Lifeline.createClient({ url, logLevel: "silent" });
+        return g.client.clientId;
+      }, fixture.url);
+      const connection = await connected;
+      await popup.close();
+      // The copy came with the opener's tab id (what made two tabs one client before)...
+      expect(`${opener.split(".")[0]}.${copied}`).toBe(opener);
+      // ...and the new page took another: same device, another tab.
+      expect(popupId).not.toBe(opener);
+      expect(popupId.split(".")[0]).toBe(opener.split(".")[0]);
+      expect(connection.clientId).toBe(popupId);
+      expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).client.status)).toBe(
+        "open",
+      );
+    });
+
+    it("keeps its client id across a reload and resumes from the positions saved in sessionStorage", async () => {
+      const start = (url: string) => {
+        const g = globalThis as unknown as PageGlobals;
+        g.seen = [];
+        g.client = g.Lifeline.createClient({ url, logLevel: "silent", positions: true });
+        g.client.subscribe("stored", (data) => g.seen.push(data), { from: "stored" });
+        return g.client.clientId;
+      };
+      let connected = fixture.nextConnection();
+      const before = await page.evaluate(start, fixture.url);
+      let connection = await connected;
+      await expect.poll(() => connection.topics.has("stored")).toBe(true);
+      for (let i = 1; i <= 3; i++) fixture.publish("stored", i);
+      await page.waitForFunction(() => (globalThis as unknown as PageGlobals).seen.length === 3);
+
+      await page.reload();
+      for (let i = 4; i <= 5; i++) fixture.publish("stored", i);
+      connected = fixture.nextConnection();
+      const after = await page.evaluate(start, fixture.url);
+      connection = await connected;
+      await page.waitForFunction(() => (globalThis as unknown as PageGlobals).seen.length === 2);
+      expect(after).toBe(before);
+      expect(connection.received[0]).toMatchObject({
+        type: "subscribe",
+        topic: "stored",
+        since: { offset: 3 },
+      });
+      expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).seen)).toEqual([
+        4, 5,
       ]);
     });
   },

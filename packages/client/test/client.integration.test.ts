@@ -1,10 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { LifelineClient } from "../src/api.js";
-import { createClient } from "../src/node.js";
 import type { ClientOptions } from "../src/options.js";
 import type { GapEvent } from "../src/subscriptions.js";
 import { type FixtureServer, startFixtureServer } from "./fixtures/protocol-server.js";
-import { ManualClock } from "./helpers/manual-clock.js";
+import { testClient } from "./helpers/test-client.js";
 import { Collector, waitForState } from "./helpers/wait.js";
 
 // Real sockets through the Node entry (which loads `ws`: Node 20 has no global WebSocket),
@@ -24,18 +23,7 @@ async function fixture(
 }
 
 function client(url: string, options: Partial<ClientOptions> = {}) {
-  const clock = new ManualClock();
-  const c = createClient({
-    url,
-    clientId: "it-client",
-    clock,
-    random: () => 0.5,
-    lifecycle: false,
-    logLevel: "silent",
-    ...options,
-  });
-  disposers.push(() => c.close());
-  return { client: c, clock };
+  return testClient(url, (close) => disposers.push(close), { clientId: "it-client", ...options });
 }
 
 function numbers(c: LifelineClient, topic: string) {

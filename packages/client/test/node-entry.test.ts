@@ -16,8 +16,10 @@ describe("entries", () => {
     expect(pkg.createClient).not.toBe(browserEntry.createClient);
   });
 
-  it("export the same names", () => {
-    expect(Object.keys(nodeEntry).sort()).toEqual(Object.keys(browserEntry).sort());
+  it("export the same names, and the Node entry its file store too", () => {
+    expect(Object.keys(nodeEntry).sort()).toEqual(
+      [...Object.keys(browserEntry), "filePositions"].sort(),
+    );
   });
 
   it("prefer a global WebSocket over ws in Node (Node 22+)", async () => {

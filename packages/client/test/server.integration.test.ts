@@ -1,10 +1,9 @@
 import { AuthError, createMemoryBroker, createServer, type LifelineServer } from "@lifeline/server";
 import { afterEach, describe, expect, it } from "vitest";
 import type { LifelineClient } from "../src/api.js";
-import { createClient } from "../src/node.js";
 import type { ClientOptions } from "../src/options.js";
 import type { GapEvent } from "../src/subscriptions.js";
-import { ManualClock } from "./helpers/manual-clock.js";
+import { testClient } from "./helpers/test-client.js";
 import { Collector, waitForState } from "./helpers/wait.js";
 
 // The client against the real @lifeline/server over real sockets on 127.0.0.1. The client's
@@ -35,19 +34,11 @@ async function server(options: ServerOptions = {}): Promise<LifelineServer> {
 }
 
 function client(port: number, options: Partial<ClientOptions> = {}) {
-  const clock = new ManualClock();
-  const c = createClient({
-    url: `ws://127.0.0.1:${port}/ws`,
+  return testClient(`ws://127.0.0.1:${port}/ws`, (close) => disposers.push(close), {
     clientId: "real-client",
     role: "test",
-    clock,
-    random: () => 0.5,
-    lifecycle: false,
-    logLevel: "silent",
     ...options,
   });
-  disposers.push(() => c.close());
-  return { client: c, clock };
 }
 
 function numbers(c: LifelineClient, topic: string) {

@@ -1,11 +1,13 @@
-import type { SubscribedMessage, TopicMessage } from "@lifeline/protocol";
+import type { ResumePoint, SubscribedMessage, TopicMessage } from "@lifeline/protocol";
+import { deferred } from "@lifeline/test-support";
 import { describe, expect, it } from "vitest";
 import type { LifelineError } from "../src/errors.js";
+import type { PositionKeeper } from "../src/positions.js";
 import { createSubscriptionRegistry, type GapEvent } from "../src/subscriptions.js";
 import type { Transport } from "../src/transport.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 
-function setup() {
+function setup(features: readonly string[] = [], positions?: PositionKeeper) {
   let open = true;
   let counter = 0;
   const frames: Array<Record<string, unknown>> = [];
@@ -29,6 +31,8 @@ function setup() {
     contract: undefined,
     validateIncoming: true,
     wantsPresence: () => false,
+    serverFeatures: () => features,
+    positions,
     events: {
       onGap: (gap) => gaps.push(gap),
       onError: (error) => errors.push(error),
@@ -77,6 +81,31 @@ function setup() {
 }
 
 describe("subscription registry", () => {
+  it("asks for conflated delivery only from a server that announces it", () => {
+    const plain = setup();
+    plain.registry.add("t", () => {}, {});
+    expect(plain.lastSubscribe()).not.toHaveProperty("conflate");
+    const offering = setup(["conflation"]);
+    offering.registry.add("t", () => {}, { rewind: 1 });
+    expect(offering.lastSubscribe()).toMatchObject({ rewind: 1, conflate: true });
+  });
+
+  it("takes an offset skip before a conflated message as superseded, not as a gap", () => {
+    const t = setup(["conflation"]);
+    const metas: unknown[] = [];
+    t.registry.add("t", (_data, meta) => metas.push(meta), {});
+    t.registry.handleSubscribed(t.subscribed({ offset: 3 }));
+    t.registry.handleMessage({ ...t.message(9), conflated: true });
+    expect(t.gaps).toEqual([]);
+    expect(metas).toEqual([{ topic: "t", offset: 9, epoch: "e1", ts: 0, conflated: true }]);
+    // An unmarked skip is still reported.
+    t.registry.handleMessage(t.message(12));
+    expect(t.gaps).toMatchObject([
+      { reason: "offsets_skipped", lost: { fromOffset: 10, toOffset: 11 } },
+    ]);
+    expect(t.registry.position("t")).toEqual({ offset: 12, epoch: "e1" });
+  });
+
   it("subscribes once per topic however many handlers, unsubscribes with the last", () => {
     const t = setup();
     const off1 = t.registry.add("t", () => {}, {});
@@ -370,5 +399,80 @@ describe("start positions", () => {
     const t = setup();
     const since = { offset: -1, epoch: "e1" };
     expect(() => t.registry.add("t", () => {}, { since })).toThrow(/"since"/);
+  });
+
+  it("throws a RangeError for a from that is neither stored nor head", () => {
+    const t = setup();
+    expect(() => t.registry.add("t", () => {}, { from: "tail" as "head" })).toThrow(/"from"/);
+  });
+});
+
+describe("subscriptions from a stored position", () => {
+  /** A keeper whose `load` answers when the test says, recording every move. */
+  function keeper(answer: () => ResumePoint | undefined | Promise<ResumePoint | undefined>) {
+    const moves: Array<[string, ResumePoint]> = [];
+    let loads = 0;
+    const k: PositionKeeper = {
+      load: () => {
+        loads += 1;
+        return answer();
+      },
+      moved: (topic, position) => void moves.push([topic, position]),
+      flush: () => {},
+    };
+    return {
+      k,
+      moves,
+      get loads() {
+        return loads;
+      },
+    };
+  }
+
+  it("holds the subscribe until an async store answers, then sends its position as since", async () => {
+    const answer = deferred<ResumePoint | undefined>();
+    const store = keeper(() => answer.promise);
+    const t = setup([], store.k);
+    t.registry.add("t", () => {}, { from: "stored", rewind: 5 });
+    t.registry.resubscribeAll();
+    expect(t.frames).toEqual([]);
+    answer.resolve({ offset: 4, epoch: "e1" });
+    await answer.promise;
+    await Promise.resolve();
+    expect(t.frames).toEqual([
+      { type: "subscribe", id: expect.any(String), topic: "t", since: { offset: 4, epoch: "e1" } },
+    ]);
+    t.registry.handleMessage(t.message(5));
+    t.registry.handleSubscribed(t.subscribed({ offset: 5, replayed: 1 }));
+    expect(store.moves.at(-1)).toEqual(["t", { offset: 5, epoch: "e1" }]);
+  });
+
+  it("sends rewind when the store holds nothing, and nothing at all when unsubscribed while reading", async () => {
+    const empty = keeper(() => undefined);
+    const t = setup([], empty.k);
+    t.registry.add("t", () => {}, { from: "stored", rewind: 5 });
+    expect(t.lastSubscribe()).toMatchObject({ topic: "t", rewind: 5 });
+
+    const slow = deferred<ResumePoint | undefined>();
+    const u = setup([], keeper(() => slow.promise).k);
+    const unsubscribe = u.registry.add("t", () => {}, { from: "stored" });
+    unsubscribe();
+    slow.resolve({ offset: 1, epoch: "e1" });
+    await slow.promise;
+    await Promise.resolve();
+    expect(u.frames).toEqual([]);
+  });
+
+  it("lets since win without reading the store, and saves nothing for from: head", () => {
+    const store = keeper(() => ({ offset: 1, epoch: "e1" }));
+    const t = setup([], store.k);
+    t.registry.add("t", () => {}, { from: "stored", since: { offset: 9, epoch: "e1" } });
+    expect(t.lastSubscribe().since).toEqual({ offset: 9, epoch: "e1" });
+    expect(store.loads).toBe(0);
+    const u = setup([], store.k);
+    u.registry.add("t", () => {}, {});
+    u.registry.handleSubscribed(u.subscribed({ offset: 3 }));
+    u.registry.handleMessage(u.message(4));
+    expect(store.moves).toEqual([]);
   });
 });

@@ -32,6 +32,43 @@ export interface AppendOptions {
    * append's result is returned with `duplicate: true`.
    */
   readonly dedupeKey?: string;
+  /**
+   * Also keep this entry as the latest of `conflate.key` in the topic's latest-per-key
+   * table (PROTOCOL.md, "Conflation"), which `latest()` reads. Needs a broker with `latest`.
+   */
+  readonly conflate?: ConflateEntry;
+}
+
+/** What a conflated append leaves in the topic's latest-per-key table. */
+export interface ConflateEntry {
+  /** The key this entry is the latest of. */
+  readonly key: string;
+  /**
+   * What the table keeps for the key, when it differs from the appended data: a delta's
+   * merged full state, so a reader of the table needs no earlier message.
+   * @default the appended data
+   */
+  readonly value?: unknown;
+}
+
+/** What `latest()` found: the latest entry of each key, oldest first. */
+export interface LatestRead {
+  readonly epoch: string;
+  /** The topic's latest offset when the table was read. */
+  readonly head: number;
+  /**
+   * One entry per key (its data is the table's value), in offset order; only entries of
+   * the current epoch (a table outlives nothing the log does not).
+   */
+  readonly entries: readonly LogEntry[];
+}
+
+/** Which part of the latest-per-key table to read. */
+export interface LatestQuery {
+  /** Only keys whose latest entry has an offset greater than this. @default 0 */
+  readonly after?: number;
+  /** At most this many keys, the most recently updated. @default every key */
+  readonly limit?: number;
 }
 
 export interface AppendResult {
@@ -143,6 +180,12 @@ export interface Broker {
   readSince(topic: string, afterOffset: number, epoch: string | undefined): Promise<HistoryRead>;
   /** Where the topic's log stands now. */
   head(topic: string): Promise<TopicHead>;
+  /**
+   * Reads the topic's latest-per-key table, filled by appends made with `conflate`. A
+   * broker without it cannot serve topics a contract declares conflated; both brokers of
+   * this project have it.
+   */
+  latest?(topic: string, query?: LatestQuery): Promise<LatestRead>;
   health(): BrokerHealth;
   /**
    * Presence shared by every node of the broker (PROTOCOL.md, "Presence"). A broker without
@@ -217,4 +260,11 @@ export interface HistoryOptions {
    * @default 300000
    */
   readonly maxAgeMs?: number;
+  /**
+   * Most keys kept in a conflated topic's latest-per-key table; past it the key updated
+   * longest ago is forgotten. The table is not trimmed by age: a status that has not
+   * changed for an hour is still the latest.
+   * @default 10000
+   */
+  readonly maxConflatedKeys?: number;
 }

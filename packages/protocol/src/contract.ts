@@ -39,6 +39,25 @@ export interface TopicSpec<T extends PayloadSchema = PayloadSchema> {
    *   rule leaves it closed rather than open to forgery
    */
   readonly publish?: PublishRule;
+  /**
+   * Conflate the topic (PROTOCOL.md, "Conflation"): the server keeps the latest message per
+   * key, and a subscriber that falls behind or asks with `rewind` gets the latest message
+   * of each key instead of every message, and is not closed as a slow consumer.
+   * @default undefined: every message is delivered, a slow consumer is closed with 1013
+   */
+  readonly conflate?: ConflateRule;
+}
+
+/**
+ * How a conflated topic's messages are keyed. `key` names a top-level property of the
+ * message data whose value (a string, or a number written as a string) is the key; data
+ * without it, and every message when `key` is omitted, share one key, so the topic keeps
+ * only its latest message (a status topic per device). Messages sent with the server's
+ * `publishDelta` are keyed by the key they were published with.
+ */
+export interface ConflateRule {
+  /** @default undefined: one key for the whole topic */
+  readonly key?: string;
 }
 
 /**
@@ -143,6 +162,8 @@ export interface Contract<S extends ContractSpec = ContractSpec> {
   hasTopic(topic: string): boolean;
   /** Who may publish to this topic from a client connection; undefined when undeclared. */
   publishRule(topic: string): PublishRule | undefined;
+  /** How the topic is conflated; undefined when it is not (or undeclared). */
+  conflation(topic: string): ConflateRule | undefined;
   hasMethod(method: string): boolean;
   /** Validates a topic payload; topics the contract does not declare are refused. */
   checkTopicData(topic: string, data: unknown): ContractCheck;
@@ -155,6 +176,7 @@ export interface Contract<S extends ContractSpec = ContractSpec> {
 interface CompiledTopic {
   readonly validate: PayloadValidator;
   readonly publish: PublishRule;
+  readonly conflate: ConflateRule | undefined;
 }
 
 interface CompiledPattern extends CompiledTopic {
@@ -186,6 +208,22 @@ function publishRuleOf(key: string, entry: PayloadSchema | TopicSpec): PublishRu
   return typeof rule === "string" ? rule : Object.freeze([...rule]);
 }
 
+function conflateRuleOf(key: string, entry: PayloadSchema | TopicSpec): ConflateRule | undefined {
+  if (!isTopicSpec(entry) || entry.conflate === undefined) return undefined;
+  const rule: unknown = entry.conflate;
+  const field = (rule as { key?: unknown } | null)?.key;
+  if (
+    typeof rule !== "object" ||
+    rule === null ||
+    (field !== undefined && (typeof field !== "string" || field === ""))
+  ) {
+    throw new TypeError(
+      `defineContract expects topic "${key}" conflate to be { key?: non-empty string }, got ${JSON.stringify(rule)}`,
+    );
+  }
+  return Object.freeze(field === undefined ? {} : { key: field });
+}
+
 /**
  * Declares an application's topics and methods once, with TypeBox or Standard Schema
  * (zod 4, valibot, ...) schemas, mixed as needed.
@@ -212,6 +250,7 @@ export function defineContract<const S extends ContractSpec>(
     const topic = {
       validate: compile(isTopicSpec(entry) ? entry.schema : entry),
       publish: publishRuleOf(key, entry),
+      conflate: conflateRuleOf(key, entry),
     };
     if (key.includes("*")) patterns.push({ ...topic, segments });
     else exact.set(key, topic);
@@ -238,6 +277,7 @@ export function defineContract<const S extends ContractSpec>(
     spec,
     hasTopic: (topic) => topicEntry(topic) !== undefined,
     publishRule: (topic) => topicEntry(topic)?.publish,
+    conflation: (topic) => topicEntry(topic)?.conflate,
     hasMethod: (method) => methods.has(method),
     checkTopicData(topic, data) {
       // The inbox carries direct messages: a client's subscription to it is checked with them.

@@ -5,12 +5,15 @@ export type {
   Broker,
   BrokerHealth,
   BrokerPresence,
+  ConflateEntry,
   ControlChannel,
   ControlCommand,
   EntryListener,
   HistoryOptions,
   HistoryRead,
   InboxAddress,
+  LatestQuery,
+  LatestRead,
   LogEntry,
   PresenceChange,
   PresenceEntry,
@@ -44,6 +47,7 @@ export {
   validateServerMessage,
   withRequiredPayload,
 } from "./codec.js";
+export { conflationKey, UNKEYED } from "./conflation.js";
 export {
   ClientIdPattern,
   INBOX_TOPIC,
@@ -54,6 +58,7 @@ export {
   SUBPROTOCOL,
 } from "./constants.js";
 export {
+  type ConflateRule,
   type Contract,
   type ContractCheck,
   type ContractIssue,
@@ -73,6 +78,16 @@ export {
   type TopicPattern,
   type TopicSpec,
 } from "./contract.js";
+export {
+  applyMergePatch,
+  type DeltaChanges,
+  type DeltaFull,
+  type DeltaMessage,
+  type DeltaStateOf,
+  type MergePatch,
+  readDelta,
+} from "./delta.js";
+export { DeltaSchema, type DeltaSchemaData } from "./delta-schema.js";
 export { ErrorCode, errorCodeDescriptions, isErrorCode } from "./error-codes.js";
 export { JSON_SCHEMA_ID, toJsonSchema } from "./json-schema.js";
 export {

@@ -77,6 +77,12 @@ export const SubscribeMessage = Type.Object(
           "Also receive presence_diff events of the topic while subscribed (on a topic whose presence the server keeps). Announced as the presence feature.",
       }),
     ),
+    conflate: Type.Optional(
+      Type.Literal(true, {
+        description:
+          "The client accepts conflated delivery: on a topic the server conflates, it may send the latest message per key (marked conflated) instead of every message, to a subscriber that fell behind or asked with rewind. Announced as the conflation feature.",
+      }),
+    ),
   },
   {
     ...strict,
@@ -291,6 +297,13 @@ export const TopicMessage = Type.Object(
     data: Data,
     /** Milliseconds since the Unix epoch when the message was appended. */
     ts: Type.Number({ description: "Milliseconds since the Unix epoch when it was appended." }),
+    /** The latest message of its key, standing for the offsets skipped before it. */
+    conflated: Type.Optional(
+      Type.Literal(true, {
+        description:
+          "The latest message of its key on a conflated topic: offsets skipped since the previous message were superseded, not lost. Sent only on subscriptions that asked with conflate.",
+      }),
+    ),
   },
   { ...strict, description: "One entry of a subscribed topic's log, replayed or live." },
 );

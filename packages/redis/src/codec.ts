@@ -46,6 +46,25 @@ export function decodeLive(topic: string, payload: string): LogEntry[] | undefin
   return entries;
 }
 
+/**
+ * Decodes the latest-per-key table's values (each one entry in the live format), keeping
+ * those of the current epoch (an older epoch's, left by a reset that did not clear the
+ * table, mean nothing), in offset order.
+ */
+export function decodeLatest(
+  topic: string,
+  epoch: string,
+  values: readonly (string | null)[],
+): LogEntry[] {
+  const entries: LogEntry[] = [];
+  for (const value of values) {
+    if (value === null) continue;
+    const entry = decodeLive(topic, value)?.[0];
+    if (entry !== undefined && entry.epoch === epoch) entries.push(entry);
+  }
+  return entries.sort((a, b) => a.offset - b.offset);
+}
+
 /** One XRANGE reply item: `[id, [field, value, ...]]`. */
 export type StreamItem = [string, string[]];
 

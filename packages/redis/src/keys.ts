@@ -7,6 +7,13 @@ export interface TopicKeys {
   readonly meta: string;
   /** Stream of retained entries, id `<offset>-0`, fields `ts` and `d` (JSON data). */
   readonly stream: string;
+  /**
+   * Hash of a conflated topic's latest entry per key (PROTOCOL.md, "Conflation"): field the
+   * key, value `<offset>\n<epoch>\n<ts>\n<json>` like a live entry.
+   */
+  readonly latest: string;
+  /** Sorted set of the same keys scored by their latest offset: bounds and pages the hash. */
+  readonly latestOrder: string;
   /** Pub/sub channel every append is published on. */
   readonly channel: string;
   /** String holding the result of the append made with `dedupeKey`. */
@@ -22,6 +29,8 @@ export function topicKeys(prefix: string, topic: string): TopicKeys {
   return {
     meta: `${base}:meta`,
     stream: `${base}:log`,
+    latest: `${base}:latest`,
+    latestOrder: `${base}:latest-order`,
     channel: `${base}:live`,
     dedupe: (dedupeKey) => `${base}:dedupe:${dedupeKey}`,
     presence: [

@@ -30,7 +30,7 @@ if guard == '1' then
 end
 if not epoch then
   epoch = ARGV[1]
-  redis.call('DEL', KEYS[2])
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0)
   if master then redis.call('HSET', KEYS[1], 'master', master) end
 end
@@ -40,9 +40,11 @@ end
  * Appends a batch of entries to one topic, in order, in one script call: one round trip
  * and one script run for every append a node has queued for the topic (see append-batcher.ts).
  *
- * KEYS: meta, stream, then the dedupe keys of the entries that have one
+ * KEYS: meta, stream, latest, latestOrder, then the dedupe keys of the entries that have one
  * ARGV: epochCandidate, maxMessages, maxAgeMs, dedupeWindowMs, channel, guard (0|1),
- * touch (0|1), count, then per entry: the index in KEYS of its dedupe key (0 for none), data
+ * touch (0|1), count, maxConflatedKeys, then per entry: the index in KEYS of its dedupe
+ * key (0 for none), data, conflated (0|1), its key, the value the latest-per-key table
+ * keeps ('' for the data itself)
  * Returns {results, online}: one {offset, epoch, ts, duplicate(0|1)} per entry, and with
  * `touch` the master's replicas that are online (-1 without).
  *
@@ -58,9 +60,11 @@ local guard = ARGV[6]
 ${PROLOGUE}
 local results = {}
 local live = {}
+local conflated = false
 for i = 1, tonumber(ARGV[8]) do
-  local keyIndex = tonumber(ARGV[7 + 2 * i])
-  local data = ARGV[8 + 2 * i]
+  local base = 5 * i + 5
+  local keyIndex = tonumber(ARGV[base])
+  local data = ARGV[base + 1]
   local dedupe = keyIndex > 0 and KEYS[keyIndex] or nil
   local result = nil
   if dedupe then
@@ -80,6 +84,12 @@ for i = 1, tonumber(ARGV[8]) do
       redis.call('SET', dedupe, offset .. ' ' .. now .. ' ' .. epoch, 'PX', ARGV[4])
     end
     live[#live + 1] = offset .. '\\n' .. epoch .. '\\n' .. now .. '\\n' .. data
+    if ARGV[base + 2] == '1' then
+      local value = ARGV[base + 4] ~= '' and ARGV[base + 4] or data
+      redis.call('HSET', KEYS[3], ARGV[base + 3], offset .. '\\n' .. epoch .. '\\n' .. now .. '\\n' .. value)
+      redis.call('ZADD', KEYS[4], offset, ARGV[base + 3])
+      conflated = true
+    end
     result = {offset, epoch, now, 0}
   end
   results[i] = result
@@ -87,6 +97,14 @@ end
 -- One pub/sub message for the whole batch: each subscribed node gets one message to read
 -- and decode instead of one per entry (codec.ts, decodeLive).
 if #live > 0 then redis.call('PUBLISH', ARGV[5], table.concat(live, '\\n')) end
+-- The latest-per-key table keeps its most recently updated keys (docs: maxConflatedKeys).
+if conflated then
+  local excess = redis.call('ZCARD', KEYS[4]) - tonumber(ARGV[9])
+  if excess > 0 then
+    local popped = redis.call('ZPOPMIN', KEYS[4], excess)
+    for j = 1, #popped, 2 do redis.call('HDEL', KEYS[3], popped[j]) end
+  end
+end
 local cutoff = now - tonumber(ARGV[3])
 -- Age trimming: entries are in offset order and (nearly) in time order, so drop the
 -- old prefix in batches; bounded, the newest entry is never older than the cutoff.
@@ -124,7 +142,7 @@ return {results, online}
 `;
 
 /**
- * KEYS: meta, stream
+ * KEYS: meta, stream, latest, latestOrder
  * ARGV: epochCandidate, afterOffset, count (0 reads the head only), guard (0|1)
  * Returns {epoch, head, now, entries} where entries are XRANGE replies.
  */
@@ -140,14 +158,39 @@ return {epoch, head, now, entries}
 `;
 
 /**
- * KEYS: meta, stream
+ * KEYS: meta, stream, latest, latestOrder
+ * ARGV: epochCandidate, guard (0|1), afterOffset, limit (0 for every key)
+ * Returns {epoch, head, values}: the latest-per-key values of the keys updated after
+ * `afterOffset`, the most recently updated `limit` of them, each `<offset>\n<epoch>\n<ts>\n<json>`.
+ */
+export const LATEST_LUA = `
+local guard = ARGV[2]
+${PROLOGUE}
+local head = tonumber(redis.call('HGET', KEYS[1], 'seq'))
+local members
+if tonumber(ARGV[4]) > 0 then
+  members = redis.call('ZREVRANGEBYSCORE', KEYS[4], '+inf', '(' .. ARGV[3], 'LIMIT', 0, ARGV[4])
+else
+  members = redis.call('ZRANGEBYSCORE', KEYS[4], '(' .. ARGV[3], '+inf')
+end
+local values = {}
+-- HMGET in slices: unpack has a stack limit of a few thousand values.
+for first = 1, #members, 1000 do
+  local slice = redis.call('HMGET', KEYS[3], unpack(members, first, math.min(first + 999, #members)))
+  for _, value in ipairs(slice) do values[#values + 1] = value end
+end
+return {epoch, head, values}
+`;
+
+/**
+ * KEYS: meta, stream, latest, latestOrder
  * ARGV: expectedEpoch, newEpoch
  * Starts a new epoch unless someone already did. Returns the epoch now in force.
  */
 export const ROTATE_LUA = `
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if epoch ~= ARGV[1] then return epoch end
-redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
 redis.call('HSET', KEYS[1], 'epoch', ARGV[2], 'seq', 0)
 return ARGV[2]
 `;
@@ -199,6 +242,7 @@ export function defineScript(lua: string): Script {
 export const scripts = {
   append: defineScript(APPEND_LUA),
   read: defineScript(READ_LUA),
+  latest: defineScript(LATEST_LUA),
   rotate: defineScript(ROTATE_LUA),
   renew: defineScript(RENEW_LUA),
   release: defineScript(RELEASE_LUA),

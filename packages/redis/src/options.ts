@@ -50,7 +50,11 @@ export interface RedisBrokerOptions {
    * @default "lifeline:"
    */
   readonly keyPrefix?: string;
-  /** Per-topic retention in the Redis stream: `{ maxMessages: 1000, maxAgeMs: 300000 }`. */
+  /**
+   * Per-topic retention in the Redis stream, and the keys a conflated topic's
+   * latest-per-key hash keeps.
+   * @default { maxMessages: 1000, maxAgeMs: 300000, maxConflatedKeys: 10000 }
+   */
   readonly history?: HistoryOptions;
   /**
    * How long an append's `dedupeKey` is remembered, in milliseconds. A retried publish
@@ -149,6 +153,7 @@ export interface ResolvedRedisBrokerOptions {
   readonly keyPrefix: string;
   readonly maxMessages: number;
   readonly maxAgeMs: number;
+  readonly maxConflatedKeys: number;
   readonly dedupeWindowMs: number;
   readonly commandTimeoutMs: number;
   readonly pingIntervalMs: number;
@@ -165,6 +170,7 @@ export const defaults = {
   keyPrefix: "lifeline:",
   maxMessages: 1000,
   maxAgeMs: 300_000,
+  maxConflatedKeys: 10_000,
   dedupeWindowMs: 300_000,
   commandTimeoutMs: 5000,
   pingIntervalMs: 1000,
@@ -199,6 +205,7 @@ export function resolveOptions(options: RedisBrokerOptions): ResolvedRedisBroker
     keyPrefix: options.keyPrefix ?? defaults.keyPrefix,
     maxMessages: positiveInt(options.history?.maxMessages, defaults.maxMessages),
     maxAgeMs: positiveInt(options.history?.maxAgeMs, defaults.maxAgeMs),
+    maxConflatedKeys: positiveInt(options.history?.maxConflatedKeys, defaults.maxConflatedKeys),
     dedupeWindowMs: positiveInt(options.dedupeWindowMs, defaults.dedupeWindowMs),
     commandTimeoutMs: positiveInt(options.commandTimeoutMs, defaults.commandTimeoutMs),
     pingIntervalMs:

@@ -6,11 +6,13 @@ import type {
   BrokerHealth,
   EntryListener,
   HistoryRead,
+  LatestQuery,
+  LatestRead,
   LogEntry,
   TopicHead,
 } from "@lifeline/protocol";
 import { createAppendBatcher } from "./append-batcher.js";
-import { decodeLive, decodeStream, encodeData, type StreamItem } from "./codec.js";
+import { decodeLatest, decodeLive, decodeStream, encodeData, type StreamItem } from "./codec.js";
 import { openConnection, type TrackedConnection } from "./connection.js";
 import { createRedisControl } from "./control.js";
 import { RedisBrokerError, RedisBrokerErrorCode } from "./errors.js";
@@ -34,6 +36,7 @@ const MAX_BATCHES_IN_FLIGHT = 2;
 const PAGE_SIZE = 500;
 
 export interface RedisBroker extends Broker {
+  latest(topic: string, query?: LatestQuery): Promise<LatestRead>;
   /** Resolves once both Redis connections are up; rejects if the broker closes first. */
   ready(): Promise<void>;
   /** Called whenever `health()` changes (Redis lost or back, or its detail). Returns the undo. */
@@ -43,6 +46,8 @@ export interface RedisBroker extends Broker {
 interface PendingAppend {
   readonly json: string;
   readonly dedupeKey: string | undefined;
+  /** Set for a conflated append: its key and the table's value ('' for the data itself). */
+  readonly conflate: { readonly key: string; readonly json: string } | undefined;
 }
 
 interface FeedSlot {
@@ -232,11 +237,12 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
       items.length === 1 ? `append to "${topic}"` : `append ${items.length} entries to "${topic}"`;
     if (closed || !command.isReady()) throw unavailable(`${action} (nothing was appended)`);
     const keys = topicKeys(opts.keyPrefix, topic);
-    const redisKeys = [keys.meta, keys.stream];
+    const redisKeys = [keys.meta, keys.stream, keys.latest, keys.latestOrder];
     const perEntry: (string | number)[] = [];
-    for (const { json, dedupeKey } of items) {
+    for (const { json, dedupeKey, conflate } of items) {
       if (dedupeKey !== undefined) redisKeys.push(keys.dedupe(dedupeKey));
       perEntry.push(dedupeKey === undefined ? 0 : redisKeys.length, json);
+      perEntry.push(conflate ? 1 : 0, conflate?.key ?? "", conflate?.json ?? "");
     }
     let reply: [[number, string, number, number][], number];
     try {
@@ -249,6 +255,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
         guard,
         wait === undefined ? "0" : "1",
         items.length,
+        opts.maxConflatedKeys,
         ...perEntry,
       ])) as [[number, string, number, number][], number];
     } catch (error) {
@@ -282,7 +289,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
     for (let page = 0; page < maxPages; page++) {
       const reply = (await scripts.read.run(
         command.redis,
-        [keys.meta, keys.stream],
+        [keys.meta, keys.stream, keys.latest, keys.latestOrder],
         [newEpoch(), cursor, headOnly ? 0 : PAGE_SIZE, guard],
       )) as [string, number, number, StreamItem[]];
       const [pageEpoch, pageHead, now, items] = reply;
@@ -312,7 +319,11 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
       read: (after, headOnly) => readTopic(topic, after, headOnly),
       rotate: async (epoch) => {
         const keys = topicKeys(opts.keyPrefix, topic);
-        await scripts.rotate.run(command.redis, [keys.meta, keys.stream], [epoch, newEpoch()]);
+        await scripts.rotate.run(
+          command.redis,
+          [keys.meta, keys.stream, keys.latest, keys.latestOrder],
+          [epoch, newEpoch()],
+        );
       },
     });
     topicsByChannel.set(channel, topic);
@@ -389,7 +400,18 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
     ): Promise<AppendResult> {
       if (closed || !command.isReady())
         throw unavailable(`append to "${topic}" (nothing was appended)`);
-      const item = { json: encodeData(topic, data), dedupeKey: appendOptions?.dedupeKey };
+      const conflate = appendOptions?.conflate;
+      const item: PendingAppend = {
+        json: encodeData(topic, data),
+        dedupeKey: appendOptions?.dedupeKey,
+        conflate:
+          conflate === undefined
+            ? undefined
+            : {
+                key: conflate.key,
+                json: "value" in conflate ? encodeData(topic, conflate.value) : "",
+              },
+      };
       if (opts.maxAppendBatch === 1) {
         // Unbatched: each append its own script call, pipelined on the connection (which
         // keeps them in call order).
@@ -457,6 +479,23 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
       } catch (error) {
         throw failure(`read the head of "${topic}"`, error, false);
       }
+    },
+
+    async latest(topic: string, query: LatestQuery = {}): Promise<LatestRead> {
+      if (closed || !command.isReady()) throw unavailable(`read the latest of "${topic}"`);
+      const keys = topicKeys(opts.keyPrefix, topic);
+      let reply: [string, number, (string | null)[]];
+      try {
+        reply = (await scripts.latest.run(
+          command.redis,
+          [keys.meta, keys.stream, keys.latest, keys.latestOrder],
+          [newEpoch(), guard, query.after ?? 0, query.limit ?? 0],
+        )) as [string, number, (string | null)[]];
+      } catch (error) {
+        throw failure(`read the latest of "${topic}"`, error, false);
+      }
+      const [epoch, head, values] = reply;
+      return { epoch, head, entries: decodeLatest(topic, epoch, values) };
     },
 
     health,

@@ -383,3 +383,51 @@ describe("close", () => {
     await expect(b.append("x", 1)).rejects.toMatchObject({ code: RedisBrokerErrorCode.Closed });
   });
 });
+
+describe("latest-per-key table", () => {
+  it("is shared by every node, kept per key in offset order, paged and bounded", async () => {
+    const keyPrefix = prefix();
+    const a = await broker(keyPrefix, { history: { maxConflatedKeys: 3 } });
+    const b = await broker(keyPrefix);
+    const put = (key: string, n: number) =>
+      a.append("t", { key, changes: { n } }, { conflate: { key, value: { key, full: { n } } } });
+    await put("x", 1);
+    await put("y", 1);
+    await put("x", 2);
+    await a.append("t", "not conflated");
+    await put("z", 1);
+    const read = await b.latest("t");
+    expect(read.head).toBe(5);
+    expect(read.entries.map((e) => [e.offset, e.data])).toEqual([
+      [2, { key: "y", full: { n: 1 } }],
+      [3, { key: "x", full: { n: 2 } }],
+      [5, { key: "z", full: { n: 1 } }],
+    ]);
+    expect((await b.latest("t", { after: 2 })).entries.map((e) => e.offset)).toEqual([3, 5]);
+    expect((await b.latest("t", { limit: 2 })).entries.map((e) => e.offset)).toEqual([3, 5]);
+    await put("w", 1);
+    const bounded = await b.latest("t");
+    expect(bounded.entries.map((e) => (e.data as { key: string }).key)).toEqual(["x", "z", "w"]);
+    // A batch of appends keeps each key's latest too.
+    await Promise.all([put("x", 3), put("y", 3), put("x", 4)]);
+    const after = await b.latest("t", { after: 6 });
+    expect(after.entries.map((e) => e.data)).toEqual([
+      { key: "y", full: { n: 3 } },
+      { key: "x", full: { n: 4 } },
+    ]);
+  });
+
+  it("starts empty with a new epoch when the topic's history is lost", async () => {
+    const keyPrefix = prefix();
+    const a = await broker(keyPrefix);
+    await a.append("t", 1, { conflate: { key: "k" } });
+    const before = await a.latest("t");
+    expect(before.entries.map((e) => e.data)).toEqual([1]);
+    const redis = await redisClient();
+    await redis.del(`${keyPrefix}{t}:meta`);
+    const after = await a.latest("t");
+    expect(after.epoch).not.toBe(before.epoch);
+    expect(after.entries).toEqual([]);
+    expect(await redis.exists(`${keyPrefix}{t}:latest`, `${keyPrefix}{t}:latest-order`)).toBe(0);
+  });
+});

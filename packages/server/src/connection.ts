@@ -198,6 +198,11 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
     return true;
   }
 
+  /** Bytes queued for this connection: in the writer, in `ws` and in the socket. */
+  get bufferedBytes(): number {
+    return this.env.writer.buffered(this);
+  }
+
   /** Sends a ping frame and an app-level ping (PROTOCOL.md, "Liveness"). */
   ping(): void {
     if (this.closing || this.socket.readyState !== WebSocket.OPEN) return;

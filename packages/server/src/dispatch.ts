@@ -15,6 +15,7 @@ import {
   type SubscribeMessage,
   type UnsubscribeMessage,
 } from "@lifeline/protocol";
+import { conflateEntry } from "./conflation.js";
 import type { Connection } from "./connection.js";
 import type { ServerContext } from "./context.js";
 import type { Credentials } from "./credentials.js";
@@ -261,7 +262,7 @@ export function createDispatcher<Principal>(
     try {
       if (withPresence && message.presence === true) mirror = await presence.prepareWatch(topic);
       if (connection.closing) return;
-      const start = { since: message.since, rewind: message.rewind };
+      const start = { since: message.since, rewind: message.rewind, conflate: message.conflate };
       const alias = source === topic ? undefined : topic;
       const answer = (outcome: SubscribeOutcome) => {
         connection.send({ type: "subscribed", id, topic, ...outcome });
@@ -426,8 +427,10 @@ export function createDispatcher<Principal>(
       // Idempotent by (client_id, id) within the broker's dedupe window (PROTOCOL.md). The
       // principal's identity is part of the key, so someone who later connects with the same
       // client_id is never answered with another user's ack (and their message swallowed).
+      const conflate = conflateEntry(opts.contract, topic, message.data);
       result = await broker.append(topic, message.data, {
         dedupeKey: JSON.stringify([connection.identity, connection.clientId, id]),
+        ...(conflate ? { conflate } : {}),
       });
     } catch (error) {
       if (isTopicLimit(error)) {

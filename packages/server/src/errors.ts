@@ -40,6 +40,8 @@ export const ServerErrorCode = {
   InvalidData: "LIFELINE_INVALID_DATA",
   /** The memory broker holds `maxTopics` topics: a new one is refused until some expire. */
   TopicLimit: "LIFELINE_TOPIC_LIMIT",
+  /** `publishDelta` already keeps `deltas.maxKeys` keys: a new one is refused. */
+  DeltaKeyLimit: "LIFELINE_DELTA_KEY_LIMIT",
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 

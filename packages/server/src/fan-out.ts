@@ -1,5 +1,6 @@
 import type { Socket } from "node:net";
 import { WebSocket } from "ws";
+import type { LogEntry } from "./broker.js";
 
 /**
  * A server message serialised and framed once (RFC 6455 section 5.2, unmasked text frame),
@@ -177,4 +178,23 @@ export function createSocketWriter(options: { readonly deflate: boolean }): Sock
       return target.socket.bufferedAmount + target.pendingBytes;
     },
   };
+}
+
+/**
+ * Serialises a log entry as a `message` once; `conflated` marks the latest entry of its
+ * key sent in place of the ones before it (PROTOCOL.md, "Conflation").
+ */
+export function prepareEntry(entry: LogEntry, conflated = false): PreparedMessage {
+  return prepareMessage(
+    JSON.stringify({
+      type: "message",
+      topic: entry.topic,
+      offset: entry.offset,
+      epoch: entry.epoch,
+      // A message must carry `data` (PROTOCOL.md): JSON would drop an undefined one.
+      data: entry.data === undefined ? null : entry.data,
+      ts: entry.ts,
+      ...(conflated ? { conflated: true } : {}),
+    }),
+  );
 }

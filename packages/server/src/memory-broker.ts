@@ -7,6 +7,8 @@ import type {
   EntryListener,
   HistoryOptions,
   HistoryRead,
+  LatestQuery,
+  LatestRead,
   LogEntry,
   TopicHead,
 } from "./broker.js";
@@ -58,6 +60,11 @@ interface TopicLog {
   head: number;
   readonly epoch: string;
   readonly listeners: Set<EntryListener>;
+  /**
+   * The latest entry per key of a conflated topic (PROTOCOL.md, "Conflation"). Map order is
+   * update order, which is offset order: each update moves its key to the end.
+   */
+  latest: Map<string, LogEntry> | undefined;
 }
 
 interface DedupeRecord {
@@ -77,6 +84,7 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
   const dedupeWindowMs = options.dedupeWindowMs ?? 300_000;
   const maxDedupeKeys = options.maxDedupeKeys ?? 100_000;
   const maxTopics = options.maxTopics ?? 100_000;
+  const maxConflatedKeys = options.maxConflatedKeys ?? 10_000;
   const epoch = options.epoch ?? `${Date.now().toString(36)}-${randomBytes(4).toString("hex")}`;
   const topics = new Map<string, TopicLog>();
   const sweepIntervalMs = Math.min(maxAgeMs, 60_000);
@@ -93,7 +101,13 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
     let found = topics.get(topic);
     if (!found) {
       if (topics.size >= maxTopics) makeRoom(topic);
-      found = { entries: [], head: 0, epoch: currentEpoch(), listeners: new Set() };
+      found = {
+        entries: [],
+        head: 0,
+        epoch: currentEpoch(),
+        listeners: new Set(),
+        latest: undefined,
+      };
       topics.set(topic, found);
     }
     return found;
@@ -119,7 +133,8 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
     lastSweep = now;
     for (const [topic, topicLog] of topics) {
       trim(topicLog, now);
-      if (topicLog.entries.length === 0 && topicLog.listeners.size === 0) {
+      const idle = topicLog.listeners.size === 0 && (topicLog.latest?.size ?? 0) === 0;
+      if (topicLog.entries.length === 0 && idle) {
         topics.delete(topic);
         forgotten += 1;
       }
@@ -173,6 +188,18 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
       };
       topicLog.entries.push(entry);
       trim(topicLog, now);
+      const conflate = appendOptions?.conflate;
+      if (conflate !== undefined) {
+        topicLog.latest ??= new Map();
+        const table = topicLog.latest;
+        table.delete(conflate.key);
+        const value = "value" in conflate ? conflate.value : data;
+        table.set(conflate.key, value === data ? entry : { ...entry, data: value });
+        if (table.size > maxConflatedKeys) {
+          const oldest = table.keys().next();
+          if (!oldest.done) table.delete(oldest.value);
+        }
+      }
       const result: AppendResult = {
         offset: entry.offset,
         epoch: topicLog.epoch,
@@ -227,6 +254,24 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
       return topicLog
         ? { offset: topicLog.head, epoch: topicLog.epoch }
         : { offset: 0, epoch: currentEpoch() };
+    },
+
+    async latest(topic: string, query: LatestQuery = {}): Promise<LatestRead> {
+      assertOpen();
+      const topicLog = topics.get(topic);
+      if (!topicLog) return { epoch: currentEpoch(), head: 0, entries: [] };
+      const after = query.after ?? 0;
+      const limit = query.limit ?? Number.POSITIVE_INFINITY;
+      const entries: LogEntry[] = [];
+      // Newest first from the end of the map, as far as `after` and `limit` allow.
+      const all = [...(topicLog.latest?.values() ?? [])];
+      for (let i = all.length - 1; i >= 0 && entries.length < limit; i -= 1) {
+        const entry = all[i] as LogEntry;
+        if (entry.offset <= after) break;
+        entries.push(entry);
+      }
+      entries.reverse();
+      return { epoch: topicLog.epoch, head: topicLog.head, entries };
     },
 
     health(): BrokerHealth {

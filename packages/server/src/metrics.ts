@@ -157,6 +157,12 @@ export function createMetrics(stats: () => ServerStats, options: MetricsOptions 
     );
     fromValue(
       "counter",
+      "conflated_catch_ups_total",
+      "Times a conflated subscription fell behind and caught up with the latest per key.",
+      (s) => s.conflatedCatchUps,
+    );
+    fromValue(
+      "counter",
       "broadcasts_total",
       "Broadcasts handed to local subscribers.",
       (s) => s.broadcasts.count,

@@ -110,6 +110,31 @@ export interface HandshakeRateOptions {
   readonly perClientBurst?: number;
 }
 
+/** When `publishDelta` sends a key's whole state instead of its changes. */
+export interface DeltaOptions {
+  /**
+   * One message in this many of a key is its full state (the first always is; at most
+   * `fullEvery - 1` deltas come between two), so a subscriber that joined without
+   * `rewind` on an unconflated topic, or after a gap, rebuilds the key within that many
+   * messages. 1 sends only full states.
+   * @default 20
+   */
+  readonly fullEvery?: number;
+  /**
+   * A full state when the key's last one is older than this, in milliseconds, whatever
+   * the count.
+   * @default 30000
+   */
+  readonly fullIntervalMs?: number;
+  /**
+   * Most keys whose state `publishDelta` keeps (over all topics). A new key past it is
+   * refused (`LIFELINE_DELTA_KEY_LIMIT`): forgetting a state would make the key's next
+   * full state miss what it held. `forgetDelta` drops the keys that are gone.
+   * @default 10000
+   */
+  readonly maxKeys?: number;
+}
+
 export interface LimitOptions {
   /**
    * Largest accepted frame in bytes; a bigger one closes the connection with 1009.
@@ -178,6 +203,14 @@ export interface LimitOptions {
    * @default 4194304
    */
   readonly highWaterMark?: number;
+  /**
+   * Bytes a connection may have queued before its subscriptions to conflated topics stop
+   * taking every message (PROTOCOL.md, "Conflation"): once half of it is left they get the
+   * latest message of each key they skipped, and the connection is not closed for them.
+   * Keep it well below `highWaterMark`.
+   * @default 262144
+   */
+  readonly conflateHighWaterMark?: number;
   /**
    * Time a client has to send the upgrade request's headers and get through
    * `authenticate`, in milliseconds (Node's own default is 60 s). An attached `server`
@@ -416,9 +449,11 @@ export interface ServerOptions<Principal = unknown, S extends ContractSpec = Con
   readonly broker?: Broker;
   /**
    * Retention of the default memory broker (ignored when `broker` is given).
-   * @default { maxMessages: 1000, maxAgeMs: 300000 }
+   * @default { maxMessages: 1000, maxAgeMs: 300000, maxConflatedKeys: 10000 }
    */
   readonly history?: HistoryOptions;
+  /** How `publishDelta` spaces full states between deltas. */
+  readonly deltas?: DeltaOptions;
   /**
    * Decides who connects. Return the principal (any value), or throw an `AuthError`
    * (close 4401 by default, 4403 for forbidden). Any other error closes 4500.
@@ -520,8 +555,9 @@ export interface ServerOptions<Principal = unknown, S extends ContractSpec = Con
   readonly sessions?: SessionOptions;
   /**
    * Features announced in `hello.features`.
-   * @default ["topics", "resume", "rpc", "heartbeat", "rewind", "history", "inbox"], and
-   *   "refresh" when `credentials.refresh` is given, "presence" when `presence` is given
+   * @default ["topics", "resume", "rpc", "heartbeat", "rewind", "history", "inbox",
+   *   "conflation"], and "refresh" when `credentials.refresh` is given, "presence" when
+   *   `presence` is given
    */
   readonly features?: readonly string[];
   /** Defaults for `close()` when called without options. */
@@ -553,6 +589,7 @@ export const defaults = {
     "rewind",
     "history",
     "inbox",
+    "conflation",
   ] as readonly string[],
   credentialNoticeMs: 30_000,
   presence: { graceMs: 5000, diffIntervalMs: 100, maxMembers: 10_000 },
@@ -569,11 +606,13 @@ export const defaults = {
     maxTopics: 100_000,
     abuse: { maxViolations: 50, windowMs: 10_000 },
     highWaterMark: 4 * 1024 * 1024,
+    conflateHighWaterMark: 256 * 1024,
     handshakeTimeoutMs: 10_000,
     requestTimeoutMs: 30_000,
     dedupeWindowMs: 300_000,
   },
-  history: { maxMessages: 1000, maxAgeMs: 300_000 },
+  history: { maxMessages: 1000, maxAgeMs: 300_000, maxConflatedKeys: 10_000 },
+  deltas: { fullEvery: 20, fullIntervalMs: 30_000, maxKeys: 10_000 },
   shutdown: {
     reason: "server restarting",
     reconnectAfterMs: 1000,
@@ -597,6 +636,7 @@ export interface ResolvedOptions<Principal> {
   readonly contract: Contract | undefined;
   readonly broker: Broker | undefined;
   readonly history: Required<HistoryOptions>;
+  readonly deltas: Required<DeltaOptions>;
   readonly authenticate: ServerOptions<Principal>["authenticate"];
   readonly authorize: ServerOptions<Principal>["authorize"];
   /** undefined when no topic has presence. */
@@ -620,6 +660,7 @@ export interface ResolvedOptions<Principal> {
     readonly maxTopics: number;
     readonly abuse: Required<AbuseOptions>;
     readonly highWaterMark: number;
+    readonly conflateHighWaterMark: number;
     readonly handshakeTimeoutMs: number;
     readonly requestTimeoutMs: number;
     readonly dedupeWindowMs: number;
@@ -670,6 +711,7 @@ export function resolveOptions<Principal>(
     contract: options.contract,
     broker: options.broker,
     history,
+    deltas: { ...defaults.deltas, ...options.deltas },
     authenticate: options.authenticate,
     authorize: options.authorize,
     presence: resolvePresence(options.presence),
@@ -700,6 +742,7 @@ export function resolveOptions<Principal>(
       maxTopics: limits.maxTopics ?? defaults.limits.maxTopics,
       abuse: { ...defaults.limits.abuse, ...limits.abuse },
       highWaterMark: limits.highWaterMark ?? defaults.limits.highWaterMark,
+      conflateHighWaterMark: limits.conflateHighWaterMark ?? defaults.limits.conflateHighWaterMark,
       handshakeTimeoutMs: limits.handshakeTimeoutMs ?? defaults.limits.handshakeTimeoutMs,
       requestTimeoutMs: limits.requestTimeoutMs ?? defaults.limits.requestTimeoutMs,
       dedupeWindowMs: limits.dedupeWindowMs ?? defaults.limits.dedupeWindowMs,

@@ -7,8 +7,13 @@ import {
 } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
+  CloseCode,
+  type Contract,
+  type ContractCheck,
   type ContractSpec,
+  type DeltaStateOf,
   type DirectData,
+  type MergePatch,
   type MethodOf,
   type MethodParams,
   type MethodResult,
@@ -21,9 +26,11 @@ import { createUpgradeHandler } from "./admission.js";
 import type { Broker, SessionRecord, SessionTarget } from "./broker.js";
 import { type BrokerOutageWatch, watchBrokerOutage } from "./broker-outage.js";
 import { sleep } from "./clock.js";
+import { checkConflationSupport, conflateEntry } from "./conflation.js";
 import type { ConnectionInfo } from "./connection.js";
 import type { ServerContext } from "./context.js";
 import { createCredentials } from "./credentials.js";
+import { createDeltaTracker } from "./deltas.js";
 import { createDispatcher } from "./dispatch.js";
 import { LifelineServerError, ServerErrorCode } from "./errors.js";
 import { warnAboutExposure } from "./exposure.js";
@@ -66,6 +73,22 @@ export interface ServerEvents<Principal> {
   ) => void;
 }
 
+/** The merged state first (the message that matters), then the message sent. */
+function checkBoth(
+  contract: Contract,
+  topic: string,
+  latest: unknown,
+  data: unknown,
+): ContractCheck {
+  const check = contract.checkTopicData(topic, latest);
+  return check.ok && data !== latest ? contract.checkTopicData(topic, data) : check;
+}
+
+/** What `publishDelta` takes for a topic whose data is `DeltaMessage<State>`. */
+export type DeltaChangesOf<D> = [DeltaStateOf<D>] extends [Readonly<Record<string, unknown>>]
+  ? MergePatch<DeltaStateOf<D>>
+  : Readonly<Record<string, unknown>>;
+
 /** Topics `publish()` accepts: the contract's, or any string without a typed contract. */
 export type ServerTopic<S extends ContractSpec> = [TopicOf<S>] extends [never]
   ? string
@@ -90,6 +113,27 @@ export interface LifelineServer<Principal = unknown, S extends ContractSpec = Co
    * is the type of the topic (or the pattern matching it) and is validated before append.
    */
   publish<T extends ServerTopic<S>>(topic: T, data: TopicData<S, T>): Promise<PublishResult>;
+  /**
+   * Publishes what changed in the state of `key` on `topic` (PROTOCOL.md, "Deltas"): the
+   * message is `{key, changes}`, or `{key, full}` with the whole merged state for the
+   * key's first message, every `deltas.fullEvery`-th and after `deltas.fullIntervalMs`.
+   * `changes` is a JSON Merge Patch (RFC 7386: `null` deletes). With a contract the
+   * topic's data type is a `DeltaMessage<State>` and `changes` is typed by `State`. On a
+   * conflated topic the latest-per-key table keeps the merged full state, so a subscriber
+   * joining with `rewind` or catching up gets whole states. Publish a key's deltas from one
+   * server: the merged state lives in this process.
+   */
+  publishDelta<T extends ServerTopic<S>>(
+    topic: T,
+    key: string,
+    changes: DeltaChangesOf<TopicData<S, T>>,
+  ): Promise<PublishResult>;
+  /**
+   * Drops the state `publishDelta` keeps for `key` (a device removed, a session ended), so
+   * it stops counting towards `deltas.maxKeys`; a later `publishDelta` for it starts with
+   * a full state of its changes alone.
+   */
+  forgetDelta(topic: ServerTopic<S>, key: string): void;
   /**
    * Registers the handler of `request`s for `name` (replacing any earlier one). With a
    * contract, the handler gets the method's params type and must return its result type.
@@ -174,29 +218,52 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     }
   };
 
-  const topics = new Topics(broker, {
-    onActive: (topic) => emit("topicActive", topic),
-    onIdle: (topic) => emit("topicIdle", topic),
-    onBroadcast: (seconds, recipients, bytes) => {
-      counters.broadcasts += 1;
-      counters.broadcastDeliveries += recipients;
-      bump(counters.messagesOut, "message", recipients);
-      counters.bytesOut += recipients * bytes;
-      metrics.observeBroadcast(seconds);
+  checkConflationSupport(opts.contract, broker);
+  const deltas = createDeltaTracker(opts.deltas, clock);
+  const topics = new Topics(
+    broker,
+    {
+      onActive: (topic) => emit("topicActive", topic),
+      onIdle: (topic) => emit("topicIdle", topic),
+      onBroadcast: (seconds, recipients, bytes) => {
+        counters.broadcasts += 1;
+        counters.broadcastDeliveries += recipients;
+        bump(counters.messagesOut, "message", recipients);
+        counters.bytesOut += recipients * bytes;
+        metrics.observeBroadcast(seconds);
+      },
+      onDeliveryError: (connection, error) => {
+        connection.counters.errors += 1;
+        counters.broadcastFailures += 1;
+        logger.warn(
+          { connection_id: connection.id, err: error },
+          "delivery to a subscriber failed",
+        );
+      },
+      onEncodeError: (entry, error) => {
+        bump(counters.errors, "encode");
+        logger.error(
+          { err: error, topic: entry.topic, offset: entry.offset },
+          "message could not be encoded as JSON; not delivered",
+        );
+      },
+      onFellBehind: () => {
+        counters.conflatedCatchUps += 1;
+      },
+      onCatchUpError: (connection, topic, error) => {
+        logger.warn(
+          { connection_id: connection.id, topic, err: error },
+          "a conflated subscriber could not catch up; closing it so it resumes",
+        );
+        connection.close(CloseCode.TryAgainLater, "could not catch up; resume from history");
+      },
     },
-    onDeliveryError: (connection, error) => {
-      connection.counters.errors += 1;
-      counters.broadcastFailures += 1;
-      logger.warn({ connection_id: connection.id, err: error }, "delivery to a subscriber failed");
+    {
+      isConflated: (topic) => opts.contract?.conflation(topic) !== undefined,
+      highWaterMark: limits.conflateHighWaterMark,
+      clock,
     },
-    onEncodeError: (entry, error) => {
-      bump(counters.errors, "encode");
-      logger.error(
-        { err: error, topic: entry.topic, offset: entry.offset },
-        "message could not be encoded as JSON; not delivered",
-      );
-    },
-  });
+  );
 
   const presence =
     opts.presence &&
@@ -292,6 +359,7 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
       },
       bufferedBytes: buffered,
       slowConsumers: counters.slowConsumers,
+      conflatedCatchUps: counters.conflatedCatchUps,
       broker: health.detail === undefined ? { healthy: health.healthy } : { ...health },
       closing: closing !== undefined,
     };
@@ -431,9 +499,44 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
         }
       }
       return tracePublish(opts.tracer, topic, async () => {
-        const result = await broker.append(topic, data);
+        const conflate = conflateEntry(opts.contract, topic, data);
+        const result = await broker.append(topic, data, conflate ? { conflate } : undefined);
         return { topic, offset: result.offset, epoch: result.epoch };
       });
+    },
+    async publishDelta(topic, key, changes) {
+      if (closing) throw new LifelineServerError(ServerErrorCode.Closed, "the server is closed");
+      if (typeof key !== "string" || typeof changes !== "object" || changes === null) {
+        throw new LifelineServerError(
+          ServerErrorCode.InvalidData,
+          `publishDelta expects a string key and an object of changes, got ${typeof key} and ${changes === null ? "null" : typeof changes}`,
+        );
+      }
+      const step = deltas.next(topic, key, changes as Readonly<Record<string, unknown>>);
+      if (opts.contract) {
+        const check = checkBoth(opts.contract, topic, step.latest, step.data);
+        if (!check.ok) {
+          deltas.undo(topic, key, step);
+          throw new LifelineServerError(
+            ServerErrorCode.InvalidData,
+            `"${topic}" state of "${key}": ${check.issue.message}`,
+          );
+        }
+      }
+      const conflate = opts.contract?.conflation(topic) ? { key, value: step.latest } : undefined;
+      return tracePublish(opts.tracer, topic, async () => {
+        try {
+          const result = await broker.append(topic, step.data, conflate ? { conflate } : undefined);
+          return { topic, offset: result.offset, epoch: result.epoch };
+        } catch (error) {
+          // Nobody got these changes: the key's next message must carry its whole state.
+          deltas.resend(topic, key);
+          throw error;
+        }
+      });
+    },
+    forgetDelta(topic, key) {
+      deltas.forget(topic, key);
     },
     method(name, handler) {
       const entry = handler as MethodHandler<Principal>;

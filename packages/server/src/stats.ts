@@ -19,6 +19,8 @@ export interface Counters {
   /** Deliveries to one subscriber that failed (counted per recipient, like deliveries). */
   broadcastFailures: number;
   slowConsumers: number;
+  /** Times a conflated subscription fell behind and caught up from the latest per key. */
+  conflatedCatchUps: number;
 }
 
 export function createCounters(): Counters {
@@ -36,6 +38,7 @@ export function createCounters(): Counters {
     broadcastDeliveries: 0,
     broadcastFailures: 0,
     slowConsumers: 0,
+    conflatedCatchUps: 0,
   };
 }
 
@@ -74,6 +77,8 @@ export interface ServerStats {
   /** Bytes queued for sending over every connection. */
   readonly bufferedBytes: number;
   readonly slowConsumers: number;
+  /** Times a conflated subscription fell behind (and was not closed for it). */
+  readonly conflatedCatchUps: number;
   readonly broker: { readonly healthy: boolean; readonly detail?: string };
   readonly closing: boolean;
 }

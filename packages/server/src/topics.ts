@@ -1,7 +1,14 @@
 import { isReservedTopic, type ResumePoint } from "@lifeline/protocol";
 import type { Broker, LogEntry } from "./broker.js";
+import {
+  ConflatedDelivery,
+  type ConflatedPosition,
+  type ConflatedTarget,
+  type ConflationHooks,
+  type ConflationSettings,
+} from "./conflated-delivery.js";
 import type { Connection } from "./connection.js";
-import { type PreparedMessage, prepareMessage } from "./fan-out.js";
+import { type PreparedMessage, prepareEntry } from "./fan-out.js";
 
 /**
  * Where a subscription starts: after `since` when given, else from the last `rewind`
@@ -10,6 +17,11 @@ import { type PreparedMessage, prepareMessage } from "./fan-out.js";
 export interface StartPosition {
   readonly since?: ResumePoint | undefined;
   readonly rewind?: number | undefined;
+  /**
+   * The client accepts conflated delivery (`conflate: true` on its subscribe); it gets it
+   * on topics that `ConflationSettings.isConflated` names.
+   */
+  readonly conflate?: boolean | undefined;
 }
 
 /** The answer to a `subscribe`, sent as `subscribed`. */
@@ -20,16 +32,15 @@ export interface SubscribeOutcome {
   readonly replayed: number;
 }
 
-interface Subscription {
+/** `pending` holds the live entries that arrive while history is being read. */
+interface Subscription extends ConflatedPosition {
   /**
    * The name the client knows the topic by, when it is not the broker's: a connection's
    * `@inbox` is its own inbox topic (PROTOCOL.md, "Direct messages").
    */
   readonly alias: string | undefined;
-  /** Live entries that arrived while history was being read; delivered after it. */
-  pending: LogEntry[] | undefined;
-  lastOffset: number;
-  epoch: string | undefined;
+  /** Conflated delivery: the topic is conflated and the client asked for it. */
+  readonly conflated: boolean;
 }
 
 interface TopicState {
@@ -41,7 +52,7 @@ interface TopicState {
   announced: boolean;
 }
 
-export interface TopicHooks {
+export interface TopicHooks extends ConflationHooks {
   /**
    * The topic gained its first local subscriber. Called once that subscriber is live (after
    * its `subscribed`), so a message published from this hook reaches it.
@@ -65,11 +76,15 @@ export interface TopicHooks {
  */
 export class Topics {
   private readonly topics = new Map<string, TopicState>();
+  private readonly conflated: ConflatedDelivery;
 
   constructor(
     private readonly broker: Broker,
     private readonly hooks: TopicHooks,
-  ) {}
+    conflation: ConflationSettings,
+  ) {
+    this.conflated = new ConflatedDelivery(broker, conflation, hooks);
+  }
 
   get activeCount(): number {
     return this.topics.size;
@@ -99,7 +114,14 @@ export class Topics {
     alias?: string,
   ): Promise<void> {
     const state = this.topicFor(topic);
-    const subscription: Subscription = { alias, pending: [], lastOffset: 0, epoch: undefined };
+    const subscription: Subscription = {
+      alias,
+      pending: [],
+      lastOffset: 0,
+      epoch: undefined,
+      conflated: start.conflate === true && this.conflated.serves(topic),
+      stopWaiting: undefined,
+    };
     state.subscribers.set(connection, subscription);
     connection.addSubscription(topic);
     try {
@@ -110,7 +132,13 @@ export class Topics {
         const read = await this.broker.readSince(topic, since.offset, since.epoch);
         if (state.subscribers.get(connection) !== subscription) return;
         subscription.epoch = read.epoch;
-        if (read.epoch === since.epoch) {
+        if (read.epoch === since.epoch && !read.complete && subscription.conflated) {
+          // The history lost, the latest value of every key changed since is what it held.
+          subscription.lastOffset = since.offset;
+          const target = this.target(state, connection, subscription);
+          outcome = await this.conflated.replay(target, { after: since.offset });
+          if (state.subscribers.get(connection) !== subscription) return;
+        } else if (read.epoch === since.epoch) {
           subscription.lastOffset = since.offset;
           let replayed = 0;
           for (const entry of read.entries) {
@@ -130,6 +158,10 @@ export class Topics {
           subscription.lastOffset = read.head;
           outcome = { offset: read.head, epoch: read.epoch, recovered: false, replayed: 0 };
         }
+      } else if (rewind !== undefined && subscription.conflated) {
+        const target = this.target(state, connection, subscription);
+        outcome = await this.conflated.replay(target, { limit: rewind });
+        if (state.subscribers.get(connection) !== subscription) return;
       } else if (rewind !== undefined) {
         outcome = await this.rewind(connection, state, subscription, rewind);
         if (state.subscribers.get(connection) !== subscription) return;
@@ -142,13 +174,7 @@ export class Topics {
         outcome = { offset: head.offset, epoch: head.epoch, recovered: true, replayed: 0 };
       }
       sendSubscribed(outcome);
-      const buffered = subscription.pending ?? [];
-      subscription.pending = undefined;
-      for (const entry of buffered) {
-        if (this.isNew(subscription, entry)) {
-          connection.sendPrepared(prepareFor(subscription, entry), "message");
-        }
-      }
+      this.flushPending(state, connection, subscription);
       // Inboxes are the server's own business: producers watching topics never see them.
       if (!state.announced && this.topics.get(topic) === state && !isReservedTopic(topic)) {
         state.announced = true;
@@ -197,11 +223,50 @@ export class Topics {
     return { offset: subscription.lastOffset, epoch: read.epoch, recovered: true, replayed };
   }
 
+  /** The conflated side of a subscription, for `ConflatedDelivery`. */
+  private target(
+    state: TopicState,
+    connection: Connection,
+    subscription: Subscription,
+  ): ConflatedTarget {
+    return {
+      topic: state.name,
+      connection,
+      position: subscription,
+      isCurrent: () => state.subscribers.get(connection) === subscription,
+      flushPending: () => this.flushPending(state, connection, subscription),
+    };
+  }
+
+  /**
+   * Delivers the live entries held while the subscription was being read, each once. A
+   * conflated subscription that falls behind on the way stops there: what is left is in
+   * the latest-per-key table, which its catch-up reads.
+   */
+  private flushPending(state: TopicState, connection: Connection, subscription: Subscription) {
+    const buffered = subscription.pending ?? [];
+    subscription.pending = undefined;
+    for (const entry of buffered) {
+      if (entry.epoch === subscription.epoch && entry.offset <= subscription.lastOffset) continue;
+      if (subscription.conflated && this.conflated.isBehind(connection)) {
+        this.conflated.fallBehind(this.target(state, connection, subscription));
+        return;
+      }
+      if (this.isNew(subscription, entry)) {
+        connection.sendPrepared(prepareFor(subscription, entry), "message");
+      }
+    }
+  }
+
   /** Removes the subscription; false when there was none. */
   unsubscribe(connection: Connection, topic: string): boolean {
     const state = this.topics.get(topic);
     connection.removeSubscription(topic);
-    if (!state?.subscribers.delete(connection)) return false;
+    const subscription = state?.subscribers.get(connection);
+    if (!state || !subscription) return false;
+    subscription.stopWaiting?.();
+    subscription.stopWaiting = undefined;
+    state.subscribers.delete(connection);
     if (state.subscribers.size === 0) this.retire(state);
     return true;
   }
@@ -250,6 +315,14 @@ export class Topics {
       if (subscription.pending) {
         subscription.pending.push(entry);
         continue;
+      }
+      if (subscription.conflated) {
+        // Behind: this entry is in the latest-per-key table, where its catch-up reads it.
+        if (subscription.stopWaiting) continue;
+        if (this.conflated.isBehind(connection)) {
+          this.conflated.fallBehind(this.target(state, connection, subscription));
+          continue;
+        }
       }
       if (!this.isNew(subscription, entry)) continue;
       if (subscription.alias !== undefined) {
@@ -303,20 +376,5 @@ export class Topics {
 function prepareFor(subscription: Subscription, entry: LogEntry): PreparedMessage {
   return prepareEntry(
     subscription.alias === undefined ? entry : { ...entry, topic: subscription.alias },
-  );
-}
-
-/** Serialises a log entry as a `message` once. */
-export function prepareEntry(entry: LogEntry): PreparedMessage {
-  return prepareMessage(
-    JSON.stringify({
-      type: "message",
-      topic: entry.topic,
-      offset: entry.offset,
-      epoch: entry.epoch,
-      // A message must carry `data` (PROTOCOL.md): JSON would drop an undefined one.
-      data: entry.data === undefined ? null : entry.data,
-      ts: entry.ts,
-    }),
   );
 }

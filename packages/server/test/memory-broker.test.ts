@@ -144,3 +144,41 @@ describe("memory broker", () => {
     await expect(broker.append("t", 1)).rejects.toThrow(/closed/);
   });
 });
+
+describe("memory broker latest-per-key table", () => {
+  it("keeps the latest entry of each key, pages by offset and count, and bounds the keys", async () => {
+    const broker = createMemoryBroker({ maxConflatedKeys: 3 });
+    const put = (key: string, n: number) =>
+      broker.append("t", { key, n }, { conflate: { key, value: { key, full: n } } });
+    await put("a", 1);
+    await put("b", 1);
+    await put("a", 2);
+    await put("c", 1);
+    const all = await broker.latest?.("t");
+    expect(all?.head).toBe(4);
+    expect(all?.entries.map((e) => [e.offset, e.data])).toEqual([
+      [2, { key: "b", full: 1 }],
+      [3, { key: "a", full: 2 }],
+      [4, { key: "c", full: 1 }],
+    ]);
+    expect((await broker.latest?.("t", { after: 2 }))?.entries.map((e) => e.offset)).toEqual([
+      3, 4,
+    ]);
+    expect((await broker.latest?.("t", { limit: 1 }))?.entries.map((e) => e.offset)).toEqual([4]);
+    await put("d", 1);
+    const bounded = await broker.latest?.("t");
+    expect(bounded?.entries.map((e) => (e.data as { key: string }).key)).toEqual(["a", "c", "d"]);
+    // The log itself is untouched: every append is retained.
+    expect((await broker.readSince("t", 0, undefined)).entries).toHaveLength(5);
+  });
+
+  it("keeps a conflated topic's table after its history expired", async () => {
+    const clock = createFakeClock();
+    const broker = createMemoryBroker({ clock, maxAgeMs: 1000 });
+    await broker.append("t", "v", { conflate: { key: "" } });
+    clock.advance(120_000);
+    await broker.append("other", 1);
+    expect((await broker.readSince("t", 0, undefined)).entries).toEqual([]);
+    expect((await broker.latest?.("t"))?.entries.map((e) => e.data)).toEqual(["v"]);
+  });
+});

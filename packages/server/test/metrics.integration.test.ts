@@ -147,6 +147,7 @@ describe("broadcast counters", () => {
       uptimeMs: 0,
       connections: { active: 0, total: 0, pending: 0 },
       topics: { active: 0, subscriptions: 0 },
+      conflatedCatchUps: 0,
       messagesIn: {},
       messagesOut: {},
       bytesIn: 0,

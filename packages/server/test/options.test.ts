@@ -7,7 +7,13 @@ describe("options", () => {
     expect(opts.path).toBe("/ws");
     expect(opts.host).toBe("127.0.0.1");
     expect(opts.heartbeat).toEqual({ intervalMs: 25_000, timeoutMs: 20_000 });
-    expect(opts.history).toEqual({ maxMessages: 1000, maxAgeMs: 300_000 });
+    expect(opts.history).toEqual({
+      maxMessages: 1000,
+      maxAgeMs: 300_000,
+      maxConflatedKeys: 10_000,
+    });
+    expect(opts.deltas).toEqual({ fullEvery: 20, fullIntervalMs: 30_000, maxKeys: 10_000 });
+    expect(opts.limits.conflateHighWaterMark).toBe(262_144);
     expect(opts.limits).toMatchObject({
       maxPayload: 1024 * 1024,
       rate: { perSecond: 100, burst: 200 },

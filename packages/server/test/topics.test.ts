@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Connection } from "../src/connection.js";
 import type { PreparedMessage } from "../src/fan-out.js";
-import { createMemoryBroker } from "../src/index.js";
+import { createMemoryBroker, systemClock } from "../src/index.js";
 import { Topics } from "../src/topics.js";
 
 /** A stand-in for a connection that records what it was sent. */
@@ -37,15 +37,20 @@ function hooks() {
       onBroadcast: (_seconds: number, recipients: number) => broadcasts.push(recipients),
       onDeliveryError: (_connection: Connection, error: unknown) => failures.push(error),
       onEncodeError: (_entry: unknown, error: unknown) => failures.push(error),
+      onFellBehind: (_connection: Connection, topic: string) => events.push(`behind:${topic}`),
+      onCatchUpError: (_connection: Connection, _topic: string, error: unknown) =>
+        failures.push(error),
     },
   };
 }
+
+const noConflation = { isConflated: () => false, highWaterMark: 1024, clock: systemClock };
 
 describe("Topics", () => {
   it("keeps delivering to the others when one subscriber throws", async () => {
     const broker = createMemoryBroker();
     const h = hooks();
-    const topics = new Topics(broker, h.hooks);
+    const topics = new Topics(broker, h.hooks, noConflation);
     const good = fakeConnection();
     const bad = fakeConnection({ throws: true });
     const alsoGood = fakeConnection();
@@ -61,7 +66,7 @@ describe("Topics", () => {
 
   it("serialises one message for every recipient", async () => {
     const broker = createMemoryBroker();
-    const topics = new Topics(broker, hooks().hooks);
+    const topics = new Topics(broker, hooks().hooks, noConflation);
     const seen = new Set<PreparedMessage>();
     const connections = Array.from({ length: 5 }, () => {
       const connection = {
@@ -81,7 +86,7 @@ describe("Topics", () => {
   it("emits demand events on the first subscriber and after the last leaves", async () => {
     const broker = createMemoryBroker();
     const h = hooks();
-    const topics = new Topics(broker, h.hooks);
+    const topics = new Topics(broker, h.hooks, noConflation);
     const a = fakeConnection();
     const b = fakeConnection();
     await topics.subscribe(a.connection, "t", {}, () => {});
@@ -107,7 +112,7 @@ describe("Topics", () => {
         return read;
       },
     };
-    const topics = new Topics(racing, hooks().hooks);
+    const topics = new Topics(racing, hooks().hooks, noConflation);
     const c = fakeConnection();
     const outcomes: unknown[] = [];
     await topics.subscribe(c.connection, "t", { since: { offset: 1, epoch: "e" } }, (o) => {
@@ -133,7 +138,7 @@ describe("Topics", () => {
       subscribe: () => Promise.reject(new Error("broker down")),
     };
     const h = hooks();
-    const topics = new Topics(failing, h.hooks);
+    const topics = new Topics(failing, h.hooks, noConflation);
     const c = fakeConnection();
     await expect(topics.subscribe(c.connection, "t", {}, () => {})).rejects.toThrow("broker down");
     expect(topics.activeCount).toBe(0);

@@ -31,6 +31,9 @@ export function fakeLifecycle() {
     becomeVisible() {
       handlers?.visible();
     },
+    becomeHidden() {
+      handlers?.hidden?.();
+    },
     get watching() {
       return handlers !== undefined;
     },

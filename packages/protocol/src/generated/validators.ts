@@ -20,7 +20,7 @@ return false;
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!((((((key0 === "type") || (key0 === "id")) || (key0 === "topic")) || (key0 === "since")) || (key0 === "rewind")) || (key0 === "presence"))){
+if(!(((((((key0 === "type") || (key0 === "id")) || (key0 === "topic")) || (key0 === "since")) || (key0 === "rewind")) || (key0 === "presence")) || (key0 === "conflate"))){
 validate10.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0}}];
 return false;
 break;
@@ -217,6 +217,24 @@ var valid0 = _errs17 === errors;
 }
 else {
 var valid0 = true;
+}
+if(valid0){
+if(data.conflate !== undefined){
+let data8 = data.conflate;
+const _errs19 = errors;
+if(typeof data8 !== "boolean"){
+validate10.errors = [{instancePath:instancePath+"/conflate",schemaPath:"#/properties/conflate/type",keyword:"type",params:{type: "boolean"}}];
+return false;
+}
+if(true !== data8){
+validate10.errors = [{instancePath:instancePath+"/conflate",schemaPath:"#/properties/conflate/const",keyword:"const",params:{allowedValue: true}}];
+return false;
+}
+var valid0 = _errs19 === errors;
+}
+else {
+var valid0 = true;
+}
 }
 }
 }
@@ -1760,7 +1778,7 @@ return false;
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!((((((key0 === "type") || (key0 === "topic")) || (key0 === "offset")) || (key0 === "epoch")) || (key0 === "data")) || (key0 === "ts"))){
+if(!(((((((key0 === "type") || (key0 === "topic")) || (key0 === "offset")) || (key0 === "epoch")) || (key0 === "data")) || (key0 === "ts")) || (key0 === "conflated"))){
 validate22.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0}}];
 return false;
 break;
@@ -1876,6 +1894,24 @@ var valid0 = _errs10 === errors;
 }
 else {
 var valid0 = true;
+}
+if(valid0){
+if(data.conflated !== undefined){
+let data5 = data.conflated;
+const _errs12 = errors;
+if(typeof data5 !== "boolean"){
+validate22.errors = [{instancePath:instancePath+"/conflated",schemaPath:"#/properties/conflated/type",keyword:"type",params:{type: "boolean"}}];
+return false;
+}
+if(true !== data5){
+validate22.errors = [{instancePath:instancePath+"/conflated",schemaPath:"#/properties/conflated/const",keyword:"const",params:{allowedValue: true}}];
+return false;
+}
+var valid0 = _errs12 === errors;
+}
+else {
+var valid0 = true;
+}
 }
 }
 }
