@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system programs the test suite drives for real (redis-server, redis-sentinel
-# and redis-cli for the Sentinel tests, chromium,
+# and redis-cli for the Sentinel and Redis Cluster tests and `pnpm demo:cluster`, chromium,
 # tmux for the CLI's monitor test, python3 for the independent protocol peer, and for the
 # network-fault tests ip/iptables/nft/tc) when they are missing. Uses Debian's packages;
 # needs root (or passwordless sudo).

@@ -7,6 +7,8 @@ bash scripts/ensure-system-deps.sh redis chromium tmux python net
 # typecheck covers the suites under test/ too: each is a workspace package.
 pnpm exec turbo run build typecheck
 pnpm exec biome ci .
+# The API reference builds without a single warning (an undocumented export, a broken link).
+node scripts/docs.mjs
 # Every pending changeset parses, and `changeset version` would give the intended versions.
 pnpm exec changeset status
 node scripts/changeset-dry-run.mjs

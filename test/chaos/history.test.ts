@@ -73,6 +73,24 @@ describe("history checker", () => {
     expect(report.duplicated).toBe(1);
     expect(report.outOfOrder).toBe(2);
     expect(report.doubleAppended).toBe(1);
+    expect(report.doubleAppendedInEpoch).toBe(1);
+  });
+
+  it("tells a publish appended again after an epoch change from one appended twice in an epoch", () => {
+    const report = run((h) => {
+      h.subscribed("c1", "t", { offset: 0, epoch: e1 });
+      const a = h.publish("t", "pub");
+      h.deliver("c1", "t", a.data, { offset: 1, epoch: e1 });
+      h.gap("c1", {
+        topic: "t",
+        reason: "epoch_changed",
+        since: { offset: 1, epoch: e1 },
+        resumedAt: { offset: 0, epoch: e2 },
+      });
+      a.acked({ offset: 1, epoch: e2 });
+      h.deliver("c1", "t", a.data, { offset: 1, epoch: e2 });
+    });
+    expect(report).toMatchObject({ doubleAppended: 1, doubleAppendedInEpoch: 0, lost: 0 });
   });
 
   it("reports a publisher whose later publish landed before its earlier one", () => {

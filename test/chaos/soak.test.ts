@@ -1,7 +1,6 @@
-import { createClient } from "@lifeline/client";
 import { countdown, within } from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
-import { publishMarkers, startFleet, tappedWebSocket } from "./support/fleet.js";
+import { publishMarkers, quietClient, startFleet } from "./support/fleet.js";
 import { History } from "./support/history.js";
 import { type MemorySample, type ServerProcess, startServerProcess } from "./support/processes.js";
 
@@ -67,13 +66,7 @@ async function soak(
     options: { limits: { maxConnectionsPerIp: 10_000 }, ...options },
   });
   disposers.push(() => server.dispose());
-  const publisher = createClient({
-    url: server.url,
-    clientId: `${label}-publisher`,
-    lifecycle: false,
-    logLevel: "silent",
-    WebSocket: tappedWebSocket(() => {}),
-  });
+  const publisher = quietClient({ url: server.url, clientId: `${label}-publisher` });
   disposers.push(() => publisher.close());
 
   const samples: MemorySample[] = [];
@@ -135,13 +128,7 @@ describe("soak", () => {
       },
     });
     disposers.push(() => server.dispose());
-    const publisher = createClient({
-      url: server.url,
-      clientId: "topics-publisher",
-      lifecycle: false,
-      logLevel: "silent",
-      WebSocket: tappedWebSocket(() => {}),
-    });
+    const publisher = quietClient({ url: server.url, clientId: "topics-publisher" });
     disposers.push(() => publisher.close());
     const batch = async (from: number) => {
       for (let i = from; i < from + DISTINCT_TOPICS; i += 1) {

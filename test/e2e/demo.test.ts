@@ -160,6 +160,12 @@ describe("demo dashboard in chromium", () => {
     expect(await failed.count()).toBeGreaterThanOrEqual(1);
     expect(await failed.first().textContent()).toContain("network");
     expect(await text("diag-features")).toContain("resume");
+    expect(await text("diag-page-node")).toBe("e2e");
+    await page.waitForFunction(
+      () => (document.querySelector('[data-testid="diag-node"]')?.textContent ?? "—") !== "—",
+    );
+    expect(await text("diag-node")).toBe("e2e");
+    expect(await text("diag-redis")).toBe("none");
     await shot("05-diagnostics");
     expect(browser.errors.filter((e) => e.startsWith("pageerror"))).toEqual([]);
     expect(browser.errors.filter((e) => e.includes("Content Security Policy"))).toEqual([]);

@@ -73,7 +73,7 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
   const owned: DemoBroker | undefined =
     options.broker === undefined ? createDemoBroker(config, logger) : undefined;
   const broker = options.broker ?? (owned as DemoBroker).broker;
-  const brokerKind = owned?.kind ?? "external";
+  const brokerKind: PageConfig["broker"] = owned?.kind ?? "external";
 
   const httpServer = createHttpServer();
   httpServer.requestTimeout = 30_000;
@@ -169,6 +169,7 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     owned.startProducerElection(setProducing);
   }
 
+  const nodeId = config.nodeId ?? `node-${config.port}`;
   lifeline.method("telescope.move", (params) => asMethodError(() => observatory.move(params)));
   lifeline.method("telescope.set_gain", (params) =>
     asMethodError(() => observatory.setGain(params)),
@@ -179,7 +180,13 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     return { server_time: new Date(now).toISOString(), epoch_ms: now };
   });
 
-  const nodeId = config.nodeId ?? `node-${config.port}`;
+  const redisInfo = () => owned?.redisInfo() ?? null;
+  lifeline.method("node.info", () => ({
+    node_id: nodeId,
+    broker: brokerKind,
+    producer: producing,
+    redis: redisInfo(),
+  }));
   httpServer.on(
     "request",
     createHttpHandler({
@@ -188,6 +195,7 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
       handleApi: createApiHandler({ auth, lifeline, isAdmin }),
       pageConfig: (): PageConfig => ({
         nodeId,
+        redis: redisInfo(),
         broker: brokerKind,
         producer: producing,
         wsUrls: config.publicWsUrls ?? null,

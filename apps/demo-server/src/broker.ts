@@ -1,7 +1,9 @@
-import { createLease, createRedisBroker } from "@lifeline/redis";
+import { createLease, createRedisBroker, type RedisBrokerOptions } from "@lifeline/redis";
 import { type Broker, createMemoryBroker } from "@lifeline/server";
+import { Cluster, Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { DemoConfig } from "./config.js";
+import type { RedisInfo } from "./contract.js";
 
 /** Name of the Redis lease whose holder runs the simulation and the ticks. */
 export const PRODUCER_LEASE = "demo-producers";
@@ -14,6 +16,8 @@ export interface DemoBroker {
    * only node); on Redis only while it holds the lease, so exactly one node produces.
    */
   startProducerElection(onChange: (producing: boolean) => void): void;
+  /** How Redis is deployed and which master(s) the broker talks to now; null in memory. */
+  redisInfo(): RedisInfo | null;
   /** Stops producing here; on Redis releases the lease so another node takes over at once. */
   stopProducerElection(): Promise<void>;
   close(): Promise<void>;
@@ -26,20 +30,25 @@ export function createDemoMemoryBroker(): Broker {
 
 /** Memory by default; `REDIS_URL` switches to `@lifeline/redis` and a producer lease. */
 export function createDemoBroker(config: DemoConfig, logger: Logger): DemoBroker {
-  if (config.redisUrl === undefined) {
+  if (
+    config.redisUrl === undefined &&
+    config.redisSentinel === undefined &&
+    config.redisClusterNodes === undefined
+  ) {
     const broker = createDemoMemoryBroker();
     return {
       broker,
       kind: "memory",
       startProducerElection: (onChange) => onChange(true),
+      redisInfo: () => null,
       stopProducerElection: async () => {},
       close: () => broker.close(),
     };
   }
-  const url = config.redisUrl;
   const brokerLogger = logger.child({ component: "redis-broker" });
+  const target = redisTarget(config);
   const broker = createRedisBroker({
-    url,
+    ...target.options,
     history: { maxMessages: 1000, maxAgeMs: 300_000 },
     logger: brokerLogger,
   });
@@ -67,7 +76,7 @@ export function createDemoBroker(config: DemoConfig, logger: Logger): DemoBroker
       void ready.then((ok) => {
         if (!ok || electionStopped) return;
         lease = createLease({
-          url,
+          ...target.leaseConnection,
           name: PRODUCER_LEASE,
           ttlMs: 3000,
           logger: logger.child({ component: "lease" }),
@@ -78,6 +87,7 @@ export function createDemoBroker(config: DemoConfig, logger: Logger): DemoBroker
         });
       });
     },
+    redisInfo: () => ({ mode: target.mode, masters: broker.masters() }),
     async stopProducerElection() {
       electionStopped = true;
       await lease?.close();
@@ -85,7 +95,41 @@ export function createDemoBroker(config: DemoConfig, logger: Logger): DemoBroker
     async close() {
       electionStopped = true;
       await lease?.close();
+      target.leaseConnection.redis?.disconnect();
       await broker.close();
     },
   };
+}
+
+interface RedisTarget {
+  readonly mode: RedisInfo["mode"];
+  readonly options: RedisBrokerOptions;
+  /** The lease's connection: its own URL, or a client of ours that `close()` ends. */
+  readonly leaseConnection: { readonly url?: string; readonly redis?: Redis | Cluster };
+}
+
+/** The broker's and the lease's way to Redis, from whichever Redis variable is set. */
+function redisTarget(config: DemoConfig): RedisTarget {
+  if (config.redisClusterNodes !== undefined) {
+    const nodes = config.redisClusterNodes.map(({ host, port }) => ({ host, port }));
+    return {
+      mode: "cluster",
+      // A template only: the broker duplicates it, so it never connects itself.
+      options: { cluster: new Cluster(nodes, { lazyConnect: true }) },
+      leaseConnection: { redis: new Cluster(nodes) },
+    };
+  }
+  if (config.redisSentinel !== undefined) {
+    const sentinel = {
+      sentinels: config.redisSentinel.sentinels.map(({ host, port }) => ({ host, port })),
+      name: config.redisSentinel.name,
+    };
+    return {
+      mode: "sentinel",
+      options: { sentinel },
+      leaseConnection: { redis: new Redis(sentinel) },
+    };
+  }
+  const url = config.redisUrl ?? "redis://127.0.0.1:6379";
+  return { mode: "single", options: { url }, leaseConnection: { url } };
 }

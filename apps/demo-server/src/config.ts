@@ -24,6 +24,19 @@ export interface DemoConfig {
   readonly logFormat: "json" | "pretty" | "auto";
   /** `REDIS_URL`: scale-out on Redis; unset keeps the in-memory broker. @default undefined */
   readonly redisUrl: string | undefined;
+  /**
+   * `REDIS_SENTINELS` (comma-separated `host:port` of the Sentinels) and
+   * `REDIS_SENTINEL_NAME` (the master group, default "lifeline"): scale-out on Redis found
+   * through Sentinel. @default undefined
+   */
+  readonly redisSentinel:
+    | { readonly sentinels: readonly HostPort[]; readonly name: string }
+    | undefined;
+  /**
+   * `REDIS_CLUSTER_NODES`, comma-separated `host:port` of some Redis Cluster nodes: scale-out
+   * on a Redis Cluster. At most one of the three Redis variables may be set. @default undefined
+   */
+  readonly redisClusterNodes: readonly HostPort[] | undefined;
   /** `DEMO_WEB_DIR`: the built demo-web to serve at `/`. @default apps/demo-web/dist */
   readonly webDir: string;
   /**
@@ -59,6 +72,21 @@ export class ConfigError extends Error {
 export const defaultWebDir = fileURLToPath(new URL("../../demo-web/dist/", import.meta.url));
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+/** A Redis node or Sentinel address. */
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** `host:port` with a port from 1 to 65535, or undefined. */
+function hostPort(text: string): HostPort | undefined {
+  const match = /^([^:\s]+):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[2]);
+  return match?.[1] !== undefined && port >= 1 && port <= 65535
+    ? { host: match[1], port }
+    : undefined;
+}
 
 /** Shortest accepted `LIFELINE_ADMIN_TOKEN`. */
 export const MIN_ADMIN_TOKEN_CHARS = 16;
@@ -128,6 +156,28 @@ export function parseConfig(env: Env): DemoConfig {
     );
   }
 
+  const addresses = (name: string): HostPort[] | undefined => {
+    const items = list(name);
+    if (items === undefined) return undefined;
+    const parsed = items.map(hostPort);
+    const bad = items.filter((_, i) => parsed[i] === undefined);
+    if (bad.length > 0 || items.length === 0) {
+      problems.push(`${name} must list host:port addresses, got "${env[name]}"`);
+      return undefined;
+    }
+    return parsed as HostPort[];
+  };
+  const sentinels = addresses("REDIS_SENTINELS");
+  const redisSentinel =
+    sentinels === undefined
+      ? undefined
+      : { sentinels, name: env.REDIS_SENTINEL_NAME?.trim() || "lifeline" };
+  const redisClusterNodes = addresses("REDIS_CLUSTER_NODES");
+  const redisTargets = [redisUrl, env.REDIS_SENTINELS?.trim(), env.REDIS_CLUSTER_NODES?.trim()];
+  if (redisTargets.filter((t) => t !== undefined && t !== "").length > 1) {
+    problems.push("set at most one of REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES");
+  }
+
   const publicWsUrls = list("WS_PUBLIC_URLS");
   for (const url of publicWsUrls ?? []) {
     if (!isUrl(url, ["ws:", "wss:"])) {
@@ -156,6 +206,8 @@ export function parseConfig(env: Env): DemoConfig {
     logLevel: logLevel ?? "info",
     logFormat: logFormat ?? "auto",
     redisUrl,
+    redisSentinel,
+    redisClusterNodes,
     webDir: env.DEMO_WEB_DIR?.trim() || defaultWebDir,
     publicWsUrls,
     nodeId,

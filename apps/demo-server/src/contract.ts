@@ -127,6 +127,29 @@ export const TimeResult = Type.Object(
 );
 export type TimeResult = Static<typeof TimeResult>;
 
+/** How the node reaches Redis, and the master(s) its broker talks to now (`host:port`). */
+export const RedisInfo = Type.Object(
+  {
+    mode: Type.Union([Type.Literal("single"), Type.Literal("sentinel"), Type.Literal("cluster")]),
+    masters: Type.Array(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export type RedisInfo = Static<typeof RedisInfo>;
+
+/** `node.info`: the node answering (the one the socket is connected to) and its Redis. */
+export const NodeInfo = Type.Object(
+  {
+    node_id: Type.String(),
+    broker: Type.Union([Type.Literal("memory"), Type.Literal("redis"), Type.Literal("external")]),
+    /** Whether this node runs the simulation and the ticks. */
+    producer: Type.Boolean(),
+    redis: Type.Union([RedisInfo, Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+export type NodeInfo = Static<typeof NodeInfo>;
+
 /** Longest note a client may publish to `demo/notes`, in characters. */
 export const MAX_NOTE_CHARS = 500;
 
@@ -156,6 +179,7 @@ export const contract = defineContract({
     "telescope.set_gain": { params: SetGainParams, result: SetGainResult },
     echo: { params: Type.Unknown(), result: Type.Unknown() },
     time: { params: Type.Unknown(), result: TimeResult },
+    "node.info": { params: Type.Unknown(), result: NodeInfo },
   },
 });
 export type ObservatoryContract = typeof contract;
@@ -172,7 +196,10 @@ export type ObservatoryPublish<Topic extends ObservatoryTopic = ObservatoryTopic
 
 /** What the page reads from `/demo-config.json`. */
 export interface PageConfig {
+  /** The node that served the page. */
   readonly nodeId: string;
+  /** Its Redis deployment and current master(s), when on Redis. */
+  readonly redis: RedisInfo | null;
   readonly broker: "memory" | "redis" | "external";
   /** Whether this node currently runs the simulation and the ticks. */
   readonly producer: boolean;

@@ -123,6 +123,7 @@ describe("demo server", () => {
     expect((await get(demo.port, "/metrics")).body).toContain("lifeline_connections");
     expect(JSON.parse((await get(demo.port, "/demo-config.json")).body)).toEqual({
       nodeId: "t1",
+      redis: null,
       broker: "external",
       producer: true,
       wsUrls: null,
@@ -152,6 +153,12 @@ describe("demo server", () => {
     expect(await client.request("echo", { a: [1, "b"] })).toEqual({ a: [1, "b"] });
     const time = (await client.request("time")) as { epoch_ms: number; server_time: string };
     expect(new Date(time.server_time).getTime()).toBe(time.epoch_ms);
+    expect(await client.request("node.info")).toEqual({
+      node_id: "t1",
+      broker: "external",
+      producer: true,
+      redis: null,
+    });
     expect(
       await client.request("telescope.set_gain", { telescope_id: "seestar-002", gain: 150 }),
     ).toEqual({ telescope_id: "seestar-002", gain: 150 });

@@ -13,6 +13,8 @@ describe("parseConfig", () => {
       logLevel: "info",
       logFormat: "auto",
       redisUrl: undefined,
+      redisSentinel: undefined,
+      redisClusterNodes: undefined,
       webDir: defaultWebDir,
       publicWsUrls: undefined,
       nodeId: undefined,
@@ -72,6 +74,54 @@ describe("parseConfig", () => {
       'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"',
       'REDIS_URL must be a redis:// or rediss:// URL like "redis://127.0.0.1:6379", got "http://redis"',
     ]);
+  });
+});
+
+describe("Redis deployments", () => {
+  it("reads Sentinels with their master group, or a cluster's nodes", () => {
+    expect(
+      parseConfig({
+        REDIS_SENTINELS: "10.0.0.1:26379, sentinel-b:26380",
+        REDIS_SENTINEL_NAME: "main",
+      }),
+    ).toMatchObject({
+      redisUrl: undefined,
+      redisSentinel: {
+        sentinels: [
+          { host: "10.0.0.1", port: 26379 },
+          { host: "sentinel-b", port: 26380 },
+        ],
+        name: "main",
+      },
+      redisClusterNodes: undefined,
+    });
+    expect(parseConfig({ REDIS_SENTINELS: "127.0.0.1:26379" }).redisSentinel?.name).toBe(
+      "lifeline",
+    );
+    expect(parseConfig({ REDIS_CLUSTER_NODES: "127.0.0.1:7000,127.0.0.1:7001" })).toMatchObject({
+      redisClusterNodes: [
+        { host: "127.0.0.1", port: 7000 },
+        { host: "127.0.0.1", port: 7001 },
+      ],
+      redisSentinel: undefined,
+    });
+  });
+
+  it("refuses an address without a port, a port out of range, and two deployments at once", () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        parseConfig(env);
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+      return [];
+    };
+    expect(problems({ REDIS_CLUSTER_NODES: "127.0.0.1,127.0.0.1:70000" })).toEqual([
+      'REDIS_CLUSTER_NODES must list host:port addresses, got "127.0.0.1,127.0.0.1:70000"',
+    ]);
+    expect(
+      problems({ REDIS_URL: "redis://127.0.0.1:6379", REDIS_CLUSTER_NODES: "127.0.0.1:7000" }),
+    ).toEqual(["set at most one of REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES"]);
   });
 });
 

@@ -35,16 +35,37 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * `/health` of the node on `port` once it answers 200, or its last status after 15 s: a node
+ * that does not produce may still be connecting to Redis (through Sentinel, or a cluster)
+ * when the producer is elected.
+ */
+async function healthStatus(port: number): Promise<number> {
+  let status = 0;
+  for (let i = 0; i < 150 && status !== 200; i += 1) {
+    if (i > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    status = (await fetch(`http://127.0.0.1:${port}/health`)).status;
+  }
+  return status;
+}
+
 const started: number[] = [];
 afterEach(() => {
   for (const pid of started.splice(0)) if (alive(pid)) process.kill(pid, "SIGKILL");
 });
 
-/** `pnpm demo:cluster`'s script: Redis + nodes up, one producer, Ctrl-C stops all by PID. */
-describe("scripts/demo-cluster.mjs", () => {
-  it("starts redis-server and the nodes, elects one producer, and stops everything on SIGINT", async () => {
+/**
+ * `pnpm demo:cluster`'s script in each Redis deployment: Redis + nodes up, one producer,
+ * the nodes naming the deployment and its master(s), Ctrl-C or SIGTERM stops all by PID.
+ */
+describe.each([
+  { args: [], mode: "single", redisProcesses: 1, masters: 1, signal: "SIGINT" },
+  { args: ["--sentinel"], mode: "sentinel", redisProcesses: 5, masters: 1, signal: "SIGTERM" },
+  { args: ["--redis-cluster"], mode: "cluster", redisProcesses: 6, masters: 3, signal: "SIGINT" },
+] as const)("scripts/demo-cluster.mjs $args", ({ args, mode, redisProcesses, masters, signal }) => {
+  it(`starts ${mode} Redis and the nodes, elects one producer, and stops everything on ${signal}`, async () => {
     const base = await consecutiveFreePorts(2);
-    const child = spawn(process.execPath, ["scripts/demo-cluster.mjs"], {
+    const child = spawn(process.execPath, ["scripts/demo-cluster.mjs", ...args], {
       cwd: root,
       env: {
         PATH: process.env.PATH ?? "",
@@ -77,16 +98,20 @@ describe("scripts/demo-cluster.mjs", () => {
     });
     const pids = [...out.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
     started.push(...pids);
-    expect(pids).toHaveLength(3);
+    expect(pids).toHaveLength(redisProcesses + 2);
     const tempDir = /data in (\S+)\)/.exec(out)?.[1] ?? "";
     expect(existsSync(tempDir)).toBe(true);
     expect(out.match(/this node now produces/g)).toHaveLength(1);
     for (const port of [base, base + 1]) {
-      const health = await fetch(`http://127.0.0.1:${port}/health`);
-      expect(health.status).toBe(200);
+      expect(await healthStatus(port)).toBe(200);
+      const page = (await (await fetch(`http://127.0.0.1:${port}/demo-config.json`)).json()) as {
+        redis: { mode: string; masters: string[] };
+      };
+      expect(page.redis.mode).toBe(mode);
+      expect(page.redis.masters).toHaveLength(masters);
     }
 
-    child.kill("SIGINT");
+    child.kill(signal);
     const [code] = (await exited) as [number | null];
     expect(code).toBe(0);
     for (const pid of pids) expect(alive(pid)).toBe(false);

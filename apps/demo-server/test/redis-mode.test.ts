@@ -17,6 +17,18 @@ describe("demo server on Redis", () => {
       config: parseConfig({ PORT: "0", LOG_LEVEL: "silent", REDIS_URL: redis.url, NODE_ID: name }),
     });
 
+  /** A client of `node`, closed after the file. */
+  const connect = (node: DemoServer): LifelineClient => {
+    const client = createClient({
+      url: `ws://127.0.0.1:${node.port}/ws`,
+      role: "test",
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      logLevel: "error",
+    });
+    clients.push(client);
+    return client;
+  };
+
   beforeAll(async () => {
     redis = await startRedisServer();
     nodes.push(await startNode("a"), await startNode("b"));
@@ -26,6 +38,17 @@ describe("demo server on Redis", () => {
     for (const client of clients) client.close();
     await Promise.all(nodes.map((node) => node.close()));
     await redis?.dispose();
+  });
+
+  it("names the node and the Redis master in node.info and /demo-config.json", async () => {
+    const node = nodes[0] as DemoServer;
+    const client = connect(node);
+    // Acknowledged once the broker is up (the client retries a publish refused before).
+    await client.publish("demo/notes", { text: "hello" });
+    const redisInfo = { mode: "single", masters: [`127.0.0.1:${redis.port}`] };
+    expect(await client.request("node.info")).toMatchObject({ node_id: "a", redis: redisInfo });
+    const page = await fetch(`http://127.0.0.1:${node.port}/demo-config.json`);
+    expect(await page.json()).toMatchObject({ nodeId: "a", broker: "redis", redis: redisInfo });
   });
 
   it("produces on exactly one node, and another takes over without a gap in n", async () => {
@@ -46,13 +69,7 @@ describe("demo server on Redis", () => {
     const other = nodes.find((node) => !node.producing) as DemoServer;
 
     // A client on the node that does not produce still gets every tick.
-    const client = createClient({
-      url: `ws://127.0.0.1:${other.port}/ws`,
-      role: "test",
-      WebSocket: WebSocket as unknown as WebSocketConstructor,
-      logLevel: "error",
-    });
-    clients.push(client);
+    const client = connect(other);
     const seen: number[] = [];
     let handedOver = false;
     let handover: Promise<void> = Promise.resolve();

@@ -1,7 +1,7 @@
 import type { ClientStats, LifelineClient } from "@lifeline/client";
 import { adminActions } from "./admin-actions.js";
 import { formatDuration, h } from "./dom.js";
-import type { ObservatorySpec } from "./types.js";
+import type { NodeInfo, ObservatorySpec, PageConfig } from "./types.js";
 
 export interface DiagnosticsPanel {
   toggle(): void;
@@ -11,12 +11,15 @@ export interface DiagnosticsPanel {
 /**
  * What the client knows about its connection (`client.stats()`): state, uptime, recent
  * attempts with their error classes, message counts by type, the server's features, the
- * outbox; and buttons to connect, disconnect, reconnect and ping. Opened by `?wsDebug=1`
- * or Ctrl+Shift+W.
+ * outbox; which node served the page, which node the socket is on and the Redis master(s)
+ * it uses (`node.info`, asked every 2 s while the panel is open, so a fail-over shows);
+ * and buttons to connect, disconnect, reconnect and ping. Opened by `?wsDebug=1` or
+ * Ctrl+Shift+W.
  */
 export function mountDiagnosticsPanel(
   host: HTMLElement,
   client: LifelineClient<ObservatorySpec>,
+  pageConfig: PageConfig | undefined,
 ): DiagnosticsPanel {
   const body = h("div", { class: "diag-body" });
   const pingResult = h("span", { class: "muted", attrs: { "data-testid": "diag-ping" } });
@@ -50,7 +53,22 @@ export function mountDiagnosticsPanel(
   );
 
   let timer: ReturnType<typeof setInterval> | undefined;
-  const render = (): void => body.replaceChildren(...renderStats(client.stats()));
+  let node: NodeInfo | string | undefined;
+  let renders = 0;
+  const askNode = async (): Promise<void> => {
+    try {
+      node = await client.request("node.info", undefined, { timeoutMs: 3000 });
+    } catch (error) {
+      node = (error as Error).message;
+    }
+  };
+  const render = (): void => {
+    // Every fourth render (2 s): one small request, not one per repaint.
+    if (renders++ % 4 === 0 && client.status === "open") void askNode().then(() => paint());
+    paint();
+  };
+  const paint = (): void =>
+    body.replaceChildren(...renderStats(client.stats(), pageConfig?.nodeId, node));
   const panel = {
     get open() {
       return !host.hidden;
@@ -60,6 +78,7 @@ export function mountDiagnosticsPanel(
       if (timer !== undefined) clearInterval(timer);
       timer = undefined;
       if (!host.hidden) {
+        renders = 0;
         render();
         timer = setInterval(render, 500);
       }
@@ -68,7 +87,16 @@ export function mountDiagnosticsPanel(
   return panel;
 }
 
-function renderStats(stats: ClientStats): Node[] {
+/**
+ * `pageNode` served the page; `node` is what `node.info` last said (the node the socket is
+ * on and its Redis master(s)), or why it could not be asked.
+ */
+function renderStats(
+  stats: ClientStats,
+  pageNode: string | undefined,
+  node: NodeInfo | string | undefined,
+): Node[] {
+  const live = typeof node === "object" ? node : undefined;
   const row = (label: string, value: string, testId?: string): HTMLElement[] => [
     h("dt", { text: label }),
     h("dd", { text: value, attrs: testId === undefined ? {} : { "data-testid": testId } }),
@@ -106,6 +134,13 @@ function renderStats(stats: ClientStats): Node[] {
         : `${formatDuration(Date.now() - stats.lastActivityAt)} ago`,
     ),
     ...row("Server features", stats.serverFeatures.join(", ") || "—", "diag-features"),
+    ...row("Page served by", pageNode ?? "—", "diag-page-node"),
+    ...row("Connected node", live?.node_id ?? (typeof node === "string" ? node : "—"), "diag-node"),
+    ...row(
+      "Redis master",
+      live?.redis ? `${live.redis.mode}: ${live.redis.masters.join(", ")}` : live ? "none" : "—",
+      "diag-redis",
+    ),
   );
 
   const attempts = h(

@@ -78,7 +78,7 @@ async function start(): Promise<void> {
     storage: sessionStorage,
     key: `demo.ticks.${client.clientId}`,
   });
-  const diagnostics = mountDiagnosticsPanel(byId("diagnostics"), client);
+  const diagnostics = mountDiagnosticsPanel(byId("diagnostics"), client, config);
   if (params.get("wsDebug") === "1") diagnostics.toggle();
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey && event.shiftKey && event.key.toLowerCase() === "w") {

@@ -11,6 +11,7 @@ import type {
 
 export type {
   Direction,
+  NodeInfo,
   ObservatorySpec,
   PageConfig,
   TelescopeInfo,

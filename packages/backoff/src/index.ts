@@ -1,3 +1,10 @@
+/**
+ * Backoff delays as plain data (exponential with full, equal or decorrelated jitter, explicit
+ * tables), seeded randomness, and `retry()`.
+ *
+ * @packageDocumentation
+ * @module @lifeline/backoff
+ */
 export {
   type BackoffPolicy,
   type DecorrelatedOptions,

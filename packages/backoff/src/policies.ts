@@ -6,7 +6,9 @@
 /** How randomness spreads an exponential delay `d`: none (`d`), full (`[0, d)`), equal (`[d/2, d)`). */
 export type Jitter = "none" | "full" | "equal";
 
+/** Exponential backoff: `baseMs * factor^attempt`, capped at `capMs`, then spread by `jitter`. */
 export interface ExponentialPolicy {
+  /** Tells the policies apart. */
   readonly kind: "exponential";
   /** First delay before jitter, in milliseconds. */
   readonly baseMs: number;
@@ -16,10 +18,16 @@ export interface ExponentialPolicy {
   readonly capMs: number;
   /** Retries allowed; `Infinity` for no end. */
   readonly maxAttempts: number;
+  /** How randomness spreads each delay. */
   readonly jitter: Jitter;
 }
 
+/**
+ * Decorrelated jitter: each delay is random between `baseMs` and three times the previous one,
+ * capped at `capMs`.
+ */
 export interface DecorrelatedPolicy {
+  /** Tells the policies apart. */
   readonly kind: "decorrelated";
   /** Smallest delay, in milliseconds. */
   readonly baseMs: number;
@@ -29,7 +37,9 @@ export interface DecorrelatedPolicy {
   readonly maxAttempts: number;
 }
 
+/** An explicit list of delays, each spread by `jitterRatio` and clamped to `[floorMs, capMs]`. */
 export interface TablePolicy {
+  /** Tells the policies apart. */
   readonly kind: "table";
   /** Delay of each attempt in milliseconds; attempts past the end reuse the last entry. */
   readonly delaysMs: readonly number[];
@@ -43,8 +53,10 @@ export interface TablePolicy {
   readonly maxAttempts: number;
 }
 
+/** Any backoff policy; `kind` tells which. */
 export type BackoffPolicy = ExponentialPolicy | DecorrelatedPolicy | TablePolicy;
 
+/** Options of `exponential()`; each missing one takes its default. */
 export interface ExponentialOptions {
   /** @default 1000 */
   readonly baseMs?: number;
@@ -58,6 +70,7 @@ export interface ExponentialOptions {
   readonly jitter?: Jitter;
 }
 
+/** Options of `decorrelated()`; each missing one takes its default. */
 export interface DecorrelatedOptions {
   /** @default 1000 */
   readonly baseMs?: number;
@@ -67,6 +80,7 @@ export interface DecorrelatedOptions {
   readonly maxAttempts?: number;
 }
 
+/** Options of `table()`; each missing one takes its default. */
 export interface TableOptions {
   /** @default [1000, 2000, 4000, 8000, 12000] */
   readonly delaysMs?: readonly number[];

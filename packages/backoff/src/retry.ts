@@ -3,6 +3,7 @@ import { presets } from "./presets.js";
 import type { Random } from "./random.js";
 import { createSchedule } from "./schedules.js";
 
+/** What `retry` passes to each call of the operation. */
 export interface RetryContext {
   /** 0 for the first call, then one more per retry. */
   readonly attempt: number;
@@ -10,6 +11,7 @@ export interface RetryContext {
   readonly signal: AbortSignal;
 }
 
+/** Options of `retry`: the policy, when to give up, and an abort signal. */
 export interface RetryOptions {
   /** @default presets.default */
   readonly policy?: BackoffPolicy;

@@ -43,10 +43,13 @@ export interface Schedule {
   readonly attempt: number;
   /** True once `next()` has returned `undefined`. */
   readonly exhausted: boolean;
+  /** The policy whose delays this schedule walks through. */
   readonly policy: BackoffPolicy;
+  /** Starts over from the first attempt. */
   reset(): void;
 }
 
+/** Options of `createSchedule`. */
 export interface ScheduleOptions {
   /**
    * Random source for jitter; pass `seededRandom(seed)` for repeatable sequences.
@@ -55,6 +58,7 @@ export interface ScheduleOptions {
   readonly random?: Random;
 }
 
+/** Creates a schedule that walks through `policy`'s delays, one per `next()`. */
 export function createSchedule(policy: BackoffPolicy, options: ScheduleOptions = {}): Schedule {
   const random = options.random ?? systemRandom;
   let attempt = 0;

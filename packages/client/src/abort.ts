@@ -2,9 +2,13 @@ import { ClientErrorCode, LifelineError } from "./errors.js";
 
 /** The part of `AbortSignal` the client uses (structural, so no DOM typings are needed). */
 export interface AbortSignalLike {
+  /** True once the signal aborted. */
   readonly aborted: boolean;
+  /** Why it aborted: what `abort(reason)` was given. */
   readonly reason?: unknown;
+  /** Calls `listener` when the signal aborts. */
   addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
+  /** Removes a listener added with `addEventListener`. */
   removeEventListener(type: "abort", listener: () => void): void;
 }
 

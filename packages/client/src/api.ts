@@ -30,13 +30,19 @@ export type ClientMethod<S extends ContractSpec> = [MethodOf<S>] extends [never]
 
 /** A topic message as emitted by the client-wide `message` event. */
 export interface DeliveredMessage {
+  /** The topic it was published to. */
   readonly topic: string;
+  /** The message's data, as published. */
   readonly data: unknown;
+  /** Its offset in the topic's log. */
   readonly offset: number;
+  /** The epoch of that offset. */
   readonly epoch: string;
+  /** Milliseconds since the Unix epoch when the server appended it. */
   readonly ts: number;
 }
 
+/** Events a client emits, by name, with their payloads; `client.on(name, listener)` subscribes. */
 export interface ClientEvents {
   /** Every state transition with its cause. */
   readonly state: StateChange;
@@ -53,7 +59,12 @@ export type RequestArgs<P> = undefined extends P
   ? [params?: P, options?: RequestOptions]
   : [params: P, options?: RequestOptions];
 
+/**
+ * A client: one connection that reconnects by itself. `S` is the contract's spec that types topics
+ * and methods.
+ */
 export interface LifelineClient<S extends ContractSpec = ContractSpec> {
+  /** The `client_id` this client connects with, stable across reconnects. */
   readonly clientId: string;
   /** The current state's name (`client.state.getSnapshot().state`). */
   readonly status: ConnectionStatus;
@@ -61,6 +72,7 @@ export interface LifelineClient<S extends ContractSpec = ContractSpec> {
   readonly state: ConnectionStore;
   /** The same store as `state`. */
   readonly connection: ConnectionStore;
+  /** The current state (the same object until it changes). */
   getSnapshot(): ClientState;
   /** Calls `listener` on every transition; returns its undo. */
   subscribeState(listener: (change: StateChange) => void): () => void;
@@ -70,6 +82,7 @@ export interface LifelineClient<S extends ContractSpec = ContractSpec> {
   reconnect(): void;
   /** Closes for good (until `connect()`): pending requests and publishes reject with `closed`. */
   close(): void;
+  /** Calls `listener` on each `event`; returns its undo. */
   on<E extends keyof ClientEvents>(
     event: E,
     listener: (payload: ClientEvents[E]) => void,
@@ -135,5 +148,6 @@ export interface LifelineClient<S extends ContractSpec = ContractSpec> {
    * latest measure, the watchdog's probes included.
    */
   ping(options?: PingOptions): Promise<number>;
+  /** Counters and the current connection's figures, as a plain object. */
   stats(): ClientStats;
 }

@@ -4,7 +4,9 @@ import { claimTab } from "./tab-claim.js";
 
 /** The part of the Web Storage API the client uses (`localStorage`, `sessionStorage`). */
 export interface StorageLike {
+  /** The stored value of `key`, or null. */
   getItem(key: string): string | null;
+  /** Stores `value` under `key`. */
   setItem(key: string, value: string): void;
 }
 
@@ -34,6 +36,7 @@ export function globalStorage(name: "localStorage" | "sessionStorage"): StorageL
   }
 }
 
+/** Where a default client id is kept: across sessions, or across reloads of one tab. */
 export interface ClientIdSources {
   /** Persists across sessions; `localStorage` in browsers. */
   readonly persistent?: StorageLike | undefined;

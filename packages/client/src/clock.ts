@@ -6,10 +6,13 @@
 export interface Clock {
   /** Wall-clock milliseconds since the Unix epoch. */
   now(): number;
+  /** Calls `callback` after `delayMs` milliseconds; returns a handle for `clearTimeout`. */
   setTimeout(callback: () => void, delayMs: number): unknown;
+  /** Cancels a timer set with `setTimeout`. */
   clearTimeout(handle: unknown): void;
 }
 
+/** The real clock: `Date.now` and the global timers. */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (callback, delayMs) => globalThis.setTimeout(callback, delayMs),

@@ -6,6 +6,10 @@ import type { ConnectionStatus, TransitionCause } from "./state-machine.js";
  * `useSyncExternalStore` requires.
  */
 export interface ClientState {
+  /**
+   * The state's name: `idle`, `connecting`, `open`, `degraded`, `reconnecting`, `failed` or
+   * `closed`.
+   */
   readonly state: ConnectionStatus;
   /** The same value as `state` (both spellings are in use in the docs). */
   readonly status: ConnectionStatus;
@@ -24,9 +28,13 @@ export type ConnectionSnapshot = ClientState;
 
 /** One transition, as emitted by the `state` event. */
 export interface StateChange {
+  /** The state left. */
   readonly prev: ConnectionStatus;
+  /** The state entered. */
   readonly next: ConnectionStatus;
+  /** Why: the close code and reason, the error class, or the application's call. */
   readonly cause: TransitionCause;
+  /** The whole state after the transition. */
   readonly snapshot: ClientState;
 }
 
@@ -34,6 +42,7 @@ export interface StateChange {
 export interface ConnectionStore {
   /** Calls `listener` after every change; returns the function that stops it. */
   subscribe(listener: () => void): () => void;
+  /** The current state: the same object until the next transition. */
   getSnapshot(): ClientState;
 }
 

@@ -2,7 +2,9 @@ import { applyMergePatch, type DeltaMessage, readDelta } from "@lifeline/protoco
 
 /** One key's state after a message of a delta topic. */
 export interface DeltaUpdate<T> {
+  /** The key the message was about. */
   readonly key: string;
+  /** The key's whole state after the message: a new object, unchanged parts shared. */
   readonly state: T;
 }
 
@@ -20,6 +22,7 @@ export interface DeltaStates<T> {
    * Throws a `TypeError` for data that is not a delta message.
    */
   apply(data: unknown): DeltaUpdate<T> | undefined;
+  /** The key's current state, or undefined while it has no full state. */
   get(key: string): T | undefined;
   /** Every key with a state, in the order they first got one. */
   entries(): IterableIterator<[string, T]>;

@@ -27,7 +27,12 @@ export type LifelineErrorCode = ClientErrorCode | ErrorCode | (string & {});
 
 /** The one error class the client rejects with; switch on its stable `code`. */
 export class LifelineError extends Error {
+  /** Always `"LifelineError"`. */
   override readonly name = "LifelineError";
+  /**
+   * A stable code: a protocol error code, an application's own, or a local one (`closed`,
+   * `timeout`, ...).
+   */
   readonly code: LifelineErrorCode;
 
   constructor(code: LifelineErrorCode, message: string, options?: { cause?: unknown }) {
@@ -36,6 +41,7 @@ export class LifelineError extends Error {
   }
 }
 
+/** True for a `LifelineError`: a failure of the client with a stable `code`. */
 export function isLifelineError(value: unknown): value is LifelineError {
   return value instanceof LifelineError;
 }

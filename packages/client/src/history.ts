@@ -26,9 +26,13 @@ export interface HistoryOptions extends RequestOptions {
 
 /** One retained message, with where it sits in its topic's log. */
 export interface HistoryItem<T = unknown> {
+  /** The topic it belongs to. */
   readonly topic: string;
+  /** The message's data, as published. */
   readonly data: T;
+  /** Its offset in the topic's log. */
   readonly offset: number;
+  /** The epoch of that offset. */
   readonly epoch: string;
   /** Milliseconds since the Unix epoch when the server appended it. */
   readonly ts: number;
@@ -36,7 +40,9 @@ export interface HistoryItem<T = unknown> {
 
 /** A page of a topic's retained messages (PROTOCOL.md, "History"). */
 export interface HistoryResult<T = unknown> {
+  /** The topic read. */
   readonly topic: string;
+  /** The topic's epoch; every message of the page belongs to it. */
   readonly epoch: string;
   /** The topic's latest offset when the page was read. */
   readonly head: number;

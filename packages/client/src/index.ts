@@ -1,3 +1,11 @@
+/**
+ * The Lifeline client for browsers and Node: one connection that reconnects by itself, resumes
+ * every subscription from its last offset, and queues what is sent while it is down. Node without a
+ * global `WebSocket` loads the `ws` package.
+ *
+ * @packageDocumentation
+ * @module @lifeline/client
+ */
 // Browser entry: no Node built-ins, the global WebSocket (or the `WebSocket` option).
 import type { ContractSpec } from "@lifeline/protocol";
 import type { LifelineClient } from "./api.js";

@@ -1,9 +1,13 @@
+/** The least severe level a logger writes; `silent` writes nothing. */
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 
 /** One log line as handed to the `logger` hook. */
 export interface LogRecord {
+  /** How severe the line is. */
   readonly level: Exclude<LogLevel, "silent">;
+  /** What happened, for people. */
   readonly message: string;
+  /** Structured details (connection id, close code, ...); tokens are redacted. */
   readonly fields?: Readonly<Record<string, unknown>>;
   /** Wall-clock time (ms since epoch). */
   readonly time: number;

@@ -14,14 +14,21 @@ type Handler<E> = { bivarianceHack(event: E): void }["bivarianceHack"];
 export interface WebSocketLike {
   /** 0 connecting, 1 open, 2 closing, 3 closed (the WHATWG constants). */
   readonly readyState: number;
+  /** Called when the connection opens. */
   onopen: Handler<unknown> | null;
+  /** Called with each message. */
   onmessage: Handler<{ readonly data: unknown }> | null;
+  /** Called once, with the close code and reason. */
   onclose: Handler<{ readonly code: number; readonly reason: string }> | null;
+  /** Called on a transport error (a close follows). */
   onerror: Handler<unknown> | null;
+  /** Sends one text frame. */
   send(data: string): void;
+  /** Starts the closing handshake. */
   close(code?: number, reason?: string): void;
 }
 
+/** A `WebSocket` class: the browser's, the `ws` package's, or any with the same constructor. */
 export type WebSocketConstructor = new (
   url: string,
   protocols?: string | string[],

@@ -47,6 +47,10 @@ export interface TransitionCause {
   readonly code?: number;
   /** Human-readable reason: the server's close reason, or what the client observed. */
   readonly reason: string;
+  /**
+   * The class of failure: `network`, `handshake`, `server_error`, `abnormal`, `timeout` or
+   * `unknown`.
+   */
   readonly errorClass?: ErrorClass;
 }
 

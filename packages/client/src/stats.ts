@@ -9,8 +9,11 @@ export interface AttemptRecord {
   readonly url?: string;
   /** `open` once `hello` arrived; otherwise how it failed. */
   readonly outcome: "open" | "failed" | "pending";
+  /** The class of failure, when it failed. */
   readonly errorClass?: ErrorClass;
+  /** The close code, when the socket closed. */
   readonly code?: number;
+  /** The close reason, or what the client observed. */
   readonly reason?: string;
   /** How long the attempt took until open or failure. */
   readonly durationMs?: number;
@@ -18,7 +21,9 @@ export interface AttemptRecord {
 
 /** `client.stats()`: what a diagnostics panel shows. */
 export interface ClientStats {
+  /** The current state's name. */
   readonly state: ConnectionStatus;
+  /** The `client_id` the client connects with. */
   readonly clientId: string;
   /** Retries since the connection was last healthy. */
   readonly attempt: number;
@@ -28,8 +33,11 @@ export interface ClientStats {
   readonly successfulConnections: number;
   /** Milliseconds the current connection has been open; 0 when not open. */
   readonly uptimeMs: number;
+  /** The server's id of the current connection (from `hello`). */
   readonly connectionId?: string;
+  /** Messages sent, by type. */
   readonly sent: Readonly<Record<string, number>>;
+  /** Messages received, by type. */
   readonly received: Readonly<Record<string, number>>;
   /** Heartbeat `ping`s received from the server and probe `ping`s sent. */
   readonly heartbeats: { readonly received: number; readonly probesSent: number };
@@ -37,14 +45,19 @@ export interface ClientStats {
   readonly lastActivityAt?: number;
   /** Messages waiting in the outbox. */
   readonly queueSize: number;
+  /** Requests waiting for their response. */
   readonly pendingRequests: number;
+  /** Publishes waiting for their acknowledgement. */
   readonly pendingPublishes: number;
+  /** Messages dropped because their offset had been delivered already. */
   readonly duplicatesDropped: number;
+  /** Gaps reported (history that could not be replayed). */
   readonly gaps: number;
   /** The last 10 attempts, newest last. */
   readonly recentAttempts: readonly AttemptRecord[];
   /** `features` from the latest `hello`. */
   readonly serverFeatures: readonly string[];
+  /** `heartbeat_interval_ms` from the latest `hello`. */
   readonly heartbeatIntervalMs?: number;
   /**
    * The latest round trip to the server, in milliseconds: a `ping` answered by `pong`,

@@ -35,8 +35,11 @@ const SUBSCRIBE_RETRY = exponential({
 
 /** Where a delivered message sits in its topic's log. */
 export interface MessageMeta {
+  /** The topic the message belongs to. */
   readonly topic: string;
+  /** Its offset in the topic's log. */
   readonly offset: number;
+  /** The epoch of that offset. */
   readonly epoch: string;
   /** Milliseconds since the Unix epoch when the server appended it. */
   readonly ts: number;
@@ -48,6 +51,7 @@ export interface MessageMeta {
   readonly conflated?: true;
 }
 
+/** Receives each message of a subscription: its data, and where it is in the topic's log. */
 export type MessageHandler<T = unknown> = (data: T, meta: MessageMeta) => void;
 
 /**
@@ -61,7 +65,9 @@ export type GapReason = "history_expired" | "epoch_changed" | "offsets_skipped";
 
 /** Emitted when a subscription could not resume without loss: the application should resynchronise. */
 export interface GapEvent {
+  /** The topic that lost messages. */
   readonly topic: string;
+  /** Why they were lost. */
   readonly reason: GapReason;
   /** Where the client stood (the last offset it delivered). */
   readonly since: ResumePoint;

@@ -25,6 +25,10 @@ export type TokenProvider = (
   context: TokenContext,
 ) => string | undefined | Promise<string | undefined>;
 
+/**
+ * A credential sent as the `token` query parameter: a string, or a function that gives one per
+ * attempt.
+ */
 export type TokenOption = string | TokenProvider;
 
 /** Resolves the `token` option for one attempt; `undefined` means no `token=` parameter. */

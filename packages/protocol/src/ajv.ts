@@ -1,4 +1,10 @@
 /**
+ * The protocol's Ajv instance, for compiling schemas of your own with the protocol's settings.
+ *
+ * @packageDocumentation
+ * @module @lifeline/protocol/ajv
+ */
+/**
  * The protocol's Ajv instance, for Node users who compile their own schemas with the
  * protocol's settings (also `@lifeline/protocol/ajv`). Nothing else in the package
  * imports this module: the codec runs validators compiled ahead of time

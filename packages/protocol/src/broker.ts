@@ -9,11 +9,13 @@
 
 /** One appended message of a topic's log. */
 export interface LogEntry {
+  /** The topic the entry was appended to. */
   readonly topic: string;
   /** Rises by exactly one per appended message within an epoch; the first is 1. */
   readonly offset: number;
   /** Changes whenever the topic's history is lost (for example a restarted memory broker). */
   readonly epoch: string;
+  /** The published data, any JSON value. */
   readonly data: unknown;
   /** Milliseconds since the Unix epoch when the entry was appended. */
   readonly ts: number;
@@ -21,10 +23,13 @@ export interface LogEntry {
 
 /** Where a topic's log stands. `offset` is the latest appended offset, 0 for none yet. */
 export interface TopicHead {
+  /** The latest appended offset, 0 for none yet. */
   readonly offset: number;
+  /** The topic's current epoch. */
   readonly epoch: string;
 }
 
+/** How an append is deduplicated: by the publisher's id, within a window. */
 export interface AppendOptions {
   /**
    * Idempotency key (the server uses `<client_id>:<id>` for client publishes). An append
@@ -53,6 +58,7 @@ export interface ConflateEntry {
 
 /** What `latest()` found: the latest entry of each key, oldest first. */
 export interface LatestRead {
+  /** The topic's current epoch; every entry belongs to it. */
   readonly epoch: string;
   /** The topic's latest offset when the table was read. */
   readonly head: number;
@@ -71,15 +77,24 @@ export interface LatestQuery {
   readonly limit?: number;
 }
 
+/**
+ * Where an append landed; `duplicate` when the id was seen within the window and nothing was
+ * appended.
+ */
 export interface AppendResult {
+  /** The offset the data was appended at (the first append's, for a duplicate). */
   readonly offset: number;
+  /** The epoch of that offset. */
   readonly epoch: string;
+  /** Milliseconds since the Unix epoch when it was appended. */
   readonly ts: number;
+  /** True when the dedupe key was seen within the window: nothing was appended. */
   readonly duplicate: boolean;
 }
 
 /** What `readSince` found in the retained history. */
 export interface HistoryRead {
+  /** The topic's current epoch. */
   readonly epoch: string;
   /** Every retained entry with an offset greater than the one asked for, in order. */
   readonly entries: readonly LogEntry[];
@@ -95,7 +110,9 @@ export interface HistoryRead {
 /** Called with each entry appended to a subscribed topic, in offset order. */
 export type EntryListener = (entry: LogEntry) => void;
 
+/** Whether a broker can append and deliver now, with a reason when it cannot. */
 export interface BrokerHealth {
+  /** True when the broker can append and deliver. */
   readonly healthy: boolean;
   /** Why it is unhealthy, for `/health` and logs. */
   readonly detail?: string;
@@ -106,10 +123,13 @@ export interface BrokerHealth {
  * token, no headers, no address.
  */
 export interface SessionRecord {
+  /** The connection's id, as in `hello.connection_id`. */
   readonly connectionId: string;
+  /** The client's `client_id`. */
   readonly clientId: string;
   /** The principal's stable identity (the server's `identify`). */
   readonly user: string;
+  /** The role the client connected with. */
   readonly role: string;
   /** The server node that holds the connection. */
   readonly node: string;
@@ -122,7 +142,9 @@ export type SessionTarget = { readonly clientId: string } | { readonly user: str
 
 /** An inbox a direct message goes to: the client and the identity it connected with. */
 export interface InboxAddress {
+  /** The identity the client connected with. */
   readonly user: string;
+  /** The client's `client_id`. */
   readonly clientId: string;
 }
 
@@ -148,19 +170,27 @@ export interface SessionDirectory {
 
 /** A command every node carries out on its own connections. */
 export interface ControlCommand {
+  /** What to do: close the target's connections. */
   readonly type: "disconnect";
+  /** Whose connections: one client, or every client of a user. */
   readonly target: SessionTarget;
+  /** The close code to close them with. */
   readonly code: number;
+  /** The close reason. */
   readonly reason: string;
 }
 
 /** Delivers control commands to every node, this one included, once each. */
 export interface ControlChannel {
+  /** Sends `command` to every node, this one included. */
   publish(command: ControlCommand): Promise<void>;
   /** Returns the undo. */
   subscribe(listener: (command: ControlCommand) => void): () => void;
 }
 
+/**
+ * Fan-out and history of topics for a server: the in-memory broker, `@lifeline/redis`, or your own.
+ */
 export interface Broker {
   /**
    * The session directory shared by every node using this broker. A broker without one
@@ -186,6 +216,7 @@ export interface Broker {
    * this project have it.
    */
   latest?(topic: string, query?: LatestQuery): Promise<LatestRead>;
+  /** Whether the broker can work now (reported by `/health`). */
   health(): BrokerHealth;
   /**
    * Presence shared by every node of the broker (PROTOCOL.md, "Presence"). A broker without

@@ -33,12 +33,17 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
  */
 export type RetryClass = "none" | "fatal" | "backoff" | "slow" | "server";
 
+/** What a close code means and how a client should react to it. */
 export interface CloseCodeInfo {
+  /** The code's name in PROTOCOL.md (`service_restart`, ...). */
   readonly name: string;
+  /** What the code means, in one line. */
   readonly description: string;
+  /** How a client reacts: no reconnect, fatal, backoff, a slower backoff, or the server's delay. */
   readonly retry: RetryClass;
 }
 
+/** The meaning and retry class of each protocol close code (PROTOCOL.md, "Close codes"). */
 export const closeCodeInfo: Readonly<Record<CloseCode, CloseCodeInfo>> = {
   1000: { name: "normal", description: "normal closure, asked for by one side", retry: "none" },
   // 1006 is never sent (RFC 6455 section 7.4.1): clients see it when the link dropped.

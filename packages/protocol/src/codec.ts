@@ -9,6 +9,7 @@ export const DEFAULT_MAX_MESSAGE_CHARS = 1024 * 1024;
 
 /** Why a frame was refused: a stable code, a readable message and where it went wrong. */
 export interface ProtocolIssue {
+  /** `unknown_type` for a type this protocol does not define, `invalid_message` otherwise. */
   readonly code: typeof ErrorCode.InvalidMessage | typeof ErrorCode.UnknownType;
   /** What was expected and what came; at most `Limits.messageLength` characters. */
   readonly message: string;
@@ -20,10 +21,12 @@ export interface ProtocolIssue {
   readonly type?: string;
 }
 
+/** A parsed message, or the issue that refused it (with the error to answer). */
 export type ParseResult<T> =
   | { readonly ok: true; readonly message: T }
   | { readonly ok: false; readonly error: ProtocolIssue };
 
+/** Limits of `parseClientMessage` and `parseServerMessage`. */
 export interface ParseOptions {
   /**
    * Frames longer than this many UTF-16 code units are refused before `JSON.parse`.

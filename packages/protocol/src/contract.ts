@@ -18,7 +18,9 @@ export interface MethodSchema<
   P extends PayloadSchema = PayloadSchema,
   R extends PayloadSchema = PayloadSchema,
 > {
+  /** Schema of the request's params. */
   readonly params: P;
+  /** Schema of the handler's result. */
   readonly result: R;
 }
 
@@ -32,6 +34,7 @@ export type PublishRule = "server" | "clients" | readonly string[];
 
 /** A topic's payload schema with who may publish to it. */
 export interface TopicSpec<T extends PayloadSchema = PayloadSchema> {
+  /** Schema of the topic's data. */
   readonly schema: T;
   /**
    * Who may publish from a client connection; the server's own `publish()` always may.
@@ -69,7 +72,9 @@ export interface ConflateRule {
  * `TopicSpec` saying who else may publish.
  */
 export interface ContractSpec {
+  /** Topics by name or `*` pattern: a bare schema (only the server publishes) or a `TopicSpec`. */
   readonly topics?: Readonly<Record<string, PayloadSchema | TopicSpec>>;
+  /** Methods by name, each with its params and result schemas. */
   readonly methods?: Readonly<Record<string, MethodSchema>>;
   /**
    * The payload of direct messages (`server.sendTo`, delivered on the `@inbox` topic,
@@ -121,22 +126,27 @@ export type DirectData<S extends ContractSpec> = S["direct"] extends PayloadSche
   ? StaticOf<S["direct"]>
   : unknown;
 
+/** The method names of a contract spec. */
 export type MethodOf<S extends ContractSpec> = keyof MethodsOf<S> & string;
 type MethodSchemaOf<S extends ContractSpec, M extends string> = M extends keyof MethodsOf<S>
   ? MethodsOf<S>[M]
   : never;
+/** The params type of method `M` (`unknown` without a typed contract). */
 export type MethodParams<S extends ContractSpec, M extends string> =
   MethodSchemaOf<S, M> extends MethodSchema<infer P, PayloadSchema> ? StaticOf<P> : unknown;
+/** The result type of method `M` (`unknown` without a typed contract). */
 export type MethodResult<S extends ContractSpec, M extends string> =
   MethodSchemaOf<S, M> extends MethodSchema<PayloadSchema, infer R> ? StaticOf<R> : unknown;
 
 /** A validation failure of an application payload. */
 export interface ContractIssue {
+  /** What was wrong, from the validator. */
   readonly message: string;
   /** JSON pointer inside the payload. */
   readonly path: string;
 }
 
+/** The outcome of a contract check: ok, or the first issue found. */
 export type ContractCheck =
   | { readonly ok: true }
   | { readonly ok: false; readonly issue: ContractIssue };
@@ -157,6 +167,7 @@ export interface ContractOptions {
 
 /** A compiled contract: static types for TypeScript, validators at run time. */
 export interface Contract<S extends ContractSpec = ContractSpec> {
+  /** The spec the contract was defined with (for `typeof contract.spec`). */
   readonly spec: S;
   /** True when the contract declares this topic (or a pattern matching it). */
   hasTopic(topic: string): boolean;
@@ -164,10 +175,13 @@ export interface Contract<S extends ContractSpec = ContractSpec> {
   publishRule(topic: string): PublishRule | undefined;
   /** How the topic is conflated; undefined when it is not (or undeclared). */
   conflation(topic: string): ConflateRule | undefined;
+  /** True when the contract declares `method`. */
   hasMethod(method: string): boolean;
   /** Validates a topic payload; topics the contract does not declare are refused. */
   checkTopicData(topic: string, data: unknown): ContractCheck;
+  /** Checks a request's params against the method's `params` schema. */
   checkParams(method: string, params: unknown): ContractCheck;
+  /** Checks a handler's result against the method's `result` schema. */
   checkResult(method: string, result: unknown): ContractCheck;
   /** Validates a direct message against `direct` (always passes without one). */
   checkDirectData(data: unknown): ContractCheck;

@@ -7,7 +7,9 @@
 
 /** A key's whole state. */
 export interface DeltaFull<T = unknown> {
+  /** The key whose state this is. */
   readonly key: string;
+  /** The key's whole state, replacing whatever was held for it. */
   readonly full: T;
 }
 
@@ -18,7 +20,9 @@ export interface DeltaFull<T = unknown> {
  * send a full state for that.
  */
 export interface DeltaChanges {
+  /** The key whose state changed. */
   readonly key: string;
+  /** The merge patch to apply to the key's current state. */
   readonly changes: Readonly<Record<string, unknown>>;
 }
 

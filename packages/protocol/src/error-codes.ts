@@ -17,6 +17,7 @@ export const ErrorCode = {
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/** A one-line meaning of each protocol error code (PROTOCOL.md, "Error codes"). */
 export const errorCodeDescriptions: Readonly<Record<ErrorCode, string>> = {
   invalid_message: "the message is not JSON, not an object, or does not match its schema",
   unknown_type: "the message's type is not one this protocol defines",
@@ -33,6 +34,7 @@ export const errorCodeDescriptions: Readonly<Record<ErrorCode, string>> = {
 
 const errorCodes = new Set<string>(Object.values(ErrorCode));
 
+/** True for one of the protocol's error codes (applications may answer others). */
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === "string" && errorCodes.has(value);
 }

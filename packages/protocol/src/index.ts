@@ -1,3 +1,10 @@
+/**
+ * The Lifeline wire protocol v1 (PROTOCOL.md): message schemas and types, validators, close and
+ * error codes, and application contracts.
+ *
+ * @packageDocumentation
+ * @module @lifeline/protocol
+ */
 export { ajv, compile } from "./ajv.js";
 export type {
   AppendOptions,

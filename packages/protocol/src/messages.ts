@@ -26,16 +26,22 @@ export const TopicName = Type.String({
   pattern: TOPIC_NAME_PATTERN,
   description: "Topic name: '/'-separated non-empty segments of letters, digits and _ . : @ -.",
 });
+/** A request's method name: 1-128 of letters, digits and `_ . : / -`. */
 export const MethodName = Type.String({
   minLength: 1,
   maxLength: Limits.methodLength,
   pattern: METHOD_NAME_PATTERN,
   description: "Name of a method registered on the server.",
 });
+/** A position in a topic's log: an integer that rises by one per message (the first is 1). */
 export const Offset = Type.Integer({
   minimum: 0,
   description: "Position in a topic's log: rises by one per message, the first message is 1.",
 });
+/**
+ * The name of a topic's history: it changes when the history is lost, and offsets of different
+ * epochs are unrelated.
+ */
 export const Epoch = Type.String({
   minLength: 1,
   maxLength: Limits.epochLength,
@@ -58,6 +64,10 @@ export type ResumePoint = Static<typeof ResumePoint>;
 
 // Client -> server
 
+/**
+ * `subscribe` (client to server): deliver a topic's messages, after `since` or the last `rewind`
+ * retained, then live (PROTOCOL.md, "subscribe").
+ */
 export const SubscribeMessage = Type.Object(
   {
     type: Type.Literal("subscribe"),
@@ -90,6 +100,7 @@ export const SubscribeMessage = Type.Object(
       "Subscribe to a topic: from its head, after a known offset (since), or from the last N retained messages (rewind).",
   },
 );
+/** A `subscribe` message. */
 export type SubscribeMessage = Static<typeof SubscribeMessage>;
 
 /** Which way a history page runs from its starting point. */
@@ -132,10 +143,12 @@ export const PresenceMessage = Type.Object(
 );
 export type PresenceMessage = Static<typeof PresenceMessage>;
 
+/** `unsubscribe` (client to server): end a subscription; answered `unsubscribed`. */
 export const UnsubscribeMessage = Type.Object(
   { type: Type.Literal("unsubscribe"), id: MessageId, topic: TopicName },
   { ...strict, description: "Stop a subscription." },
 );
+/** An `unsubscribe` message. */
 export type UnsubscribeMessage = Static<typeof UnsubscribeMessage>;
 
 /** Idempotent by `id`: a retried publish with a known id is acknowledged again, not appended. */
@@ -149,6 +162,9 @@ export const PublishMessage = Type.Object(
 );
 export type PublishMessage = Static<typeof PublishMessage>;
 
+/**
+ * `request` (client to server): call a server method; answered by a `response` with the same `id`.
+ */
 export const RequestMessage = Type.Object(
   {
     type: Type.Literal("request"),
@@ -165,6 +181,7 @@ export const RequestMessage = Type.Object(
   },
   { ...strict, description: "Call a method; answered by a response with the same id." },
 );
+/** A `request` message. */
 export type RequestMessage = Static<typeof RequestMessage>;
 
 /** Replaces the connection's credentials without reconnecting (announced as `refresh`). */
@@ -186,18 +203,23 @@ export const RefreshMessage = Type.Object(
 );
 export type RefreshMessage = Static<typeof RefreshMessage>;
 
+/** `ping` (either direction): asks for a `pong` (PROTOCOL.md, "Liveness"). */
 export const PingMessage = Type.Object(
   { type: Type.Literal("ping") },
   { ...strict, description: "Application-level heartbeat; the peer answers pong." },
 );
+/** A `ping` message. */
 export type PingMessage = Static<typeof PingMessage>;
 
+/** `pong` (either direction): the answer to a `ping`. */
 export const PongMessage = Type.Object(
   { type: Type.Literal("pong") },
   { ...strict, description: "Answer to ping." },
 );
+/** A `pong` message. */
 export type PongMessage = Static<typeof PongMessage>;
 
+/** Every message a client may send, as one union schema. */
 export const ClientMessage = Type.Union(
   [
     SubscribeMessage,
@@ -212,11 +234,17 @@ export const ClientMessage = Type.Union(
   ],
   { $id: "ClientMessage" },
 );
+/** Every message a client may send. */
 export type ClientMessage = Static<typeof ClientMessage>;
+/** The `type` of a client message. */
 export type ClientMessageType = ClientMessage["type"];
 
 // Server -> client
 
+/**
+ * `hello` (server to client): the first message on an accepted connection (PROTOCOL.md,
+ * "Accepted").
+ */
 export const HelloMessage = Type.Object(
   {
     type: Type.Literal("hello"),
@@ -253,8 +281,13 @@ export const HelloMessage = Type.Object(
   },
   { ...strict, description: "First message on every accepted connection." },
 );
+/** A `hello` message. */
 export type HelloMessage = Static<typeof HelloMessage>;
 
+/**
+ * `subscribed` (server to client): a subscription is live from `offset`; `recovered` says whether
+ * the replay was complete.
+ */
 export const SubscribedMessage = Type.Object(
   {
     type: Type.Literal("subscribed"),
@@ -280,14 +313,21 @@ export const SubscribedMessage = Type.Object(
   },
   { ...strict, description: "Answer to subscribe: the subscription is live." },
 );
+/** A `subscribed` message. */
 export type SubscribedMessage = Static<typeof SubscribedMessage>;
 
+/** `unsubscribed` (server to client): the answer to an `unsubscribe`. */
 export const UnsubscribedMessage = Type.Object(
   { type: Type.Literal("unsubscribed"), id: MessageId, topic: TopicName },
   { ...strict, description: "Answer to unsubscribe." },
 );
+/** An `unsubscribed` message. */
 export type UnsubscribedMessage = Static<typeof UnsubscribedMessage>;
 
+/**
+ * `message` (server to client): one entry of a topic's log, with its `offset`, `epoch` and append
+ * time `ts`.
+ */
 export const TopicMessage = Type.Object(
   {
     type: Type.Literal("message"),
@@ -307,8 +347,13 @@ export const TopicMessage = Type.Object(
   },
   { ...strict, description: "One entry of a subscribed topic's log, replayed or live." },
 );
+/** A topic `message`. */
 export type TopicMessage = Static<typeof TopicMessage>;
 
+/**
+ * The `{ code, message }` of a failed `response`: a code of the error-code table or the
+ * application's own.
+ */
 export const ErrorBody = Type.Object(
   {
     code: Type.String({
@@ -322,8 +367,13 @@ export const ErrorBody = Type.Object(
   },
   strict,
 );
+/** The error of a failed `response`. */
 export type ErrorBody = Static<typeof ErrorBody>;
 
+/**
+ * A successful `response`: `result` is the method's result (`null` when it returns nothing) or a
+ * publish's acknowledgement.
+ */
 export const ResponseOk = Type.Object(
   { type: Type.Literal("response"), id: MessageId, ok: Type.Literal(true), result: Data },
   {
@@ -331,8 +381,10 @@ export const ResponseOk = Type.Object(
     description: "Success answer to request (result: the method's result) or publish (PublishAck).",
   },
 );
+/** A successful `response`. */
 export type ResponseOk = Static<typeof ResponseOk>;
 
+/** A failed `response`: `error` says why; the connection stays open. */
 export const ResponseError = Type.Object(
   { type: Type.Literal("response"), id: MessageId, ok: Type.Literal(false), error: ErrorBody },
   {
@@ -340,9 +392,15 @@ export const ResponseError = Type.Object(
     description: "Failure answer to request, publish or a malformed message that had a usable id.",
   },
 );
+/** A failed `response`. */
 export type ResponseError = Static<typeof ResponseError>;
 
+/**
+ * `response` (server to client): the answer to a `request`, `publish` or `history`, or a refusal of
+ * any message with a usable `id`.
+ */
 export const ResponseMessage = Type.Union([ResponseOk, ResponseError]);
+/** A `response` message, successful or failed. */
 export type ResponseMessage = Static<typeof ResponseMessage>;
 
 /** Result of a `publish`, carried by its `response`. */
@@ -440,6 +498,10 @@ export const PresenceDiffMessage = Type.Object(
 );
 export type PresenceDiffMessage = Static<typeof PresenceDiffMessage>;
 
+/**
+ * `error` (server to client): the answer to a message that had no usable `id` (PROTOCOL.md, "Errors
+ * and invalid input").
+ */
 export const ErrorMessage = Type.Object(
   {
     type: Type.Literal("error"),
@@ -458,8 +520,13 @@ export const ErrorMessage = Type.Object(
     description: "A client message was refused and had no usable id to answer with a response.",
   },
 );
+/** An `error` message. */
 export type ErrorMessage = Static<typeof ErrorMessage>;
 
+/**
+ * `shutdown` (server to client): the server is going away; reconnect after `reconnect_after_ms` (a
+ * 1012 close follows).
+ */
 export const ShutdownMessage = Type.Object(
   {
     type: Type.Literal("shutdown"),
@@ -471,6 +538,7 @@ export const ShutdownMessage = Type.Object(
   },
   { ...strict, description: "The server is going down; a close with 1012 follows." },
 );
+/** A `shutdown` message. */
 export type ShutdownMessage = Static<typeof ShutdownMessage>;
 
 /** Milliseconds since the Unix epoch at which a connection's credentials expire. */
@@ -507,6 +575,7 @@ export const RefreshResult = Type.Object(
 );
 export type RefreshResult = Static<typeof RefreshResult>;
 
+/** Every message a server may send, as one union schema. */
 export const ServerMessage = Type.Union(
   [
     HelloMessage,
@@ -524,7 +593,9 @@ export const ServerMessage = Type.Union(
   ],
   { $id: "ServerMessage" },
 );
+/** Every message a server may send. */
 export type ServerMessage = Static<typeof ServerMessage>;
+/** The `type` of a server message. */
 export type ServerMessageType = ServerMessage["type"];
 
 /** Schemas by `type`, used to validate a message against exactly one schema. */
@@ -540,6 +611,7 @@ export const clientMessageSchemas: Readonly<Record<ClientMessageType, TSchema>> 
   pong: PongMessage,
 };
 
+/** The schema of each server message, by its `type`. */
 export const serverMessageSchemas: Readonly<Record<ServerMessageType, TSchema>> = {
   hello: HelloMessage,
   subscribed: SubscribedMessage,
@@ -560,7 +632,12 @@ export const Role = Type.Union(
   { description: "What the client is; the server's authorize hook may use it." },
 );
 export type Role = Static<typeof Role>;
+/** The roles a server accepts by default in the `role` query parameter. */
 export const ROLES: readonly Role[] = ["frontend", "admin", "test"];
+/**
+ * A `client_id`: 1-128 of letters, digits and `_ . : -`, stable for one logical client across
+ * reconnects.
+ */
 export const ClientId = Type.String({ pattern: ClientIdPattern });
 
 /**

@@ -1,3 +1,10 @@
+/**
+ * The MessagePack codec of the `lifeline.v1.msgpack` subprotocol: the same messages and
+ * validators as the JSON codec, in binary frames.
+ *
+ * @packageDocumentation
+ * @module @lifeline/protocol/msgpack
+ */
 import { DecodeError, Decoder, Encoder, type ExtensionCodecType } from "@msgpack/msgpack";
 import {
   DEFAULT_MAX_MESSAGE_CHARS,

@@ -9,6 +9,7 @@ import type { ErrorObject } from "ajv";
  */
 export interface PayloadValidator {
   (value: unknown): boolean;
+  /** Ajv's errors of the last call, when it returned false. */
   errors?: readonly ErrorObject[] | null | undefined;
 }
 

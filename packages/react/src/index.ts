@@ -1,3 +1,10 @@
+/**
+ * React bindings for `@lifeline/client`: `LifelineProvider`, `useConnection`,
+ * `useSubscription` and `useRequest`, safe under server rendering and strict mode.
+ *
+ * @packageDocumentation
+ * @module @lifeline/react
+ */
 export { LifelineProvider, type LifelineProviderProps } from "./provider.js";
 export type { Delivered } from "./topic-feeds.js";
 export { createLifelineHooks, type LifelineHooks, useClient } from "./typed-hooks.js";

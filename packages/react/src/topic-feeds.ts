@@ -9,7 +9,9 @@ import { createHold, type Hold } from "./hold.js";
 
 /** One delivered topic message: its payload and where it sits in the topic's log. */
 export interface Delivered<T = unknown> {
+  /** The message's data, as published. */
   readonly data: T;
+  /** Where it sits in the topic's log: topic, offset, epoch and append time. */
   readonly meta: MessageMeta;
 }
 

@@ -11,12 +11,16 @@ import {
 
 /** The hooks typed by one contract spec: see `createLifelineHooks()`. */
 export interface LifelineHooks<S extends ContractSpec> {
+  /** `useClient`, typed by the contract. */
   useClient(): LifelineClient<S>;
+  /** `useConnection`: the client's connection state. */
   useConnection(): ClientState;
+  /** `useSubscription`, with the topic's data type. */
   useSubscription<T extends ClientTopic<S>>(
     topic: T | null | undefined,
     options?: UseSubscriptionOptions,
   ): SubscriptionResult<TopicData<S, T>>;
+  /** `useRequest`, with the method's params and result types. */
   useRequest<M extends ClientMethod<S>>(
     method: M,
   ): RequestResult<MethodParams<S, M>, MethodResult<S, M>>;

@@ -13,6 +13,7 @@ export type RequestStatus = "idle" | "pending" | "success" | "error";
 
 /** What `useRequest()` returns. */
 export interface RequestResult<P, R> {
+  /** Where the latest call stands. */
   readonly status: RequestStatus;
   /** `status === "pending"`. */
   readonly isPending: boolean;

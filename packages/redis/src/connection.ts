@@ -1,5 +1,5 @@
 import { type BackoffPolicy, createSchedule, exponential } from "@lifeline/backoff";
-import { Redis, type RedisOptions } from "ioredis";
+import { type Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "./logger.js";
 
 /**
@@ -32,7 +32,10 @@ export const sentinelReconnect: BackoffPolicy = exponential({
 export interface ConnectionSource {
   readonly url?: string | undefined;
   readonly redis?: Redis | undefined;
-  /** ioredis options with `sentinels` and `name`; takes precedence over `url`. */
+  /**
+   * ioredis options: with `sentinels` and `name` for Sentinel, or `host` and `port` for one
+   * node of a cluster. Takes precedence over `url`.
+   */
   readonly sentinel?: RedisOptions | undefined;
 }
 
@@ -58,7 +61,6 @@ export interface ConnectionOptions {
  * subscriptions are restored by the broker itself so it can read what it missed.
  */
 function overrides(options: ConnectionOptions): RedisOptions {
-  const schedule = createSchedule(options.reconnect);
   return {
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
@@ -70,17 +72,47 @@ function overrides(options: ConnectionOptions): RedisOptions {
     // not re-sent (an append could land twice); it fails as outcome unknown.
     reconnectOnError: (error) => error.message.startsWith("READONLY"),
     ...(options.commandTimeoutMs === undefined ? {} : { commandTimeout: options.commandTimeoutMs }),
-    retryStrategy: (attempt) => {
-      if (attempt === 1) schedule.reset();
-      const delay = schedule.next();
-      return delay === undefined ? null : delay;
-    },
+    retryStrategy: retryStrategy(options.reconnect),
+  };
+}
+
+/** ioredis's retry strategy (attempt -> delay, null to give up) from a backoff policy. */
+function retryStrategy(policy: BackoffPolicy): (attempt: number) => number | null {
+  const schedule = createSchedule(policy);
+  return (attempt) => {
+    if (attempt === 1) schedule.reset();
+    const delay = schedule.next();
+    return delay === undefined ? null : delay;
+  };
+}
+
+/**
+ * The cluster counterpart of `overrides`, for the client ioredis keeps per node and for the
+ * cluster as a whole. A command in flight when its node's socket drops is not sent again to
+ * the node that takes the slot over (`retryDelayOnFailover: 0`): the append may have run on
+ * the failed master. Redirections (MOVED, ASK) and TRYAGAIN/CLUSTERDOWN are still followed:
+ * Redis refused those commands without running them. The slot table is refreshed every
+ * `slotsRefreshMs`, which is how a promoted replica or a moved slot is found.
+ */
+function clusterOverrides(
+  template: Cluster,
+  options: ConnectionOptions,
+  slotsRefreshMs: number,
+): ClusterOptions {
+  const { reconnectOnError: _demotedMasterAnswersMoved, ...node } = overrides(options);
+  return {
+    enableOfflineQueue: false,
+    lazyConnect: false,
+    retryDelayOnFailover: 0,
+    slotsRefreshInterval: slotsRefreshMs,
+    clusterRetryStrategy: retryStrategy(options.reconnect),
+    redisOptions: { ...template.options.redisOptions, ...node },
   };
 }
 
 /** A tracked ioredis connection: status and last error for health reports. */
-export interface TrackedConnection {
-  readonly redis: Redis;
+export interface TrackedConnection<Client extends Redis | Cluster = Redis> {
+  readonly redis: Client;
   isReady(): boolean;
   /** `"<role> connection <status>: <last error>"`, for health details. */
   describe(): string;
@@ -104,6 +136,28 @@ export function openConnection(
       : source.sentinel !== undefined
         ? new Redis({ ...source.sentinel, ...redisOptions })
         : new Redis(source.url ?? "redis://127.0.0.1:6379", redisOptions);
+  return track(redis, options);
+}
+
+/**
+ * A cluster client of its own, duplicated from `template` (its startup nodes and options),
+ * tracked like a single connection: "ready" while ioredis has the slot table. Its PINGs
+ * are the slot-table refreshes (see clusterOverrides); a lost master is noticed by the
+ * sharded subscribers' connections (cluster/sharded-channels.ts), which are watched.
+ */
+export function openClusterConnection(
+  template: Cluster,
+  options: ConnectionOptions,
+  slotsRefreshMs: number,
+): TrackedConnection<Cluster> {
+  const cluster = template.duplicate([], clusterOverrides(template, options, slotsRefreshMs));
+  return track(cluster, { ...options, ping: undefined });
+}
+
+function track<Client extends Redis | Cluster>(
+  redis: Client,
+  options: ConnectionOptions,
+): TrackedConnection<Client> {
   let lastError: string | undefined;
   let everReady = false;
   const readyListeners = new Set<() => void>();
@@ -129,7 +183,7 @@ export function openConnection(
       options.logger.warn({ role: options.role, err: lastError }, "redis connection lost");
   });
   const stopPing =
-    options.ping === undefined
+    options.ping === undefined || !(redis instanceof Redis)
       ? () => {}
       : watchPings(redis, options, options.ping, (reason) => {
           lastError = reason;

@@ -1,5 +1,4 @@
 import type { ControlChannel, ControlCommand } from "@lifeline/protocol";
-import type { TrackedConnection } from "./connection.js";
 import type { Logger } from "./logger.js";
 
 /** Bounds what one command may carry: a target, a code and a 123-byte reason. */
@@ -28,6 +27,14 @@ function parseCommand(payload: string): ControlCommand | undefined {
   }
 }
 
+/** How the control channel reaches Redis: the broker's pub/sub side and command connection. */
+export interface ControlTransport {
+  /** PUBLISH (SPUBLISH on a cluster) of one command. */
+  publish(payload: string): Promise<unknown>;
+  /** Subscribes the channel (SSUBSCRIBE on a cluster); the broker keeps it subscribed. */
+  listen(): Promise<void>;
+}
+
 /**
  * Control commands over Redis pub/sub: one PUBLISH reaches every node subscribed, the
  * sender included. At most once per node: a node whose subscriber connection is down when
@@ -35,24 +42,26 @@ function parseCommand(payload: string): ControlCommand | undefined {
  * `authenticate`.
  */
 export function createRedisControl(
-  command: TrackedConnection,
-  subscriber: TrackedConnection,
+  transport: ControlTransport,
   channel: string,
   logger: Logger,
 ): ControlChannel & { onMessage(channel: string, payload: string): boolean; resubscribe(): void } {
   const listeners = new Set<(command: ControlCommand) => void>();
   let wanted = false;
+  let listening = false;
 
   const subscribe = () => {
-    if (!subscriber.isReady()) return;
-    subscriber.redis.subscribe(channel).catch((error: unknown) => {
+    if (listening) return;
+    listening = true;
+    transport.listen().catch((error: unknown) => {
+      listening = false;
       logger.warn({ err: error }, "redis control: subscribe failed");
     });
   };
 
   return {
     async publish(message) {
-      await command.redis.publish(channel, JSON.stringify(message));
+      await transport.publish(JSON.stringify(message));
     },
     subscribe(listener) {
       listeners.add(listener);
@@ -74,6 +83,7 @@ export function createRedisControl(
       for (const listener of [...listeners]) listener(parsed);
       return true;
     },
+    /** Once Redis is back: subscribes again if an earlier attempt failed. */
     resubscribe() {
       if (wanted) subscribe();
     },

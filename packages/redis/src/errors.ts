@@ -11,14 +11,19 @@ export const RedisBrokerErrorCode = {
   CommandFailed: "redis_command_failed",
   /** The value could not be encoded as JSON. */
   InvalidData: "invalid_data",
+  /** An option has a value the broker cannot work with. */
+  InvalidOptions: "invalid_options",
   /** The broker or lease was closed. */
   Closed: "closed",
 } as const;
 
 export type RedisBrokerErrorCode = (typeof RedisBrokerErrorCode)[keyof typeof RedisBrokerErrorCode];
 
+/** An error the Redis broker throws or rejects with, with a stable `code`. */
 export class RedisBrokerError extends Error {
+  /** Always `"RedisBrokerError"`. */
   override readonly name = "RedisBrokerError";
+  /** A stable code from `RedisBrokerErrorCode`. */
   readonly code: RedisBrokerErrorCode;
 
   constructor(code: RedisBrokerErrorCode, message: string, options?: { cause?: unknown }) {

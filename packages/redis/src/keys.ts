@@ -43,15 +43,21 @@ export function topicKeys(prefix: string, topic: string): TopicKeys {
   };
 }
 
-/** Keys of one node's presence: its heartbeat, and the topics it holds members of. */
+/**
+ * Keys of one node's presence: its heartbeat, and the topics it holds members of. Every
+ * node's keys share the hash tag `{presence}`, so the MULTIs and pipelines that touch the
+ * registry and several nodes' keys at once (presence-nodes.ts) stay on one slot in a Redis
+ * Cluster.
+ */
 export function presenceNodeKeys(prefix: string, node: string) {
+  const base = `${prefix}{presence}`;
   return {
     /** Every node that holds or held presence, until a survivor reaps it. */
-    nodes: `${prefix}presence:nodes`,
+    nodes: `${base}:nodes`,
     /** Expires when the node stops refreshing it: the node is dead. */
-    heartbeat: `${prefix}presence:node:${node}`,
+    heartbeat: `${base}:node:${node}`,
     /** Set of the topics the node holds members of. */
-    topics: `${prefix}presence:node:${node}:topics`,
+    topics: `${base}:node:${node}:topics`,
   };
 }
 

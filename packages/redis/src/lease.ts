@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { defaultReconnect, openConnection, type TrackedConnection } from "./connection.js";
 import { leaseKey } from "./keys.js";
 import { type Logger, silentLogger } from "./logger.js";
@@ -18,11 +18,15 @@ const systemClock: LeaseClock = {
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
+/** Options of `createLease`. */
 export interface LeaseOptions {
   /** Redis URL; the lease opens (and on close, closes) its own connection. Ignored when `redis` is given. */
   readonly url?: string;
-  /** An ioredis client to use as is; the lease never closes it. */
-  readonly redis?: Redis;
+  /**
+   * An ioredis client to use as is, a `Cluster` too (the lease is one key, on one slot);
+   * the lease never closes it.
+   */
+  readonly redis?: Redis | Cluster;
   /** Names the lease: every holder candidate with the same name competes for one key. */
   readonly name: string;
   /** @default "lifeline:" */
@@ -48,6 +52,7 @@ export interface LeaseOptions {
   readonly logger?: Logger;
 }
 
+/** A lease held in Redis by at most one holder at a time (one producer among many nodes). */
 export interface Lease {
   /** True while this process may act as the holder. */
   readonly held: boolean;
@@ -83,7 +88,7 @@ export function createLease(options: LeaseOptions): Lease {
           { role: "lease", commandTimeoutMs: ttlMs, reconnect: defaultReconnect, logger },
         )
       : undefined;
-  const redis = options.redis ?? (owned as TrackedConnection).redis;
+  const redis: Redis | Cluster = options.redis ?? (owned as TrackedConnection).redis;
 
   let held = false;
   let closed = false;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 
 /**
  * Offsets are allocated inside Lua scripts: Redis runs a script atomically, so the
@@ -42,9 +42,10 @@ end
  *
  * KEYS: meta, stream, latest, latestOrder, then the dedupe keys of the entries that have one
  * ARGV: epochCandidate, maxMessages, maxAgeMs, dedupeWindowMs, channel, guard (0|1),
- * touch (0|1), count, maxConflatedKeys, then per entry: the index in KEYS of its dedupe
- * key (0 for none), data, conflated (0|1), its key, the value the latest-per-key table
- * keeps ('' for the data itself)
+ * touch (0|1), count, maxConflatedKeys, publish command (PUBLISH, or SPUBLISH on a cluster:
+ * the channel shares the keys' hash tag, so it is a shard channel of the slot written to),
+ * then per entry: the index in KEYS of its dedupe key (0 for none), data, conflated (0|1),
+ * its key, the value the latest-per-key table keeps ('' for the data itself)
  * Returns {results, online}: one {offset, epoch, ts, duplicate(0|1)} per entry, and with
  * `touch` the master's replicas that are online (-1 without).
  *
@@ -62,7 +63,7 @@ local results = {}
 local live = {}
 local conflated = false
 for i = 1, tonumber(ARGV[8]) do
-  local base = 5 * i + 5
+  local base = 5 * i + 6
   local keyIndex = tonumber(ARGV[base])
   local data = ARGV[base + 1]
   local dedupe = keyIndex > 0 and KEYS[keyIndex] or nil
@@ -96,7 +97,7 @@ for i = 1, tonumber(ARGV[8]) do
 end
 -- One pub/sub message for the whole batch: each subscribed node gets one message to read
 -- and decode instead of one per entry (codec.ts, decodeLive).
-if #live > 0 then redis.call('PUBLISH', ARGV[5], table.concat(live, '\\n')) end
+if #live > 0 then redis.call(ARGV[10], ARGV[5], table.concat(live, '\\n')) end
 -- The latest-per-key table keeps its most recently updated keys (docs: maxConflatedKeys).
 if conflated then
   local excess = redis.call('ZCARD', KEYS[4]) - tonumber(ARGV[9])
@@ -216,7 +217,11 @@ return 0
 `;
 
 export interface Script {
-  run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>;
+  run(
+    redis: Redis | Cluster,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown>;
 }
 
 /**

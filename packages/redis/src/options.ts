@@ -1,9 +1,11 @@
 import type { BackoffPolicy } from "@lifeline/backoff";
 import type { HistoryOptions } from "@lifeline/protocol";
-import type { Redis, RedisOptions } from "ioredis";
+import type { Cluster, Redis, RedisOptions } from "ioredis";
 import { defaultReconnect, sentinelReconnect } from "./connection.js";
+import { RedisBrokerError, RedisBrokerErrorCode } from "./errors.js";
 import { type Logger, silentLogger } from "./logger.js";
 
+/** Options of `createRedisBroker`: where Redis is, retention, and limits. */
 export interface RedisBrokerOptions {
   /**
    * Redis URL (`redis://[user:password@]host:port[/db]`, `rediss://` for TLS).
@@ -26,6 +28,19 @@ export interface RedisBrokerOptions {
    */
   readonly sentinel?: SentinelOptions;
   /**
+   * Run on a Redis Cluster (Redis 7 or later): an ioredis `Cluster` used as a template, its
+   * startup nodes and options (`redisOptions` for passwords, TLS...) duplicated, so the
+   * broker never changes or closes yours. All the keys of a topic share its hash tag
+   * (`{<topic>}`) and so one slot, so every script runs on the master serving it; live
+   * entries travel by sharded pub/sub (SPUBLISH, with one SSUBSCRIBE connection per master
+   * serving a subscribed topic), which stays on that master instead of crossing the whole
+   * cluster. After a fail-over the node finds the promoted replica from the slot table
+   * (refreshed every `pingIntervalMs`) and subscribes there. Takes precedence over
+   * `sentinel` and `url`; `keyPrefix` may not contain `{` or `}`. See `waitForReplication`
+   * for what a fail-over can lose.
+   */
+  readonly cluster?: Cluster;
+  /**
    * Acknowledge an append only once `replicas` replicas have it (`WAIT replicas timeoutMs`
    * after the append script), so a fail-over to a replica never loses an acknowledged
    * append. An append not confirmed within `timeoutMs` fails with `redis_outcome_unknown`
@@ -33,8 +48,8 @@ export interface RedisBrokerOptions {
    * is safe); so does one made while the master has fewer than `replicas` replicas online,
    * at once and without a WAIT. Costs a WAIT round trip and the replication delay; one WAIT
    * serves every append answered before it. `false` acknowledges as soon as the master has
-   * the append; with `sentinel` a fail-over then starts a new epoch for every topic (see
-   * the README, "Deployment").
+   * the append; with `sentinel` or `cluster` a fail-over then starts a new epoch for every
+   * topic of the failed master (see the README, "Deployment").
    * @default false
    */
   readonly waitForReplication?:
@@ -141,13 +156,14 @@ export interface ResolvedRedisBrokerOptions {
   readonly url: string | undefined;
   readonly redis: Redis | undefined;
   readonly sentinel: SentinelOptions | undefined;
+  readonly cluster: Cluster | undefined;
   /** Undefined acknowledges appends without waiting for replicas. */
   readonly waitForReplication:
     | { readonly replicas: number; readonly timeoutMs: number }
     | undefined;
   /**
    * A fail-over (the master's replication id changed) starts a new epoch for each topic:
-   * on with Sentinel unless appends wait for replication.
+   * on with Sentinel or a cluster unless appends wait for replication.
    */
   readonly epochPerMaster: boolean;
   readonly keyPrefix: string;
@@ -166,6 +182,7 @@ export interface ResolvedRedisBrokerOptions {
   readonly logger: Logger;
 }
 
+/** The defaults of `RedisBrokerOptions`, for reference. */
 export const defaults = {
   keyPrefix: "lifeline:",
   maxMessages: 1000,
@@ -196,13 +213,23 @@ export function resolveOptions(options: RedisBrokerOptions): ResolvedRedisBroker
           timeoutMs: positiveInt(wait.timeoutMs, defaults.replicationTimeoutMs),
         };
   const sentinels = options.sentinel?.sentinels ?? options.redis?.options.sentinels;
+  const keyPrefix = options.keyPrefix ?? defaults.keyPrefix;
+  if (options.cluster !== undefined && /[{}]/.test(keyPrefix)) {
+    // A brace in the prefix would become (part of) every key's hash tag instead of the topic.
+    throw new RedisBrokerError(
+      RedisBrokerErrorCode.InvalidOptions,
+      `keyPrefix may not contain "{" or "}" on a cluster (the topic is the hash tag), got "${keyPrefix}"`,
+    );
+  }
+  const replicated = options.cluster !== undefined || (sentinels?.length ?? 0) > 0;
   return {
     url: options.url,
     redis: options.redis,
     sentinel: options.sentinel,
+    cluster: options.cluster,
     waitForReplication,
-    epochPerMaster: waitForReplication === undefined && (sentinels?.length ?? 0) > 0,
-    keyPrefix: options.keyPrefix ?? defaults.keyPrefix,
+    epochPerMaster: waitForReplication === undefined && replicated,
+    keyPrefix,
     maxMessages: positiveInt(options.history?.maxMessages, defaults.maxMessages),
     maxAgeMs: positiveInt(options.history?.maxAgeMs, defaults.maxAgeMs),
     maxConflatedKeys: positiveInt(options.history?.maxConflatedKeys, defaults.maxConflatedKeys),

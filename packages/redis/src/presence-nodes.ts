@@ -1,9 +1,10 @@
+import type { Cluster, Redis } from "ioredis";
 import type { TrackedConnection } from "./connection.js";
 import { presenceNodeKeys } from "./keys.js";
 import type { Logger } from "./logger.js";
 
 export interface NodeLivenessOptions {
-  readonly command: TrackedConnection;
+  readonly command: TrackedConnection<Redis | Cluster>;
   readonly keyPrefix: string;
   readonly node: string;
   /** A dead node's members leave within this many milliseconds of its death. */

@@ -10,23 +10,26 @@ import { defineScript } from "./offsets.js";
  * reads `members` with `seq` (SNAPSHOT) and then applies every diff numbered above it has
  * exactly the members (redis-presence.ts). A member joins when its first node holds it and
  * leaves when its last lets go, so a client moving from one node to another never leaves.
- * Diffs are `{"v":<seq>,"j":[member...],"l":[member...]}`.
+ * Diffs are `{"v":<seq>,"j":[member...],"l":[member...]}`, sent with the publish command
+ * the last argument names: PUBLISH, or SPUBLISH on a cluster, where the diff channel shares
+ * the topic's hash tag and so its slot (cluster/sharded-channels.ts).
  */
 
-/** KEYS members, holders, refs, seq; ARGV node, client_id, member JSON, channel. */
+/** KEYS members, holders, refs, seq; ARGV node, client_id, member JSON, channel, publish command. */
 const HOLD_LUA = `
 if redis.call('HSETNX', KEYS[2], ARGV[1] .. ' ' .. ARGV[2], '1') == 0 then return 0 end
 if redis.call('HINCRBY', KEYS[3], ARGV[2], 1) == 1 then
   redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
   local v = redis.call('INCR', KEYS[4])
-  redis.call('PUBLISH', ARGV[4], '{"v":' .. v .. ',"j":[' .. ARGV[3] .. '],"l":[]}')
+  redis.call(ARGV[5], ARGV[4], '{"v":' .. v .. ',"j":[' .. ARGV[3] .. '],"l":[]}')
 end
 return 1
 `;
 
 /**
  * Shared by RELEASE and REAP: lets go of one holder field and returns the member's JSON
- * when that was its last holder (it left), else false.
+ * when that was its last holder (it left), else false. The channel and the publish command
+ * are the last two arguments of both.
  */
 const LET_GO = `
 local function let_go(field, client)
@@ -40,11 +43,11 @@ end
 local function publish_leaves(leaves)
   if #leaves == 0 then return end
   local v = redis.call('INCR', KEYS[4])
-  redis.call('PUBLISH', ARGV[#ARGV], '{"v":' .. v .. ',"j":[],"l":[' .. table.concat(leaves, ',') .. ']}')
+  redis.call(ARGV[#ARGV], ARGV[#ARGV - 1], '{"v":' .. v .. ',"j":[],"l":[' .. table.concat(leaves, ',') .. ']}')
 end
 `;
 
-/** KEYS members, holders, refs, seq; ARGV node, client_id, channel. */
+/** KEYS members, holders, refs, seq; ARGV node, client_id, channel, publish command. */
 const RELEASE_LUA = `${LET_GO}
 local member = let_go(ARGV[1] .. ' ' .. ARGV[2], ARGV[2])
 if member then publish_leaves({member}) end
@@ -54,7 +57,7 @@ return member and 1 or 0
 /**
  * A dead node's members of one topic: lets go of every field it held, in one step and one
  * diff. Run by any surviving node, as often as it likes: a second run finds nothing.
- * KEYS members, holders, refs, seq; ARGV dead node, channel.
+ * KEYS members, holders, refs, seq; ARGV dead node, channel, publish command.
  */
 const REAP_LUA = `${LET_GO}
 local prefix = ARGV[1] .. ' '

@@ -11,16 +11,20 @@ import type {
   LogEntry,
   TopicHead,
 } from "@lifeline/protocol";
+import { type Cluster, Redis } from "ioredis";
 import { createAppendBatcher } from "./append-batcher.js";
+import { createShardedChannels } from "./cluster/sharded-channels.js";
 import { decodeLatest, decodeLive, decodeStream, encodeData, type StreamItem } from "./codec.js";
-import { openConnection, type TrackedConnection } from "./connection.js";
+import { openClusterConnection, openConnection, type TrackedConnection } from "./connection.js";
 import { createRedisControl } from "./control.js";
 import { RedisBrokerError, RedisBrokerErrorCode } from "./errors.js";
 import { controlChannel, topicKeys } from "./keys.js";
+import { createPlainChannels, type LiveChannelEvents, type LiveChannels } from "./live-channels.js";
 import { scripts } from "./offsets.js";
 import { type RedisBrokerOptions, resolveOptions } from "./options.js";
 import { createRedisPresence } from "./redis-presence.js";
-import { createReplicationBarrier } from "./replication-barrier.js";
+import { sameWriter, writerOf } from "./replication.js";
+import { createReplicationBarrier, type ReplicationBarrier } from "./replication-barrier.js";
 import type { TopicRead } from "./sequencer.js";
 import { createRedisSessions } from "./sessions.js";
 import { createTopicFeed, type TopicFeed } from "./topic-feed.js";
@@ -35,12 +39,19 @@ const MAX_BATCHES_IN_FLIGHT = 2;
 /** Entries per XRANGE page; a read pages until it reaches the head. */
 const PAGE_SIZE = 500;
 
+/** A broker on Redis: fan-out across server nodes, history in Redis Streams. */
 export interface RedisBroker extends Broker {
   latest(topic: string, query?: LatestQuery): Promise<LatestRead>;
   /** Resolves once both Redis connections are up; rejects if the broker closes first. */
   ready(): Promise<void>;
   /** Called whenever `health()` changes (Redis lost or back, or its detail). Returns the undo. */
   onHealthChange(listener: (health: BrokerHealth) => void): () => void;
+  /**
+   * The Redis masters the broker sends its commands to now, as `host:port`: the one it is
+   * connected to (with Sentinel, the current master, which changes with a fail-over), or
+   * every master in a cluster's slot table. Empty while a single Redis is unreachable.
+   */
+  masters(): string[];
 }
 
 interface PendingAppend {
@@ -78,17 +89,20 @@ function isConnectionError(error: unknown): boolean {
   );
 }
 
+/** Creates a broker on Redis (or Sentinel); pass it as the server's `broker`. */
 export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker {
   const opts = resolveOptions(options);
   const newEpoch = epochSource();
   const { logger } = opts;
   const source = { url: opts.url, redis: opts.redis, sentinel: opts.sentinel };
   const guard = opts.epochPerMaster ? "1" : "0";
+  // Sharded pub/sub keeps a topic's messages on its slot's master (cluster/sharded-channels.ts).
+  const publishCommand = opts.cluster === undefined ? "PUBLISH" : "SPUBLISH";
   const ping =
     opts.pingIntervalMs > 0
       ? { intervalMs: opts.pingIntervalMs, timeoutMs: opts.pingTimeoutMs }
       : undefined;
-  const command: TrackedConnection = openConnection(source, {
+  const commandOptions = {
     role: "command",
     commandTimeoutMs: opts.commandTimeoutMs,
     // Redis answers a PING only after the WAITs sent before it (at most two, see
@@ -99,16 +113,11 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
         : { ...ping, timeoutMs: ping.timeoutMs + 2 * opts.waitForReplication.timeoutMs },
     reconnect: opts.reconnect,
     logger,
-  });
-  // The subscriber's commands (SUBSCRIBE, PING) get a deadline too: its ready check must
-  // not hang on a Redis that accepts connections but never answers.
-  const subscriber: TrackedConnection = openConnection(source, {
-    role: "subscriber",
-    commandTimeoutMs: opts.commandTimeoutMs,
-    ping,
-    reconnect: opts.reconnect,
-    logger,
-  });
+  };
+  const command: TrackedConnection<Redis | Cluster> =
+    opts.cluster === undefined
+      ? openConnection(source, commandOptions)
+      : openClusterConnection(opts.cluster, commandOptions, opts.pingIntervalMs || 1000);
   const feeds = new Map<string, FeedSlot>();
   const topicsByChannel = new Map<string, string>();
   const sessions = createRedisSessions(command, {
@@ -117,18 +126,77 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
     lingerMs: opts.sessionLingerMs,
     logger,
   });
-  const control = createRedisControl(command, subscriber, controlChannel(opts.keyPrefix), logger);
   let closed = false;
   const healthListeners = new Set<(health: BrokerHealth) => void>();
   let lastHealth: BrokerHealth | undefined;
   let warnedDown = false;
   const failedAttempt = (h: BrokerHealth) => /connection (reconnecting|end)/.test(h.detail ?? "");
 
+  function feedsOf(channels: readonly string[]): TopicFeed[] {
+    return channels.flatMap((channel) => {
+      const topic = topicsByChannel.get(channel);
+      const slot = topic === undefined ? undefined : feeds.get(topic);
+      return slot === undefined ? [] : [slot.feed];
+    });
+  }
+
+  // The subscriber's commands (SUBSCRIBE, PING) get a deadline too: its ready check must
+  // not hang on a Redis that accepts connections but never answers.
+  const liveOptions = { ...commandOptions, role: "subscriber" };
+  const liveEvents: LiveChannelEvents = {
+    message(channel, payload) {
+      if (control.onMessage(channel, payload) || presence.onMessage(channel, payload)) return;
+      const topic = topicsByChannel.get(channel);
+      if (topic === undefined) return;
+      const entries = decodeLive(topic, payload);
+      if (entries === undefined) {
+        logger.warn({ topic, channel }, "redis broker: ignored a malformed live message");
+        return;
+      }
+      const feed = feeds.get(topic)?.feed;
+      for (const entry of entries) feed?.push(entry);
+    },
+    // What Redis holds may change while a connection is down (fail-over, restart): live
+    // entries wait until a fill has checked it (topic-feed.ts, suspend).
+    lost: (channels) => {
+      for (const feed of feedsOf(channels)) feed.suspend();
+    },
+    // Entries appended while a channel was not subscribed exist only in the stream.
+    restored: (channels) => {
+      control.resubscribe();
+      presence.restored(channels);
+      for (const feed of feedsOf(channels)) feed.resync();
+    },
+    statusChange: () => reportHealth(),
+  };
+  const live: LiveChannels =
+    opts.cluster === undefined
+      ? createPlainChannels(source, liveOptions, liveEvents)
+      : createShardedChannels(command.redis as Cluster, liveOptions, liveEvents);
+  const controlName = controlChannel(opts.keyPrefix);
+  const control = createRedisControl(
+    {
+      // A shard channel on a cluster: its own slot, one master and its replicas.
+      publish: (payload) =>
+        command.redis instanceof Redis
+          ? command.redis.publish(controlName, payload)
+          : command.redis.spublish(controlName, payload),
+      listen: () => live.add(controlName),
+    },
+    controlName,
+    logger,
+  );
+
+  function problems(): string[] {
+    const down = command.isReady() ? [] : [command.describe()];
+    return [...down, ...live.problems()];
+  }
+
   function health(): BrokerHealth {
     if (closed) return { healthy: false, detail: "redis broker closed" };
-    const down = [command, subscriber].filter((c) => !c.isReady());
+    const down = problems();
     if (down.length === 0) return { healthy: true };
-    return { healthy: false, detail: down.map((c) => c.describe()).join("; ") };
+    return { healthy: false, detail: down.join("; ") };
   }
 
   function reportHealth(): void {
@@ -143,16 +211,10 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
     lastHealth = now;
     for (const listener of [...healthListeners]) listener(now);
   }
-  command.onStatusChange(reportHealth);
-  subscriber.onStatusChange(reportHealth);
-  // What Redis holds may change while a connection is down (fail-over, restart): live
-  // entries wait until a fill has checked it (topic-feed.ts, suspend).
-  for (const connection of [command, subscriber]) {
-    connection.onStatusChange(() => {
-      if (connection.isReady()) return;
-      for (const slot of feeds.values()) slot.feed.suspend();
-    });
-  }
+  command.onStatusChange(() => {
+    if (!command.isReady()) for (const slot of feeds.values()) slot.feed.suspend();
+    reportHealth();
+  });
 
   function unavailable(action: string): RedisBrokerError {
     if (closed)
@@ -160,10 +222,9 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
         RedisBrokerErrorCode.Closed,
         `cannot ${action}: the broker is closed`,
       );
-    const down = [command, subscriber].filter((c) => !c.isReady()).map((c) => c.describe());
     return new RedisBrokerError(
       RedisBrokerErrorCode.Unavailable,
-      `cannot ${action}: ${down.join("; ")}`,
+      `cannot ${action}: ${problems().join("; ") || "redis unreachable"}`,
     );
   }
 
@@ -191,18 +252,29 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   }
 
   const wait = opts.waitForReplication;
-  const barrier = createReplicationBarrier(() =>
-    command.redis.wait(wait?.replicas ?? 0, wait?.timeoutMs ?? 0),
-  );
+  /** One per connection a write goes out on: one for a single Redis, one per cluster master. */
+  const barriers = new WeakMap<Redis, ReplicationBarrier>();
+  function barrierOf(writer: Redis): ReplicationBarrier {
+    let barrier = barriers.get(writer);
+    if (barrier === undefined) {
+      barrier = createReplicationBarrier(() =>
+        writer.wait(wait?.replicas ?? 0, wait?.timeoutMs ?? 0),
+      );
+      barriers.set(writer, barrier);
+    }
+    return barrier;
+  }
 
   /**
    * WAIT on the connection that made the append: it returns once `replicas` replicas have
    * every write this connection made before it, or at the timeout with how many did; one
-   * WAIT serves every append sent before it (replication-barrier.ts).
+   * WAIT serves every append sent before it (replication-barrier.ts). On a cluster each
+   * master's connection has its own barrier.
    */
   async function confirmReplicated(
     action: string,
     { replicas, timeoutMs }: { readonly replicas: number; readonly timeoutMs: number },
+    barrier: ReplicationBarrier,
     ticket: number,
     online: number,
   ): Promise<void> {
@@ -244,6 +316,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
       perEntry.push(dedupeKey === undefined ? 0 : redisKeys.length, json);
       perEntry.push(conflate ? 1 : 0, conflate?.key ?? "", conflate?.json ?? "");
     }
+    const writer = wait === undefined ? undefined : writerOf(command.redis, keys.meta);
     let reply: [[number, string, number, number][], number];
     try {
       reply = (await scripts.append.run(command.redis, redisKeys, [
@@ -256,6 +329,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
         wait === undefined ? "0" : "1",
         items.length,
         opts.maxConflatedKeys,
+        publishCommand,
         ...perEntry,
       ])) as [[number, string, number, number][], number];
     } catch (error) {
@@ -264,7 +338,10 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
     const [results, online] = reply;
     // The ticket is taken once Redis ran the script (which may have been re-sent as EVAL
     // after NOSCRIPT): any WAIT sent from now on covers it.
-    if (wait !== undefined) await confirmReplicated(action, wait, barrier.wrote(), online);
+    if (wait !== undefined) {
+      const barrier = sameWriter(command.redis, keys.meta, writer, action, barrierOf);
+      await confirmReplicated(action, wait, barrier, barrier.wrote(), online);
+    }
     return results.map(([offset, epoch, ts, duplicate]) => ({
       offset,
       epoch,
@@ -329,7 +406,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
     topicsByChannel.set(channel, topic);
     const started = (async () => {
       // Subscribe before reading the head: every offset above that head then arrives live.
-      await subscriber.redis.subscribe(channel);
+      await live.add(channel);
       await feed.start();
     })();
     return { feed, channel, started };
@@ -339,46 +416,20 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
     if (feeds.get(topic) !== slot) return;
     feeds.delete(topic);
     topicsByChannel.delete(slot.channel);
-    if (subscriber.isReady()) {
-      subscriber.redis.unsubscribe(slot.channel).catch((error: unknown) => {
-        logger.debug({ err: error, topic }, "redis broker: unsubscribe failed");
-      });
-    }
+    live.remove(slot.channel);
   }
 
-  subscriber.redis.on("message", (channel: string, payload: string) => {
-    if (control.onMessage(channel, payload)) return;
-    const topic = topicsByChannel.get(channel);
-    if (topic === undefined) return;
-    const entries = decodeLive(topic, payload);
-    if (entries === undefined) {
-      logger.warn({ topic, channel }, "redis broker: ignored a malformed live message");
-      return;
-    }
-    const feed = feeds.get(topic)?.feed;
-    for (const entry of entries) feed?.push(entry);
-  });
-
-  // After a reconnect the channels are subscribed again first, then every feed reads what
-  // was appended while it was away. Either connection may come back first, so both ask.
-  subscriber.onReady(() => {
-    control.resubscribe();
-    const channels = [...topicsByChannel.keys()];
-    if (channels.length === 0) return;
-    subscriber.redis.subscribe(...channels).then(
-      () => {
-        for (const slot of feeds.values()) slot.feed.resync();
-      },
-      (error: unknown) => logger.warn({ err: error }, "redis broker: resubscribe failed"),
-    );
-  });
+  // After a reconnect every feed reads what was appended while it was away; the channels'
+  // own reconnects are reported by `restored` (see liveEvents).
   command.onReady(() => {
+    control.resubscribe();
     for (const slot of feeds.values()) slot.feed.resync();
   });
 
   const presence = createRedisPresence({
     command,
-    subscriber,
+    live,
+    publishCommand,
     keyPrefix: opts.keyPrefix,
     nodeTimeoutMs: opts.presenceNodeTimeoutMs,
     logger,
@@ -390,7 +441,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
     sessions,
     control: { publish: control.publish, subscribe: control.subscribe },
     ready: async () => {
-      await Promise.all([command.ready(), subscriber.ready()]);
+      await Promise.all([command.ready(), live.ready()]);
     },
 
     async append(
@@ -425,8 +476,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
     async subscribe(topic: string, listener: EntryListener): Promise<() => Promise<void>> {
       let slot = feeds.get(topic);
       if (slot === undefined) {
-        if (closed || !command.isReady() || !subscriber.isReady())
-          throw unavailable(`subscribe to "${topic}"`);
+        if (closed || !command.isReady()) throw unavailable(`subscribe to "${topic}"`);
         slot = startFeed(topic);
         feeds.set(topic, slot);
       }
@@ -500,6 +550,21 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
 
     health,
 
+    masters() {
+      const client = command.redis;
+      if (client instanceof Redis) {
+        const { remoteAddress, remotePort } = client.stream ?? {};
+        return command.isReady() && remoteAddress !== undefined
+          ? [`${remoteAddress}:${remotePort}`]
+          : [];
+      }
+      // The slot table, not the connection pool: the pool holds a node only once ioredis
+      // has connected to it, the table every master as soon as the cluster is ready.
+      const masters = new Set<string>();
+      for (const nodes of client.slots) if (nodes?.[0] !== undefined) masters.add(nodes[0]);
+      return [...masters];
+    },
+
     onHealthChange(listener) {
       healthListeners.add(listener);
       return () => {
@@ -515,7 +580,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
       healthListeners.clear();
       feeds.clear();
       topicsByChannel.clear();
-      await Promise.all([command.close(), subscriber.close()]);
+      await Promise.all([command.close(), live.close()]);
     },
   };
 }

@@ -6,15 +6,20 @@ import type {
   PresenceListener,
   PresenceWatch,
 } from "@lifeline/protocol";
+import type { Cluster, Redis } from "ioredis";
 import type { TrackedConnection } from "./connection.js";
 import { topicKeys } from "./keys.js";
+import type { LiveChannels } from "./live-channels.js";
 import type { Logger } from "./logger.js";
 import { createNodeLiveness } from "./presence-nodes.js";
 import { presenceScripts } from "./presence-scripts.js";
 
 export interface RedisPresenceOptions {
-  readonly command: TrackedConnection;
-  readonly subscriber: TrackedConnection;
+  readonly command: TrackedConnection<Redis | Cluster>;
+  /** The broker's pub/sub side: the diff channels are subscribed there. */
+  readonly live: LiveChannels;
+  /** PUBLISH, or SPUBLISH on a cluster (the diff channel shares the topic's slot). */
+  readonly publishCommand: "PUBLISH" | "SPUBLISH";
   readonly keyPrefix: string;
   readonly nodeTimeoutMs: number;
   readonly logger: Logger;
@@ -23,6 +28,16 @@ export interface RedisPresenceOptions {
 }
 
 export interface RedisPresence extends BrokerPresence {
+  /**
+   * A message the broker's live channels received: handled (true) if it was on a diff
+   * channel, whatever it held.
+   */
+  onMessage(channel: string, payload: string): boolean;
+  /**
+   * These channels are subscribed again after a drop: diffs published meanwhile are lost,
+   * so the topics watched on them are read again.
+   */
+  restored(channels: readonly string[]): void;
   close(): void;
 }
 
@@ -50,7 +65,7 @@ interface Diff {
  * it again, and lets go of what it could not release while Redis was away.
  */
 export function createRedisPresence(options: RedisPresenceOptions): RedisPresence {
-  const { command, subscriber, logger, keyPrefix } = options;
+  const { command, live, logger, keyPrefix, publishCommand } = options;
   const node = randomBytes(8).toString("hex");
   const held = new Map<string, Map<string, PresenceEntry>>();
   const unreleased = new Map<string, Set<string>>();
@@ -68,7 +83,11 @@ export function createRedisPresence(options: RedisPresenceOptions): RedisPresenc
     logger,
     reapTopic: async (dead, topic) => {
       const keys = keysOf(topic);
-      await presenceScripts.reap.run(command.redis, keys.presence, [dead, keys.presenceChannel]);
+      await presenceScripts.reap.run(command.redis, keys.presence, [
+        dead,
+        keys.presenceChannel,
+        publishCommand,
+      ]);
     },
     onHeartbeatLost: () => reassert(),
   });
@@ -83,6 +102,7 @@ export function createRedisPresence(options: RedisPresenceOptions): RedisPresenc
         entry.clientId,
         json,
         keys.presenceChannel,
+        publishCommand,
       ]),
     ]);
   }
@@ -93,6 +113,7 @@ export function createRedisPresence(options: RedisPresenceOptions): RedisPresenc
       node,
       clientId,
       keys.presenceChannel,
+      publishCommand,
     ]);
     // Queued after the release on the same connection, so a later hold's SADD comes after.
     const forgotten =
@@ -127,27 +148,28 @@ export function createRedisPresence(options: RedisPresenceOptions): RedisPresenc
 
   // --- watching ---
 
-  subscriber.redis.on("message", (channel: string, payload: string) => {
+  function onMessage(channel: string, payload: string): boolean {
     const feed = feedsByChannel.get(channel);
-    if (feed === undefined) return;
+    if (feed === undefined) return false;
     const diff = parseDiff(payload);
     if (diff === undefined) {
       logger.warn({ topic: feed.topic }, "redis presence: ignored a malformed diff");
-      return;
-    }
-    if (feed.buffer) feed.buffer.push(diff);
+    } else if (feed.buffer) feed.buffer.push(diff);
     else emit(feed, applyDiff(feed, diff));
-  });
+    return true;
+  }
 
-  subscriber.onReady(() => {
-    // Diffs published while the subscriber was away are lost: read each topic again and
-    // report the difference as one change.
-    for (const feed of feeds.values()) {
+  function restored(channels: readonly string[]): void {
+    // Diffs published while the channel was not subscribed are lost: read each topic again
+    // and report the difference as one change.
+    for (const channel of channels) {
+      const feed = feedsByChannel.get(channel);
+      if (feed === undefined) continue;
       feed.buffer ??= [];
       feed.started = load(feed, true);
       feed.started.catch((error: unknown) => warn("resynchronise", feed.topic, error));
     }
-  });
+  }
 
   /** The topic's members (as stored) with the number of the latest change they include. */
   async function snapshot(topic: string): Promise<[number, string[]]> {
@@ -158,8 +180,8 @@ export function createRedisPresence(options: RedisPresenceOptions): RedisPresenc
     ];
   }
 
+  /** Reads the members; the feed's channel is subscribed first, so no diff falls between. */
   async function load(feed: Feed, report: boolean): Promise<void> {
-    await subscriber.redis.subscribe(feed.channel);
     const [seq, values] = await snapshot(feed.topic);
     const next = new Map<string, PresenceEntry>();
     for (const value of values) {
@@ -189,9 +211,7 @@ export function createRedisPresence(options: RedisPresenceOptions): RedisPresenc
     if (feeds.get(feed.topic) !== feed) return;
     feeds.delete(feed.topic);
     feedsByChannel.delete(feed.channel);
-    if (subscriber.isReady()) {
-      subscriber.redis.unsubscribe(feed.channel).catch(() => {});
-    }
+    live.remove(feed.channel);
   }
 
   function startFeed(topic: string): Feed {
@@ -206,11 +226,14 @@ export function createRedisPresence(options: RedisPresenceOptions): RedisPresenc
     };
     feeds.set(topic, feed);
     feedsByChannel.set(channel, feed);
-    feed.started = load(feed, false);
+    feed.started = live.add(channel).then(() => load(feed, false));
     return feed;
   }
 
   return {
+    onMessage,
+    restored,
+
     async hold(topic, entry) {
       if (closed) throw options.unavailable(`hold presence on "${topic}"`);
       liveness.start();
@@ -248,7 +271,7 @@ export function createRedisPresence(options: RedisPresenceOptions): RedisPresenc
     },
 
     async watch(topic, listener): Promise<PresenceWatch> {
-      if (closed || !command.isReady() || !subscriber.isReady()) {
+      if (closed || !command.isReady() || live.problems().length > 0) {
         throw options.unavailable(`watch presence of "${topic}"`);
       }
       liveness.start();

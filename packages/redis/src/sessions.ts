@@ -4,6 +4,7 @@ import type {
   SessionRecord,
   SessionTarget,
 } from "@lifeline/protocol";
+import type { Cluster, Redis } from "ioredis";
 import type { TrackedConnection } from "./connection.js";
 import { sessionKeys } from "./keys.js";
 import type { Logger } from "./logger.js";
@@ -60,7 +61,7 @@ function decode(json: unknown): Stored | undefined {
  * dies stops, and its sessions stop being live `ttlMs` later at most.
  */
 export function createRedisSessions(
-  command: TrackedConnection,
+  command: TrackedConnection<Redis | Cluster>,
   options: RedisSessionOptions,
 ): SessionDirectory & { close(): void } {
   const { ttlMs, lingerMs, keyPrefix, logger } = options;

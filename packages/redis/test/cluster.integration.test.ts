@@ -1,11 +1,11 @@
 import type { LifelineClient } from "@lifeline/client";
 import { type RedisServer, startRedisServer } from "@lifeline/test-support";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { WebSocket } from "ws";
 import { createRedisBroker, type RedisBroker } from "../src/index.js";
 import { type ClusterNode, startingAt, startNode, startNodeProcess } from "./cluster.js";
-import { checkDeliveries, type DeliveryReport } from "./delivery-check.js";
+import { expectExactlyOnce } from "./exactly-once.js";
 import { range, within } from "./helpers.js";
+import { openRawConnection } from "./raw-connection.js";
 import { createRecordingClient, type RecordingClient } from "./recording-client.js";
 
 type PublishAck = Awaited<ReturnType<LifelineClient["publish"]>>;
@@ -48,47 +48,6 @@ async function observer(keyPrefix: string): Promise<RedisBroker> {
   disposers.push(() => broker.close());
   await within(broker.ready(), "observer broker ready", 5000);
   return broker;
-}
-
-/** What a clean delivery of offsets 1..head of one epoch looks like. */
-function clean(epoch: string, head: number): Partial<DeliveryReport> {
-  return {
-    count: head,
-    duplicates: [],
-    gaps: [],
-    outOfOrder: [],
-    epochs: [epoch],
-    first: { epoch, offset: 1 },
-    last: { epoch, offset: head },
-  };
-}
-
-/** Both what the server sent and what the application saw, for every client. */
-function reports(clients: readonly RecordingClient[], topic: string) {
-  return clients.map((c) => ({
-    name: c.name,
-    wire: checkDeliveries(c.topic(topic).wire),
-    handled: checkDeliveries(c.topic(topic).handled),
-    gaps: c.gaps.length,
-    duplicatesDropped: c.client.stats().duplicatesDropped,
-  }));
-}
-
-function expectExactlyOnce(
-  clients: readonly RecordingClient[],
-  topic: string,
-  epoch: string,
-  head: number,
-): void {
-  const want = clean(epoch, head);
-  for (const report of reports(clients, topic)) {
-    expect(report, report.name).toMatchObject({
-      wire: want,
-      handled: want,
-      gaps: 0,
-      duplicatesDropped: 0,
-    });
-  }
 }
 
 describe("three nodes on one Redis", () => {
@@ -217,50 +176,6 @@ describe("three nodes on one Redis", () => {
   });
 });
 
-interface Frame {
-  readonly type: string;
-  readonly id?: string;
-  readonly ok?: boolean;
-  readonly result?: { offset: number; epoch: string };
-}
-
-/** A bare protocol connection, so a test chooses the publish ids itself. */
-async function rawConnection(url: string, clientId: string) {
-  const socket = new WebSocket(`${url}?client_id=${clientId}&version=1&role=test`, "lifeline.v1");
-  disposers.push(() => socket.terminate());
-  const frames: Frame[] = [];
-  const waiting = new Set<() => void>();
-  socket.on("message", (raw) => {
-    frames.push(JSON.parse(String(raw)) as Frame);
-    for (const wake of [...waiting]) wake();
-  });
-  function next(match: (frame: Frame) => boolean, label: string): Promise<Frame> {
-    const found = frames.find(match);
-    if (found) return Promise.resolve(found);
-    let wake = () => {};
-    const arrived = new Promise<Frame>((resolve) => {
-      wake = () => {
-        const frame = frames.find(match);
-        if (frame) resolve(frame);
-      };
-      waiting.add(wake);
-    });
-    return within(arrived, label, 5000).finally(() => waiting.delete(wake));
-  }
-  await next((f) => f.type === "hello", `hello from ${url}`);
-  return {
-    async publish(id: string, topic: string, data: unknown): Promise<Frame> {
-      socket.send(JSON.stringify({ type: "publish", id, topic, data }));
-      return await next((f) => f.type === "response" && f.id === id, `ack of ${id}`);
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        socket.once("close", () => resolve());
-        socket.close(1000);
-      }),
-  };
-}
-
 describe("idempotent publishes across nodes", () => {
   it("appends a publish retried through another node once and acknowledges both alike", async () => {
     const p = prefix();
@@ -275,18 +190,18 @@ describe("idempotent publishes across nodes", () => {
     await watcher.subscribed("jobs");
 
     // Through A, then the same client_id and id again through B (A's ack was "lost").
-    const onA = await rawConnection(a.url, "worker-7");
+    const onA = await openRawConnection(disposers, a.url, "worker-7");
     const first = await onA.publish("job-1", "jobs", { n: 1 });
     await onA.close();
-    const onB = await rawConnection(b.url, "worker-7");
+    const onB = await openRawConnection(disposers, b.url, "worker-7");
     const retried = await onB.publish("job-1", "jobs", { n: 1 });
     expect(first).toMatchObject({ ok: true, result: { offset: 1 } });
     expect(retried).toEqual(first);
 
     // The same id sent through A and B at the same time: still one append.
     const [onA2, onB2] = await Promise.all([
-      rawConnection(a.url, "worker-8"),
-      rawConnection(b.url, "worker-8"),
+      openRawConnection(disposers, a.url, "worker-8"),
+      openRawConnection(disposers, b.url, "worker-8"),
     ]);
     const both = await Promise.all([
       onA2.publish("job-2", "jobs", { n: 2 }),
@@ -296,7 +211,7 @@ describe("idempotent publishes across nodes", () => {
     expect(both[1]).toEqual(both[0]);
 
     // The id is scoped by client_id: another client's "job-1" is a new message.
-    const other = await rawConnection(c.url, "worker-9");
+    const other = await openRawConnection(disposers, c.url, "worker-9");
     expect(await other.publish("job-1", "jobs", { n: 3 })).toMatchObject({
       ok: true,
       result: { offset: 3 },

@@ -1,4 +1,5 @@
 import { createServer, type LifelineServer } from "@lifeline/server";
+import { QUICK_CLOSE } from "@lifeline/test-support";
 import { createRedisBroker, type RedisBroker, type RedisBrokerOptions } from "../src/index.js";
 import { startFixture } from "./cluster-process.js";
 import { within } from "./helpers.js";
@@ -40,7 +41,7 @@ export async function startNode(name: string, options: RedisBrokerOptions): Prom
     async stop() {
       if (stopped) return;
       stopped = true;
-      await server.close({ reconnectAfterMs: 0 });
+      await server.close(QUICK_CLOSE);
       await broker.close();
     },
   };

@@ -293,6 +293,7 @@ describe("Redis restart", () => {
     await b.subscribe("restart", recorder.listener);
     const before = await a.append("restart", "before");
     await recorder.waitForCount(1);
+    expect(a.masters()).toEqual([`127.0.0.1:${server.port}`]);
 
     await server.stop();
     const commandDown = (h: BrokerHealth) => /command connection/.test(h.detail ?? "");
@@ -300,6 +301,7 @@ describe("Redis restart", () => {
     expect(a.health().detail).toMatch(
       /redis command connection (connecting|reconnecting|close|end)/,
     );
+    expect(a.masters()).toEqual([]);
     const failed = a.append("restart", "during");
     await expect(failed).rejects.toMatchObject({ code: RedisBrokerErrorCode.Unavailable });
     await expect(failed).rejects.toThrow(/nothing was appended/);

@@ -169,6 +169,8 @@ describe.skipIf(skipWithout("redis-sentinel", redisSentinelAvailability()))(
       await group.waitForMaster(promoted, 10_000);
       // Node B, which appended nothing, found the promoted master by itself too.
       await waitForHealth(b, (h) => h.healthy, 15_000);
+      expect(a.masters()).toEqual([`127.0.0.1:${promoted}`]);
+      expect(b.masters()).toEqual([`127.0.0.1:${promoted}`]);
 
       const history = await b.readSince(TOPIC, 0, undefined);
       expect(history.complete).toBe(true);

@@ -1,4 +1,4 @@
-import type { Server as HttpServer, IncomingMessage } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { CloseCode, truncateCloseReason } from "@lifeline/protocol";
 import type { WebSocket, WebSocketServer } from "ws";
@@ -34,8 +34,6 @@ export interface Admitted<Principal> {
 
 export interface AdmissionDeps<Principal> {
   readonly wss: WebSocketServer;
-  readonly httpServer: HttpServer;
-  readonly ownsHttp: boolean;
   readonly accept: (admitted: Admitted<Principal>) => void;
   readonly nextId: () => string;
 }
@@ -51,9 +49,13 @@ class HandshakeTimeout extends Error {
   override readonly name = "HandshakeTimeout";
 }
 
+/** Takes an upgrade request for the endpoint's path (true), or leaves it untouched (false). */
+export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
+
 /**
- * The `upgrade` listener (PROTOCOL.md, "Connecting: endpoint and handshake"). Refusals
- * that need no WebSocket answer
+ * Admits upgrade requests (PROTOCOL.md, "Connecting: endpoint and handshake"): the one
+ * path every upgrade takes, whether the server's own `upgrade` listener or the
+ * application (`handleUpgrade`) hands it over. Refusals that need no WebSocket answer
  * with a plain HTTP status before the upgrade (origin 403, global limit or broker outage 503, per-address
  * limit and handshake rate 429); everything the client must be told with a close code
  * (4400, 4401, 4403, 4429 for a client_id's handshake rate or takeover, 4500) is decided
@@ -62,10 +64,10 @@ class HandshakeTimeout extends Error {
 export function createUpgradeHandler<Principal>(
   ctx: ServerContext<Principal>,
   deps: AdmissionDeps<Principal>,
-): (request: IncomingMessage, socket: Duplex, head: Buffer) => void {
+): UpgradeHandler {
   const { opts, logger, counters, registry } = ctx;
   const { clock, limits } = opts;
-  const { wss, httpServer, ownsHttp } = deps;
+  const { wss } = deps;
 
   const fail = (reason: string): void => bump(counters.handshakeFailures, reason);
   const limitReporter = createLimitReporter(counters, logger);
@@ -93,12 +95,15 @@ export function createUpgradeHandler<Principal>(
    * A throw inside an `upgrade` listener would crash the process (it runs in the HTTP
    * parser's callback): whatever fails in a hook or here drops that one socket instead.
    */
-  function onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+  function onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const target = parseTarget(request.url);
+    if (!target || target.path !== opts.path) return false;
     try {
-      handle(request, socket, head);
+      handle(request, socket, head, target.params);
     } catch (error) {
       crashed(error, socket);
     }
+    return true;
   }
 
   function crashed(error: unknown, socket: Duplex): void {
@@ -107,15 +112,12 @@ export function createUpgradeHandler<Principal>(
     socket.destroy();
   }
 
-  function handle(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const target = parseTarget(request.url);
-    if (!target || target.path !== opts.path) {
-      // Another upgrade listener of an attached server may own this path.
-      if (ownsHttp || httpServer.listenerCount("upgrade") <= 1) {
-        refuseUpgrade(socket, 404, "not found");
-      }
-      return;
-    }
+  function handle(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    params: ReadonlyMap<string, string>,
+  ): void {
     socket.on("error", ignoreSocketError);
     if (ctx.isClosing()) {
       fail("closing");
@@ -148,7 +150,7 @@ export function createUpgradeHandler<Principal>(
       refuseUpgrade(socket, 429, "too many connections from this address", { "Retry-After": "5" });
       return;
     }
-    const checked = checkQuery(target.params, opts.roles);
+    const checked = checkQuery(params, opts.roles);
     const now = clock.now();
     // The client_id's own budget is looked at first, so a client looping on reconnect is
     // turned away (4429) before it spends the handshakes of everyone behind its address. Its

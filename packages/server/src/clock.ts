@@ -6,13 +6,16 @@
 export interface Clock {
   /** Milliseconds since the Unix epoch. */
   now(): number;
+  /** Calls `callback` after `delayMs` milliseconds; returns a handle for `clearTimeout`. */
   setTimeout(callback: () => void, delayMs: number): TimerHandle;
+  /** Cancels a timer set with `setTimeout`. */
   clearTimeout(handle: TimerHandle): void;
 }
 
 /** Opaque timer handle returned by `Clock.setTimeout`. */
 export type TimerHandle = unknown;
 
+/** The real clock: `Date.now` and Node's timers. */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout(callback, delayMs) {

@@ -23,25 +23,39 @@ const noTopics: ReadonlySet<string> = new Set();
 
 /** Figures kept per connection, shown by the status endpoint and logged at close. */
 export interface ConnectionCounters {
+  /** Messages received from the client. */
   messagesIn: number;
+  /** Messages sent to the client. */
   messagesOut: number;
+  /** Bytes received from the client. */
   bytesIn: number;
+  /** Bytes sent to the client. */
   bytesOut: number;
+  /** Invalid messages answered with an error, socket errors and failed deliveries. */
   errors: number;
 }
 
 /** A read-only view of a live connection, for the application and the status endpoint. */
 export interface ConnectionInfo<Principal = unknown> {
+  /** The connection's id, as sent in `hello.connection_id`. */
   readonly id: string;
+  /** The client's `client_id`, stable across its reconnects. */
   readonly clientId: string;
+  /** The role the client connected with (what it said, unless `authenticate` checked it). */
   readonly role: string;
+  /** What `authenticate` returned (`undefined` without the hook). */
   readonly principal: Principal;
+  /** The client's address (from `X-Forwarded-For` behind a trusted proxy). */
   readonly remoteAddress: string;
+  /** The upgrade request's `User-Agent`, when it had one. */
   readonly userAgent: string | undefined;
   /** Milliseconds since the Unix epoch. */
   readonly connectedAt: number;
+  /** Milliseconds since the Unix epoch of the latest frame from the client. */
   readonly lastActivityAt: number;
+  /** The connection's counters. */
   readonly counters: Readonly<ConnectionCounters>;
+  /** The topics it is subscribed to. */
   readonly subscriptions: ReadonlySet<string>;
 }
 

@@ -6,7 +6,9 @@ import { type CloseCode, ErrorCode } from "@lifeline/protocol";
  * message, so stack traces and internals never leak.
  */
 export class MethodError extends Error {
+  /** Always `"MethodError"`. */
   override readonly name = "MethodError";
+  /** The code the client receives in the failed `response`. */
   readonly code: string;
 
   constructor(code: string, message: string, options?: { cause?: unknown }) {
@@ -21,7 +23,9 @@ export class MethodError extends Error {
  * connect) and `message` as the close reason, cut to 123 bytes.
  */
 export class AuthError extends Error {
+  /** Always `"AuthError"`. */
   override readonly name = "AuthError";
+  /** The close code the socket is closed with: 4401 or 4403. */
   readonly closeCode: CloseCode;
 
   constructor(message: string, closeCode: CloseCode = 4401, options?: { cause?: unknown }) {
@@ -45,8 +49,11 @@ export const ServerErrorCode = {
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 
+/** An error the server throws to the application, with a stable `code` (`ServerErrorCode`). */
 export class LifelineServerError extends Error {
+  /** Always `"LifelineServerError"`. */
   override readonly name = "LifelineServerError";
+  /** A stable code from `ServerErrorCode`. */
   readonly code: ServerErrorCode;
 
   constructor(code: ServerErrorCode, message: string, options?: { cause?: unknown }) {

@@ -53,3 +53,16 @@ export function warnAboutExposure(
     server.off("listening", check);
   };
 }
+
+/**
+ * Logs `exposureWarnings` for the local address of a socket the application handed over
+ * (`noServer`): the server learns where it is reachable only from its first upgrade.
+ */
+export function warnAboutExposureOnce(
+  opts: Pick<ResolvedOptions<unknown>, "authenticate" | "status">,
+  logger: Log,
+  local: AddressInfo | object,
+): void {
+  const address = "port" in local && "address" in local ? (local as AddressInfo) : null;
+  for (const warning of exposureWarnings(opts, address)) logger.warn(warning);
+}

@@ -6,7 +6,9 @@ import type { ServerStats } from "./stats.js";
 
 /** `GET /health` body (README, "Observability"). */
 export interface HealthReport {
+  /** `ok` (HTTP 200), or `degraded` (the broker is unhealthy) and `closing` (HTTP 503). */
   readonly status: "ok" | "degraded" | "closing";
+  /** The WebSocket endpoint and the broker, each healthy or not. */
   readonly services: {
     readonly websocket: { readonly healthy: boolean; readonly activeConnections: number };
     readonly broker: { readonly healthy: boolean; readonly detail?: string };
@@ -23,11 +25,31 @@ export interface EndpointSources {
 }
 
 /**
+ * Serves Lifeline's HTTP endpoints on a request, or passes it on: true when it took the
+ * request; false (after calling `next`, when given) when the request is for another path.
+ * Shaped as a connect/Express middleware, so `app.use(handler)` mounts it.
+ */
+export type HttpHandler = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  next?: (error?: unknown) => void,
+) => boolean;
+
+/**
  * `GET /health`, `GET /api/websocket/status` (off unless `status.enabled`, then behind
  * `status.authorize`) and `GET /metrics`. Returns true when it took the request, so it
  * mounts on any Node HTTP server or framework that hands out `req`/`res`.
  */
-export function createHttpHandler(
+export function createHttpHandler(sources: EndpointSources): HttpHandler {
+  const serve = createEndpoints(sources);
+  return (request, response, next) => {
+    if (serve(request, response)) return true;
+    next?.();
+    return false;
+  };
+}
+
+function createEndpoints(
   sources: EndpointSources,
 ): (request: IncomingMessage, response: ServerResponse) => boolean {
   return (request, response) => {

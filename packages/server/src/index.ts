@@ -1,3 +1,11 @@
+/**
+ * The Lifeline server on `ws`: a checked handshake, heartbeats, topics with offsets and history,
+ * requests, limits, a graceful shutdown, `/health` and `/metrics`; on its own port, an
+ * application's HTTP server, or a framework's (`handleUpgrade`).
+ *
+ * @packageDocumentation
+ * @module @lifeline/server
+ */
 export type {
   AppendOptions,
   AppendResult,

@@ -12,9 +12,13 @@ export interface LogFn {
  * does too (wrap a logger whose methods take the message first).
  */
 export interface ServerLogger {
+  /** Logs at debug level: connections accepted and closed cleanly. */
   debug: LogFn;
+  /** Logs at info level: refused handshakes, startup and shutdown. */
   info: LogFn;
+  /** Logs at warn level: what needs attention. */
   warn: LogFn;
+  /** Logs at error level: failures of the server or of a hook. */
   error: LogFn;
   /**
    * Whether a level is on. When present (pino has it), the fields of the per-connection

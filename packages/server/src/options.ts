@@ -18,6 +18,7 @@ export interface TopicAccess {
    * when `authenticate` checks it against the credentials.
    */
   readonly role: string;
+  /** The client's `client_id`. */
   readonly clientId: string;
   /**
    * What the server would decide without the hook (PROTOCOL.md, "Who may publish and
@@ -31,6 +32,7 @@ export interface TopicAccess {
 /** How a second connection with a client_id that is already connected is handled. */
 export type TakeoverPolicy = "replace" | "reject";
 
+/** How the server finds dead connections (PROTOCOL.md, "Liveness"). */
 export interface HeartbeatOptions {
   /**
    * How often the server sends a ping frame and an app `{type:"ping"}`, in milliseconds.
@@ -48,6 +50,7 @@ export interface HeartbeatOptions {
   readonly timeoutMs?: number;
 }
 
+/** A connection's message rate limit, as a token bucket. */
 export interface RateOptions {
   /**
    * Messages per second a connection may send on average (token bucket refill rate).
@@ -61,6 +64,7 @@ export interface RateOptions {
   readonly burst?: number;
 }
 
+/** When repeated bad input closes a connection with 1008. */
 export interface AbuseOptions {
   /**
    * Invalid or rate-limited messages tolerated within `windowMs` before the connection is
@@ -135,6 +139,7 @@ export interface DeltaOptions {
   readonly maxKeys?: number;
 }
 
+/** What one connection, one address and the whole server may hold; each limit with its answer. */
 export interface LimitOptions {
   /**
    * Largest accepted frame in bytes; a bigger one closes the connection with 1009.
@@ -233,6 +238,7 @@ export interface LimitOptions {
   readonly dedupeWindowMs?: number;
 }
 
+/** permessage-deflate settings (RFC 7692). */
 export interface PerMessageDeflateOptions {
   /**
    * Messages smaller than this many bytes are sent uncompressed.
@@ -241,6 +247,7 @@ export interface PerMessageDeflateOptions {
   readonly threshold?: number;
 }
 
+/** The status endpoint, `GET /api/websocket/status`. */
 export interface StatusOptions {
   /**
    * Serves `GET /api/websocket/status` (per-connection details). Off by default because it
@@ -255,6 +262,7 @@ export interface StatusOptions {
   readonly authorize?: (request: IncomingMessage) => boolean | Promise<boolean>;
 }
 
+/** How `close()` drains: the reason, the reconnect spread and the pacing. */
 export interface ShutdownOptions {
   /**
    * Why the server closes, sent in `shutdown` and as the 1012 close reason.
@@ -346,11 +354,15 @@ export interface BrokerOutageOptions {
 
 /** Everything `authenticate` needs to decide; the token never reaches the logs. */
 export interface HandshakeInfo {
+  /** The `client_id` query parameter, checked. */
   readonly clientId: string;
+  /** The `role` query parameter, one of `roles`. */
   readonly role: string;
+  /** The protocol version, 1. */
   readonly version: number;
   /** The `token` query parameter, when present. */
   readonly token: string | undefined;
+  /** The client's address (from `X-Forwarded-For` behind a trusted proxy). */
   readonly remoteAddress: string;
 }
 
@@ -358,9 +370,13 @@ export interface HandshakeInfo {
 export interface RefreshInfo<Principal> {
   /** The principal the connection holds now. */
   readonly principal: Principal;
+  /** The client's `client_id`. */
   readonly clientId: string;
+  /** The role the client connected with. */
   readonly role: string;
+  /** The connection's id, as in `hello.connection_id`. */
   readonly connectionId: string;
+  /** The client's address (from `X-Forwarded-For` behind a trusted proxy). */
   readonly remoteAddress: string;
 }
 
@@ -410,6 +426,7 @@ export interface SessionOptions {
   readonly lingerMs?: number;
 }
 
+/** Options of `createServer`; every one has a default. */
 export interface ServerOptions<Principal = unknown, S extends ContractSpec = ContractSpec> {
   /**
    * Port to listen on (0 for any free one). Ignored when `server` is given.
@@ -424,10 +441,22 @@ export interface ServerOptions<Principal = unknown, S extends ContractSpec = Con
   /**
    * An existing HTTP server to attach to, so one port serves HTTP and WebSocket. The
    * server's `request` handlers stay the application's; use `handleHttp` to mount the
-   * health/status/metrics endpoints.
+   * health/status/metrics endpoints. Upgrades for other paths are left to the
+   * application's other `upgrade` listeners (answered 404 when there are none).
    * @default undefined (the server creates and owns one)
    */
   readonly server?: HttpServer;
+  /**
+   * Neither listen nor attach: the application hands every upgrade request to
+   * `handleUpgrade(request, socket, head)` and mounts `handleHttp`, for frameworks that own
+   * the HTTP server and its `upgrade` event (a Next.js custom server, several WebSocket
+   * endpoints on one server). The handshake is admitted exactly as on a server of its
+   * own. The application's server should answer slow request headers itself: set its
+   * `headersTimeout` to `limits.handshakeTimeoutMs`. Excludes `server` and `port`;
+   * `port` and `address()` then throw `LIFELINE_INVALID_OPTIONS`.
+   * @default false
+   */
+  readonly noServer?: boolean;
   /**
    * Path of the WebSocket endpoint.
    * @default "/ws"
@@ -517,7 +546,9 @@ export interface ServerOptions<Principal = unknown, S extends ContractSpec = Con
    * @default false
    */
   readonly trustProxy?: boolean | readonly string[];
+  /** How dead connections are found; see `HeartbeatOptions` for the defaults. */
   readonly heartbeat?: HeartbeatOptions;
+  /** What a connection, an address and the server may hold; see `LimitOptions` for the defaults. */
   readonly limits?: LimitOptions;
   /**
    * permessage-deflate (RFC 7692). Off by default: it costs CPU and memory per
@@ -525,6 +556,7 @@ export interface ServerOptions<Principal = unknown, S extends ContractSpec = Con
    * @default false
    */
   readonly perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /** The status endpoint; off by default (see `StatusOptions`). */
   readonly status?: StatusOptions;
   /**
    * Where the server logs: a pino logger (a child keeps the application's bindings), any
@@ -632,6 +664,7 @@ export interface ResolvedOptions<Principal> {
   readonly port: number | undefined;
   readonly host: string;
   readonly server: HttpServer | undefined;
+  readonly noServer: boolean;
   readonly path: string;
   readonly contract: Contract | undefined;
   readonly broker: Broker | undefined;
@@ -695,6 +728,18 @@ export function defaultIdentify(principal: unknown): string {
   return "anonymous";
 }
 
+function checkNoServer<Principal>(options: ServerOptions<Principal>): boolean {
+  const noServer = options.noServer ?? false;
+  if (noServer && (options.server !== undefined || options.port !== undefined)) {
+    const given = options.server !== undefined ? "server" : "port";
+    throw new LifelineServerError(
+      ServerErrorCode.InvalidOptions,
+      `noServer excludes "${given}": the application's HTTP server hands upgrades to handleUpgrade`,
+    );
+  }
+  return noServer;
+}
+
 export function resolveOptions<Principal>(
   options: ServerOptions<Principal>,
 ): ResolvedOptions<Principal> {
@@ -707,6 +752,7 @@ export function resolveOptions<Principal>(
     port: options.port,
     host: options.host ?? defaults.host,
     server: options.server,
+    noServer: checkNoServer(options),
     path: options.path ?? defaults.path,
     contract: options.contract,
     broker: options.broker,

@@ -5,13 +5,20 @@ import { endSpan, type Tracer, traceRequest, UNKNOWN_METHOD } from "./tracing.js
 
 /** What a method handler gets besides its params. */
 export interface MethodContext<Principal = unknown> {
+  /** What `authenticate` returned for this connection. */
   readonly principal: Principal;
+  /** The caller's `client_id`. */
   readonly clientId: string;
+  /** The caller's connection id. */
   readonly connectionId: string;
   /** Aborted when the request times out or the connection closes. */
   readonly signal: AbortSignal;
 }
 
+/**
+ * A method's handler: gets the params and the caller's context, returns the result (or a promise of
+ * it).
+ */
 export type MethodHandler<Principal = unknown, Params = unknown, Result = unknown> = (
   params: Params,
   context: MethodContext<Principal>,

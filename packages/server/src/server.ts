@@ -1,11 +1,7 @@
 import { EventEmitter } from "node:events";
-import {
-  createServer as createHttpServer,
-  type Server as HttpServer,
-  type IncomingMessage,
-  type ServerResponse,
-} from "node:http";
+import type { Server as HttpServer, IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import {
   CloseCode,
   type Contract,
@@ -25,7 +21,6 @@ import { WebSocketServer } from "ws";
 import { createUpgradeHandler } from "./admission.js";
 import type { Broker, SessionRecord, SessionTarget } from "./broker.js";
 import { type BrokerOutageWatch, watchBrokerOutage } from "./broker-outage.js";
-import { sleep } from "./clock.js";
 import { checkConflationSupport, conflateEntry } from "./conflation.js";
 import type { ConnectionInfo } from "./connection.js";
 import type { ServerContext } from "./context.js";
@@ -33,9 +28,9 @@ import { createCredentials } from "./credentials.js";
 import { createDeltaTracker } from "./deltas.js";
 import { createDispatcher } from "./dispatch.js";
 import { LifelineServerError, ServerErrorCode } from "./errors.js";
-import { warnAboutExposure } from "./exposure.js";
 import { createSocketWriter } from "./fan-out.js";
-import { createHttpHandler, type HealthReport } from "./http-endpoints.js";
+import { createHttpHandler, type HealthReport, type HttpHandler } from "./http-endpoints.js";
+import { mountHttp } from "./http-mount.js";
 import { createIdGenerator } from "./ids.js";
 import { createLogger, type Log } from "./logging.js";
 import { createMemoryBroker } from "./memory-broker.js";
@@ -55,8 +50,11 @@ import { tracePublish } from "./tracing.js";
 
 /** Result of a publish: where the message landed in the topic's log. */
 export interface PublishResult {
+  /** The topic appended to. */
   readonly topic: string;
+  /** The offset the message got. */
   readonly offset: number;
+  /** The epoch of that offset. */
   readonly epoch: string;
 }
 
@@ -66,7 +64,9 @@ export interface ServerEvents<Principal> {
   topicActive: (topic: string) => void;
   /** A topic lost its last subscriber on this server: producers may idle. */
   topicIdle: (topic: string) => void;
+  /** A connection was accepted and registered. */
   connection: (connection: ConnectionInfo<Principal>) => void;
+  /** A connection closed, with its close code and reason. */
   disconnect: (
     connection: ConnectionInfo<Principal>,
     close: { readonly code: number; readonly reason: string },
@@ -103,11 +103,18 @@ export type ServerMethod<S extends ContractSpec> = [MethodOf<S>] extends [never]
  * `method` are typed by it; without one, names are strings and payloads `unknown`.
  */
 export interface LifelineServer<Principal = unknown, S extends ContractSpec = ContractSpec> {
-  /** The port the WebSocket endpoint is reachable on. */
+  /**
+   * The port the WebSocket endpoint is reachable on. Throws `LIFELINE_INVALID_OPTIONS`
+   * with `noServer`, where the application's server has the port.
+   */
   readonly port: number;
+  /** The address of the HTTP server in use; throws like `port` with `noServer`. */
   address(): AddressInfo;
-  /** The HTTP server in use (created, or the one given in `server`). */
-  readonly httpServer: HttpServer;
+  /**
+   * The HTTP server in use (created, or the one given in `server`); undefined with
+   * `noServer`.
+   */
+  readonly httpServer: HttpServer | undefined;
   /**
    * Appends `data` to `topic` and delivers it to every subscriber. With a contract, `data`
    * is the type of the topic (or the pattern matching it) and is validated before append.
@@ -142,6 +149,7 @@ export interface LifelineServer<Principal = unknown, S extends ContractSpec = Co
     name: M,
     handler: MethodHandler<Principal, MethodParams<S, M>, MethodResult<S, M>>,
   ): () => void;
+  /** Calls `listener` on each `event`; returns its undo. */
   on<E extends keyof ServerEvents<Principal>>(
     event: E,
     listener: ServerEvents<Principal>[E],
@@ -169,8 +177,32 @@ export interface LifelineServer<Principal = unknown, S extends ContractSpec = Co
   connections(): ConnectionInfo<Principal>[];
   /** The same figures as `/metrics`, as an object. */
   stats(): ServerStats;
-  /** Serves /health, /api/websocket/status and /metrics; false when the path is not one. */
-  handleHttp(request: IncomingMessage, response: ServerResponse): boolean;
+  /**
+   * Serves `GET /health`, `GET /metrics` and, when `status.enabled`, `GET
+   * /api/websocket/status` on a request of the application's HTTP server or framework.
+   * Returns true when it took the request; otherwise calls `next` (when given) and returns
+   * false, leaving the response untouched. Shaped as a connect/Express middleware:
+   * `app.use(server.handleHttp)`; under a prefix (`app.use("/lifeline", ...)`) the paths are
+   * relative to it. Safe to pass detached (it does not use `this`).
+   */
+  readonly handleHttp: HttpHandler;
+  /**
+   * Takes an HTTP upgrade request from the application's server (its `upgrade` event):
+   * when the request's path is the endpoint's (`path`), the handshake is admitted exactly
+   * as on the server's own port (Origin check, connection and handshake limits,
+   * `authenticate`, refusal after shutdown began) and it returns true; the socket is then
+   * the server's, answered with an HTTP refusal or upgraded. For any other path it returns
+   * false and leaves the socket untouched, for the application's other WebSocket endpoints
+   * (or `socket.destroy()`). Safe to pass detached.
+   * @example
+   * ```ts
+   * const lifeline = await createServer({ noServer: true });
+   * httpServer.on("upgrade", (request, socket, head) => {
+   *   if (!lifeline.handleUpgrade(request, socket, head)) socket.destroy();
+   * });
+   * ```
+   */
+  readonly handleUpgrade: (request: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
   /**
    * Graceful shutdown: stop accepting, send `shutdown` with spread `reconnect_after_ms`,
    * close every client with 1012 in paced batches, wait for buffers to drain (bounded),
@@ -179,12 +211,14 @@ export interface LifelineServer<Principal = unknown, S extends ContractSpec = Co
   close(options?: ShutdownOptions): Promise<void>;
   /** The logger in use: the `logger` option's, or the default pino at `warn`. */
   readonly logger: Log;
+  /** The broker in use: the `broker` option's, or the memory broker the server created. */
   readonly broker: Broker;
 }
 
 /**
- * Creates a Lifeline server. Listens on its own port, or attaches to `options.server` so
- * one port serves HTTP and WebSocket. Resolves once it is listening.
+ * Creates a Lifeline server. Listens on its own port, attaches to `options.server` so one
+ * port serves HTTP and WebSocket, or (`noServer`) takes upgrades the application hands to
+ * `handleUpgrade`. Resolves once it is listening.
  */
 export async function createServer<Principal = unknown, S extends ContractSpec = ContractSpec>(
   options: ServerOptions<Principal, S> = {},
@@ -299,20 +333,6 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   });
 
-  const ownsHttp = opts.server === undefined;
-  const httpServer =
-    opts.server ??
-    createHttpServer({
-      headersTimeout: limits.handshakeTimeoutMs,
-      requestTimeout: Math.max(limits.handshakeTimeoutMs, 30_000),
-      // Node checks header timeouts only this often (default 30 s).
-      connectionsCheckingInterval: Math.min(1000, limits.handshakeTimeoutMs),
-    });
-  if (!ownsHttp && httpServer.headersTimeout > limits.handshakeTimeoutMs) {
-    // Issue 3: a handshake that does not complete in time is dropped, not after Node's 60 s.
-    httpServer.headersTimeout = limits.handshakeTimeoutMs;
-  }
-
   const nextId = createIdGenerator();
   const writer = createSocketWriter({ deflate: opts.deflate !== false });
   const credentials = createCredentials(ctx);
@@ -324,13 +344,7 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     onOpened: services.opened,
     onClosed: services.closed,
   });
-  const onUpgrade = createUpgradeHandler(ctx, {
-    wss,
-    httpServer,
-    ownsHttp,
-    accept: sessions.accept,
-    nextId,
-  });
+  const admit = createUpgradeHandler(ctx, { wss, accept: sessions.accept, nextId });
 
   function stats(): ServerStats {
     let buffered = 0;
@@ -416,34 +430,19 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     },
   });
 
-  httpServer.on("upgrade", onUpgrade);
-  const stopExposureCheck = warnAboutExposure(opts, logger, httpServer);
-  if (ownsHttp) {
-    httpServer.on("request", (request: IncomingMessage, response: ServerResponse) => {
-      if (handleHttp(request, response)) return;
-      response.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
-      response.end("not found\n");
-    });
-    httpServer.on("clientError", (error, socket) => {
-      logger.debug({ err: error }, "http client error");
-      if (!socket.destroyed) socket.destroy();
-    });
-    await new Promise<void>((resolve, reject) => {
-      httpServer.once("error", reject);
-      httpServer.listen(opts.port ?? 0, opts.host, () => {
-        httpServer.off("error", reject);
-        resolve();
-      });
-    });
-  }
+  const mount = mountHttp({ opts, logger, handleUpgrade: admit, handleHttp });
+  const handleUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): boolean => {
+    mount.handedOver(request);
+    return admit(request, socket, head);
+  };
+  await mount.listen();
 
   async function shutdown(closeOptions: ShutdownOptions | undefined): Promise<void> {
     const plan = { ...opts.shutdown, ...closeOptions };
     logger.info({ reason: plan.reason, connections: registry.size }, "server shutting down");
-    // Stop accepting first; upgrades that still arrive on an attached server get 503.
-    const httpClosed = ownsHttp
-      ? new Promise<void>((resolve) => httpServer.close(() => resolve()))
-      : Promise.resolve();
+    // Stop accepting first; upgrades that still arrive (an attached server, `handleUpgrade`)
+    // get 503.
+    mount.stopListening();
     const { terminated } = await drainConnections({
       connections: [...registry.values()],
       options: plan,
@@ -454,22 +453,24 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     sessions.stop();
     outage?.stop();
     services.stop();
-    stopExposureCheck();
     await presence?.close();
     await topics.close();
-    httpServer.off("upgrade", onUpgrade);
+    mount.detach();
     wss.close();
     if (ownsBroker) await broker.close();
     metrics.unregister();
-    if (ownsHttp) {
-      httpServer.closeAllConnections();
-      await Promise.race([httpClosed, sleep(clock, plan.drainTimeoutMs)]);
-    }
+    await mount.release(plan.drainTimeoutMs);
     logger.info({ terminated }, "server closed");
   }
 
   const address = (): AddressInfo => {
-    const value = httpServer.address();
+    if (mount.httpServer === undefined) {
+      throw new LifelineServerError(
+        ServerErrorCode.InvalidOptions,
+        "noServer: the application's HTTP server has the address",
+      );
+    }
+    const value = mount.httpServer.address();
     if (value === null || typeof value === "string") {
       throw new LifelineServerError(
         ServerErrorCode.InvalidOptions,
@@ -484,7 +485,7 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
       return address().port;
     },
     address,
-    httpServer,
+    httpServer: mount.httpServer,
     logger,
     broker,
     async publish(topic, data) {
@@ -557,6 +558,7 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     connections: () => [...registry.values()] as ConnectionInfo<Principal>[],
     stats,
     handleHttp,
+    handleUpgrade,
     close(closeOptions) {
       closing ??= shutdown(closeOptions);
       return closing;

@@ -48,7 +48,9 @@ export function bump(record: Record<string, number>, key: string, by = 1): void 
 
 /** What `server.stats()` returns. */
 export interface ServerStats {
+  /** Milliseconds since the server started. */
   readonly uptimeMs: number;
+  /** Open, accepted and pending connections. */
   readonly connections: {
     readonly active: number;
     /** Accepted since start. */
@@ -56,11 +58,17 @@ export interface ServerStats {
     /** Upgrades in progress (counted against the connection limits). */
     readonly pending: number;
   };
+  /** Topics with a subscriber on this server, and subscriptions. */
   readonly topics: { readonly active: number; readonly subscriptions: number };
+  /** Messages received, by type. */
   readonly messagesIn: Readonly<Record<string, number>>;
+  /** Messages sent, by type. */
   readonly messagesOut: Readonly<Record<string, number>>;
+  /** Bytes received. */
   readonly bytesIn: number;
+  /** Bytes sent. */
   readonly bytesOut: number;
+  /** Errors answered, by error code. */
   readonly errors: Readonly<Record<string, number>>;
   /** Closes by close code. */
   readonly closes: Readonly<Record<string, number>>;
@@ -68,6 +76,7 @@ export interface ServerStats {
   readonly handshakeFailures: Readonly<Record<string, number>>;
   /** Refusals by the limit that made them, named as its option (`maxTopics`, ...). */
   readonly limitRefusals: Readonly<Record<string, number>>;
+  /** Broadcasts handed to local subscribers, deliveries, and failed deliveries. */
   readonly broadcasts: {
     readonly count: number;
     readonly deliveries: number;
@@ -76,9 +85,12 @@ export interface ServerStats {
   };
   /** Bytes queued for sending over every connection. */
   readonly bufferedBytes: number;
+  /** Connections closed 1013 for consuming too slowly. */
   readonly slowConsumers: number;
   /** Times a conflated subscription fell behind (and was not closed for it). */
   readonly conflatedCatchUps: number;
+  /** The broker's health. */
   readonly broker: { readonly healthy: boolean; readonly detail?: string };
+  /** True once `close()` began. */
   readonly closing: boolean;
 }

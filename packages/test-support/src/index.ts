@@ -7,6 +7,8 @@ export {
   type LaunchOptions,
   launchChromium,
 } from "./chromium.js";
+export { type ExampleApp, type ExampleAppTest, testExampleApp } from "./example-app.js";
+export { type ExamplePages, type Fetched, fetchExamplePages } from "./example-pages.js";
 export { createFakeClock, type FakeClock } from "./fake-clock.js";
 export { captureLogs, type LogCapture } from "./logs.js";
 export { type PageServer, servePage } from "./page-server.js";
@@ -17,6 +19,13 @@ export {
   publishOrderProblems,
   publishOrderProperty,
 } from "./publish-order.js";
+export {
+  type ClusterNodeProcess,
+  type RedisCluster,
+  type RedisClusterOptions,
+  redisClusterAvailability,
+  startRedisCluster,
+} from "./redis-cluster.js";
 export {
   type RedisProcess,
   redisSentinelAvailability,
@@ -29,6 +38,7 @@ export {
   type RedisServerOptions,
   startRedisServer,
 } from "./redis-server.js";
+export { type RoundTrip, type RoundTripClient, roundTrip } from "./round-trip.js";
 export { type ClosableServer, QUICK_CLOSE, startServer, type TestServer } from "./server.js";
 export { type Availability, skipWithout } from "./system.js";
 export {

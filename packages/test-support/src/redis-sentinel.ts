@@ -7,7 +7,7 @@ import { freePort } from "./ports.js";
 import type { Availability } from "./system.js";
 import { within } from "./within.js";
 
-const INSTALL_HINT =
+export const INSTALL_HINT =
   "run `bash scripts/ensure-system-deps.sh redis` (Debian packages redis-server, redis-sentinel, redis-tools)";
 const READY_TIMEOUT_MS = 10_000;
 const run = promisify(execFile);
@@ -104,7 +104,7 @@ function spawnUntil(
   });
 }
 
-async function startProcess(
+export async function startProcess(
   program: string,
   args: readonly string[],
   readyLine: RegExp,
@@ -131,7 +131,7 @@ async function startProcess(
   };
 }
 
-async function cli(port: number, ...args: string[]): Promise<string> {
+export async function cli(port: number, ...args: string[]): Promise<string> {
   const { stdout } = await run("redis-cli", ["-h", "127.0.0.1", "-p", String(port), ...args], {
     timeout: 2000,
   });
@@ -139,7 +139,7 @@ async function cli(port: number, ...args: string[]): Promise<string> {
 }
 
 /** Polls `check` every 100 ms until it holds; the whole wait is bounded by `timeoutMs`. */
-async function pollUntil(check: () => Promise<boolean>, label: string, timeoutMs: number) {
+export async function pollUntil(check: () => Promise<boolean>, label: string, timeoutMs: number) {
   let stopped = false;
   const loop = (async () => {
     const attempts = Math.ceil(timeoutMs / 100) + 1;

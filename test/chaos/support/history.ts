@@ -89,6 +89,12 @@ export interface HistoryReport {
   readonly duplicated: number;
   readonly outOfOrder: number;
   readonly doubleAppended: number;
+  /**
+   * Double appends whose two positions share an epoch: a retry not deduplicated while the
+   * log kept its history. The others straddle an epoch change (history lost and announced),
+   * after which a retried publish is appended again rather than answered from a lost log.
+   */
+  readonly doubleAppendedInEpoch: number;
   readonly conflicting: number;
   readonly publisherOrder: number;
   readonly gapEvents: number;
@@ -309,6 +315,7 @@ export class History {
 
     let checked = 0;
     let doubleAppended = 0;
+    let doubleAppendedInEpoch = 0;
     const doubleAppendSeen = new Set<string>();
     for (const [key, list] of this.deliveries) {
       const first = list[0];
@@ -359,6 +366,7 @@ export class History {
             // The same publish appended at a second position: a retry was not deduplicated.
             doubleAppendSeen.add(appendKey);
             doubleAppended += 1;
+            if (at.epoch === d.epoch) doubleAppendedInEpoch += 1;
             note({
               kind: "double_append",
               client,
@@ -444,6 +452,7 @@ export class History {
       duplicated: sum((t) => t.duplicated),
       outOfOrder: sum((t) => t.outOfOrder),
       doubleAppended,
+      doubleAppendedInEpoch,
       conflicting: countByKind.get("conflicting") ?? 0,
       publisherOrder: countByKind.get("publisher_order") ?? 0,
       gapEvents: this.gaps.length,

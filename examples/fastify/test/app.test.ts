@@ -1,0 +1,9 @@
+import { createClient } from "@lifeline/client";
+import { testExampleApp } from "@lifeline/test-support";
+import { startApp } from "../src/app.js";
+
+testExampleApp({
+  heading: "Lifeline on Fastify 5",
+  start: () => startApp(0),
+  connect: (url) => createClient({ url, clientId: "fastify-test" }),
+});
