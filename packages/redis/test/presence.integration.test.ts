@@ -1,9 +1,9 @@
-import type { PresenceChange, PresenceEntry } from "@lifeline/protocol";
 import { type RedisServer, startRedisServer } from "@lifeline/test-support";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createRedisBroker, type RedisBroker } from "../src/index.js";
 import { startFixture } from "./cluster-process.js";
 import { within } from "./helpers.js";
+import { entry, ids, presenceOf, watcher as watchOn } from "./presence-watcher.js";
 
 // Presence on Redis (PROTOCOL.md, "Presence"): shared by every node, a member counted once
 // however many nodes hold it, the members of a node killed with SIGKILL gone within the
@@ -21,6 +21,8 @@ afterEach(async () => {
   for (const dispose of disposers.splice(0).reverse()) await dispose();
 });
 
+const watcher = (b: RedisBroker, topic: string) => watchOn(b, topic, disposers);
+
 async function broker(prefix: string, nodeTimeoutMs = 30_000): Promise<RedisBroker> {
   const b = createRedisBroker({ url: redis.url, keyPrefix: prefix, presence: { nodeTimeoutMs } });
   disposers.push(() => b.close());
@@ -32,48 +34,6 @@ function prefix(): string {
   run += 1;
   return `presence${run}:`;
 }
-const entry = (clientId: string): PresenceEntry => ({ clientId, joinedAt: 1_700_000_000_000 });
-const ids = (entries: readonly PresenceEntry[]) => entries.map((e) => e.clientId).sort();
-
-/** The members a watch sees: its snapshot plus every change since, and a wait on them. */
-async function watcher(b: RedisBroker, topic: string) {
-  const changes: PresenceChange[] = [];
-  const members = new Map<string, PresenceEntry>();
-  const waiters = new Set<() => void>();
-  const watch = await presenceOf(b).watch(topic, (change) => {
-    changes.push(change);
-    for (const e of change.leaves) members.delete(e.clientId);
-    for (const e of change.joins) members.set(e.clientId, e);
-    for (const wake of [...waiters]) wake();
-  });
-  for (const e of watch.members) members.set(e.clientId, e);
-  disposers.push(() => watch.stop());
-  return {
-    changes,
-    ids: () => [...members.keys()].sort(),
-    until(check: () => boolean, label: string, timeoutMs = 10_000): Promise<void> {
-      if (check()) return Promise.resolve();
-      return within(
-        new Promise<void>((resolve) => {
-          const wake = () => {
-            if (!check()) return;
-            waiters.delete(wake);
-            resolve();
-          };
-          waiters.add(wake);
-        }),
-        label,
-        timeoutMs,
-      );
-    },
-  };
-}
-
-function presenceOf(b: RedisBroker) {
-  if (!b.presence) throw new Error("no presence");
-  return b.presence;
-}
-
 describe("presence on the Redis broker", () => {
   it("is shared by the nodes: a member joins once and leaves when its last node lets go", async () => {
     const p = prefix();
