@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the system programs the test suite drives for real (redis-server, redis-sentinel
 # and redis-cli for the Sentinel and Redis Cluster tests and `pnpm demo:cluster`, chromium,
-# tmux for the CLI's monitor test, and for the network-fault tests ip/iptables/nft/tc) when
-# they are missing. Uses Debian's packages; needs root (or passwordless sudo).
-# Usage: scripts/ensure-system-deps.sh [redis] [chromium] [tmux] [net]   (no argument: all)
+# tmux for the CLI's monitor test, python3 for the independent protocol peer, and for the
+# network-fault tests ip/iptables/nft/tc) when they are missing. Uses Debian's packages;
+# needs root (or passwordless sudo).
+# Usage: scripts/ensure-system-deps.sh [redis] [chromium] [tmux] [python] [net]   (no argument: all)
 set -euo pipefail
 wanted=("$@")
-[ ${#wanted[@]} -eq 0 ] && wanted=(redis chromium tmux net)
+[ ${#wanted[@]} -eq 0 ] && wanted=(redis chromium tmux python net)
 
 missing=()
 for w in "${wanted[@]}"; do
@@ -18,6 +19,7 @@ for w in "${wanted[@]}"; do
       ;;
     chromium) [ -x /usr/bin/chromium ] || missing+=(chromium) ;;
     tmux) command -v tmux >/dev/null 2>&1 || missing+=(tmux) ;;
+    python) command -v python3 >/dev/null 2>&1 || missing+=(python3) ;;
     net)
       command -v ip >/dev/null 2>&1 || missing+=(iproute2)
       command -v iptables >/dev/null 2>&1 || missing+=(iptables)

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/ensure-system-deps.sh redis chromium tmux net
+bash scripts/ensure-system-deps.sh redis chromium tmux python net
 # typecheck covers the suites under test/ too: each is a workspace package.
 pnpm exec turbo run build typecheck
 pnpm exec biome ci .

@@ -97,6 +97,8 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     },
     heartbeat: { intervalMs: config.heartbeatIntervalMs, timeoutMs: config.heartbeatTimeoutMs },
     limits: { maxConnections: config.maxConnections },
+    // Every demo topic has presence: a telescope card shows who watches it.
+    presence: () => true,
     // Status goes out as deltas at 5 Hz, with the whole state at least every 10 s.
     deltas: { fullEvery: 50, fullIntervalMs: 10_000 },
     ...(config.allowedOrigins === undefined ? {} : { allowedOrigins: config.allowedOrigins }),

@@ -140,7 +140,12 @@ async function start(): Promise<void> {
         const update = status.apply(data);
         if (update !== undefined) card.show(update.state);
       },
-      { rewind: 1, onGap: () => status.reset() },
+      {
+        rewind: 1,
+        onGap: () => status.reset(),
+        presence: true,
+        onPresence: (event) => card.setWatchers(event.members),
+      },
     );
     return card;
   };

@@ -1,3 +1,4 @@
+import type { PresenceMember } from "@lifeline/client";
 import { h, svg } from "./dom.js";
 import { type Direction, GAIN_RANGE, type TelescopeInfo, type TelescopeState } from "./types.js";
 
@@ -11,6 +12,8 @@ export interface TelescopeCard {
   /** Shows a telescope's whole state (rebuilt from its status deltas). */
   show(state: TelescopeState): void;
   setOnline(online: boolean): void;
+  /** Who watches this telescope now (the presence of its status topic). */
+  setWatchers(members: readonly PresenceMember[]): void;
 }
 
 const CHART = { width: 280, height: 64, windowMs: 60_000, maxPoints: 400 } as const;
@@ -104,10 +107,16 @@ export function createTelescopeCard(
   });
 
   const badge = h("span", { class: "badge" });
+  const watchers = h("p", {
+    class: "watchers",
+    text: "Watchers: …",
+    attrs: { "data-testid": `${info.id}-watchers`, "aria-live": "polite" },
+  });
   const element = h(
     "article",
     { class: "card", attrs: { "data-testid": `telescope-${info.id}` } },
     h("header", {}, h("h2", { text: info.name }), h("code", { text: info.id }), badge),
+    watchers,
     h("dl", { class: "values" }, ...rows),
     chart,
     h(
@@ -169,7 +178,23 @@ export function createTelescopeCard(
     element,
     show,
     setOnline,
+    setWatchers: (members) => {
+      watchers.textContent = describeWatchers(members);
+      watchers.dataset.count = String(members.length);
+      watchers.dataset.clients = members
+        .map((m) => m.clientId)
+        .sort()
+        .join(" ");
+    },
   };
+}
+
+/** "Watchers: 3 (ada, grace, you)": users when the server names them, else client ids. */
+function describeWatchers(members: readonly PresenceMember[]): string {
+  if (members.length === 0) return "Watchers: none";
+  const shown = members.slice(0, 5).map((m) => m.user ?? m.clientId);
+  const more = members.length > shown.length ? ` and ${members.length - shown.length} more` : "";
+  return `Watchers: ${members.length} (${shown.join(", ")}${more})`;
 }
 
 function formatRa(deg: number): string {

@@ -9,10 +9,11 @@ import { describe, expect, it } from "vitest";
  * 51.2 KB with the contract bundled as a value; 27.6 KB once the page signed in and the
  * client refreshed credentials and read direct messages, 29.0 KB with the positions store
  * the ticks panel resumes from after a reload (the store, its batched saves, duplicated-tab
- * detection) and the status deltas the cards merge. The budget leaves about 3 % over that,
- * still far below what bundling the contract costs.
+ * detection) and the status deltas the cards merge, 31.3 KB with presence (the member
+ * tracker, the presence validators, the cards' watchers line). The budget leaves about 8 %
+ * over that, still far below what bundling the contract costs.
  */
-const GZIP_BUDGET_BYTES = 30_000;
+const GZIP_BUDGET_BYTES = 34_000;
 
 async function buildPage(): Promise<Rollup.OutputChunk[]> {
   const output = (await build({

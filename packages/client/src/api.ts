@@ -11,6 +11,7 @@ import type {
 import type { ClientState, ConnectionStore, StateChange } from "./connection-store.js";
 import type { LifelineError } from "./errors.js";
 import type { HistoryOptions, HistoryResult } from "./history.js";
+import type { PresenceMember, PresenceResult } from "./presence.js";
 import type { PublishOptions } from "./publish.js";
 import type { RequestOptions } from "./requests.js";
 import type { PingOptions } from "./round-trip.js";
@@ -121,6 +122,19 @@ export interface LifelineClient<S extends ContractSpec = ContractSpec> {
     topic: T,
     options: HistoryOptions,
   ): Promise<HistoryResult<TopicData<S, T>>>;
+  /**
+   * Asks who is subscribed to `topic` now (PROTOCOL.md, "Presence"): one member per
+   * client_id, with its `user`. Sent like a request (queued while disconnected, `timeout`,
+   * abort); rejects with `forbidden` when the client may not subscribe to the topic or the
+   * server keeps no presence for it. To follow the members as they change, subscribe with
+   * `{ presence: true, onPresence }` instead.
+   */
+  presence(topic: ClientTopic<S>, options?: RequestOptions): Promise<PresenceResult>;
+  /**
+   * The members the client keeps for `topic` from a subscription with `presence: true`
+   * (as `onPresence` last reported them), or undefined when none asks for them.
+   */
+  members(topic: ClientTopic<S>): readonly PresenceMember[] | undefined;
   /** Calls a server method; rejects with a `LifelineError` (`timeout`, server codes, `closed`). */
   request<M extends ClientMethod<S>>(
     method: M,

@@ -24,6 +24,7 @@ import { type ClientOptions, defaults } from "./options.js";
 import { createOutbox, type OutboxEntry } from "./outbox.js";
 import { browserLifecycle } from "./page-lifecycle.js";
 import { createPositionKeeper, type PositionKeeper, type PositionStore } from "./positions.js";
+import { createPresenceTracker, type PresenceListener, queryPresence } from "./presence.js";
 import { createPublishTracker, defaultPublishRetry } from "./publish.js";
 import { randomId } from "./random-id.js";
 import { createReconnectPlanner, defaultBackoff } from "./reconnect.js";
@@ -40,6 +41,7 @@ import { createUrlRotation } from "./url-rotation.js";
 import type { Watchdog } from "./watchdog.js";
 
 const PING_FRAME = '{"type":"ping"}';
+const ignorePresence: PresenceListener = () => {};
 
 /** What the browser and Node entries differ in. */
 export interface Platform {
@@ -176,10 +178,18 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     retry: options.publishRetry ?? defaultPublishRetry,
     random,
   });
+  const presence = createPresenceTracker({
+    transport,
+    onError(error) {
+      log.warn("presence error", { code: error.code, message: error.message });
+      events.emit("error", error);
+    },
+  });
   const subscriptions = createSubscriptionRegistry({
     transport,
     clock,
     contract,
+    wantsPresence: (topic) => presence.wants(topic),
     validateIncoming: options.validateIncoming ?? defaults.validateIncoming,
     serverFeatures: () => stats.serverFeatures,
     positions,
@@ -206,6 +216,9 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
       },
       onDuplicate() {
         stats.duplicatesDropped += 1;
+      },
+      onSubscribed(topic) {
+        presence.subscribed(topic);
       },
     },
   });
@@ -259,6 +272,7 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     requests,
     publishes,
     subscriptions,
+    presence,
     refresher,
     log,
     send: (frame) => active?.send(frame) ?? false,
@@ -437,6 +451,7 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     if (wasActive) {
       requests.connectionLost(reason);
       subscriptions.connectionLost();
+      presence.connectionLost();
       roundTrips.connectionLost(
         new LifelineError(ClientErrorCode.ConnectionLost, `ping unanswered: ${reason}`),
       );
@@ -572,10 +587,24 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     },
     on: (event, listener) => events.on(event, listener),
     subscribe(topic, handler, subscribeOptions = {}) {
+      // Registered first, so the topic's subscribe asks for presence diffs.
+      const stopPresence = subscribeOptions.presence
+        ? presence.add(topic, subscribeOptions.onPresence ?? ignorePresence)
+        : undefined;
       const unsubscribe = subscriptions.add(topic, handler as MessageHandler, subscribeOptions);
       ensureStarted();
-      return unsubscribe;
+      return () => {
+        stopPresence?.();
+        unsubscribe();
+      };
     },
+    presence(topic, requestOptions) {
+      if (store.getSnapshot().state === "closed") {
+        return Promise.reject(new LifelineError(ClientErrorCode.Closed, "the client is closed"));
+      }
+      return queryPresence(requests, topic, requestOptions);
+    },
+    members: (topic) => presence.members(topic),
     onDirect(handler, directOptions = {}) {
       const unsubscribe = subscriptions.add(INBOX_TOPIC, handler as MessageHandler, directOptions);
       ensureStarted();

@@ -1,6 +1,7 @@
 import type { ErrorBody, ServerMessage } from "@lifeline/protocol";
 import { LifelineError } from "./errors.js";
 import type { Logger } from "./logger.js";
+import type { PresenceTracker } from "./presence.js";
 import type { PublishTracker } from "./publish.js";
 import type { Refresher } from "./refresh.js";
 import type { RequestTracker } from "./requests.js";
@@ -18,18 +19,20 @@ export function createDispatcher(parts: {
   readonly requests: RequestTracker;
   readonly publishes: PublishTracker;
   readonly subscriptions: SubscriptionRegistry;
+  readonly presence: PresenceTracker;
   readonly refresher: Refresher;
   readonly log: Logger;
   /** Sends a control frame on the open connection; false when there is none. */
   readonly send: (frame: string) => boolean;
   readonly reportError: (error: LifelineError) => void;
 }): (message: ServerMessage) => void {
-  const { stats, requests, publishes, subscriptions, log } = parts;
+  const { stats, requests, publishes, subscriptions, presence, log } = parts;
 
   const settleFailure = (id: string, error: ErrorBody): boolean =>
     requests.settle(id, { ok: false, error }) ||
     publishes.settle(id, { ok: false, error }) ||
-    subscriptions.handleFailure(id, error);
+    subscriptions.handleFailure(id, error) ||
+    presence.settle(id, { ok: false, error });
 
   // Each case counts its type under a literal key: a counter keyed by the parsed `type`
   // string made every frame pay a dictionary lookup of a freshly allocated string.
@@ -56,7 +59,13 @@ export function createDispatcher(parts: {
         stats.countReceived("response");
         if (parts.refresher.handleResponse(message)) return;
         if (!message.ok) settleFailure(message.id, message.error);
-        else if (!requests.settle(message.id, message)) publishes.settle(message.id, message);
+        else if (!requests.settle(message.id, message) && !publishes.settle(message.id, message)) {
+          presence.settle(message.id, message);
+        }
+        return;
+      case "presence_diff":
+        stats.countReceived("presence_diff");
+        presence.handleDiff(message);
         return;
       case "error": {
         stats.countReceived("error");

@@ -27,6 +27,12 @@ export type { LogLevel, LogRecord, LogSink } from "./logger.js";
 export type { ClientOptions } from "./options.js";
 export type { PageLifecycle } from "./page-lifecycle.js";
 export type { PositionStore } from "./positions.js";
+export type {
+  PresenceEvent,
+  PresenceListener,
+  PresenceMember,
+  PresenceResult,
+} from "./presence.js";
 export type { PublishOptions } from "./publish.js";
 export { type BackoffPolicy, defaultBackoff, type SlowDownOptions } from "./reconnect.js";
 export type { RequestOptions } from "./requests.js";

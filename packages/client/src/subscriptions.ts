@@ -10,6 +10,7 @@ import {
 import { after, type Clock } from "./clock.js";
 import { ClientErrorCode, LifelineError } from "./errors.js";
 import type { PositionKeeper } from "./positions.js";
+import type { PresenceEvent } from "./presence.js";
 import type { Transport } from "./transport.js";
 
 /**
@@ -103,6 +104,20 @@ export interface SubscribeOptions {
    */
   readonly rewind?: number;
   /**
+   * Keep the topic's members (PROTOCOL.md, "Presence"): the subscription asks for presence
+   * diffs and `onPresence` gets the members after each change, across reconnects, with no
+   * leave and join for a client that came back within the server's grace period. Needs a
+   * server that announces the `presence` feature and keeps presence for the topic.
+   * @default false
+   */
+  readonly presence?: boolean;
+  /**
+   * With `presence: true`: called with the members once they are known, then after each
+   * join or leave (batched as the server sends them).
+   * @default undefined
+   */
+  readonly onPresence?: (event: PresenceEvent) => void;
+  /**
    * `"stored"`: start from the position the client's `positions` store saved for this
    * topic (an earlier page or process delivered up to it), resumed like `since`, with a
    * `gap` when history no longer reaches back to it; with nothing stored, start like
@@ -150,6 +165,8 @@ interface TopicState {
   sentSince: ResumePoint | undefined;
   /** The `subscribe` in flight carried `rewind`, so messages before its answer are replay. */
   sentRewind: boolean;
+  /** The latest `subscribe` asked for presence diffs. */
+  sentPresence: boolean;
   /** Replayed messages held until `subscribed` says whether there is a gap. */
   buffer: TopicMessage[];
   /** Delays of retries after retryable refusals; made at the first refusal. */
@@ -167,6 +184,8 @@ export interface SubscriptionEvents {
   readonly onError: (error: LifelineError) => void;
   readonly onDelivered: (message: TopicMessage) => void;
   readonly onDuplicate: (message: TopicMessage) => void;
+  /** The topic's subscription went live on this connection (its `subscribed` arrived). */
+  readonly onSubscribed: (topic: string) => void;
 }
 
 export interface SubscriptionRegistry {
@@ -199,6 +218,8 @@ export function createSubscriptionRegistry(options: {
   readonly contract: Contract | undefined;
   readonly validateIncoming: boolean;
   readonly events: SubscriptionEvents;
+  /** Whether a topic's `subscribe` asks for presence diffs. */
+  readonly wantsPresence: (topic: string) => boolean;
   /** The features of the server's latest `hello`. */
   readonly serverFeatures: () => readonly string[];
   /** The `positions` store, when the client has one. */
@@ -215,12 +236,14 @@ export function createSubscriptionRegistry(options: {
     const id = transport.nextId("s");
     const since = state.position;
     const rewind = since ? undefined : state.rewind;
+    const presence = options.wantsPresence(state.topic);
     const frame = JSON.stringify({
       type: "subscribe",
       id,
       topic: state.topic,
       ...(since ? { since } : {}),
       ...(rewind !== undefined ? { rewind } : {}),
+      ...(presence ? { presence: true } : {}),
       // Conflated delivery is welcome wherever the server offers it: a skip it makes is
       // marked on the message, so it is never mistaken for a loss.
       ...(options.serverFeatures().includes("conflation") ? { conflate: true } : {}),
@@ -230,6 +253,7 @@ export function createSubscriptionRegistry(options: {
     state.pendingId = id;
     state.sentSince = since;
     state.sentRewind = rewind !== undefined;
+    state.sentPresence = presence;
     state.buffer = [];
     byPendingId.set(id, state);
   };
@@ -378,6 +402,7 @@ export function createSubscriptionRegistry(options: {
           rewind: subscribeOptions.rewind,
           sentSince: undefined,
           sentRewind: false,
+          sentPresence: false,
           buffer: [],
           retries: undefined,
           cancelRetry: undefined,
@@ -389,6 +414,8 @@ export function createSubscriptionRegistry(options: {
         sendSubscribe(state);
       } else {
         state.listeners = [...state.listeners, listener];
+        // Subscribed without diffs so far: subscribe again (from where it stands) with them.
+        if (subscribeOptions.presence && !state.sentPresence) sendSubscribe(state);
       }
       const owner = state;
       return () => {
@@ -453,6 +480,7 @@ export function createSubscriptionRegistry(options: {
         state.position = { offset: message.offset, epoch: message.epoch };
         if (state.stored) positions?.moved(state.topic, state.position);
       }
+      events.onSubscribed(state.topic);
     },
     handleFailure(id, error) {
       const state = byPendingId.get(id);

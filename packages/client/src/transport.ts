@@ -5,7 +5,7 @@ export interface Transport {
   /** Sends now when open, else queues in the outbox. */
   deliver(entry: OutboxEntry): "sent" | "queued" | "full";
   /** Sends a control frame (subscribe, unsubscribe) only if open; they are replayed on reopen anyway. */
-  sendIfOpen(type: "subscribe" | "unsubscribe", frame: string): boolean;
+  sendIfOpen(type: "subscribe" | "unsubscribe" | "presence", frame: string): boolean;
   /** Removes a queued entry (its operation timed out or was aborted). */
   withdraw(id: string): void;
   /** A fresh message id, unique for this client_id across page loads. */

@@ -30,6 +30,7 @@ function setup(features: readonly string[] = [], positions?: PositionKeeper) {
     clock,
     contract: undefined,
     validateIncoming: true,
+    wantsPresence: () => false,
     serverFeatures: () => features,
     positions,
     events: {
@@ -37,6 +38,7 @@ function setup(features: readonly string[] = [], positions?: PositionKeeper) {
       onError: (error) => errors.push(error),
       onDelivered: () => {},
       onDuplicate: () => duplicates++,
+      onSubscribed: () => {},
     },
   });
   const lastSubscribe = () => {

@@ -219,6 +219,11 @@ export interface Broker {
   /** Whether the broker can work now (reported by `/health`). */
   health(): BrokerHealth;
   /**
+   * Presence shared by every node of the broker (PROTOCOL.md, "Presence"). A broker without
+   * it serves one node only: the server then keeps presence in its own process.
+   */
+  readonly presence?: BrokerPresence;
+  /**
    * Calls `listener` whenever `health()` changes; returns its undo. Optional: a server
    * watches a broker that has it and stops serving during a long outage (the server's
    * `brokerOutage` option); one without it is never considered down.
@@ -226,6 +231,52 @@ export interface Broker {
   onHealthChange?(listener: (health: BrokerHealth) => void): () => void;
   /** Releases timers and connections. */
   close(): Promise<void>;
+}
+
+/** A member of a topic's presence as brokers keep it. */
+export interface PresenceEntry {
+  readonly clientId: string;
+  /** The identity authentication gave the member (never a credential). */
+  readonly user?: string | undefined;
+  /** Milliseconds since the Unix epoch when the member joined. */
+  readonly joinedAt: number;
+}
+
+/** Members that joined or left a topic's presence, in the order they did. */
+export interface PresenceChange {
+  readonly topic: string;
+  readonly joins: readonly PresenceEntry[];
+  readonly leaves: readonly PresenceEntry[];
+}
+
+export type PresenceListener = (change: PresenceChange) => void;
+
+/** A watch on a topic's presence: its members when the watch began, then every change. */
+export interface PresenceWatch {
+  /** The members when the watch went live; every later change reaches the listener. */
+  readonly members: readonly PresenceEntry[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Who is subscribed to which topic, across nodes. A node holds a member while one of its
+ * connections is subscribed; the member joins when the first node holds it and leaves when
+ * the last releases it, or when the node holding it is found dead.
+ */
+export interface BrokerPresence {
+  /** This node holds `entry.clientId` on `topic`; a no-op when it already does. */
+  hold(topic: string, entry: PresenceEntry): Promise<void>;
+  /** This node no longer holds `clientId` on `topic`; a no-op when it did not. */
+  release(topic: string, clientId: string): Promise<void>;
+  /** The topic's members now. */
+  members(topic: string): Promise<PresenceEntry[]>;
+  /**
+   * Starts delivering the topic's changes to `listener`. Resolves once live, with the
+   * members at that point: applying the changes that follow to them gives the members at
+   * any later time. A broker that lost changes (a reconnect to its store) reports the
+   * difference it found as one change.
+   */
+  watch(topic: string, listener: PresenceListener): Promise<PresenceWatch>;
 }
 
 /** History retention, applied per topic. */

@@ -25,6 +25,7 @@ export const Limits = {
   epochLength: 64,
   messageLength: 1024,
   reasonLength: 256,
+  userLength: 256,
   features: 64,
   tokenLength: 8192,
 } as const;

@@ -81,6 +81,12 @@ export const SubscribeMessage = Type.Object(
           "Replay up to this many of the latest retained messages, then go live (1: the latest value). Ignored when since is given; a server refuses more than its history limit. Announced as the rewind feature.",
       }),
     ),
+    presence: Type.Optional(
+      Type.Boolean({
+        description:
+          "Also receive presence_diff events of the topic while subscribed (on a topic whose presence the server keeps). Announced as the presence feature.",
+      }),
+    ),
     conflate: Type.Optional(
       Type.Literal(true, {
         description:
@@ -125,6 +131,17 @@ export const HistoryMessage = Type.Object(
   },
 );
 export type HistoryMessage = Static<typeof HistoryMessage>;
+
+/** Asks who is subscribed to a topic now (PROTOCOL.md, "Presence"). */
+export const PresenceMessage = Type.Object(
+  { type: Type.Literal("presence"), id: MessageId, topic: TopicName },
+  {
+    ...strict,
+    description:
+      "Ask for a topic's current members; answered by a response whose result is a PresenceState. Authorised like a subscribe. Announced as the presence feature.",
+  },
+);
+export type PresenceMessage = Static<typeof PresenceMessage>;
 
 /** `unsubscribe` (client to server): end a subscription; answered `unsubscribed`. */
 export const UnsubscribeMessage = Type.Object(
@@ -210,6 +227,7 @@ export const ClientMessage = Type.Union(
     PublishMessage,
     RequestMessage,
     HistoryMessage,
+    PresenceMessage,
     RefreshMessage,
     PingMessage,
     PongMessage,
@@ -425,6 +443,61 @@ export const HistoryPage = Type.Object(
 );
 export type HistoryPage = Static<typeof HistoryPage>;
 
+/** One member of a topic's presence: a client_id subscribed to it on any node. */
+export const PresenceMember = Type.Object(
+  {
+    client_id: Type.String({
+      maxLength: Limits.idLength,
+      description:
+        "The member's client_id; a client is one member however many connections it has.",
+    }),
+    user: Type.Optional(
+      Type.String({
+        maxLength: Limits.userLength,
+        description:
+          "The identity the server's authentication gave the member's connection (never a credential); absent without authentication.",
+      }),
+    ),
+    joined_at: Type.Integer({
+      minimum: 0,
+      description:
+        "Milliseconds since the Unix epoch when the member joined; a reconnect within the grace period keeps it.",
+    }),
+  },
+  { ...strict, description: "One member of a topic's presence." },
+);
+export type PresenceMember = Static<typeof PresenceMember>;
+
+/** Result of a `presence`, carried by its `response`. */
+export const PresenceState = Type.Object(
+  {
+    topic: TopicName,
+    count: Type.Integer({ minimum: 0, description: "How many members the topic has." }),
+    members: Type.Array(PresenceMember, {
+      description:
+        "The members, at most the server's member limit of them: count > members.length says the list was cut.",
+    }),
+  },
+  { ...strict, description: "Result of a successful presence: the topic's current members." },
+);
+export type PresenceState = Static<typeof PresenceState>;
+
+/** Joins and leaves of a topic's presence since the last diff, batched per tick. */
+export const PresenceDiffMessage = Type.Object(
+  {
+    type: Type.Literal("presence_diff"),
+    topic: TopicName,
+    joins: Type.Array(PresenceMember, { description: "Members that joined." }),
+    leaves: Type.Array(PresenceMember, { description: "Members that left." }),
+  },
+  {
+    ...strict,
+    description:
+      "Changes of a topic's presence, sent to subscriptions opened with presence: true; one client_id is in at most one of the two lists.",
+  },
+);
+export type PresenceDiffMessage = Static<typeof PresenceDiffMessage>;
+
 /**
  * `error` (server to client): the answer to a message that had no usable `id` (PROTOCOL.md, "Errors
  * and invalid input").
@@ -509,6 +582,7 @@ export const ServerMessage = Type.Union(
     SubscribedMessage,
     UnsubscribedMessage,
     TopicMessage,
+    PresenceDiffMessage,
     ResponseOk,
     ResponseError,
     ErrorMessage,
@@ -531,6 +605,7 @@ export const clientMessageSchemas: Readonly<Record<ClientMessageType, TSchema>> 
   publish: PublishMessage,
   request: RequestMessage,
   history: HistoryMessage,
+  presence: PresenceMessage,
   refresh: RefreshMessage,
   ping: PingMessage,
   pong: PongMessage,
@@ -542,6 +617,7 @@ export const serverMessageSchemas: Readonly<Record<ServerMessageType, TSchema>> 
   subscribed: SubscribedMessage,
   unsubscribed: UnsubscribedMessage,
   message: TopicMessage,
+  presence_diff: PresenceDiffMessage,
   response: ResponseMessage,
   error: ErrorMessage,
   shutdown: ShutdownMessage,

@@ -648,13 +648,22 @@ describe("validate* on decoded values", () => {
 describe("static types", () => {
   test("the unions are discriminated by type", () => {
     expectTypeOf<ClientMessage["type"]>().toEqualTypeOf<
-      "subscribe" | "unsubscribe" | "publish" | "request" | "history" | "refresh" | "ping" | "pong"
+      | "subscribe"
+      | "unsubscribe"
+      | "publish"
+      | "request"
+      | "history"
+      | "refresh"
+      | "presence"
+      | "ping"
+      | "pong"
     >();
     expectTypeOf<ServerMessage["type"]>().toEqualTypeOf<
       | "hello"
       | "subscribed"
       | "unsubscribed"
       | "message"
+      | "presence_diff"
       | "response"
       | "error"
       | "shutdown"

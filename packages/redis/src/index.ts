@@ -11,6 +11,7 @@ export type { Logger } from "./logger.js";
 export {
   defaults as redisBrokerDefaults,
   type RedisBrokerOptions,
+  type RedisPresenceOptions,
   type SentinelOptions,
 } from "./options.js";
 export { createRedisBroker, type RedisBroker } from "./redis-broker.js";

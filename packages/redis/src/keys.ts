@@ -18,6 +18,10 @@ export interface TopicKeys {
   readonly channel: string;
   /** String holding the result of the append made with `dedupeKey`. */
   dedupe(dedupeKey: string): string;
+  /** The topic's presence (see presence-scripts.ts), in script order. */
+  readonly presence: readonly [members: string, holders: string, refs: string, seq: string];
+  /** Pub/sub channel of the topic's presence diffs. */
+  readonly presenceChannel: string;
 }
 
 export function topicKeys(prefix: string, topic: string): TopicKeys {
@@ -29,6 +33,31 @@ export function topicKeys(prefix: string, topic: string): TopicKeys {
     latestOrder: `${base}:latest-order`,
     channel: `${base}:live`,
     dedupe: (dedupeKey) => `${base}:dedupe:${dedupeKey}`,
+    presence: [
+      `${base}:presence`,
+      `${base}:presence:holders`,
+      `${base}:presence:refs`,
+      `${base}:presence:seq`,
+    ],
+    presenceChannel: `${base}:presence:live`,
+  };
+}
+
+/**
+ * Keys of one node's presence: its heartbeat, and the topics it holds members of. Every
+ * node's keys share the hash tag `{presence}`, so the MULTIs and pipelines that touch the
+ * registry and several nodes' keys at once (presence-nodes.ts) stay on one slot in a Redis
+ * Cluster.
+ */
+export function presenceNodeKeys(prefix: string, node: string) {
+  const base = `${prefix}{presence}`;
+  return {
+    /** Every node that holds or held presence, until a survivor reaps it. */
+    nodes: `${base}:nodes`,
+    /** Expires when the node stops refreshing it: the node is dead. */
+    heartbeat: `${base}:node:${node}`,
+    /** Set of the topics the node holds members of. */
+    topics: `${base}:node:${node}:topics`,
   };
 }
 

@@ -113,6 +113,8 @@ export interface RedisBrokerOptions {
    * @default 256
    */
   readonly maxAppendBatch?: number;
+  /** Presence shared by the nodes (PROTOCOL.md, "Presence"). */
+  readonly presence?: RedisPresenceOptions;
   /** The session directory behind `server.sendTo` and `server.sessions` (PROTOCOL.md). */
   readonly sessions?: {
     /**
@@ -131,6 +133,17 @@ export interface RedisBrokerOptions {
   };
   /** A pino logger or anything with the same four methods. @default silent */
   readonly logger?: Logger;
+}
+
+export interface RedisPresenceOptions {
+  /**
+   * How soon the members held by a node that died (killed, or cut off from Redis) leave,
+   * in milliseconds: each node refreshes a heartbeat six times per bound, and the others
+   * reap a node whose heartbeat expired. A node closed with `close()` is treated the same,
+   * so its clients that reconnect to another node within the bound never leave.
+   * @default 30000
+   */
+  readonly nodeTimeoutMs?: number;
 }
 
 /** ioredis options naming the Sentinels and the master group they monitor. */
@@ -163,6 +176,7 @@ export interface ResolvedRedisBrokerOptions {
   readonly pingTimeoutMs: number;
   readonly reconnect: BackoffPolicy;
   readonly maxAppendBatch: number;
+  readonly presenceNodeTimeoutMs: number;
   readonly sessionTtlMs: number;
   readonly sessionLingerMs: number;
   readonly logger: Logger;
@@ -181,6 +195,7 @@ export const defaults = {
   replicas: 1,
   replicationTimeoutMs: 1000,
   maxAppendBatch: 256,
+  presenceNodeTimeoutMs: 30_000,
   sessionTtlMs: 30_000,
 } as const;
 
@@ -227,6 +242,10 @@ export function resolveOptions(options: RedisBrokerOptions): ResolvedRedisBroker
     pingTimeoutMs: positiveInt(options.pingTimeoutMs, defaults.pingTimeoutMs),
     reconnect: options.reconnect ?? (sentinels?.length ? sentinelReconnect : defaultReconnect),
     maxAppendBatch: positiveInt(options.maxAppendBatch, defaults.maxAppendBatch),
+    presenceNodeTimeoutMs: positiveInt(
+      options.presence?.nodeTimeoutMs,
+      defaults.presenceNodeTimeoutMs,
+    ),
     sessionTtlMs: positiveInt(options.sessions?.ttlMs, defaults.sessionTtlMs),
     sessionLingerMs:
       options.sessions?.lingerMs === 0

@@ -22,6 +22,7 @@ import { controlChannel, topicKeys } from "./keys.js";
 import { createPlainChannels, type LiveChannelEvents, type LiveChannels } from "./live-channels.js";
 import { scripts } from "./offsets.js";
 import { type RedisBrokerOptions, resolveOptions } from "./options.js";
+import { createRedisPresence } from "./redis-presence.js";
 import { sameWriter, writerOf } from "./replication.js";
 import { createReplicationBarrier, type ReplicationBarrier } from "./replication-barrier.js";
 import type { TopicRead } from "./sequencer.js";
@@ -144,7 +145,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
   const liveOptions = { ...commandOptions, role: "subscriber" };
   const liveEvents: LiveChannelEvents = {
     message(channel, payload) {
-      if (control.onMessage(channel, payload)) return;
+      if (control.onMessage(channel, payload) || presence.onMessage(channel, payload)) return;
       const topic = topicsByChannel.get(channel);
       if (topic === undefined) return;
       const entries = decodeLive(topic, payload);
@@ -163,6 +164,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
     // Entries appended while a channel was not subscribed exist only in the stream.
     restored: (channels) => {
       control.resubscribe();
+      presence.restored(channels);
       for (const feed of feedsOf(channels)) feed.resync();
     },
     statusChange: () => reportHealth(),
@@ -424,7 +426,18 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
     for (const slot of feeds.values()) slot.feed.resync();
   });
 
+  const presence = createRedisPresence({
+    command,
+    live,
+    publishCommand,
+    keyPrefix: opts.keyPrefix,
+    nodeTimeoutMs: opts.presenceNodeTimeoutMs,
+    logger,
+    unavailable,
+  });
+
   return {
+    presence,
     sessions,
     control: { publish: control.publish, subscribe: control.subscribe },
     ready: async () => {
@@ -562,6 +575,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): RedisBroker
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
+      presence.close();
       sessions.close();
       healthListeners.clear();
       feeds.clear();

@@ -2,6 +2,7 @@ import type { Broker } from "./broker.js";
 import type { Log } from "./logging.js";
 import type { Metrics } from "./metrics.js";
 import type { ResolvedOptions } from "./options.js";
+import type { ServerPresence } from "./presence/presence.js";
 import type { Registry } from "./registry.js";
 import type { MethodHandler } from "./rpc.js";
 import type { Counters } from "./stats.js";
@@ -18,6 +19,8 @@ export interface ServerContext<Principal> {
   readonly registry: Registry;
   readonly topics: Topics;
   readonly broker: Broker;
+  /** Presence, when the `presence` option gives some topic one. */
+  readonly presence: ServerPresence | undefined;
   readonly methods: ReadonlyMap<string, MethodHandler<Principal>>;
   /** Durations observed as they happen (request, connection lifetime). */
   readonly metrics: Pick<Metrics, "observeRequest" | "observeConnectionClosed">;

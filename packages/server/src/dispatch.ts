@@ -5,7 +5,9 @@ import {
   type HistoryMessage,
   INBOX_TOPIC,
   isReservedTopic,
+  Limits,
   type ParseResult,
+  type PresenceMessage,
   type PublishMessage,
   parseClientMessage,
   type RefreshMessage,
@@ -22,6 +24,7 @@ import { prepareMessage } from "./fan-out.js";
 import { readHistoryPage } from "./history.js";
 import { createLimitReporter, Limit } from "./limits.js";
 import type { TopicAction } from "./options.js";
+import type { ServerPresence } from "./presence/presence.js";
 import { PublishLanes, type PublishStep, type RetryableRefusal } from "./publish-lanes.js";
 import { RequestScope, startRequest } from "./rpc.js";
 import { bump } from "./stats.js";
@@ -55,7 +58,7 @@ export function createDispatcher<Principal>(
   ctx: ServerContext<Principal>,
   credentials: Credentials,
 ): (connection: Connection, data: Buffer, isBinary: boolean) => void {
-  const { opts, logger, counters, topics, broker, methods } = ctx;
+  const { opts, logger, counters, topics, broker, methods, presence } = ctx;
   const { clock, limits } = opts;
   const parseOptions = { maxChars: limits.maxPayload };
   const limitReporter = createLimitReporter(counters, logger);
@@ -138,6 +141,11 @@ export function createDispatcher<Principal>(
           internalFailure(connection, message.id, error),
         );
         return;
+      case "presence":
+        onPresence(connection, message).catch((error: unknown) =>
+          internalFailure(connection, message.id, error),
+        );
+        return;
       case "refresh":
         if (!opts.credentials.refresh) {
           reject(connection, message.id, ErrorCode.UnknownType, refreshUnknownText);
@@ -187,6 +195,12 @@ export function createDispatcher<Principal>(
       connection.send({ type: "response", id, ok: true, result });
       return;
     }
+    answerJson(connection, id, body);
+  }
+
+  /** The same with `result` already serialised (a presence answer shared by its askers). */
+  function answerJson(connection: Connection, id: string, body: string): void {
+    if (connection.closing) return;
     const text = `{"type":"response","id":${JSON.stringify(id)},"ok":true,"result":${body}}`;
     connection.sendPrepared(prepareMessage(text), "response");
   }
@@ -242,11 +256,19 @@ export function createDispatcher<Principal>(
       return;
     }
     if (connection.closing) return;
+    // A client's own inbox (an alias of a per-client topic) has no presence.
+    const withPresence = source === topic && presence?.enabled(topic) === true;
+    let mirror: Awaited<ReturnType<ServerPresence["prepareWatch"]>> | undefined;
     try {
+      if (withPresence && message.presence === true) mirror = await presence.prepareWatch(topic);
+      if (connection.closing) return;
       const start = { since: message.since, rewind: message.rewind, conflate: message.conflate };
       const alias = source === topic ? undefined : topic;
-      const answer = (outcome: SubscribeOutcome) =>
+      const answer = (outcome: SubscribeOutcome) => {
         connection.send({ type: "subscribed", id, topic, ...outcome });
+        if (withPresence) presence.subscribed(connection, topic, userOf(connection), mirror);
+        mirror = undefined;
+      };
       await topics.subscribe(connection, source, start, answer, alias);
     } catch (error) {
       // The broker could not read history or start fan-out (Redis unreachable, say), or
@@ -259,7 +281,47 @@ export function createDispatcher<Principal>(
       }
       const text = `subscribe to "${topic}" could not be served; retry later`;
       answerError(connection, id, ErrorCode.Overloaded, text);
+    } finally {
+      // Never became a watcher (closed, refused, or failed on the way).
+      if (mirror) presence?.abandon(mirror);
     }
+  }
+
+  /** The member's `user`: its principal's identity, when the server authenticates. */
+  function userOf(connection: Connection): string | undefined {
+    if (!opts.authenticate) return undefined;
+    return connection.identity.slice(0, Limits.userLength);
+  }
+
+  /** Who is subscribed to a topic, authorised like a subscribe (PROTOCOL.md, "Presence"). */
+  async function onPresence(connection: Connection, message: PresenceMessage): Promise<void> {
+    const { id, topic } = message;
+    if (!presence?.enabled(topic) || isReservedTopic(topic)) {
+      const text = `this server keeps no presence for "${topic}"`;
+      answerError(connection, id, ErrorCode.Forbidden, text);
+      return;
+    }
+    try {
+      if (!(await allowed(connection, topic, "subscribe"))) {
+        const text = `not allowed to see the presence of "${topic}"`;
+        answerError(connection, id, ErrorCode.Forbidden, text);
+        return;
+      }
+    } catch (error) {
+      internalFailure(connection, id, error);
+      return;
+    }
+    if (connection.closing) return;
+    let state: string;
+    try {
+      state = await presence.query(topic);
+    } catch (error) {
+      logger.error({ err: error, connection_id: connection.id, topic }, "presence read failed");
+      const text = `the presence of "${topic}" could not be read; retry later`;
+      answerError(connection, id, ErrorCode.Overloaded, text);
+      return;
+    }
+    answerJson(connection, id, state);
   }
 
   /** A page of retained messages, authorised like a subscribe (PROTOCOL.md, "History"). */
@@ -299,7 +361,11 @@ export function createDispatcher<Principal>(
   }
 
   async function onUnsubscribe(connection: Connection, message: UnsubscribeMessage): Promise<void> {
-    topics.unsubscribe(connection, brokerTopic(connection, message.topic));
+    const source = brokerTopic(connection, message.topic);
+    if (source === message.topic && connection.subscriptions.has(source)) {
+      presence?.unsubscribed(connection, message.topic, true);
+    }
+    topics.unsubscribe(connection, source);
     connection.send({ type: "unsubscribed", id: message.id, topic: message.topic });
   }
 

@@ -11,6 +11,7 @@ export type {
   AppendResult,
   Broker,
   BrokerHealth,
+  BrokerPresence,
   ConflateEntry,
   ControlChannel,
   ControlCommand,
@@ -21,6 +22,10 @@ export type {
   LatestQuery,
   LatestRead,
   LogEntry,
+  PresenceChange,
+  PresenceEntry,
+  PresenceListener,
+  PresenceWatch,
   SessionDirectory,
   SessionRecord,
   SessionTarget,
@@ -41,6 +46,7 @@ export type {
   HeartbeatOptions,
   LimitOptions,
   PerMessageDeflateOptions,
+  PresenceOptions,
   RateOptions,
   RefreshInfo,
   ServerOptions,
@@ -51,6 +57,7 @@ export type {
   TopicAccess,
   TopicAction,
 } from "./options.js";
+export { createMemoryPresence } from "./presence/memory-presence.js";
 export type { MethodContext, MethodHandler } from "./rpc.js";
 export {
   createServer,

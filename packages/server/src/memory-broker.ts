@@ -14,6 +14,7 @@ import type {
 } from "./broker.js";
 import { type Clock, systemClock } from "./clock.js";
 import { LifelineServerError, ServerErrorCode } from "./errors.js";
+import { createMemoryPresence } from "./presence/memory-presence.js";
 
 export interface MemoryBrokerOptions extends HistoryOptions {
   /**
@@ -165,6 +166,7 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
   }
 
   return {
+    presence: createMemoryPresence(),
     async append(topic: string, data: unknown, appendOptions?: AppendOptions) {
       assertOpen();
       const now = clock.now();

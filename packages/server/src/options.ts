@@ -298,6 +298,32 @@ export interface ShutdownOptions {
   readonly drainTimeoutMs?: number;
 }
 
+/** Presence settings besides which topics keep it (PROTOCOL.md, "Presence"). */
+export interface PresenceOptions {
+  /** Topics whose presence the server keeps: every subscriber is then a member. */
+  readonly topics: (topic: string) => boolean;
+  /**
+   * How long a member whose last connection closed (or was found dead by the heartbeat)
+   * stays, in milliseconds: a client back within it never left, so nobody sees it leave
+   * and join again. Any close counts, a normal one (1000) too: the client's `reconnect()`
+   * sends it. An `unsubscribe` leaves at once.
+   * @default 5000
+   */
+  readonly graceMs?: number;
+  /**
+   * How often joins and leaves are sent as `presence_diff`s, in milliseconds: every change
+   * of one interval goes out as one diff per topic (several past 500 members), so a storm
+   * of reconnects costs each watcher a few messages, not one per client.
+   * @default 100
+   */
+  readonly diffIntervalMs?: number;
+  /**
+   * Most members a `presence` answer lists; its `count` is always the full number.
+   * @default 10000
+   */
+  readonly maxMembers?: number;
+}
+
 /**
  * What a node does when its broker stays unhealthy (Redis unreachable, partitioned off):
  * it cannot deliver or append, so rather than hold clients it cannot serve, it refuses new
@@ -467,6 +493,17 @@ export interface ServerOptions<Principal = unknown, S extends ContractSpec = Con
     handshake: HandshakeInfo,
   ) => Principal | Promise<Principal>;
   /**
+   * Presence (PROTOCOL.md, "Presence"): on the topics this function accepts, every
+   * subscriber is a member, counted once per client_id with its `user` (the identity of
+   * its principal, see `identify`; none without `authenticate`, and never a token); a
+   * `presence` message lists them and a subscribe with `presence: true` gets their joins
+   * and leaves as `presence_diff`s. Announced as the `presence` feature. With a broker
+   * that keeps presence (the memory broker, `@lifeline/redis`) every node sees the same
+   * members. Pass `PresenceOptions` to tune the grace period and the diff interval.
+   * @default undefined (no topic has presence)
+   */
+  readonly presence?: ((topic: string) => boolean) | PresenceOptions;
+  /**
    * Decides whether a client may subscribe to or publish on a topic; when given, its
    * answer is final (false is answered `forbidden` and the connection stays). It never
    * sees the server's own `publish()`, which is always allowed.
@@ -551,7 +588,8 @@ export interface ServerOptions<Principal = unknown, S extends ContractSpec = Con
   /**
    * Features announced in `hello.features`.
    * @default ["topics", "resume", "rpc", "heartbeat", "rewind", "history", "inbox",
-   *   "conflation"], and "refresh" when `credentials.refresh` is given
+   *   "conflation"], and "refresh" when `credentials.refresh` is given, "presence" when
+   *   `presence` is given
    */
   readonly features?: readonly string[];
   /** Defaults for `close()` when called without options. */
@@ -586,6 +624,7 @@ export const defaults = {
     "conflation",
   ] as readonly string[],
   credentialNoticeMs: 30_000,
+  presence: { graceMs: 5000, diffIntervalMs: 100, maxMembers: 10_000 },
   heartbeat: { intervalMs: 25_000, timeoutMs: 20_000 },
   limits: {
     maxPayload: 1024 * 1024,
@@ -633,6 +672,8 @@ export interface ResolvedOptions<Principal> {
   readonly deltas: Required<DeltaOptions>;
   readonly authenticate: ServerOptions<Principal>["authenticate"];
   readonly authorize: ServerOptions<Principal>["authorize"];
+  /** undefined when no topic has presence. */
+  readonly presence: Required<PresenceOptions> | undefined;
   readonly identify: (principal: Principal) => string;
   readonly takeover: TakeoverPolicy;
   readonly roles: readonly string[];
@@ -719,6 +760,7 @@ export function resolveOptions<Principal>(
     deltas: { ...defaults.deltas, ...options.deltas },
     authenticate: options.authenticate,
     authorize: options.authorize,
+    presence: resolvePresence(options.presence),
     identify: options.identify ?? defaultIdentify,
     takeover: options.takeover ?? defaults.takeover,
     roles: options.roles ?? defaults.roles,
@@ -762,9 +804,11 @@ export function resolveOptions<Principal>(
     logger: options.logger,
     metrics: options.metrics ?? {},
     tracer: options.tracer ?? defaultTracer(),
-    features:
-      options.features ??
-      (options.credentials?.refresh ? [...defaults.features, "refresh"] : defaults.features),
+    features: options.features ?? [
+      ...defaults.features,
+      ...(options.credentials?.refresh ? ["refresh"] : []),
+      ...(options.presence ? ["presence"] : []),
+    ],
     credentials: {
       refresh: options.credentials?.refresh,
       expiresAt: options.credentials?.expiresAt,
@@ -776,4 +820,28 @@ export function resolveOptions<Principal>(
     clock: options.clock ?? systemClock,
     random: options.random ?? Math.random,
   };
+}
+
+function resolvePresence(
+  presence: ServerOptions["presence"],
+): Required<PresenceOptions> | undefined {
+  if (presence === undefined) return undefined;
+  const given = typeof presence === "function" ? { topics: presence } : presence;
+  const resolved = { ...defaults.presence, ...given };
+  const bad = (name: string, value: unknown, expected: string) =>
+    new LifelineServerError(
+      ServerErrorCode.InvalidOptions,
+      `presence.${name} must be ${expected}, got ${String(value)}`,
+    );
+  if (typeof resolved.topics !== "function") throw bad("topics", resolved.topics, "a function");
+  if (!(resolved.graceMs >= 0 && Number.isFinite(resolved.graceMs))) {
+    throw bad("graceMs", resolved.graceMs, "a number >= 0");
+  }
+  if (!(resolved.diffIntervalMs >= 1 && Number.isFinite(resolved.diffIntervalMs))) {
+    throw bad("diffIntervalMs", resolved.diffIntervalMs, "a number >= 1");
+  }
+  if (!(Number.isSafeInteger(resolved.maxMembers) && resolved.maxMembers >= 0)) {
+    throw bad("maxMembers", resolved.maxMembers, "an integer >= 0");
+  }
+  return resolved;
 }

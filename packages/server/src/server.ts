@@ -36,6 +36,8 @@ import { createLogger, type Log } from "./logging.js";
 import { createMemoryBroker } from "./memory-broker.js";
 import { createMetrics } from "./metrics.js";
 import { resolveOptions, type ServerOptions, type ShutdownOptions } from "./options.js";
+import { createMemoryPresence } from "./presence/memory-presence.js";
+import { ServerPresence } from "./presence/presence.js";
 import { Registry } from "./registry.js";
 import type { MethodHandler } from "./rpc.js";
 import { createSessions } from "./session.js";
@@ -297,6 +299,17 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     },
   );
 
+  const presence =
+    opts.presence &&
+    new ServerPresence({
+      // A broker without presence serves one node: this process keeps it.
+      store: broker.presence ?? createMemoryPresence(),
+      settings: { ...opts.presence, enabled: opts.presence.topics },
+      clock,
+      logger,
+      counters,
+    });
+
   const ctx: ServerContext<Principal> = {
     opts,
     logger,
@@ -304,6 +317,7 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     registry,
     topics,
     broker,
+    presence,
     methods,
     metrics,
     emit,
@@ -439,6 +453,7 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     sessions.stop();
     outage?.stop();
     services.stop();
+    await presence?.close();
     await topics.close();
     mount.detach();
     wss.close();

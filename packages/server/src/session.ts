@@ -199,6 +199,13 @@ export function createSessions<Principal>(
     const error = connection.lastError;
     heartbeat.remove(connection);
     registry.remove(connection);
+    if (ctx.presence) {
+      // Any close may be a client on its way back (the client's own reconnect() closes with
+      // 1000): the member is held for the grace period (PROTOCOL.md, "Presence").
+      for (const topic of connection.subscriptions) {
+        ctx.presence.unsubscribed(connection, topic, false);
+      }
+    }
     topics.removeConnection(connection);
     connection.dispose();
     deps.onClosed(connection);

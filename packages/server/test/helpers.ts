@@ -42,8 +42,9 @@ export async function connectClosedAfterEach(
   disposer: { add(dispose: () => unknown): void },
   server: { readonly port: number },
   clientId: string,
+  extraQuery = "",
 ): Promise<TestClient & { hello: Message }> {
-  const client = await connect(server, clientId);
+  const client = await connect(server, clientId, extraQuery);
   disposer.add(() => client.close());
   return client;
 }

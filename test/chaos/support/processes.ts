@@ -22,6 +22,8 @@ export interface ChildServerConfig {
   readonly options?: Record<string, unknown>;
   /** pino level for the server's log on stdout; no log when absent. */
   readonly logLevel?: string;
+  /** Presence on every topic, with these settings; off when absent. */
+  readonly presence?: { readonly graceMs?: number; readonly diffIntervalMs?: number };
 }
 
 export interface LoopDelay {
@@ -89,6 +91,7 @@ export interface StartOptions {
   readonly keyPrefix?: string;
   readonly options?: Record<string, unknown>;
   readonly logLevel?: string;
+  readonly presence?: ChildServerConfig["presence"];
   /** Run inside this network namespace (`ip netns exec`). */
   readonly netns?: string;
   /** Extra node flags, e.g. `--expose-gc`. */
@@ -183,6 +186,7 @@ export async function startServerProcess(start: StartOptions = {}): Promise<Serv
     ...(start.keyPrefix === undefined ? {} : { keyPrefix: start.keyPrefix }),
     ...(start.options === undefined ? {} : { options: start.options }),
     ...(start.logLevel === undefined ? {} : { logLevel: start.logLevel }),
+    ...(start.presence === undefined ? {} : { presence: start.presence }),
   });
   const listeners = new Set<(event: ServerEvent) => void>();
   const dispatch = (event: ServerEvent) => {

@@ -35,6 +35,9 @@ const http = createHttpServer({ headersTimeout: 10_000 });
 const options: ServerOptions = {
   authorize: () => true,
   ...(config.options as ServerOptions),
+  // JSON cannot carry the presence option's topic filter: presence, when asked for, is on
+  // every topic.
+  ...(config.presence ? { presence: { topics: () => true, ...config.presence } } : {}),
   server: http,
   ...(broker ? { broker } : {}),
   logger: config.logLevel === undefined ? false : { level: config.logLevel },

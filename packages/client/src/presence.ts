@@ -1,0 +1,234 @@
+import type {
+  ErrorBody,
+  PresenceDiffMessage,
+  PresenceMember as WireMember,
+} from "@lifeline/protocol";
+import { ClientErrorCode, LifelineError } from "./errors.js";
+import type { RequestOptions, RequestTracker } from "./requests.js";
+import type { Transport } from "./transport.js";
+
+/** One member of a topic's presence: a client subscribed to it (PROTOCOL.md, "Presence"). */
+export interface PresenceMember {
+  readonly clientId: string;
+  /** The identity the server's authentication gave it; absent without authentication. */
+  readonly user?: string;
+  /** Milliseconds since the Unix epoch when it joined; a reconnect in the grace period keeps it. */
+  readonly joinedAt: number;
+}
+
+/** What `presence()` answers: the topic's members now. */
+export interface PresenceResult {
+  readonly topic: string;
+  /** How many members there are; more than `members.length` when the server cut the list. */
+  readonly count: number;
+  readonly members: readonly PresenceMember[];
+}
+
+/** Given to `onPresence`: the members after a change, and the change. */
+export interface PresenceEvent {
+  readonly topic: string;
+  /** Every member now, in the order they became known. */
+  readonly members: readonly PresenceMember[];
+  readonly joins: readonly PresenceMember[];
+  readonly leaves: readonly PresenceMember[];
+}
+
+export type PresenceListener = (event: PresenceEvent) => void;
+
+/** Asks for a topic's members once, sent like a request (outbox, timeout, abort). */
+export function queryPresence(
+  requests: RequestTracker,
+  topic: string,
+  options: RequestOptions | undefined,
+): Promise<PresenceResult> {
+  const label = `presence of "${topic}"`;
+  const frame = (id: string) => JSON.stringify({ type: "presence", id, topic });
+  return requests.call(label, frame, options).then((result) => toResult(label, result));
+}
+
+interface TopicPresence {
+  readonly topic: string;
+  readonly listeners: Set<PresenceListener>;
+  members: Map<string, PresenceMember>;
+  /** The `presence` asked after the latest `subscribed`, until its answer. */
+  syncId: string | undefined;
+  /** Whether members came from a snapshot yet: the first one is reported even if empty. */
+  synced: boolean;
+}
+
+export interface PresenceTracker {
+  /** Adds a listener of `topic`'s members; returns its removal. */
+  add(topic: string, listener: PresenceListener): () => void;
+  /** Whether `subscribe` of `topic` should ask for diffs. */
+  wants(topic: string): boolean;
+  /** `topic`'s subscription is live on this connection: read its members again. */
+  subscribed(topic: string): void;
+  handleDiff(message: PresenceDiffMessage): void;
+  /** The answer to a snapshot this tracker asked for; false when the id is not one. */
+  settle(
+    id: string,
+    outcome: { ok: true; result: unknown } | { ok: false; error: ErrorBody },
+  ): boolean;
+  /** The connection dropped: the members are kept, answers to its snapshots never come. */
+  connectionLost(): void;
+  /** The members the tracker keeps for `topic`, if any listener watches it. */
+  members(topic: string): readonly PresenceMember[] | undefined;
+}
+
+/**
+ * Presence kept current for `subscribe(..., { presence: true })` (PROTOCOL.md, "Presence"):
+ * after every `subscribed` it reads the members, drops the diffs that arrived before that
+ * answer (the answer includes them) and applies the ones after. The members survive a
+ * reconnect: the new snapshot is compared with them, so only real joins and leaves are
+ * reported, and a client that came back within the server's grace period never left.
+ */
+export function createPresenceTracker(options: {
+  readonly transport: Transport;
+  readonly onError: (error: LifelineError) => void;
+}): PresenceTracker {
+  const { transport } = options;
+  const topics = new Map<string, TopicPresence>();
+  const bySyncId = new Map<string, TopicPresence>();
+
+  const emit = (
+    topic: string,
+    state: TopicPresence,
+    joins: PresenceMember[],
+    leaves: PresenceMember[],
+  ) => {
+    const event: PresenceEvent = { topic, members: [...state.members.values()], joins, leaves };
+    for (const listener of [...state.listeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        options.onError(
+          new LifelineError("handler_failed", `a presence listener of "${topic}" threw`, {
+            cause: error,
+          }),
+        );
+      }
+    }
+  };
+
+  const applySnapshot = (topic: string, state: TopicPresence, result: PresenceResult) => {
+    const next = new Map(result.members.map((member) => [member.clientId, member]));
+    const joins = [...next.values()].filter((m) => !state.members.has(m.clientId));
+    const leaves = [...state.members.values()].filter((m) => !next.has(m.clientId));
+    state.members = next;
+    const first = !state.synced;
+    state.synced = true;
+    if (first || joins.length > 0 || leaves.length > 0) emit(topic, state, joins, leaves);
+  };
+
+  return {
+    add(topic, listener) {
+      let state = topics.get(topic);
+      if (!state) {
+        state = {
+          topic,
+          listeners: new Set(),
+          members: new Map(),
+          syncId: undefined,
+          synced: false,
+        };
+        topics.set(topic, state);
+      }
+      const owner = state;
+      owner.listeners.add(listener);
+      return () => {
+        owner.listeners.delete(listener);
+        if (owner.listeners.size > 0 || topics.get(topic) !== owner) return;
+        topics.delete(topic);
+        if (owner.syncId) bySyncId.delete(owner.syncId);
+      };
+    },
+    wants: (topic) => topics.has(topic),
+    subscribed(topic) {
+      const state = topics.get(topic);
+      if (!state) return;
+      if (state.syncId) bySyncId.delete(state.syncId);
+      const id = transport.nextId("p");
+      state.syncId = undefined;
+      if (!transport.sendIfOpen("presence", JSON.stringify({ type: "presence", id, topic }))) {
+        return;
+      }
+      state.syncId = id;
+      bySyncId.set(id, state);
+    },
+    handleDiff(message) {
+      const state = topics.get(message.topic);
+      // Before the snapshot's answer, a diff is already part of it.
+      if (!state || state.syncId !== undefined || !state.synced) return;
+      const joins: PresenceMember[] = [];
+      const leaves: PresenceMember[] = [];
+      for (const wire of message.leaves) {
+        const member = state.members.get(wire.client_id);
+        if (member && state.members.delete(wire.client_id)) leaves.push(member);
+      }
+      for (const wire of message.joins) {
+        const member = fromWire(wire);
+        if (!state.members.has(member.clientId)) joins.push(member);
+        state.members.set(member.clientId, member);
+      }
+      if (joins.length > 0 || leaves.length > 0) emit(message.topic, state, joins, leaves);
+    },
+    settle(id, outcome) {
+      const state = bySyncId.get(id);
+      if (!state) return false;
+      bySyncId.delete(id);
+      state.syncId = undefined;
+      const { topic } = state;
+      if (topics.get(topic) !== state) return true;
+      if (!outcome.ok) {
+        options.onError(
+          new LifelineError(
+            outcome.error.code,
+            `presence of "${topic}" refused: ${outcome.error.message}`,
+          ),
+        );
+        return true;
+      }
+      try {
+        applySnapshot(topic, state, toResult(`presence of "${topic}"`, outcome.result));
+      } catch (error) {
+        options.onError(error as LifelineError);
+      }
+      return true;
+    },
+    connectionLost() {
+      bySyncId.clear();
+      for (const state of topics.values()) state.syncId = undefined;
+    },
+    members(topic) {
+      const state = topics.get(topic);
+      return state ? [...state.members.values()] : undefined;
+    },
+  };
+}
+
+function fromWire(member: WireMember): PresenceMember {
+  return member.user === undefined
+    ? { clientId: member.client_id, joinedAt: member.joined_at }
+    : { clientId: member.client_id, user: member.user, joinedAt: member.joined_at };
+}
+
+function toResult(label: string, result: unknown): PresenceResult {
+  const state = result as { topic?: unknown; count?: unknown; members?: unknown } | null;
+  if (
+    typeof state !== "object" ||
+    state === null ||
+    typeof state.topic !== "string" ||
+    typeof state.count !== "number" ||
+    !Array.isArray(state.members)
+  ) {
+    throw new LifelineError(
+      ClientErrorCode.InvalidMessage,
+      `${label}: expected {topic, count, members}, got ${JSON.stringify(result)?.slice(0, 200)}`,
+    );
+  }
+  return {
+    topic: state.topic,
+    count: state.count,
+    members: (state.members as WireMember[]).map(fromWire),
+  };
+}
