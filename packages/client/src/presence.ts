@@ -9,6 +9,7 @@ import type { Transport } from "./transport.js";
 
 /** One member of a topic's presence: a client subscribed to it (PROTOCOL.md, "Presence"). */
 export interface PresenceMember {
+  /** The member's client id: one member however many connections it has. */
   readonly clientId: string;
   /** The identity the server's authentication gave it; absent without authentication. */
   readonly user?: string;
@@ -18,21 +19,27 @@ export interface PresenceMember {
 
 /** What `presence()` answers: the topic's members now. */
 export interface PresenceResult {
+  /** The topic asked about. */
   readonly topic: string;
   /** How many members there are; more than `members.length` when the server cut the list. */
   readonly count: number;
+  /** The members listed, at most the server's member limit of them. */
   readonly members: readonly PresenceMember[];
 }
 
 /** Given to `onPresence`: the members after a change, and the change. */
 export interface PresenceEvent {
+  /** The topic whose presence changed. */
   readonly topic: string;
   /** Every member now, in the order they became known. */
   readonly members: readonly PresenceMember[];
+  /** Members that joined since the last event. */
   readonly joins: readonly PresenceMember[];
+  /** Members that left since the last event. */
   readonly leaves: readonly PresenceMember[];
 }
 
+/** Called by `onPresence` with the members after each change. */
 export type PresenceListener = (event: PresenceEvent) => void;
 
 /** Asks for a topic's members once, sent like a request (outbox, timeout, abort). */

@@ -235,6 +235,7 @@ export interface Broker {
 
 /** A member of a topic's presence as brokers keep it. */
 export interface PresenceEntry {
+  /** The member's client id: one member however many connections it has. */
   readonly clientId: string;
   /** The identity authentication gave the member (never a credential). */
   readonly user?: string | undefined;
@@ -244,17 +245,22 @@ export interface PresenceEntry {
 
 /** Members that joined or left a topic's presence, in the order they did. */
 export interface PresenceChange {
+  /** The topic whose presence changed. */
   readonly topic: string;
+  /** Members that joined. */
   readonly joins: readonly PresenceEntry[];
+  /** Members that left. */
   readonly leaves: readonly PresenceEntry[];
 }
 
+/** Called with each batch of joins and leaves of a watched topic. */
 export type PresenceListener = (change: PresenceChange) => void;
 
 /** A watch on a topic's presence: its members when the watch began, then every change. */
 export interface PresenceWatch {
   /** The members when the watch went live; every later change reaches the listener. */
   readonly members: readonly PresenceEntry[];
+  /** Stops watching the topic. */
   stop(): Promise<void>;
 }
 

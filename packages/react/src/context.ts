@@ -1,11 +1,13 @@
 import type { LifelineClient } from "@lifeline/client";
 import { createContext, useContext } from "react";
+import type { PresenceFeeds } from "./presence-feeds.js";
 import type { TopicFeeds } from "./topic-feeds.js";
 
 /** What `LifelineProvider` gives the hooks below it. */
 export interface LifelineContextValue {
   readonly client: LifelineClient;
   readonly feeds: TopicFeeds;
+  readonly presence: PresenceFeeds;
 }
 
 export const LifelineContext = createContext<LifelineContextValue | null>(null);

@@ -3,6 +3,7 @@ import type { ContractSpec } from "@lifeline/protocol";
 import { createElement, type ReactNode, useEffect, useMemo, useState } from "react";
 import { LifelineContext, type LifelineContextValue } from "./context.js";
 import { createHold } from "./hold.js";
+import { createPresenceFeeds } from "./presence-feeds.js";
 import { createTopicFeeds } from "./topic-feeds.js";
 
 /**
@@ -55,7 +56,7 @@ export function LifelineProvider<S extends ContractSpec = ContractSpec>(
   const client = (props.client ?? owned) as unknown as LifelineClient;
   useOwnedConnection(owned as unknown as LifelineClient | undefined);
   const value = useMemo<LifelineContextValue>(
-    () => ({ client, feeds: createTopicFeeds(client) }),
+    () => ({ client, feeds: createTopicFeeds(client), presence: createPresenceFeeds(client) }),
     [client],
   );
   return createElement(LifelineContext.Provider, { value }, props.children);

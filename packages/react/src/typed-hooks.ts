@@ -1,7 +1,9 @@
 import type { ClientMethod, ClientState, ClientTopic, LifelineClient } from "@lifeline/client";
 import type { ContractSpec, MethodParams, MethodResult, TopicData } from "@lifeline/protocol";
 import { useLifelineContext } from "./context.js";
+import type { PresenceSnapshot } from "./presence-feeds.js";
 import { useConnection } from "./use-connection.js";
+import { usePresence } from "./use-presence.js";
 import { type RequestResult, useRequest } from "./use-request.js";
 import {
   type SubscriptionResult,
@@ -24,6 +26,8 @@ export interface LifelineHooks<S extends ContractSpec> {
   useRequest<M extends ClientMethod<S>>(
     method: M,
   ): RequestResult<MethodParams<S, M>, MethodResult<S, M>>;
+  /** `usePresence`, with the contract's topic names. */
+  usePresence(topic: ClientTopic<S> | null | undefined): PresenceSnapshot;
 }
 
 /**
@@ -46,5 +50,6 @@ export function createLifelineHooks<S extends ContractSpec>(): LifelineHooks<S> 
     useConnection,
     useSubscription: useSubscription<S>,
     useRequest: useRequest<S>,
+    usePresence: usePresence<S>,
   } as LifelineHooks<S>;
 }

@@ -135,6 +135,7 @@ export interface RedisBrokerOptions {
   readonly logger?: Logger;
 }
 
+/** Presence shared by the nodes through Redis (PROTOCOL.md, "Presence"). */
 export interface RedisPresenceOptions {
   /**
    * How soon the members held by a node that died (killed, or cut off from Redis) leave,
