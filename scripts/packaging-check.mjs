@@ -12,6 +12,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { checkTypeOnlyContract } from "./packaging/contract-bundle.mjs";
 import { freePort } from "./packaging/processes.mjs";
 import { runReadmeExamples } from "./packaging/readme-examples.mjs";
 import { checkContents, lint, pack } from "./packaging/tarballs.mjs";
@@ -183,6 +184,9 @@ export type { Broker };
   const offending = inputs.filter((input) => /node_modules\/ws\/|^node:/.test(input));
   if (offending.length > 0) throw new Error(`browser bundle pulls in ${offending.join(", ")}`);
   console.log("packaging check: browser bundle has no Node built-ins");
+  passed++;
+
+  await checkTypeOnlyContract({ esbuild, project });
   passed++;
 
   // The client README's example runs against the demo server (`pnpm demo`).
