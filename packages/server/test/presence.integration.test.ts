@@ -117,11 +117,15 @@ describe("presence", () => {
     await flaky.closed;
     const back = await client(s, "flaky");
     await subscribe(back, "room");
-    // Past the diff interval: nothing left, nothing joined again.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // A marker joining after the reconnect: its diff comes a tick later, so any leave or
+    // join of "flaky" would have come by then (diffs are sent in order).
+    const marker = await client(s, "marker");
+    await subscribe(marker, "room");
+    await watcher.next(ofType("presence_diff", (m) => ids(m.joins).includes("marker")));
     const later = await query(watcher, "room");
     expect(ids((later.result as { members: unknown }).members).sort()).toEqual([
       "flaky",
+      "marker",
       "watcher",
     ]);
     const leaves = watcher.received
