@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { LifelineServerError, ServerErrorCode } from "./errors.js";
-import type { ServerStats } from "./stats.js";
+import type { ServerStats, WireCount } from "./stats.js";
 
 /** Where the server's Prometheus metrics go. */
 export interface MetricsOptions {
@@ -128,6 +128,48 @@ export function createMetrics(stats: () => ServerStats, options: MetricsOptions 
       "connections_total",
       "WebSocket connections accepted.",
       (s) => s.connections.total,
+    );
+    const byWire = (name: string, help: string, pick: (wire: WireCount) => number): void => {
+      const labelNames = ["transport", "codec"];
+      add(
+        (full) =>
+          name.endsWith("_total")
+            ? new Counter({
+                name: full,
+                help,
+                labelNames,
+                registers: [registry],
+                collect() {
+                  this.reset();
+                  for (const w of stats().connections.byWire) {
+                    this.inc({ transport: w.transport, codec: w.codec }, pick(w));
+                  }
+                },
+              })
+            : new Gauge({
+                name: full,
+                help,
+                labelNames,
+                registers: [registry],
+                collect() {
+                  this.reset();
+                  for (const w of stats().connections.byWire) {
+                    this.set({ transport: w.transport, codec: w.codec }, pick(w));
+                  }
+                },
+              }),
+        name,
+      );
+    };
+    byWire(
+      "transport_connections",
+      "Open connections, by transport (websocket, sse) and codec (json, msgpack).",
+      (w) => w.active,
+    );
+    byWire(
+      "transport_connections_total",
+      "Connections accepted, by transport and codec.",
+      (w) => w.total,
     );
     fromRecord("messages_in_total", "Messages received, by type.", "type", (s) => s.messagesIn);
     fromRecord("messages_out_total", "Messages sent, by type.", "type", (s) => s.messagesOut);
