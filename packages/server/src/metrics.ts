@@ -130,34 +130,23 @@ export function createMetrics(stats: () => ServerStats, options: MetricsOptions 
       (s) => s.connections.total,
     );
     const byWire = (name: string, help: string, pick: (wire: WireCount) => number): void => {
-      const labelNames = ["transport", "codec"];
+      const kind = name.endsWith("_total") ? Counter : Gauge;
       add(
         (full) =>
-          name.endsWith("_total")
-            ? new Counter({
-                name: full,
-                help,
-                labelNames,
-                registers: [registry],
-                collect() {
-                  this.reset();
-                  for (const w of stats().connections.byWire) {
-                    this.inc({ transport: w.transport, codec: w.codec }, pick(w));
-                  }
-                },
-              })
-            : new Gauge({
-                name: full,
-                help,
-                labelNames,
-                registers: [registry],
-                collect() {
-                  this.reset();
-                  for (const w of stats().connections.byWire) {
-                    this.set({ transport: w.transport, codec: w.codec }, pick(w));
-                  }
-                },
-              }),
+          new kind({
+            name: full,
+            help,
+            labelNames: ["transport", "codec"],
+            registers: [registry],
+            collect() {
+              this.reset();
+              for (const w of stats().connections.byWire) {
+                const labels = { transport: w.transport, codec: w.codec };
+                if (this instanceof Gauge) this.set(labels, pick(w));
+                else this.inc(labels, pick(w));
+              }
+            },
+          }),
         name,
       );
     };

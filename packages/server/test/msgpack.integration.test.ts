@@ -7,9 +7,10 @@ import {
   createFakeClock,
   ofType,
   serverClosedAfterEach,
+  type TestClient,
   within,
 } from "./helpers.js";
-import { openPackClient, type PackClient, plainBytes } from "./msgpack-client.js";
+import { openPackClient, plainBytes } from "./msgpack-client.js";
 
 const disposer = createDisposer();
 afterEach(() => disposer.run());
@@ -26,7 +27,7 @@ async function packClient(
 }
 
 /** The connection still answers: a ping gets its pong. */
-async function stillOpen(client: PackClient): Promise<void> {
+async function stillOpen(client: TestClient): Promise<void> {
   client.send({ type: "ping" });
   expect(await client.next(ofType("pong"), "pong")).toEqual({ type: "pong" });
 }
@@ -155,7 +156,7 @@ describe("MessagePack wire: bad input is answered, the connection stays", () => 
   it("refuses a text frame on a MessagePack connection", async () => {
     const s = await server();
     const c = await packClient(s, "text");
-    c.sendRaw('{"type":"ping"}');
+    c.ws.send('{"type":"ping"}');
     const error = await c.next(ofType("error"));
     expect(error).toMatchObject({ code: "invalid_message" });
     expect(error.message).toMatch(/expected a MessagePack binary frame.*got a text frame/);
@@ -187,10 +188,10 @@ describe("MessagePack wire: bad input is answered, the connection stays", () => 
       [0xd4, 0xff, 0x00],
     ];
     for (const raw of frames) {
-      c.sendRaw(Buffer.from(raw));
+      c.ws.send(Buffer.from(raw));
       expect(await c.next(ofType("error"))).toMatchObject({ code: "invalid_message" });
     }
-    c.sendRaw(Buffer.from(encode(42)));
+    c.ws.send(Buffer.from(encode(42)));
     expect(await c.next(ofType("error"))).toMatchObject({ code: "invalid_message" });
     c.send({ type: "subscribe", id: "bad", topic: 7 });
     expect(await c.next(ofType("response"))).toMatchObject({
