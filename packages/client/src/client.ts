@@ -9,36 +9,44 @@ import {
   truncateCloseReason,
 } from "@lifeline/protocol";
 import type { ClientEvents, LifelineClient } from "./api.js";
-import { type AttemptInputs, prepareAttempt } from "./attempt.js";
-import { assertClientId, stableClientId } from "./client-id.js";
-import { after, systemClock } from "./clock.js";
-import { type Connection, type ConnectionEnd, openConnection } from "./connection.js";
-import { createConnectionStore } from "./connection-store.js";
-import { createDispatcher } from "./dispatch.js";
-import { createEmitter } from "./emitter.js";
+import { createDispatcher } from "./core/router.js";
+import { type HistoryResult, readHistory } from "./delivery/history.js";
+import { createOutbox, type OutboxEntry } from "./delivery/outbox.js";
+import {
+  createPresenceTracker,
+  type PresenceListener,
+  queryPresence,
+} from "./delivery/presence.js";
+import { createPublishTracker, defaultPublishRetry } from "./delivery/publish.js";
+import { createRequestTracker, type RequestOptions } from "./delivery/requests.js";
+import type { Transport } from "./delivery/sender.js";
+import { createSubscriptionRegistry, type MessageHandler } from "./delivery/subscriptions.js";
 import { ClientErrorCode, LifelineError } from "./errors.js";
-import { type HistoryResult, readHistory } from "./history.js";
-import { watchConnection } from "./liveness.js";
-import { consoleSink, createLogger } from "./logger.js";
 import { type ClientOptions, defaults } from "./options.js";
-import { createOutbox, type OutboxEntry } from "./outbox.js";
-import { browserLifecycle } from "./page-lifecycle.js";
-import { createPositionKeeper, type PositionKeeper, type PositionStore } from "./positions.js";
-import { createPresenceTracker, type PresenceListener, queryPresence } from "./presence.js";
-import { createPublishTracker, defaultPublishRetry } from "./publish.js";
-import { randomId } from "./random-id.js";
-import { createReconnectPlanner, defaultBackoff } from "./reconnect.js";
-import { createRefresher } from "./refresh.js";
-import { createRequestTracker, type RequestOptions } from "./requests.js";
-import { RoundTrips } from "./round-trip.js";
-import { redactTokens, redactUrl, type WebSocketResolver } from "./socket.js";
-import { createStateDriver } from "./state-driver.js";
-import { isOpen, type TransitionCause } from "./state-machine.js";
-import { StatsRecorder } from "./stats.js";
-import { createSubscriptionRegistry, type MessageHandler } from "./subscriptions.js";
-import type { Transport } from "./transport.js";
-import { createUrlRotation } from "./url-rotation.js";
-import type { Watchdog } from "./watchdog.js";
+import {
+  createPositionKeeper,
+  type PositionKeeper,
+  type PositionStore,
+} from "./positions/keeper.js";
+import { browserLifecycle } from "./reconnect/page-lifecycle.js";
+import { createReconnectPlanner, defaultBackoff } from "./reconnect/planner.js";
+import { type AttemptInputs, prepareAttempt } from "./reconnect/prepare-attempt.js";
+import { assertClientId, stableClientId } from "./session/client-id.js";
+import { createRefresher } from "./session/refresh.js";
+import { createStateDriver } from "./state/driver.js";
+import { watchConnection } from "./state/liveness.js";
+import { isOpen, type TransitionCause } from "./state/machine.js";
+import { RoundTrips } from "./state/round-trip.js";
+import { StatsRecorder } from "./state/stats.js";
+import { createConnectionStore } from "./state/store.js";
+import type { Watchdog } from "./state/watchdog.js";
+import { type Connection, type ConnectionEnd, openConnection } from "./transport/connection.js";
+import { redactTokens, redactUrl, type WebSocketResolver } from "./transport/socket.js";
+import { createUrlRotation } from "./transport/url-rotation.js";
+import { after, systemClock } from "./util/clock.js";
+import { createEmitter } from "./util/emitter.js";
+import { consoleSink, createLogger } from "./util/logger.js";
+import { randomId } from "./util/random-id.js";
 
 const PING_FRAME = '{"type":"ping"}';
 const ignorePresence: PresenceListener = () => {};

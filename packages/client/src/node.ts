@@ -4,12 +4,16 @@ import { join } from "node:path";
 import type { ContractSpec } from "@lifeline/protocol";
 import type { LifelineClient } from "./api.js";
 import { createClientWith, type Platform } from "./client.js";
-import { filePositions } from "./file-positions.js";
 import type { ClientOptions } from "./options.js";
-import { globalWebSocket, type WebSocketConstructor, type WebSocketResolver } from "./socket.js";
+import { filePositions } from "./positions/file-store.js";
+import {
+  globalWebSocket,
+  type WebSocketConstructor,
+  type WebSocketResolver,
+} from "./transport/socket.js";
 
 export * from "./exports.js";
-export { type FilePositionsOptions, filePositions } from "./file-positions.js";
+export { type FilePositionsOptions, filePositions } from "./positions/file-store.js";
 
 let wsImport: Promise<WebSocketConstructor> | undefined;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type WebSocketFromWs from "ws";
-import { buildSocketUrl, redactUrl, type WebSocketConstructor } from "../src/socket.js";
+import { buildSocketUrl, redactUrl, type WebSocketConstructor } from "../src/transport/socket.js";
 
 /** The DOM lib's WebSocket, reduced to the shape of its declarations (lib.dom.d.ts). */
 interface DomEvent {

@@ -1,10 +1,10 @@
 import type { ResumePoint, SubscribedMessage, TopicMessage } from "@lifeline/protocol";
 import { deferred } from "@lifeline/test-support";
 import { describe, expect, it } from "vitest";
+import type { Transport } from "../src/delivery/sender.js";
+import { createSubscriptionRegistry, type GapEvent } from "../src/delivery/subscriptions.js";
 import type { LifelineError } from "../src/errors.js";
-import type { PositionKeeper } from "../src/positions.js";
-import { createSubscriptionRegistry, type GapEvent } from "../src/subscriptions.js";
-import type { Transport } from "../src/transport.js";
+import type { PositionKeeper } from "../src/positions/keeper.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 
 function setup(features: readonly string[] = [], positions?: PositionKeeper) {

@@ -1,5 +1,5 @@
-import { after, type Clock } from "./clock.js";
-import type { TransitionCause } from "./state-machine.js";
+import type { TransitionCause } from "../state/machine.js";
+import { after, type Clock } from "../util/clock.js";
 
 type FetchLike = (
   url: string,

@@ -1,6 +1,6 @@
-import { globalStorage, type StorageLike } from "./client-id.js";
+import { globalStorage, type StorageLike } from "../session/client-id.js";
+import type { PositionStore } from "./keeper.js";
 import { serializedPositions } from "./position-map.js";
-import type { PositionStore } from "./positions.js";
 
 /** Options of `webStoragePositions()`. */
 export interface WebStoragePositionsOptions {

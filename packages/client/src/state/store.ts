@@ -1,4 +1,4 @@
-import type { ConnectionStatus, TransitionCause } from "./state-machine.js";
+import type { ConnectionStatus, TransitionCause } from "./machine.js";
 
 /**
  * The connection's state as one immutable value. A new object is made only when something

@@ -7,9 +7,9 @@ import {
   SUBPROTOCOL,
   truncateCloseReason,
 } from "@lifeline/protocol";
-import { after, type Clock } from "./clock.js";
+import type { ErrorClass, TransitionCause } from "../state/machine.js";
+import { after, type Clock } from "../util/clock.js";
 import { OPEN, type WebSocketConstructor, type WebSocketLike } from "./socket.js";
-import type { ErrorClass, TransitionCause } from "./state-machine.js";
 
 /** How one socket ended, for the reconnect planner and the state event. */
 export interface ConnectionEnd {

@@ -1,7 +1,7 @@
 import type { ErrorBody, RefreshResult, ResponseMessage } from "@lifeline/protocol";
-import { bounded } from "./attempt.js";
-import type { Clock } from "./clock.js";
-import type { Logger } from "./logger.js";
+import { bounded } from "../reconnect/prepare-attempt.js";
+import type { Clock } from "../util/clock.js";
+import type { Logger } from "../util/logger.js";
 import { resolveToken, type TokenOption } from "./token.js";
 
 export interface RefresherDeps {

@@ -7,11 +7,11 @@ import {
   type SubscribedMessage,
   type TopicMessage,
 } from "@lifeline/protocol";
-import { after, type Clock } from "./clock.js";
-import { ClientErrorCode, LifelineError } from "./errors.js";
-import type { PositionKeeper } from "./positions.js";
+import { ClientErrorCode, LifelineError } from "../errors.js";
+import type { PositionKeeper } from "../positions/keeper.js";
+import { after, type Clock } from "../util/clock.js";
 import type { PresenceEvent } from "./presence.js";
-import type { Transport } from "./transport.js";
+import type { Transport } from "./sender.js";
 
 /**
  * Refusals that describe a passing condition on the server (its broker unreachable, a rate

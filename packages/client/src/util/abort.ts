@@ -1,4 +1,4 @@
-import { ClientErrorCode, LifelineError } from "./errors.js";
+import { ClientErrorCode, LifelineError } from "../errors.js";
 
 /** The part of `AbortSignal` the client uses (structural, so no DOM typings are needed). */
 export interface AbortSignalLike {

@@ -1,8 +1,8 @@
 // Node only: imported by the Node entry, never by the browser entry (test/browser-bundle.test.ts).
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import type { PositionStore } from "./keeper.js";
 import { serializedPositions } from "./position-map.js";
-import type { PositionStore } from "./positions.js";
 
 /** Options of `filePositions()`. */
 export interface FilePositionsOptions {

@@ -1,5 +1,5 @@
 import type { ResumePoint } from "@lifeline/protocol";
-import { isResumePoint, type PositionStore } from "./positions.js";
+import { isResumePoint, type PositionStore } from "./keeper.js";
 
 /**
  * Positions by topic as the built-in stores keep them: one JSON object, most recently

@@ -1,5 +1,5 @@
 import type { HistoryDirection, HistoryPage, ResumePoint } from "@lifeline/protocol";
-import { ClientErrorCode, LifelineError } from "./errors.js";
+import { ClientErrorCode, LifelineError } from "../errors.js";
 import type { RequestOptions, RequestTracker } from "./requests.js";
 
 /** Options of `history()`: which page, and the wait like a request's. */

@@ -1,6 +1,6 @@
-import { type AbortSignalLike, abortError, onAbort } from "./abort.js";
-import { after, type Clock } from "./clock.js";
-import { ClientErrorCode, LifelineError } from "./errors.js";
+import { ClientErrorCode, LifelineError } from "../errors.js";
+import { type AbortSignalLike, abortError, onAbort } from "../util/abort.js";
+import { after, type Clock } from "../util/clock.js";
 
 /** Per-call options of `ping()`. */
 export interface PingOptions {

@@ -1,11 +1,11 @@
 import { type BackoffPolicy, createSchedule, exponential, type Schedule } from "@lifeline/backoff";
 import type { Contract, ErrorBody, PublishAck } from "@lifeline/protocol";
-import { type AbortSignalLike, abortError, onAbort } from "./abort.js";
-import { after, type Clock } from "./clock.js";
-import { ClientErrorCode, LifelineError } from "./errors.js";
+import { ClientErrorCode, LifelineError } from "../errors.js";
+import { type AbortSignalLike, abortError, onAbort } from "../util/abort.js";
+import { after, type Clock } from "../util/clock.js";
 import type { OutboxEntry } from "./outbox.js";
 import { type LanePublish, PublishLanes } from "./publish-lanes.js";
-import type { Transport } from "./transport.js";
+import type { Transport } from "./sender.js";
 
 /** Per-call options of `publish()`. */
 export interface PublishOptions {

@@ -1,6 +1,6 @@
-import type { Clock } from "./clock.js";
-import type { Connection } from "./connection.js";
-import type { StateDriver } from "./state-driver.js";
+import type { Connection } from "../transport/connection.js";
+import type { Clock } from "../util/clock.js";
+import type { StateDriver } from "./driver.js";
 import type { StatsRecorder } from "./stats.js";
 import { createWatchdog, type Watchdog } from "./watchdog.js";
 

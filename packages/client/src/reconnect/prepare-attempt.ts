@@ -1,10 +1,14 @@
 import type { Role } from "@lifeline/protocol";
-import { after, type Clock } from "./clock.js";
-import { probeReadiness } from "./readiness.js";
-import { buildSocketUrl, type WebSocketConstructor, type WebSocketResolver } from "./socket.js";
-import type { TransitionCause } from "./state-machine.js";
-import { resolveToken, type TokenContext, type TokenOption } from "./token.js";
-import type { UrlRotation } from "./url-rotation.js";
+import { resolveToken, type TokenContext, type TokenOption } from "../session/token.js";
+import type { TransitionCause } from "../state/machine.js";
+import { probeReadiness } from "../transport/readiness.js";
+import {
+  buildSocketUrl,
+  type WebSocketConstructor,
+  type WebSocketResolver,
+} from "../transport/socket.js";
+import type { UrlRotation } from "../transport/url-rotation.js";
+import { after, type Clock } from "../util/clock.js";
 
 export interface AttemptInputs {
   readonly urls: UrlRotation;

@@ -1,8 +1,8 @@
 import type { Contract, ErrorBody } from "@lifeline/protocol";
-import { type AbortSignalLike, abortError, onAbort } from "./abort.js";
-import { after, type Clock } from "./clock.js";
-import { ClientErrorCode, LifelineError } from "./errors.js";
-import type { Transport } from "./transport.js";
+import { ClientErrorCode, LifelineError } from "../errors.js";
+import { type AbortSignalLike, abortError, onAbort } from "../util/abort.js";
+import { after, type Clock } from "../util/clock.js";
+import type { Transport } from "./sender.js";
 
 /** Per-call options of `request()`. */
 export interface RequestOptions {

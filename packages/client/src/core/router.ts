@@ -1,13 +1,13 @@
 import type { ErrorBody, ServerMessage } from "@lifeline/protocol";
-import { LifelineError } from "./errors.js";
-import type { Logger } from "./logger.js";
-import type { PresenceTracker } from "./presence.js";
-import type { PublishTracker } from "./publish.js";
-import type { Refresher } from "./refresh.js";
-import type { RequestTracker } from "./requests.js";
-import type { RoundTrips } from "./round-trip.js";
-import type { StatsRecorder } from "./stats.js";
-import type { SubscriptionRegistry } from "./subscriptions.js";
+import type { PresenceTracker } from "../delivery/presence.js";
+import type { PublishTracker } from "../delivery/publish.js";
+import type { RequestTracker } from "../delivery/requests.js";
+import type { SubscriptionRegistry } from "../delivery/subscriptions.js";
+import { LifelineError } from "../errors.js";
+import type { Refresher } from "../session/refresh.js";
+import type { RoundTrips } from "../state/round-trip.js";
+import type { StatsRecorder } from "../state/stats.js";
+import type { Logger } from "../util/logger.js";
 
 /**
  * Routes each frame after `hello` to the part that owns it. Responses are matched by id:

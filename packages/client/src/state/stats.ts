@@ -1,5 +1,5 @@
-import type { ClientState } from "./connection-store.js";
-import type { ConnectionStatus, ErrorClass } from "./state-machine.js";
+import type { ConnectionStatus, ErrorClass } from "./machine.js";
+import type { ClientState } from "./store.js";
 
 /** One connection attempt, as kept in `stats().recentAttempts`. */
 export interface AttemptRecord {

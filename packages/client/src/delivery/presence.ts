@@ -3,9 +3,9 @@ import type {
   PresenceDiffMessage,
   PresenceMember as WireMember,
 } from "@lifeline/protocol";
-import { ClientErrorCode, LifelineError } from "./errors.js";
+import { ClientErrorCode, LifelineError } from "../errors.js";
 import type { RequestOptions, RequestTracker } from "./requests.js";
-import type { Transport } from "./transport.js";
+import type { Transport } from "./sender.js";
 
 /** One member of a topic's presence: a client subscribed to it (PROTOCOL.md, "Presence"). */
 export interface PresenceMember {

@@ -1,5 +1,5 @@
 import { ClientIdPattern } from "@lifeline/protocol";
-import { randomId } from "./random-id.js";
+import { randomId } from "../util/random-id.js";
 import { claimTab } from "./tab-claim.js";
 
 /** The part of the Web Storage API the client uses (`localStorage`, `sessionStorage`). */

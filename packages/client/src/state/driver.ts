@@ -1,6 +1,6 @@
-import type { Clock } from "./clock.js";
-import type { ClientState, StateChange, WritableConnectionStore } from "./connection-store.js";
-import { type LifecycleEvent, type TransitionCause, transition } from "./state-machine.js";
+import type { Clock } from "../util/clock.js";
+import { type LifecycleEvent, type TransitionCause, transition } from "./machine.js";
+import type { ClientState, StateChange, WritableConnectionStore } from "./store.js";
 
 /**
  * Applies lifecycle events to the store: the one place a state changes. Leaving a state

@@ -1,5 +1,5 @@
+import { randomId } from "../util/random-id.js";
 import type { StorageLike } from "./client-id.js";
-import { randomId } from "./random-id.js";
 
 const CLAIM_KEY = "lifeline.tab_claim";
 

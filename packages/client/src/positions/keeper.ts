@@ -1,5 +1,5 @@
 import type { ResumePoint } from "@lifeline/protocol";
-import { after, type Clock } from "./clock.js";
+import { after, type Clock } from "../util/clock.js";
 
 /**
  * Where a client keeps the last delivered position of each topic that subscribed with

@@ -1,4 +1,4 @@
-import type { Clock } from "./clock.js";
+import type { Clock } from "../util/clock.js";
 
 export interface WatchdogOptions {
   readonly clock: Clock;
