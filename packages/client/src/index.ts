@@ -12,7 +12,7 @@ import type { LifelineClient } from "./api.js";
 import { createClientWith } from "./client.js";
 import type { ClientOptions } from "./options.js";
 import { webStoragePositions } from "./positions/web-storage-store.js";
-import { browserResolver } from "./transport/socket.js";
+import { browserResolver } from "./transport/websocket.js";
 
 export * from "./exports.js";
 

@@ -6,32 +6,10 @@ import type { LifelineClient } from "./api.js";
 import { createClientWith, type Platform } from "./client.js";
 import type { ClientOptions } from "./options.js";
 import { filePositions } from "./positions/file-store.js";
-import {
-  globalWebSocket,
-  type WebSocketConstructor,
-  type WebSocketResolver,
-} from "./transport/socket.js";
+import { nodeResolver } from "./transport/websocket-node.js";
 
 export * from "./exports.js";
 export { type FilePositionsOptions, filePositions } from "./positions/file-store.js";
-
-let wsImport: Promise<WebSocketConstructor> | undefined;
-
-const nodeResolver: WebSocketResolver = () => {
-  const found = globalWebSocket();
-  if (found) return found;
-  wsImport ??= import("ws").then(
-    (module) => module.WebSocket,
-    (error: unknown) => {
-      wsImport = undefined;
-      throw new TypeError(
-        "no global WebSocket in this Node version and the `ws` package is not installed: run `npm install ws` or pass the `WebSocket` option",
-        { cause: error },
-      );
-    },
-  );
-  return wsImport;
-};
 
 /**
  * `positions: true` under Node: a file named after the client id, which must therefore be

@@ -1,7 +1,7 @@
 import type { ResumePoint, SubscribedMessage, TopicMessage } from "@lifeline/protocol";
 import { deferred } from "@lifeline/test-support";
 import { describe, expect, it } from "vitest";
-import type { Transport } from "../src/delivery/sender.js";
+import type { Sender } from "../src/delivery/sender.js";
 import { createSubscriptionRegistry, type GapEvent } from "../src/delivery/subscriptions.js";
 import type { LifelineError } from "../src/errors.js";
 import type { PositionKeeper } from "../src/positions/keeper.js";
@@ -11,7 +11,7 @@ function setup(features: readonly string[] = [], positions?: PositionKeeper) {
   let open = true;
   let counter = 0;
   const frames: Array<Record<string, unknown>> = [];
-  const transport: Transport = {
+  const sender: Sender = {
     deliver: () => "sent",
     sendIfOpen(_type, frame) {
       if (!open) return false;
@@ -26,7 +26,7 @@ function setup(features: readonly string[] = [], positions?: PositionKeeper) {
   let duplicates = 0;
   const clock = new ManualClock();
   const registry = createSubscriptionRegistry({
-    transport,
+    sender,
     clock,
     contract: undefined,
     validateIncoming: true,

@@ -5,7 +5,7 @@ import type {
 } from "@lifeline/protocol";
 import { ClientErrorCode, LifelineError } from "../errors.js";
 import type { RequestOptions, RequestTracker } from "./requests.js";
-import type { Transport } from "./sender.js";
+import type { Sender } from "./sender.js";
 
 /** One member of a topic's presence: a client subscribed to it (PROTOCOL.md, "Presence"). */
 export interface PresenceMember {
@@ -90,10 +90,10 @@ export interface PresenceTracker {
  * reported, and a client that came back within the server's grace period never left.
  */
 export function createPresenceTracker(options: {
-  readonly transport: Transport;
+  readonly sender: Sender;
   readonly onError: (error: LifelineError) => void;
 }): PresenceTracker {
-  const { transport } = options;
+  const { sender } = options;
   const topics = new Map<string, TopicPresence>();
   const bySyncId = new Map<string, TopicPresence>();
 
@@ -154,9 +154,9 @@ export function createPresenceTracker(options: {
       const state = topics.get(topic);
       if (!state) return;
       if (state.syncId) bySyncId.delete(state.syncId);
-      const id = transport.nextId("p");
+      const id = sender.nextId("p");
       state.syncId = undefined;
-      if (!transport.sendIfOpen("presence", JSON.stringify({ type: "presence", id, topic }))) {
+      if (!sender.sendIfOpen("presence", JSON.stringify({ type: "presence", id, topic }))) {
         return;
       }
       state.syncId = id;

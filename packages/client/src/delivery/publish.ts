@@ -5,7 +5,7 @@ import { type AbortSignalLike, abortError, onAbort } from "../util/abort.js";
 import { after, type Clock } from "../util/clock.js";
 import type { OutboxEntry } from "./outbox.js";
 import { type LanePublish, PublishLanes } from "./publish-lanes.js";
-import type { Transport } from "./sender.js";
+import type { Sender } from "./sender.js";
 
 /** Per-call options of `publish()`. */
 export interface PublishOptions {
@@ -90,14 +90,14 @@ function queueFull(topic: string): LifelineError {
  */
 export function createPublishTracker(options: {
   readonly clock: Clock;
-  readonly transport: Transport;
+  readonly sender: Sender;
   readonly contract: Contract | undefined;
   /** Most publishes held behind refused ones at once (the outbox's bound). */
   readonly maxWaiting: number;
   readonly retry: BackoffPolicy;
   readonly random: () => number;
 }): PublishTracker {
-  const { clock, transport, contract, maxWaiting, retry, random } = options;
+  const { clock, sender, contract, maxWaiting, retry, random } = options;
   const lanes = new PublishLanes();
   const waiters = new Map<string, Waiter>();
   const releases = new Map<string, { schedule: Schedule; cancel: (() => void) | undefined }>();
@@ -114,7 +114,7 @@ export function createPublishTracker(options: {
 
   /** Hands `publish` to the connection; false when the outbox is full (it then fails). */
   const deliver = (publish: LanePublish): boolean => {
-    const outcome = transport.deliver(publish.entry);
+    const outcome = sender.deliver(publish.entry);
     if (outcome !== "full") return true;
     letGo(publish, false)?.reject(queueFull(publish.topic));
     return false;
@@ -130,7 +130,7 @@ export function createPublishTracker(options: {
   /** Holds `publish` and its lane after a refusal for a passing reason. */
   const hold = (publish: LanePublish): void => {
     const { withdraw, schedule } = lanes.hold(publish);
-    for (const later of withdraw) transport.withdraw(later.entry.id);
+    for (const later of withdraw) sender.withdraw(later.entry.id);
     if (schedule) scheduleRelease(publish.topic);
   };
 
@@ -151,7 +151,7 @@ export function createPublishTracker(options: {
   /** The application stops waiting: a publish the server may still answer stays in line. */
   const abandon = (publish: LanePublish, error: LifelineError): void => {
     const onWire = publish.stage === "wire" || publish.stage === "held";
-    if (publish.stage === "queued") transport.withdraw(publish.entry.id);
+    if (publish.stage === "queued") sender.withdraw(publish.entry.id);
     letGo(publish, onWire)?.reject(error);
   };
 
@@ -196,7 +196,7 @@ export function createPublishTracker(options: {
           );
         }
       }
-      const id = transport.nextId("p");
+      const id = sender.nextId("p");
       const entry: OutboxEntry = {
         id,
         kind: "publish",

@@ -2,7 +2,7 @@ import type { Contract, ErrorBody } from "@lifeline/protocol";
 import { ClientErrorCode, LifelineError } from "../errors.js";
 import { type AbortSignalLike, abortError, onAbort } from "../util/abort.js";
 import { after, type Clock } from "../util/clock.js";
-import type { Transport } from "./sender.js";
+import type { Sender } from "./sender.js";
 
 /** Per-call options of `request()`. */
 export interface RequestOptions {
@@ -56,11 +56,11 @@ export interface RequestTracker {
 
 export function createRequestTracker(options: {
   readonly clock: Clock;
-  readonly transport: Transport;
+  readonly sender: Sender;
   readonly contract: Contract | undefined;
   readonly defaultTimeoutMs: number;
 }): RequestTracker {
-  const { clock, transport, contract } = options;
+  const { clock, sender, contract } = options;
   const pending = new Map<string, PendingRequest>();
 
   const finish = (id: string): PendingRequest | undefined => {
@@ -80,11 +80,11 @@ export function createRequestTracker(options: {
     const signal = callOptions?.signal;
     if (signal?.aborted) return Promise.reject(abortError(signal, label));
     const timeoutMs = callOptions?.timeoutMs ?? options.defaultTimeoutMs;
-    const id = transport.nextId("r");
+    const id = sender.nextId("r");
     return new Promise<unknown>((resolve, reject) => {
       const fail = (error: LifelineError) => {
         if (!finish(id)) return;
-        transport.withdraw(id);
+        sender.withdraw(id);
         reject(error);
       };
       const stopTimer = after(clock, timeoutMs, () =>
@@ -107,7 +107,7 @@ export function createRequestTracker(options: {
           stopAbort();
         },
       });
-      const outcome = transport.deliver({ id, kind: "request", frame: frameOf(id, timeoutMs) });
+      const outcome = sender.deliver({ id, kind: "request", frame: frameOf(id, timeoutMs) });
       if (outcome === "sent") {
         const entry = pending.get(id);
         if (entry) entry.sent = true;

@@ -1,7 +1,7 @@
 import type { OutboxEntry } from "./outbox.js";
 
 /** What requests, publishes and subscriptions need from the connection. */
-export interface Transport {
+export interface Sender {
   /** Sends now when open, else queues in the outbox. */
   deliver(entry: OutboxEntry): "sent" | "queued" | "full";
   /** Sends a control frame (subscribe, unsubscribe) only if open; they are replayed on reopen anyway. */

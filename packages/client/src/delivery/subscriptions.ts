@@ -11,7 +11,7 @@ import { ClientErrorCode, LifelineError } from "../errors.js";
 import type { PositionKeeper } from "../positions/keeper.js";
 import { after, type Clock } from "../util/clock.js";
 import type { PresenceEvent } from "./presence.js";
-import type { Transport } from "./sender.js";
+import type { Sender } from "./sender.js";
 
 /**
  * Refusals that describe a passing condition on the server (its broker unreachable, a rate
@@ -213,7 +213,7 @@ export interface SubscriptionRegistry {
  * an offset twice, and reports a gap when the server cannot replay everything.
  */
 export function createSubscriptionRegistry(options: {
-  readonly transport: Transport;
+  readonly sender: Sender;
   readonly clock: Clock;
   readonly contract: Contract | undefined;
   readonly validateIncoming: boolean;
@@ -225,7 +225,7 @@ export function createSubscriptionRegistry(options: {
   /** The `positions` store, when the client has one. */
   readonly positions?: PositionKeeper | undefined;
 }): SubscriptionRegistry {
-  const { transport, events, contract, clock, positions } = options;
+  const { sender, events, contract, clock, positions } = options;
   const topics = new Map<string, TopicState>();
   const byPendingId = new Map<string, TopicState>();
 
@@ -233,7 +233,7 @@ export function createSubscriptionRegistry(options: {
     if (state.loading) return;
     state.cancelRetry?.();
     state.cancelRetry = undefined;
-    const id = transport.nextId("s");
+    const id = sender.nextId("s");
     const since = state.position;
     const rewind = since ? undefined : state.rewind;
     const presence = options.wantsPresence(state.topic);
@@ -248,7 +248,7 @@ export function createSubscriptionRegistry(options: {
       // marked on the message, so it is never mistaken for a loss.
       ...(options.serverFeatures().includes("conflation") ? { conflate: true } : {}),
     });
-    if (!transport.sendIfOpen("subscribe", frame)) return;
+    if (!sender.sendIfOpen("subscribe", frame)) return;
     if (state.pendingId) byPendingId.delete(state.pendingId);
     state.pendingId = id;
     state.sentSince = since;
@@ -428,9 +428,9 @@ export function createSubscriptionRegistry(options: {
         if (owner.pendingId) byPendingId.delete(owner.pendingId);
         // Still reading its stored position: never subscribed on the wire.
         if (owner.loading) return;
-        transport.sendIfOpen(
+        sender.sendIfOpen(
           "unsubscribe",
-          JSON.stringify({ type: "unsubscribe", id: transport.nextId("u"), topic }),
+          JSON.stringify({ type: "unsubscribe", id: sender.nextId("u"), topic }),
         );
       };
     },

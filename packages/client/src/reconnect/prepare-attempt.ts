@@ -1,14 +1,14 @@
 import type { Role } from "@lifeline/protocol";
 import { resolveToken, type TokenContext, type TokenOption } from "../session/token.js";
 import type { TransitionCause } from "../state/machine.js";
+import { buildSocketUrl } from "../transport/handshake-url.js";
 import { probeReadiness } from "../transport/readiness.js";
-import {
-  buildSocketUrl,
-  type WebSocketConstructor,
-  type WebSocketResolver,
-} from "../transport/socket.js";
+import type { WebSocketConstructor } from "../transport/socket.js";
+import type { Transport } from "../transport/transport.js";
 import type { UrlRotation } from "../transport/url-rotation.js";
-import { after, type Clock } from "../util/clock.js";
+import { type WebSocketResolver, webSocketTransport } from "../transport/websocket.js";
+import { bounded, StepTimeout } from "../util/bounded.js";
+import type { Clock } from "../util/clock.js";
 
 export interface AttemptInputs {
   readonly urls: UrlRotation;
@@ -24,47 +24,22 @@ export interface AttemptInputs {
   readonly stepTimeoutMs: number;
 }
 
-class StepTimeout extends Error {}
-
-/** Resolves like `value`, or rejects with a `StepTimeout` after `ms` on `clock`. */
-export function bounded<T>(
-  value: T | Promise<T>,
-  ms: number,
-  clock: Clock,
-  what: string,
-): Promise<T> {
-  if (!(value instanceof Promise)) return Promise.resolve(value);
-  return new Promise<T>((resolve, reject) => {
-    const stop = after(clock, ms, () =>
-      reject(new StepTimeout(`${what} did not answer within ${ms} ms`)),
-    );
-    value.then(
-      (result) => {
-        stop();
-        resolve(result);
-      },
-      (error: unknown) => {
-        stop();
-        reject(error);
-      },
-    );
-  });
-}
-
 export type PreparedAttempt =
   | {
       readonly ok: true;
       /** The endpoint before the handshake parameters were added (safe to log). */
       readonly base: string;
       readonly url: string;
-      readonly WebSocket: WebSocketConstructor;
+      /** How this attempt reaches the server. */
+      readonly transport: Transport;
     }
   | { readonly ok: false; readonly base?: string; readonly cause: TransitionCause };
 
 /**
- * Everything an attempt needs before `new WebSocket()`: the URL (rotated or computed), the
- * readiness probe, a fresh token, the WebSocket implementation. `isCurrent` is checked after
- * every await, so an attempt superseded meanwhile (close, reconnect) stops quietly.
+ * Everything an attempt needs before its transport opens: the URL (rotated or computed),
+ * the readiness probe, a fresh token, the transport (the WebSocket implementation).
+ * `isCurrent` is checked after every await, so an attempt superseded meanwhile (close,
+ * reconnect) stops quietly.
  */
 export async function prepareAttempt(
   inputs: AttemptInputs,
@@ -102,7 +77,7 @@ export async function prepareAttempt(
       (await bounded(inputs.resolveWebSocket(), stepTimeoutMs, clock, "loading a WebSocket"));
     if (!isCurrent()) return undefined;
     const url = buildSocketUrl(base, { clientId: inputs.clientId, role: inputs.role, token });
-    return { ok: true, base, url, WebSocket };
+    return { ok: true, base, url, transport: webSocketTransport(WebSocket) };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const cause: TransitionCause = {

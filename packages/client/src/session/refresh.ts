@@ -1,5 +1,5 @@
 import type { ErrorBody, RefreshResult, ResponseMessage } from "@lifeline/protocol";
-import { bounded } from "../reconnect/prepare-attempt.js";
+import { bounded } from "../util/bounded.js";
 import type { Clock } from "../util/clock.js";
 import type { Logger } from "../util/logger.js";
 import { resolveToken, type TokenOption } from "./token.js";

@@ -7,9 +7,11 @@ import {
   SUBPROTOCOL,
   truncateCloseReason,
 } from "@lifeline/protocol";
-import type { ErrorClass, TransitionCause } from "../state/machine.js";
+import type { TransitionCause } from "../state/machine.js";
 import { after, type Clock } from "../util/clock.js";
-import { OPEN, type WebSocketConstructor, type WebSocketLike } from "./socket.js";
+import { classifyClose, errorText } from "./close-class.js";
+import { OPEN, type WebSocketLike } from "./socket.js";
+import type { Transport } from "./transport.js";
 
 /** How one socket ended, for the reconnect planner and the state event. */
 export interface ConnectionEnd {
@@ -43,7 +45,7 @@ export interface ConnectionHandlers {
 
 export interface ConnectionOptions {
   readonly url: string;
-  readonly WebSocket: WebSocketConstructor;
+  readonly transport: Transport;
   readonly clock: Clock;
   readonly connectTimeoutMs: number;
   readonly helloTimeoutMs: number;
@@ -54,91 +56,76 @@ export interface ConnectionOptions {
 export interface Connection {
   readonly greeted: boolean;
   /** Sends one frame; false when the socket is not open (the caller queues it). */
-  send(frame: string): boolean;
+  send(frame: string | Uint8Array): boolean;
   /** Closes on the application's request; `onEnd` is not called. */
   close(code: number, reason: string): void;
   /** Drops the socket without waiting for a close handshake (half-open, timeouts); calls `onEnd`. */
   abandon(cause: TransitionCause): void;
 }
 
-/** Close codes a server uses to refuse a handshake it accepted at the HTTP level. */
-const handshakeCodes = new Set<number>([
-  CloseCode.BadHandshake,
-  CloseCode.Forbidden,
-  CloseCode.TooManyConnections,
-  CloseCode.HandshakeError,
-]);
-
-/** RFC 6455 section 7.4.1: 1005 reports a close frame without a status code. */
-const NO_STATUS = 1005;
-
-export function classifyClose(code: number, opened: boolean, errorText: string): ErrorClass {
-  if (!opened) {
-    // A refused upgrade (403/429/503) surfaces as an error before open; `ws` names the
-    // HTTP status, browsers say nothing, so it reads as a network failure there.
-    return /unexpected server response|status code|\b[45]\d\d\b/i.test(errorText)
-      ? "handshake"
-      : "network";
-  }
-  if (code === CloseCode.Unauthenticated) return "auth";
-  if (handshakeCodes.has(code)) return "handshake";
-  if (code === CloseCode.Abnormal) return "abnormal";
-  if (code === NO_STATUS) return "unknown";
-  if ((code >= 1000 && code <= 1015) || (code >= 4000 && code <= 4999)) return "server_error";
-  return "unknown";
-}
-
-function errorText(event: unknown): string {
-  if (typeof event !== "object" || event === null) return "";
-  const record = event as { message?: unknown; error?: unknown };
-  if (typeof record.message === "string") return record.message;
-  if (record.error instanceof Error) return record.error.message;
-  return "";
-}
-
-/** One socket, from `new WebSocket()` to its end: connect and `hello` deadlines, parsing. */
+/** One socket, from the transport's `open()` to its end: connect and `hello` deadlines, parsing. */
 export function openConnection(options: ConnectionOptions): Connection {
-  const { clock, handlers } = options;
-  // Made once: this runs for every frame.
-  const parseOptions = { maxChars: options.maxMessageChars };
-  let opened = false;
-  let greeted = false;
-  let ended = false;
-  let lastError = "";
-  let shutdownFloorMs: number | undefined;
-  let stopTimer: () => void = () => {};
+  return new SocketConnection(options);
+}
 
-  const socket: WebSocketLike = new options.WebSocket(options.url, [SUBPROTOCOL]);
+class SocketConnection implements Connection {
+  private readonly options: ConnectionOptions;
+  private readonly socket: WebSocketLike;
+  // Made once: parsing runs for every frame.
+  private readonly parseOptions: { readonly maxChars: number };
+  private opened = false;
+  private wasGreeted = false;
+  private ended = false;
+  private lastError = "";
+  private shutdownFloorMs: number | undefined;
+  private stopTimer: () => void = () => {};
 
-  const detach = () => {
-    ended = true;
-    stopTimer();
-    socket.onopen = null;
-    socket.onmessage = null;
-    socket.onclose = null;
-    // Keep a no-op error handler: some implementations throw on an unhandled error event.
-    socket.onerror = () => {};
-  };
+  constructor(options: ConnectionOptions) {
+    this.options = options;
+    this.parseOptions = { maxChars: options.maxMessageChars };
+    const socket = options.transport.open(options.url, [SUBPROTOCOL]);
+    this.socket = socket;
+    this.stopTimer = after(options.clock, options.connectTimeoutMs, () =>
+      this.abandon({
+        reason: `the socket did not open within ${options.connectTimeoutMs} ms`,
+        errorClass: "timeout",
+      }),
+    );
+    socket.onopen = () => this.handleOpen();
+    socket.onerror = (event) => {
+      this.lastError = errorText(event) || this.lastError;
+    };
+    socket.onclose = (event) => this.handleClose(event);
+    socket.onmessage = (event) => this.handleMessage(event.data);
+  }
 
-  const end = (cause: TransitionCause) => {
-    if (ended) return;
-    detach();
-    const refusedWith = opened ? undefined : /\b(429|503)\b/.exec(lastError)?.[1];
-    const unavailable =
-      refusedWith === "503" ||
-      shutdownFloorMs !== undefined ||
-      cause.code === CloseCode.ServiceRestart;
-    handlers.onEnd({
-      cause,
-      greeted,
-      ...(shutdownFloorMs === undefined ? {} : { shutdownFloorMs }),
-      ...(refusedWith === undefined ? {} : { overloaded: true }),
-      ...(unavailable ? { unavailable } : {}),
-    });
-  };
+  get greeted(): boolean {
+    return this.wasGreeted;
+  }
 
-  const drop = (cause: TransitionCause) => {
-    if (ended) return;
+  send(frame: string | Uint8Array): boolean {
+    if (this.ended || this.socket.readyState !== OPEN) return false;
+    try {
+      this.socket.send(frame);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  close(code: number, reason: string): void {
+    if (this.ended) return;
+    this.detach();
+    try {
+      this.socket.close(code, reason);
+    } catch {
+      // A socket still connecting may refuse close() in some implementations.
+    }
+  }
+
+  abandon(cause: TransitionCause): void {
+    if (this.ended) return;
+    const socket = this.socket;
     const terminate = (socket as { terminate?: () => void }).terminate;
     try {
       if (typeof terminate === "function") terminate.call(socket);
@@ -147,85 +134,81 @@ export function openConnection(options: ConnectionOptions): Connection {
     } catch {
       // Already closing: nothing more to do, the handlers are detached.
     }
-    end(cause);
-  };
+    this.end(cause);
+  }
 
-  stopTimer = after(clock, options.connectTimeoutMs, () =>
-    drop({
-      reason: `the socket did not open within ${options.connectTimeoutMs} ms`,
-      errorClass: "timeout",
-    }),
-  );
-
-  socket.onopen = () => {
-    if (ended) return;
-    opened = true;
-    stopTimer();
-    stopTimer = after(clock, options.helloTimeoutMs, () =>
-      drop({
-        reason: `the server sent no hello within ${options.helloTimeoutMs} ms`,
+  private handleOpen(): void {
+    if (this.ended) return;
+    this.opened = true;
+    this.stopTimer();
+    const { clock, helloTimeoutMs } = this.options;
+    this.stopTimer = after(clock, helloTimeoutMs, () =>
+      this.abandon({
+        reason: `the server sent no hello within ${helloTimeoutMs} ms`,
         errorClass: "timeout",
       }),
     );
-  };
+  }
 
-  socket.onerror = (event) => {
-    lastError = errorText(event) || lastError;
-  };
-
-  socket.onclose = (event) => {
-    if (ended) return;
+  private handleClose(event: { readonly code: number; readonly reason: string }): void {
+    if (this.ended) return;
     const code = typeof event.code === "number" ? event.code : CloseCode.Abnormal;
+    const lastError = this.lastError;
     const reason =
       event.reason ||
-      (opened
+      (this.opened
         ? `the connection closed (${code})`
         : `the socket could not be opened${lastError ? `: ${lastError}` : ""}`);
-    end({ code, reason, errorClass: classifyClose(code, opened, lastError) });
-  };
+    this.end({ code, reason, errorClass: classifyClose(code, this.opened, lastError) });
+  }
 
-  socket.onmessage = (event) => {
-    if (ended) return;
+  private handleMessage(data: unknown): void {
+    if (this.ended) return;
+    const { handlers } = this.options;
     handlers.onFrame();
-    const parsed = parseServerMessage(event.data, parseOptions);
+    const parsed = parseServerMessage(data, this.parseOptions);
     if (!parsed.ok) {
       handlers.onInvalid(parsed.error);
       return;
     }
     const message = parsed.message;
-    if (!greeted) {
+    if (!this.wasGreeted) {
       if (message.type !== "hello") return;
-      greeted = true;
-      stopTimer();
+      this.wasGreeted = true;
+      this.stopTimer();
       handlers.onHello(message);
       return;
     }
-    if (message.type === "shutdown") shutdownFloorMs = message.reconnect_after_ms;
+    if (message.type === "shutdown") this.shutdownFloorMs = message.reconnect_after_ms;
     handlers.onMessage(message);
-  };
+  }
 
-  return {
-    get greeted() {
-      return greeted;
-    },
-    send(frame) {
-      if (ended || socket.readyState !== OPEN) return false;
-      try {
-        socket.send(frame);
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    close(code, reason) {
-      if (ended) return;
-      detach();
-      try {
-        socket.close(code, reason);
-      } catch {
-        // A socket still connecting may refuse close() in some implementations.
-      }
-    },
-    abandon: drop,
-  };
+  private detach(): void {
+    this.ended = true;
+    this.stopTimer();
+    const socket = this.socket;
+    socket.onopen = null;
+    socket.onmessage = null;
+    socket.onclose = null;
+    // Keep a no-op error handler: some implementations throw on an unhandled error event.
+    socket.onerror = () => {};
+  }
+
+  private end(cause: TransitionCause): void {
+    if (this.ended) return;
+    this.detach();
+    const shutdownFloorMs = this.shutdownFloorMs;
+    const refusedWith = this.opened ? undefined : /\b(429|503)\b/.exec(this.lastError)?.[1];
+    const unavailable =
+      refusedWith === "503" ||
+      shutdownFloorMs !== undefined ||
+      cause.code === CloseCode.ServiceRestart;
+    this.options.handlers.onEnd({
+      cause,
+      greeted: this.wasGreeted,
+      ...(shutdownFloorMs === undefined ? {} : { shutdownFloorMs }),
+      ...(refusedWith === undefined ? {} : { overloaded: true }),
+      ...(unavailable ? { unavailable } : {}),
+    });
+  }
 }
