@@ -82,6 +82,15 @@ export interface PresenceTracker {
   members(topic: string): readonly PresenceMember[] | undefined;
 }
 
+interface PresenceTrackerOptions {
+  readonly sender: Sender;
+  readonly onError: (error: LifelineError) => void;
+}
+
+export function createPresenceTracker(options: PresenceTrackerOptions): PresenceTracker {
+  return new Presence(options);
+}
+
 /**
  * Presence kept current for `subscribe(..., { presence: true })` (PROTOCOL.md, "Presence"):
  * after every `subscribed` it reads the members, drops the diffs that arrived before that
@@ -89,128 +98,131 @@ export interface PresenceTracker {
  * reconnect: the new snapshot is compared with them, so only real joins and leaves are
  * reported, and a client that came back within the server's grace period never left.
  */
-export function createPresenceTracker(options: {
-  readonly sender: Sender;
-  readonly onError: (error: LifelineError) => void;
-}): PresenceTracker {
-  const { sender } = options;
-  const topics = new Map<string, TopicPresence>();
-  const bySyncId = new Map<string, TopicPresence>();
+class Presence implements PresenceTracker {
+  private readonly topics = new Map<string, TopicPresence>();
+  private readonly bySyncId = new Map<string, TopicPresence>();
 
-  const emit = (
+  constructor(private readonly options: PresenceTrackerOptions) {}
+
+  add(topic: string, listener: PresenceListener): () => void {
+    const { topics, bySyncId } = this;
+    let state = topics.get(topic);
+    if (!state) {
+      state = { topic, listeners: new Set(), members: new Map(), syncId: undefined, synced: false };
+      topics.set(topic, state);
+    }
+    const owner = state;
+    owner.listeners.add(listener);
+    return () => {
+      owner.listeners.delete(listener);
+      if (owner.listeners.size > 0 || topics.get(topic) !== owner) return;
+      topics.delete(topic);
+      if (owner.syncId) bySyncId.delete(owner.syncId);
+    };
+  }
+
+  wants(topic: string): boolean {
+    return this.topics.has(topic);
+  }
+
+  subscribed(topic: string): void {
+    const state = this.topics.get(topic);
+    if (!state) return;
+    if (state.syncId) this.bySyncId.delete(state.syncId);
+    const { sender } = this.options;
+    const id = sender.nextId("p");
+    state.syncId = undefined;
+    if (!sender.sendIfOpen("presence", JSON.stringify({ type: "presence", id, topic }))) {
+      return;
+    }
+    state.syncId = id;
+    this.bySyncId.set(id, state);
+  }
+
+  handleDiff(message: PresenceDiffMessage): void {
+    const state = this.topics.get(message.topic);
+    // Before the snapshot's answer, a diff is already part of it.
+    if (!state || state.syncId !== undefined || !state.synced) return;
+    const joins: PresenceMember[] = [];
+    const leaves: PresenceMember[] = [];
+    for (const wire of message.leaves) {
+      const member = state.members.get(wire.client_id);
+      if (member && state.members.delete(wire.client_id)) leaves.push(member);
+    }
+    for (const wire of message.joins) {
+      const member = fromWire(wire);
+      if (!state.members.has(member.clientId)) joins.push(member);
+      state.members.set(member.clientId, member);
+    }
+    if (joins.length > 0 || leaves.length > 0) this.emit(message.topic, state, joins, leaves);
+  }
+
+  settle(
+    id: string,
+    outcome: { ok: true; result: unknown } | { ok: false; error: ErrorBody },
+  ): boolean {
+    const state = this.bySyncId.get(id);
+    if (!state) return false;
+    this.bySyncId.delete(id);
+    state.syncId = undefined;
+    const { topic } = state;
+    if (this.topics.get(topic) !== state) return true;
+    if (!outcome.ok) {
+      this.options.onError(
+        new LifelineError(
+          outcome.error.code,
+          `presence of "${topic}" refused: ${outcome.error.message}`,
+        ),
+      );
+      return true;
+    }
+    try {
+      this.applySnapshot(topic, state, toResult(`presence of "${topic}"`, outcome.result));
+    } catch (error) {
+      this.options.onError(error as LifelineError);
+    }
+    return true;
+  }
+
+  connectionLost(): void {
+    this.bySyncId.clear();
+    for (const state of this.topics.values()) state.syncId = undefined;
+  }
+
+  members(topic: string): readonly PresenceMember[] | undefined {
+    const state = this.topics.get(topic);
+    return state ? [...state.members.values()] : undefined;
+  }
+
+  private emit(
     topic: string,
     state: TopicPresence,
     joins: PresenceMember[],
     leaves: PresenceMember[],
-  ) => {
+  ): void {
     const event: PresenceEvent = { topic, members: [...state.members.values()], joins, leaves };
     for (const listener of [...state.listeners]) {
       try {
         listener(event);
       } catch (error) {
-        options.onError(
+        this.options.onError(
           new LifelineError("handler_failed", `a presence listener of "${topic}" threw`, {
             cause: error,
           }),
         );
       }
     }
-  };
+  }
 
-  const applySnapshot = (topic: string, state: TopicPresence, result: PresenceResult) => {
+  private applySnapshot(topic: string, state: TopicPresence, result: PresenceResult): void {
     const next = new Map(result.members.map((member) => [member.clientId, member]));
     const joins = [...next.values()].filter((m) => !state.members.has(m.clientId));
     const leaves = [...state.members.values()].filter((m) => !next.has(m.clientId));
     state.members = next;
     const first = !state.synced;
     state.synced = true;
-    if (first || joins.length > 0 || leaves.length > 0) emit(topic, state, joins, leaves);
-  };
-
-  return {
-    add(topic, listener) {
-      let state = topics.get(topic);
-      if (!state) {
-        state = {
-          topic,
-          listeners: new Set(),
-          members: new Map(),
-          syncId: undefined,
-          synced: false,
-        };
-        topics.set(topic, state);
-      }
-      const owner = state;
-      owner.listeners.add(listener);
-      return () => {
-        owner.listeners.delete(listener);
-        if (owner.listeners.size > 0 || topics.get(topic) !== owner) return;
-        topics.delete(topic);
-        if (owner.syncId) bySyncId.delete(owner.syncId);
-      };
-    },
-    wants: (topic) => topics.has(topic),
-    subscribed(topic) {
-      const state = topics.get(topic);
-      if (!state) return;
-      if (state.syncId) bySyncId.delete(state.syncId);
-      const id = sender.nextId("p");
-      state.syncId = undefined;
-      if (!sender.sendIfOpen("presence", JSON.stringify({ type: "presence", id, topic }))) {
-        return;
-      }
-      state.syncId = id;
-      bySyncId.set(id, state);
-    },
-    handleDiff(message) {
-      const state = topics.get(message.topic);
-      // Before the snapshot's answer, a diff is already part of it.
-      if (!state || state.syncId !== undefined || !state.synced) return;
-      const joins: PresenceMember[] = [];
-      const leaves: PresenceMember[] = [];
-      for (const wire of message.leaves) {
-        const member = state.members.get(wire.client_id);
-        if (member && state.members.delete(wire.client_id)) leaves.push(member);
-      }
-      for (const wire of message.joins) {
-        const member = fromWire(wire);
-        if (!state.members.has(member.clientId)) joins.push(member);
-        state.members.set(member.clientId, member);
-      }
-      if (joins.length > 0 || leaves.length > 0) emit(message.topic, state, joins, leaves);
-    },
-    settle(id, outcome) {
-      const state = bySyncId.get(id);
-      if (!state) return false;
-      bySyncId.delete(id);
-      state.syncId = undefined;
-      const { topic } = state;
-      if (topics.get(topic) !== state) return true;
-      if (!outcome.ok) {
-        options.onError(
-          new LifelineError(
-            outcome.error.code,
-            `presence of "${topic}" refused: ${outcome.error.message}`,
-          ),
-        );
-        return true;
-      }
-      try {
-        applySnapshot(topic, state, toResult(`presence of "${topic}"`, outcome.result));
-      } catch (error) {
-        options.onError(error as LifelineError);
-      }
-      return true;
-    },
-    connectionLost() {
-      bySyncId.clear();
-      for (const state of topics.values()) state.syncId = undefined;
-    },
-    members(topic) {
-      const state = topics.get(topic);
-      return state ? [...state.members.values()] : undefined;
-    },
-  };
+    if (first || joins.length > 0 || leaves.length > 0) this.emit(topic, state, joins, leaves);
+  }
 }
 
 function fromWire(member: WireMember): PresenceMember {

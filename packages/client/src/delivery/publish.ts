@@ -82,13 +82,7 @@ function queueFull(topic: string): LifelineError {
   );
 }
 
-/**
- * Tracks publishes until the server answers them, keeping each topic's publishes in the
- * order `publish()` was called (PROTOCOL.md, "Publish order"): a publish refused for a
- * passing reason is sent again after a backoff delay, and the later ones of its topic
- * wait behind it (publish-lanes.ts).
- */
-export function createPublishTracker(options: {
+interface PublishTrackerOptions {
   readonly clock: Clock;
   readonly sender: Sender;
   readonly contract: Contract | undefined;
@@ -96,73 +90,196 @@ export function createPublishTracker(options: {
   readonly maxWaiting: number;
   readonly retry: BackoffPolicy;
   readonly random: () => number;
-}): PublishTracker {
-  const { clock, sender, contract, maxWaiting, retry, random } = options;
-  const lanes = new PublishLanes();
-  const waiters = new Map<string, Waiter>();
-  const releases = new Map<string, { schedule: Schedule; cancel: (() => void) | undefined }>();
+}
+
+export function createPublishTracker(options: PublishTrackerOptions): PublishTracker {
+  return new Publishes(options);
+}
+
+type Outcome = { ok: true; result: unknown } | { ok: false; error: ErrorBody };
+
+/**
+ * Tracks publishes until the server answers them, keeping each topic's publishes in the
+ * order `publish()` was called (PROTOCOL.md, "Publish order"): a publish refused for a
+ * passing reason is sent again after a backoff delay, and the later ones of its topic
+ * wait behind it (publish-lanes.ts).
+ */
+class Publishes implements PublishTracker {
+  private readonly lanes = new PublishLanes();
+  private readonly waiters = new Map<string, Waiter>();
+  private readonly releases = new Map<
+    string,
+    { schedule: Schedule; cancel: (() => void) | undefined }
+  >();
+
+  constructor(private readonly options: PublishTrackerOptions) {}
+
+  get size(): number {
+    return this.waiters.size;
+  }
+
+  start(
+    topic: string,
+    data: unknown,
+    callOptions: PublishOptions | undefined,
+  ): Promise<PublishAck> {
+    const signal = callOptions?.signal;
+    if (signal?.aborted) return Promise.reject(abortError(signal, `publish to "${topic}"`));
+    const contract = this.options.contract;
+    if (contract) {
+      const check = contract.checkTopicData(topic, data);
+      if (!check.ok) {
+        return Promise.reject(
+          new LifelineError(
+            ClientErrorCode.InvalidMessage,
+            `publish to "${topic}" expects data matching the contract: ${check.issue.message}`,
+          ),
+        );
+      }
+    }
+    const id = this.options.sender.nextId("p");
+    const entry: OutboxEntry = {
+      id,
+      kind: "publish",
+      frame: JSON.stringify({ type: "publish", id, topic, data }),
+    };
+    return new Promise<PublishAck>((resolve, reject) => {
+      const publish = this.lanes.add(entry, topic);
+      // Publishes held behind a refused one sit in no outbox; they share its bound.
+      if (publish.stage === "blocked" && this.lanes.waitingCount > this.options.maxWaiting) {
+        this.lanes.remove(publish);
+        reject(queueFull(topic));
+        return;
+      }
+      const dispose = this.watchDeadlines(publish, callOptions);
+      this.waiters.set(id, { resolve, reject, dispose });
+      if (publish.stage === "queued") this.deliver(publish);
+      else if (this.lanes.claimRelease(topic)) this.scheduleRelease(topic);
+    });
+  }
+
+  markSent(id: string): void {
+    const publish = this.lanes.get(id);
+    if (!publish) return;
+    publish.inFlight += 1;
+    if (publish.stage === "queued") this.lanes.setStage(publish, "wire");
+  }
+
+  settle(id: string, outcome: Outcome): boolean {
+    const publish = this.lanes.get(id);
+    if (!publish) return false;
+    publish.inFlight = Math.max(0, publish.inFlight - 1);
+    if (!outcome.ok && RETRYABLE_REFUSALS.has(outcome.error.code)) {
+      // A refusal of an earlier send of a publish already sent again is stale.
+      if (publish.inFlight === 0) this.hold(publish);
+      return true;
+    }
+    this.answer(publish, outcome);
+    return true;
+  }
+
+  takeUnacknowledged(): OutboxEntry[] {
+    this.stopReleases();
+    return this.lanes.takeForResend().map((publish) => publish.entry);
+  }
+
+  rejectAll(error: LifelineError): void {
+    this.stopReleases();
+    for (const publish of this.lanes.clear()) {
+      const waiter = this.waiters.get(publish.entry.id);
+      this.waiters.delete(publish.entry.id);
+      waiter?.dispose();
+      waiter?.reject(error);
+    }
+  }
+
+  /** Starts the publish's timeout and abort watch; returns what stops both. */
+  private watchDeadlines(
+    publish: LanePublish,
+    callOptions: PublishOptions | undefined,
+  ): () => void {
+    const { topic } = publish;
+    const signal = callOptions?.signal;
+    const timeoutMs = callOptions?.timeoutMs ?? Number.POSITIVE_INFINITY;
+    const stopTimer = Number.isFinite(timeoutMs)
+      ? after(this.options.clock, timeoutMs, () =>
+          this.abandon(
+            publish,
+            new LifelineError(
+              ClientErrorCode.Timeout,
+              `publish to "${topic}" was not acknowledged within ${timeoutMs} ms`,
+            ),
+          ),
+        )
+      : () => {};
+    const stopAbort = onAbort(signal, () =>
+      this.abandon(publish, abortError(signal as AbortSignalLike, `publish to "${topic}"`)),
+    );
+    return () => {
+      stopTimer();
+      stopAbort();
+    };
+  }
 
   /** Stops waiting for `publish`; returns its waiter, if the application still had one. */
-  const letGo = (publish: LanePublish, keepInLane: boolean): Waiter | undefined => {
-    const waiter = waiters.get(publish.entry.id);
-    waiters.delete(publish.entry.id);
+  private letGo(publish: LanePublish, keepInLane: boolean): Waiter | undefined {
+    const waiter = this.waiters.get(publish.entry.id);
+    this.waiters.delete(publish.entry.id);
     waiter?.dispose();
     publish.awaited = false;
-    if (!keepInLane) lanes.remove(publish);
+    if (!keepInLane) this.lanes.remove(publish);
     return waiter;
-  };
+  }
 
   /** Hands `publish` to the connection; false when the outbox is full (it then fails). */
-  const deliver = (publish: LanePublish): boolean => {
-    const outcome = sender.deliver(publish.entry);
+  private deliver(publish: LanePublish): boolean {
+    const outcome = this.options.sender.deliver(publish.entry);
     if (outcome !== "full") return true;
-    letGo(publish, false)?.reject(queueFull(publish.topic));
+    this.letGo(publish, false)?.reject(queueFull(publish.topic));
     return false;
-  };
+  }
 
-  const release = (topic: string): void => {
-    const state = releases.get(topic);
+  private release(topic: string): void {
+    const state = this.releases.get(topic);
     if (state) state.cancel = undefined;
-    for (const publish of lanes.release(topic)) deliver(publish);
-    if (!lanes.has(topic)) releases.delete(topic);
-  };
+    for (const publish of this.lanes.release(topic)) this.deliver(publish);
+    if (!this.lanes.has(topic)) this.releases.delete(topic);
+  }
 
   /** Holds `publish` and its lane after a refusal for a passing reason. */
-  const hold = (publish: LanePublish): void => {
-    const { withdraw, schedule } = lanes.hold(publish);
-    for (const later of withdraw) sender.withdraw(later.entry.id);
-    if (schedule) scheduleRelease(publish.topic);
-  };
+  private hold(publish: LanePublish): void {
+    const { withdraw, schedule } = this.lanes.hold(publish);
+    for (const later of withdraw) this.options.sender.withdraw(later.entry.id);
+    if (schedule) this.scheduleRelease(publish.topic);
+  }
 
-  const scheduleRelease = (topic: string): void => {
-    let state = releases.get(topic);
+  private scheduleRelease(topic: string): void {
+    const { clock, retry, random } = this.options;
+    let state = this.releases.get(topic);
     if (!state) {
       state = { schedule: createSchedule(retry, { random }), cancel: undefined };
-      releases.set(topic, state);
+      this.releases.set(topic, state);
     }
-    state.cancel = after(clock, state.schedule.next() ?? 0, () => release(topic));
-  };
+    state.cancel = after(clock, state.schedule.next() ?? 0, () => this.release(topic));
+  }
 
-  const stopReleases = (): void => {
-    for (const state of releases.values()) state.cancel?.();
-    releases.clear();
-  };
+  private stopReleases(): void {
+    for (const state of this.releases.values()) state.cancel?.();
+    this.releases.clear();
+  }
 
   /** The application stops waiting: a publish the server may still answer stays in line. */
-  const abandon = (publish: LanePublish, error: LifelineError): void => {
+  private abandon(publish: LanePublish, error: LifelineError): void {
     const onWire = publish.stage === "wire" || publish.stage === "held";
-    if (publish.stage === "queued") sender.withdraw(publish.entry.id);
-    letGo(publish, onWire)?.reject(error);
-  };
+    if (publish.stage === "queued") this.options.sender.withdraw(publish.entry.id);
+    this.letGo(publish, onWire)?.reject(error);
+  }
 
-  const answer = (
-    publish: LanePublish,
-    outcome: { ok: true; result: unknown } | { ok: false; error: ErrorBody },
-  ): void => {
-    const waiter = letGo(publish, false);
+  private answer(publish: LanePublish, outcome: Outcome): void {
+    const waiter = this.letGo(publish, false);
     // A topic whose publish went through starts its next refusal's backoff from the start.
-    if (outcome.ok) releases.get(publish.topic)?.schedule.reset();
-    if (!lanes.has(publish.topic)) releases.delete(publish.topic);
+    if (outcome.ok) this.releases.get(publish.topic)?.schedule.reset();
+    if (!this.lanes.has(publish.topic)) this.releases.delete(publish.topic);
     if (!waiter) return;
     if (!outcome.ok) {
       waiter.reject(new LifelineError(outcome.error.code, outcome.error.message));
@@ -176,97 +293,5 @@ export function createPublishTracker(options: {
     } else {
       waiter.resolve(outcome.result);
     }
-  };
-
-  return {
-    get size() {
-      return waiters.size;
-    },
-    start(topic, data, callOptions) {
-      const signal = callOptions?.signal;
-      if (signal?.aborted) return Promise.reject(abortError(signal, `publish to "${topic}"`));
-      if (contract) {
-        const check = contract.checkTopicData(topic, data);
-        if (!check.ok) {
-          return Promise.reject(
-            new LifelineError(
-              ClientErrorCode.InvalidMessage,
-              `publish to "${topic}" expects data matching the contract: ${check.issue.message}`,
-            ),
-          );
-        }
-      }
-      const id = sender.nextId("p");
-      const entry: OutboxEntry = {
-        id,
-        kind: "publish",
-        frame: JSON.stringify({ type: "publish", id, topic, data }),
-      };
-      return new Promise<PublishAck>((resolve, reject) => {
-        const publish = lanes.add(entry, topic);
-        // Publishes held behind a refused one sit in no outbox; they share its bound.
-        if (publish.stage === "blocked" && lanes.waitingCount > maxWaiting) {
-          lanes.remove(publish);
-          reject(queueFull(topic));
-          return;
-        }
-        const timeoutMs = callOptions?.timeoutMs ?? Number.POSITIVE_INFINITY;
-        const stopTimer = Number.isFinite(timeoutMs)
-          ? after(clock, timeoutMs, () =>
-              abandon(
-                publish,
-                new LifelineError(
-                  ClientErrorCode.Timeout,
-                  `publish to "${topic}" was not acknowledged within ${timeoutMs} ms`,
-                ),
-              ),
-            )
-          : () => {};
-        const stopAbort = onAbort(signal, () =>
-          abandon(publish, abortError(signal as AbortSignalLike, `publish to "${topic}"`)),
-        );
-        waiters.set(id, {
-          resolve,
-          reject,
-          dispose: () => {
-            stopTimer();
-            stopAbort();
-          },
-        });
-        if (publish.stage === "queued") deliver(publish);
-        else if (lanes.claimRelease(topic)) scheduleRelease(topic);
-      });
-    },
-    markSent(id) {
-      const publish = lanes.get(id);
-      if (!publish) return;
-      publish.inFlight += 1;
-      if (publish.stage === "queued") lanes.setStage(publish, "wire");
-    },
-    settle(id, outcome) {
-      const publish = lanes.get(id);
-      if (!publish) return false;
-      publish.inFlight = Math.max(0, publish.inFlight - 1);
-      if (!outcome.ok && RETRYABLE_REFUSALS.has(outcome.error.code)) {
-        // A refusal of an earlier send of a publish already sent again is stale.
-        if (publish.inFlight === 0) hold(publish);
-        return true;
-      }
-      answer(publish, outcome);
-      return true;
-    },
-    takeUnacknowledged() {
-      stopReleases();
-      return lanes.takeForResend().map((publish) => publish.entry);
-    },
-    rejectAll(error) {
-      stopReleases();
-      for (const publish of lanes.clear()) {
-        const waiter = waiters.get(publish.entry.id);
-        waiters.delete(publish.entry.id);
-        waiter?.dispose();
-        waiter?.reject(error);
-      }
-    },
-  };
+  }
 }

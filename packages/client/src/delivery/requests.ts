@@ -54,36 +54,144 @@ export interface RequestTracker {
   rejectAll(error: LifelineError): void;
 }
 
-export function createRequestTracker(options: {
+interface RequestTrackerOptions {
   readonly clock: Clock;
   readonly sender: Sender;
   readonly contract: Contract | undefined;
   readonly defaultTimeoutMs: number;
-}): RequestTracker {
-  const { clock, sender, contract } = options;
-  const pending = new Map<string, PendingRequest>();
+}
 
-  const finish = (id: string): PendingRequest | undefined => {
-    const entry = pending.get(id);
+export function createRequestTracker(options: RequestTrackerOptions): RequestTracker {
+  return new Requests(options);
+}
+
+/**
+ * Requests waiting for their `response`, by id: each with a deadline counted from the
+ * call, an optional abort signal, and a slot in the outbox while disconnected.
+ */
+class Requests implements RequestTracker {
+  private readonly pending = new Map<string, PendingRequest>();
+
+  constructor(private readonly options: RequestTrackerOptions) {}
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  start(
+    method: string,
+    params: unknown,
+    callOptions: RequestOptions | undefined,
+  ): Promise<unknown> {
+    const signal = callOptions?.signal;
+    if (signal?.aborted) return Promise.reject(abortError(signal, `request "${method}"`));
+    const contract = this.options.contract;
+    if (contract) {
+      const check = contract.checkParams(method, params);
+      if (!check.ok) {
+        return Promise.reject(
+          new LifelineError(
+            ClientErrorCode.InvalidMessage,
+            `request "${method}" expects params matching the contract: ${check.issue.message}`,
+          ),
+        );
+      }
+    }
+    const frame = (id: string, timeoutMs: number) =>
+      JSON.stringify({
+        type: "request",
+        id,
+        method,
+        ...(params === undefined ? {} : { params }),
+        timeout_ms: Math.max(1, Math.min(3_600_000, Math.round(timeoutMs))),
+      });
+    return this.send(`request "${method}"`, method, frame, callOptions);
+  }
+
+  call(
+    label: string,
+    frame: (id: string, timeoutMs: number) => string,
+    callOptions: RequestOptions | undefined,
+  ): Promise<unknown> {
+    return this.send(label, undefined, frame, callOptions);
+  }
+
+  markSent(id: string): void {
+    const entry = this.pending.get(id);
+    if (entry) entry.sent = true;
+  }
+
+  settle(
+    id: string,
+    outcome: { ok: true; result: unknown } | { ok: false; error: ErrorBody },
+  ): boolean {
+    const entry = this.finish(id);
+    if (!entry) return false;
+    if (!outcome.ok) {
+      entry.reject(new LifelineError(outcome.error.code, outcome.error.message));
+      return true;
+    }
+    const contract = this.options.contract;
+    if (contract && entry.method !== undefined) {
+      const check = contract.checkResult(entry.method, outcome.result);
+      if (!check.ok) {
+        entry.reject(
+          new LifelineError(
+            ClientErrorCode.InvalidMessage,
+            `response to "${entry.method}" does not match the contract: ${check.issue.message}`,
+          ),
+        );
+        return true;
+      }
+    }
+    entry.resolve(outcome.result);
+    return true;
+  }
+
+  connectionLost(reason: string): void {
+    for (const [id, entry] of [...this.pending]) {
+      if (!entry.sent) continue;
+      this.finish(id);
+      entry.reject(
+        new LifelineError(
+          ClientErrorCode.ConnectionLost,
+          entry.method === undefined
+            ? `${entry.label} was sent but the connection dropped before its response (${reason}); ask again once reconnected`
+            : `${entry.label} was sent but the connection dropped before its response (${reason}); it was not retried because requests need not be idempotent`,
+        ),
+      );
+    }
+  }
+
+  rejectAll(error: LifelineError): void {
+    for (const [id, entry] of [...this.pending]) {
+      this.finish(id);
+      entry.reject(error);
+    }
+  }
+
+  private finish(id: string): PendingRequest | undefined {
+    const entry = this.pending.get(id);
     if (!entry) return undefined;
-    pending.delete(id);
+    this.pending.delete(id);
     entry.dispose();
     return entry;
-  };
+  }
 
-  const call = (
+  private send(
     label: string,
     method: string | undefined,
     frameOf: (id: string, timeoutMs: number) => string,
     callOptions: RequestOptions | undefined,
-  ): Promise<unknown> => {
+  ): Promise<unknown> {
     const signal = callOptions?.signal;
     if (signal?.aborted) return Promise.reject(abortError(signal, label));
-    const timeoutMs = callOptions?.timeoutMs ?? options.defaultTimeoutMs;
+    const { clock, sender } = this.options;
+    const timeoutMs = callOptions?.timeoutMs ?? this.options.defaultTimeoutMs;
     const id = sender.nextId("r");
     return new Promise<unknown>((resolve, reject) => {
       const fail = (error: LifelineError) => {
-        if (!finish(id)) return;
+        if (!this.finish(id)) return;
         sender.withdraw(id);
         reject(error);
       };
@@ -96,7 +204,7 @@ export function createRequestTracker(options: {
         ),
       );
       const stopAbort = onAbort(signal, () => fail(abortError(signal as AbortSignalLike, label)));
-      pending.set(id, {
+      this.pending.set(id, {
         label,
         method,
         resolve,
@@ -108,10 +216,8 @@ export function createRequestTracker(options: {
         },
       });
       const outcome = sender.deliver({ id, kind: "request", frame: frameOf(id, timeoutMs) });
-      if (outcome === "sent") {
-        const entry = pending.get(id);
-        if (entry) entry.sent = true;
-      } else if (outcome === "full") {
+      if (outcome === "sent") this.markSent(id);
+      else if (outcome === "full") {
         fail(
           new LifelineError(
             ClientErrorCode.QueueFull,
@@ -120,84 +226,5 @@ export function createRequestTracker(options: {
         );
       }
     });
-  };
-
-  return {
-    get size() {
-      return pending.size;
-    },
-    start(method, params, callOptions) {
-      const signal = callOptions?.signal;
-      if (signal?.aborted) return Promise.reject(abortError(signal, `request "${method}"`));
-      if (contract) {
-        const check = contract.checkParams(method, params);
-        if (!check.ok) {
-          return Promise.reject(
-            new LifelineError(
-              ClientErrorCode.InvalidMessage,
-              `request "${method}" expects params matching the contract: ${check.issue.message}`,
-            ),
-          );
-        }
-      }
-      const frame = (id: string, timeoutMs: number) =>
-        JSON.stringify({
-          type: "request",
-          id,
-          method,
-          ...(params === undefined ? {} : { params }),
-          timeout_ms: Math.max(1, Math.min(3_600_000, Math.round(timeoutMs))),
-        });
-      return call(`request "${method}"`, method, frame, callOptions);
-    },
-    call(label, frame, callOptions) {
-      return call(label, undefined, frame, callOptions);
-    },
-    markSent(id) {
-      const entry = pending.get(id);
-      if (entry) entry.sent = true;
-    },
-    settle(id, outcome) {
-      const entry = finish(id);
-      if (!entry) return false;
-      if (!outcome.ok) {
-        entry.reject(new LifelineError(outcome.error.code, outcome.error.message));
-        return true;
-      }
-      if (contract && entry.method !== undefined) {
-        const check = contract.checkResult(entry.method, outcome.result);
-        if (!check.ok) {
-          entry.reject(
-            new LifelineError(
-              ClientErrorCode.InvalidMessage,
-              `response to "${entry.method}" does not match the contract: ${check.issue.message}`,
-            ),
-          );
-          return true;
-        }
-      }
-      entry.resolve(outcome.result);
-      return true;
-    },
-    connectionLost(reason) {
-      for (const [id, entry] of [...pending]) {
-        if (!entry.sent) continue;
-        finish(id);
-        entry.reject(
-          new LifelineError(
-            ClientErrorCode.ConnectionLost,
-            entry.method === undefined
-              ? `${entry.label} was sent but the connection dropped before its response (${reason}); ask again once reconnected`
-              : `${entry.label} was sent but the connection dropped before its response (${reason}); it was not retried because requests need not be idempotent`,
-          ),
-        );
-      }
-    },
-    rejectAll(error) {
-      for (const [id, entry] of [...pending]) {
-        finish(id);
-        entry.reject(error);
-      }
-    },
-  };
+  }
 }
