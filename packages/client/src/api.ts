@@ -12,7 +12,7 @@ import type { HistoryOptions, HistoryResult } from "./delivery/history.js";
 import type { PresenceMember, PresenceResult } from "./delivery/presence.js";
 import type { PublishOptions } from "./delivery/publish.js";
 import type { RequestOptions } from "./delivery/requests.js";
-import type { GapEvent, MessageHandler, SubscribeOptions } from "./delivery/subscriptions.js";
+import type { GapEvent, MessageHandler, SubscribeOptions } from "./delivery/subscribe-options.js";
 import type { LifelineError } from "./errors.js";
 import type { ConnectionStatus } from "./state/machine.js";
 import type { PingOptions } from "./state/round-trip.js";

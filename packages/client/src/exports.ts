@@ -23,7 +23,7 @@ export type {
   MessageHandler,
   MessageMeta,
   SubscribeOptions,
-} from "./delivery/subscriptions.js";
+} from "./delivery/subscribe-options.js";
 export {
   ClientErrorCode,
   isLifelineError,

@@ -8,7 +8,7 @@ import { createMemoryBroker, createServer, type LifelineServer } from "@lifeline
 import { createDisposer, within } from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
 import type { LifelineClient } from "../src/api.js";
-import type { GapEvent } from "../src/delivery/subscriptions.js";
+import type { GapEvent } from "../src/delivery/subscribe-options.js";
 import { createClient, filePositions } from "../src/node.js";
 import type { ClientOptions } from "../src/options.js";
 import type { PositionStore } from "../src/positions/keeper.js";

@@ -2,7 +2,8 @@ import type { ResumePoint, SubscribedMessage, TopicMessage } from "@lifeline/pro
 import { deferred } from "@lifeline/test-support";
 import { describe, expect, it } from "vitest";
 import type { Sender } from "../src/delivery/sender.js";
-import { createSubscriptionRegistry, type GapEvent } from "../src/delivery/subscriptions.js";
+import type { GapEvent } from "../src/delivery/subscribe-options.js";
+import { createSubscriptionRegistry } from "../src/delivery/subscriptions.js";
 import type { LifelineError } from "../src/errors.js";
 import type { PositionKeeper } from "../src/positions/keeper.js";
 import { ManualClock } from "./helpers/manual-clock.js";

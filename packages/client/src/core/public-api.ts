@@ -8,7 +8,7 @@ import type { ClientEvents, LifelineClient } from "../api.js";
 import { type HistoryResult, readHistory } from "../delivery/history.js";
 import { type PresenceListener, queryPresence } from "../delivery/presence.js";
 import type { RequestOptions } from "../delivery/requests.js";
-import type { MessageHandler } from "../delivery/subscriptions.js";
+import type { MessageHandler } from "../delivery/subscribe-options.js";
 import { ClientErrorCode, LifelineError } from "../errors.js";
 import type { Reconnector } from "../reconnect/reconnector.js";
 import type { RoundTrips } from "../state/round-trip.js";
