@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createWatchdog } from "../src/state/watchdog.js";
-import { ManualClock } from "./helpers/manual-clock.js";
+import { createWatchdog } from "../../src/state/watchdog.js";
+import { ManualClock } from "../helpers/manual-clock.js";
 
 function setup(intervalMs = 25_000, graceMs = 10_000) {
   const clock = new ManualClock();

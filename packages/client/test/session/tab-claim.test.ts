@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { StorageLike } from "../src/session/client-id.js";
-import { claimTab, type PageEventTarget } from "../src/session/tab-claim.js";
+import type { StorageLike } from "../../src/session/client-id.js";
+import { claimTab, type PageEventTarget } from "../../src/session/tab-claim.js";
 
 // Each "page" is a token (a page load's own random value) and the events of its window.
 // A duplicated tab is a copy of the original's sessionStorage taken while the original

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { assertClientId, type StorageLike, stableClientId } from "../src/session/client-id.js";
+import { assertClientId, type StorageLike, stableClientId } from "../../src/session/client-id.js";
 
 function memoryStorage(): StorageLike & { data: Map<string, string> } {
   const data = new Map<string, string>();

@@ -1,6 +1,6 @@
 import { exponential, seededRandom, table } from "@lifeline/backoff";
 import { describe, expect, it } from "vitest";
-import { createReconnectPlanner, defaultBackoff } from "../src/reconnect/planner.js";
+import { createReconnectPlanner, defaultBackoff } from "../../src/reconnect/planner.js";
 
 const fixed = (value: number) => () => value;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createUrlRotation } from "../src/transport/url-rotation.js";
+import { createUrlRotation } from "../../src/transport/url-rotation.js";
 
 describe("createUrlRotation", () => {
   it("keeps a single URL", async () => {

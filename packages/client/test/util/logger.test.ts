@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createLogger, type LogRecord } from "../src/util/logger.js";
+import { createLogger, type LogRecord } from "../../src/util/logger.js";
 
 function setup(level: "debug" | "warn" = "debug") {
   const records: LogRecord[] = [];

@@ -1,12 +1,12 @@
 import type { ResumePoint, SubscribedMessage, TopicMessage } from "@lifeline/protocol";
 import { deferred } from "@lifeline/test-support";
 import { describe, expect, it } from "vitest";
-import type { Sender } from "../src/delivery/sender.js";
-import type { GapEvent } from "../src/delivery/subscribe-options.js";
-import { createSubscriptionRegistry } from "../src/delivery/subscriptions.js";
-import type { LifelineError } from "../src/errors.js";
-import type { PositionKeeper } from "../src/positions/keeper.js";
-import { ManualClock } from "./helpers/manual-clock.js";
+import type { Sender } from "../../src/delivery/sender.js";
+import type { GapEvent } from "../../src/delivery/subscribe-options.js";
+import { createSubscriptionRegistry } from "../../src/delivery/subscriptions.js";
+import type { LifelineError } from "../../src/errors.js";
+import type { PositionKeeper } from "../../src/positions/keeper.js";
+import { ManualClock } from "../helpers/manual-clock.js";
 
 function setup(features: readonly string[] = [], positions?: PositionKeeper) {
   let open = true;

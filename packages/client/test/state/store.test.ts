@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createConnectionStore } from "../src/state/store.js";
+import { createConnectionStore } from "../../src/state/store.js";
 
 describe("createConnectionStore", () => {
   it("returns the same snapshot until it changes, and notifies subscribers", () => {

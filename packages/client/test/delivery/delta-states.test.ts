@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createDeltaStates } from "../src/index.js";
+import { createDeltaStates } from "../../src/index.js";
 
 type State = Record<string, unknown>;
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type WebSocketFromWs from "ws";
-import { buildSocketUrl } from "../src/transport/handshake-url.js";
-import { redactUrl } from "../src/transport/redact.js";
-import type { WebSocketConstructor } from "../src/transport/socket.js";
+import { buildSocketUrl } from "../../src/transport/handshake-url.js";
+import { redactUrl } from "../../src/transport/redact.js";
+import type { WebSocketConstructor } from "../../src/transport/socket.js";
 
 /** The DOM lib's WebSocket, reduced to the shape of its declarations (lib.dom.d.ts). */
 interface DomEvent {

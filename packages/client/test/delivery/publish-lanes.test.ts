@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { OutboxEntry } from "../src/delivery/outbox.js";
-import { PublishLanes } from "../src/delivery/publish-lanes.js";
+import type { OutboxEntry } from "../../src/delivery/outbox.js";
+import { PublishLanes } from "../../src/delivery/publish-lanes.js";
 
 const entry = (id: string): OutboxEntry => ({ id, kind: "publish", frame: `{"id":"${id}"}` });
 

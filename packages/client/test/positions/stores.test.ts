@@ -2,10 +2,10 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { filePositions } from "../src/positions/file-store.js";
-import { PositionMap } from "../src/positions/position-map.js";
-import { webStoragePositions } from "../src/positions/web-storage-store.js";
-import type { StorageLike } from "../src/session/client-id.js";
+import { filePositions } from "../../src/positions/file-store.js";
+import { PositionMap } from "../../src/positions/position-map.js";
+import { webStoragePositions } from "../../src/positions/web-storage-store.js";
+import type { StorageLike } from "../../src/session/client-id.js";
 
 const e = "e-1";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type ConnectionStatus, isOpen, transition } from "../src/state/machine.js";
+import { type ConnectionStatus, isOpen, transition } from "../../src/state/machine.js";
 
 const all: ConnectionStatus[] = [
   "idle",

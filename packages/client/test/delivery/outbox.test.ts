@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createOutbox, type OutboxEntry } from "../src/delivery/outbox.js";
+import { createOutbox, type OutboxEntry } from "../../src/delivery/outbox.js";
 
 const entry = (id: string, kind: OutboxEntry["kind"] = "publish"): OutboxEntry => ({
   id,
