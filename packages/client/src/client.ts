@@ -9,6 +9,7 @@ import { type ClientSettings, resolveSettings } from "./core/settings.js";
 import { type ClientOptions, defaults } from "./options.js";
 import { keepPositions } from "./positions/from-options.js";
 import type { PositionStore } from "./positions/keeper.js";
+import { browserLifecycle } from "./reconnect/page-lifecycle.js";
 import { createReconnectPlanner, defaultBackoff } from "./reconnect/planner.js";
 import type { AttemptInputs } from "./reconnect/prepare-attempt.js";
 import { Reconnector } from "./reconnect/reconnector.js";
@@ -38,16 +39,14 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
   platform: Platform,
 ): LifelineClient<S> {
   const settings = resolveSettings(options);
+  const lifecycle =
+    options.lifecycle === false ? undefined : (options.lifecycle ?? browserLifecycle());
   const { clock, log } = settings;
   const positions = keepPositions(options, platform.defaultPositions, settings.clientId, (m, f) =>
     log.warn(m, f),
   );
   const urls = createUrlRotation(options.url);
-  const planner = createReconnectPlanner({
-    policy: options.backoff ?? defaultBackoff(),
-    random: settings.random,
-    ...(options.slowDown ? { slowDown: options.slowDown } : {}),
-  });
+  const planner = plannerFor(options, settings.random);
   const stats = new StatsRecorder();
   const link = new ConnectionLink(stats);
   const { events, store, driver } = observableState(settings, () => planner.attempt);
@@ -90,6 +89,7 @@ export function createClientWith<S extends ContractSpec = ContractSpec>(
     route,
     store,
     positions,
+    lifecycle,
     tokenIsFunction,
   });
   reconnector = running;
@@ -133,6 +133,15 @@ function observableState(settings: ClientSettings, attempt: () => number) {
     },
   });
   return { events, store, driver };
+}
+
+/** The reconnect planner of the `backoff` and `slowDown` options. */
+function plannerFor(options: ClientOptions<ContractSpec>, random: () => number) {
+  return createReconnectPlanner({
+    policy: options.backoff ?? defaultBackoff(),
+    random,
+    ...(options.slowDown ? { slowDown: options.slowDown } : {}),
+  });
 }
 
 /** What every attempt is prepared from (reconnect/prepare-attempt.ts). */

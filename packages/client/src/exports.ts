@@ -38,7 +38,8 @@ export {
 } from "./positions/web-storage-store.js";
 export type { PageLifecycle } from "./reconnect/page-lifecycle.js";
 export { type BackoffPolicy, defaultBackoff, type SlowDownOptions } from "./reconnect/planner.js";
-export { type ClientIdSources, type StorageLike, stableClientId } from "./session/client-id.js";
+export { type ClientIdSources, stableClientId } from "./session/client-id.js";
+export type { StorageLike } from "./session/storage.js";
 export type { TokenContext, TokenOption, TokenProvider } from "./session/token.js";
 export {
   type ConnectionStatus,

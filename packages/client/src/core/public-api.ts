@@ -10,7 +10,6 @@ import { type PresenceListener, queryPresence } from "../delivery/presence.js";
 import type { RequestOptions } from "../delivery/requests.js";
 import type { MessageHandler } from "../delivery/subscribe-options.js";
 import { ClientErrorCode, LifelineError } from "../errors.js";
-import type { Reconnector } from "../reconnect/reconnector.js";
 import type { RoundTrips } from "../state/round-trip.js";
 import type { StatsRecorder } from "../state/stats.js";
 import type { ConnectionStore } from "../state/store.js";
@@ -22,6 +21,15 @@ import type { ClientSettings } from "./settings.js";
 const PING_FRAME = '{"type":"ping"}';
 const ignorePresence: PresenceListener = () => {};
 
+/** What the application's connection calls do (reconnect/reconnector.ts). */
+export interface ConnectionControl {
+  connect(): void;
+  reconnect(): void;
+  close(): void;
+  /** Connects a lazy (or non-fatally failed) client on first use. */
+  ensureStarted(): void;
+}
+
 /** The parts the public methods delegate to. */
 export interface ClientCore {
   readonly settings: ClientSettings;
@@ -31,7 +39,7 @@ export interface ClientCore {
   readonly link: ConnectionLink;
   readonly messaging: Messaging;
   readonly roundTrips: RoundTrips;
-  readonly reconnector: Reconnector;
+  readonly reconnector: ConnectionControl;
 }
 
 /** The `LifelineClient` the application holds: every method delegates to one part. */

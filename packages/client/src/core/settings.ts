@@ -1,6 +1,5 @@
 import type { ContractSpec, Role } from "@lifeline/protocol";
 import { type ClientOptions, defaults } from "../options.js";
-import { browserLifecycle, type PageLifecycle } from "../reconnect/page-lifecycle.js";
 import { assertClientId, stableClientId } from "../session/client-id.js";
 import { type Clock, systemClock } from "../util/clock.js";
 import { consoleSink, createLogger, type Logger } from "../util/logger.js";
@@ -16,8 +15,6 @@ export interface ClientSettings {
   readonly stableAfterMs: number;
   readonly heartbeatGraceMs: number;
   readonly maxMessageChars: number;
-  /** Undefined when the application turned page lifecycle handling off. */
-  readonly lifecycle: PageLifecycle | undefined;
   readonly log: Logger;
 }
 
@@ -34,7 +31,6 @@ export function resolveSettings(options: ClientOptions<ContractSpec>): ClientSet
     stableAfterMs: options.stableAfterMs ?? defaults.stableAfterMs,
     heartbeatGraceMs: options.heartbeatGraceMs ?? defaults.heartbeatGraceMs,
     maxMessageChars: options.maxMessageChars ?? defaults.maxMessageChars,
-    lifecycle: options.lifecycle === false ? undefined : (options.lifecycle ?? browserLifecycle()),
     log: createLogger({
       sink: options.logger ?? consoleSink,
       level: options.logLevel ?? defaults.logLevel,

@@ -1,4 +1,4 @@
-import { globalStorage, type StorageLike } from "../session/client-id.js";
+import { globalStorage, type StorageLike } from "../session/storage.js";
 import type { PositionStore } from "./keeper.js";
 import { serializedPositions } from "./position-map.js";
 

@@ -1,4 +1,5 @@
 import { CloseCode, type ErrorBody, isFatalClose, truncateCloseReason } from "@lifeline/protocol";
+import type { ConnectionControl } from "../core/public-api.js";
 import { ClientErrorCode, LifelineError } from "../errors.js";
 import type { PositionKeeper } from "../positions/keeper.js";
 import { isOpen, type TransitionCause } from "../state/machine.js";
@@ -6,11 +7,14 @@ import type { ConnectionStore } from "../state/store.js";
 import type { ConnectionEnd } from "../transport/connection.js";
 import { after } from "../util/clock.js";
 import { type AttemptParts, AttemptRunner } from "./attempt-runner.js";
+import type { PageLifecycle } from "./page-lifecycle.js";
 import type { RetryPlan } from "./planner.js";
 
 export interface ReconnectorParts extends AttemptParts {
   readonly store: ConnectionStore;
   readonly positions: PositionKeeper | undefined;
+  /** The page's online and visibility signals; undefined outside a page or when turned off. */
+  readonly lifecycle: PageLifecycle | undefined;
   /** The `token` option is a function: a 4401 on an open connection may ask it again. */
   readonly tokenIsFunction: boolean;
 }
@@ -20,7 +24,7 @@ export interface ReconnectorParts extends AttemptParts {
  * to try again (README, "Reconnecting"), pauses retries while the page is offline, and
  * carries out the application's `connect()`, `reconnect()` and `close()`.
  */
-export class Reconnector {
+export class Reconnector implements ConnectionControl {
   private readonly runner: AttemptRunner;
   private lastCloseCode: number | undefined;
   private lastFailureFatal = false;
@@ -126,7 +130,8 @@ export class Reconnector {
   }
 
   private watchLifecycle(): void {
-    const { lifecycle, log } = this.parts.settings;
+    const { lifecycle } = this.parts;
+    const { log } = this.parts.settings;
     if (!lifecycle || this.stopWatchingLifecycle) return;
     this.stopWatchingLifecycle = lifecycle.watch({
       offline: () => {
@@ -201,7 +206,8 @@ export class Reconnector {
     failover: boolean,
   ): void {
     const { settings, driver } = this.parts;
-    const { lifecycle, log, clock } = settings;
+    const { log, clock } = settings;
+    const { lifecycle } = this.parts;
     if (this.paused || (lifecycle && !lifecycle.isOnline())) {
       this.paused = true;
       driver.apply({ type: "drop", retry: true }, cause);

@@ -1,14 +1,7 @@
 import { ClientIdPattern } from "@lifeline/protocol";
 import { randomId } from "../util/random-id.js";
+import { globalStorage, type StorageLike } from "./storage.js";
 import { claimTab } from "./tab-claim.js";
-
-/** The part of the Web Storage API the client uses (`localStorage`, `sessionStorage`). */
-export interface StorageLike {
-  /** The stored value of `key`, or null. */
-  getItem(key: string): string | null;
-  /** Stores `value` under `key`. */
-  setItem(key: string, value: string): void;
-}
 
 const DEVICE_KEY = "lifeline.device_id";
 const TAB_KEY = "lifeline.tab_id";
@@ -24,15 +17,6 @@ function readOrCreate(storage: StorageLike | undefined, key: string): string {
   } catch {
     // Storage can throw (Safari private mode, sandboxed iframes, quota): fall back to memory.
     return randomId();
-  }
-}
-
-/** The page's `localStorage` or `sessionStorage`, or `undefined` where reading it throws or there is none. */
-export function globalStorage(name: "localStorage" | "sessionStorage"): StorageLike | undefined {
-  try {
-    return (globalThis as Record<string, unknown>)[name] as StorageLike | undefined;
-  } catch {
-    return undefined;
   }
 }
 

@@ -1,5 +1,5 @@
 import { randomId } from "../util/random-id.js";
-import type { StorageLike } from "./client-id.js";
+import type { StorageLike } from "./storage.js";
 
 const CLAIM_KEY = "lifeline.tab_claim";
 

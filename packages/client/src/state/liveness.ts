@@ -1,6 +1,6 @@
-import type { Connection } from "../transport/connection.js";
 import type { Clock } from "../util/clock.js";
 import type { StateDriver } from "./driver.js";
+import type { TransitionCause } from "./machine.js";
 import type { StatsRecorder } from "./stats.js";
 import { createWatchdog, type Watchdog } from "./watchdog.js";
 
@@ -13,7 +13,11 @@ const PING = '{"type":"ping"}';
  * like any other drop (cause class `timeout`).
  */
 export function watchConnection(options: {
-  readonly connection: Connection;
+  /** The open connection: probes go out on it, and it is dropped when found half-open. */
+  readonly connection: {
+    send(frame: string): boolean;
+    abandon(cause: TransitionCause): void;
+  };
   readonly clock: Clock;
   readonly driver: StateDriver;
   readonly stats: StatsRecorder;

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { filePositions } from "../../src/positions/file-store.js";
 import { PositionMap } from "../../src/positions/position-map.js";
 import { webStoragePositions } from "../../src/positions/web-storage-store.js";
-import type { StorageLike } from "../../src/session/client-id.js";
+import type { StorageLike } from "../../src/session/storage.js";
 
 const e = "e-1";
 

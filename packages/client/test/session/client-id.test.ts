@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { assertClientId, type StorageLike, stableClientId } from "../../src/session/client-id.js";
+import { assertClientId, stableClientId } from "../../src/session/client-id.js";
+import type { StorageLike } from "../../src/session/storage.js";
 
 function memoryStorage(): StorageLike & { data: Map<string, string> } {
   const data = new Map<string, string>();

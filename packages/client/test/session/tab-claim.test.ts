@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { StorageLike } from "../../src/session/client-id.js";
+import type { StorageLike } from "../../src/session/storage.js";
 import { claimTab, type PageEventTarget } from "../../src/session/tab-claim.js";
 
 // Each "page" is a token (a page load's own random value) and the events of its window.
