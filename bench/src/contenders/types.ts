@@ -1,8 +1,21 @@
 import type { BenchData } from "../payload.js";
 
-/** The four servers the runner compares. */
-export const CONTENDERS = ["lifeline", "ws", "ws-preframed", "socketio"] as const;
+/**
+ * The servers the runner compares. `lifeline-msgpack` is Lifeline's own server with its
+ * clients on the MessagePack subprotocol: a wire of Lifeline rather than another library,
+ * measured in the fan-out scenarios only (`WIRE_VARIANTS`).
+ */
+export const CONTENDERS = [
+  "lifeline",
+  "lifeline-msgpack",
+  "ws",
+  "ws-preframed",
+  "socketio",
+] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
+
+/** Lifeline on another wire than WebSocket + JSON: compared with `lifeline` in fan-out only. */
+export const WIRE_VARIANTS: readonly ContenderName[] = ["lifeline-msgpack"];
 
 /**
  * What a server process can run: a contender, or Lifeline on the Redis broker (the
@@ -12,7 +25,7 @@ export const SERVER_KINDS = [...CONTENDERS, "lifeline-redis"] as const;
 export type ServerKind = (typeof SERVER_KINDS)[number];
 
 /** The wire a load client speaks: the pre-framed ws server speaks the same as `ws`. */
-export type Wire = "lifeline" | "ws" | "socketio";
+export type Wire = "lifeline" | "lifeline-msgpack" | "ws" | "socketio";
 
 export function wireOf(contender: ServerKind): Wire {
   if (contender === "ws-preframed") return "ws";
