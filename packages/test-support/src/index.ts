@@ -11,6 +11,7 @@ export { type ExampleApp, type ExampleAppTest, testExampleApp } from "./example-
 export { type ExamplePages, type Fetched, fetchExamplePages } from "./example-pages.js";
 export { createFakeClock, type FakeClock } from "./fake-clock.js";
 export { captureLogs, type LogCapture } from "./logs.js";
+export { packCodec, plainBytes } from "./msgpack-codec.js";
 export { type PageServer, servePage } from "./page-server.js";
 export { freePort } from "./ports.js";
 export {
