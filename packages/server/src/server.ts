@@ -18,7 +18,7 @@ import {
   type TopicOf,
 } from "@lifeline/protocol";
 import { WebSocketServer } from "ws";
-import { createUpgradeHandler } from "./admission.js";
+import { createAdmission } from "./admission.js";
 import type { Broker, SessionRecord, SessionTarget } from "./broker.js";
 import { type BrokerOutageWatch, watchBrokerOutage } from "./broker-outage.js";
 import { checkConflationSupport, conflateEntry } from "./conflation.js";
@@ -47,6 +47,7 @@ import { drainConnections } from "./shutdown.js";
 import { bump, createCounters, type ServerStats } from "./stats.js";
 import { Topics } from "./topics.js";
 import { tracePublish } from "./tracing.js";
+import { createUpgradeHandler } from "./transport/ws-upgrade.js";
 
 /** Result of a publish: where the message landed in the topic's log. */
 export interface PublishResult {
@@ -344,7 +345,8 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     onOpened: services.opened,
     onClosed: services.closed,
   });
-  const admit = createUpgradeHandler(ctx, { wss, accept: sessions.accept, nextId });
+  const admission = createAdmission(ctx, nextId);
+  const admit = createUpgradeHandler(ctx, { wss, admit: admission, accept: sessions.accept });
 
   function stats(): ServerStats {
     let buffered = 0;
