@@ -61,6 +61,30 @@ export function createMetrics(stats: () => ServerStats, options: MetricsOptions 
     return metric;
   };
 
+  const gaugeFromRecord = (
+    name: string,
+    help: string,
+    label: string,
+    pick: (s: ServerStats) => Readonly<Record<string, number>>,
+  ): void => {
+    add(
+      (full) =>
+        new Gauge({
+          name: full,
+          help,
+          labelNames: [label],
+          registers: [registry],
+          collect() {
+            this.reset();
+            for (const [key, value] of Object.entries(pick(stats()))) {
+              this.set({ [label]: key }, value);
+            }
+          },
+        }),
+      name,
+    );
+  };
+
   const fromRecord = (
     name: string,
     help: string,
@@ -122,12 +146,24 @@ export function createMetrics(stats: () => ServerStats, options: MetricsOptions 
   };
 
   try {
-    fromValue("gauge", "connections", "Open WebSocket connections.", (s) => s.connections.active);
+    fromValue("gauge", "connections", "Open connections (WebSocket and SSE).", (s) => s.connections.active);
     fromValue(
       "counter",
       "connections_total",
-      "WebSocket connections accepted.",
+      "Connections accepted (WebSocket and SSE).",
       (s) => s.connections.total,
+    );
+    gaugeFromRecord(
+      "transport_connections",
+      "Open connections, by transport (websocket, sse).",
+      "transport",
+      (s) => s.connections.byTransport,
+    );
+    fromRecord(
+      "transport_connections_total",
+      "Connections accepted, by transport (websocket, sse).",
+      "transport",
+      (s) => s.connections.acceptedByTransport,
     );
     fromRecord("messages_in_total", "Messages received, by type.", "type", (s) => s.messagesIn);
     fromRecord("messages_out_total", "Messages sent, by type.", "type", (s) => s.messagesOut);

@@ -5,6 +5,8 @@
  */
 export interface Counters {
   connectionsAccepted: number;
+  /** Connections accepted, by transport (`websocket`, `sse`). */
+  acceptedByTransport: Record<string, number>;
   messagesIn: Record<string, number>;
   messagesOut: Record<string, number>;
   bytesIn: number;
@@ -26,6 +28,7 @@ export interface Counters {
 export function createCounters(): Counters {
   return {
     connectionsAccepted: 0,
+    acceptedByTransport: {},
     messagesIn: {},
     messagesOut: {},
     bytesIn: 0,
@@ -57,6 +60,10 @@ export interface ServerStats {
     readonly total: number;
     /** Upgrades in progress (counted against the connection limits). */
     readonly pending: number;
+    /** Open connections by transport (`websocket`, `sse`). */
+    readonly byTransport: Readonly<Record<string, number>>;
+    /** Accepted since start, by transport. */
+    readonly acceptedByTransport: Readonly<Record<string, number>>;
   };
   /** Topics with a subscriber on this server, and subscriptions. */
   readonly topics: { readonly active: number; readonly subscriptions: number };

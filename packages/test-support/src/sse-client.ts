@@ -36,6 +36,8 @@ export interface SseTestClient {
   ): Promise<Message>;
   /** Resolves when the stream ends: with its close event, or 1006 when it had none. */
   readonly closed: Promise<StreamEnd>;
+  /** Stops reading the stream, as a reader that falls behind. */
+  pause(): void;
   /** Aborts the stream, as a closed browser tab would. */
   close(): Promise<void>;
 }
@@ -103,6 +105,7 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
         comments,
         next: queue.next,
         closed,
+        pause: () => response.pause(),
         async close() {
           req.destroy();
           await within(closed, "the stream to close");

@@ -88,19 +88,30 @@ export class SseStream {
     this.response.destroy();
   }
 
+  /** True once the response is over (written to the end, or dropped). */
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
   /** Calls `ended` once the response is over, with the close event's code (else 1006). */
   onEnded(ended: StreamEnded): void {
     const report = (): void => {
       if (this.closeCode === undefined) ended(CloseCode.Abnormal, "");
       else ended(this.closeCode, this.closeReason);
     };
-    if (this.ended || this.response.closed) report();
+    if (this.ended) report();
     else this.response.once("close", report);
   }
 
-  /** Calls `drained` the next time the response's buffer empties; returns the cancel. */
+  /** Resolves once the response is over and every `onEnded` callback has run. */
+  whenEnded(): Promise<void> {
+    if (this.ended) return Promise.resolve();
+    return new Promise((resolve) => this.response.once("close", () => resolve()));
+  }
+
+  /** Calls `drained` whenever the response's buffer empties; returns the undo. */
   onDrain(drained: () => void): () => void {
-    this.response.once("drain", drained);
+    this.response.on("drain", drained);
     return () => {
       this.response.off("drain", drained);
     };
