@@ -1,6 +1,5 @@
 import type { IncomingMessage } from "node:http";
 import { CloseCode } from "@lifeline/protocol";
-import type { WebSocket } from "ws";
 import type { Connection } from "./connection.js";
 import type { ServerContext } from "./context.js";
 import { AuthError } from "./errors.js";
@@ -10,6 +9,7 @@ import { redactUrl } from "./logging.js";
 import { KeyedBuckets } from "./rate-limit.js";
 import { bump } from "./stats.js";
 import { traceAuthenticate } from "./tracing.js";
+import type { Transport } from "./transport/index.js";
 
 /** A handshake that passed every check, ready to be opened as a connection. */
 export interface AdmittedHandshake<Principal> {
@@ -23,9 +23,15 @@ export interface AdmittedHandshake<Principal> {
   readonly replaced: Connection | undefined;
 }
 
-/** An admitted WebSocket handshake, upgraded. */
+/** An admitted handshake whose wire is open, ready to become a connection. */
 export interface Admitted<Principal> extends AdmittedHandshake<Principal> {
-  readonly ws: WebSocket;
+  /** The wire's socket, opaque to all but `transport`. */
+  readonly socket: unknown;
+  readonly transport: Transport;
+  /** Routes the socket's events to the sessions' sink, for `connection`. */
+  readonly attach: (connection: Connection) => void;
+  /** The secret of an SSE connection's posts, sent in its hello; none on a WebSocket. */
+  readonly sseKey?: string;
 }
 
 /**

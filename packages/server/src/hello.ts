@@ -6,7 +6,7 @@ export interface HelloFields {
   readonly requestId: string;
   readonly nowMs: number;
   /** The secret of an SSE connection's posts (PROTOCOL.md, "HTTP fallback (SSE)"). */
-  readonly sseKey?: string;
+  readonly sseKey?: string | undefined;
 }
 
 export interface HelloSettings {

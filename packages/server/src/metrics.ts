@@ -146,7 +146,12 @@ export function createMetrics(stats: () => ServerStats, options: MetricsOptions 
   };
 
   try {
-    fromValue("gauge", "connections", "Open connections (WebSocket and SSE).", (s) => s.connections.active);
+    fromValue(
+      "gauge",
+      "connections",
+      "Open connections (WebSocket and SSE).",
+      (s) => s.connections.active,
+    );
     fromValue(
       "counter",
       "connections_total",

@@ -13,11 +13,9 @@ import {
   type MethodOf,
   type MethodParams,
   type MethodResult,
-  SUBPROTOCOL,
   type TopicData,
   type TopicOf,
 } from "@lifeline/protocol";
-import { WebSocketServer } from "ws";
 import { createAdmission } from "./admission.js";
 import type { Broker, SessionRecord, SessionTarget } from "./broker.js";
 import { type BrokerOutageWatch, watchBrokerOutage } from "./broker-outage.js";
@@ -28,7 +26,6 @@ import { createCredentials } from "./credentials.js";
 import { createDeltaTracker } from "./deltas.js";
 import { createDispatcher } from "./dispatch.js";
 import { LifelineServerError, ServerErrorCode } from "./errors.js";
-import { createSocketWriter } from "./fan-out.js";
 import { createHttpHandler, type HealthReport, type HttpHandler } from "./http-endpoints.js";
 import { mountHttp } from "./http-mount.js";
 import { createIdGenerator } from "./ids.js";
@@ -47,6 +44,11 @@ import { drainConnections } from "./shutdown.js";
 import { bump, createCounters, type ServerStats } from "./stats.js";
 import { Topics } from "./topics.js";
 import { tracePublish } from "./tracing.js";
+import { createWsEndpoint, preframedCapability } from "./transport/index.js";
+import { createSseRoutes } from "./transport/sse-routes.js";
+import { isSseStream } from "./transport/sse-stream.js";
+import { createSseEndpoint } from "./transport/sse-transport.js";
+import { jsonSubprotocols } from "./transport/ws-transport.js";
 import { createUpgradeHandler } from "./transport/ws-upgrade.js";
 
 /** Result of a publish: where the message landed in the topic's log. */
@@ -264,7 +266,7 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
         counters.broadcasts += 1;
         counters.broadcastDeliveries += recipients;
         bump(counters.messagesOut, "message", recipients);
-        counters.bytesOut += recipients * bytes;
+        counters.bytesOut += bytes;
         metrics.observeBroadcast(seconds);
       },
       onDeliveryError: (connection, error) => {
@@ -326,31 +328,68 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     isServing: () => outage?.serving !== false,
   };
 
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: limits.maxPayload,
-    clientTracking: false,
-    perMessageDeflate: opts.deflate === false ? false : { threshold: opts.deflate.threshold },
-    handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
-  });
+  const preframed = await preframedCapability();
+  if (!preframed.ok) {
+    logger.warn(
+      { reason: preframed.reason },
+      "ws internals are not as expected: fan-out writes through ws.send (slower)",
+    );
+  }
 
   const nextId = createIdGenerator();
-  const writer = createSocketWriter({ deflate: opts.deflate !== false });
   const credentials = createCredentials(ctx);
   const services = createSessionServices(ctx, credentials);
   const sessions = createSessions(ctx, {
-    env: { writer, counters, highWaterMark: limits.highWaterMark },
+    env: { counters, highWaterMark: limits.highWaterMark },
     onMessage: createDispatcher(ctx, credentials),
     nextId,
     onOpened: services.opened,
     onClosed: services.closed,
   });
+  const websocket = createWsEndpoint({
+    maxPayload: limits.maxPayload,
+    deflate: opts.deflate === false ? false : { threshold: opts.deflate.threshold },
+    preframed: preframed.ok,
+    subprotocols: jsonSubprotocols,
+    sink: sessions.sink,
+  });
   const admission = createAdmission(ctx, nextId);
-  const admit = createUpgradeHandler(ctx, { wss, admit: admission, accept: sessions.accept });
+  const admit = createUpgradeHandler(ctx, {
+    websocket,
+    admit: admission,
+    accept: sessions.accept,
+  });
+  const sseRoutes = opts.sse ? [sseRoute(opts.sse.path)] : [];
+
+  /** The HTTP fallback's routes (PROTOCOL.md, "HTTP fallback (SSE)"). */
+  function sseRoute(path: string) {
+    const sse = createSseEndpoint(sessions.sink);
+    return createSseRoutes(ctx, path, {
+      admit: admission,
+      open: (handshake, stream) =>
+        sessions.accept({
+          ...handshake,
+          socket: stream,
+          transport: sse.transport,
+          attach: sse.attach,
+          sseKey: stream.key,
+        }),
+      find: (id) => {
+        const connection = registry.get(id);
+        return connection !== undefined && isSseStream(connection.socket) ? connection : undefined;
+      },
+      receive: sse.receive,
+      maxBytes: limits.maxPayload,
+    });
+  }
 
   function stats(): ServerStats {
     let buffered = 0;
-    for (const connection of registry.values()) buffered += writer.buffered(connection);
+    const byTransport: Record<string, number> = {};
+    for (const connection of registry.values()) {
+      buffered += connection.bufferedBytes;
+      bump(byTransport, connection.transport.name);
+    }
     const health = broker.health();
     return {
       uptimeMs: clock.now() - startedAt,
@@ -358,6 +397,8 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
         active: registry.size,
         total: counters.connectionsAccepted,
         pending: registry.pending,
+        byTransport,
+        acceptedByTransport: { ...counters.acceptedByTransport },
       },
       topics: { active: topics.activeCount, subscriptions: topics.subscriptionCount },
       messagesIn: { ...counters.messagesIn },
@@ -398,14 +439,17 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     };
   }
 
-  const handleHttp = createHttpHandler({
-    stats,
-    health,
-    connections: () => [...registry.values()].map((connection) => connection.describe()),
-    metrics,
-    status: opts.status,
-    logger,
-  });
+  const handleHttp = createHttpHandler(
+    {
+      stats,
+      health,
+      connections: () => [...registry.values()].map((connection) => connection.describe()),
+      metrics,
+      status: opts.status,
+      logger,
+    },
+    sseRoutes,
+  );
 
   outage = watchBrokerOutage({
     broker,
@@ -458,7 +502,7 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     await presence?.close();
     await topics.close();
     mount.detach();
-    wss.close();
+    websocket.close();
     if (ownsBroker) await broker.close();
     metrics.unregister();
     await mount.release(plan.drainTimeoutMs);

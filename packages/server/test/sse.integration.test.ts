@@ -1,12 +1,6 @@
 import { createServer as createHttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import {
-  connectSse,
-  httpCall,
-  httpUrl,
-  openSse,
-  type SseSession,
-} from "@lifeline/test-support";
+import { connectSse, httpCall, httpUrl, openSse, type SseSession } from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
 import { AuthError, type ServerOptions } from "../src/index.js";
 import {
@@ -255,12 +249,16 @@ describe("HTTP fallback: the stream", () => {
 
   it("counts and logs connections by transport", async () => {
     const logs = captureLogs();
-    const s = await server({ logger: logs.logger });
+    const s = await server({ logger: logs.logger, status: { enabled: true } });
     const client = await sse(s, "counted");
     const ws = await connect(s, "counted-ws");
     disposer.add(() => ws.close());
     expect(s.stats().connections.byTransport).toEqual({ sse: 1, websocket: 1 });
-    expect(s.connections().map((c) => c.transport).sort()).toEqual(["sse", "websocket"]);
+    const status = JSON.parse((await httpCall(httpUrl(s, "/api/websocket/status"))).body) as {
+      connections: { client_id: string; transport: string }[];
+    };
+    const transports = status.connections.map((c) => `${c.client_id}:${c.transport}`);
+    expect(transports.sort()).toEqual(["counted-ws:websocket", "counted:sse"]);
     const accepted = await logs.waitFor(
       (l) => l.msg === "connection accepted" && l.client_id === "counted",
     );
@@ -286,7 +284,8 @@ describe("HTTP fallback: liveness (injected clock)", () => {
     expect(await silent.next(ofType("ping"))).toEqual({ type: "ping" });
     expect(await lively.next(ofType("ping"))).toEqual({ type: "ping" });
     await lively.send({ type: "pong" });
-    clock.advance(500);
+    // The deadline (interval + timeout) falls between two sweeps (1/25 of the interval).
+    clock.advance(540);
     expect((await within(silent.closed, "the silent stream's end")).code).toBe(1006);
     expect(s.connections().map((c) => c.clientId)).toEqual(["lively"]);
     await lively.send({ type: "ping" });
@@ -344,7 +343,9 @@ describe("HTTP fallback: bad input", () => {
     const ws = await connect(s, "ws-target");
     disposer.add(() => ws.close());
     expect((await send(String(ws.hello.connection_id), client.key)).status).toBe(404);
+    const gone = new Promise((resolve) => s.on("disconnect", resolve));
     await client.close();
+    await within(gone, "the server to see the stream close");
     expect((await client.post({ type: "ping" })).status).toBe(404);
   });
 

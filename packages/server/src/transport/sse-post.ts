@@ -2,11 +2,11 @@ import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { answerEmpty, answerJson, type Headers } from "./http-answers.js";
 import { readBody, splitMessages } from "./sse-body.js";
-import type { SseStream } from "./sse-stream.js";
+import { isSseStream } from "./sse-stream.js";
 
-/** The connection a post is for, as the routes see it. */
+/** The connection a post is for, as the routes see it: its socket is its stream. */
 export interface SsePostTarget {
-  readonly stream: SseStream;
+  readonly socket: unknown;
 }
 
 export interface SsePostDeps<T extends SsePostTarget> {
@@ -38,8 +38,9 @@ export async function handlePost<T extends SsePostTarget>(
 ): Promise<void> {
   const find = (): T | undefined => {
     const target = deps.find(params.get("connection_id") ?? "");
-    const key = params.get("key") ?? "";
-    return target && keysMatch(target.stream.key, key) && target.stream.isOpen ? target : undefined;
+    const stream = target?.socket;
+    if (!isSseStream(stream)) return undefined;
+    return keysMatch(stream.key, params.get("key") ?? "") && stream.isOpen ? target : undefined;
   };
   if (find() === undefined) {
     answerJson(response, 404, unknownConnection, cors);

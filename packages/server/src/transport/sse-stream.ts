@@ -117,3 +117,8 @@ export class SseStream {
     };
   }
 }
+
+/** True when `socket` is a stream of the HTTP fallback. */
+export function isSseStream(socket: unknown): socket is SseStream {
+  return socket instanceof SseStream;
+}

@@ -1,27 +1,21 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { truncateCloseReason } from "@lifeline/protocol";
-import type { WebSocket, WebSocketServer } from "ws";
 import type { Admit, Admitted, HandshakeAnswer } from "../admission.js";
+import type { Connection } from "../connection.js";
 import type { ServerContext } from "../context.js";
-import { parseTarget, refuseUpgrade } from "../handshake.js";
+import { ignoreSocketError, parseTarget, refuseUpgrade } from "../handshake.js";
 import { bump } from "../stats.js";
+import type { WsEndpoint } from "./ws-transport.js";
 
 /** Takes an upgrade request for the endpoint's path (true), or leaves it untouched (false). */
 export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
 
 export interface WsUpgradeDeps<Principal> {
-  readonly wss: WebSocketServer;
+  readonly websocket: WsEndpoint<Connection>;
   readonly admit: Admit<Principal>;
   readonly accept: (admitted: Admitted<Principal>) => void;
 }
-
-/**
- * Shared by every upgrade socket until ws takes it over: a reset peer must never crash
- * the process, and a closure per socket would keep its request alive for the connection's
- * whole life.
- */
-function ignoreSocketError(): void {}
 
 /**
  * The WebSocket endpoint's side of admission: the one path every upgrade takes, whether
@@ -35,7 +29,7 @@ export function createUpgradeHandler<Principal>(
   deps: WsUpgradeDeps<Principal>,
 ): UpgradeHandler {
   const { opts, counters } = ctx;
-  const { wss } = deps;
+  const { websocket } = deps;
 
   /**
    * A throw inside an `upgrade` listener would crash the process (it runs in the HTTP
@@ -58,66 +52,29 @@ export function createUpgradeHandler<Principal>(
       gone: () => socket.destroyed,
       refuse: (status, reason, headers) => refuseUpgrade(socket, status, reason, headers),
       close(code, reason, release) {
-        upgrade(request, socket, head, (ws) => {
+        websocket.upgrade(request, socket, head, (upgraded) => {
           release();
-          if (!ws) return;
+          if (!upgraded) return;
           bump(counters.closes, String(code));
-          ws.close(code, truncateCloseReason(reason));
+          websocket.refuse(upgraded.socket, code, truncateCloseReason(reason));
         });
       },
       accept(handshake, release) {
-        upgrade(request, socket, head, (ws) => {
+        websocket.upgrade(request, socket, head, (upgraded) => {
           release();
-          if (!ws) {
+          if (!upgraded) {
             bump(counters.handshakeFailures, "upgrade");
             return;
           }
-          deps.accept({ ...handshake, ws });
+          deps.accept({
+            ...handshake,
+            socket: upgraded.socket,
+            transport: upgraded.transport,
+            attach: websocket.attach,
+          });
         });
       },
       drop: () => socket.destroy(),
     };
-  }
-
-  /** Completes the upgrade; `done` gets the socket, or undefined when the peer left. */
-  function upgrade(
-    request: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    done: (ws: WebSocket | undefined) => void,
-  ): void {
-    if (socket.destroyed) {
-      done(undefined);
-      return;
-    }
-    let settled = false;
-    let waiting = false;
-    const gone = (): void => {
-      if (settled) return;
-      settled = true;
-      done(undefined);
-    };
-    // Corked so the 101 response ws writes and what `done` sends at once (hello, or the
-    // close frame of a refusal) leave in one write: a write to the kernel is most of the
-    // cost of an accepted connection.
-    socket.cork();
-    try {
-      wss.handleUpgrade(request, socket, head, (ws) => {
-        if (settled) return;
-        settled = true;
-        if (waiting) socket.off("close", gone);
-        socket.off("error", ignoreSocketError);
-        ws.on("error", ignoreSocketError);
-        done(ws);
-      });
-    } finally {
-      socket.uncork();
-    }
-    // ws completes a valid upgrade synchronously; a refused one (HTTP 400) never calls
-    // back, so only then is a close listener needed to settle it.
-    if (!settled) {
-      waiting = true;
-      socket.once("close", gone);
-    }
   }
 }
