@@ -61,52 +61,39 @@ export function createMetrics(stats: () => ServerStats, options: MetricsOptions 
     return metric;
   };
 
-  const gaugeFromRecord = (
+  /** A metric labelled by the keys of a record of the server's figures. */
+  const fromRecord = (
+    kind: "gauge" | "counter",
     name: string,
     help: string,
     label: string,
     pick: (s: ServerStats) => Readonly<Record<string, number>>,
   ): void => {
-    add(
-      (full) =>
-        new Gauge({
+    const settings = { help, labelNames: [label], registers: [registry] };
+    add((full) => {
+      if (kind === "gauge") {
+        return new Gauge({
+          ...settings,
           name: full,
-          help,
-          labelNames: [label],
-          registers: [registry],
           collect() {
             this.reset();
             for (const [key, value] of Object.entries(pick(stats()))) {
               this.set({ [label]: key }, value);
             }
           },
-        }),
-      name,
-    );
-  };
-
-  const fromRecord = (
-    name: string,
-    help: string,
-    label: string,
-    pick: (s: ServerStats) => Readonly<Record<string, number>>,
-  ): void => {
-    add(
-      (full) =>
-        new Counter({
-          name: full,
-          help,
-          labelNames: [label],
-          registers: [registry],
-          collect() {
-            this.reset();
-            for (const [key, value] of Object.entries(pick(stats()))) {
-              this.inc({ [label]: key }, value);
-            }
-          },
-        }),
-      name,
-    );
+        });
+      }
+      return new Counter({
+        ...settings,
+        name: full,
+        collect() {
+          this.reset();
+          for (const [key, value] of Object.entries(pick(stats()))) {
+            this.inc({ [label]: key }, value);
+          }
+        },
+      });
+    }, name);
   };
 
   const fromValue = (
@@ -158,31 +145,59 @@ export function createMetrics(stats: () => ServerStats, options: MetricsOptions 
       "Connections accepted (WebSocket and SSE).",
       (s) => s.connections.total,
     );
-    gaugeFromRecord(
+    fromRecord(
+      "gauge",
       "transport_connections",
       "Open connections, by transport (websocket, sse).",
       "transport",
       (s) => s.connections.byTransport,
     );
     fromRecord(
+      "counter",
       "transport_connections_total",
       "Connections accepted, by transport (websocket, sse).",
       "transport",
       (s) => s.connections.acceptedByTransport,
     );
-    fromRecord("messages_in_total", "Messages received, by type.", "type", (s) => s.messagesIn);
-    fromRecord("messages_out_total", "Messages sent, by type.", "type", (s) => s.messagesOut);
+    fromRecord(
+      "counter",
+      "messages_in_total",
+      "Messages received, by type.",
+      "type",
+      (s) => s.messagesIn,
+    );
+    fromRecord(
+      "counter",
+      "messages_out_total",
+      "Messages sent, by type.",
+      "type",
+      (s) => s.messagesOut,
+    );
     fromValue("counter", "bytes_in_total", "Payload bytes received.", (s) => s.bytesIn);
     fromValue("counter", "bytes_out_total", "Payload bytes sent.", (s) => s.bytesOut);
-    fromRecord("errors_total", "Errors answered or raised, by code.", "code", (s) => s.errors);
-    fromRecord("closes_total", "Closed connections, by close code.", "code", (s) => s.closes);
     fromRecord(
+      "counter",
+      "errors_total",
+      "Errors answered or raised, by code.",
+      "code",
+      (s) => s.errors,
+    );
+    fromRecord(
+      "counter",
+      "closes_total",
+      "Closed connections, by close code.",
+      "code",
+      (s) => s.closes,
+    );
+    fromRecord(
+      "counter",
       "handshake_failures_total",
       "Refused handshakes, by reason.",
       "reason",
       (s) => s.handshakeFailures,
     );
     fromRecord(
+      "counter",
       "limit_refusals_total",
       "Subscribes, requests, topics and handshakes refused by a resource limit, by limit.",
       "limit",

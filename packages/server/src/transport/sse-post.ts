@@ -19,6 +19,8 @@ export interface SsePostDeps<T extends SsePostTarget> {
 }
 
 const unknownConnection = "unknown connection";
+/** For an answer given without reading the whole body: the socket goes with it. */
+export const closingHeaders: Readonly<Record<string, string>> = { Connection: "close" };
 
 /**
  * `POST <ssePath>/send?connection_id=..&key=..` (PROTOCOL.md, "HTTP fallback (SSE)"):
@@ -43,14 +45,15 @@ export async function handlePost<T extends SsePostTarget>(
     return keysMatch(stream.key, params.get("key") ?? "") && stream.isOpen ? target : undefined;
   };
   if (find() === undefined) {
-    answerJson(response, 404, unknownConnection, cors);
+    // The body is not read: the socket goes with the answer rather than drain it.
+    answerJson(response, 404, unknownConnection, { ...cors, ...closingHeaders });
     return;
   }
   const read = await readBody(request, deps.maxBytes);
   if (!read.ok) {
     // The rest of a body too large is not read: the socket goes with the answer.
-    const closing = read.refusal.status === 413 ? { Connection: "close" } : {};
-    answerJson(response, read.refusal.status, read.refusal.reason, { ...cors, ...closing });
+    const close = read.refusal.status === 413 ? closingHeaders : {};
+    answerJson(response, read.refusal.status, read.refusal.reason, { ...cors, ...close });
     return;
   }
   const split = splitMessages(read.body);

@@ -4,7 +4,7 @@ import type { ServerContext } from "../context.js";
 import { originAllowed, parseTarget } from "../handshake.js";
 import { answerEmpty, answerJson, corsHeaders, type Headers } from "./http-answers.js";
 import { type OpenSse, sseAnswer } from "./sse-handshake.js";
-import { handlePost, type SsePostDeps, type SsePostTarget } from "./sse-post.js";
+import { closingHeaders, handlePost, type SsePostDeps, type SsePostTarget } from "./sse-post.js";
 
 /** Serves a request when it is for one of its paths (true), else leaves it (false). */
 export type HttpRoute = (request: IncomingMessage, response: ServerResponse) => boolean;
@@ -51,7 +51,7 @@ export function createSseRoutes<Principal, T extends SsePostTarget>(
     cors: Headers,
   ): void {
     if (!originAllowed(request.headers.origin, opts.allowedOrigins)) {
-      answerJson(response, 403, "origin not allowed", cors);
+      answerJson(response, 403, "origin not allowed", { ...cors, ...closingHeaders });
       return;
     }
     handlePost(request, response, params, cors, deps).catch((error: unknown) => {

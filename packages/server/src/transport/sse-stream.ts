@@ -1,9 +1,7 @@
 import type { ServerResponse } from "node:http";
 import { CloseCode } from "@lifeline/protocol";
 import { SSE_OPENING, sseCloseEvent } from "./sse-event.js";
-
-/** Pending chunks up to this size are joined into one buffer; larger ones go corked. */
-const CONCAT_LIMIT = 64 * 1024;
+import { writeJoined } from "./tick-coalescer.js";
 
 /** The headers of every event stream (PROTOCOL.md, "HTTP fallback (SSE)"). */
 const STREAM_HEADERS: Readonly<Record<string, string>> = {
@@ -60,19 +58,14 @@ export class SseStream {
     return this.response.writableLength;
   }
 
-  /** Writes event bytes; several chunks leave in one write. Nothing once closed. */
-  write(chunks: readonly Buffer[], total: number): void {
-    if (!this.isOpen) return;
-    const response = this.response;
-    if (chunks.length === 1) {
-      response.write(chunks[0] as Buffer);
-    } else if (total <= CONCAT_LIMIT) {
-      response.write(Buffer.concat(chunks as Buffer[], total));
-    } else {
-      response.cork();
-      for (const chunk of chunks) response.write(chunk);
-      response.uncork();
-    }
+  /** Writes event bytes. Nothing once closed. */
+  write(chunk: Buffer): void {
+    if (this.isOpen) this.response.write(chunk);
+  }
+
+  /** Writes several events' bytes as one write. Nothing once closed. */
+  writeMany(chunks: Buffer[], total: number): void {
+    if (this.isOpen) writeJoined(this.response, chunks, total);
   }
 
   /** Ends the stream with the close event (PROTOCOL.md, "HTTP fallback (SSE)"). */
@@ -99,7 +92,9 @@ export class SseStream {
       if (this.closeCode === undefined) ended(CloseCode.Abnormal, "");
       else ended(this.closeCode, this.closeReason);
     };
-    if (this.ended) report();
+    // Never synchronously: the caller (a session being accepted) registers the connection
+    // after this, and its end must come after that.
+    if (this.ended) queueMicrotask(report);
     else this.response.once("close", report);
   }
 

@@ -28,9 +28,10 @@ const streamOf = (target: WriteTarget): SseStream => target.socket as SseStream;
 export function createSseEndpoint<Target extends WriteTarget>(
   sink: TransportSink<Target>,
 ): SseEndpoint<Target> {
-  const coalescer = createTickCoalescer<WriteTarget>((target, chunks, total) =>
-    streamOf(target).write(chunks, total),
-  );
+  const coalescer = createTickCoalescer<WriteTarget>({
+    writeOne: (target, chunk) => streamOf(target).write(chunk),
+    writeMany: (target, chunks, total) => streamOf(target).writeMany(chunks, total),
+  });
   const transport: Transport = {
     name: "sse",
     codec: "json",

@@ -10,13 +10,16 @@ export interface CoalesceTarget {
   writtenTick: number;
 }
 
-/** Writes a target's chunks out: one chunk, or several to be sent together. */
-export type WriteOut<T> = (target: T, chunks: readonly Buffer[], total: number) => void;
+/** Where a coalescer's chunks go out: one alone, or several together. */
+export interface CoalescedOutput<T> {
+  writeOne(target: T, chunk: Buffer): void;
+  writeMany(target: T, chunks: Buffer[], total: number): void;
+}
 
 export interface TickCoalescer<T extends CoalesceTarget> {
   /** Writes `chunk` now when it is the target's first this tick, else queues it. */
   write(target: T, chunk: Buffer): void;
-  /** Writes what is queued for `target` now (before a close). */
+  /** Writes what is queued for `target` now (before a control frame or a close). */
   flush(target: T): void;
 }
 
@@ -24,10 +27,11 @@ export interface TickCoalescer<T extends CoalesceTarget> {
  * Coalesces writes per target within a tick (docs/performance.md): the first chunk a
  * target gets in a tick goes straight out (no added latency for a lone message); further
  * chunks in the same tick leave together when the tick ends, so a burst of N messages
- * costs one write per target instead of N.
+ * costs one write per target instead of N (the kernel write is most of a delivery's cost).
+ * Shared by the WebSocket writer and the SSE stream.
  */
 export function createTickCoalescer<T extends CoalesceTarget>(
-  writeOut: WriteOut<T>,
+  output: CoalescedOutput<T>,
 ): TickCoalescer<T> {
   const dirty: T[] = [];
   let tick = 1;
@@ -41,8 +45,10 @@ export function createTickCoalescer<T extends CoalesceTarget>(
     dirty.length = 0;
   };
 
-  // A bare V8 microtask, not process.nextTick or queueMicrotask: either makes Node run
-  // extra bookkeeping per socket read (see the WebSocket writer).
+  // The end of the tick is a bare V8 microtask, not process.nextTick or queueMicrotask:
+  // a tick callback makes Node run its JS tick queue (async-hook bookkeeping, rejection
+  // processing) after every socket read, and queueMicrotask wraps each callback in an
+  // AsyncResource; one or the other per request was a measurable share of a round trip.
   const resolved = Promise.resolve();
   const schedule = (): void => {
     if (scheduled) return;
@@ -56,7 +62,8 @@ export function createTickCoalescer<T extends CoalesceTarget>(
     const total = target.pendingBytes;
     target.pendingFrames = undefined;
     target.pendingBytes = 0;
-    writeOut(target, pending, total);
+    if (pending.length === 1) output.writeOne(target, pending[0] as Buffer);
+    else output.writeMany(target, pending, total);
   }
 
   return {
@@ -75,8 +82,29 @@ export function createTickCoalescer<T extends CoalesceTarget>(
         return;
       }
       target.writtenTick = tick;
-      writeOut(target, [chunk], chunk.length);
+      output.writeOne(target, chunk);
     },
     flush,
   };
+}
+
+/** What `writeJoined` writes to: a net socket or an HTTP response. */
+export interface CorkableWritable {
+  write(chunk: Buffer): boolean;
+  cork(): void;
+  uncork(): void;
+}
+
+/** Chunks up to this size in all are joined into one buffer; larger ones go corked. */
+const CONCAT_LIMIT = 64 * 1024;
+
+/** Writes several chunks as one kernel write: joined when small, corked (writev) when not. */
+export function writeJoined(out: CorkableWritable, chunks: Buffer[], total: number): void {
+  if (total <= CONCAT_LIMIT) {
+    out.write(Buffer.concat(chunks, total));
+    return;
+  }
+  out.cork();
+  for (const chunk of chunks) out.write(chunk);
+  out.uncork();
 }

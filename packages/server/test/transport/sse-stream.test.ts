@@ -2,7 +2,8 @@ import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { deferred, openSse, type SseTestClient } from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
-import { sseCloseEvent, sseDataEvent } from "../../src/transport/sse-event.js";
+import { prepareMessage } from "../../src/transport/prepared-message.js";
+import { sseCloseEvent } from "../../src/transport/sse-event.js";
 import { keysMatch } from "../../src/transport/sse-post.js";
 import { SseStream } from "../../src/transport/sse-stream.js";
 
@@ -40,9 +41,9 @@ describe("SseStream", () => {
 
   it("delivers events, several joined in one write, in order", async () => {
     const { stream, client } = await opened();
-    const events = [1, 2, 3].map((n) => sseDataEvent(JSON.stringify({ type: "n", n })));
-    stream.write([events[0] as Buffer], (events[0] as Buffer).length);
-    stream.write(events.slice(1), (events[1] as Buffer).length + (events[2] as Buffer).length);
+    const events = [1, 2, 3].map((n) => prepareMessage(JSON.stringify({ type: "n", n })).sseEvent);
+    stream.write(events[0] as Buffer);
+    stream.writeMany(events.slice(1), (events[1] as Buffer).length + (events[2] as Buffer).length);
     await client.next((m) => m.n === 3, "the third event");
     expect(client.received.map((m) => m.n)).toEqual([1, 2, 3]);
     expect(client.comments).toEqual(["ok"]);
@@ -56,7 +57,7 @@ describe("SseStream", () => {
     expect(stream.isOpen).toBe(false);
     expect(await client.closed).toEqual({ code: 4409, reason: "session replaced" });
     expect(await ended.promise).toEqual({ code: 4409, reason: "session replaced" });
-    stream.write([sseDataEvent("{}")], 8);
+    stream.write(Buffer.from("data: {}\n\n"));
     stream.close(1000, "twice");
   });
 
@@ -78,7 +79,7 @@ describe("SseStream", () => {
 
 describe("sse events", () => {
   it("frame a message as one data line and a blank line", () => {
-    expect(sseDataEvent('{"t":"é"}').toString()).toBe('data: {"t":"é"}\n\n');
+    expect(prepareMessage('{"t":"é"}').sseEvent.toString()).toBe('data: {"t":"é"}\n\n');
   });
 
   it("cut the close reason to the 123 bytes of a WebSocket close", () => {

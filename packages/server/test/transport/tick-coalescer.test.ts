@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { type CoalesceTarget, createTickCoalescer } from "../../src/transport/tick-coalescer.js";
+import {
+  type CoalesceTarget,
+  createTickCoalescer,
+  writeJoined,
+} from "../../src/transport/tick-coalescer.js";
 
 type Target = CoalesceTarget & { readonly name: string };
 const target = (name: string): Target => ({
@@ -13,9 +17,12 @@ const chunk = (text: string) => Buffer.from(text);
 describe("createTickCoalescer", () => {
   it("writes a target's first chunk of a tick at once and the rest together at its end", async () => {
     const writes: string[] = [];
-    const coalescer = createTickCoalescer<Target>((t, chunks, total) => {
-      expect(total).toBe(chunks.reduce((sum, c) => sum + c.length, 0));
-      writes.push(`${t.name}:${chunks.map(String).join("|")}`);
+    const coalescer = createTickCoalescer<Target>({
+      writeOne: (t, one) => writes.push(`${t.name}:${one}`),
+      writeMany(t, chunks, total) {
+        expect(total).toBe(chunks.reduce((sum, c) => sum + c.length, 0));
+        writes.push(`${t.name}:${chunks.map(String).join("|")}`);
+      },
     });
     const a = target("a");
     const b = target("b");
@@ -34,8 +41,9 @@ describe("createTickCoalescer", () => {
 
   it("flushes what is queued on demand, before the tick ends", () => {
     const writes: string[] = [];
-    const coalescer = createTickCoalescer<Target>((_t, chunks) => {
-      writes.push(chunks.map(String).join("|"));
+    const coalescer = createTickCoalescer<Target>({
+      writeOne: (_t, one) => writes.push(String(one)),
+      writeMany: (_t, chunks) => writes.push(chunks.map(String).join("|")),
     });
     const a = target("a");
     coalescer.write(a, chunk("1"));
@@ -43,5 +51,20 @@ describe("createTickCoalescer", () => {
     coalescer.flush(a);
     coalescer.flush(a);
     expect(writes).toEqual(["1", "2"]);
+  });
+
+  it("joins small chunks into one write and corks large ones", () => {
+    const out = { writes: [] as number[], corked: 0 };
+    const sink = {
+      write: (chunk: Buffer) => out.writes.push(chunk.length) > 0,
+      cork: () => {
+        out.corked += 1;
+      },
+      uncork: () => {},
+    };
+    writeJoined(sink, [Buffer.alloc(10), Buffer.alloc(20)], 30);
+    expect(out).toEqual({ writes: [30], corked: 0 });
+    writeJoined(sink, [Buffer.alloc(40_000), Buffer.alloc(40_000)], 80_000);
+    expect(out).toEqual({ writes: [30, 40_000, 40_000], corked: 1 });
   });
 });
