@@ -274,6 +274,56 @@ describe("HTTP fallback: the stream", () => {
   });
 });
 
+describe("HTTP fallback: credentials and shutdown", () => {
+  it("warns before the credentials expire, refreshes by post, and closes 4401 once they expire", async () => {
+    const clock = createFakeClock(Date.now());
+    const s = await server({
+      clock,
+      heartbeat: { intervalMs: 0, timeoutMs: 0 },
+      authenticate: (_request, handshake) => ({ id: "ada", exp: Number(handshake.token) }),
+      credentials: {
+        refresh: (token) => ({ id: "ada", exp: Number(token) }),
+        expiresAt: (principal) => (principal as { exp: number }).exp,
+        noticeMs: 10_000,
+      },
+    });
+    const client = await sse(s, "expiring", `&token=${clock.now() + 60_000}`);
+    clock.advance(50_000);
+    await client.next(ofType("token_expiring"), "token_expiring");
+    await client.send({ type: "refresh", id: "r1", token: String(clock.now() + 30_000) });
+    expect(await client.next(ofType("response"))).toMatchObject({ id: "r1", ok: true });
+    clock.advance(30_000);
+    expect(await within(client.closed, "the expired stream's end")).toMatchObject({
+      code: 4401,
+    });
+  });
+
+  it("refuses a stream on the application's server once close() began with 503", async () => {
+    const app = createHttpServer((request, response) => {
+      if (lifeline.handleHttp(request, response)) return;
+      response.writeHead(404);
+      response.end();
+    });
+    const lifeline = await startServer({ server: app });
+    await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", resolve));
+    disposer.add(
+      () =>
+        new Promise<void>((resolve) => {
+          app.closeAllConnections();
+          app.close(() => resolve());
+        }),
+    );
+    const port = (app.address() as AddressInfo).port;
+    const held = await connectSse({ port }, "held");
+    const closing = lifeline.close({ drainTimeoutMs: 2000, batchIntervalMs: 0, spreadMs: 0 });
+    const late = await httpCall(`http://127.0.0.1:${port}/sse?client_id=late&version=1&role=test`);
+    expect(late.status).toBe(503);
+    expect(JSON.parse(late.body)).toEqual({ code: 503, reason: "server is shutting down" });
+    expect((await within(held.closed, "the held stream's end")).code).toBe(1012);
+    await closing;
+  });
+});
+
 describe("HTTP fallback: liveness (injected clock)", () => {
   it("pings on the stream, keeps a client that posts, and drops one that stays silent", async () => {
     const clock = createFakeClock();
