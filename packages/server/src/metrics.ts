@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { LifelineServerError, ServerErrorCode } from "./errors.js";
-import type { ServerStats } from "./stats.js";
+import type { ServerStats, WireCount } from "./stats.js";
 
 /** Where the server's Prometheus metrics go. */
 export interface MetricsOptions {
@@ -61,39 +61,28 @@ export function createMetrics(stats: () => ServerStats, options: MetricsOptions 
     return metric;
   };
 
-  /** A metric labelled by the keys of a record of the server's figures. */
   const fromRecord = (
-    kind: "gauge" | "counter",
     name: string,
     help: string,
     label: string,
     pick: (s: ServerStats) => Readonly<Record<string, number>>,
   ): void => {
-    const settings = { help, labelNames: [label], registers: [registry] };
-    add((full) => {
-      if (kind === "gauge") {
-        return new Gauge({
-          ...settings,
+    add(
+      (full) =>
+        new Counter({
           name: full,
+          help,
+          labelNames: [label],
+          registers: [registry],
           collect() {
             this.reset();
             for (const [key, value] of Object.entries(pick(stats()))) {
-              this.set({ [label]: key }, value);
+              this.inc({ [label]: key }, value);
             }
           },
-        });
-      }
-      return new Counter({
-        ...settings,
-        name: full,
-        collect() {
-          this.reset();
-          for (const [key, value] of Object.entries(pick(stats()))) {
-            this.inc({ [label]: key }, value);
-          }
-        },
-      });
-    }, name);
+        }),
+      name,
+    );
   };
 
   const fromValue = (
@@ -133,71 +122,57 @@ export function createMetrics(stats: () => ServerStats, options: MetricsOptions 
   };
 
   try {
-    fromValue(
-      "gauge",
-      "connections",
-      "Open connections (WebSocket and SSE).",
-      (s) => s.connections.active,
-    );
+    fromValue("gauge", "connections", "Open WebSocket connections.", (s) => s.connections.active);
     fromValue(
       "counter",
       "connections_total",
-      "Connections accepted (WebSocket and SSE).",
+      "WebSocket connections accepted.",
       (s) => s.connections.total,
     );
-    fromRecord(
-      "gauge",
+    const byWire = (name: string, help: string, pick: (wire: WireCount) => number): void => {
+      const kind = name.endsWith("_total") ? Counter : Gauge;
+      add(
+        (full) =>
+          new kind({
+            name: full,
+            help,
+            labelNames: ["transport", "codec"],
+            registers: [registry],
+            collect() {
+              this.reset();
+              for (const w of stats().connections.byWire) {
+                const labels = { transport: w.transport, codec: w.codec };
+                if (this instanceof Gauge) this.set(labels, pick(w));
+                else this.inc(labels, pick(w));
+              }
+            },
+          }),
+        name,
+      );
+    };
+    byWire(
       "transport_connections",
-      "Open connections, by transport (websocket, sse).",
-      "transport",
-      (s) => s.connections.byTransport,
+      "Open connections, by transport (websocket, sse) and codec (json, msgpack).",
+      (w) => w.active,
     );
-    fromRecord(
-      "counter",
+    byWire(
       "transport_connections_total",
-      "Connections accepted, by transport (websocket, sse).",
-      "transport",
-      (s) => s.connections.acceptedByTransport,
+      "Connections accepted, by transport and codec.",
+      (w) => w.total,
     );
-    fromRecord(
-      "counter",
-      "messages_in_total",
-      "Messages received, by type.",
-      "type",
-      (s) => s.messagesIn,
-    );
-    fromRecord(
-      "counter",
-      "messages_out_total",
-      "Messages sent, by type.",
-      "type",
-      (s) => s.messagesOut,
-    );
+    fromRecord("messages_in_total", "Messages received, by type.", "type", (s) => s.messagesIn);
+    fromRecord("messages_out_total", "Messages sent, by type.", "type", (s) => s.messagesOut);
     fromValue("counter", "bytes_in_total", "Payload bytes received.", (s) => s.bytesIn);
     fromValue("counter", "bytes_out_total", "Payload bytes sent.", (s) => s.bytesOut);
+    fromRecord("errors_total", "Errors answered or raised, by code.", "code", (s) => s.errors);
+    fromRecord("closes_total", "Closed connections, by close code.", "code", (s) => s.closes);
     fromRecord(
-      "counter",
-      "errors_total",
-      "Errors answered or raised, by code.",
-      "code",
-      (s) => s.errors,
-    );
-    fromRecord(
-      "counter",
-      "closes_total",
-      "Closed connections, by close code.",
-      "code",
-      (s) => s.closes,
-    );
-    fromRecord(
-      "counter",
       "handshake_failures_total",
       "Refused handshakes, by reason.",
       "reason",
       (s) => s.handshakeFailures,
     );
     fromRecord(
-      "counter",
       "limit_refusals_total",
       "Subscribes, requests, topics and handshakes refused by a resource limit, by limit.",
       "limit",

@@ -609,7 +609,7 @@ export interface ServerOptions<Principal = unknown, S extends ContractSpec = Con
   /**
    * Features announced in `hello.features`.
    * @default ["topics", "resume", "rpc", "heartbeat", "rewind", "history", "inbox",
-   *   "conflation"], and "refresh" when `credentials.refresh` is given, "presence" when
+   *   "conflation", "msgpack"], and "refresh" when `credentials.refresh` is given, "presence" when
    *   `presence` is given, "sse" unless `sse` is false
    */
   readonly features?: readonly string[];
@@ -643,6 +643,7 @@ export const defaults = {
     "history",
     "inbox",
     "conflation",
+    "msgpack",
   ] as readonly string[],
   credentialNoticeMs: 30_000,
   presence: { graceMs: 5000, diffIntervalMs: 100, maxMembers: 10_000 },

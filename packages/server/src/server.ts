@@ -44,11 +44,10 @@ import { drainConnections } from "./shutdown.js";
 import { bump, createCounters, type ServerStats } from "./stats.js";
 import { Topics } from "./topics.js";
 import { tracePublish } from "./tracing.js";
-import { createWsEndpoint, preframedCapability } from "./transport/index.js";
+import { createWsEndpoint, preframedCapability, websocketSubprotocols } from "./transport/index.js";
 import { createSseRoutes } from "./transport/sse-routes.js";
 import { isSseStream } from "./transport/sse-stream.js";
 import { createSseEndpoint } from "./transport/sse-transport.js";
-import { jsonSubprotocols } from "./transport/ws-transport.js";
 import { createUpgradeHandler } from "./transport/ws-upgrade.js";
 
 /** Result of a publish: where the message landed in the topic's log. */
@@ -350,7 +349,7 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     maxPayload: limits.maxPayload,
     deflate: opts.deflate === false ? false : { threshold: opts.deflate.threshold },
     preframed: preframed.ok,
-    subprotocols: jsonSubprotocols,
+    subprotocols: websocketSubprotocols,
     sink: sessions.sink,
   });
   const admission = createAdmission(ctx, nextId);
@@ -385,11 +384,7 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
 
   function stats(): ServerStats {
     let buffered = 0;
-    const byTransport: Record<string, number> = {};
-    for (const connection of registry.values()) {
-      buffered += connection.bufferedBytes;
-      bump(byTransport, connection.transport.name);
-    }
+    for (const connection of registry.values()) buffered += connection.bufferedBytes;
     const health = broker.health();
     return {
       uptimeMs: clock.now() - startedAt,
@@ -397,8 +392,7 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
         active: registry.size,
         total: counters.connectionsAccepted,
         pending: registry.pending,
-        byTransport,
-        acceptedByTransport: { ...counters.acceptedByTransport },
+        byWire: Object.values(counters.wires).map((wire) => ({ ...wire })),
       },
       topics: { active: topics.activeCount, subscriptions: topics.subscriptionCount },
       messagesIn: { ...counters.messagesIn },

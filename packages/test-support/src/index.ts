@@ -62,6 +62,7 @@ export {
   within,
 } from "./within.js";
 export {
+  type ClientCodec,
   connect,
   type Message,
   ofType,

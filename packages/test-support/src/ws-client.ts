@@ -22,14 +22,33 @@ export interface TestClient {
   close(): Promise<void>;
 }
 
+/**
+ * How a test client reads and writes frames: JSON text by default; a test of another wire
+ * (the MessagePack subprotocol) brings its own.
+ */
+export interface ClientCodec {
+  /** Subprotocols offered, in order of preference. */
+  readonly protocols?: readonly string[];
+  /** Turns a received frame into a message. */
+  decode(data: Buffer, isBinary: boolean): Message;
+  /** Turns a message that is not already a string into a frame. */
+  encode(message: unknown): string | Uint8Array;
+}
+
+const jsonCodec: ClientCodec = {
+  decode: (data) => JSON.parse(data.toString()) as Message,
+  encode: (message) => JSON.stringify(message),
+};
+
 export function openClient(
   url: string,
   options: ConstructorParameters<typeof WebSocket>[2] = {},
+  codec: ClientCodec = jsonCodec,
 ): TestClient {
-  const ws = new WebSocket(url, options);
+  const ws = new WebSocket(url, codec.protocols ? [...codec.protocols] : [], options);
   const queue = createMessageQueue();
   ws.on("error", () => {});
-  ws.on("message", (data) => queue.push(JSON.parse(data.toString()) as Message));
+  ws.on("message", (data: Buffer, isBinary: boolean) => queue.push(codec.decode(data, isBinary)));
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
     ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() }));
   });
@@ -38,7 +57,7 @@ export function openClient(
     received: queue.received,
     next: queue.next,
     send(message) {
-      ws.send(typeof message === "string" ? message : JSON.stringify(message));
+      ws.send(typeof message === "string" ? message : codec.encode(message));
     },
     closed,
     async close() {
@@ -69,10 +88,12 @@ export async function connect(
   clientId = "c1",
   extraQuery = "",
   options: ConstructorParameters<typeof WebSocket>[2] = {},
+  codec?: ClientCodec,
 ): Promise<TestClient & { hello: Message }> {
   const client = openClient(
     wsUrl(server, `client_id=${clientId}&version=1&role=test${extraQuery}`),
     options,
+    codec,
   );
   const hello = await client.next(ofType("hello"), "hello");
   return Object.assign(client, { hello });

@@ -11,7 +11,11 @@ export class ConnectionLink {
   /** The connection that has said `hello`; sends go through it. */
   active: Connection | undefined;
 
-  constructor(private readonly stats: StatsRecorder) {}
+  readonly #stats: StatsRecorder;
+
+  constructor(stats: StatsRecorder) {
+    this.#stats = stats;
+  }
 
   /** Sends on the greeted connection; false when there is none (the caller queues or drops). */
   send(frame: string | Uint8Array): boolean {
@@ -21,7 +25,7 @@ export class ConnectionLink {
   /** Sends like `send`, and counts the frame under `type` in the stats when it went out. */
   sendCounted(type: string, frame: string | Uint8Array): boolean {
     if (!this.send(frame)) return false;
-    this.stats.countSent(type);
+    this.#stats.countSent(type);
     return true;
   }
 }

@@ -56,46 +56,53 @@ export interface AttemptHooks {
  */
 export class AttemptRunner {
   /** Bumped whenever an attempt starts or the client closes: async steps of older attempts stop. */
-  private generation = 0;
-  private watchdog: Watchdog | undefined;
-  private stopStableTimer: () => void = () => {};
+  #generation = 0;
+  #watchdog: Watchdog | undefined;
+  #stopStableTimer: () => void = () => {};
 
-  constructor(
-    private readonly parts: AttemptParts,
-    private readonly hooks: AttemptHooks,
-  ) {}
+  readonly #parts: AttemptParts;
+  readonly #hooks: AttemptHooks;
+
+  constructor(parts: AttemptParts, hooks: AttemptHooks) {
+    this.#parts = parts;
+    this.#hooks = hooks;
+  }
 
   /** Makes the running attempt stale; returns the generation of the next one. */
   supersede(): number {
-    this.generation += 1;
-    return this.generation;
+    this.#generation += 1;
+    return this.#generation;
   }
 
   /** Re-checks the open connection's liveness now (the page became visible). */
   checkLiveness(): void {
-    this.watchdog?.check();
+    this.#watchdog?.check();
   }
 
   /** Runs the attempt of generation `current` (from `supersede()`). */
   async run(current: number): Promise<void> {
-    const isCurrent = () => current === this.generation;
-    const prepared = await prepareAttempt(this.parts.inputs, this.hooks.tokenContext(), isCurrent);
+    const isCurrent = () => current === this.#generation;
+    const prepared = await prepareAttempt(
+      this.#parts.inputs,
+      this.#hooks.tokenContext(),
+      isCurrent,
+    );
     if (!prepared || !isCurrent()) return;
-    if (prepared.base !== undefined) this.parts.stats.url = redactUrl(prepared.base);
+    if (prepared.base !== undefined) this.#parts.stats.url = redactUrl(prepared.base);
     if (!prepared.ok) {
-      this.hooks.onEnded({ cause: prepared.cause, greeted: false });
+      this.#hooks.onEnded({ cause: prepared.cause, greeted: false });
       return;
     }
-    this.open(prepared, isCurrent);
+    this.#open(prepared, isCurrent);
   }
 
   /** Stops everything tied to the current connection; unanswered work waits for the next. */
   teardown(reason: string): void {
-    const { link, messaging, refresher, roundTrips, stats } = this.parts;
-    this.watchdog?.stop();
-    this.watchdog = undefined;
-    this.stopStableTimer();
-    this.stopStableTimer = () => {};
+    const { link, messaging, refresher, roundTrips, stats } = this.#parts;
+    this.#watchdog?.stop();
+    this.#watchdog = undefined;
+    this.#stopStableTimer();
+    this.#stopStableTimer = () => {};
     const wasActive = link.active !== undefined;
     link.active = undefined;
     link.current = undefined;
@@ -112,8 +119,8 @@ export class AttemptRunner {
     messaging.outbox.requeue(messaging.publishes.takeUnacknowledged());
   }
 
-  private open(prepared: PreparedAttempt & { ok: true }, isCurrent: () => boolean): void {
-    const { settings, link } = this.parts;
+  #open(prepared: PreparedAttempt & { ok: true }, isCurrent: () => boolean): void {
+    const { settings, link } = this.#parts;
     try {
       link.current = openConnection({
         url: prepared.url,
@@ -122,14 +129,14 @@ export class AttemptRunner {
         connectTimeoutMs: settings.connectTimeoutMs,
         helloTimeoutMs: settings.helloTimeoutMs,
         maxMessageChars: settings.maxMessageChars,
-        handlers: this.handlers(isCurrent),
+        handlers: this.#handlers(isCurrent),
       });
     } catch (error) {
       // The constructor throws for a URL it refuses (a wrong scheme); never leave the
       // attempt hanging in `connecting`, and keep the token out of the reason.
       link.current = undefined;
       const message = error instanceof Error ? error.message : String(error);
-      this.hooks.onEnded({
+      this.#hooks.onEnded({
         cause: {
           reason: `the socket could not be created: ${redactTokens(message)}`,
           errorClass: "unknown",
@@ -139,20 +146,20 @@ export class AttemptRunner {
     }
   }
 
-  private handlers(isCurrent: () => boolean): ConnectionHandlers {
-    const { settings, stats, events } = this.parts;
+  #handlers(isCurrent: () => boolean): ConnectionHandlers {
+    const { settings, stats, events } = this.#parts;
     return {
       onHello: (hello) => {
-        if (isCurrent()) this.opened(hello);
+        if (isCurrent()) this.#opened(hello);
       },
       onMessage: (message) => {
-        if (isCurrent()) this.parts.route(message);
+        if (isCurrent()) this.#parts.route(message);
       },
       onFrame: () => {
         if (!isCurrent()) return;
         const now = settings.clock.now();
         stats.lastActivityAt = now;
-        this.watchdog?.touch(now);
+        this.#watchdog?.touch(now);
       },
       onInvalid: (issue) => {
         if (!isCurrent()) return;
@@ -166,23 +173,23 @@ export class AttemptRunner {
         );
       },
       onEnd: (end) => {
-        if (isCurrent()) this.hooks.onEnded(end);
+        if (isCurrent()) this.#hooks.onEnded(end);
       },
     };
   }
 
-  private opened(hello: HelloMessage): void {
-    const { settings, link, messaging, driver, stats } = this.parts;
+  #opened(hello: HelloMessage): void {
+    const { settings, link, messaging, driver, stats } = this.#parts;
     const live = link.current;
     if (!live) return;
     link.active = live;
-    this.recordOpen(hello);
-    this.hooks.onOpened();
+    this.#recordOpen(hello);
+    this.#hooks.onOpened();
     // Resubscribe and replay the outbox before announcing `open`: a listener of the state
     // event that publishes must not overtake messages queued earlier.
     messaging.subscriptions.resubscribeAll();
     messaging.outbox.flush(messaging.sendEntry);
-    this.watchdog = watchConnection({
+    this.#watchdog = watchConnection({
       connection: live,
       clock: settings.clock,
       driver,
@@ -190,19 +197,19 @@ export class AttemptRunner {
       intervalMs: hello.heartbeat_interval_ms,
       graceMs: settings.heartbeatGraceMs,
       lateTimerToleranceMs: defaults.lateTimerToleranceMs,
-      onProbeSent: () => this.parts.roundTrips.pingSent(),
+      onProbeSent: () => this.#parts.roundTrips.pingSent(),
     });
-    this.stopStableTimer = after(settings.clock, settings.stableAfterMs, () => {
-      this.parts.planner.reset();
+    this.#stopStableTimer = after(settings.clock, settings.stableAfterMs, () => {
+      this.#parts.planner.reset();
       driver.patch({ attempt: 0 });
     });
     driver.apply({ type: "hello" }, { reason: "the server said hello" });
     settings.log.info("connected", { url: stats.url, connectionId: hello.connection_id });
   }
 
-  private recordOpen(hello: HelloMessage): void {
-    const { stats } = this.parts;
-    const now = this.parts.settings.clock.now();
+  #recordOpen(hello: HelloMessage): void {
+    const { stats } = this.#parts;
+    const now = this.#parts.settings.clock.now();
     stats.successfulConnections += 1;
     stats.openedAt = now;
     stats.connectionId = hello.connection_id;
