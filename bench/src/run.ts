@@ -269,14 +269,14 @@ async function main(): Promise<void> {
         await step(label, () => fanout(harness, list, p));
       }
     }
-    // Lifeline's other wires are compared with its WebSocket + JSON in the fan-out only.
-    const ours = contenders.filter((c) => !WIRE_VARIANTS.includes(c));
     if (only.has("burst")) {
       for (const p of withRuns(profile.burst))
         await step(`fan-out burst ${p.clients}`, () =>
-          fanout(harness, forScenario("burst", ours), p),
+          fanout(harness, forScenario("burst", contenders), p),
         );
     }
+    // Lifeline's other wires are compared with its WebSocket + JSON in the fan-outs only.
+    const ours = contenders.filter((c) => !WIRE_VARIANTS.includes(c));
     const single = ours.filter((c) => c !== "ws-preframed");
     if (only.has("rpc")) {
       for (const p of withRuns(profile.rpc))

@@ -39,7 +39,8 @@ async function loadStarter(): Promise<Starter> {
     }
     // One server speaks every wire: the client picks its own (subprotocol, or the SSE path).
     case "lifeline":
-    case "lifeline-msgpack": {
+    case "lifeline-msgpack":
+    case "lifeline-sse": {
       const { startLifelineServer } = await import("./contenders/lifeline.js");
       return (port, heartbeatMs) => startLifelineServer({ host, port, heartbeatMs });
     }

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type WebSocket from "ws";
 import { startLifelineServer } from "../src/contenders/lifeline.js";
 import type { ContenderServer } from "../src/contenders/types.js";
+import { SseEventSplitter } from "../src/load/sse-events.js";
 import { bytesRead, decodePacked, openConnection, wires } from "../src/load/wires.js";
 import { makeData, TOPIC } from "../src/payload.js";
 
@@ -77,7 +78,7 @@ describe("the JSON wires after the move to byte frames", () => {
   });
 });
 
-describe("the MessagePack wire against a Lifeline server", () => {
+describe("Lifeline's wires against a Lifeline server", () => {
   let server: ContenderServer | undefined;
   let ws: WebSocket | undefined;
   afterEach(async () => {
@@ -86,24 +87,63 @@ describe("the MessagePack wire against a Lifeline server", () => {
     server = undefined;
   });
 
-  it("handshakes, subscribes and receives a broadcast as one binary frame, counting its bytes", async () => {
-    server = await startLifelineServer({ host: "127.0.0.1", port: 0 });
-    const driver = wires["lifeline-msgpack"];
-    const socket = openConnection(driver, driver.url(server.port, "bench-test"));
-    ws = socket;
-    await driver.handshake(socket, true);
-    expect(socket.protocol).toBe("lifeline.v1.msgpack");
-    const before = bytesRead(socket);
-    const data = makeData(1, 4096, "telemetry");
-    const received = new Promise<{ raw: Buffer; isBinary: boolean }>((resolve) => {
-      socket.on("message", (raw: Buffer, isBinary: boolean) => resolve({ raw, isBinary }));
+  it.each([
+    ["lifeline-msgpack", true],
+    ["lifeline-sse", false],
+  ] as const)(
+    "%s handshakes, subscribes and reads a broadcast, counting its bytes",
+    async (wire, smaller) => {
+      server = await startLifelineServer({ host: "127.0.0.1", port: 0 });
+      const driver = wires[wire];
+      const socket = openConnection(driver, driver.url(server.port, `bench-${wire}`));
+      ws = socket;
+      await driver.handshake(socket, true);
+      const before = bytesRead(socket);
+      const data = makeData(1, 4096, "telemetry");
+      const received = new Promise<Buffer>((resolve) => {
+        socket.on("message", (raw: Buffer) => resolve(raw));
+      });
+      server.broadcast(data);
+      const raw = await received;
+      expect(driver.dataOf(raw)).toEqual(data);
+      // MessagePack's frame is smaller than the data's JSON text; every byte of it was counted.
+      expect(raw.length < JSON.stringify(data).length).toBe(smaller);
+      expect(bytesRead(socket) - before).toBeGreaterThanOrEqual(raw.length);
+    },
+  );
+});
+
+describe("the SSE wire's event parsing", () => {
+  function split() {
+    const seen: string[] = [];
+    const splitter = new SseEventSplitter({
+      data: (json) => seen.push(`data ${json.toString()}`),
+      close: (code, reason) => seen.push(`close ${code} ${reason}`),
     });
-    server.broadcast(data);
-    const { raw, isBinary } = await received;
-    expect(isBinary).toBe(true);
-    expect(driver.dataOf(raw)).toEqual(data);
-    // The frame is smaller than the data's JSON text, and every byte of it was counted.
-    expect(raw.length).toBeLessThan(JSON.stringify(data).length);
-    expect(bytesRead(socket) - before).toBeGreaterThanOrEqual(raw.length);
+    return { seen, push: (text: string) => splitter.push(Buffer.from(text)) };
+  }
+
+  it("cuts message events out of chunks, whatever the chunk boundaries, skipping comments", () => {
+    const { seen, push } = split();
+    push(':ok\n\ndata: {"type":"hello"}\n\ndata: {"a"');
+    expect(seen).toEqual(['data {"type":"hello"}']);
+    push(":1}\n");
+    push('\ndata: {"b":2}\n\ndata: {"c":3}\n\n');
+    expect(seen).toEqual(['data {"type":"hello"}', 'data {"a":1}', 'data {"b":2}', 'data {"c":3}']);
+  });
+
+  it("reads the close event's code and reason, and 1006 from one it cannot read", () => {
+    const { seen, push } = split();
+    push('event: close\ndata: {"code":4409,"reason":"replaced"}\n\n');
+    push("event: close\ndata: nope\n\n");
+    expect(seen).toEqual(["close 4409 replaced", "close 1006 "]);
+  });
+
+  it("reads Lifeline's messages out of the events with the JSON wire's parsing", () => {
+    const driver = wires["lifeline-sse"];
+    expect(driver.url(80, "c")).toBe("http://127.0.0.1:80/sse?client_id=c&version=1&role=test");
+    const data = makeData(3, 200);
+    const json = JSON.stringify({ type: "message", topic: TOPIC, offset: 3, data });
+    expect(driver.dataOf(Buffer.from(json))).toEqual(data);
   });
 });

@@ -11,6 +11,7 @@ import WebSocket from "ws";
 import type { Wire } from "../contenders/types.js";
 import type { BenchData } from "../payload.js";
 import { ECHO_METHOD, TOPIC } from "../payload.js";
+import { SseSocket } from "./sse-socket.js";
 
 /** Every method gets the frame as received: text frames are decoded by the JSON wires only. */
 export interface WireDriver {
@@ -223,9 +224,21 @@ const socketio = textWire({
   },
 });
 
+/**
+ * Lifeline over its HTTP fallback: the same messages as `lifeline`, on an `SseSocket`
+ * (which offers the part of `ws`'s API the load process uses).
+ */
+const lifelineSse: WireDriver = {
+  ...lifeline,
+  url: (port, clientId) => `http://127.0.0.1:${port}/sse?client_id=${clientId}&version=1&role=test`,
+  protocols: [],
+  open: (url) => new SseSocket(url) as unknown as WebSocket,
+};
+
 export const wires: Readonly<Record<Wire, WireDriver>> = {
   lifeline,
   "lifeline-msgpack": lifelineMsgpack,
+  "lifeline-sse": lifelineSse,
   ws: raw,
   socketio,
 };
