@@ -122,11 +122,16 @@ export function createMetrics(stats: () => ServerStats, options: MetricsOptions 
   };
 
   try {
-    fromValue("gauge", "connections", "Open WebSocket connections.", (s) => s.connections.active);
+    fromValue(
+      "gauge",
+      "connections",
+      "Open connections (WebSocket and SSE).",
+      (s) => s.connections.active,
+    );
     fromValue(
       "counter",
       "connections_total",
-      "WebSocket connections accepted.",
+      "Connections accepted (WebSocket and SSE).",
       (s) => s.connections.total,
     );
     const byWire = (name: string, help: string, pick: (wire: WireCount) => number): void => {
