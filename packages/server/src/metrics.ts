@@ -122,16 +122,11 @@ export function createMetrics(stats: () => ServerStats, options: MetricsOptions 
   };
 
   try {
-    fromValue(
-      "gauge",
-      "connections",
-      "Open connections (WebSocket and SSE).",
-      (s) => s.connections.active,
-    );
+    fromValue("gauge", "connections", "Open WebSocket connections.", (s) => s.connections.active);
     fromValue(
       "counter",
       "connections_total",
-      "Connections accepted (WebSocket and SSE).",
+      "WebSocket connections accepted.",
       (s) => s.connections.total,
     );
     const byWire = (name: string, help: string, pick: (wire: WireCount) => number): void => {
