@@ -70,7 +70,10 @@ describe.skipIf(skipWithoutPython())("an independent Python peer over SSE", () =
     expect(stream.content_type).toBe("text/event-stream; charset=utf-8");
     const hello = await peer.next(is("hello"), "hello on the stream");
     expect(hello).toMatchObject({ client_id: "py-sse", comments: ["ok"] });
-    expect(hello.features).toEqual(expect.arrayContaining(["sse", "topics", "resume", "rpc"]));
+    // Features are the server's: msgpack (its WebSocket endpoint) is announced here too.
+    expect(hello.features).toEqual(
+      expect.arrayContaining(["sse", "msgpack", "topics", "resume", "rpc"]),
+    );
     expect(hello.key_length).toBeGreaterThanOrEqual(22);
     const subscribed = await peer.next(is("subscribed", { id: "sub-1" }), "subscribed");
     expect(subscribed).toMatchObject({ topic, recovered: true, replayed: 0 });
@@ -174,5 +177,17 @@ describe.skipIf(skipWithoutPython())("an independent Python peer over SSE", () =
     expect(await peer.next(is("stream"), "the stream's answer")).toMatchObject({ status: 200 });
     expect(await peer.next(is("close"), "the close event")).toMatchObject({ code: 4400 });
     expect(peer.events.map((e) => e.event)).toEqual(["stream", "close"]);
+  });
+
+  it("is replaced by a newer stream of its client_id, which ends it with close 4409", async () => {
+    const server = await start();
+    const first = peerOf(server, "py-twice");
+    await first.next(is("subscribed"), "the first stream's subscribed");
+    const second = peerOf(server, "py-twice");
+    await second.next(is("subscribed"), "the second stream's subscribed");
+    expect(await first.next(is("close"), "the first stream's close event")).toMatchObject({
+      code: 4409,
+    });
+    expect(await second.stop()).toBe(0);
   });
 });
