@@ -120,10 +120,9 @@ class Peer:
         finally:
             conn.close()
 
-    def send(self, *messages):
-        """Posts messages (one, or several as an array); anything but 204 is a failure."""
-        body = json.dumps(messages[0] if len(messages) == 1 else list(messages))
-        status, answer = self.post(body)
+    def send(self, message):
+        """Posts one message (the peer posts one at a time); anything but 204 is a failure."""
+        status, answer = self.post(json.dumps(message))
         if status != 204:
             raise RuntimeError(f"post refused: {status} {answer}")
         return status
