@@ -1,4 +1,4 @@
-import { createServer as createHttpServer } from "node:http";
+import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { connectSse, httpCall, httpUrl, openSse, type SseSession } from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
@@ -34,6 +34,19 @@ async function sse(
   const client = await connectSse(s, clientId, extraQuery, options);
   disposer.add(() => client.close());
   return client;
+}
+
+/** Listens on 127.0.0.1:0; the server and its connections are closed after the test. */
+async function listenClosedAfterEach(app: HttpServer): Promise<number> {
+  await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", resolve));
+  disposer.add(
+    () =>
+      new Promise<void>((resolve) => {
+        app.closeAllConnections();
+        app.close(() => resolve());
+      }),
+  );
+  return (app.address() as AddressInfo).port;
 }
 
 describe("HTTP fallback: the stream", () => {
@@ -310,15 +323,7 @@ describe("HTTP fallback: credentials and shutdown", () => {
       response.end();
     });
     const lifeline = await startServer({ server: app });
-    await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", resolve));
-    disposer.add(
-      () =>
-        new Promise<void>((resolve) => {
-          app.closeAllConnections();
-          app.close(() => resolve());
-        }),
-    );
-    const port = (app.address() as AddressInfo).port;
+    const port = await listenClosedAfterEach(app);
     const held = await connectSse({ port }, "held");
     const closing = lifeline.close({ drainTimeoutMs: 2000, batchIntervalMs: 0, spreadMs: 0 });
     const late = await httpCall(`http://127.0.0.1:${port}/sse?client_id=late&version=1&role=test`);
@@ -505,15 +510,7 @@ describe("HTTP fallback on the application's HTTP server", () => {
     app.on("upgrade", (request, socket, head) => {
       if (!lifeline.handleUpgrade(request, socket, head)) socket.destroy();
     });
-    await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", resolve));
-    disposer.add(
-      () =>
-        new Promise<void>((resolve) => {
-          app.closeAllConnections();
-          app.close(() => resolve());
-        }),
-    );
-    const port = (app.address() as AddressInfo).port;
+    const port = await listenClosedAfterEach(app);
     const client = await connectSse({ port }, "mounted", "", { path: "/realtime/sse" });
     disposer.add(() => client.close());
     await client.send({ type: "ping" });
