@@ -11,7 +11,8 @@ import type { StormParams } from "./scenarios/storm.js";
 export interface Profile {
   /**
    * Contenders a scenario leaves out in this profile: the quick one drops serialise-once
-   * `ws` from broadcasts (pre-framed is the baseline) and socket.io from the storm.
+   * `ws` from broadcasts (pre-framed is the baseline), Lifeline's other wires from the burst
+   * (their targets are on the one-per-tick fan-out) and socket.io from the storm.
    */
   readonly skip: Readonly<Partial<Record<string, readonly string[]>>>;
   readonly fanout: readonly FanoutParams[];
@@ -82,7 +83,11 @@ const scaleAt = (clients: number): ScaleParams => ({
 
 export const profiles: Readonly<Record<"quick" | "full", Profile>> = {
   quick: {
-    skip: { fanout: ["ws"], burst: ["ws"], storm: ["socketio"] },
+    skip: {
+      fanout: ["ws"],
+      burst: ["ws", "lifeline-msgpack", "lifeline-sse"],
+      storm: ["socketio"],
+    },
     fanout: [fan(1000, 3, 600), telemetry(1000, 3, 600)],
     burst: [burst(1000, 3, 600)],
     rpc: [{ clients: 100, ratePerS: 2000, warmupMs: 200, measureMs: 700, runs: 3 }],
