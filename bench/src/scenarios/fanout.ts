@@ -135,17 +135,9 @@ export async function fanout(
     }),
   );
   const baseline = params.only?.baseline ?? "ws-preframed";
-  const clients = params.clients.toLocaleString("en");
   return {
     id,
-    title: coalescing
-      ? `Fan-out at a high publish rate (${params.burst} messages per tick), ${clients} clients`
-      : telemetry
-        ? `Fan-out of ${params.bytes}-byte numeric telemetry, ${clients} clients`
-        : `Broadcast fan-out, ${clients} clients`,
-    description: coalescing
-      ? `The server publishes bursts of ${params.burst} ${params.bytes}-byte messages in one macrotask, as fast as a window of ${params.window} undelivered messages per client allows. Coalescing the frames queued for one socket into one write is what separates the contenders here. At max rate latency is set by the window (queueing), so latency is compared at a fixed rate too: ${params.fixedRate?.burst ?? 0} messages every ${params.fixedRate?.everyMs ?? 0} ms. Latency is publish-to-receive, sampled on 16 clients.`
-      : `The server publishes ${params.bytes}-byte ${telemetry ? "telemetry messages (JSON size; an array of numbers: full-precision doubles, two-decimal values and integer counters in equal thirds)" : "messages"} one per macrotask, as fast as a window of ${params.window} undelivered messages per client allows; every client receives every message. Server CPU per delivery is process.cpuUsage() of the server process over the window divided by messages delivered. Bytes on the wire per delivery: what the clients' TCP sockets read over the window (frames, headers, heartbeats) divided by messages delivered.`,
+    ...heading(params),
     params: { ...params },
     baseline,
     contenders,
@@ -155,6 +147,23 @@ export async function fanout(
     chartMetrics: coalescing ? ["rate", "cpu", "fixedP99"] : ["rate", "cpu", "bytes"],
     notes: [],
     errors: runs.errors,
+  };
+}
+
+/** The scenario's title and description in the report. */
+function heading(params: FanoutParams): { title: string; description: string } {
+  const coalescing = params.burst > 1;
+  const telemetry = params.payload === "telemetry";
+  const clients = params.clients.toLocaleString("en");
+  return {
+    title: coalescing
+      ? `Fan-out at a high publish rate (${params.burst} messages per tick), ${clients} clients`
+      : telemetry
+        ? `Fan-out of ${params.bytes}-byte numeric telemetry, ${clients} clients`
+        : `Broadcast fan-out, ${clients} clients`,
+    description: coalescing
+      ? `The server publishes bursts of ${params.burst} ${params.bytes}-byte messages in one macrotask, as fast as a window of ${params.window} undelivered messages per client allows. Coalescing the frames queued for one socket into one write is what separates the contenders here. At max rate latency is set by the window (queueing), so latency is compared at a fixed rate too: ${params.fixedRate?.burst ?? 0} messages every ${params.fixedRate?.everyMs ?? 0} ms. Latency is publish-to-receive, sampled on 16 clients.`
+      : `The server publishes ${params.bytes}-byte ${telemetry ? "telemetry messages (JSON size; an array of numbers: full-precision doubles, two-decimal values and integer counters in equal thirds)" : "messages"} one per macrotask, as fast as a window of ${params.window} undelivered messages per client allows; every client receives every message. Server CPU per delivery is process.cpuUsage() of the server process over the window divided by messages delivered. Bytes on the wire per delivery: what the clients' TCP sockets read over the window (frames, headers, heartbeats) divided by messages delivered.`,
   };
 }
 
