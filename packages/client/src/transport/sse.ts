@@ -421,3 +421,18 @@ function definedOnly(options: SseLimits): SseLimits {
     Object.entries(options).filter(([key, value]) => key !== "fetch" && value !== undefined),
   ) as SseLimits;
 }
+
+/**
+ * The SSE endpoint beside a WebSocket endpoint (PROTOCOL.md, "HTTP fallback (SSE)"):
+ * `ws:` becomes `http:`, `wss:` `https:`, and the last path segment `sse`, as
+ * `new URL("sse", url)` resolves it (`/ws` -> `/sse`, `/api/ws` -> `/api/sse`). The query
+ * is kept (the application's own parameters); the handshake parameters are added later.
+ */
+export function deriveSseUrl(webSocketUrl: string): string {
+  const source = new URL(webSocketUrl);
+  const derived = new URL("sse", source);
+  derived.search = source.search;
+  if (derived.protocol === "ws:") derived.protocol = "http:";
+  else if (derived.protocol === "wss:") derived.protocol = "https:";
+  return derived.toString();
+}

@@ -2,7 +2,13 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { deferred, within } from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
-import { openSseSocket, type SseSocket, sendUrl, utf8Length } from "../../src/transport/sse.js";
+import {
+  deriveSseUrl,
+  openSseSocket,
+  type SseSocket,
+  sendUrl,
+  utf8Length,
+} from "../../src/transport/sse.js";
 import { scriptedSseServer, sseHello } from "../helpers/sse-server.js";
 
 type Server = Awaited<ReturnType<typeof scriptedSseServer>>;
@@ -295,6 +301,15 @@ describe("SSE socket: sending", () => {
 });
 
 describe("SSE helpers", () => {
+  it("derives the SSE endpoint beside the WebSocket one", () => {
+    expect(deriveSseUrl("ws://a.test/ws")).toBe("http://a.test/sse");
+    expect(deriveSseUrl("wss://a.test:8443/api/ws?tenant=x")).toBe(
+      "https://a.test:8443/api/sse?tenant=x",
+    );
+    expect(deriveSseUrl("ws://a.test")).toBe("http://a.test/sse");
+    expect(deriveSseUrl("https://a.test/live/ws")).toBe("https://a.test/live/sse");
+  });
+
   it("derives the send URL beside the stream's path, without the handshake parameters", () => {
     expect(sendUrl("https://a.test/api/sse?client_id=x&token=t", "n.1", "k/+")).toBe(
       "https://a.test/api/sse/send?connection_id=n.1&key=k%2F%2B",
