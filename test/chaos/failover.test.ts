@@ -4,7 +4,7 @@ import { publishLoop, publishMarkers, quietClient, startFleet } from "./support/
 import { History, summarize } from "./support/history.js";
 import { startServerProcess } from "./support/processes.js";
 
-// Issue 7, "Faults", scale-out: two server nodes share topics through Redis. One node is
+// docs/reliability.md, "Faults", scale-out: two server nodes share topics through Redis. One node is
 // killed for good under traffic; its clients move to the other node (the client rotates
 // its URL list after a failed attempt) and resume there from Redis's history.
 

@@ -11,7 +11,7 @@ import {
 import { History, summarize } from "./support/history.js";
 import { type ServerProcess, startServerProcess } from "./support/processes.js";
 
-// Issue 7, "Faults": the server is killed with SIGKILL (no shutdown message, no close
+// docs/reliability.md, "Faults": the server is killed with SIGKILL (no shutdown message, no close
 // frames) and restarted on the same port while 200+ clients are subscribed and publishing.
 
 const CLIENTS = 200;

@@ -13,7 +13,7 @@ import { History } from "./support/history.js";
 import { createNetns, type Netns, netnsSupport } from "./support/netns.js";
 import { type ServerProcess, startServerProcess } from "./support/processes.js";
 
-// Issue 7, "Faults": real packet faults. The server runs in a network namespace this file
+// docs/reliability.md, "Faults": real packet faults. The server runs in a network namespace this file
 // creates; clients reach it over a veth pair. Subscribers use the namespace's primary
 // address, publishers the secondary one, so a fault can hit the subscribers alone.
 

@@ -18,7 +18,7 @@ import {
 } from "./support/fleet.js";
 import { History } from "./support/history.js";
 
-// Issue 7, "Faults": network faults between client and server injected by a TCP proxy.
+// docs/reliability.md, "Faults": network faults between client and server injected by a TCP proxy.
 // Subscribers go through the proxy; publishers connect directly, so traffic continues
 // while a subscriber's link is broken, and the history shows whether it was made up for.
 

@@ -3,7 +3,7 @@ import { startFleet } from "./support/fleet.js";
 import { History } from "./support/history.js";
 import { type ServerProcess, startServerProcess } from "./support/processes.js";
 
-// Issue 7, "Reconnect storm": 2,000 clients lose the server at once (SIGKILL) and come back
+// docs/reliability.md, "Faults" (reconnect storm): 2,000 clients lose the server at once (SIGKILL) and come back
 // with the client's default backoff (exponential, full jitter, 1 s base, 10 attempts).
 
 const CLIENTS = 2000;

@@ -4,7 +4,7 @@ import { publishMarkers, quietClient, startFleet } from "./support/fleet.js";
 import { History } from "./support/history.js";
 import { type MemorySample, type ServerProcess, startServerProcess } from "./support/processes.js";
 
-// Issue 7, "A soak run": cycles of connect, subscribe, receive, disconnect against one
+// docs/reliability.md, "Faults" (a soak run): cycles of connect, subscribe, receive, disconnect against one
 // server process, its heap sampled after a full GC at the end of every cycle. A leak of
 // anything per connection or per subscription shows as a rising line.
 //

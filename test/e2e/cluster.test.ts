@@ -53,7 +53,7 @@ async function startNode(name: string, port: number, env: Record<string, string>
 }
 
 /**
- * Issue 6 in the browser: two demo-server processes on a real redis-server, the page
+ * Scale-out in the browser: two demo-server processes on a real redis-server, the page
  * given both URLs. The node the page is connected to is killed with SIGKILL; the page
  * moves to the other node and the ticks (whose producer may have been the killed node:
  * the lease moves too) continue with zero gaps and zero duplicates.

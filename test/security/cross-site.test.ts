@@ -8,7 +8,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type TestServer } from "./support/server.js";
 
-// Issue 7, "Cross-site WebSocket hijacking": browsers send cookies with a WebSocket
+// docs/reliability.md, "Bad input and attackers" (Cross-site WebSocket hijacking): browsers send cookies with a WebSocket
 // handshake from any page and do not apply CORS to it. A page on a foreign origin can then
 // act as the logged-in user, unless the server checks Origin. Tested in Debian's chromium.
 

@@ -6,7 +6,7 @@ import { type Bystander, startBystander } from "./support/bystander.js";
 import { Opcode, type RawConnection, rawConnect } from "./support/raw-socket.js";
 import { httpGet, startServer, type TestServer } from "./support/server.js";
 
-// Issue 7, "Fuzzing of the server over real sockets": whatever arrives, the server does not
+// docs/reliability.md, "Bad input and attackers" (Fuzzing of the server over real sockets): whatever arrives, the server does not
 // crash, a bystander on another connection notices nothing, and each bad message gets the
 // answer PROTOCOL.md "Errors and invalid input" documents: one `error` (or a failed
 // `response` when it carried a usable id) with `invalid_message` or `unknown_type`, the

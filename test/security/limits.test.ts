@@ -7,7 +7,7 @@ import { type Bystander, startBystander } from "./support/bystander.js";
 import { Opcode, type RawConnection, rawConnect } from "./support/raw-socket.js";
 import { startServer, type TestServer } from "./support/server.js";
 
-// Issue 7, "Bad input and attackers": each limit of PROTOCOL.md "Limits" attacked over real
+// docs/reliability.md, "Bad input and attackers": each limit of PROTOCOL.md "Limits" attacked over real
 // sockets, with a bystander client that must not notice.
 
 const disposers: (() => Promise<void> | void)[] = [];

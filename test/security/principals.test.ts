@@ -5,7 +5,7 @@ import { WebSocket } from "ws";
 import { type RawConnection, rawConnect } from "./support/raw-socket.js";
 import { startServer, type TestServer } from "./support/server.js";
 
-// Issue 7: "a resume attempt with another user's client_id or offsets (authentication runs
+// docs/reliability.md: "a resume attempt with another user's client_id or offsets (authentication runs
 // again on every reconnect; nothing crosses principals)".
 
 interface User {

@@ -5,7 +5,7 @@ import { WebSocket } from "ws";
 import { rawConnect } from "./support/raw-socket.js";
 import { httpGet, startServer } from "./support/server.js";
 
-// Issue 7, "tokens never logged": credentials reach the server as the `token` query value,
+// docs/reliability.md, "Bad input and attackers" (tokens never logged): credentials reach the server as the `token` query value,
 // an Authorization header or a cookie. Whatever happens to the connection (accepted,
 // refused, closed, erroring), no log line, status page or metric carries them.
 

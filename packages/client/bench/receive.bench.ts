@@ -15,7 +15,7 @@
  */
 
 import { createClient } from "../src/index.js";
-import type { WebSocketConstructor, WebSocketLike } from "../src/socket.js";
+import type { WebSocketConstructor, WebSocketLike } from "../src/transport/socket.js";
 
 const TOPIC = "bench";
 const EPOCH = "mjx3k2q1-5f0c9a1e";

@@ -8,16 +8,16 @@ import type {
   TopicData,
   TopicOf,
 } from "@lifeline/protocol";
-import type { ClientState, ConnectionStore, StateChange } from "./connection-store.js";
+import type { HistoryOptions, HistoryResult } from "./delivery/history.js";
+import type { PresenceMember, PresenceResult } from "./delivery/presence.js";
+import type { PublishOptions } from "./delivery/publish.js";
+import type { RequestOptions } from "./delivery/requests.js";
+import type { GapEvent, MessageHandler, SubscribeOptions } from "./delivery/subscribe-options.js";
 import type { LifelineError } from "./errors.js";
-import type { HistoryOptions, HistoryResult } from "./history.js";
-import type { PresenceMember, PresenceResult } from "./presence.js";
-import type { PublishOptions } from "./publish.js";
-import type { RequestOptions } from "./requests.js";
-import type { PingOptions } from "./round-trip.js";
-import type { ConnectionStatus } from "./state-machine.js";
-import type { ClientStats } from "./stats.js";
-import type { GapEvent, MessageHandler, SubscribeOptions } from "./subscriptions.js";
+import type { ConnectionStatus } from "./state/machine.js";
+import type { PingOptions } from "./state/round-trip.js";
+import type { ClientStats } from "./state/stats.js";
+import type { ClientState, ConnectionStore, StateChange } from "./state/store.js";
 
 /** Topic names a client accepts: the contract's, or any string without a typed contract. */
 export type ClientTopic<S extends ContractSpec> = [TopicOf<S>] extends [never]

@@ -11,8 +11,8 @@ import type { ContractSpec } from "@lifeline/protocol";
 import type { LifelineClient } from "./api.js";
 import { createClientWith } from "./client.js";
 import type { ClientOptions } from "./options.js";
-import { browserResolver } from "./socket.js";
-import { webStoragePositions } from "./web-storage-positions.js";
+import { webStoragePositions } from "./positions/web-storage-store.js";
+import { browserResolver } from "./transport/websocket.js";
 
 export * from "./exports.js";
 

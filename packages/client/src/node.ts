@@ -4,30 +4,12 @@ import { join } from "node:path";
 import type { ContractSpec } from "@lifeline/protocol";
 import type { LifelineClient } from "./api.js";
 import { createClientWith, type Platform } from "./client.js";
-import { filePositions } from "./file-positions.js";
 import type { ClientOptions } from "./options.js";
-import { globalWebSocket, type WebSocketConstructor, type WebSocketResolver } from "./socket.js";
+import { filePositions } from "./positions/file-store.js";
+import { nodeResolver } from "./transport/websocket-node.js";
 
 export * from "./exports.js";
-export { type FilePositionsOptions, filePositions } from "./file-positions.js";
-
-let wsImport: Promise<WebSocketConstructor> | undefined;
-
-const nodeResolver: WebSocketResolver = () => {
-  const found = globalWebSocket();
-  if (found) return found;
-  wsImport ??= import("ws").then(
-    (module) => module.WebSocket,
-    (error: unknown) => {
-      wsImport = undefined;
-      throw new TypeError(
-        "no global WebSocket in this Node version and the `ws` package is not installed: run `npm install ws` or pass the `WebSocket` option",
-        { cause: error },
-      );
-    },
-  );
-  return wsImport;
-};
+export { type FilePositionsOptions, filePositions } from "./positions/file-store.js";
 
 /**
  * `positions: true` under Node: a file named after the client id, which must therefore be

@@ -1,13 +1,13 @@
 import type { Contract, ContractSpec, Role } from "@lifeline/protocol";
-import type { ClientIdSources } from "./client-id.js";
-import type { Clock } from "./clock.js";
-import type { LogLevel, LogSink } from "./logger.js";
-import type { PageLifecycle } from "./page-lifecycle.js";
-import type { PositionStore } from "./positions.js";
-import type { BackoffPolicy, SlowDownOptions } from "./reconnect.js";
-import type { WebSocketConstructor } from "./socket.js";
-import type { TokenOption } from "./token.js";
-import type { UrlOption } from "./url-rotation.js";
+import type { PositionStore } from "./positions/keeper.js";
+import type { PageLifecycle } from "./reconnect/page-lifecycle.js";
+import type { BackoffPolicy, SlowDownOptions } from "./reconnect/planner.js";
+import type { ClientIdSources } from "./session/client-id.js";
+import type { TokenOption } from "./session/token.js";
+import type { WebSocketConstructor } from "./transport/socket.js";
+import type { UrlOption } from "./transport/url-rotation.js";
+import type { Clock } from "./util/clock.js";
+import type { LogLevel, LogSink } from "./util/logger.js";
 
 /** Options of `createClient()`. Every time is in milliseconds. */
 export interface ClientOptions<S extends ContractSpec = ContractSpec> {

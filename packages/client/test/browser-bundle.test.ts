@@ -66,7 +66,7 @@ describe("browser build", () => {
     expect(found).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^ws /),
-        expect.stringMatching(/^node:fs \(imported by .*file-positions\.ts\)/),
+        expect.stringMatching(/^node:fs \(imported by .*positions\/file-store\.ts\)/),
       ]),
     );
   });

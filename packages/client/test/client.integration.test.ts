@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { LifelineClient } from "../src/api.js";
+import type { GapEvent } from "../src/delivery/subscribe-options.js";
 import type { ClientOptions } from "../src/options.js";
-import type { GapEvent } from "../src/subscriptions.js";
 import { type FixtureServer, startFixtureServer } from "./fixtures/protocol-server.js";
 import { testClient } from "./helpers/test-client.js";
 import { Collector, waitForState } from "./helpers/wait.js";

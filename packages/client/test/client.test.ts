@@ -871,7 +871,7 @@ describe("a WebSocket constructor that throws", () => {
         calls += 1;
         throw new SyntaxError(`The URL '${url}' is invalid`);
       }
-    } as unknown as import("../src/socket.js").WebSocketConstructor;
+    } as unknown as import("../src/transport/socket.js").WebSocketConstructor;
     const client = createClient({
       url: "ftp://example.test/ws",
       clientId: "c",

@@ -8,10 +8,10 @@ import { createMemoryBroker, createServer, type LifelineServer } from "@lifeline
 import { createDisposer, within } from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
 import type { LifelineClient } from "../src/api.js";
+import type { GapEvent } from "../src/delivery/subscribe-options.js";
 import { createClient, filePositions } from "../src/node.js";
 import type { ClientOptions } from "../src/options.js";
-import type { PositionStore } from "../src/positions.js";
-import type { GapEvent } from "../src/subscriptions.js";
+import type { PositionStore } from "../src/positions/keeper.js";
 import { fakeLifecycle } from "./helpers/setup.js";
 import { testClient } from "./helpers/test-client.js";
 import { Collector, waitForState } from "./helpers/wait.js";

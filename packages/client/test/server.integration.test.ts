@@ -1,8 +1,8 @@
 import { AuthError, createMemoryBroker, createServer, type LifelineServer } from "@lifeline/server";
 import { afterEach, describe, expect, it } from "vitest";
 import type { LifelineClient } from "../src/api.js";
+import type { GapEvent } from "../src/delivery/subscribe-options.js";
 import type { ClientOptions } from "../src/options.js";
-import type { GapEvent } from "../src/subscriptions.js";
 import { testClient } from "./helpers/test-client.js";
 import { Collector, waitForState } from "./helpers/wait.js";
 

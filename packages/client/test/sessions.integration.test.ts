@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { LifelineError } from "../src/errors.js";
 import { createClient } from "../src/node.js";
 import type { ClientOptions } from "../src/options.js";
-import type { TokenContext } from "../src/token.js";
+import type { TokenContext } from "../src/session/token.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 import { Collector, waitForState } from "./helpers/wait.js";
 

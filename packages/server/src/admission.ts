@@ -1,13 +1,13 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { CloseCode, truncateCloseReason } from "@lifeline/protocol";
-import type { WebSocket, WebSocketServer } from "ws";
 import type { Connection } from "./connection.js";
 import type { ServerContext } from "./context.js";
 import { AuthError } from "./errors.js";
 import {
   checkQuery,
   type HandshakeQuery,
+  ignoreSocketError,
   originAllowed,
   parseTarget,
   refuseUpgrade,
@@ -18,10 +18,15 @@ import { redactUrl } from "./logging.js";
 import { KeyedBuckets } from "./rate-limit.js";
 import { bump } from "./stats.js";
 import { traceAuthenticate } from "./tracing.js";
+import type { Transport, Upgraded, WsEndpoint } from "./transport/index.js";
 
 /** A handshake that passed every check, upgraded and ready to become a connection. */
 export interface Admitted<Principal> {
-  readonly ws: WebSocket;
+  /** The wire's socket, opaque to all but `transport`. */
+  readonly socket: unknown;
+  readonly transport: Transport;
+  /** Routes the socket's events to the sessions' sink, for `connection`. */
+  readonly attach: (connection: Connection) => void;
   readonly query: HandshakeQuery;
   readonly userAgent: string | undefined;
   readonly principal: Principal;
@@ -33,17 +38,10 @@ export interface Admitted<Principal> {
 }
 
 export interface AdmissionDeps<Principal> {
-  readonly wss: WebSocketServer;
+  readonly websocket: WsEndpoint<Connection>;
   readonly accept: (admitted: Admitted<Principal>) => void;
   readonly nextId: () => string;
 }
-
-/**
- * Shared by every upgrade socket until ws takes it over: a reset peer must never crash
- * the process, and a closure per socket would keep its request alive for the connection's
- * whole life.
- */
-function ignoreSocketError(): void {}
 
 class HandshakeTimeout extends Error {
   override readonly name = "HandshakeTimeout";
@@ -67,7 +65,7 @@ export function createUpgradeHandler<Principal>(
 ): UpgradeHandler {
   const { opts, logger, counters, registry } = ctx;
   const { clock, limits } = opts;
-  const { wss } = deps;
+  const { websocket } = deps;
 
   const fail = (reason: string): void => bump(counters.handshakeFailures, reason);
   const limitReporter = createLimitReporter(counters, logger);
@@ -280,14 +278,16 @@ export function createUpgradeHandler<Principal>(
       replaced = existing;
     }
     const userAgent = request.headers["user-agent"];
-    upgrade(request, socket, head, (ws) => {
+    websocket.upgrade(request, socket, head, (upgraded: Upgraded | undefined) => {
       release();
-      if (!ws) {
+      if (!upgraded) {
         fail("upgrade");
         return;
       }
       deps.accept({
-        ws,
+        socket: upgraded.socket,
+        transport: upgraded.transport,
+        attach: websocket.attach,
         query,
         userAgent,
         principal,
@@ -326,48 +326,6 @@ export function createUpgradeHandler<Principal>(
     }
   }
 
-  /** Completes the upgrade; `done` gets the socket, or undefined when the peer left. */
-  function upgrade(
-    request: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    done: (ws: WebSocket | undefined) => void,
-  ): void {
-    if (socket.destroyed) {
-      done(undefined);
-      return;
-    }
-    let settled = false;
-    let waiting = false;
-    const gone = (): void => {
-      if (settled) return;
-      settled = true;
-      done(undefined);
-    };
-    // Corked so the 101 response ws writes and what `done` sends at once (hello, or the
-    // close frame of a refusal) leave in one write: a write to the kernel is most of the
-    // cost of an accepted connection.
-    socket.cork();
-    try {
-      wss.handleUpgrade(request, socket, head, (ws) => {
-        if (settled) return;
-        settled = true;
-        if (waiting) socket.off("close", gone);
-        socket.off("error", ignoreSocketError);
-        ws.on("error", ignoreSocketError);
-        done(ws);
-      });
-    } finally {
-      socket.uncork();
-    }
-    // ws completes a valid upgrade synchronously; a refused one (HTTP 400) never calls
-    // back, so only then is a close listener needed to settle it.
-    if (!settled) {
-      waiting = true;
-      socket.once("close", gone);
-    }
-  }
-
   function upgradeAndClose(
     request: IncomingMessage,
     socket: Duplex,
@@ -376,11 +334,11 @@ export function createUpgradeHandler<Principal>(
     reason: string,
     release: () => void,
   ): void {
-    upgrade(request, socket, head, (ws) => {
+    websocket.upgrade(request, socket, head, (upgraded) => {
       release();
-      if (!ws) return;
+      if (!upgraded) return;
       bump(counters.closes, String(code));
-      ws.close(code, truncateCloseReason(reason));
+      websocket.refuse(upgraded.socket, code, truncateCloseReason(reason));
     });
   }
 

@@ -2,8 +2,8 @@ import type { Broker, LatestQuery, LatestRead, LogEntry } from "./broker.js";
 import type { Clock } from "./clock.js";
 import type { Connection } from "./connection.js";
 import { whenDrained } from "./drain.js";
-import { type PreparedMessage, prepareEntry } from "./fan-out.js";
 import type { SubscribeOutcome } from "./topics.js";
+import { type PreparedMessage, prepareEntry } from "./transport/index.js";
 
 /** How conflated topics are served (PROTOCOL.md, "Conflation"). */
 export interface ConflationSettings {

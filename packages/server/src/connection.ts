@@ -4,19 +4,17 @@ import {
   type ServerMessage,
   truncateCloseReason,
 } from "@lifeline/protocol";
-import { WebSocket } from "ws";
-import {
-  type PreparedMessage,
-  prepareHeartbeat,
-  prepareMessage,
-  type SocketWriter,
-  type WriteTarget,
-} from "./fan-out.js";
 import type { HeartbeatTarget } from "./heartbeat.js";
 import { inboxTopic } from "./inbox.js";
 import type { PublishLanes } from "./publish-lanes.js";
 import { TokenBucket, ViolationCounter } from "./rate-limit.js";
 import { bump, type Counters } from "./stats.js";
+import {
+  PreparedMessage,
+  prepareHeartbeat,
+  type Transport,
+  type WriteTarget,
+} from "./transport/index.js";
 
 const heartbeat = prepareHeartbeat();
 const noTopics: ReadonlySet<string> = new Set();
@@ -61,7 +59,6 @@ export interface ConnectionInfo<Principal = unknown> {
 
 /** What every connection of one server shares (one object, not four fields each). */
 export interface ConnectionEnv {
-  readonly writer: SocketWriter;
   readonly counters: Counters;
   readonly highWaterMark: number;
   /** Called once when a connection exceeds the high-water mark. */
@@ -77,7 +74,9 @@ export interface ConnectionInit {
   readonly remoteAddress: string;
   readonly userAgent: string | undefined;
   readonly connectedAt: number;
-  readonly socket: WebSocket;
+  /** The wire's socket, opaque to everything but its transport. */
+  readonly socket: unknown;
+  readonly transport: Transport;
   readonly env: ConnectionEnv;
   readonly limits: ConnectionLimits;
 }
@@ -111,7 +110,10 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
   readonly remoteAddress: string;
   readonly userAgent: string | undefined;
   readonly connectedAt: number;
-  readonly socket: WebSocket;
+  /** The wire's socket, opaque to everything but `transport`. */
+  readonly socket: unknown;
+  /** How this connection's wire is driven: shared by every connection on the same wire. */
+  readonly transport: Transport;
   readonly counters: ConnectionCounters = {
     messagesIn: 0,
     messagesOut: 0,
@@ -161,6 +163,7 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
     this.connectedAt = init.connectedAt;
     this.lastActivityAt = init.connectedAt;
     this.socket = init.socket;
+    this.transport = init.transport;
     this.env = init.env;
     this.limits = init.limits;
   }
@@ -181,45 +184,56 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
     return this.violations.record(nowMs);
   }
 
-  /** Serialises and sends one message to this connection only. */
+  /**
+   * Encodes (in this connection's codec) and sends one message to this connection only.
+   * Throws when the message cannot be encoded (a BigInt, a cycle).
+   */
   send(message: ServerMessage): boolean {
     if (this.closing) return false;
-    return this.sendPrepared(prepareMessage(JSON.stringify(message)), message.type);
+    return this.sendPrepared(new PreparedMessage(message), message.type);
   }
 
   /** Sends an already prepared message and counts it in the server's totals. */
   sendPrepared(message: PreparedMessage, type: string): boolean {
-    if (!this.deliver(message)) return false;
+    const bytes = this.deliver(message);
+    if (bytes < 0) return false;
     bump(this.env.counters.messagesOut, type);
-    this.env.counters.bytesOut += message.bytes;
+    this.env.counters.bytesOut += bytes;
     return true;
   }
 
   /**
    * Sends a prepared message counting it for this connection only: a broadcast shares one
-   * prepared message across recipients and adds to the server's totals once.
+   * prepared message across recipients and adds to the server's totals once. Returns the
+   * payload bytes sent, or -1 when nothing was sent (closing or closed).
    */
-  deliver(message: PreparedMessage): boolean {
-    if (this.closing) return false;
-    const { writer, highWaterMark } = this.env;
-    if (!writer.write(this, message)) return false;
+  deliver(message: PreparedMessage): number {
+    if (this.closing) return -1;
+    const transport = this.transport;
+    const bytes = transport.write(this, message);
+    if (bytes < 0) return -1;
     this.counters.messagesOut += 1;
-    this.counters.bytesOut += message.bytes;
-    if (writer.buffered(this) > highWaterMark) {
+    this.counters.bytesOut += bytes;
+    if (transport.buffered(this) > this.env.highWaterMark) {
       this.closing = true;
       this.env.onSlowConsumer(this);
     }
-    return true;
+    return bytes;
   }
 
-  /** Bytes queued for this connection: in the writer, in `ws` and in the socket. */
+  /** Bytes queued for this connection: in the writer, in the library and in the socket. */
   get bufferedBytes(): number {
-    return this.env.writer.buffered(this);
+    return this.transport.buffered(this);
+  }
+
+  /** Calls `callback` whenever the wire reports its queue drained; returns the undo. */
+  onDrain(callback: () => void): () => void {
+    return this.transport.onDrain(this, callback);
   }
 
   /** Sends a ping frame and an app-level ping (PROTOCOL.md, "Liveness"). */
   ping(): void {
-    if (this.closing || this.socket.readyState !== WebSocket.OPEN) return;
+    if (this.closing || !this.transport.isOpen(this)) return;
     this.sendPrepared(heartbeat, "ping");
   }
 
@@ -267,17 +281,12 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
   close(code: CloseCode, reason: string): void {
     this.closing = true;
     this.closeCodeSent ??= code;
-    const state = this.socket.readyState;
-    if (state === WebSocket.OPEN || state === WebSocket.CONNECTING) {
-      // Frames still queued for this socket go out before the close frame.
-      this.env.writer.flush(this);
-      this.socket.close(code, truncateCloseReason(reason));
-    }
+    this.transport.close(this, code, truncateCloseReason(reason));
   }
 
   terminate(): void {
     this.closing = true;
-    this.socket.terminate();
+    this.transport.terminate(this);
   }
 
   /** Registers cleanup run once when the connection ends. */
@@ -320,7 +329,9 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
       bytes_in: this.counters.bytesIn,
       bytes_out: this.counters.bytesOut,
       errors: this.counters.errors,
-      buffered_bytes: this.socket.bufferedAmount,
+      transport: this.transport.name,
+      codec: this.transport.codec,
+      buffered_bytes: this.transport.buffered(this),
       subscriptions: [...this.subscriptions].map((topic) =>
         topic === this.inboxName ? INBOX_TOPIC : topic,
       ),

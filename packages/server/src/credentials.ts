@@ -129,7 +129,7 @@ export function createCredentials<Principal>(ctx: ServerContext<Principal>) {
       return { ok: false, code: ErrorCode.Internal, message: "internal server error" };
     }
     // Closed while the hook ran: arming timers now would keep it alive until they fire.
-    if (connection.closing || connection.socket.readyState !== connection.socket.OPEN) {
+    if (connection.closing || !connection.transport.isOpen(connection)) {
       return { ok: false, code: ErrorCode.Unauthorized, message: "the connection closed" };
     }
     if (opts.identify(principal) !== connection.identity) {

@@ -20,7 +20,6 @@ import type { Connection } from "./connection.js";
 import type { ServerContext } from "./context.js";
 import type { Credentials } from "./credentials.js";
 import { internalErrorBody, LifelineServerError, ServerErrorCode } from "./errors.js";
-import { prepareMessage } from "./fan-out.js";
 import { readHistoryPage } from "./history.js";
 import { createLimitReporter, Limit } from "./limits.js";
 import type { TopicAction } from "./options.js";
@@ -30,6 +29,7 @@ import { RequestScope, startRequest } from "./rpc.js";
 import { bump } from "./stats.js";
 import { isAllowed } from "./topic-access.js";
 import type { SubscribeOutcome } from "./topics.js";
+import { prepareMessage } from "./transport/index.js";
 
 const rateLimitText = "rate limit exceeded; slow down";
 const refreshUnknownText = 'this server does not take "refresh" (not in hello.features)';

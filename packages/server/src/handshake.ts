@@ -154,6 +154,13 @@ function normaliseAddress(address: string): string {
   return address.startsWith("::ffff:") ? address.slice(7) : address;
 }
 
+/**
+ * Shared by every upgrade socket until the transport takes it over: a reset peer must never
+ * crash the process, and a closure per socket would keep its request alive for the
+ * connection's whole life.
+ */
+export function ignoreSocketError(): void {}
+
 /** Writes a plain HTTP refusal on an upgrade socket and ends it. */
 export function refuseUpgrade(
   socket: Duplex,

@@ -13,11 +13,9 @@ import {
   type MethodOf,
   type MethodParams,
   type MethodResult,
-  SUBPROTOCOL,
   type TopicData,
   type TopicOf,
 } from "@lifeline/protocol";
-import { WebSocketServer } from "ws";
 import { createUpgradeHandler } from "./admission.js";
 import type { Broker, SessionRecord, SessionTarget } from "./broker.js";
 import { type BrokerOutageWatch, watchBrokerOutage } from "./broker-outage.js";
@@ -28,7 +26,6 @@ import { createCredentials } from "./credentials.js";
 import { createDeltaTracker } from "./deltas.js";
 import { createDispatcher } from "./dispatch.js";
 import { LifelineServerError, ServerErrorCode } from "./errors.js";
-import { createSocketWriter } from "./fan-out.js";
 import { createHttpHandler, type HealthReport, type HttpHandler } from "./http-endpoints.js";
 import { mountHttp } from "./http-mount.js";
 import { createIdGenerator } from "./ids.js";
@@ -47,6 +44,8 @@ import { drainConnections } from "./shutdown.js";
 import { bump, createCounters, type ServerStats } from "./stats.js";
 import { Topics } from "./topics.js";
 import { tracePublish } from "./tracing.js";
+import { createWsEndpoint, preframedCapability } from "./transport/index.js";
+import { jsonSubprotocols } from "./transport/ws-transport.js";
 
 /** Result of a publish: where the message landed in the topic's log. */
 export interface PublishResult {
@@ -263,7 +262,7 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
         counters.broadcasts += 1;
         counters.broadcastDeliveries += recipients;
         bump(counters.messagesOut, "message", recipients);
-        counters.bytesOut += recipients * bytes;
+        counters.bytesOut += bytes;
         metrics.observeBroadcast(seconds);
       },
       onDeliveryError: (connection, error) => {
@@ -325,30 +324,40 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     isServing: () => outage?.serving !== false,
   };
 
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: limits.maxPayload,
-    clientTracking: false,
-    perMessageDeflate: opts.deflate === false ? false : { threshold: opts.deflate.threshold },
-    handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
-  });
+  const preframed = await preframedCapability();
+  if (!preframed.ok) {
+    logger.warn(
+      { reason: preframed.reason },
+      "ws internals are not as expected: fan-out writes through ws.send (slower)",
+    );
+  }
 
   const nextId = createIdGenerator();
-  const writer = createSocketWriter({ deflate: opts.deflate !== false });
   const credentials = createCredentials(ctx);
   const services = createSessionServices(ctx, credentials);
   const sessions = createSessions(ctx, {
-    env: { writer, counters, highWaterMark: limits.highWaterMark },
+    env: { counters, highWaterMark: limits.highWaterMark },
     onMessage: createDispatcher(ctx, credentials),
     nextId,
     onOpened: services.opened,
     onClosed: services.closed,
   });
-  const admit = createUpgradeHandler(ctx, { wss, accept: sessions.accept, nextId });
+  const websocket = createWsEndpoint({
+    maxPayload: limits.maxPayload,
+    deflate: opts.deflate === false ? false : { threshold: opts.deflate.threshold },
+    preframed: preframed.ok,
+    subprotocols: jsonSubprotocols,
+    sink: sessions.sink,
+  });
+  const admit = createUpgradeHandler(ctx, {
+    websocket,
+    accept: sessions.accept,
+    nextId,
+  });
 
   function stats(): ServerStats {
     let buffered = 0;
-    for (const connection of registry.values()) buffered += writer.buffered(connection);
+    for (const connection of registry.values()) buffered += connection.bufferedBytes;
     const health = broker.health();
     return {
       uptimeMs: clock.now() - startedAt,
@@ -456,7 +465,7 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     await presence?.close();
     await topics.close();
     mount.detach();
-    wss.close();
+    websocket.close();
     if (ownsBroker) await broker.close();
     metrics.unregister();
     await mount.release(plan.drainTimeoutMs);

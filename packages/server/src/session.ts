@@ -1,16 +1,16 @@
 import { CloseCode, ErrorCode } from "@lifeline/protocol";
-import type { WebSocket } from "ws";
 import type { Admitted } from "./admission.js";
 import { Connection, type ConnectionEnv } from "./connection.js";
 import type { ServerContext } from "./context.js";
-import { prepareMessage } from "./fan-out.js";
 import { createHeartbeatMonitor } from "./heartbeat.js";
 import { createHelloEncoder } from "./hello.js";
 import { bump } from "./stats.js";
+import type { TransportSink } from "./transport/index.js";
+import { prepareMessage } from "./transport/index.js";
 
 /**
- * RFC 6455 7.4.1 codes that ws sends on its own for broken frames; they are not part of
- * Lifeline's close-code table because the server never chooses them.
+ * RFC 6455 7.4.1 codes that the WebSocket library sends on its own for broken frames; they
+ * are not part of Lifeline's close-code table because the server never chooses them.
  */
 const ProtocolErrorCode = 1002;
 const InvalidPayloadCode = 1007;
@@ -29,13 +29,6 @@ const unexpectedCloses = new Set<number>([
 /** How long a slow consumer gets to take its close frame before it is terminated. */
 const SLOW_CONSUMER_GRACE_MS = 1000;
 
-const kConnection = Symbol("lifeline.connection");
-
-/** The connection a socket belongs to (listeners are shared, not one closure each). */
-function connectionOf(ws: WebSocket): Connection {
-  return (ws as unknown as { [kConnection]: Connection })[kConnection];
-}
-
 export interface SessionDeps {
   readonly env: Omit<ConnectionEnv, "onSlowConsumer">;
   readonly onMessage: (connection: Connection, data: Buffer, isBinary: boolean) => void;
@@ -47,6 +40,8 @@ export interface SessionDeps {
 }
 
 export interface Sessions<Principal> {
+  /** Where every transport reports what happens on a connection's wire. */
+  readonly sink: TransportSink<Connection>;
   /** Turns an admitted handshake into a live connection: registry, heartbeat, hello. */
   accept(admitted: Admitted<Principal>): void;
   /** Resolves once `connection` has closed and been cleaned up. */
@@ -93,27 +88,23 @@ export function createSessions<Principal>(
     },
   });
 
-  // Shared by every socket; `this` is the socket (EventEmitter calls listeners that way).
-  function onSocketMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
-    deps.onMessage(connectionOf(this), data, isBinary);
-  }
-  function onSocketPong(this: WebSocket): void {
-    connectionOf(this).lastActivityAt = clock.now();
-  }
-  function onSocketError(this: WebSocket, error: Error): void {
-    const connection = connectionOf(this);
-    connection.lastError = error;
-    // ws closes on protocol errors by itself (1009 for an oversized frame, RFC 6455 7.4.1).
-    connection.closeCodeSent ??= closeCodeForSocketError(error);
-    connection.counters.errors += 1;
-    bump(counters.errors, (error as { code?: string }).code ?? "socket");
-  }
-  function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
-    onClosed(connectionOf(this), code, reason.toString());
-  }
+  const sink: TransportSink<Connection> = {
+    message: deps.onMessage,
+    activity(connection) {
+      connection.lastActivityAt = clock.now();
+    },
+    error(connection, error, closeCode) {
+      connection.lastError = error;
+      // The wire may close by itself on a protocol error (1009 for an oversized frame).
+      if (closeCode !== undefined) connection.closeCodeSent ??= closeCode;
+      connection.counters.errors += 1;
+      bump(counters.errors, (error as { code?: string }).code ?? "socket");
+    },
+    closed: onClosed,
+  };
 
   function accept(admitted: Admitted<Principal>): void {
-    const { ws, query, requestId } = admitted;
+    const { query, requestId } = admitted;
     const now = clock.now();
     const connection = new Connection({
       id: deps.nextId(),
@@ -124,16 +115,12 @@ export function createSessions<Principal>(
       remoteAddress: admitted.remoteAddress,
       userAgent: admitted.userAgent,
       connectedAt: now,
-      socket: ws,
+      socket: admitted.socket,
+      transport: admitted.transport,
       env,
       limits: connectionLimits,
     });
-    (ws as unknown as { [kConnection]: Connection })[kConnection] = connection;
-    ws.removeAllListeners("error");
-    ws.on("error", onSocketError);
-    ws.on("close", onSocketClose);
-    ws.on("message", onSocketMessage);
-    ws.on("pong", onSocketPong);
+    admitted.attach(connection);
     registry.add(connection);
     counters.connectionsAccepted += 1;
     const { replaced } = admitted;
@@ -179,7 +166,7 @@ export function createSessions<Principal>(
       {
         connection_id: connection.id,
         client_id: connection.clientId,
-        buffered_bytes: deps.env.writer.buffered(connection),
+        buffered_bytes: connection.bufferedBytes,
       },
       "slow consumer: send buffer over the high-water mark",
     );
@@ -239,25 +226,9 @@ export function createSessions<Principal>(
   }
 
   return {
+    sink,
     accept,
-    closed(connection) {
-      const ws = connection.socket;
-      if (ws.readyState === ws.CLOSED) return Promise.resolve();
-      // Registered after the session's own close listener, so cleanup has run by then.
-      return new Promise((resolve) => ws.once("close", () => resolve()));
-    },
+    closed: (connection) => connection.transport.whenClosed(connection),
     stop: () => heartbeat.stop(),
   };
-}
-
-/** The close code ws sends by itself when a frame breaks the protocol. */
-function closeCodeForSocketError(error: Error): number {
-  switch ((error as { code?: string }).code) {
-    case "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH":
-      return CloseCode.MessageTooBig;
-    case "WS_ERR_INVALID_UTF8":
-      return InvalidPayloadCode;
-    default:
-      return ProtocolErrorCode;
-  }
 }

@@ -76,7 +76,7 @@ export async function drainConnections(plan: DrainPlan): Promise<{ terminated: n
   let terminated = 0;
   if (result === "timeout") {
     for (const connection of connections) {
-      if (connection.socket.readyState !== connection.socket.CLOSED) {
+      if (!connection.transport.isClosed(connection)) {
         connection.terminate();
         terminated += 1;
       }

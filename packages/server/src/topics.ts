@@ -8,7 +8,7 @@ import {
   type ConflationSettings,
 } from "./conflated-delivery.js";
 import type { Connection } from "./connection.js";
-import { type PreparedMessage, prepareEntry } from "./fan-out.js";
+import { type PreparedMessage, prepareEntry } from "./transport/index.js";
 
 /**
  * Where a subscription starts: after `since` when given, else from the last `rewind`
@@ -60,11 +60,14 @@ export interface TopicHooks extends ConflationHooks {
   readonly onActive: (topic: string) => void;
   /** The topic lost its last local subscriber. */
   readonly onIdle: (topic: string) => void;
-  /** Called once per broadcast with its fan-out time, recipient count and payload size. */
+  /**
+   * Called once per broadcast with its fan-out time, recipient count and the payload bytes
+   * sent to them all (each in its wire's encoding).
+   */
   readonly onBroadcast: (seconds: number, recipients: number, bytes: number) => void;
   /** A delivery to one subscriber threw; the others still get the message. */
   readonly onDeliveryError: (connection: Connection, error: unknown) => void;
-  /** An entry could not be encoded as JSON (a BigInt, a cycle): nobody gets it. */
+  /** An entry could not be encoded (a BigInt, a cycle): nobody gets it. */
   readonly onEncodeError: (entry: LogEntry, error: unknown) => void;
 }
 
@@ -311,6 +314,7 @@ export class Topics {
     const started = performance.now();
     let prepared: PreparedMessage | undefined;
     let recipients = 0;
+    let bytes = 0;
     for (const [connection, subscription] of state.subscribers) {
       if (subscription.pending) {
         subscription.pending.push(entry);
@@ -329,22 +333,25 @@ export class Topics {
         if (this.deliverAliased(connection, subscription, entry)) recipients += 1;
         continue;
       }
-      if (prepared === undefined) {
-        try {
-          prepared = prepareEntry(entry);
-        } catch (error) {
-          this.hooks.onEncodeError(entry, error);
+      // Encoded lazily, once per wire in use, by the first recipient on each wire.
+      prepared ??= prepareEntry(entry);
+      try {
+        const sent = connection.deliver(prepared);
+        if (sent >= 0) {
+          recipients += 1;
+          bytes += sent;
+        }
+      } catch (error) {
+        if (prepared.failure !== undefined) {
+          // The message itself cannot be encoded: no recipient can get it.
+          this.hooks.onEncodeError(entry, prepared.failure);
           return;
         }
-      }
-      try {
-        if (connection.deliver(prepared)) recipients += 1;
-      } catch (error) {
         this.hooks.onDeliveryError(connection, error);
       }
     }
     if (prepared) {
-      this.hooks.onBroadcast((performance.now() - started) / 1000, recipients, prepared.bytes);
+      this.hooks.onBroadcast((performance.now() - started) / 1000, recipients, bytes);
     }
   }
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { Connection } from "../src/connection.js";
-import type { PreparedMessage } from "../src/fan-out.js";
 import { createMemoryBroker, systemClock } from "../src/index.js";
 import { Topics } from "../src/topics.js";
+import type { PreparedMessage } from "../src/transport/index.js";
 
 /** A stand-in for a connection that records what it was sent. */
 function fakeConnection(options: { throws?: boolean } = {}) {
@@ -10,7 +10,7 @@ function fakeConnection(options: { throws?: boolean } = {}) {
   const record = (message: PreparedMessage) => {
     if (options.throws) throw new Error("socket exploded");
     sent.push(JSON.parse(message.text) as Record<string, unknown>);
-    return true;
+    return message.textBytes;
   };
   const subscriptions = new Set<string>();
   const connection = {
@@ -73,7 +73,7 @@ describe("Topics", () => {
         subscriptions: new Set<string>(),
         addSubscription: () => {},
         removeSubscription: () => {},
-        deliver: (message: PreparedMessage) => seen.add(message) && true,
+        deliver: (message: PreparedMessage) => (seen.add(message) ? 1 : -1),
         sendPrepared: () => true,
       } as unknown as Connection;
       return connection;

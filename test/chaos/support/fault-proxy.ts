@@ -14,6 +14,12 @@ export interface Faults {
   readonly sliceBytes?: number;
   /** A link with no byte in either direction for this long is closed (NAT, load balancer). @default off */
   readonly idleCloseMs?: number;
+  /**
+   * New links whose first request asks for `Upgrade: websocket` are answered with this
+   * HTTP status and closed, as a proxy or firewall that blocks WebSocket does; plain HTTP
+   * (the SSE fallback) passes. Links already upgraded are left alone. @default off
+   */
+  readonly refuseUpgrades?: 400 | 403;
 }
 
 /** One client connection through the proxy and its upstream connection. */
@@ -39,10 +45,19 @@ export interface FaultProxy {
   readonly links: readonly Link[];
   /** Links accepted since the proxy started. */
   readonly accepted: number;
+  /** Upgrade requests refused since the proxy started (see `Faults.refuseUpgrades`). */
+  readonly refusedUpgrades: number;
   setFaults(faults: Faults): void;
   /** Resolves with the next link accepted. */
   nextLink(): Promise<Link>;
   close(): Promise<void>;
+}
+
+/** A request head larger than this is forwarded without looking further. */
+const MAX_HEAD_BYTES = 16 * 1024;
+
+function isWebSocketUpgrade(head: Buffer): boolean {
+  return /^upgrade:\s*websocket\s*$/im.test(head.toString("latin1"));
 }
 
 interface Pump {
@@ -63,6 +78,7 @@ export async function startFaultProxy(
   let faults: Faults = {};
   const links = new Set<LinkImpl>();
   let accepted = 0;
+  let refusedUpgrades = 0;
   const linkWaiters: ((link: Link) => void)[] = [];
 
   interface LinkImpl extends Link {
@@ -185,9 +201,29 @@ export async function startFaultProxy(
     links.add(link);
     link.armIdle();
 
+    // The first request's head decides whether an upgrade is refused; it is held until
+    // complete (bounded), then forwarded or answered.
+    let head: Buffer | undefined = Buffer.alloc(0);
     client.on("data", (chunk: Buffer) => {
       if (silent) return;
       link.touch();
+      if (head !== undefined) {
+        head = Buffer.concat([head, chunk]);
+        if (head.indexOf("\r\n\r\n") === -1 && head.length < MAX_HEAD_BYTES) return;
+        const request = head;
+        head = undefined;
+        const status = faults.refuseUpgrades;
+        if (status !== undefined && isWebSocketUpgrade(request)) {
+          refusedUpgrades += 1;
+          client.end(
+            `HTTP/1.1 ${status} Refused\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+          );
+          upstream.destroy();
+          return;
+        }
+        up.push(request);
+        return;
+      }
       up.push(chunk);
     });
     upstream.on("data", (chunk: Buffer) => {
@@ -232,6 +268,9 @@ export async function startFaultProxy(
     },
     get accepted() {
       return accepted;
+    },
+    get refusedUpgrades() {
+      return refusedUpgrades;
     },
     setFaults(next) {
       faults = { ...next };

@@ -1,5 +1,5 @@
 import type { HelloMessage, ServerMessage } from "@lifeline/protocol";
-import type { WebSocketConstructor, WebSocketLike } from "../../src/socket.js";
+import type { WebSocketConstructor, WebSocketLike } from "../../src/transport/socket.js";
 
 /** A scripted WebSocket: the test plays the server by calling its methods. */
 export class FakeSocket implements WebSocketLike {

@@ -1,7 +1,7 @@
-import type { StateChange } from "../../src/connection-store.js";
 import { createClient } from "../../src/index.js";
 import type { ClientOptions } from "../../src/options.js";
-import type { PageLifecycle } from "../../src/page-lifecycle.js";
+import type { PageLifecycle } from "../../src/reconnect/page-lifecycle.js";
+import type { StateChange } from "../../src/state/store.js";
 import { fakeSockets } from "./fake-socket.js";
 import { ManualClock } from "./manual-clock.js";
 

@@ -1,5 +1,5 @@
-import type { StateChange } from "../../src/connection-store.js";
-import type { ConnectionStatus } from "../../src/state-machine.js";
+import type { ConnectionStatus } from "../../src/state/machine.js";
+import type { StateChange } from "../../src/state/store.js";
 
 interface Observable {
   readonly status: ConnectionStatus;

@@ -1,9 +1,9 @@
 import type { BrokerPresence, PresenceEntry } from "@lifeline/protocol";
 import type { Clock, TimerHandle } from "../clock.js";
 import type { Connection } from "../connection.js";
-import { type PreparedMessage, prepareMessage } from "../fan-out.js";
 import type { Log } from "../logging.js";
 import { bump, type Counters } from "../stats.js";
+import { type PreparedMessage, prepareMessage } from "../transport/index.js";
 import { PresenceHolds } from "./holds.js";
 import { type PresenceDelta, PresenceMirror } from "./mirror.js";
 import { toPresenceState, toWireMember } from "./wire.js";
@@ -242,9 +242,10 @@ export class ServerPresence {
       if (!mirror.watchers.has(connection)) continue;
       for (const message of messages) {
         try {
-          if (!connection.deliver(message)) break;
+          const sent = connection.deliver(message);
+          if (sent < 0) break;
           deliveries += 1;
-          bytes += message.bytes;
+          bytes += sent;
         } catch (error) {
           this.deps.logger.warn(
             { err: error, connection_id: connection.id },

@@ -1,0 +1,27 @@
+import type { StatsRecorder } from "../state/stats.js";
+import type { Connection } from "../transport/connection.js";
+
+/**
+ * The current attempt's connection and, once it said `hello`, the one sends go through.
+ * The attempt runner sets and clears them; every other part only sends.
+ */
+export class ConnectionLink {
+  /** The current attempt's connection, greeted or not. */
+  current: Connection | undefined;
+  /** The connection that has said `hello`; sends go through it. */
+  active: Connection | undefined;
+
+  constructor(private readonly stats: StatsRecorder) {}
+
+  /** Sends on the greeted connection; false when there is none (the caller queues or drops). */
+  send(frame: string | Uint8Array): boolean {
+    return this.active?.send(frame) ?? false;
+  }
+
+  /** Sends like `send`, and counts the frame under `type` in the stats when it went out. */
+  sendCounted(type: string, frame: string | Uint8Array): boolean {
+    if (!this.send(frame)) return false;
+    this.stats.countSent(type);
+    return true;
+  }
+}
