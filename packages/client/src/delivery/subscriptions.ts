@@ -1,4 +1,5 @@
 import { createSchedule, exponential, type Schedule } from "@lifeline/backoff";
+import type { ClientMessage } from "@lifeline/protocol";
 import {
   type Contract,
   type ErrorBody,
@@ -258,10 +259,7 @@ class Subscriptions implements SubscriptionRegistry {
     // Still reading its stored position: never subscribed on the wire.
     if (owner.loading) return;
     const { sender } = this.options;
-    sender.sendIfOpen(
-      "unsubscribe",
-      JSON.stringify({ type: "unsubscribe", id: sender.nextId("u"), topic }),
-    );
+    sender.sendIfOpen("unsubscribe", { type: "unsubscribe", id: sender.nextId("u"), topic });
   }
 
   private sendSubscribe(state: TopicState): void {
@@ -273,7 +271,7 @@ class Subscriptions implements SubscriptionRegistry {
     const since = state.position;
     const rewind = since ? undefined : state.rewind;
     const presence = this.options.wantsPresence(state.topic);
-    const frame = JSON.stringify({
+    const message: ClientMessage = {
       type: "subscribe",
       id,
       topic: state.topic,
@@ -283,8 +281,8 @@ class Subscriptions implements SubscriptionRegistry {
       // Conflated delivery is welcome wherever the server offers it: a skip it makes is
       // marked on the message, so it is never mistaken for a loss.
       ...(this.options.serverFeatures().includes("conflation") ? { conflate: true } : {}),
-    });
-    if (!sender.sendIfOpen("subscribe", frame)) return;
+    };
+    if (!sender.sendIfOpen("subscribe", message)) return;
     if (state.pendingId) this.byPendingId.delete(state.pendingId);
     state.pendingId = id;
     state.sentSince = since;

@@ -126,3 +126,24 @@ export function refuseBinaryUnderJson(codec: CodecName, value: unknown, what: st
     `${what} holds binary data (a Uint8Array), which the JSON codec cannot carry: create the client with codec: "msgpack"`,
   );
 }
+
+/** The codecs one connection may end up with: JSON always, MessagePack when asked for. */
+export interface CodecSet {
+  readonly json: WireCodec;
+  readonly msgpack?: WireCodec | undefined;
+}
+
+/**
+ * The codecs of a client asking for `codec`, made once: MessagePack is loaded on the first
+ * attempt that offers it (and again after a failed load).
+ */
+export function codecLoader(codec: CodecName, maxMessageChars: number): () => Promise<CodecSet> {
+  const json = jsonCodec(maxMessageChars, codec === "msgpack");
+  const jsonOnly: CodecSet = { json };
+  let loaded: CodecSet | undefined;
+  return async () => {
+    if (codec === "json") return jsonOnly;
+    loaded ??= { json, msgpack: messagePackCodec(await loadMessagePack(), maxMessageChars) };
+    return loaded;
+  };
+}

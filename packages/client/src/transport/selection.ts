@@ -1,6 +1,7 @@
 import { type BackoffPolicy, createSchedule, exponential } from "@lifeline/backoff";
 import { CloseCode } from "@lifeline/protocol";
-import { after, type Clock } from "../clock.js";
+import { after, type Clock } from "../util/clock.js";
+import type { TransportName } from "./transport.js";
 
 /**
  * Which wire the next attempt uses (README, "Transports and fallback"): the first of
@@ -11,9 +12,9 @@ import { after, type Clock } from "../clock.js";
  * restart must not move every client to the slower wire.
  */
 
-/** The wires a client may use, in the order it prefers them. */
-export type TransportName = "websocket" | "sse";
+export type { TransportName };
 
+/** Every wire a client knows. */
 export const transportNames: readonly TransportName[] = ["websocket", "sse"];
 
 /** How an attempt on a wire ended, as far as the choice of wire cares. */

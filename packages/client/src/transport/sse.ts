@@ -1,5 +1,6 @@
 import { CloseCode, SUBPROTOCOL } from "@lifeline/protocol";
 import { createEventStreamParser, type StreamEvent } from "./event-stream.js";
+import type { Transport } from "./transport.js";
 
 /**
  * The HTTP fallback (PROTOCOL.md, "HTTP fallback (SSE)") behind the same `WebSocketLike`
@@ -85,6 +86,11 @@ export interface SseSocket {
   send(data: string | Uint8Array): void;
   /** Ends the stream; messages not yet posted are dropped, as after a WebSocket close. */
   close(code?: number, reason?: string): void;
+}
+
+/** The SSE transport: each attempt is one event stream, opened by `openSseSocket`. */
+export function sseTransport(options: SseSocketOptions = {}): Transport {
+  return { name: "sse", open: (url, protocols) => openSseSocket(url, protocols, options) };
 }
 
 /**
