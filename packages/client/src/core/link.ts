@@ -12,7 +12,11 @@ export class ConnectionLink {
   /** The connection that has said `hello`; sends go through it. */
   active: Connection | undefined;
 
-  constructor(private readonly stats: StatsRecorder) {}
+  readonly #stats: StatsRecorder;
+
+  constructor(stats: StatsRecorder) {
+    this.#stats = stats;
+  }
 
   /** Sends on the greeted connection; false when there is none (the caller queues or drops). */
   send(message: ClientMessage): boolean {
@@ -22,7 +26,7 @@ export class ConnectionLink {
   /** Sends like `send`, and counts the frame under `type` in the stats when it went out. */
   sendCounted(type: string, message: ClientMessage): boolean {
     if (!this.send(message)) return false;
-    this.stats.countSent(type);
+    this.#stats.countSent(type);
     return true;
   }
 }

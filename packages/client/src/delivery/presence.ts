@@ -100,13 +100,18 @@ export function createPresenceTracker(options: PresenceTrackerOptions): Presence
  * reported, and a client that came back within the server's grace period never left.
  */
 class Presence implements PresenceTracker {
-  private readonly topics = new Map<string, TopicPresence>();
-  private readonly bySyncId = new Map<string, TopicPresence>();
+  readonly #topics = new Map<string, TopicPresence>();
+  readonly #bySyncId = new Map<string, TopicPresence>();
 
-  constructor(private readonly options: PresenceTrackerOptions) {}
+  readonly #options: PresenceTrackerOptions;
+
+  constructor(options: PresenceTrackerOptions) {
+    this.#options = options;
+  }
 
   add(topic: string, listener: PresenceListener): () => void {
-    const { topics, bySyncId } = this;
+    const topics = this.#topics;
+    const bySyncId = this.#bySyncId;
     let state = topics.get(topic);
     if (!state) {
       state = { topic, listeners: new Set(), members: new Map(), syncId: undefined, synced: false };
@@ -123,25 +128,25 @@ class Presence implements PresenceTracker {
   }
 
   wants(topic: string): boolean {
-    return this.topics.has(topic);
+    return this.#topics.has(topic);
   }
 
   subscribed(topic: string): void {
-    const state = this.topics.get(topic);
+    const state = this.#topics.get(topic);
     if (!state) return;
-    if (state.syncId) this.bySyncId.delete(state.syncId);
-    const { sender } = this.options;
+    if (state.syncId) this.#bySyncId.delete(state.syncId);
+    const { sender } = this.#options;
     const id = sender.nextId("p");
     state.syncId = undefined;
     if (!sender.sendIfOpen("presence", { type: "presence", id, topic })) {
       return;
     }
     state.syncId = id;
-    this.bySyncId.set(id, state);
+    this.#bySyncId.set(id, state);
   }
 
   handleDiff(message: PresenceDiffMessage): void {
-    const state = this.topics.get(message.topic);
+    const state = this.#topics.get(message.topic);
     // Before the snapshot's answer, a diff is already part of it.
     if (!state || state.syncId !== undefined || !state.synced) return;
     const joins: PresenceMember[] = [];
@@ -155,21 +160,21 @@ class Presence implements PresenceTracker {
       if (!state.members.has(member.clientId)) joins.push(member);
       state.members.set(member.clientId, member);
     }
-    if (joins.length > 0 || leaves.length > 0) this.emit(message.topic, state, joins, leaves);
+    if (joins.length > 0 || leaves.length > 0) this.#emit(message.topic, state, joins, leaves);
   }
 
   settle(
     id: string,
     outcome: { ok: true; result: unknown } | { ok: false; error: ErrorBody },
   ): boolean {
-    const state = this.bySyncId.get(id);
+    const state = this.#bySyncId.get(id);
     if (!state) return false;
-    this.bySyncId.delete(id);
+    this.#bySyncId.delete(id);
     state.syncId = undefined;
     const { topic } = state;
-    if (this.topics.get(topic) !== state) return true;
+    if (this.#topics.get(topic) !== state) return true;
     if (!outcome.ok) {
-      this.options.onError(
+      this.#options.onError(
         new LifelineError(
           outcome.error.code,
           `presence of "${topic}" refused: ${outcome.error.message}`,
@@ -178,24 +183,24 @@ class Presence implements PresenceTracker {
       return true;
     }
     try {
-      this.applySnapshot(topic, state, toResult(`presence of "${topic}"`, outcome.result));
+      this.#applySnapshot(topic, state, toResult(`presence of "${topic}"`, outcome.result));
     } catch (error) {
-      this.options.onError(error as LifelineError);
+      this.#options.onError(error as LifelineError);
     }
     return true;
   }
 
   connectionLost(): void {
-    this.bySyncId.clear();
-    for (const state of this.topics.values()) state.syncId = undefined;
+    this.#bySyncId.clear();
+    for (const state of this.#topics.values()) state.syncId = undefined;
   }
 
   members(topic: string): readonly PresenceMember[] | undefined {
-    const state = this.topics.get(topic);
+    const state = this.#topics.get(topic);
     return state ? [...state.members.values()] : undefined;
   }
 
-  private emit(
+  #emit(
     topic: string,
     state: TopicPresence,
     joins: PresenceMember[],
@@ -206,7 +211,7 @@ class Presence implements PresenceTracker {
       try {
         listener(event);
       } catch (error) {
-        this.options.onError(
+        this.#options.onError(
           new LifelineError("handler_failed", `a presence listener of "${topic}" threw`, {
             cause: error,
           }),
@@ -215,14 +220,14 @@ class Presence implements PresenceTracker {
     }
   }
 
-  private applySnapshot(topic: string, state: TopicPresence, result: PresenceResult): void {
+  #applySnapshot(topic: string, state: TopicPresence, result: PresenceResult): void {
     const next = new Map(result.members.map((member) => [member.clientId, member]));
     const joins = [...next.values()].filter((m) => !state.members.has(m.clientId));
     const leaves = [...state.members.values()].filter((m) => !next.has(m.clientId));
     state.members = next;
     const first = !state.synced;
     state.synced = true;
-    if (first || joins.length > 0 || leaves.length > 0) this.emit(topic, state, joins, leaves);
+    if (first || joins.length > 0 || leaves.length > 0) this.#emit(topic, state, joins, leaves);
   }
 }
 

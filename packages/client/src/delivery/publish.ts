@@ -105,17 +105,18 @@ type Outcome = { ok: true; result: unknown } | { ok: false; error: ErrorBody };
  * wait behind it (publish-lanes.ts).
  */
 class Publishes implements PublishTracker {
-  private readonly lanes = new PublishLanes();
-  private readonly waiters = new Map<string, Waiter>();
-  private readonly releases = new Map<
-    string,
-    { schedule: Schedule; cancel: (() => void) | undefined }
-  >();
+  readonly #lanes = new PublishLanes();
+  readonly #waiters = new Map<string, Waiter>();
+  readonly #releases = new Map<string, { schedule: Schedule; cancel: (() => void) | undefined }>();
 
-  constructor(private readonly options: PublishTrackerOptions) {}
+  readonly #options: PublishTrackerOptions;
+
+  constructor(options: PublishTrackerOptions) {
+    this.#options = options;
+  }
 
   get size(): number {
-    return this.waiters.size;
+    return this.#waiters.size;
   }
 
   start(
@@ -125,7 +126,7 @@ class Publishes implements PublishTracker {
   ): Promise<PublishAck> {
     const signal = callOptions?.signal;
     if (signal?.aborted) return Promise.reject(abortError(signal, `publish to "${topic}"`));
-    const contract = this.options.contract;
+    const contract = this.#options.contract;
     if (contract) {
       const check = contract.checkTopicData(topic, data);
       if (!check.ok) {
@@ -137,73 +138,70 @@ class Publishes implements PublishTracker {
         );
       }
     }
-    const id = this.options.sender.nextId("p");
+    const id = this.#options.sender.nextId("p");
     const entry: OutboxEntry = {
       id,
       kind: "publish",
       message: { type: "publish", id, topic, data },
     };
     return new Promise<PublishAck>((resolve, reject) => {
-      const publish = this.lanes.add(entry, topic);
+      const publish = this.#lanes.add(entry, topic);
       // Publishes held behind a refused one sit in no outbox; they share its bound.
-      if (publish.stage === "blocked" && this.lanes.waitingCount > this.options.maxWaiting) {
-        this.lanes.remove(publish);
+      if (publish.stage === "blocked" && this.#lanes.waitingCount > this.#options.maxWaiting) {
+        this.#lanes.remove(publish);
         reject(queueFull(topic));
         return;
       }
-      const dispose = this.watchDeadlines(publish, callOptions);
-      this.waiters.set(id, { resolve, reject, dispose });
-      if (publish.stage === "queued") this.deliver(publish);
-      else if (this.lanes.claimRelease(topic)) this.scheduleRelease(topic);
+      const dispose = this.#watchDeadlines(publish, callOptions);
+      this.#waiters.set(id, { resolve, reject, dispose });
+      if (publish.stage === "queued") this.#deliver(publish);
+      else if (this.#lanes.claimRelease(topic)) this.#scheduleRelease(topic);
     });
   }
 
   markSent(id: string): void {
-    const publish = this.lanes.get(id);
+    const publish = this.#lanes.get(id);
     if (!publish) return;
     publish.inFlight += 1;
-    if (publish.stage === "queued") this.lanes.setStage(publish, "wire");
+    if (publish.stage === "queued") this.#lanes.setStage(publish, "wire");
   }
 
   settle(id: string, outcome: Outcome): boolean {
-    const publish = this.lanes.get(id);
+    const publish = this.#lanes.get(id);
     if (!publish) return false;
     publish.inFlight = Math.max(0, publish.inFlight - 1);
     if (!outcome.ok && RETRYABLE_REFUSALS.has(outcome.error.code)) {
       // A refusal of an earlier send of a publish already sent again is stale.
-      if (publish.inFlight === 0) this.hold(publish);
+      if (publish.inFlight === 0) this.#hold(publish);
       return true;
     }
-    this.answer(publish, outcome);
+    this.#answer(publish, outcome);
     return true;
   }
 
   takeUnacknowledged(): OutboxEntry[] {
-    this.stopReleases();
-    return this.lanes.takeForResend().map((publish) => publish.entry);
+    this.#stopReleases();
+    return this.#lanes.takeForResend().map((publish) => publish.entry);
   }
 
   rejectAll(error: LifelineError): void {
-    this.stopReleases();
-    for (const publish of this.lanes.clear()) {
-      const waiter = this.waiters.get(publish.entry.id);
-      this.waiters.delete(publish.entry.id);
+    this.#stopReleases();
+    for (const publish of this.#lanes.clear()) {
+      const waiter = this.#waiters.get(publish.entry.id);
+      this.#waiters.delete(publish.entry.id);
       waiter?.dispose();
       waiter?.reject(error);
     }
   }
 
   /** Starts the publish's timeout and abort watch; returns what stops both. */
-  private watchDeadlines(
-    publish: LanePublish,
-    callOptions: PublishOptions | undefined,
-  ): () => void {
+  #watchDeadlines(publish: LanePublish, callOptions: PublishOptions | undefined): () => void {
     const { topic } = publish;
     const signal = callOptions?.signal;
     const timeoutMs = callOptions?.timeoutMs ?? Number.POSITIVE_INFINITY;
     const stopTimer = Number.isFinite(timeoutMs)
-      ? after(this.options.clock, timeoutMs, () =>
-          this.abandon(
+      ? after(this.#options.clock, timeoutMs, () =>
+          this.#abandon(
             publish,
             new LifelineError(
               ClientErrorCode.Timeout,
@@ -213,7 +211,7 @@ class Publishes implements PublishTracker {
         )
       : () => {};
     const stopAbort = onAbort(signal, () =>
-      this.abandon(publish, abortError(signal as AbortSignalLike, `publish to "${topic}"`)),
+      this.#abandon(publish, abortError(signal as AbortSignalLike, `publish to "${topic}"`)),
     );
     return () => {
       stopTimer();
@@ -222,64 +220,64 @@ class Publishes implements PublishTracker {
   }
 
   /** Stops waiting for `publish`; returns its waiter, if the application still had one. */
-  private letGo(publish: LanePublish, keepInLane: boolean): Waiter | undefined {
-    const waiter = this.waiters.get(publish.entry.id);
-    this.waiters.delete(publish.entry.id);
+  #letGo(publish: LanePublish, keepInLane: boolean): Waiter | undefined {
+    const waiter = this.#waiters.get(publish.entry.id);
+    this.#waiters.delete(publish.entry.id);
     waiter?.dispose();
     publish.awaited = false;
-    if (!keepInLane) this.lanes.remove(publish);
+    if (!keepInLane) this.#lanes.remove(publish);
     return waiter;
   }
 
   /** Hands `publish` to the connection; false when the outbox is full (it then fails). */
-  private deliver(publish: LanePublish): boolean {
-    const outcome = this.options.sender.deliver(publish.entry);
+  #deliver(publish: LanePublish): boolean {
+    const outcome = this.#options.sender.deliver(publish.entry);
     if (outcome !== "full") return true;
-    this.letGo(publish, false)?.reject(queueFull(publish.topic));
+    this.#letGo(publish, false)?.reject(queueFull(publish.topic));
     return false;
   }
 
-  private release(topic: string): void {
-    const state = this.releases.get(topic);
+  #release(topic: string): void {
+    const state = this.#releases.get(topic);
     if (state) state.cancel = undefined;
-    for (const publish of this.lanes.release(topic)) this.deliver(publish);
-    if (!this.lanes.has(topic)) this.releases.delete(topic);
+    for (const publish of this.#lanes.release(topic)) this.#deliver(publish);
+    if (!this.#lanes.has(topic)) this.#releases.delete(topic);
   }
 
   /** Holds `publish` and its lane after a refusal for a passing reason. */
-  private hold(publish: LanePublish): void {
-    const { withdraw, schedule } = this.lanes.hold(publish);
-    for (const later of withdraw) this.options.sender.withdraw(later.entry.id);
-    if (schedule) this.scheduleRelease(publish.topic);
+  #hold(publish: LanePublish): void {
+    const { withdraw, schedule } = this.#lanes.hold(publish);
+    for (const later of withdraw) this.#options.sender.withdraw(later.entry.id);
+    if (schedule) this.#scheduleRelease(publish.topic);
   }
 
-  private scheduleRelease(topic: string): void {
-    const { clock, retry, random } = this.options;
-    let state = this.releases.get(topic);
+  #scheduleRelease(topic: string): void {
+    const { clock, retry, random } = this.#options;
+    let state = this.#releases.get(topic);
     if (!state) {
       state = { schedule: createSchedule(retry, { random }), cancel: undefined };
-      this.releases.set(topic, state);
+      this.#releases.set(topic, state);
     }
-    state.cancel = after(clock, state.schedule.next() ?? 0, () => this.release(topic));
+    state.cancel = after(clock, state.schedule.next() ?? 0, () => this.#release(topic));
   }
 
-  private stopReleases(): void {
-    for (const state of this.releases.values()) state.cancel?.();
-    this.releases.clear();
+  #stopReleases(): void {
+    for (const state of this.#releases.values()) state.cancel?.();
+    this.#releases.clear();
   }
 
   /** The application stops waiting: a publish the server may still answer stays in line. */
-  private abandon(publish: LanePublish, error: LifelineError): void {
+  #abandon(publish: LanePublish, error: LifelineError): void {
     const onWire = publish.stage === "wire" || publish.stage === "held";
-    if (publish.stage === "queued") this.options.sender.withdraw(publish.entry.id);
-    this.letGo(publish, onWire)?.reject(error);
+    if (publish.stage === "queued") this.#options.sender.withdraw(publish.entry.id);
+    this.#letGo(publish, onWire)?.reject(error);
   }
 
-  private answer(publish: LanePublish, outcome: Outcome): void {
-    const waiter = this.letGo(publish, false);
+  #answer(publish: LanePublish, outcome: Outcome): void {
+    const waiter = this.#letGo(publish, false);
     // A topic whose publish went through starts its next refusal's backoff from the start.
-    if (outcome.ok) this.releases.get(publish.topic)?.schedule.reset();
-    if (!this.lanes.has(publish.topic)) this.releases.delete(publish.topic);
+    if (outcome.ok) this.#releases.get(publish.topic)?.schedule.reset();
+    if (!this.#lanes.has(publish.topic)) this.#releases.delete(publish.topic);
     if (!waiter) return;
     if (!outcome.ok) {
       waiter.reject(new LifelineError(outcome.error.code, outcome.error.message));

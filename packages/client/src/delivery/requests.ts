@@ -70,12 +70,16 @@ export function createRequestTracker(options: RequestTrackerOptions): RequestTra
  * call, an optional abort signal, and a slot in the outbox while disconnected.
  */
 class Requests implements RequestTracker {
-  private readonly pending = new Map<string, PendingRequest>();
+  readonly #pending = new Map<string, PendingRequest>();
 
-  constructor(private readonly options: RequestTrackerOptions) {}
+  readonly #options: RequestTrackerOptions;
+
+  constructor(options: RequestTrackerOptions) {
+    this.#options = options;
+  }
 
   get size(): number {
-    return this.pending.size;
+    return this.#pending.size;
   }
 
   start(
@@ -85,7 +89,7 @@ class Requests implements RequestTracker {
   ): Promise<unknown> {
     const signal = callOptions?.signal;
     if (signal?.aborted) return Promise.reject(abortError(signal, `request "${method}"`));
-    const contract = this.options.contract;
+    const contract = this.#options.contract;
     if (contract) {
       const check = contract.checkParams(method, params);
       if (!check.ok) {
@@ -104,7 +108,7 @@ class Requests implements RequestTracker {
       ...(params === undefined ? {} : { params }),
       timeout_ms: Math.max(1, Math.min(3_600_000, Math.round(timeoutMs))),
     });
-    return this.send(`request "${method}"`, method, message, callOptions);
+    return this.#send(`request "${method}"`, method, message, callOptions);
   }
 
   call(
@@ -112,11 +116,11 @@ class Requests implements RequestTracker {
     message: (id: string, timeoutMs: number) => ClientMessage,
     callOptions: RequestOptions | undefined,
   ): Promise<unknown> {
-    return this.send(label, undefined, message, callOptions);
+    return this.#send(label, undefined, message, callOptions);
   }
 
   markSent(id: string): void {
-    const entry = this.pending.get(id);
+    const entry = this.#pending.get(id);
     if (entry) entry.sent = true;
   }
 
@@ -124,13 +128,13 @@ class Requests implements RequestTracker {
     id: string,
     outcome: { ok: true; result: unknown } | { ok: false; error: ErrorBody },
   ): boolean {
-    const entry = this.finish(id);
+    const entry = this.#finish(id);
     if (!entry) return false;
     if (!outcome.ok) {
       entry.reject(new LifelineError(outcome.error.code, outcome.error.message));
       return true;
     }
-    const contract = this.options.contract;
+    const contract = this.#options.contract;
     if (contract && entry.method !== undefined) {
       const check = contract.checkResult(entry.method, outcome.result);
       if (!check.ok) {
@@ -148,9 +152,9 @@ class Requests implements RequestTracker {
   }
 
   connectionLost(reason: string): void {
-    for (const [id, entry] of [...this.pending]) {
+    for (const [id, entry] of [...this.#pending]) {
       if (!entry.sent) continue;
-      this.finish(id);
+      this.#finish(id);
       entry.reject(
         new LifelineError(
           ClientErrorCode.ConnectionLost,
@@ -163,21 +167,21 @@ class Requests implements RequestTracker {
   }
 
   rejectAll(error: LifelineError): void {
-    for (const [id, entry] of [...this.pending]) {
-      this.finish(id);
+    for (const [id, entry] of [...this.#pending]) {
+      this.#finish(id);
       entry.reject(error);
     }
   }
 
-  private finish(id: string): PendingRequest | undefined {
-    const entry = this.pending.get(id);
+  #finish(id: string): PendingRequest | undefined {
+    const entry = this.#pending.get(id);
     if (!entry) return undefined;
-    this.pending.delete(id);
+    this.#pending.delete(id);
     entry.dispose();
     return entry;
   }
 
-  private send(
+  #send(
     label: string,
     method: string | undefined,
     messageOf: (id: string, timeoutMs: number) => ClientMessage,
@@ -185,12 +189,12 @@ class Requests implements RequestTracker {
   ): Promise<unknown> {
     const signal = callOptions?.signal;
     if (signal?.aborted) return Promise.reject(abortError(signal, label));
-    const { clock, sender } = this.options;
-    const timeoutMs = callOptions?.timeoutMs ?? this.options.defaultTimeoutMs;
+    const { clock, sender } = this.#options;
+    const timeoutMs = callOptions?.timeoutMs ?? this.#options.defaultTimeoutMs;
     const id = sender.nextId("r");
     return new Promise<unknown>((resolve, reject) => {
       const fail = (error: LifelineError) => {
-        if (!this.finish(id)) return;
+        if (!this.#finish(id)) return;
         sender.withdraw(id);
         reject(error);
       };
@@ -203,7 +207,7 @@ class Requests implements RequestTracker {
         ),
       );
       const stopAbort = onAbort(signal, () => fail(abortError(signal as AbortSignalLike, label)));
-      this.pending.set(id, {
+      this.#pending.set(id, {
         label,
         method,
         resolve,

@@ -131,46 +131,50 @@ export function createSubscriptionRegistry(
  * an offset twice, and reports a gap when the server cannot replay everything.
  */
 class Subscriptions implements SubscriptionRegistry {
-  private readonly byTopic = new Map<string, TopicState>();
-  private readonly byPendingId = new Map<string, TopicState>();
+  readonly #byTopic = new Map<string, TopicState>();
+  readonly #byPendingId = new Map<string, TopicState>();
 
-  constructor(private readonly options: SubscriptionRegistryOptions) {}
+  readonly #options: SubscriptionRegistryOptions;
+
+  constructor(options: SubscriptionRegistryOptions) {
+    this.#options = options;
+  }
 
   get topics(): readonly string[] {
-    return [...this.byTopic.keys()];
+    return [...this.#byTopic.keys()];
   }
 
   add(topic: string, handler: MessageHandler, subscribeOptions: SubscribeOptions): () => void {
     checkStart(subscribeOptions);
     const stored = subscribeOptions.from === "stored";
-    if (stored && !this.options.positions) {
+    if (stored && !this.#options.positions) {
       throw new TypeError(
         `subscribe to "${topic}" asks for from: "stored", but the client has no "positions" store`,
       );
     }
     const listener: Listener = { handler, options: subscribeOptions };
-    let state = this.byTopic.get(topic);
+    let state = this.#byTopic.get(topic);
     if (!state) {
       state = newTopicState(topic, listener, stored);
-      this.byTopic.set(topic, state);
-      if (stored && !subscribeOptions.since) this.startFromStore(state);
-      this.sendSubscribe(state);
+      this.#byTopic.set(topic, state);
+      if (stored && !subscribeOptions.since) this.#startFromStore(state);
+      this.#sendSubscribe(state);
     } else {
       state.listeners = [...state.listeners, listener];
       // Subscribed without diffs so far: subscribe again (from where it stands) with them.
-      if (subscribeOptions.presence && !state.sentPresence) this.sendSubscribe(state);
+      if (subscribeOptions.presence && !state.sentPresence) this.#sendSubscribe(state);
     }
     const owner = state;
-    return () => this.remove(owner, listener);
+    return () => this.#remove(owner, listener);
   }
 
   resubscribeAll(): void {
-    for (const state of this.byTopic.values()) this.sendSubscribe(state);
+    for (const state of this.#byTopic.values()) this.#sendSubscribe(state);
   }
 
   connectionLost(): void {
-    this.byPendingId.clear();
-    for (const state of this.byTopic.values()) {
+    this.#byPendingId.clear();
+    for (const state of this.#byTopic.values()) {
       state.pendingId = undefined;
       state.sentSince = undefined;
       state.sentRewind = false;
@@ -180,19 +184,19 @@ class Subscriptions implements SubscriptionRegistry {
   }
 
   handleMessage(message: TopicMessage): void {
-    const state = this.byTopic.get(message.topic);
+    const state = this.#byTopic.get(message.topic);
     if (!state) return;
     if (state.pendingId) {
       state.buffer.push(message);
       return;
     }
-    this.deliver(state, message);
+    this.#deliver(state, message);
   }
 
   handleSubscribed(message: SubscribedMessage): void {
-    const state = this.byPendingId.get(message.id);
-    if (!state || this.byTopic.get(state.topic) !== state) return;
-    this.byPendingId.delete(message.id);
+    const state = this.#byPendingId.get(message.id);
+    if (!state || this.#byTopic.get(state.topic) !== state) return;
+    this.#byPendingId.delete(message.id);
     state.pendingId = undefined;
     state.retries?.reset();
     const since = state.sentSince;
@@ -202,30 +206,30 @@ class Subscriptions implements SubscriptionRegistry {
     state.buffer = [];
     if (since && !message.recovered) {
       const gap = describeGap(state.topic, since, message, buffered);
-      this.emitGap(state, gap);
+      this.#emitGap(state, gap);
       // Continue from the gap's far side, so the replay is not flagged a second time.
       if (since.epoch !== message.epoch) state.position = undefined;
       else if (gap.lost) state.position = { offset: gap.lost.toOffset, epoch: since.epoch };
     }
-    for (const replayed of buffered) this.deliver(state, replayed);
+    for (const replayed of buffered) this.#deliver(state, replayed);
     const at = state.position;
     if (!at || at.epoch !== message.epoch || at.offset < message.offset) {
       state.position = { offset: message.offset, epoch: message.epoch };
-      if (state.stored) this.options.positions?.moved(state.topic, state.position);
+      if (state.stored) this.#options.positions?.moved(state.topic, state.position);
     }
-    this.options.events.onSubscribed(state.topic);
+    this.#options.events.onSubscribed(state.topic);
   }
 
   handleFailure(id: string, error: ErrorBody): boolean {
-    const state = this.byPendingId.get(id);
+    const state = this.#byPendingId.get(id);
     if (!state) return false;
-    this.byPendingId.delete(id);
+    this.#byPendingId.delete(id);
     state.pendingId = undefined;
-    if (RETRYABLE_REFUSALS.has(error.code) && this.byTopic.get(state.topic) === state) {
-      this.retryLater(state, error);
+    if (RETRYABLE_REFUSALS.has(error.code) && this.#byTopic.get(state.topic) === state) {
+      this.#retryLater(state, error);
       return true;
     }
-    this.end(
+    this.#end(
       state,
       new LifelineError(error.code, `subscribe to "${state.topic}" refused: ${error.message}`),
     );
@@ -233,44 +237,44 @@ class Subscriptions implements SubscriptionRegistry {
   }
 
   revoke(topic: string, error: ErrorBody): void {
-    const state = this.byTopic.get(topic);
+    const state = this.#byTopic.get(topic);
     if (!state) return;
     state.cancelRetry?.();
-    if (state.pendingId) this.byPendingId.delete(state.pendingId);
-    this.end(
+    if (state.pendingId) this.#byPendingId.delete(state.pendingId);
+    this.#end(
       state,
       new LifelineError(error.code, `subscription to "${topic}" dropped: ${error.message}`),
     );
   }
 
   position(topic: string): ResumePoint | undefined {
-    return this.byTopic.get(topic)?.position;
+    return this.#byTopic.get(topic)?.position;
   }
 
-  private remove(owner: TopicState, listener: Listener): void {
+  #remove(owner: TopicState, listener: Listener): void {
     if (!owner.listeners.includes(listener)) return;
     owner.listeners = owner.listeners.filter((l) => l !== listener);
     if (owner.listeners.length > 0) return;
     const { topic } = owner;
-    if (this.byTopic.get(topic) !== owner) return;
-    this.byTopic.delete(topic);
+    if (this.#byTopic.get(topic) !== owner) return;
+    this.#byTopic.delete(topic);
     owner.cancelRetry?.();
-    if (owner.pendingId) this.byPendingId.delete(owner.pendingId);
+    if (owner.pendingId) this.#byPendingId.delete(owner.pendingId);
     // Still reading its stored position: never subscribed on the wire.
     if (owner.loading) return;
-    const { sender } = this.options;
+    const { sender } = this.#options;
     sender.sendIfOpen("unsubscribe", { type: "unsubscribe", id: sender.nextId("u"), topic });
   }
 
-  private sendSubscribe(state: TopicState): void {
+  #sendSubscribe(state: TopicState): void {
     if (state.loading) return;
     state.cancelRetry?.();
     state.cancelRetry = undefined;
-    const { sender } = this.options;
+    const { sender } = this.#options;
     const id = sender.nextId("s");
     const since = state.position;
     const rewind = since ? undefined : state.rewind;
-    const presence = this.options.wantsPresence(state.topic);
+    const presence = this.#options.wantsPresence(state.topic);
     const message: ClientMessage = {
       type: "subscribe",
       id,
@@ -280,46 +284,46 @@ class Subscriptions implements SubscriptionRegistry {
       ...(presence ? { presence: true } : {}),
       // Conflated delivery is welcome wherever the server offers it: a skip it makes is
       // marked on the message, so it is never mistaken for a loss.
-      ...(this.options.serverFeatures().includes("conflation") ? { conflate: true } : {}),
+      ...(this.#options.serverFeatures().includes("conflation") ? { conflate: true } : {}),
     };
     if (!sender.sendIfOpen("subscribe", message)) return;
-    if (state.pendingId) this.byPendingId.delete(state.pendingId);
+    if (state.pendingId) this.#byPendingId.delete(state.pendingId);
     state.pendingId = id;
     state.sentSince = since;
     state.sentRewind = rewind !== undefined;
     state.sentPresence = presence;
     state.buffer = [];
-    this.byPendingId.set(id, state);
+    this.#byPendingId.set(id, state);
   }
 
   /** Keeps a subscription refused for a passing reason: asked for again after a delay (or at the next reconnect, whichever is first). */
-  private retryLater(state: TopicState, error: ErrorBody): void {
+  #retryLater(state: TopicState, error: ErrorBody): void {
     state.retries ??= createSchedule(SUBSCRIBE_RETRY);
     const delayMs = state.retries.next() ?? 0;
-    state.cancelRetry = after(this.options.clock, delayMs, () => {
+    state.cancelRetry = after(this.#options.clock, delayMs, () => {
       state.cancelRetry = undefined;
-      if (this.byTopic.get(state.topic) === state && !state.pendingId) this.sendSubscribe(state);
+      if (this.#byTopic.get(state.topic) === state && !state.pendingId) this.#sendSubscribe(state);
     });
     const text = `subscribe to "${state.topic}" refused for now (${error.message}); retrying in ${delayMs} ms`;
-    this.options.events.onError(new LifelineError(error.code, text));
+    this.#options.events.onError(new LifelineError(error.code, text));
   }
 
   /** Ends a subscription for good and tells the application why. */
-  private end(state: TopicState, failure: LifelineError): void {
-    if (this.byTopic.get(state.topic) === state) this.byTopic.delete(state.topic);
-    this.options.events.onError(failure);
+  #end(state: TopicState, failure: LifelineError): void {
+    if (this.#byTopic.get(state.topic) === state) this.#byTopic.delete(state.topic);
+    this.#options.events.onError(failure);
     for (const listener of state.listeners) listener.options.onError?.(failure);
   }
 
-  private emitGap(state: TopicState, gap: GapEvent): void {
-    this.options.events.onGap(gap);
+  #emitGap(state: TopicState, gap: GapEvent): void {
+    this.#options.events.onGap(gap);
     for (const listener of state.listeners) listener.options.onGap?.(gap);
   }
 
-  private deliver(state: TopicState, message: TopicMessage): void {
-    if (!this.advance(state, message)) return;
-    if (!this.matchesContract(message)) return;
-    this.options.events.onDelivered(message);
+  #deliver(state: TopicState, message: TopicMessage): void {
+    if (!this.#advance(state, message)) return;
+    if (!this.#matchesContract(message)) return;
+    this.#options.events.onDelivered(message);
     const meta: MessageMeta = {
       topic: message.topic,
       offset: message.offset,
@@ -331,7 +335,7 @@ class Subscriptions implements SubscriptionRegistry {
       try {
         listener.handler(message.data, meta);
       } catch (error) {
-        this.options.events.onError(
+        this.#options.events.onError(
           new LifelineError("handler_failed", `a handler of "${message.topic}" threw`, {
             cause: error,
           }),
@@ -341,16 +345,16 @@ class Subscriptions implements SubscriptionRegistry {
   }
 
   /** Moves the topic's position to `message`; false for a duplicate. Reports any gap. */
-  private advance(state: TopicState, message: TopicMessage): boolean {
+  #advance(state: TopicState, message: TopicMessage): boolean {
     const at = state.position;
     // Compared once: both are strings fresh from JSON.parse, so equality reads their content.
     const sameEpoch = at !== undefined && message.epoch === at.epoch;
     if (sameEpoch && message.offset <= at.offset) {
-      this.options.events.onDuplicate(message);
+      this.#options.events.onDuplicate(message);
       return false;
     }
     if (sameEpoch && message.offset > at.offset + 1 && message.conflated !== true) {
-      this.emitGap(state, {
+      this.#emitGap(state, {
         topic: state.topic,
         reason: "offsets_skipped",
         since: at,
@@ -358,7 +362,7 @@ class Subscriptions implements SubscriptionRegistry {
         lost: { epoch: at.epoch, fromOffset: at.offset + 1, toOffset: message.offset - 1 },
       });
     } else if (at && !sameEpoch) {
-      this.emitGap(state, {
+      this.#emitGap(state, {
         topic: state.topic,
         reason: "epoch_changed",
         since: at,
@@ -366,13 +370,13 @@ class Subscriptions implements SubscriptionRegistry {
       });
     }
     state.position = { offset: message.offset, epoch: message.epoch };
-    if (state.stored) this.options.positions?.moved(state.topic, state.position);
+    if (state.stored) this.#options.positions?.moved(state.topic, state.position);
     return true;
   }
 
   /** The inbox is checked against the contract's `direct` schema (a no-op without one). */
-  private matchesContract(message: TopicMessage): boolean {
-    const { contract, validateIncoming } = this.options;
+  #matchesContract(message: TopicMessage): boolean {
+    const { contract, validateIncoming } = this.#options;
     if (
       !validateIncoming ||
       contract === undefined ||
@@ -382,7 +386,7 @@ class Subscriptions implements SubscriptionRegistry {
     }
     const check = contract.checkTopicData(message.topic, message.data);
     if (check.ok) return true;
-    this.options.events.onError(
+    this.#options.events.onError(
       new LifelineError(
         ClientErrorCode.InvalidMessage,
         `message ${message.offset} of "${message.topic}" does not match the contract: ${check.issue.message}`,
@@ -392,18 +396,18 @@ class Subscriptions implements SubscriptionRegistry {
   }
 
   /** Takes the stored position as `since`; an async store holds the subscribe until it answers. */
-  private startFromStore(state: TopicState): void {
-    const loaded = this.options.positions?.load(state.topic);
+  #startFromStore(state: TopicState): void {
+    const loaded = this.#options.positions?.load(state.topic);
     if (!(loaded instanceof Promise)) {
       state.position = loaded;
       return;
     }
     state.loading = true;
     void loaded.then((position) => {
-      if (this.byTopic.get(state.topic) !== state) return;
+      if (this.#byTopic.get(state.topic) !== state) return;
       state.loading = false;
       state.position = position;
-      this.sendSubscribe(state);
+      this.#sendSubscribe(state);
     });
   }
 }

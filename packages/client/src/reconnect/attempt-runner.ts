@@ -60,88 +60,90 @@ export interface AttemptHooks {
  */
 export class AttemptRunner {
   /** Bumped whenever an attempt starts or the client closes: async steps of older attempts stop. */
-  private generation = 0;
-  private watchdog: Watchdog | undefined;
-  private stopStableTimer: () => void = () => {};
-  private readonly selection: TransportSelection;
-  private readonly probe: TransportProbe;
+  #generation = 0;
+  #watchdog: Watchdog | undefined;
+  #stopStableTimer: () => void = () => {};
 
-  constructor(
-    private readonly parts: AttemptParts,
-    private readonly hooks: AttemptHooks,
-  ) {
+  readonly #parts: AttemptParts;
+  readonly #hooks: AttemptHooks;
+  readonly #selection: TransportSelection;
+  readonly #probe: TransportProbe;
+
+  constructor(parts: AttemptParts, hooks: AttemptHooks) {
+    this.#parts = parts;
+    this.#hooks = hooks;
     const { settings } = parts;
-    this.probe = new TransportProbe({
+    this.#probe = new TransportProbe({
       settings,
       inputs: parts.inputs,
       stats: parts.stats,
       tokenContext: hooks.tokenContext,
-      adopt: (connection, hello) => this.adopt(connection, hello),
+      adopt: (connection, hello) => this.#adopt(connection, hello),
       release: (end) => hooks.onEnded(end),
     });
-    this.selection = createTransportSelection({
+    this.#selection = createTransportSelection({
       transports: settings.transports,
       fallbackAfter: settings.fallbackAfter,
       probeBackoff: settings.probeBackoff,
       random: settings.random,
       clock: settings.clock,
-      probe: (wire) => this.probe.start(wire),
+      probe: (wire) => this.#probe.start(wire),
     });
-    this.probe.attach(this.selection);
+    this.#probe.attach(this.#selection);
   }
 
   /** The wire the next attempt uses. */
   get nextTransport(): TransportName {
-    return this.selection.current;
+    return this.#selection.current;
   }
 
   /** Stops probing for good: the client closed. */
   stop(): void {
-    this.probe.cancel();
-    this.selection.stop();
+    this.#probe.cancel();
+    this.#selection.stop();
   }
 
   /** Makes the running attempt stale; returns the generation of the next one. */
   supersede(): number {
-    this.generation += 1;
-    return this.generation;
+    this.#generation += 1;
+    return this.#generation;
   }
 
   /** Re-checks the open connection's liveness now (the page became visible). */
   checkLiveness(): void {
-    this.watchdog?.check();
+    this.#watchdog?.check();
   }
 
   /** Runs the attempt of generation `current` (from `supersede()`). */
   async run(current: number): Promise<void> {
-    const isCurrent = () => current === this.generation;
-    const wire = this.selection.current;
-    this.parts.stats.transport = wire;
-    const context = this.hooks.tokenContext();
-    const prepared = await prepareAttempt(this.parts.inputs, context, isCurrent, wire);
+    const isCurrent = () => current === this.#generation;
+    const wire = this.#selection.current;
+    this.#parts.stats.transport = wire;
+    const context = this.#hooks.tokenContext();
+    const prepared = await prepareAttempt(this.#parts.inputs, context, isCurrent, wire);
     if (!prepared || !isCurrent()) return;
-    if (prepared.base !== undefined) this.parts.stats.url = redactUrl(prepared.base);
+    if (prepared.base !== undefined) this.#parts.stats.url = redactUrl(prepared.base);
     if (!prepared.ok) {
-      this.hooks.onEnded({ cause: prepared.cause, greeted: false });
+      this.#hooks.onEnded({ cause: prepared.cause, greeted: false });
       return;
     }
-    this.open(prepared, isCurrent);
+    this.#open(prepared, isCurrent);
   }
 
   /** Stops everything tied to the current connection; unanswered work waits for the next. */
   teardown(reason: string): void {
-    this.probe.cancel();
-    this.selection.disconnected();
-    this.release(reason);
+    this.#probe.cancel();
+    this.#selection.disconnected();
+    this.#release(reason);
   }
 
   /** Lets go of the current connection: its watchdog, its unanswered work. */
-  private release(reason: string): void {
-    const { link, messaging, refresher, roundTrips, stats } = this.parts;
-    this.watchdog?.stop();
-    this.watchdog = undefined;
-    this.stopStableTimer();
-    this.stopStableTimer = () => {};
+  #release(reason: string): void {
+    const { link, messaging, refresher, roundTrips, stats } = this.#parts;
+    this.#watchdog?.stop();
+    this.#watchdog = undefined;
+    this.#stopStableTimer();
+    this.#stopStableTimer = () => {};
     const wasActive = link.active !== undefined;
     link.active = undefined;
     link.current = undefined;
@@ -158,8 +160,8 @@ export class AttemptRunner {
     messaging.outbox.requeue(messaging.publishes.takeUnacknowledged());
   }
 
-  private open(prepared: PreparedAttempt & { ok: true }, isCurrent: () => boolean): void {
-    const { settings, link } = this.parts;
+  #open(prepared: PreparedAttempt & { ok: true }, isCurrent: () => boolean): void {
+    const { settings, link } = this.#parts;
     try {
       link.current = openConnection({
         url: prepared.url,
@@ -170,14 +172,14 @@ export class AttemptRunner {
         connectTimeoutMs: settings.connectTimeoutMs,
         helloTimeoutMs: settings.helloTimeoutMs,
         maxMessageChars: settings.maxMessageChars,
-        handlers: this.handlers(isCurrent),
+        handlers: this.#handlers(isCurrent),
       });
     } catch (error) {
       // The constructor throws for a URL it refuses (a wrong scheme); never leave the
       // attempt hanging in `connecting`, and keep the token out of the reason.
       link.current = undefined;
       const message = error instanceof Error ? error.message : String(error);
-      this.hooks.onEnded({
+      this.#hooks.onEnded({
         cause: {
           reason: `the socket could not be created: ${redactTokens(message)}`,
           errorClass: "unknown",
@@ -187,20 +189,20 @@ export class AttemptRunner {
     }
   }
 
-  private handlers(isCurrent: () => boolean): ConnectionHandlers {
-    const { settings, stats, events } = this.parts;
+  #handlers(isCurrent: () => boolean): ConnectionHandlers {
+    const { settings, stats, events } = this.#parts;
     return {
       onHello: (hello) => {
-        if (isCurrent()) this.opened(hello);
+        if (isCurrent()) this.#opened(hello);
       },
       onMessage: (message) => {
-        if (isCurrent()) this.parts.route(message);
+        if (isCurrent()) this.#parts.route(message);
       },
       onFrame: () => {
         if (!isCurrent()) return;
         const now = settings.clock.now();
         stats.lastActivityAt = now;
-        this.watchdog?.touch(now);
+        this.#watchdog?.touch(now);
       },
       onInvalid: (issue) => {
         if (!isCurrent()) return;
@@ -214,27 +216,27 @@ export class AttemptRunner {
         );
       },
       onEnd: (end) => {
-        if (!isCurrent() || this.probe.hold(end)) return;
-        this.selection.attemptEnded(end);
-        this.hooks.onEnded(end);
+        if (!isCurrent() || this.#probe.hold(end)) return;
+        this.#selection.attemptEnded(end);
+        this.#hooks.onEnded(end);
       },
     };
   }
 
-  private opened(hello: HelloMessage): void {
-    const { settings, link, messaging, driver, stats } = this.parts;
+  #opened(hello: HelloMessage): void {
+    const { settings, link, messaging, driver, stats } = this.#parts;
     const live = link.current;
     if (!live) return;
     link.active = live;
-    this.selection.connected();
-    this.parts.stats.codec = live.codec;
-    this.recordOpen(hello);
-    this.hooks.onOpened();
+    this.#selection.connected();
+    stats.codec = live.codec;
+    this.#recordOpen(hello);
+    this.#hooks.onOpened();
     // Resubscribe and replay the outbox before announcing `open`: a listener of the state
     // event that publishes must not overtake messages queued earlier.
     messaging.subscriptions.resubscribeAll();
     messaging.outbox.flush(messaging.sendEntry);
-    this.watchdog = watchConnection({
+    this.#watchdog = watchConnection({
       connection: live,
       clock: settings.clock,
       driver,
@@ -242,16 +244,16 @@ export class AttemptRunner {
       intervalMs: hello.heartbeat_interval_ms,
       graceMs: settings.heartbeatGraceMs,
       lateTimerToleranceMs: defaults.lateTimerToleranceMs,
-      onProbeSent: () => this.parts.roundTrips.pingSent(),
+      onProbeSent: () => this.#parts.roundTrips.pingSent(),
     });
-    this.stopStableTimer = after(settings.clock, settings.stableAfterMs, () => {
-      this.parts.planner.reset();
+    this.#stopStableTimer = after(settings.clock, settings.stableAfterMs, () => {
+      this.#parts.planner.reset();
       driver.patch({ attempt: 0 });
     });
     if (
       !driver.apply({ type: "hello" }, { reason: "the server said hello" }, { codec: live.codec })
     ) {
-      // Already open: a probe's connection was adopted (`adopt`).
+      // Already open: a probe's connection was adopted (`#adopt`).
       driver.patch({ codec: live.codec, transport: live.transport });
     }
     settings.log.info("connected", { url: stats.url, connectionId: hello.connection_id });
@@ -263,25 +265,24 @@ export class AttemptRunner {
    * state stays `open`, and the adopted connection resubscribes from the delivered offsets
    * and replays the outbox with the same ids, so nothing is lost or delivered twice.
    */
-  private adopt(connection: Connection, hello: HelloMessage): ConnectionHandlers {
-    const { link, driver, stats, settings } = this.parts;
+  #adopt(connection: Connection, hello: HelloMessage): ConnectionHandlers {
+    const { link, driver, stats, settings } = this.#parts;
     const current = this.supersede();
     const from = link.current?.transport;
     link.current?.close(CloseCode.Normal, "moved to another transport");
-    this.release(`moved from ${from ?? "a fallback"} to ${connection.transport}`);
+    this.#release(`moved from ${from ?? "a fallback"} to ${connection.transport}`);
     link.current = connection;
     stats.transport = connection.transport;
-    if (driver.apply({ type: "heartbeat_ok" }, { reason: "moved to another transport" })) {
-      settings.log.debug("a degraded connection was replaced by the probe");
-    }
+    // A degraded fallback is replaced by a connection that just proved itself.
+    driver.apply({ type: "heartbeat_ok" }, { reason: "moved to another transport" });
     settings.log.info("moved to the preferred transport", { from, to: connection.transport });
-    this.opened(hello);
-    return this.handlers(() => current === this.generation);
+    this.#opened(hello);
+    return this.#handlers(() => current === this.#generation);
   }
 
-  private recordOpen(hello: HelloMessage): void {
-    const { stats } = this.parts;
-    const now = this.parts.settings.clock.now();
+  #recordOpen(hello: HelloMessage): void {
+    const { stats } = this.#parts;
+    const now = this.#parts.settings.clock.now();
     stats.successfulConnections += 1;
     stats.openedAt = now;
     stats.connectionId = hello.connection_id;

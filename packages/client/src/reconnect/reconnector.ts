@@ -25,30 +25,33 @@ export interface ReconnectorParts extends AttemptParts {
  * carries out the application's `connect()`, `reconnect()` and `close()`.
  */
 export class Reconnector implements ConnectionControl {
-  private readonly runner: AttemptRunner;
-  private lastCloseCode: number | undefined;
-  private lastFailureFatal = false;
+  readonly #runner: AttemptRunner;
+  #lastCloseCode: number | undefined;
+  #lastFailureFatal = false;
   /** A 4401 on an open connection was retried once with a fresh token since the last hello. */
-  private authRetried = false;
-  private paused = false;
-  private stopWatchingLifecycle: (() => void) | undefined;
+  #authRetried = false;
+  #paused = false;
+  #stopWatchingLifecycle: (() => void) | undefined;
 
-  constructor(private readonly parts: ReconnectorParts) {
-    this.runner = new AttemptRunner(parts, {
+  readonly #parts: ReconnectorParts;
+
+  constructor(parts: ReconnectorParts) {
+    this.#parts = parts;
+    this.#runner = new AttemptRunner(parts, {
       tokenContext: () =>
-        this.lastCloseCode === undefined
+        this.#lastCloseCode === undefined
           ? { attempt: parts.planner.attempt }
-          : { attempt: parts.planner.attempt, lastCloseCode: this.lastCloseCode },
+          : { attempt: parts.planner.attempt, lastCloseCode: this.#lastCloseCode },
       onOpened: () => {
-        this.lastFailureFatal = false;
-        this.authRetried = false;
+        this.#lastFailureFatal = false;
+        this.#authRetried = false;
       },
-      onEnded: (end) => this.ended(end),
+      onEnded: (end) => this.#ended(end),
     });
   }
 
-  private get state() {
-    return this.parts.store.getSnapshot().state;
+  get #state() {
+    return this.#parts.store.getSnapshot().state;
   }
 
   /**
@@ -57,42 +60,42 @@ export class Reconnector implements ConnectionControl {
    * `reconnect()`.
    */
   ensureStarted(): void {
-    const state = this.state;
-    if (state === "idle" || (state === "failed" && !this.lastFailureFatal)) this.connect();
+    const state = this.#state;
+    if (state === "idle" || (state === "failed" && !this.#lastFailureFatal)) this.connect();
   }
 
   connect(): void {
-    const state = this.state;
+    const state = this.#state;
     if (state === "connecting" || isOpen(state)) return;
-    if (state === "failed" || state === "closed") this.parts.planner.reset();
-    this.startAttempt("connect", { reason: "connect() was called" });
+    if (state === "failed" || state === "closed") this.#parts.planner.reset();
+    this.#startAttempt("connect", { reason: "connect() was called" });
   }
 
   reconnect(): void {
-    const state = this.state;
+    const state = this.#state;
     if (state === "closed" || state === "idle") {
       this.connect();
       return;
     }
-    this.runner.supersede();
-    this.parts.planner.reset();
+    this.#runner.supersede();
+    this.#parts.planner.reset();
     if (state === "connecting" || isOpen(state)) {
-      this.parts.link.current?.close(CloseCode.Normal, "reconnecting");
-      this.runner.teardown("reconnect() was called");
-      this.parts.driver.apply(
+      this.#parts.link.current?.close(CloseCode.Normal, "reconnecting");
+      this.#runner.teardown("reconnect() was called");
+      this.#parts.driver.apply(
         { type: "drop", retry: true },
         { code: CloseCode.Normal, reason: "reconnect() was called" },
       );
     }
-    this.startAttempt("connect", { reason: "reconnect() was called" });
+    this.#startAttempt("connect", { reason: "reconnect() was called" });
   }
 
   close(): void {
-    const { link, driver, messaging, roundTrips } = this.parts;
-    this.runner.supersede();
+    const { link, driver, messaging, roundTrips } = this.#parts;
+    this.#runner.supersede();
     link.current?.close(CloseCode.Normal, "closed by the application");
-    this.runner.teardown("closed by the application");
-    this.runner.stop();
+    this.#runner.teardown("closed by the application");
+    this.#runner.stop();
     driver.apply(
       { type: "close" },
       { code: CloseCode.Normal, reason: "closed by the application" },
@@ -102,74 +105,74 @@ export class Reconnector implements ConnectionControl {
     messaging.publishes.rejectAll(closed);
     roundTrips.connectionLost(closed);
     messaging.outbox.clear();
-    this.parts.positions?.flush();
-    this.stopWatchingLifecycle?.();
-    this.stopWatchingLifecycle = undefined;
-    this.parts.settings.log.flush();
+    this.#parts.positions?.flush();
+    this.#stopWatchingLifecycle?.();
+    this.#stopWatchingLifecycle = undefined;
+    this.#parts.settings.log.flush();
   }
 
   /** The server refused a refreshed token twice: reconnecting with the same token function would be refused again. */
   credentialsRefused(error: ErrorBody): void {
-    const live = this.parts.link.current;
+    const live = this.#parts.link.current;
     if (!live) return;
-    this.runner.supersede();
-    this.authRetried = true;
+    this.#runner.supersede();
+    this.#authRetried = true;
     const reason = `credentials refused: ${error.message}`;
     live.close(CloseCode.Unauthenticated, truncateCloseReason(reason));
-    this.ended({
+    this.#ended({
       cause: { code: CloseCode.Unauthenticated, reason, errorClass: "auth" },
       greeted: true,
     });
   }
 
-  private startAttempt(type: "connect" | "retry", cause: TransitionCause): void {
-    const transport = this.runner.nextTransport;
-    if (!this.parts.driver.apply({ type }, cause, { transport })) return;
-    const current = this.runner.supersede();
-    this.parts.stats.attemptStarted(this.parts.settings.clock.now(), this.runner.nextTransport);
-    this.watchLifecycle();
-    void this.runner.run(current);
+  #startAttempt(type: "connect" | "retry", cause: TransitionCause): void {
+    const transport = this.#runner.nextTransport;
+    if (!this.#parts.driver.apply({ type }, cause, { transport })) return;
+    const current = this.#runner.supersede();
+    this.#parts.stats.attemptStarted(this.#parts.settings.clock.now(), transport);
+    this.#watchLifecycle();
+    void this.#runner.run(current);
   }
 
-  private watchLifecycle(): void {
-    const { lifecycle } = this.parts;
-    const { log } = this.parts.settings;
-    if (!lifecycle || this.stopWatchingLifecycle) return;
-    this.stopWatchingLifecycle = lifecycle.watch({
+  #watchLifecycle(): void {
+    const { lifecycle } = this.#parts;
+    const { log } = this.#parts.settings;
+    if (!lifecycle || this.#stopWatchingLifecycle) return;
+    this.#stopWatchingLifecycle = lifecycle.watch({
       offline: () => {
-        this.paused = true;
-        if (this.state !== "reconnecting") return;
-        this.parts.driver.stopTimers();
-        this.parts.driver.patch({ clearRetryAt: true });
+        this.#paused = true;
+        if (this.#state !== "reconnecting") return;
+        this.#parts.driver.stopTimers();
+        this.#parts.driver.patch({ clearRetryAt: true });
         log.info("offline: retries paused");
       },
       online: () => {
-        this.paused = false;
-        this.retryNow("the network came back online");
+        this.#paused = false;
+        this.#retryNow("the network came back online");
       },
       visible: () => {
-        if (isOpen(this.state)) this.runner.checkLiveness();
-        else this.retryNow("the page became visible");
+        if (isOpen(this.#state)) this.#runner.checkLiveness();
+        else this.#retryNow("the page became visible");
       },
       // A hidden page may be discarded or unloaded without another chance to save.
-      hidden: () => this.parts.positions?.flush(),
+      hidden: () => this.#parts.positions?.flush(),
     });
   }
 
   /** Online/visible: a pending retry runs now; a non-fatal `failed` starts over. */
-  private retryNow(reason: string): void {
-    const state = this.state;
-    if (state === "reconnecting") this.startAttempt("connect", { reason });
-    else if (state === "failed" && !this.lastFailureFatal) {
-      this.parts.planner.reset();
-      this.startAttempt("connect", { reason });
+  #retryNow(reason: string): void {
+    const state = this.#state;
+    if (state === "reconnecting") this.#startAttempt("connect", { reason });
+    else if (state === "failed" && !this.#lastFailureFatal) {
+      this.#parts.planner.reset();
+      this.#startAttempt("connect", { reason });
     }
   }
 
-  private ended(end: ConnectionEnd): void {
+  #ended(end: ConnectionEnd): void {
     const { cause } = end;
-    const { stats } = this.parts;
-    this.runner.teardown(cause.reason);
+    const { stats } = this.#parts;
+    this.#runner.teardown(cause.reason);
     if (!end.greeted) {
       stats.attemptEnded({
         outcome: "failed",
@@ -179,39 +182,35 @@ export class Reconnector implements ConnectionControl {
         ...(stats.url === undefined ? {} : { url: stats.url }),
       });
     }
-    this.lastCloseCode = cause.code;
-    const failover = this.parts.inputs.urls.advance(end);
-    if (this.retriesWithFreshToken(end)) return;
-    const plan = this.parts.planner.plan({
+    this.#lastCloseCode = cause.code;
+    const failover = this.#parts.inputs.urls.advance(end);
+    if (this.#retriesWithFreshToken(end)) return;
+    const plan = this.#parts.planner.plan({
       ...(cause.code === undefined ? {} : { code: cause.code }),
       ...(end.shutdownFloorMs === undefined ? {} : { serverFloorMs: end.shutdownFloorMs }),
       ...(end.overloaded ? { overloaded: true } : {}),
       ...(failover ? { failover } : {}),
     });
-    if (!plan.retry) this.giveUp(cause, plan.reason);
-    else this.retryLater(cause, plan, failover);
+    if (!plan.retry) this.#giveUp(cause, plan.reason);
+    else this.#retryLater(cause, plan, failover);
   }
 
-  private giveUp(cause: TransitionCause, planReason: string): void {
-    this.lastFailureFatal = cause.code !== undefined && isFatalClose(cause.code);
-    const reason = this.lastFailureFatal ? cause.reason : `${planReason}; last: ${cause.reason}`;
-    this.parts.settings.log.error("connection failed, not retrying", {
+  #giveUp(cause: TransitionCause, planReason: string): void {
+    this.#lastFailureFatal = cause.code !== undefined && isFatalClose(cause.code);
+    const reason = this.#lastFailureFatal ? cause.reason : `${planReason}; last: ${cause.reason}`;
+    this.#parts.settings.log.error("connection failed, not retrying", {
       ...cause,
       plan: planReason,
     });
-    this.parts.driver.apply({ type: "drop", retry: false }, { ...cause, reason });
+    this.#parts.driver.apply({ type: "drop", retry: false }, { ...cause, reason });
   }
 
-  private retryLater(
-    cause: TransitionCause,
-    plan: RetryPlan & { retry: true },
-    failover: boolean,
-  ): void {
-    const { settings, driver } = this.parts;
+  #retryLater(cause: TransitionCause, plan: RetryPlan & { retry: true }, failover: boolean): void {
+    const { settings, driver } = this.#parts;
     const { log, clock } = settings;
-    const { lifecycle } = this.parts;
-    if (this.paused || (lifecycle && !lifecycle.isOnline())) {
-      this.paused = true;
+    const { lifecycle } = this.#parts;
+    if (this.#paused || (lifecycle && !lifecycle.isOnline())) {
+      this.#paused = true;
       driver.apply({ type: "drop", retry: true }, cause);
       log.info("offline: waiting for the network before retrying", { ...cause });
       return;
@@ -225,7 +224,7 @@ export class Reconnector implements ConnectionControl {
     });
     driver.own(
       after(clock, plan.delayMs, () =>
-        this.startAttempt("retry", { reason: `retry ${plan.attempt} after ${plan.delayMs} ms` }),
+        this.#startAttempt("retry", { reason: `retry ${plan.attempt} after ${plan.delayMs} ms` }),
       ),
     );
   }
@@ -235,15 +234,15 @@ export class Reconnector implements ConnectionControl {
    * happen, say the device slept) are not a fatal refusal when a token function can give
    * a new token: one attempt at once asks it, and a refusal of that one is fatal.
    */
-  private retriesWithFreshToken(end: ConnectionEnd): boolean {
+  #retriesWithFreshToken(end: ConnectionEnd): boolean {
     const fromServer = end.cause.errorClass === "auth" && end.greeted;
-    if (!fromServer || this.authRetried || !this.parts.tokenIsFunction) return false;
-    this.authRetried = true;
-    const { driver, settings } = this.parts;
+    if (!fromServer || this.#authRetried || !this.#parts.tokenIsFunction) return false;
+    this.#authRetried = true;
+    const { driver, settings } = this.#parts;
     driver.apply({ type: "drop", retry: true }, end.cause, { nextRetryAt: settings.clock.now() });
     settings.log.info("credentials expired; reconnecting with a fresh token", { ...end.cause });
     driver.own(
-      after(settings.clock, 0, () => this.startAttempt("retry", { reason: "fresh credentials" })),
+      after(settings.clock, 0, () => this.#startAttempt("retry", { reason: "fresh credentials" })),
     );
     return true;
   }

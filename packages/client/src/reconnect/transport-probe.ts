@@ -38,25 +38,28 @@ export interface ProbeDeps {
  */
 export class TransportProbe {
   /** Bumped by every start and cancel: steps of an older probe stop. */
-  private id = 0;
-  private connection: Connection | undefined;
-  private held: ConnectionEnd | undefined;
-  private selection: TransportSelection | undefined;
+  #id = 0;
+  #connection: Connection | undefined;
+  #held: ConnectionEnd | undefined;
+  #selection: TransportSelection | undefined;
+  readonly #deps: ProbeDeps;
 
-  constructor(private readonly deps: ProbeDeps) {}
+  constructor(deps: ProbeDeps) {
+    this.#deps = deps;
+  }
 
   /** The selection whose `probe` calls `start`, and that hears how each probe ended. */
   attach(selection: TransportSelection): void {
-    this.selection = selection;
+    this.#selection = selection;
   }
 
   /** Starts a probe of `wire` (the selection's timer calls this). */
   start(wire: TransportName): void {
-    this.id += 1;
-    const id = this.id;
-    this.deps.stats.probesStarted += 1;
-    this.deps.settings.log.info("probing the preferred transport", { transport: wire });
-    void this.run(id, wire);
+    this.#id += 1;
+    const id = this.#id;
+    this.#deps.stats.probesStarted += 1;
+    this.#deps.settings.log.info("probing the preferred transport", { transport: wire });
+    void this.#run(id, wire);
   }
 
   /**
@@ -64,33 +67,34 @@ export class TransportProbe {
    * the probe in flight taking the session over.
    */
   hold(end: ConnectionEnd): boolean {
-    if (this.connection === undefined || end.cause.code !== CloseCode.SessionReplaced) return false;
-    this.held = end;
+    if (this.#connection === undefined || end.cause.code !== CloseCode.SessionReplaced)
+      return false;
+    this.#held = end;
     return true;
   }
 
   /** Stops a probe in flight, quietly (the main connection went away or the client closed). */
   cancel(): void {
-    if (this.selection?.probing === undefined) return;
-    this.id += 1;
-    this.held = undefined;
-    const connection = this.connection;
-    this.connection = undefined;
+    if (this.#selection?.probing === undefined) return;
+    this.#id += 1;
+    this.#held = undefined;
+    const connection = this.#connection;
+    this.#connection = undefined;
     connection?.close(CloseCode.Normal, "probe cancelled");
-    this.selection.probeEnded({ greeted: false });
+    this.#selection.probeEnded({ greeted: false });
   }
 
-  private async run(id: number, wire: TransportName): Promise<void> {
-    const isCurrent = () => id === this.id;
-    const { deps } = this;
+  async #run(id: number, wire: TransportName): Promise<void> {
+    const isCurrent = () => id === this.#id;
+    const deps = this.#deps;
     const prepared = await prepareAttempt(deps.inputs, deps.tokenContext(), isCurrent, wire);
     if (!prepared || !isCurrent()) return;
     if (!prepared.ok) {
-      this.failed(id, { cause: prepared.cause, greeted: false });
+      this.#failed(id, { cause: prepared.cause, greeted: false });
       return;
     }
     try {
-      this.connection = openConnection({
+      this.#connection = openConnection({
         url: prepared.url,
         transport: prepared.transport,
         protocols: prepared.protocols,
@@ -99,51 +103,51 @@ export class TransportProbe {
         connectTimeoutMs: deps.settings.connectTimeoutMs,
         helloTimeoutMs: deps.settings.helloTimeoutMs,
         maxMessageChars: deps.settings.maxMessageChars,
-        handlers: this.handlers(id),
+        handlers: this.#handlers(id),
       });
     } catch (error) {
       const reason = `the probe could not start: ${error instanceof Error ? error.message : String(error)}`;
-      this.failed(id, { cause: { reason, errorClass: "unknown" }, greeted: false });
+      this.#failed(id, { cause: { reason, errorClass: "unknown" }, greeted: false });
     }
   }
 
   /** Until `hello`, only the end matters; after it, events go where `adopt` says. */
-  private handlers(id: number): ConnectionHandlers {
+  #handlers(id: number): ConnectionHandlers {
     let adopted: ConnectionHandlers | undefined;
     return {
       onHello: (hello) => {
-        const connection = this.connection;
-        if (id !== this.id || connection === undefined) return;
-        this.connection = undefined;
-        this.held = undefined;
-        this.selection?.probeEnded({ greeted: true });
-        adopted = this.deps.adopt(connection, hello);
+        const connection = this.#connection;
+        if (id !== this.#id || connection === undefined) return;
+        this.#connection = undefined;
+        this.#held = undefined;
+        this.#selection?.probeEnded({ greeted: true });
+        adopted = this.#deps.adopt(connection, hello);
       },
       onMessage: (message) => adopted?.onMessage(message),
       onFrame: () => adopted?.onFrame(),
       onInvalid: (issue) => adopted?.onInvalid(issue),
       onEnd: (end) => {
         if (adopted) adopted.onEnd(end);
-        else this.failed(id, end);
+        else this.#failed(id, end);
       },
     };
   }
 
-  private failed(id: number, end: ConnectionEnd): void {
-    if (id !== this.id) return;
-    this.connection = undefined;
-    this.deps.stats.probesFailed += 1;
-    this.deps.settings.log.info("the probe failed; staying on the fallback", {
+  #failed(id: number, end: ConnectionEnd): void {
+    if (id !== this.#id) return;
+    this.#connection = undefined;
+    this.#deps.stats.probesFailed += 1;
+    this.#deps.settings.log.info("the probe failed; staying on the fallback", {
       reason: end.cause.reason,
       ...(end.cause.code === undefined ? {} : { code: end.cause.code }),
     });
-    this.selection?.probeEnded(end);
-    const held = this.held;
-    this.held = undefined;
+    this.#selection?.probeEnded(end);
+    const held = this.#held;
+    this.#held = undefined;
     if (held === undefined) return;
     // Our own probe replaced the fallback connection and then failed: an ordinary drop,
     // retried on the schedule, not the fatal 4409 of another client taking the session.
-    this.deps.release({
+    this.#deps.release({
       greeted: held.greeted,
       cause: {
         reason: `the connection was taken over by a probe that then failed (${end.cause.reason})`,

@@ -85,55 +85,55 @@ export function openConnection(options: ConnectionOptions): Connection {
 }
 
 class SocketConnection implements Connection {
-  private readonly options: ConnectionOptions;
-  private readonly socket: WebSocketLike;
-  private wire: WireCodec;
-  private opened = false;
-  private wasGreeted = false;
-  private ended = false;
-  private lastError = "";
-  private shutdownFloorMs: number | undefined;
-  private stopTimer: () => void = () => {};
+  readonly #options: ConnectionOptions;
+  readonly #socket: WebSocketLike;
+  #wire: WireCodec;
+  #opened = false;
+  #wasGreeted = false;
+  #ended = false;
+  #lastError = "";
+  #shutdownFloorMs: number | undefined;
+  #stopTimer: () => void = () => {};
 
   constructor(options: ConnectionOptions) {
-    this.options = options;
-    this.wire = options.codecs.json;
+    this.#options = options;
+    this.#wire = options.codecs.json;
     const socket = options.transport.open(options.url, options.protocols);
     // Binary frames as ArrayBuffer everywhere (browsers default to Blob, which decodes
     // only asynchronously); text frames stay strings.
     socket.binaryType = "arraybuffer";
-    this.socket = socket;
-    this.stopTimer = after(options.clock, options.connectTimeoutMs, () =>
+    this.#socket = socket;
+    this.#stopTimer = after(options.clock, options.connectTimeoutMs, () =>
       this.abandon({
         reason: `the socket did not open within ${options.connectTimeoutMs} ms`,
         errorClass: "timeout",
       }),
     );
-    socket.onopen = () => this.handleOpen();
+    socket.onopen = () => this.#handleOpen();
     socket.onerror = (event) => {
-      this.lastError = errorText(event) || this.lastError;
+      this.#lastError = errorText(event) || this.#lastError;
     };
-    socket.onclose = (event) => this.handleClose(event);
-    socket.onmessage = (event) => this.handleMessage(event.data);
+    socket.onclose = (event) => this.#handleClose(event);
+    socket.onmessage = (event) => this.#handleMessage(event.data);
   }
 
   get greeted(): boolean {
-    return this.wasGreeted;
+    return this.#wasGreeted;
   }
 
   get transport(): TransportName {
-    return this.options.transport.name;
+    return this.#options.transport.name;
   }
 
   get codec(): CodecName {
-    return this.wire.name;
+    return this.#wire.name;
   }
 
   send(message: ClientMessage): boolean {
-    if (this.ended || this.socket.readyState !== OPEN) return false;
-    const frame = this.wire.encode(message);
+    if (this.#ended || this.#socket.readyState !== OPEN) return false;
+    const frame = this.#wire.encode(message);
     try {
-      this.socket.send(frame);
+      this.#socket.send(frame);
       return true;
     } catch {
       return false;
@@ -141,18 +141,18 @@ class SocketConnection implements Connection {
   }
 
   close(code: number, reason: string): void {
-    if (this.ended) return;
-    this.detach();
+    if (this.#ended) return;
+    this.#detach();
     try {
-      this.socket.close(code, reason);
+      this.#socket.close(code, reason);
     } catch {
       // A socket still connecting may refuse close() in some implementations.
     }
   }
 
   abandon(cause: TransitionCause): void {
-    if (this.ended) return;
-    const socket = this.socket;
+    if (this.#ended) return;
+    const socket = this.#socket;
     const terminate = (socket as { terminate?: () => void }).terminate;
     try {
       if (typeof terminate === "function") terminate.call(socket);
@@ -161,16 +161,16 @@ class SocketConnection implements Connection {
     } catch {
       // Already closing: nothing more to do, the handlers are detached.
     }
-    this.end(cause);
+    this.#end(cause);
   }
 
-  private handleOpen(): void {
-    if (this.ended) return;
-    this.opened = true;
-    this.wire = negotiatedCodec(this.socket.protocol, this.options.codecs);
-    this.stopTimer();
-    const { clock, helloTimeoutMs } = this.options;
-    this.stopTimer = after(clock, helloTimeoutMs, () =>
+  #handleOpen(): void {
+    if (this.#ended) return;
+    this.#opened = true;
+    this.#wire = negotiatedCodec(this.#socket.protocol, this.#options.codecs);
+    this.#stopTimer();
+    const { clock, helloTimeoutMs } = this.#options;
+    this.#stopTimer = after(clock, helloTimeoutMs, () =>
       this.abandon({
         reason: `the server sent no hello within ${helloTimeoutMs} ms`,
         errorClass: "timeout",
@@ -178,43 +178,43 @@ class SocketConnection implements Connection {
     );
   }
 
-  private handleClose(event: { readonly code: number; readonly reason: string }): void {
-    if (this.ended) return;
+  #handleClose(event: { readonly code: number; readonly reason: string }): void {
+    if (this.#ended) return;
     const code = typeof event.code === "number" ? event.code : CloseCode.Abnormal;
-    const lastError = this.lastError;
+    const lastError = this.#lastError;
     const reason =
       event.reason ||
-      (this.opened
+      (this.#opened
         ? `the connection closed (${code})`
         : `the socket could not be opened${lastError ? `: ${lastError}` : ""}`);
-    this.end({ code, reason, errorClass: classifyClose(code, this.opened, lastError) });
+    this.#end({ code, reason, errorClass: classifyClose(code, this.#opened, lastError) });
   }
 
-  private handleMessage(data: unknown): void {
-    if (this.ended) return;
-    const { handlers } = this.options;
+  #handleMessage(data: unknown): void {
+    if (this.#ended) return;
+    const { handlers } = this.#options;
     handlers.onFrame();
-    const parsed = this.wire.parse(data);
+    const parsed = this.#wire.parse(data);
     if (!parsed.ok) {
       handlers.onInvalid(parsed.error);
       return;
     }
     const message = parsed.message;
-    if (!this.wasGreeted) {
+    if (!this.#wasGreeted) {
       if (message.type !== "hello") return;
-      this.wasGreeted = true;
-      this.stopTimer();
+      this.#wasGreeted = true;
+      this.#stopTimer();
       handlers.onHello(message);
       return;
     }
-    if (message.type === "shutdown") this.shutdownFloorMs = message.reconnect_after_ms;
+    if (message.type === "shutdown") this.#shutdownFloorMs = message.reconnect_after_ms;
     handlers.onMessage(message);
   }
 
-  private detach(): void {
-    this.ended = true;
-    this.stopTimer();
-    const socket = this.socket;
+  #detach(): void {
+    this.#ended = true;
+    this.#stopTimer();
+    const socket = this.#socket;
     socket.onopen = null;
     socket.onmessage = null;
     socket.onclose = null;
@@ -222,19 +222,19 @@ class SocketConnection implements Connection {
     socket.onerror = () => {};
   }
 
-  private end(cause: TransitionCause): void {
-    if (this.ended) return;
-    this.detach();
-    const shutdownFloorMs = this.shutdownFloorMs;
-    const refusedWith = this.opened ? undefined : /\b(429|503)\b/.exec(this.lastError)?.[1];
-    const refusedStatus = this.opened ? undefined : refusalStatus(this.lastError);
+  #end(cause: TransitionCause): void {
+    if (this.#ended) return;
+    this.#detach();
+    const shutdownFloorMs = this.#shutdownFloorMs;
+    const refusedWith = this.#opened ? undefined : /\b(429|503)\b/.exec(this.#lastError)?.[1];
+    const refusedStatus = this.#opened ? undefined : refusalStatus(this.#lastError);
     const unavailable =
       refusedWith === "503" ||
       shutdownFloorMs !== undefined ||
       cause.code === CloseCode.ServiceRestart;
-    this.options.handlers.onEnd({
+    this.#options.handlers.onEnd({
       cause,
-      greeted: this.wasGreeted,
+      greeted: this.#wasGreeted,
       ...(shutdownFloorMs === undefined ? {} : { shutdownFloorMs }),
       ...(refusedWith === undefined ? {} : { overloaded: true }),
       ...(unavailable ? { unavailable } : {}),
