@@ -266,6 +266,28 @@ describe("the JSON codec", () => {
     expect(client.status).toBe("idle");
   });
 
+  it("offers MessagePack first, and rejects binary data on a connection the server kept on JSON", async () => {
+    const { client, sockets } = await setup({ codec: "msgpack", transports: ["websocket"] });
+    const socket = await within(sockets.nth(0), "the socket");
+    expect(socket.protocols).toEqual(["lifeline.v1.msgpack", "lifeline.v1"]);
+    socket.accept();
+    expect(client.stats().codec).toBe("json");
+    await expect(client.publish("t", new Uint8Array(3))).rejects.toMatchObject({
+      code: "invalid_message",
+      message: expect.stringMatching(/uses JSON .* binary data cannot be sent/),
+    });
+    const text = client.publish("t", "text");
+    expect(socket.ofType("publish")).toEqual([expect.objectContaining({ data: "text" })]);
+    const { id } = socket.ofType("publish")[0] as { id: string };
+    socket.receive({
+      type: "response",
+      id,
+      ok: true,
+      result: { topic: "t", offset: 1, epoch: "e" },
+    });
+    await expect(text).resolves.toMatchObject({ offset: 1 });
+  });
+
   it("refuses an unknown codec and transports up front", () => {
     expect(() => createClient({ url: "ws://x/ws", codec: "cbor" as "json", lazy: true })).toThrow(
       /"codec" to be "json" or "msgpack"/,
