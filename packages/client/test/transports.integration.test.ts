@@ -68,6 +68,7 @@ describe("over SSE", () => {
     expect(s.connections()).toHaveLength(1);
     const seen = new Collector<number>();
     c.subscribe("sse/t", (data) => seen.push(data as number));
+    // Posts are handled in order: once this is answered, the subscription is live.
     await expect(c.request("echo", { over: "sse" })).resolves.toEqual({ over: "sse" });
     await publishNumbers(c, "sse/t", 1, 3);
     await s.publish("sse/t", 4);
@@ -83,6 +84,8 @@ describe("over SSE", () => {
     const seen = new Collector<number>();
     c.subscribe("sse/resume", (data) => seen.push(data as number));
     await waitForState(c, "open");
+    // Posts are handled in order: once this is answered, the subscription is live.
+    await c.request("echo", null);
     await s.publish("sse/resume", 1);
     await within(seen.waitFor(1), "the first message");
     proxy.cutAll();
