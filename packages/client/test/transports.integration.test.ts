@@ -109,6 +109,7 @@ describe("MessagePack", () => {
     const bytes = new Uint8Array([0, 1, 2, 253, 254, 255]);
     const seen = new Collector<unknown>();
     c.subscribe("mp/bin", (data) => seen.push(data));
+    await c.request("echo", null);
     await c.publish("mp/bin", { frame: 1, bytes });
     const [delivered] = await within(seen.waitFor(1), "the binary message");
     expect(delivered).toEqual({ frame: 1, bytes });
