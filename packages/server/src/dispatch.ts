@@ -6,6 +6,7 @@ import {
   INBOX_TOPIC,
   isReservedTopic,
   Limits,
+  MSGPACK_SUBPROTOCOL,
   type ParseResult,
   type PresenceMessage,
   type PublishMessage,
@@ -15,6 +16,7 @@ import {
   type SubscribeMessage,
   type UnsubscribeMessage,
 } from "@lifeline/protocol";
+import { parseClientMessagePack } from "@lifeline/protocol/msgpack";
 import { conflateEntry } from "./conflation.js";
 import type { Connection } from "./connection.js";
 import type { ServerContext } from "./context.js";
@@ -29,7 +31,7 @@ import { RequestScope, startRequest } from "./rpc.js";
 import { bump } from "./stats.js";
 import { isAllowed } from "./topic-access.js";
 import type { SubscribeOutcome } from "./topics.js";
-import { prepareMessage } from "./transport/index.js";
+import { containsBinary, prepareMessage } from "./transport/index.js";
 
 const rateLimitText = "rate limit exceeded; slow down";
 const refreshUnknownText = 'this server does not take "refresh" (not in hello.features)';
@@ -40,11 +42,20 @@ function refusedBehindText(topic: string): string {
   return `an earlier publish to "${topic}" was refused and must be sent again first`;
 }
 
-const binaryFrame: ParseResult<ClientMessage> = {
+/** A frame of the other codec than the one the subprotocol agreed (PROTOCOL.md, "MessagePack wire"). */
+const binaryOnJson: ParseResult<ClientMessage> = {
   ok: false,
   error: {
     code: ErrorCode.InvalidMessage,
-    message: "expected a JSON text frame, got a binary frame",
+    message: `expected a JSON text frame, got a binary frame (MessagePack needs the subprotocol ${MSGPACK_SUBPROTOCOL})`,
+    path: "",
+  },
+};
+const textOnMsgpack: ParseResult<ClientMessage> = {
+  ok: false,
+  error: {
+    code: ErrorCode.InvalidMessage,
+    message: `expected a MessagePack binary frame (subprotocol ${MSGPACK_SUBPROTOCOL}), got a text frame`,
     path: "",
   },
 };
@@ -61,6 +72,19 @@ export function createDispatcher<Principal>(
   const { opts, logger, counters, topics, broker, methods, presence } = ctx;
   const { clock, limits } = opts;
   const parseOptions = { maxChars: limits.maxPayload };
+  const packOptions = { maxBytes: limits.maxPayload };
+
+  /** Decodes a frame in the codec of the connection's wire; the same validators either way. */
+  function parse(
+    connection: Connection,
+    data: Buffer,
+    isBinary: boolean,
+  ): ParseResult<ClientMessage> {
+    if (connection.transport.codec === "msgpack") {
+      return isBinary ? parseClientMessagePack(data, packOptions) : textOnMsgpack;
+    }
+    return isBinary ? binaryOnJson : parseClientMessage(data.toString("utf8"), parseOptions);
+  }
   const limitReporter = createLimitReporter(counters, logger);
 
   /**
@@ -96,7 +120,7 @@ export function createDispatcher<Principal>(
     connection.counters.bytesIn += data.length;
     counters.bytesIn += data.length;
     if (connection.closing) return;
-    const parsed = isBinary ? binaryFrame : parseClientMessage(data.toString("utf8"), parseOptions);
+    const parsed = parse(connection, data, isBinary);
     if (!connection.takeToken(now)) {
       bump(counters.messagesIn, parsed.ok ? parsed.message.type : "invalid");
       if (parsed.ok && parsed.message.type === "publish") {
@@ -190,6 +214,11 @@ export function createDispatcher<Principal>(
    */
   function answerResult(connection: Connection, id: string, result: unknown): void {
     if (connection.closing) return;
+    if (connection.transport.codec !== "json" || containsBinary(result)) {
+      // Encoded from the object: MessagePack keeps bytes, JSON turns them into base64.
+      connection.send({ type: "response", id, ok: true, result });
+      return;
+    }
     const body = JSON.stringify(result);
     if (body === undefined) {
       connection.send({ type: "response", id, ok: true, result });

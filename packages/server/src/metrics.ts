@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { LifelineServerError, ServerErrorCode } from "./errors.js";
-import type { ServerStats } from "./stats.js";
+import type { ServerStats, WireCount } from "./stats.js";
 
 /** Where the server's Prometheus metrics go. */
 export interface MetricsOptions {
@@ -128,6 +128,37 @@ export function createMetrics(stats: () => ServerStats, options: MetricsOptions 
       "connections_total",
       "WebSocket connections accepted.",
       (s) => s.connections.total,
+    );
+    const byWire = (name: string, help: string, pick: (wire: WireCount) => number): void => {
+      const kind = name.endsWith("_total") ? Counter : Gauge;
+      add(
+        (full) =>
+          new kind({
+            name: full,
+            help,
+            labelNames: ["transport", "codec"],
+            registers: [registry],
+            collect() {
+              this.reset();
+              for (const w of stats().connections.byWire) {
+                const labels = { transport: w.transport, codec: w.codec };
+                if (this instanceof Gauge) this.set(labels, pick(w));
+                else this.inc(labels, pick(w));
+              }
+            },
+          }),
+        name,
+      );
+    };
+    byWire(
+      "transport_connections",
+      "Open connections, by transport (websocket, sse) and codec (json, msgpack).",
+      (w) => w.active,
+    );
+    byWire(
+      "transport_connections_total",
+      "Connections accepted, by transport and codec.",
+      (w) => w.total,
     );
     fromRecord("messages_in_total", "Messages received, by type.", "type", (s) => s.messagesIn);
     fromRecord("messages_out_total", "Messages sent, by type.", "type", (s) => s.messagesOut);

@@ -588,7 +588,7 @@ export interface ServerOptions<Principal = unknown, S extends ContractSpec = Con
   /**
    * Features announced in `hello.features`.
    * @default ["topics", "resume", "rpc", "heartbeat", "rewind", "history", "inbox",
-   *   "conflation"], and "refresh" when `credentials.refresh` is given, "presence" when
+   *   "conflation", "msgpack"], and "refresh" when `credentials.refresh` is given, "presence" when
    *   `presence` is given
    */
   readonly features?: readonly string[];
@@ -622,6 +622,7 @@ export const defaults = {
     "history",
     "inbox",
     "conflation",
+    "msgpack",
   ] as readonly string[],
   credentialNoticeMs: 30_000,
   presence: { graceMs: 5000, diffIntervalMs: 100, maxMembers: 10_000 },

@@ -44,8 +44,7 @@ import { drainConnections } from "./shutdown.js";
 import { bump, createCounters, type ServerStats } from "./stats.js";
 import { Topics } from "./topics.js";
 import { tracePublish } from "./tracing.js";
-import { createWsEndpoint, preframedCapability } from "./transport/index.js";
-import { jsonSubprotocols } from "./transport/ws-transport.js";
+import { createWsEndpoint, preframedCapability, websocketSubprotocols } from "./transport/index.js";
 
 /** Result of a publish: where the message landed in the topic's log. */
 export interface PublishResult {
@@ -346,7 +345,7 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     maxPayload: limits.maxPayload,
     deflate: opts.deflate === false ? false : { threshold: opts.deflate.threshold },
     preframed: preframed.ok,
-    subprotocols: jsonSubprotocols,
+    subprotocols: websocketSubprotocols,
     sink: sessions.sink,
   });
   const admit = createUpgradeHandler(ctx, {
@@ -365,6 +364,7 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
         active: registry.size,
         total: counters.connectionsAccepted,
         pending: registry.pending,
+        byWire: Object.values(counters.wires).map((wire) => ({ ...wire })),
       },
       topics: { active: topics.activeCount, subscriptions: topics.subscriptionCount },
       messagesIn: { ...counters.messagesIn },

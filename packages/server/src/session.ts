@@ -4,7 +4,7 @@ import { Connection, type ConnectionEnv } from "./connection.js";
 import type { ServerContext } from "./context.js";
 import { createHeartbeatMonitor } from "./heartbeat.js";
 import { createHelloEncoder } from "./hello.js";
-import { bump } from "./stats.js";
+import { bump, wireCount } from "./stats.js";
 import type { TransportSink } from "./transport/index.js";
 import { prepareMessage } from "./transport/index.js";
 
@@ -80,7 +80,12 @@ export function createSessions<Principal>(
     ping: (connection) => connection.ping(),
     expire: (connection, silentMs) => {
       logger.warn(
-        { connection_id: connection.id, client_id: connection.clientId, silent_ms: silentMs },
+        {
+          connection_id: connection.id,
+          client_id: connection.clientId,
+          transport: connection.transport.name,
+          silent_ms: silentMs,
+        },
         "heartbeat timeout: terminating silent connection",
       );
       bump(counters.errors, ErrorCode.Timeout);
@@ -123,6 +128,9 @@ export function createSessions<Principal>(
     admitted.attach(connection);
     registry.add(connection);
     counters.connectionsAccepted += 1;
+    const wire = wireCount(counters, connection.transport.name, connection.transport.codec);
+    wire.active += 1;
+    wire.total += 1;
     const { replaced } = admitted;
     if (replaced) {
       logger.debug(
@@ -152,6 +160,8 @@ export function createSessions<Principal>(
           client_id: connection.clientId,
           role: connection.role,
           remote_address: connection.remoteAddress,
+          transport: connection.transport.name,
+          codec: connection.transport.codec,
         },
         "connection accepted",
       );
@@ -166,6 +176,7 @@ export function createSessions<Principal>(
       {
         connection_id: connection.id,
         client_id: connection.clientId,
+        transport: connection.transport.name,
         buffered_bytes: connection.bufferedBytes,
       },
       "slow consumer: send buffer over the high-water mark",
@@ -186,6 +197,7 @@ export function createSessions<Principal>(
     const error = connection.lastError;
     heartbeat.remove(connection);
     registry.remove(connection);
+    wireCount(counters, connection.transport.name, connection.transport.codec).active -= 1;
     if (ctx.presence) {
       // Any close may be a client on its way back (the client's own reconnect() closes with
       // 1000): the member is held for the grace period (PROTOCOL.md, "Presence").
@@ -207,6 +219,8 @@ export function createSessions<Principal>(
       const fields = {
         connection_id: connection.id,
         client_id: connection.clientId,
+        transport: connection.transport.name,
+        codec: connection.transport.codec,
         code,
         reason,
         ...(code === observedCode ? {} : { observed_code: observedCode }),

@@ -3,8 +3,20 @@
  * clients adds 1,000 to one field, not 1,000 labelled counter increments). `/metrics`
  * and `server.stats()` both read them.
  */
+/** Connections of one wire: transport and codec (PROTOCOL.md, "Transport and framing"). */
+export interface WireCount {
+  readonly transport: string;
+  readonly codec: string;
+  /** Open now. */
+  active: number;
+  /** Accepted since start. */
+  total: number;
+}
+
 export interface Counters {
   connectionsAccepted: number;
+  /** By `transport/codec`. */
+  wires: Record<string, WireCount>;
   messagesIn: Record<string, number>;
   messagesOut: Record<string, number>;
   bytesIn: number;
@@ -26,6 +38,7 @@ export interface Counters {
 export function createCounters(): Counters {
   return {
     connectionsAccepted: 0,
+    wires: {},
     messagesIn: {},
     messagesOut: {},
     bytesIn: 0,
@@ -40,6 +53,17 @@ export function createCounters(): Counters {
     slowConsumers: 0,
     conflatedCatchUps: 0,
   };
+}
+
+/** The count of the wire `transport`/`codec`, made on its first connection. */
+export function wireCount(counters: Counters, transport: string, codec: string): WireCount {
+  const key = `${transport}/${codec}`;
+  let count = counters.wires[key];
+  if (count === undefined) {
+    count = { transport, codec, active: 0, total: 0 };
+    counters.wires[key] = count;
+  }
+  return count;
 }
 
 export function bump(record: Record<string, number>, key: string, by = 1): void {
@@ -57,6 +81,8 @@ export interface ServerStats {
     readonly total: number;
     /** Upgrades in progress (counted against the connection limits). */
     readonly pending: number;
+    /** Open and accepted connections of each wire that had one (transport and codec). */
+    readonly byWire: readonly Readonly<WireCount>[];
   };
   /** Topics with a subscriber on this server, and subscriptions. */
   readonly topics: { readonly active: number; readonly subscriptions: number };

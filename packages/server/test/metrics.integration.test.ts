@@ -145,7 +145,7 @@ describe("broadcast counters", () => {
   it("exposes failed deliveries from the server's figures", async () => {
     const stats: ServerStats = {
       uptimeMs: 0,
-      connections: { active: 0, total: 0, pending: 0 },
+      connections: { active: 0, total: 0, pending: 0, byWire: [] },
       topics: { active: 0, subscriptions: 0 },
       conflatedCatchUps: 0,
       messagesIn: {},

@@ -83,6 +83,31 @@ describe("Topics", () => {
     expect(seen.size).toBe(1);
   });
 
+  it("encodes a broadcast once per codec, whatever the mix of recipients", async () => {
+    const broker = createMemoryBroker();
+    const topics = new Topics(broker, hooks().hooks, noConflation);
+    const seen = new Set<PreparedMessage>();
+    const connections = ["json", "msgpack", "json", "msgpack", "msgpack", "json"].map((codec) => {
+      // As the WebSocket transport of each codec does: the frame of its wire.
+      const deliver = (message: PreparedMessage) => {
+        seen.add(message);
+        return codec === "json" ? message.textFrame.length : message.binaryFrame.length;
+      };
+      return {
+        subscriptions: new Set<string>(),
+        addSubscription: () => {},
+        removeSubscription: () => {},
+        deliver,
+        sendPrepared: () => true,
+      } as unknown as Connection;
+    });
+    for (const c of connections) await topics.subscribe(c, "t", {}, () => {});
+    await broker.append("t", { payload: "x".repeat(200) });
+    expect(seen.size).toBe(1);
+    const [prepared] = [...seen] as [PreparedMessage];
+    expect([prepared.jsonEncodes, prepared.msgpackEncodes, prepared.sseEncodes]).toEqual([1, 1, 0]);
+  });
+
   it("emits demand events on the first subscriber and after the last leaves", async () => {
     const broker = createMemoryBroker();
     const h = hooks();

@@ -52,6 +52,7 @@ export {
   within,
 } from "./within.js";
 export {
+  type ClientCodec,
   connect,
   type Message,
   ofType,

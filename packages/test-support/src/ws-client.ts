@@ -21,17 +21,36 @@ export interface TestClient {
   close(): Promise<void>;
 }
 
+/**
+ * How a test client reads and writes frames: JSON text by default; a test of another wire
+ * (the MessagePack subprotocol) brings its own.
+ */
+export interface ClientCodec {
+  /** Subprotocols offered, in order of preference. */
+  readonly protocols?: readonly string[];
+  /** Turns a received frame into a message. */
+  decode(data: Buffer, isBinary: boolean): Message;
+  /** Turns a message that is not already a string into a frame. */
+  encode(message: unknown): string | Uint8Array;
+}
+
+const jsonCodec: ClientCodec = {
+  decode: (data) => JSON.parse(data.toString()) as Message,
+  encode: (message) => JSON.stringify(message),
+};
+
 export function openClient(
   url: string,
   options: ConstructorParameters<typeof WebSocket>[2] = {},
+  codec: ClientCodec = jsonCodec,
 ): TestClient {
-  const ws = new WebSocket(url, options);
+  const ws = new WebSocket(url, codec.protocols ? [...codec.protocols] : [], options);
   const received: Message[] = [];
   const taken = new Set<number>();
   const waiters = new Set<{ predicate: (m: Message) => boolean; resolve: (m: Message) => void }>();
   ws.on("error", () => {});
-  ws.on("message", (data) => {
-    const message = JSON.parse(data.toString()) as Message;
+  ws.on("message", (data: Buffer, isBinary: boolean) => {
+    const message = codec.decode(data, isBinary);
     const index = received.push(message) - 1;
     for (const waiter of waiters) {
       if (waiter.predicate(message)) {
@@ -62,7 +81,7 @@ export function openClient(
       return within(arrived, label, timeoutMs).finally(() => waiters.delete(waiter));
     },
     send(message) {
-      ws.send(typeof message === "string" ? message : JSON.stringify(message));
+      ws.send(typeof message === "string" ? message : codec.encode(message));
     },
     closed,
     async close() {
@@ -93,10 +112,12 @@ export async function connect(
   clientId = "c1",
   extraQuery = "",
   options: ConstructorParameters<typeof WebSocket>[2] = {},
+  codec?: ClientCodec,
 ): Promise<TestClient & { hello: Message }> {
   const client = openClient(
     wsUrl(server, `client_id=${clientId}&version=1&role=test${extraQuery}`),
     options,
+    codec,
   );
   const hello = await client.next(ofType("hello"), "hello");
   return Object.assign(client, { hello });

@@ -2,6 +2,7 @@
  * The seam between the core and the wires: the `Transport` strategy, prepared messages
  * encoded once per wire, and the `ws` adapter (PROTOCOL.md, "Connecting").
  */
+export { containsBinary } from "./json-text.js";
 export {
   PreparedMessage,
   prepareEntry,
@@ -16,4 +17,9 @@ export type {
   WriteTarget,
 } from "./transport.js";
 export { type PreframedCapability, preframedCapability } from "./ws-capability.js";
-export { createWsEndpoint, type Upgraded, type WsEndpoint } from "./ws-transport.js";
+export {
+  createWsEndpoint,
+  type Upgraded,
+  type WsEndpoint,
+  websocketSubprotocols,
+} from "./ws-transport.js";

@@ -13,7 +13,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { CloseCode, SUBPROTOCOL } from "@lifeline/protocol";
+import { CloseCode, MSGPACK_SUBPROTOCOL, SUBPROTOCOL } from "@lifeline/protocol";
 import { WebSocket, WebSocketServer } from "ws";
 import { ignoreSocketError } from "../handshake.js";
 import type { PreparedMessage } from "./prepared-message.js";
@@ -225,5 +225,11 @@ function closeCodeForSocketError(error: Error): number {
   }
 }
 
-/** The subprotocols of the WebSocket wire this version serves, in no preferred order. */
-export const jsonSubprotocols: ReadonlyMap<string, CodecName> = new Map([[SUBPROTOCOL, "json"]]);
+/**
+ * The subprotocols of the WebSocket wire and their codecs (PROTOCOL.md, "MessagePack
+ * wire"); which one a connection gets is the client's choice, by the order it offers them.
+ */
+export const websocketSubprotocols: ReadonlyMap<string, CodecName> = new Map<string, CodecName>([
+  [SUBPROTOCOL, "json"],
+  [MSGPACK_SUBPROTOCOL, "msgpack"],
+]);
