@@ -45,6 +45,14 @@ export interface SseSocketOptions extends SseLimits {
    * @default globalThis.fetch
    */
   readonly fetch?: typeof fetch;
+  /**
+   * Send cookies with the stream and the posts to another origin (`credentials:
+   * "include"`, like `EventSource`'s `withCredentials`); the server must name its allowed
+   * origins for the browser to accept the answers (PROTOCOL.md, "Cross-origin use").
+   * Same-origin requests carry cookies either way.
+   * @default false
+   */
+  readonly withCredentials?: boolean;
 }
 
 const defaultLimits = {
@@ -105,6 +113,9 @@ export function openSseSocket(
 ): SseSocket {
   const limits = { ...defaultLimits, ...definedOnly(options) };
   const fetchImpl = options.fetch ?? globalThis.fetch;
+  const credentials: { credentials?: "include" } = options.withCredentials
+    ? { credentials: "include" }
+    : {};
   const stream = new AbortController();
   let readyState = CONNECTING;
   /** Where posts go: known once the server's `hello` gave the connection id and key. */
@@ -216,6 +227,7 @@ export function openSseSocket(
         method: "POST",
         headers: { "content-type": "text/plain;charset=UTF-8" },
         body,
+        ...credentials,
       });
       void response.body?.cancel().catch(() => {});
       if (response.ok) return undefined;
@@ -280,6 +292,7 @@ export function openSseSocket(
       response = await fetchImpl(url, {
         headers: { accept: "text/event-stream" },
         signal: stream.signal,
+        ...credentials,
       });
     } catch (error) {
       fail(CloseCode.Abnormal, `the event stream could not be opened: ${describe(error)}`);
@@ -424,7 +437,9 @@ function describe(error: unknown): string {
 
 function definedOnly(options: SseLimits): SseLimits {
   return Object.fromEntries(
-    Object.entries(options).filter(([key, value]) => key !== "fetch" && value !== undefined),
+    Object.entries(options).filter(
+      ([key, value]) => key !== "fetch" && key !== "withCredentials" && value !== undefined,
+    ),
   ) as SseLimits;
 }
 

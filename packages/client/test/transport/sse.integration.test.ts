@@ -300,6 +300,28 @@ describe("SSE socket: sending", () => {
   });
 });
 
+describe("SSE socket: credentials", () => {
+  it("sends cookies cross-origin only when asked to", async () => {
+    server = await scriptedSseServer();
+    const seenCredentials: unknown[] = [];
+    const spy: typeof fetch = (input, init) => {
+      seenCredentials.push(init?.credentials);
+      return fetch(input, init);
+    };
+    for (const withCredentials of [false, true]) {
+      const stream = server.nextStream();
+      const socket = openSseSocket(server.url, [], { fetch: spy, withCredentials });
+      sockets.push(socket);
+      const seen = watch(socket);
+      (await within(stream, "stream")).event(sseHello());
+      await within(seen.received(1), "hello");
+      socket.send('{"type":"pong"}');
+      await within(server.postsReceived(withCredentials ? 2 : 1), "a post");
+    }
+    expect(seenCredentials).toEqual([undefined, undefined, "include", "include"]);
+  });
+});
+
 describe("SSE helpers", () => {
   it("derives the SSE endpoint beside the WebSocket one", () => {
     expect(deriveSseUrl("ws://a.test/ws")).toBe("http://a.test/sse");
