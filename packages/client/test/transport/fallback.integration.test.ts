@@ -252,6 +252,50 @@ describe("falling back to SSE", () => {
   });
 });
 
+describe("setTransports", () => {
+  it("forces SSE on an open WebSocket connection, and WebSocket back, resuming by offset", async () => {
+    const context = await setup();
+    const { client, server, sockets } = context;
+    const seen = new Collector<unknown>();
+    client.subscribe("t", (data) => seen.push(data));
+    const first = await within(sockets.nth(0), "the socket");
+    first.accept();
+    const sub = first.ofType("subscribe")[0] as { id: string };
+    first.receive({
+      type: "subscribed",
+      id: sub.id,
+      topic: "t",
+      offset: 0,
+      epoch: "e1",
+      recovered: true,
+      replayed: 0,
+    });
+    first.receive({ type: "message", topic: "t", offset: 1, epoch: "e1", ts: 1, data: "one" });
+    await within(seen.waitFor(1), "the first message");
+
+    const streamOpened = server.nextStream();
+    client.setTransports(["sse"]);
+    expect(first.closedWith?.code).toBe(1000);
+    const stream = await within(streamOpened, "the SSE stream");
+    stream.event(sseHello());
+    await within(waitOpen(client), "open over SSE");
+    expect(client.stats().transport).toBe("sse");
+    const resubscribe = await postedMessage(server, "subscribe", "t");
+    expect(resubscribe.since).toEqual({ offset: 1, epoch: "e1" });
+
+    client.setTransports(["websocket", "sse"]);
+    await within(stream.gone, "the stream let go");
+    const again = await within(sockets.nth(1), "a WebSocket again");
+    again.accept();
+    expect(client.stats().transport).toBe("websocket");
+    expect(again.ofType("subscribe")[0]).toMatchObject({ since: { offset: 1, epoch: "e1" } });
+    // Choosing again while already on the first choice changes nothing.
+    client.setTransports(["websocket"]);
+    expect(client.status).toBe("open");
+    expect(() => client.setTransports(["carrier-pigeon" as "sse"])).toThrow(TypeError);
+  });
+});
+
 describe("the JSON codec", () => {
   it("refuses binary data in publish and request with a TypeError naming the codec option", async () => {
     const { client } = await setup({ lazy: true });
