@@ -5,6 +5,7 @@ import type { PositionKeeper } from "../positions/keeper.js";
 import { isOpen, type TransitionCause } from "../state/machine.js";
 import type { ConnectionStore } from "../state/store.js";
 import type { ConnectionEnd } from "../transport/connection.js";
+import type { TransportName } from "../transport/transport.js";
 import { after } from "../util/clock.js";
 import { type AttemptParts, AttemptRunner } from "./attempt-runner.js";
 import type { PageLifecycle } from "./page-lifecycle.js";
@@ -95,6 +96,7 @@ export class Reconnector implements ConnectionControl {
     this.#runner.supersede();
     link.current?.close(CloseCode.Normal, "closed by the application");
     this.#runner.teardown("closed by the application");
+    this.#runner.stop();
     driver.apply(
       { type: "close" },
       { code: CloseCode.Normal, reason: "closed by the application" },
@@ -108,6 +110,21 @@ export class Reconnector implements ConnectionControl {
     this.#stopWatchingLifecycle?.();
     this.#stopWatchingLifecycle = undefined;
     this.#parts.settings.log.flush();
+  }
+
+  setTransports(transports: readonly TransportName[]): void {
+    this.#runner.useTransports(transports);
+    // The wire of the attempt under way, or of the open connection.
+    const wire = this.#parts.stats.transport;
+    const state = this.#state;
+    if (wire === this.#runner.nextTransport) return;
+    if (state === "connecting" || isOpen(state)) {
+      this.#parts.settings.log.info("moving to another transport", {
+        from: wire,
+        to: this.#runner.nextTransport,
+      });
+      this.reconnect();
+    }
   }
 
   /** The server refused a refreshed token twice: reconnecting with the same token function would be refused again. */
@@ -125,9 +142,10 @@ export class Reconnector implements ConnectionControl {
   }
 
   #startAttempt(type: "connect" | "retry", cause: TransitionCause): void {
-    if (!this.#parts.driver.apply({ type }, cause)) return;
+    const transport = this.#runner.nextTransport;
+    if (!this.#parts.driver.apply({ type }, cause, { transport })) return;
     const current = this.#runner.supersede();
-    this.#parts.stats.attemptStarted(this.#parts.settings.clock.now());
+    this.#parts.stats.attemptStarted(this.#parts.settings.clock.now(), transport);
     this.#watchLifecycle();
     void this.#runner.run(current);
   }
