@@ -53,6 +53,7 @@ export {
   type StreamEnd,
 } from "./sse-client.js";
 export { type Availability, skipWithout } from "./system.js";
+export { startUpgradeRefusingProxy, type UpgradeRefusingProxy } from "./upgrade-refusing-proxy.js";
 export {
   type Countdown,
   countdown,
