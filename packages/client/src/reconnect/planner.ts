@@ -5,7 +5,7 @@ import { describeCloseCode } from "@lifeline/protocol";
 export type { BackoffPolicy };
 
 /**
- * The default (PROTOCOL.md, "Reconnecting"): exponential, full jitter, 1 s base, factor 2, 30 s cap, 10 attempts.
+ * The default (the client README, "Reconnecting"): exponential, full jitter, 1 s base, factor 2, 30 s cap, 10 attempts.
  * With full jitter the first retry waits a random time in [0, 1 s): fast, but never every
  * client at the same instant.
  */
