@@ -17,6 +17,7 @@ import { createStateDriver } from "./state/driver.js";
 import { RoundTrips } from "./state/round-trip.js";
 import { StatsRecorder } from "./state/stats.js";
 import { createConnectionStore } from "./state/store.js";
+import { codecLoader } from "./transport/codec.js";
 import { createUrlRotation, type UrlRotation } from "./transport/url-rotation.js";
 import type { WebSocketResolver } from "./transport/websocket.js";
 import { createEmitter } from "./util/emitter.js";
@@ -160,6 +161,10 @@ function attemptInputs(
     readinessTimeoutMs: options.readinessTimeoutMs ?? defaults.readinessTimeoutMs,
     WebSocket: options.WebSocket,
     resolveWebSocket: platform.resolveWebSocket,
+    sseUrl: options.sseUrl,
+    sse: { maxEventChars: settings.maxMessageChars + 64, ...options.sse },
+    codec: settings.codec,
+    codecs: codecLoader(settings.codec, settings.maxMessageChars),
     clock: settings.clock,
     stepTimeoutMs: settings.connectTimeoutMs,
   };

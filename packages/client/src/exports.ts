@@ -55,7 +55,10 @@ export type {
   ConnectionStore,
   StateChange,
 } from "./state/store.js";
+export type { CodecName } from "./transport/codec.js";
 export type { WebSocketConstructor, WebSocketLike } from "./transport/socket.js";
+export type { SseLimits, SseSocketOptions } from "./transport/sse.js";
+export type { TransportName } from "./transport/transport.js";
 export type { UrlContext, UrlOption, UrlProvider } from "./transport/url-rotation.js";
 export type { AbortSignalLike } from "./util/abort.js";
 export { type Clock, systemClock } from "./util/clock.js";

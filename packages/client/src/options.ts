@@ -4,7 +4,10 @@ import type { PageLifecycle } from "./reconnect/page-lifecycle.js";
 import type { BackoffPolicy, SlowDownOptions } from "./reconnect/planner.js";
 import type { ClientIdSources } from "./session/client-id.js";
 import type { TokenOption } from "./session/token.js";
+import type { CodecName } from "./transport/codec.js";
 import type { WebSocketConstructor } from "./transport/socket.js";
+import type { SseSocketOptions } from "./transport/sse.js";
+import type { TransportName } from "./transport/transport.js";
 import type { UrlOption } from "./transport/url-rotation.js";
 import type { Clock } from "./util/clock.js";
 import type { LogLevel, LogSink } from "./util/logger.js";
@@ -48,6 +51,51 @@ export interface ClientOptions<S extends ContractSpec = ContractSpec> {
    * @default the global WebSocket, or `ws` under Node 20
    */
   readonly WebSocket?: WebSocketConstructor;
+  /**
+   * The wires the client may use, preferred first (README, "Transports and fallback"):
+   * `"websocket"`, and `"sse"`, the HTTP fallback of PROTOCOL.md ("HTTP fallback (SSE)")
+   * for networks whose proxies block WebSocket. With both, the client falls back to SSE
+   * as `fallbackAfter` says and probes WebSocket in the background to move back.
+   * `["sse"]` forces the fallback (to test it), `["websocket"]` never leaves WebSocket.
+   * @default ["websocket", "sse"]
+   */
+  readonly transports?: readonly TransportName[];
+  /**
+   * Consecutive attempts that fail on the wire (no `hello`: a network error, a timeout, a
+   * drop before `hello`) before the client moves to the next of `transports`. A proxy
+   * that refuses the WebSocket upgrade with an HTTP status (other than 429/503) moves it
+   * at once where the platform reports the status (Node); browsers hide it, so there
+   * this count decides. A connection that worked and dropped never counts.
+   * @default 2
+   */
+  readonly fallbackAfter?: number;
+  /**
+   * While on a later transport, delays between background probes of the first one (a
+   * real connection attempt; on its `hello` the client moves to it).
+   * @default exponential({ baseMs: 5000, factor: 2, capMs: 300000, maxAttempts: Infinity, jitter: "equal" })
+   */
+  readonly probeBackoff?: BackoffPolicy;
+  /**
+   * The encoding asked for: `"json"` text frames, or `"msgpack"` binary frames
+   * (subprotocol `lifeline.v1.msgpack`, loaded on first use), which also carry binary
+   * `data` (`Uint8Array`). The server decides: one without MessagePack answers JSON, and
+   * the SSE fallback is always JSON. Under `"json"`, binary data in `publish()` or
+   * `request()` is refused with a `TypeError`.
+   * @default "json"
+   */
+  readonly codec?: CodecName;
+  /**
+   * The SSE endpoint, or a function from the WebSocket URL in use (with `url` lists, each
+   * URL's own). Handshake parameters are added as for the WebSocket.
+   * @default the sibling `sse` of `url`: `wss://h/api/ws` -> `https://h/api/sse`
+   */
+  readonly sseUrl?: string | ((webSocketUrl: string) => string);
+  /**
+   * Limits of the SSE transport (event and post sizes, the send queue) and the `fetch`
+   * it uses.
+   * @default { maxEventChars: maxMessageChars + 64, maxBodyBytes: 1048576, maxBatchMessages: 100, maxQueuedChars: 16777216, fetch: globalThis.fetch }
+   */
+  readonly sse?: SseSocketOptions;
   /**
    * The retry delay policy, from `@lifeline/backoff`; `maxAttempts` may be `Infinity`.
    * @default exponential({ baseMs: 1000, factor: 2, capMs: 30000, maxAttempts: 10, jitter: "full" })
@@ -194,6 +242,9 @@ export interface ClientOptions<S extends ContractSpec = ContractSpec> {
 
 export const defaults = {
   role: "frontend",
+  transports: ["websocket", "sse"] as readonly TransportName[],
+  fallbackAfter: 2,
+  codec: "json" as CodecName,
   stableAfterMs: 10_000,
   lazy: false,
   connectTimeoutMs: 10_000,

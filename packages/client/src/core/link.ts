@@ -1,3 +1,4 @@
+import type { ClientMessage } from "@lifeline/protocol";
 import type { StatsRecorder } from "../state/stats.js";
 import type { Connection } from "../transport/connection.js";
 
@@ -18,13 +19,13 @@ export class ConnectionLink {
   }
 
   /** Sends on the greeted connection; false when there is none (the caller queues or drops). */
-  send(frame: string | Uint8Array): boolean {
-    return this.active?.send(frame) ?? false;
+  send(message: ClientMessage): boolean {
+    return this.active?.send(message) ?? false;
   }
 
   /** Sends like `send`, and counts the frame under `type` in the stats when it went out. */
-  sendCounted(type: string, frame: string | Uint8Array): boolean {
-    if (!this.send(frame)) return false;
+  sendCounted(type: string, message: ClientMessage): boolean {
+    if (!this.send(message)) return false;
     this.#stats.countSent(type);
     return true;
   }

@@ -14,6 +14,7 @@ import {
   type SubscriptionEvents,
   type SubscriptionRegistry,
 } from "../delivery/subscriptions.js";
+import { ClientErrorCode } from "../errors.js";
 import { type ClientOptions, defaults } from "../options.js";
 import type { PositionKeeper } from "../positions/keeper.js";
 import type { StatsRecorder } from "../state/stats.js";
@@ -50,7 +51,22 @@ export function createMessaging(deps: MessagingDeps): Messaging {
   const { options, settings, link, stats } = deps;
   const outbox = createOutbox(options.queue?.max ?? defaults.queueMax);
   const sendEntry = (entry: OutboxEntry): boolean => {
-    if (!link.sendCounted(entry.kind, entry.frame)) return false;
+    let sent: boolean;
+    try {
+      sent = link.sendCounted(entry.kind, entry.message);
+    } catch (error) {
+      // The connection's codec cannot carry it (binary data on a JSON connection): the
+      // operation fails and the queue moves on (transport/codec.ts).
+      const message = error instanceof Error ? error.message : String(error);
+      const refusal = {
+        ok: false as const,
+        error: { code: ClientErrorCode.InvalidMessage, message },
+      };
+      if (entry.kind === "request") requests.settle(entry.id, refusal);
+      else publishes.settle(entry.id, refusal);
+      return true;
+    }
+    if (!sent) return false;
     if (entry.kind === "request") requests.markSent(entry.id);
     else publishes.markSent(entry.id);
     return true;
@@ -106,7 +122,7 @@ function createSender(
       ensureStarted();
       return "queued";
     },
-    sendIfOpen: (type, frame) => link.sendCounted(type, frame),
+    sendIfOpen: (type, message) => link.sendCounted(type, message),
     withdraw(id) {
       outbox.remove(id);
     },

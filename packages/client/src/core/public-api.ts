@@ -1,3 +1,4 @@
+import type { ClientMessage } from "@lifeline/protocol";
 import {
   type ContractSpec,
   INBOX_TOPIC,
@@ -13,12 +14,13 @@ import { ClientErrorCode, LifelineError } from "../errors.js";
 import type { RoundTrips } from "../state/round-trip.js";
 import type { StatsRecorder } from "../state/stats.js";
 import type { ConnectionStore } from "../state/store.js";
+import { refuseBinaryUnderJson } from "../transport/codec.js";
 import type { Emitter } from "../util/emitter.js";
 import type { ConnectionLink } from "./link.js";
 import type { Messaging } from "./messaging.js";
 import type { ClientSettings } from "./settings.js";
 
-const PING_FRAME = '{"type":"ping"}';
+const PING: ClientMessage = { type: "ping" };
 const ignorePresence: PresenceListener = () => {};
 
 /** What the application's connection calls do (reconnect/reconnector.ts). */
@@ -61,7 +63,7 @@ export function assembleClient<S extends ContractSpec>(core: ClientCore): Lifeli
     ...subscribing<S>(core),
     ...asking<S>(core),
     ping: (pingOptions) =>
-      core.roundTrips.measure(() => core.link.sendCounted("ping", PING_FRAME), pingOptions),
+      core.roundTrips.measure(() => core.link.sendCounted("ping", PING), pingOptions),
     stats: () =>
       core.stats.snapshot({
         snapshot: store.getSnapshot(),
@@ -113,6 +115,8 @@ function asking<S extends ContractSpec>(
   return {
     publish(topic, data, publishOptions) {
       if (closed()) return refuse();
+      const binary = binaryRefusal(core, data, `publish to "${topic}"`);
+      if (binary) return binary;
       return publishes.start(topic, data, publishOptions);
     },
     history(topic, historyOptions) {
@@ -128,9 +132,21 @@ function asking<S extends ContractSpec>(
     request(method, ...args) {
       if (closed()) return refuse();
       const [params, requestOptions] = args as [unknown, RequestOptions | undefined];
+      const binary = binaryRefusal(core, params, `request "${method}"`);
+      if (binary) return binary;
       return requests.start(method, params, requestOptions) as Promise<
         MethodResult<S, typeof method>
       >;
     },
   };
+}
+
+/** Binary data under the JSON codec, refused at the call (transport/codec.ts). */
+function binaryRefusal(core: ClientCore, value: unknown, what: string): Promise<never> | undefined {
+  try {
+    refuseBinaryUnderJson(core.settings.codec, value, what);
+    return undefined;
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }

@@ -1,4 +1,4 @@
-import type { ErrorBody, ServerMessage } from "@lifeline/protocol";
+import type { ClientMessage, ErrorBody, ServerMessage } from "@lifeline/protocol";
 import type { PresenceTracker } from "../delivery/presence.js";
 import type { PublishTracker } from "../delivery/publish.js";
 import type { RequestTracker } from "../delivery/requests.js";
@@ -8,6 +8,8 @@ import type { Refresher } from "../session/refresh.js";
 import type { RoundTrips } from "../state/round-trip.js";
 import type { StatsRecorder } from "../state/stats.js";
 import type { Logger } from "../util/logger.js";
+
+const PONG: ClientMessage = { type: "pong" };
 
 /**
  * Routes each frame after `hello` to the part that owns it. Responses are matched by id:
@@ -22,8 +24,8 @@ export function createDispatcher(parts: {
   readonly presence: PresenceTracker;
   readonly refresher: Refresher;
   readonly log: Logger;
-  /** Sends a control frame on the open connection; false when there is none. */
-  readonly send: (frame: string) => boolean;
+  /** Sends a control message on the open connection; false when there is none. */
+  readonly send: (message: ClientMessage) => boolean;
   readonly reportError: (error: LifelineError) => void;
 }): (message: ServerMessage) => void {
   const { stats, requests, publishes, subscriptions, presence, log } = parts;
@@ -45,7 +47,7 @@ export function createDispatcher(parts: {
       case "ping":
         stats.countReceived("ping");
         stats.heartbeatsReceived += 1;
-        if (parts.send('{"type":"pong"}')) stats.countSent("pong");
+        if (parts.send(PONG)) stats.countSent("pong");
         return;
       case "pong":
         stats.countReceived("pong");

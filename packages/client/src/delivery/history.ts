@@ -1,4 +1,4 @@
-import type { HistoryDirection, HistoryPage, ResumePoint } from "@lifeline/protocol";
+import type { ClientMessage, HistoryDirection, HistoryPage, ResumePoint } from "@lifeline/protocol";
 import { ClientErrorCode, LifelineError } from "../errors.js";
 import type { RequestOptions, RequestTracker } from "./requests.js";
 
@@ -86,16 +86,15 @@ export function readHistory(
     );
   }
   const label = `history of "${topic}"`;
-  const frame = (id: string) =>
-    JSON.stringify({
-      type: "history",
-      id,
-      topic,
-      ...(since ? { since: { offset: since.offset, epoch: since.epoch } } : {}),
-      limit,
-      direction,
-    });
-  return requests.call(label, frame, options).then((result) => toResult(label, result));
+  const message = (id: string): ClientMessage => ({
+    type: "history",
+    id,
+    topic,
+    ...(since ? { since: { offset: since.offset, epoch: since.epoch } } : {}),
+    limit,
+    direction,
+  });
+  return requests.call(label, message, options).then((result) => toResult(label, result));
 }
 
 function toResult(label: string, result: unknown): HistoryResult {

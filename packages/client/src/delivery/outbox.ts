@@ -1,10 +1,11 @@
+import type { ClientMessage } from "@lifeline/protocol";
 /** One message waiting for an open connection. */
 export interface OutboxEntry {
   /** The message id (publish or request), used to remove it on abort or timeout. */
   readonly id: string;
   readonly kind: "publish" | "request";
-  /** The serialized frame. */
-  readonly frame: string;
+  /** The message, encoded by the codec of the connection it goes out on. */
+  readonly message: ClientMessage;
 }
 
 /**

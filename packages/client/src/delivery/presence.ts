@@ -1,4 +1,5 @@
 import type {
+  ClientMessage,
   ErrorBody,
   PresenceDiffMessage,
   PresenceMember as WireMember,
@@ -49,8 +50,8 @@ export function queryPresence(
   options: RequestOptions | undefined,
 ): Promise<PresenceResult> {
   const label = `presence of "${topic}"`;
-  const frame = (id: string) => JSON.stringify({ type: "presence", id, topic });
-  return requests.call(label, frame, options).then((result) => toResult(label, result));
+  const message = (id: string): ClientMessage => ({ type: "presence", id, topic });
+  return requests.call(label, message, options).then((result) => toResult(label, result));
 }
 
 interface TopicPresence {
@@ -137,7 +138,7 @@ class Presence implements PresenceTracker {
     const { sender } = this.#options;
     const id = sender.nextId("p");
     state.syncId = undefined;
-    if (!sender.sendIfOpen("presence", JSON.stringify({ type: "presence", id, topic }))) {
+    if (!sender.sendIfOpen("presence", { type: "presence", id, topic })) {
       return;
     }
     state.syncId = id;

@@ -142,7 +142,7 @@ class Publishes implements PublishTracker {
     const entry: OutboxEntry = {
       id,
       kind: "publish",
-      frame: JSON.stringify({ type: "publish", id, topic, data }),
+      message: { type: "publish", id, topic, data },
     };
     return new Promise<PublishAck>((resolve, reject) => {
       const publish = this.#lanes.add(entry, topic);

@@ -1,4 +1,4 @@
-import type { Contract, ErrorBody } from "@lifeline/protocol";
+import type { ClientMessage, Contract, ErrorBody } from "@lifeline/protocol";
 import { ClientErrorCode, LifelineError } from "../errors.js";
 import { type AbortSignalLike, abortError, onAbort } from "../util/abort.js";
 import { after, type Clock } from "../util/clock.js";
@@ -35,11 +35,11 @@ export interface RequestTracker {
   start(method: string, params: unknown, options: RequestOptions | undefined): Promise<unknown>;
   /**
    * Sends another message answered by a `response` (a `history`), with the timeout, abort,
-   * outbox and connection-loss handling of a request. `frame` builds it from its id.
+   * outbox and connection-loss handling of a request. `message` builds it from its id.
    */
   call(
     label: string,
-    frame: (id: string, timeoutMs: number) => string,
+    message: (id: string, timeoutMs: number) => ClientMessage,
     options: RequestOptions | undefined,
   ): Promise<unknown>;
   /** A queued request left the outbox on the current connection. */
@@ -101,23 +101,22 @@ class Requests implements RequestTracker {
         );
       }
     }
-    const frame = (id: string, timeoutMs: number) =>
-      JSON.stringify({
-        type: "request",
-        id,
-        method,
-        ...(params === undefined ? {} : { params }),
-        timeout_ms: Math.max(1, Math.min(3_600_000, Math.round(timeoutMs))),
-      });
-    return this.#send(`request "${method}"`, method, frame, callOptions);
+    const message = (id: string, timeoutMs: number): ClientMessage => ({
+      type: "request",
+      id,
+      method,
+      ...(params === undefined ? {} : { params }),
+      timeout_ms: Math.max(1, Math.min(3_600_000, Math.round(timeoutMs))),
+    });
+    return this.#send(`request "${method}"`, method, message, callOptions);
   }
 
   call(
     label: string,
-    frame: (id: string, timeoutMs: number) => string,
+    message: (id: string, timeoutMs: number) => ClientMessage,
     callOptions: RequestOptions | undefined,
   ): Promise<unknown> {
-    return this.#send(label, undefined, frame, callOptions);
+    return this.#send(label, undefined, message, callOptions);
   }
 
   markSent(id: string): void {
@@ -185,7 +184,7 @@ class Requests implements RequestTracker {
   #send(
     label: string,
     method: string | undefined,
-    frameOf: (id: string, timeoutMs: number) => string,
+    messageOf: (id: string, timeoutMs: number) => ClientMessage,
     callOptions: RequestOptions | undefined,
   ): Promise<unknown> {
     const signal = callOptions?.signal;
@@ -219,7 +218,7 @@ class Requests implements RequestTracker {
           stopAbort();
         },
       });
-      const outcome = sender.deliver({ id, kind: "request", frame: frameOf(id, timeoutMs) });
+      const outcome = sender.deliver({ id, kind: "request", message: messageOf(id, timeoutMs) });
       if (outcome === "sent") this.markSent(id);
       else if (outcome === "full") {
         fail(

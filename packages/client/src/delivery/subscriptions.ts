@@ -1,4 +1,5 @@
 import { createSchedule, exponential, type Schedule } from "@lifeline/backoff";
+import type { ClientMessage } from "@lifeline/protocol";
 import {
   type Contract,
   type ErrorBody,
@@ -262,10 +263,7 @@ class Subscriptions implements SubscriptionRegistry {
     // Still reading its stored position: never subscribed on the wire.
     if (owner.loading) return;
     const { sender } = this.#options;
-    sender.sendIfOpen(
-      "unsubscribe",
-      JSON.stringify({ type: "unsubscribe", id: sender.nextId("u"), topic }),
-    );
+    sender.sendIfOpen("unsubscribe", { type: "unsubscribe", id: sender.nextId("u"), topic });
   }
 
   #sendSubscribe(state: TopicState): void {
@@ -277,7 +275,7 @@ class Subscriptions implements SubscriptionRegistry {
     const since = state.position;
     const rewind = since ? undefined : state.rewind;
     const presence = this.#options.wantsPresence(state.topic);
-    const frame = JSON.stringify({
+    const message: ClientMessage = {
       type: "subscribe",
       id,
       topic: state.topic,
@@ -287,8 +285,8 @@ class Subscriptions implements SubscriptionRegistry {
       // Conflated delivery is welcome wherever the server offers it: a skip it makes is
       // marked on the message, so it is never mistaken for a loss.
       ...(this.#options.serverFeatures().includes("conflation") ? { conflate: true } : {}),
-    });
-    if (!sender.sendIfOpen("subscribe", frame)) return;
+    };
+    if (!sender.sendIfOpen("subscribe", message)) return;
     if (state.pendingId) this.#byPendingId.delete(state.pendingId);
     state.pendingId = id;
     state.sentSince = since;

@@ -1,4 +1,4 @@
-import type { HelloMessage, ServerMessage } from "@lifeline/protocol";
+import { CloseCode, type HelloMessage, type ServerMessage } from "@lifeline/protocol";
 import type { ClientEvents } from "../api.js";
 import type { ConnectionLink } from "../core/link.js";
 import type { Messaging } from "../core/messaging.js";
@@ -13,16 +13,20 @@ import type { RoundTrips } from "../state/round-trip.js";
 import type { StatsRecorder } from "../state/stats.js";
 import type { Watchdog } from "../state/watchdog.js";
 import {
+  type Connection,
   type ConnectionEnd,
   type ConnectionHandlers,
   openConnection,
 } from "../transport/connection.js";
 import { redactTokens, redactUrl } from "../transport/redact.js";
+import { createTransportSelection, type TransportSelection } from "../transport/selection.js";
+import type { TransportName } from "../transport/transport.js";
 import { after } from "../util/clock.js";
 import type { Emitter } from "../util/emitter.js";
 import type { ReconnectPlanner } from "./planner.js";
 import type { AttemptInputs, PreparedAttempt } from "./prepare-attempt.js";
 import { prepareAttempt } from "./prepare-attempt.js";
+import { TransportProbe } from "./transport-probe.js";
 
 /** What one attempt touches: the parts it opens, feeds and, when it ends, tears down. */
 export interface AttemptParts {
@@ -62,10 +66,41 @@ export class AttemptRunner {
 
   readonly #parts: AttemptParts;
   readonly #hooks: AttemptHooks;
+  readonly #selection: TransportSelection;
+  readonly #probe: TransportProbe;
 
   constructor(parts: AttemptParts, hooks: AttemptHooks) {
     this.#parts = parts;
     this.#hooks = hooks;
+    const { settings } = parts;
+    this.#probe = new TransportProbe({
+      settings,
+      inputs: parts.inputs,
+      stats: parts.stats,
+      tokenContext: hooks.tokenContext,
+      adopt: (connection, hello) => this.#adopt(connection, hello),
+      release: (end) => hooks.onEnded(end),
+    });
+    this.#selection = createTransportSelection({
+      transports: settings.transports,
+      fallbackAfter: settings.fallbackAfter,
+      probeBackoff: settings.probeBackoff,
+      random: settings.random,
+      clock: settings.clock,
+      probe: (wire) => this.#probe.start(wire),
+    });
+    this.#probe.attach(this.#selection);
+  }
+
+  /** The wire the next attempt uses. */
+  get nextTransport(): TransportName {
+    return this.#selection.current;
+  }
+
+  /** Stops probing for good: the client closed. */
+  stop(): void {
+    this.#probe.cancel();
+    this.#selection.stop();
   }
 
   /** Makes the running attempt stale; returns the generation of the next one. */
@@ -82,11 +117,10 @@ export class AttemptRunner {
   /** Runs the attempt of generation `current` (from `supersede()`). */
   async run(current: number): Promise<void> {
     const isCurrent = () => current === this.#generation;
-    const prepared = await prepareAttempt(
-      this.#parts.inputs,
-      this.#hooks.tokenContext(),
-      isCurrent,
-    );
+    const wire = this.#selection.current;
+    this.#parts.stats.transport = wire;
+    const context = this.#hooks.tokenContext();
+    const prepared = await prepareAttempt(this.#parts.inputs, context, isCurrent, wire);
     if (!prepared || !isCurrent()) return;
     if (prepared.base !== undefined) this.#parts.stats.url = redactUrl(prepared.base);
     if (!prepared.ok) {
@@ -98,6 +132,13 @@ export class AttemptRunner {
 
   /** Stops everything tied to the current connection; unanswered work waits for the next. */
   teardown(reason: string): void {
+    this.#probe.cancel();
+    this.#selection.disconnected();
+    this.#release(reason);
+  }
+
+  /** Lets go of the current connection: its watchdog, its unanswered work. */
+  #release(reason: string): void {
     const { link, messaging, refresher, roundTrips, stats } = this.#parts;
     this.#watchdog?.stop();
     this.#watchdog = undefined;
@@ -125,6 +166,8 @@ export class AttemptRunner {
       link.current = openConnection({
         url: prepared.url,
         transport: prepared.transport,
+        protocols: prepared.protocols,
+        codecs: prepared.codecs,
         clock: settings.clock,
         connectTimeoutMs: settings.connectTimeoutMs,
         helloTimeoutMs: settings.helloTimeoutMs,
@@ -173,7 +216,9 @@ export class AttemptRunner {
         );
       },
       onEnd: (end) => {
-        if (isCurrent()) this.#hooks.onEnded(end);
+        if (!isCurrent() || this.#probe.hold(end)) return;
+        this.#selection.attemptEnded(end);
+        this.#hooks.onEnded(end);
       },
     };
   }
@@ -183,6 +228,8 @@ export class AttemptRunner {
     const live = link.current;
     if (!live) return;
     link.active = live;
+    this.#selection.connected();
+    stats.codec = live.codec;
     this.#recordOpen(hello);
     this.#hooks.onOpened();
     // Resubscribe and replay the outbox before announcing `open`: a listener of the state
@@ -203,8 +250,34 @@ export class AttemptRunner {
       this.#parts.planner.reset();
       driver.patch({ attempt: 0 });
     });
-    driver.apply({ type: "hello" }, { reason: "the server said hello" });
+    if (
+      !driver.apply({ type: "hello" }, { reason: "the server said hello" }, { codec: live.codec })
+    ) {
+      // Already open: a probe's connection was adopted (`#adopt`).
+      driver.patch({ codec: live.codec, transport: live.transport });
+    }
     settings.log.info("connected", { url: stats.url, connectionId: hello.connection_id });
+  }
+
+  /**
+   * A probe of the preferred wire said `hello`: it becomes the connection. The fallback
+   * connection is let go (the server closed it already, or will: takeover 4409); the
+   * state stays `open`, and the adopted connection resubscribes from the delivered offsets
+   * and replays the outbox with the same ids, so nothing is lost or delivered twice.
+   */
+  #adopt(connection: Connection, hello: HelloMessage): ConnectionHandlers {
+    const { link, driver, stats, settings } = this.#parts;
+    const current = this.supersede();
+    const from = link.current?.transport;
+    link.current?.close(CloseCode.Normal, "moved to another transport");
+    this.#release(`moved from ${from ?? "a fallback"} to ${connection.transport}`);
+    link.current = connection;
+    stats.transport = connection.transport;
+    // A degraded fallback is replaced by a connection that just proved itself.
+    driver.apply({ type: "heartbeat_ok" }, { reason: "moved to another transport" });
+    settings.log.info("moved to the preferred transport", { from, to: connection.transport });
+    this.#opened(hello);
+    return this.#handlers(() => current === this.#generation);
   }
 
   #recordOpen(hello: HelloMessage): void {

@@ -1,10 +1,12 @@
 import type { Role } from "@lifeline/protocol";
 import { resolveToken, type TokenContext, type TokenOption } from "../session/token.js";
 import type { TransitionCause } from "../state/machine.js";
+import { type CodecName, type CodecSet, offeredProtocols } from "../transport/codec.js";
 import { buildSocketUrl } from "../transport/handshake-url.js";
 import { probeReadiness } from "../transport/readiness.js";
 import type { WebSocketConstructor } from "../transport/socket.js";
-import type { Transport } from "../transport/transport.js";
+import { deriveSseUrl, type SseSocketOptions, sseTransport } from "../transport/sse.js";
+import type { Transport, TransportName } from "../transport/transport.js";
 import type { UrlRotation } from "../transport/url-rotation.js";
 import { type WebSocketResolver, webSocketTransport } from "../transport/websocket.js";
 import { bounded, StepTimeout } from "../util/bounded.js";
@@ -19,6 +21,13 @@ export interface AttemptInputs {
   readonly readinessTimeoutMs: number;
   readonly WebSocket: WebSocketConstructor | undefined;
   readonly resolveWebSocket: WebSocketResolver;
+  /** The `sseUrl` option. */
+  readonly sseUrl: string | ((webSocketUrl: string) => string) | undefined;
+  /** The `sse` option. */
+  readonly sse: SseSocketOptions;
+  /** The codec asked for, and the loader of the codecs it needs. */
+  readonly codec: CodecName;
+  readonly codecs: () => Promise<CodecSet>;
   readonly clock: Clock;
   /** Bounds each application-supplied step (URL and token functions, loading `ws`). */
   readonly stepTimeoutMs: number;
@@ -32,6 +41,9 @@ export type PreparedAttempt =
       readonly url: string;
       /** How this attempt reaches the server. */
       readonly transport: Transport;
+      /** The subprotocols to offer, preferred first. */
+      readonly protocols: readonly string[];
+      readonly codecs: CodecSet;
     }
   | { readonly ok: false; readonly base?: string; readonly cause: TransitionCause };
 
@@ -45,6 +57,7 @@ export async function prepareAttempt(
   inputs: AttemptInputs,
   context: TokenContext,
   isCurrent: () => boolean,
+  wire: TransportName = "websocket",
 ): Promise<PreparedAttempt | undefined> {
   let base: string | undefined;
   try {
@@ -72,12 +85,25 @@ export async function prepareAttempt(
       "the token function",
     );
     if (!isCurrent()) return undefined;
-    const WebSocket =
+    const handshake = { clientId: inputs.clientId, role: inputs.role, token };
+    if (wire === "sse") {
+      const codecs = await bounded(inputs.codecs(), stepTimeoutMs, clock, "loading the codec");
+      if (!isCurrent()) return undefined;
+      const sseBase = sseUrlOf(inputs, base);
+      const url = buildSocketUrl(sseBase, handshake);
+      // The SSE wire is JSON only (PROTOCOL.md, "HTTP fallback (SSE)").
+      const protocols = offeredProtocols("json");
+      return { ok: true, base: sseBase, url, transport: sseOf(inputs), protocols, codecs };
+    }
+    const [WebSocket, codecs] = await Promise.all([
       inputs.WebSocket ??
-      (await bounded(inputs.resolveWebSocket(), stepTimeoutMs, clock, "loading a WebSocket"));
+        bounded(inputs.resolveWebSocket(), stepTimeoutMs, clock, "loading a WebSocket"),
+      bounded(inputs.codecs(), stepTimeoutMs, clock, "loading the codec"),
+    ]);
     if (!isCurrent()) return undefined;
-    const url = buildSocketUrl(base, { clientId: inputs.clientId, role: inputs.role, token });
-    return { ok: true, base, url, transport: webSocketTransport(WebSocket) };
+    const url = buildSocketUrl(base, handshake);
+    const protocols = offeredProtocols(inputs.codec);
+    return { ok: true, base, url, transport: webSocketTransport(WebSocket), protocols, codecs };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const cause: TransitionCause = {
@@ -86,4 +112,20 @@ export async function prepareAttempt(
     };
     return base === undefined ? { ok: false, cause } : { ok: false, base, cause };
   }
+}
+
+/** The SSE endpoint of the WebSocket URL `base` (the `sseUrl` option, or the sibling `sse`). */
+function sseUrlOf(inputs: AttemptInputs, base: string): string {
+  const option = inputs.sseUrl;
+  if (option === undefined) return deriveSseUrl(base);
+  return typeof option === "string" ? option : option(base);
+}
+
+function sseOf(inputs: AttemptInputs): Transport {
+  if (typeof (inputs.sse.fetch ?? globalThis.fetch) !== "function") {
+    throw new TypeError(
+      'the SSE transport needs fetch: pass "sse.fetch", or leave "sse" out of "transports"',
+    );
+  }
+  return sseTransport(inputs.sse);
 }

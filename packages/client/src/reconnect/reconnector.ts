@@ -95,6 +95,7 @@ export class Reconnector implements ConnectionControl {
     this.#runner.supersede();
     link.current?.close(CloseCode.Normal, "closed by the application");
     this.#runner.teardown("closed by the application");
+    this.#runner.stop();
     driver.apply(
       { type: "close" },
       { code: CloseCode.Normal, reason: "closed by the application" },
@@ -125,9 +126,10 @@ export class Reconnector implements ConnectionControl {
   }
 
   #startAttempt(type: "connect" | "retry", cause: TransitionCause): void {
-    if (!this.#parts.driver.apply({ type }, cause)) return;
+    const transport = this.#runner.nextTransport;
+    if (!this.#parts.driver.apply({ type }, cause, { transport })) return;
     const current = this.#runner.supersede();
-    this.#parts.stats.attemptStarted(this.#parts.settings.clock.now());
+    this.#parts.stats.attemptStarted(this.#parts.settings.clock.now(), transport);
     this.#watchLifecycle();
     void this.#runner.run(current);
   }

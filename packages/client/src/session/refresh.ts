@@ -1,4 +1,4 @@
-import type { ErrorBody, RefreshResult, ResponseMessage } from "@lifeline/protocol";
+import type { ClientMessage, ErrorBody, RefreshResult, ResponseMessage } from "@lifeline/protocol";
 import { bounded } from "../util/bounded.js";
 import type { Clock } from "../util/clock.js";
 import type { Logger } from "../util/logger.js";
@@ -13,7 +13,7 @@ export interface RefresherDeps {
   /** True when the server announced the `refresh` feature in its hello. */
   readonly serverRefreshes: () => boolean;
   /** Sends on the open connection; false when there is none. */
-  readonly send: (frame: string) => boolean;
+  readonly send: (message: ClientMessage) => boolean;
   readonly nextId: () => string;
   /** The refresh went through; `forbidden` lists the subscriptions the server dropped. */
   readonly onRefreshed: (result: RefreshResult) => void;
@@ -74,7 +74,7 @@ export function createRefresher(deps: RefresherDeps) {
       return;
     }
     const id = deps.nextId();
-    if (!deps.send(JSON.stringify({ type: "refresh", id, token }))) return;
+    if (!deps.send({ type: "refresh", id, token })) return;
     inFlight = { id, attempt, expiresAt };
   }
 

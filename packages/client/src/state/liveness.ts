@@ -1,10 +1,11 @@
+import type { ClientMessage } from "@lifeline/protocol";
 import type { Clock } from "../util/clock.js";
 import type { StateDriver } from "./driver.js";
 import type { TransitionCause } from "./machine.js";
 import type { StatsRecorder } from "./stats.js";
 import { createWatchdog, type Watchdog } from "./watchdog.js";
 
-const PING = '{"type":"ping"}';
+const PING: ClientMessage = { type: "ping" };
 
 /**
  * Wires the watchdog of one open connection to the lifecycle: late heartbeats make the
@@ -15,7 +16,7 @@ const PING = '{"type":"ping"}';
 export function watchConnection(options: {
   /** The open connection: probes go out on it, and it is dropped when found half-open. */
   readonly connection: {
-    send(frame: string): boolean;
+    send(message: ClientMessage): boolean;
     abandon(cause: TransitionCause): void;
   };
   readonly clock: Clock;

@@ -1,3 +1,5 @@
+import type { CodecName } from "../transport/codec.js";
+import type { TransportName } from "../transport/transport.js";
 import type { ConnectionStatus, ErrorClass } from "./machine.js";
 import type { ClientState } from "./store.js";
 
@@ -17,6 +19,8 @@ export interface AttemptRecord {
   readonly reason?: string;
   /** How long the attempt took until open or failure. */
   readonly durationMs?: number;
+  /** The wire it used. */
+  readonly transport?: TransportName;
 }
 
 /** `client.stats()`: what a diagnostics panel shows. */
@@ -66,6 +70,12 @@ export interface ClientStats {
   readonly roundTripMs?: number;
   /** The URL in use (token redacted). */
   readonly url?: string;
+  /** The wire of the latest attempt: `websocket`, or `sse` (the HTTP fallback). */
+  readonly transport?: TransportName;
+  /** The encoding of the latest connection, as the server agreed: `json` or `msgpack`. */
+  readonly codec?: CodecName;
+  /** Background probes of the preferred wire while on a fallback, and how they ended. */
+  readonly probes: { readonly started: number; readonly failed: number };
 }
 
 const RECENT_ATTEMPTS = 10;
@@ -84,6 +94,10 @@ export class StatsRecorder {
   serverFeatures: readonly string[] = [];
   heartbeatIntervalMs: number | undefined;
   url: string | undefined;
+  transport: TransportName | undefined;
+  codec: CodecName | undefined;
+  probesStarted = 0;
+  probesFailed = 0;
   readonly sent: Record<string, number> = {};
   readonly received: Record<string, number> = {};
   private attempts: AttemptRecord[] = [];
@@ -96,9 +110,9 @@ export class StatsRecorder {
     this.received[type] = (this.received[type] ?? 0) + 1;
   }
 
-  attemptStarted(at: number): void {
+  attemptStarted(at: number, transport?: TransportName): void {
     this.attemptsTotal += 1;
-    this.attempts.push({ at, outcome: "pending" });
+    this.attempts.push({ at, outcome: "pending", ...(transport ? { transport } : {}) });
     if (this.attempts.length > RECENT_ATTEMPTS) this.attempts.shift();
   }
 
@@ -106,7 +120,11 @@ export class StatsRecorder {
   attemptEnded(update: Omit<AttemptRecord, "at">): void {
     const last = this.attempts.at(-1);
     if (last?.outcome !== "pending") return;
-    this.attempts[this.attempts.length - 1] = { at: last.at, ...update };
+    this.attempts[this.attempts.length - 1] = {
+      at: last.at,
+      ...(last.transport ? { transport: last.transport } : {}),
+      ...update,
+    };
   }
 
   recentAttempts(): readonly AttemptRecord[] {
@@ -147,6 +165,9 @@ export class StatsRecorder {
         : { heartbeatIntervalMs: this.heartbeatIntervalMs }),
       ...(current.roundTripMs === undefined ? {} : { roundTripMs: current.roundTripMs }),
       ...(this.url === undefined ? {} : { url: this.url }),
+      ...(this.transport === undefined ? {} : { transport: this.transport }),
+      ...(this.codec === undefined ? {} : { codec: this.codec }),
+      probes: { started: this.probesStarted, failed: this.probesFailed },
     };
   }
 }

@@ -1,3 +1,5 @@
+import type { CodecName } from "../transport/codec.js";
+import type { TransportName } from "../transport/transport.js";
 import type { ConnectionStatus, TransitionCause } from "./machine.js";
 
 /**
@@ -21,6 +23,10 @@ export interface ClientState {
   readonly cause?: TransitionCause;
   /** Wall-clock time of the latest transition. */
   readonly since: number;
+  /** The wire of the latest attempt: `websocket`, or `sse` (the HTTP fallback). */
+  readonly transport?: TransportName;
+  /** The encoding of the latest connection, as the server agreed: `json` or `msgpack`. */
+  readonly codec?: CodecName;
 }
 
 /** Alias kept for readers of the shared API notes. */

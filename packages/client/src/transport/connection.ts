@@ -1,17 +1,17 @@
 import {
+  type ClientMessage,
   CloseCode,
   type HelloMessage,
   type ProtocolIssue,
-  parseServerMessage,
   type ServerMessage,
-  SUBPROTOCOL,
   truncateCloseReason,
 } from "@lifeline/protocol";
 import type { TransitionCause } from "../state/machine.js";
 import { after, type Clock } from "../util/clock.js";
 import { classifyClose, errorText } from "./close-class.js";
+import { type CodecName, type CodecSet, negotiatedCodec, type WireCodec } from "./codec.js";
 import { OPEN, type WebSocketLike } from "./socket.js";
-import type { Transport } from "./transport.js";
+import type { Transport, TransportName } from "./transport.js";
 
 /** How one socket ended, for the reconnect planner and the state event. */
 export interface ConnectionEnd {
@@ -30,6 +30,11 @@ export interface ConnectionEnd {
    * `shutdown` / closed with 1012. Another node may serve (PROTOCOL.md, "Close codes").
    */
   readonly unavailable?: boolean;
+  /**
+   * The HTTP status that refused the upgrade or the SSE stream, when the implementation
+   * reports it (`ws` and the SSE transport do; browsers hide it for WebSocket).
+   */
+  readonly refusedStatus?: number;
 }
 
 export interface ConnectionHandlers {
@@ -46,6 +51,10 @@ export interface ConnectionHandlers {
 export interface ConnectionOptions {
   readonly url: string;
   readonly transport: Transport;
+  /** The subprotocols offered, preferred first (transport/codec.ts). */
+  readonly protocols: readonly string[];
+  /** The codecs the client can speak; the server's subprotocol picks one. */
+  readonly codecs: CodecSet;
   readonly clock: Clock;
   readonly connectTimeoutMs: number;
   readonly helloTimeoutMs: number;
@@ -55,8 +64,15 @@ export interface ConnectionOptions {
 
 export interface Connection {
   readonly greeted: boolean;
-  /** Sends one frame; false when the socket is not open (the caller queues it). */
-  send(frame: string | Uint8Array): boolean;
+  /** The wire this connection runs over. */
+  readonly transport: TransportName;
+  /** The codec the server agreed on; JSON until the socket opened. */
+  readonly codec: CodecName;
+  /**
+   * Encodes and sends one message; false when the socket is not open (the caller queues
+   * it). Throws the codec's `TypeError` for data it cannot carry (binary over JSON).
+   */
+  send(message: ClientMessage): boolean;
   /** Closes on the application's request; `onEnd` is not called. */
   close(code: number, reason: string): void;
   /** Drops the socket without waiting for a close handshake (half-open, timeouts); calls `onEnd`. */
@@ -71,8 +87,7 @@ export function openConnection(options: ConnectionOptions): Connection {
 class SocketConnection implements Connection {
   readonly #options: ConnectionOptions;
   readonly #socket: WebSocketLike;
-  // Made once: parsing runs for every frame.
-  readonly #parseOptions: { readonly maxChars: number };
+  #wire: WireCodec;
   #opened = false;
   #wasGreeted = false;
   #ended = false;
@@ -82,8 +97,11 @@ class SocketConnection implements Connection {
 
   constructor(options: ConnectionOptions) {
     this.#options = options;
-    this.#parseOptions = { maxChars: options.maxMessageChars };
-    const socket = options.transport.open(options.url, [SUBPROTOCOL]);
+    this.#wire = options.codecs.json;
+    const socket = options.transport.open(options.url, options.protocols);
+    // Binary frames as ArrayBuffer everywhere (browsers default to Blob, which decodes
+    // only asynchronously); text frames stay strings.
+    socket.binaryType = "arraybuffer";
     this.#socket = socket;
     this.#stopTimer = after(options.clock, options.connectTimeoutMs, () =>
       this.abandon({
@@ -103,8 +121,17 @@ class SocketConnection implements Connection {
     return this.#wasGreeted;
   }
 
-  send(frame: string | Uint8Array): boolean {
+  get transport(): TransportName {
+    return this.#options.transport.name;
+  }
+
+  get codec(): CodecName {
+    return this.#wire.name;
+  }
+
+  send(message: ClientMessage): boolean {
     if (this.#ended || this.#socket.readyState !== OPEN) return false;
+    const frame = this.#wire.encode(message);
     try {
       this.#socket.send(frame);
       return true;
@@ -140,6 +167,7 @@ class SocketConnection implements Connection {
   #handleOpen(): void {
     if (this.#ended) return;
     this.#opened = true;
+    this.#wire = negotiatedCodec(this.#socket.protocol, this.#options.codecs);
     this.#stopTimer();
     const { clock, helloTimeoutMs } = this.#options;
     this.#stopTimer = after(clock, helloTimeoutMs, () =>
@@ -166,7 +194,7 @@ class SocketConnection implements Connection {
     if (this.#ended) return;
     const { handlers } = this.#options;
     handlers.onFrame();
-    const parsed = parseServerMessage(data, this.#parseOptions);
+    const parsed = this.#wire.parse(data);
     if (!parsed.ok) {
       handlers.onInvalid(parsed.error);
       return;
@@ -199,6 +227,7 @@ class SocketConnection implements Connection {
     this.#detach();
     const shutdownFloorMs = this.#shutdownFloorMs;
     const refusedWith = this.#opened ? undefined : /\b(429|503)\b/.exec(this.#lastError)?.[1];
+    const refusedStatus = this.#opened ? undefined : refusalStatus(this.#lastError);
     const unavailable =
       refusedWith === "503" ||
       shutdownFloorMs !== undefined ||
@@ -209,6 +238,13 @@ class SocketConnection implements Connection {
       ...(shutdownFloorMs === undefined ? {} : { shutdownFloorMs }),
       ...(refusedWith === undefined ? {} : { overloaded: true }),
       ...(unavailable ? { unavailable } : {}),
+      ...(refusedStatus === undefined ? {} : { refusedStatus }),
     });
   }
+}
+
+/** The HTTP status in `ws`'s (and the SSE transport's) "Unexpected server response: 403". */
+function refusalStatus(errorText: string): number | undefined {
+  const status = /unexpected server response: (\d{3})\b/i.exec(errorText)?.[1];
+  return status === undefined ? undefined : Number(status);
 }

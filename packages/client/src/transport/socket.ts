@@ -25,6 +25,8 @@ export interface WebSocketLike {
    * shares); absent on implementations that receive text only.
    */
   binaryType?: string;
+  /** The subprotocol the server agreed on (`""` for none); absent on minimal doubles. */
+  readonly protocol?: string;
   /** Sends one frame: a string as a text frame, bytes as a binary frame. */
   send(data: string | Uint8Array): void;
   /** Starts the closing handshake. */

@@ -4,7 +4,7 @@ import { createOutbox, type OutboxEntry } from "../../src/delivery/outbox.js";
 const entry = (id: string, kind: OutboxEntry["kind"] = "publish"): OutboxEntry => ({
   id,
   kind,
-  frame: `{"id":"${id}"}`,
+  message: { type: "publish", id, topic: "t", data: null },
 });
 
 describe("createOutbox", () => {

@@ -2,7 +2,11 @@ import { describe, expect, it } from "vitest";
 import type { OutboxEntry } from "../../src/delivery/outbox.js";
 import { PublishLanes } from "../../src/delivery/publish-lanes.js";
 
-const entry = (id: string): OutboxEntry => ({ id, kind: "publish", frame: `{"id":"${id}"}` });
+const entry = (id: string): OutboxEntry => ({
+  id,
+  kind: "publish",
+  message: { type: "publish", id, topic: "t", data: null },
+});
 
 /** Adds publishes `ids` to `topic` and marks them sent, as the connection would. */
 function sent(lanes: PublishLanes, topic: string, ...ids: string[]) {

@@ -14,9 +14,9 @@ function setup(features: readonly string[] = [], positions?: PositionKeeper) {
   const frames: Array<Record<string, unknown>> = [];
   const sender: Sender = {
     deliver: () => "sent",
-    sendIfOpen(_type, frame) {
+    sendIfOpen(_type, message) {
       if (!open) return false;
-      frames.push(JSON.parse(frame) as Record<string, unknown>);
+      frames.push({ ...message });
       return true;
     },
     withdraw: () => {},

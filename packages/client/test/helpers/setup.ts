@@ -52,6 +52,8 @@ export function setupClient(overrides: Partial<ClientOptions> = {}) {
     random: () => 0.5,
     lifecycle: false,
     logLevel: "silent",
+    // Fake sockets only: no fallback to SSE, which would fetch for real.
+    transports: ["websocket"],
     ...overrides,
   });
   const changes: StateChange[] = [];
