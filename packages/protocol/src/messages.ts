@@ -278,6 +278,16 @@ export const HelloMessage = Type.Object(
       minimum: 0,
       description: "Interval of the server's pings, in ms.",
     }),
+    /** Over the HTTP fallback only: the secret that authorizes this connection's posts. */
+    sse_key: Type.Optional(
+      Type.String({
+        minLength: 22,
+        maxLength: 128,
+        pattern: "^[A-Za-z0-9_-]+$",
+        description:
+          "Over the HTTP fallback (SSE) only: the secret (base64url, at least 128 random bits) that authorizes this connection's posts.",
+      }),
+    ),
   },
   { ...strict, description: "First message on every accepted connection." },
 );

@@ -1,32 +1,18 @@
 import type { IncomingMessage } from "node:http";
-import type { Duplex } from "node:stream";
-import { CloseCode, truncateCloseReason } from "@lifeline/protocol";
+import { CloseCode } from "@lifeline/protocol";
 import type { Connection } from "./connection.js";
 import type { ServerContext } from "./context.js";
 import { AuthError } from "./errors.js";
-import {
-  checkQuery,
-  type HandshakeQuery,
-  ignoreSocketError,
-  originAllowed,
-  parseTarget,
-  refuseUpgrade,
-  remoteAddress,
-} from "./handshake.js";
+import { checkQuery, type HandshakeQuery, originAllowed, remoteAddress } from "./handshake.js";
 import { createLimitReporter, Limit } from "./limits.js";
 import { redactUrl } from "./logging.js";
 import { KeyedBuckets } from "./rate-limit.js";
 import { bump } from "./stats.js";
 import { traceAuthenticate } from "./tracing.js";
-import type { Transport, Upgraded, WsEndpoint } from "./transport/index.js";
+import type { Transport } from "./transport/index.js";
 
-/** A handshake that passed every check, upgraded and ready to become a connection. */
-export interface Admitted<Principal> {
-  /** The wire's socket, opaque to all but `transport`. */
-  readonly socket: unknown;
-  readonly transport: Transport;
-  /** Routes the socket's events to the sessions' sink, for `connection`. */
-  readonly attach: (connection: Connection) => void;
+/** A handshake that passed every check, ready to be opened as a connection. */
+export interface AdmittedHandshake<Principal> {
   readonly query: HandshakeQuery;
   readonly userAgent: string | undefined;
   readonly principal: Principal;
@@ -37,35 +23,62 @@ export interface Admitted<Principal> {
   readonly replaced: Connection | undefined;
 }
 
-export interface AdmissionDeps<Principal> {
-  readonly websocket: WsEndpoint<Connection>;
-  readonly accept: (admitted: Admitted<Principal>) => void;
-  readonly nextId: () => string;
+/** An admitted handshake whose wire is open, ready to become a connection. */
+export interface Admitted<Principal> extends AdmittedHandshake<Principal> {
+  /** The wire's socket, opaque to all but `transport`. */
+  readonly socket: unknown;
+  readonly transport: Transport;
+  /** Routes the socket's events to the sessions' sink, for `connection`. */
+  readonly attach: (connection: Connection) => void;
+  /** The secret of an SSE connection's posts, sent in its hello; none on a WebSocket. */
+  readonly sseKey?: string;
 }
+
+/**
+ * How one wire tells the peer what admission decided. The decisions are the same for
+ * every wire (PROTOCOL.md, "Connecting: endpoint and handshake"); only the answer differs:
+ * the WebSocket endpoint refuses with an HTTP status before the upgrade or closes with a
+ * code after it, the SSE endpoint answers the same status or opens its stream and ends it
+ * with a close event (PROTOCOL.md, "HTTP fallback (SSE)").
+ */
+export interface HandshakeAnswer<Principal> {
+  /** True once the peer has gone (its socket closed): nothing is opened for it. */
+  gone(): boolean;
+  /** Refuses before anything opens, with an HTTP status. */
+  refuse(status: number, reason: string, headers?: Readonly<Record<string, string>>): void;
+  /** Opens and closes at once with `code`; `release` frees the handshake's reservation. */
+  close(code: number, reason: string, release: () => void): void;
+  /** Opens the connection; `release` frees the reservation once it is registered. */
+  accept(handshake: AdmittedHandshake<Principal>, release: () => void): void;
+  /** The handshake failed unexpectedly: the peer is dropped without an answer. */
+  drop(): void;
+}
+
+/** Decides one handshake and tells `answer` the outcome. Never throws. */
+export type Admit<Principal> = (
+  request: IncomingMessage,
+  params: ReadonlyMap<string, string>,
+  answer: HandshakeAnswer<Principal>,
+) => void;
 
 class HandshakeTimeout extends Error {
   override readonly name = "HandshakeTimeout";
 }
 
-/** Takes an upgrade request for the endpoint's path (true), or leaves it untouched (false). */
-export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
-
 /**
- * Admits upgrade requests (PROTOCOL.md, "Connecting: endpoint and handshake"): the one
- * path every upgrade takes, whether the server's own `upgrade` listener or the
- * application (`handleUpgrade`) hands it over. Refusals that need no WebSocket answer
- * with a plain HTTP status before the upgrade (origin 403, global limit or broker outage 503, per-address
- * limit and handshake rate 429); everything the client must be told with a close code
- * (4400, 4401, 4403, 4429 for a client_id's handshake rate or takeover, 4500) is decided
- * first, then the socket is upgraded and closed with it.
+ * Admission of every handshake, whatever the wire (PROTOCOL.md, "Connecting: endpoint and
+ * handshake"), in one order: shutdown and broker outage (503), Origin (403), the global
+ * limit (503), the per-address limit and handshake rate (429); then, told with a close
+ * code, the query (4400, 4401), the client_id's handshake rate (4429), `authenticate`
+ * (4401, 4403, 4500) and the takeover rules (4403, 4429). One set of buckets serves every
+ * wire, so a client cannot double its budget by alternating WebSocket and SSE.
  */
-export function createUpgradeHandler<Principal>(
+export function createAdmission<Principal>(
   ctx: ServerContext<Principal>,
-  deps: AdmissionDeps<Principal>,
-): UpgradeHandler {
+  nextId: () => string,
+): Admit<Principal> {
   const { opts, logger, counters, registry } = ctx;
   const { clock, limits } = opts;
-  const { websocket } = deps;
 
   const fail = (reason: string): void => bump(counters.handshakeFailures, reason);
   const limitReporter = createLimitReporter(counters, logger);
@@ -89,65 +102,73 @@ export function createUpgradeHandler<Principal>(
   );
   const retryAfter = String(Math.max(1, Math.ceil(1 / handshakeRate.perAddressPerSecond)));
 
-  /**
-   * A throw inside an `upgrade` listener would crash the process (it runs in the HTTP
-   * parser's callback): whatever fails in a hook or here drops that one socket instead.
-   */
-  function onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    const target = parseTarget(request.url);
-    if (!target || target.path !== opts.path) return false;
-    try {
-      handle(request, socket, head, target.params);
-    } catch (error) {
-      crashed(error, socket);
-    }
-    return true;
-  }
-
-  function crashed(error: unknown, socket: Duplex): void {
+  function crashed(error: unknown, answer: HandshakeAnswer<Principal>): void {
     fail("error");
     logger.error({ err: error }, "handshake crashed");
-    socket.destroy();
+    answer.drop();
   }
 
-  function handle(
+  /**
+   * The first checks, answered before anything opens. Returns the client's address when
+   * they all passed.
+   */
+  function screen(
     request: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    params: ReadonlyMap<string, string>,
-  ): void {
-    socket.on("error", ignoreSocketError);
+    answer: HandshakeAnswer<Principal>,
+  ): string | undefined {
     if (ctx.isClosing()) {
       fail("closing");
-      refuseUpgrade(socket, 503, "server is shutting down");
-      return;
+      answer.refuse(503, "server is shutting down");
+      return undefined;
     }
     if (!ctx.isServing()) {
       // The broker is down: another node can serve this client, this one cannot.
       fail("broker_unavailable");
-      refuseUpgrade(socket, 503, "message broker unavailable", { "Retry-After": "5" });
-      return;
+      answer.refuse(503, "message broker unavailable", { "Retry-After": "5" });
+      return undefined;
     }
     const origin = request.headers.origin;
     if (!originAllowed(origin, opts.allowedOrigins)) {
       fail("origin");
       logger.info({ origin }, "handshake refused: origin not allowed");
-      refuseUpgrade(socket, 403, "origin not allowed");
-      return;
+      answer.refuse(403, "origin not allowed");
+      return undefined;
     }
     const address = remoteAddress(request, opts.trustProxy);
     if (registry.load >= limits.maxConnections) {
       fail("max_connections");
       logger.warn({ remote_address: address }, "handshake refused: connection limit reached");
-      refuseUpgrade(socket, 503, "connection limit reached", { "Retry-After": "5" });
-      return;
+      answer.refuse(503, "connection limit reached", { "Retry-After": "5" });
+      return undefined;
     }
     if (registry.countFor(address) >= limits.maxConnectionsPerIp) {
       fail("max_connections_per_ip");
       logger.warn({ remote_address: address }, "handshake refused: per-address limit reached");
-      refuseUpgrade(socket, 429, "too many connections from this address", { "Retry-After": "5" });
-      return;
+      answer.refuse(429, "too many connections from this address", { "Retry-After": "5" });
+      return undefined;
     }
+    return address;
+  }
+
+  function admit(
+    request: IncomingMessage,
+    params: ReadonlyMap<string, string>,
+    answer: HandshakeAnswer<Principal>,
+  ): void {
+    try {
+      decide(request, params, answer);
+    } catch (error) {
+      crashed(error, answer);
+    }
+  }
+
+  function decide(
+    request: IncomingMessage,
+    params: ReadonlyMap<string, string>,
+    answer: HandshakeAnswer<Principal>,
+  ): void {
+    const address = screen(request, answer);
+    if (address === undefined) return;
     const checked = checkQuery(params, opts.roles);
     const now = clock.now();
     // The client_id's own budget is looked at first, so a client looping on reconnect is
@@ -163,7 +184,7 @@ export function createUpgradeHandler<Principal>(
         fail("handshake_rate_per_address");
         const fields = { remote_address: address };
         limitReporter.refused(Limit.HandshakesPerAddress, fields, perAddress === "first");
-        refuseUpgrade(socket, 429, "too many handshakes from this address", {
+        answer.refuse(429, "too many handshakes from this address", {
           "Retry-After": retryAfter,
         });
         return;
@@ -172,7 +193,7 @@ export function createUpgradeHandler<Principal>(
     }
     // Held until the connection is registered (or refused), so bursts cannot pass the limits.
     const release = registry.reserve(address);
-    const requestId = deps.nextId();
+    const requestId = nextId();
     // Built only when a refusal is logged: the token is redacted from the URL first.
     const log = () => ({
       request_id: requestId,
@@ -183,7 +204,7 @@ export function createUpgradeHandler<Principal>(
       fail(checked.failure);
       const { code, reason } = checked.refusal;
       logger.info({ ...log(), code, reason }, "handshake refused");
-      upgradeAndClose(request, socket, head, code, reason, release);
+      answer.close(code, reason, release);
       return;
     }
     const query = checked.query;
@@ -192,15 +213,16 @@ export function createUpgradeHandler<Principal>(
       const fields = { remote_address: address, client_id: query.clientId };
       limitReporter.refused(Limit.HandshakesPerClient, fields, perClient === "first");
       const reason = "too many handshakes for this client_id; back off";
-      upgradeAndClose(request, socket, head, CloseCode.TooManyConnections, reason, release);
+      answer.close(CloseCode.TooManyConnections, reason, release);
       return;
     }
+    const pending: Pending<Principal> = { request, query, address, requestId, release, answer };
     const proceedSafely = (principal: Principal): void => {
       try {
-        proceed(request, socket, head, query, principal, address, requestId, release);
+        proceed(pending, principal);
       } catch (error) {
         release();
-        crashed(error, socket);
+        crashed(error, answer);
       }
     };
     if (!opts.authenticate) {
@@ -223,25 +245,17 @@ export function createUpgradeHandler<Principal>(
           },
           "handshake refused",
         );
-        upgradeAndClose(request, socket, head, refusal.code, refusal.reason, release);
+        answer.close(refusal.code, refusal.reason, release);
       } catch (failure) {
         release();
-        crashed(failure, socket);
+        crashed(failure, answer);
       }
     });
   }
 
-  function proceed(
-    request: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    query: HandshakeQuery,
-    principal: Principal,
-    address: string,
-    requestId: string,
-    release: () => void,
-  ): void {
-    if (socket.destroyed) {
+  function proceed(pending: Pending<Principal>, principal: Principal): void {
+    const { request, query, address, requestId, release, answer } = pending;
+    if (answer.gone()) {
       fail("gone");
       release();
       return;
@@ -249,7 +263,7 @@ export function createUpgradeHandler<Principal>(
     if (ctx.isClosing()) {
       // Shutdown began while authenticate ran: the drain has already taken its list.
       fail("closing");
-      refuseUpgrade(socket, 503, "server is shutting down");
+      answer.refuse(503, "server is shutting down");
       release();
       return;
     }
@@ -265,38 +279,26 @@ export function createUpgradeHandler<Principal>(
           { request_id: requestId, remote_address: address, client_id: query.clientId },
           "handshake refused: client_id held by another principal",
         );
-        const reason = "client_id is in use by another principal";
-        upgradeAndClose(request, socket, head, CloseCode.Forbidden, reason, release);
+        answer.close(CloseCode.Forbidden, "client_id is in use by another principal", release);
         return;
       }
       if (opts.takeover === "reject") {
         fail("client_id_taken");
-        const reason = "client_id is already connected";
-        upgradeAndClose(request, socket, head, CloseCode.TooManyConnections, reason, release);
+        answer.close(CloseCode.TooManyConnections, "client_id is already connected", release);
         return;
       }
       replaced = existing;
     }
-    const userAgent = request.headers["user-agent"];
-    websocket.upgrade(request, socket, head, (upgraded: Upgraded | undefined) => {
-      release();
-      if (!upgraded) {
-        fail("upgrade");
-        return;
-      }
-      deps.accept({
-        socket: upgraded.socket,
-        transport: upgraded.transport,
-        attach: websocket.attach,
-        query,
-        userAgent,
-        principal,
-        identity,
-        remoteAddress: address,
-        requestId,
-        replaced,
-      });
-    });
+    const handshake: AdmittedHandshake<Principal> = {
+      query,
+      userAgent: request.headers["user-agent"],
+      principal,
+      identity,
+      remoteAddress: address,
+      requestId,
+      replaced,
+    };
+    answer.accept(handshake, release);
   }
 
   async function authenticate(
@@ -326,23 +328,17 @@ export function createUpgradeHandler<Principal>(
     }
   }
 
-  function upgradeAndClose(
-    request: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    code: number,
-    reason: string,
-    release: () => void,
-  ): void {
-    websocket.upgrade(request, socket, head, (upgraded) => {
-      release();
-      if (!upgraded) return;
-      bump(counters.closes, String(code));
-      websocket.refuse(upgraded.socket, code, truncateCloseReason(reason));
-    });
-  }
+  return admit;
+}
 
-  return onUpgrade;
+/** A handshake between its checks and its outcome (waiting for `authenticate`). */
+interface Pending<Principal> {
+  readonly request: IncomingMessage;
+  readonly query: HandshakeQuery;
+  readonly address: string;
+  readonly requestId: string;
+  readonly release: () => void;
+  readonly answer: HandshakeAnswer<Principal>;
 }
 
 function refusalFor(error: unknown): { code: number; reason: string; failure: string } {

@@ -5,6 +5,8 @@ export interface HelloFields {
   readonly connectionId: string;
   readonly requestId: string;
   readonly nowMs: number;
+  /** The secret of an SSE connection's posts (PROTOCOL.md, "HTTP fallback (SSE)"). */
+  readonly sseKey?: string | undefined;
 }
 
 export interface HelloSettings {
@@ -23,6 +25,7 @@ export function buildHello(settings: HelloSettings, fields: HelloFields): HelloM
     client_id: fields.clientId,
     connection_id: fields.connectionId,
     heartbeat_interval_ms: settings.heartbeatIntervalMs,
+    ...(fields.sseKey === undefined ? {} : { sse_key: fields.sseKey }),
   };
 }
 
@@ -34,7 +37,7 @@ export function buildHello(settings: HelloSettings, fields: HelloFields): HelloM
 export function createHelloEncoder(settings: HelloSettings): (fields: HelloFields) => string {
   const head = `{"type":"hello","server_time":`;
   const middle = `,"accepted_version":${PROTOCOL_VERSION},"features":${JSON.stringify(settings.features)},"request_id":`;
-  const tail = `,"heartbeat_interval_ms":${JSON.stringify(settings.heartbeatIntervalMs)}}`;
+  const tail = `,"heartbeat_interval_ms":${JSON.stringify(settings.heartbeatIntervalMs)}`;
   // Connections accepted in the same millisecond share one formatted server_time.
   let lastMs = Number.NaN;
   let lastTime = "";
@@ -43,6 +46,6 @@ export function createHelloEncoder(settings: HelloSettings): (fields: HelloField
       lastMs = fields.nowMs;
       lastTime = new Date(fields.nowMs).toISOString();
     }
-    return `${head}"${lastTime}"${middle}${JSON.stringify(fields.requestId)},"client_id":${JSON.stringify(fields.clientId)},"connection_id":${JSON.stringify(fields.connectionId)}${tail}`;
+    return `${head}"${lastTime}"${middle}${JSON.stringify(fields.requestId)},"client_id":${JSON.stringify(fields.clientId)},"connection_id":${JSON.stringify(fields.connectionId)}${tail}${fields.sseKey === undefined ? "" : `,"sse_key":${JSON.stringify(fields.sseKey)}`}}`;
   };
 }

@@ -3,6 +3,7 @@ import type { Log } from "./logging.js";
 import type { Metrics } from "./metrics.js";
 import type { ResolvedOptions } from "./options.js";
 import type { ServerStats } from "./stats.js";
+import type { HttpRoute } from "./transport/sse-routes.js";
 
 /** `GET /health` body (README, "Observability"). */
 export interface HealthReport {
@@ -37,12 +38,17 @@ export type HttpHandler = (
 
 /**
  * `GET /health`, `GET /api/websocket/status` (off unless `status.enabled`, then behind
- * `status.authorize`) and `GET /metrics`. Returns true when it took the request, so it
- * mounts on any Node HTTP server or framework that hands out `req`/`res`.
+ * `status.authorize`) and `GET /metrics`, after `routes` (the HTTP fallback's, PROTOCOL.md
+ * "HTTP fallback (SSE)"). Returns true when it took the request, so it mounts on any Node
+ * HTTP server or framework that hands out `req`/`res`.
  */
-export function createHttpHandler(sources: EndpointSources): HttpHandler {
+export function createHttpHandler(
+  sources: EndpointSources,
+  routes: readonly HttpRoute[] = [],
+): HttpHandler {
   const serve = createEndpoints(sources);
   return (request, response, next) => {
+    for (const route of routes) if (route(request, response)) return true;
     if (serve(request, response)) return true;
     next?.();
     return false;

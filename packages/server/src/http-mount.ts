@@ -5,13 +5,13 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { Duplex } from "node:stream";
-import type { UpgradeHandler } from "./admission.js";
 import { sleep } from "./clock.js";
 import { warnAboutExposure, warnAboutExposureOnce } from "./exposure.js";
 import { refuseUpgrade } from "./handshake.js";
 import type { HttpHandler } from "./http-endpoints.js";
 import type { Log } from "./logging.js";
 import type { ResolvedOptions } from "./options.js";
+import type { UpgradeHandler } from "./transport/ws-upgrade.js";
 
 /**
  * Where the server's upgrades and HTTP requests come from: an HTTP server of its own, the

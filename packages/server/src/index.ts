@@ -52,6 +52,7 @@ export type {
   ServerOptions,
   SessionOptions,
   ShutdownOptions,
+  SseOptions,
   StatusOptions,
   TakeoverPolicy,
   TopicAccess,

@@ -238,6 +238,15 @@ export interface LimitOptions {
   readonly dedupeWindowMs?: number;
 }
 
+/** The HTTP fallback's settings. */
+export interface SseOptions {
+  /**
+   * Path of the event stream; posts go to `<path>/send`.
+   * @default the sibling "sse" of the WebSocket `path` (`/ws` -> `/sse`)
+   */
+  readonly path?: string;
+}
+
 /** permessage-deflate settings (RFC 7692). */
 export interface PerMessageDeflateOptions {
   /**
@@ -463,6 +472,18 @@ export interface ServerOptions<Principal = unknown, S extends ContractSpec = Con
    */
   readonly path?: string;
   /**
+   * The HTTP fallback (PROTOCOL.md, "HTTP fallback (SSE)") for clients whose WebSocket
+   * upgrade a proxy or firewall blocks: `GET <path>` streams server messages as
+   * server-sent events and `POST <path>/send` carries the client's. Admission (Origin,
+   * limits, `authenticate`, takeover), rate limits, heartbeats and shutdown are the
+   * WebSocket endpoint's. `path` defaults to the sibling `sse` of `path` (`/ws` -> `/sse`,
+   * `/api/ws` -> `/api/sse`). On the server's own port the routes are served as they are;
+   * with `server` or `noServer` they are part of `handleHttp`, so mount it. `false` turns
+   * the fallback off: the routes answer nothing and `hello.features` lacks `sse`.
+   * @default { path: the sibling "sse" of `path` }
+   */
+  readonly sse?: false | SseOptions;
+  /**
    * Typed topics and methods; publishes and method params are validated against it. It
    * also types the server: `method(name, handler)` takes only the contract's method names,
    * hands the handler its params type and checks its return against the result type, and
@@ -589,7 +610,7 @@ export interface ServerOptions<Principal = unknown, S extends ContractSpec = Con
    * Features announced in `hello.features`.
    * @default ["topics", "resume", "rpc", "heartbeat", "rewind", "history", "inbox",
    *   "conflation", "msgpack"], and "refresh" when `credentials.refresh` is given, "presence" when
-   *   `presence` is given
+   *   `presence` is given, "sse" unless `sse` is false
    */
   readonly features?: readonly string[];
   /** Defaults for `close()` when called without options. */
@@ -667,6 +688,8 @@ export interface ResolvedOptions<Principal> {
   readonly server: HttpServer | undefined;
   readonly noServer: boolean;
   readonly path: string;
+  /** The HTTP fallback's stream path, or false when it is off. */
+  readonly sse: false | { readonly path: string };
   readonly contract: Contract | undefined;
   readonly broker: Broker | undefined;
   readonly history: Required<HistoryOptions>;
@@ -749,12 +772,15 @@ export function resolveOptions<Principal>(
   const handshakeRate = limits.handshakeRate ?? {};
   const deflate = options.perMessageDeflate ?? false;
   const history = { ...defaults.history, ...options.history };
+  const path = options.path ?? defaults.path;
+  const sse = resolveSse(options.sse, path);
   return {
     port: options.port,
     host: options.host ?? defaults.host,
     server: options.server,
     noServer: checkNoServer(options),
-    path: options.path ?? defaults.path,
+    path,
+    sse,
     contract: options.contract,
     broker: options.broker,
     history,
@@ -809,6 +835,7 @@ export function resolveOptions<Principal>(
       ...defaults.features,
       ...(options.credentials?.refresh ? ["refresh"] : []),
       ...(options.presence ? ["presence"] : []),
+      ...(sse ? ["sse"] : []),
     ],
     credentials: {
       refresh: options.credentials?.refresh,
@@ -821,6 +848,29 @@ export function resolveOptions<Principal>(
     clock: options.clock ?? systemClock,
     random: options.random ?? Math.random,
   };
+}
+
+function resolveSse(sse: ServerOptions["sse"], path: string): ResolvedOptions<unknown>["sse"] {
+  if (sse === false) return false;
+  const ssePath = sse?.path ?? siblingPath(path, "sse");
+  if (!ssePath.startsWith("/") || ssePath.includes("?")) {
+    throw new LifelineServerError(
+      ServerErrorCode.InvalidOptions,
+      `sse.path must be an absolute path without a query, got ${JSON.stringify(ssePath)}`,
+    );
+  }
+  if (ssePath === path) {
+    throw new LifelineServerError(
+      ServerErrorCode.InvalidOptions,
+      `sse.path must differ from the WebSocket path, got ${JSON.stringify(ssePath)} for both`,
+    );
+  }
+  return { path: ssePath };
+}
+
+/** `path` with its last segment replaced by `name`: `new URL(name, base)` semantics. */
+export function siblingPath(path: string, name: string): string {
+  return `${path.slice(0, path.lastIndexOf("/") + 1)}${name}`;
 }
 
 function resolvePresence(

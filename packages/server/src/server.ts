@@ -16,7 +16,7 @@ import {
   type TopicData,
   type TopicOf,
 } from "@lifeline/protocol";
-import { createUpgradeHandler } from "./admission.js";
+import { createAdmission } from "./admission.js";
 import type { Broker, SessionRecord, SessionTarget } from "./broker.js";
 import { type BrokerOutageWatch, watchBrokerOutage } from "./broker-outage.js";
 import { checkConflationSupport, conflateEntry } from "./conflation.js";
@@ -45,6 +45,10 @@ import { bump, createCounters, type ServerStats } from "./stats.js";
 import { Topics } from "./topics.js";
 import { tracePublish } from "./tracing.js";
 import { createWsEndpoint, preframedCapability, websocketSubprotocols } from "./transport/index.js";
+import { createSseRoutes } from "./transport/sse-routes.js";
+import { isSseStream } from "./transport/sse-stream.js";
+import { createSseEndpoint } from "./transport/sse-transport.js";
+import { createUpgradeHandler } from "./transport/ws-upgrade.js";
 
 /** Result of a publish: where the message landed in the topic's log. */
 export interface PublishResult {
@@ -348,11 +352,35 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     subprotocols: websocketSubprotocols,
     sink: sessions.sink,
   });
+  const admission = createAdmission(ctx, nextId);
   const admit = createUpgradeHandler(ctx, {
     websocket,
+    admit: admission,
     accept: sessions.accept,
-    nextId,
   });
+  const sseRoutes = opts.sse ? [sseRoute(opts.sse.path)] : [];
+
+  /** The HTTP fallback's routes (PROTOCOL.md, "HTTP fallback (SSE)"). */
+  function sseRoute(path: string) {
+    const sse = createSseEndpoint(sessions.sink);
+    return createSseRoutes(ctx, path, {
+      admit: admission,
+      open: (handshake, stream) =>
+        sessions.accept({
+          ...handshake,
+          socket: stream,
+          transport: sse.transport,
+          attach: sse.attach,
+          sseKey: stream.key,
+        }),
+      find: (id) => {
+        const connection = registry.get(id);
+        return connection !== undefined && isSseStream(connection.socket) ? connection : undefined;
+      },
+      receive: sse.receive,
+      maxBytes: limits.maxPayload,
+    });
+  }
 
   function stats(): ServerStats {
     let buffered = 0;
@@ -405,14 +433,17 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     };
   }
 
-  const handleHttp = createHttpHandler({
-    stats,
-    health,
-    connections: () => [...registry.values()].map((connection) => connection.describe()),
-    metrics,
-    status: opts.status,
-    logger,
-  });
+  const handleHttp = createHttpHandler(
+    {
+      stats,
+      health,
+      connections: () => [...registry.values()].map((connection) => connection.describe()),
+      metrics,
+      status: opts.status,
+      logger,
+    },
+    sseRoutes,
+  );
 
   outage = watchBrokerOutage({
     broker,

@@ -147,6 +147,7 @@ export function createSessions<Principal>(
           connectionId: connection.id,
           requestId,
           nowMs: now,
+          sseKey: admitted.sseKey,
         }),
       ),
       "hello",

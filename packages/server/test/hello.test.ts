@@ -22,4 +22,17 @@ describe("hello", () => {
     expect(encode(fields)).toBe(JSON.stringify(buildHello(settings, fields)));
     expect(JSON.parse(encode(fields))).toEqual(buildHello(settings, fields));
   });
+
+  it("carries sse_key on an SSE connection, as the protocol accepts it", () => {
+    const sse = { ...fields, sseKey: "q3Z0Yb2m9R-7xKpD_4s1Lw" };
+    const hello = buildHello(settings, sse);
+    expect(hello.sse_key).toBe(sse.sseKey);
+    expect(validateServerMessage(hello).ok).toBe(true);
+    expect(createHelloEncoder(settings)(sse)).toBe(JSON.stringify(hello));
+  });
+
+  it("refuses a hello whose sse_key is too short to be a secret", () => {
+    const hello = buildHello(settings, { ...fields, sseKey: "short" });
+    expect(validateServerMessage(hello).ok).toBe(false);
+  });
 });

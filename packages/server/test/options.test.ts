@@ -25,6 +25,23 @@ describe("options", () => {
     expect(opts.takeover).toBe("replace");
   });
 
+  it("puts the HTTP fallback beside the WebSocket path and announces it", () => {
+    expect(resolveOptions({}).sse).toEqual({ path: "/sse" });
+    expect(resolveOptions({}).features).toContain("sse");
+    expect(resolveOptions({ path: "/api/ws" }).sse).toEqual({ path: "/api/sse" });
+    expect(resolveOptions({ path: "/ws/" }).sse).toEqual({ path: "/ws/sse" });
+    expect(resolveOptions({ sse: { path: "/fallback" } }).sse).toEqual({ path: "/fallback" });
+    const off = resolveOptions({ sse: false });
+    expect(off.sse).toBe(false);
+    expect(off.features).not.toContain("sse");
+  });
+
+  it("refuses an SSE path that is relative, has a query or is the WebSocket path", () => {
+    for (const path of ["sse", "/sse?x=1", "/ws"]) {
+      expect(() => resolveOptions({ sse: { path } })).toThrow(/sse\.path must/);
+    }
+  });
+
   it("bounds every resource one client can make the server hold", () => {
     expect(resolveOptions({}).limits).toMatchObject({
       maxSubscriptionsPerConnection: 1000,

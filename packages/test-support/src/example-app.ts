@@ -1,7 +1,9 @@
 import { afterEach, expect, it } from "vitest";
 import { fetchExamplePages } from "./example-pages.js";
 import { type RoundTripClient, roundTrip } from "./round-trip.js";
+import { connectSse } from "./sse-client.js";
 import { createDisposer } from "./within.js";
+import { ofType } from "./ws-client.js";
 
 /** A started example app (examples/*): where it listens and how to stop it. */
 export interface ExampleApp {
@@ -25,13 +27,13 @@ export interface ExampleAppTest {
  * The test every example app passes: it starts on port 0, serves its page, Lifeline's
  * `/health` and `/metrics` beside the framework's own 404, and a real round trip with
  * `@lifeline/client` (an `echo` request, then a publish to `chat/lobby` that the same client
- * receives through its subscription).
+ * receives through its subscription), then the same by hand over the HTTP fallback.
  */
 export function testExampleApp(test: ExampleAppTest): void {
   const disposer = createDisposer();
   afterEach(() => disposer.run());
 
-  it("serves its page, Lifeline's HTTP endpoints and a Lifeline round trip on one port", async () => {
+  it("serves its page, Lifeline's HTTP endpoints and a Lifeline round trip (WebSocket and SSE) on one port", async () => {
     const app = await test.start();
     disposer.add(() => app.close());
 
@@ -49,5 +51,38 @@ export function testExampleApp(test: ExampleAppTest): void {
       delivered: { text: "hello" },
       offset: 1,
     });
+    await fallbackRoundTrip(Number(new URL(app.url).port), disposer);
+  });
+}
+
+/**
+ * The same through the HTTP fallback (PROTOCOL.md, "HTTP fallback (SSE)") at `/sse`, the
+ * sibling of `/ws`: the framework must hand `GET /sse` and `POST /sse/send` to `handleHttp`
+ * with the body unread and the stream uncompressed.
+ */
+async function fallbackRoundTrip(
+  port: number,
+  disposer: { add(dispose: () => unknown): void },
+): Promise<void> {
+  const client = await connectSse({ port }, "sse-example", "", { path: "/sse" });
+  disposer.add(() => client.close());
+  await client.send({ type: "subscribe", id: "s1", topic: "chat/lobby" });
+  await client.next(ofType("subscribed"), "subscribed");
+  await client.send([
+    { type: "request", id: "r1", method: "echo", params: { text: "ping" } },
+    { type: "publish", id: "p1", topic: "chat/lobby", data: { text: "over sse" } },
+  ]);
+  expect(
+    await client.next(
+      ofType("response", (m) => m.id === "r1"),
+      "echo",
+    ),
+  ).toMatchObject({
+    ok: true,
+    result: { text: "ping" },
+  });
+  expect(await client.next(ofType("message"), "the published message")).toMatchObject({
+    topic: "chat/lobby",
+    data: { text: "over sse" },
   });
 }

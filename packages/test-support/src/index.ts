@@ -41,6 +41,16 @@ export {
 export { type RoundTrip, type RoundTripClient, roundTrip } from "./round-trip.js";
 export { type ClosableServer, QUICK_CLOSE, startServer, type TestServer } from "./server.js";
 export { type Health, type SettableHealth, withSettableHealth } from "./settable-health.js";
+export {
+  connectSse,
+  type HttpAnswer,
+  httpCall,
+  httpUrl,
+  openSse,
+  type SseSession,
+  type SseTestClient,
+  type StreamEnd,
+} from "./sse-client.js";
 export { type Availability, skipWithout } from "./system.js";
 export {
   type Countdown,

@@ -1,7 +1,8 @@
 import { WebSocket } from "ws";
+import { createMessageQueue, type Message } from "./message-queue.js";
 import { within } from "./within.js";
 
-export type Message = Record<string, unknown>;
+export type { Message } from "./message-queue.js";
 
 /** A raw `ws` client with a queue of parsed messages, for tests that speak the protocol by hand. */
 export interface TestClient {
@@ -45,41 +46,16 @@ export function openClient(
   codec: ClientCodec = jsonCodec,
 ): TestClient {
   const ws = new WebSocket(url, codec.protocols ? [...codec.protocols] : [], options);
-  const received: Message[] = [];
-  const taken = new Set<number>();
-  const waiters = new Set<{ predicate: (m: Message) => boolean; resolve: (m: Message) => void }>();
+  const queue = createMessageQueue();
   ws.on("error", () => {});
-  ws.on("message", (data: Buffer, isBinary: boolean) => {
-    const message = codec.decode(data, isBinary);
-    const index = received.push(message) - 1;
-    for (const waiter of waiters) {
-      if (waiter.predicate(message)) {
-        waiters.delete(waiter);
-        taken.add(index);
-        waiter.resolve(message);
-        return;
-      }
-    }
-  });
+  ws.on("message", (data: Buffer, isBinary: boolean) => queue.push(codec.decode(data, isBinary)));
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
     ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() }));
   });
   return {
     ws,
-    received,
-    next(predicate = () => true, label = "a message", timeoutMs = 5000) {
-      const index = received.findIndex((m, i) => !taken.has(i) && predicate(m));
-      if (index >= 0) {
-        taken.add(index);
-        return Promise.resolve(received[index] as Message);
-      }
-      let waiter: { predicate: (m: Message) => boolean; resolve: (m: Message) => void };
-      const arrived = new Promise<Message>((resolve) => {
-        waiter = { predicate, resolve };
-        waiters.add(waiter);
-      });
-      return within(arrived, label, timeoutMs).finally(() => waiters.delete(waiter));
-    },
+    received: queue.received,
+    next: queue.next,
     send(message) {
       ws.send(typeof message === "string" ? message : codec.encode(message));
     },

@@ -1227,6 +1227,9 @@ return errors === 0;
 }
 
 export const server_hello = validate19;
+const schema20 = {"additionalProperties":false,"description":"First message on every accepted connection.","type":"object","required":["type","server_time","accepted_version","features","request_id","client_id","connection_id","heartbeat_interval_ms"],"properties":{"type":{"const":"hello","type":"string"},"server_time":{"maxLength":64,"description":"ISO 8601 time at the server when the connection was accepted.","type":"string"},"accepted_version":{"minimum":1,"description":"Protocol version the server speaks on this connection.","type":"integer"},"features":{"maxItems":64,"description":"Optional capabilities of the server; unknown ones must be ignored.","type":"array","items":{"maxLength":64,"type":"string"}},"request_id":{"maxLength":128,"description":"Correlates this handshake with the server's log lines.","type":"string"},"client_id":{"maxLength":128,"description":"The client_id the server registered this connection under.","type":"string"},"connection_id":{"maxLength":128,"description":"Unique id of this connection at the server.","type":"string"},"heartbeat_interval_ms":{"minimum":0,"description":"Interval of the server's pings, in ms.","type":"integer"},"sse_key":{"minLength":22,"maxLength":128,"pattern":"^[A-Za-z0-9_-]+$","description":"Over the HTTP fallback (SSE) only: the secret (base64url, at least 128 random bits) that authorizes this connection's posts.","type":"string"}}};
+const func8 = Object.prototype.hasOwnProperty;
+const pattern6 = func2("^[A-Za-z0-9_-]+$", "u");
 
 function validate19(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -1241,7 +1244,7 @@ return false;
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!((((((((key0 === "type") || (key0 === "server_time")) || (key0 === "accepted_version")) || (key0 === "features")) || (key0 === "request_id")) || (key0 === "client_id")) || (key0 === "connection_id")) || (key0 === "heartbeat_interval_ms"))){
+if(!(func8.call(schema20.properties, key0))){
 validate19.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0}}];
 return false;
 break;
@@ -1434,6 +1437,40 @@ var valid0 = _errs18 === errors;
 }
 else {
 var valid0 = true;
+}
+if(valid0){
+if(data.sse_key !== undefined){
+let data9 = data.sse_key;
+const _errs20 = errors;
+if(errors === _errs20){
+if(typeof data9 === "string"){
+if(data9.length > 128){
+validate19.errors = [{instancePath:instancePath+"/sse_key",schemaPath:"#/properties/sse_key/maxLength",keyword:"maxLength",params:{limit: 128}}];
+return false;
+}
+else {
+if(data9.length < 22){
+validate19.errors = [{instancePath:instancePath+"/sse_key",schemaPath:"#/properties/sse_key/minLength",keyword:"minLength",params:{limit: 22}}];
+return false;
+}
+else {
+if(!pattern6.test(data9)){
+validate19.errors = [{instancePath:instancePath+"/sse_key",schemaPath:"#/properties/sse_key/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]+$"}}];
+return false;
+}
+}
+}
+}
+else {
+validate19.errors = [{instancePath:instancePath+"/sse_key",schemaPath:"#/properties/sse_key/type",keyword:"type",params:{type: "string"}}];
+return false;
+}
+}
+var valid0 = _errs20 === errors;
+}
+else {
+var valid0 = true;
+}
 }
 }
 }

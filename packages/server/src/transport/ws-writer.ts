@@ -1,6 +1,7 @@
 import type { Socket } from "node:net";
 import { WebSocket } from "ws";
 import type { PreparedMessage } from "./prepared-message.js";
+import { createTickCoalescer, writeJoined } from "./tick-coalescer.js";
 import type { WriteTarget } from "./transport.js";
 
 /**
@@ -31,9 +32,6 @@ function senderIdle(ws: WebSocket): boolean {
   );
 }
 
-/** Pending frames up to this size are joined into one buffer; larger ones go by writev. */
-const CONCAT_LIMIT = 64 * 1024;
-
 /**
  * Writes prepared frames, coalescing per socket within a tick (docs/performance.md):
  * the first frame a socket gets in a tick goes straight to the kernel (no added latency
@@ -61,49 +59,23 @@ export interface WsWriterOptions {
 
 export function createWsWriter(options: WsWriterOptions): WsWriter {
   const direct = options.preframed && !options.deflate;
-  const dirty: WriteTarget[] = [];
-  let tick = 1;
-  let scheduled = false;
 
-  const endOfTick = (): void => {
-    scheduled = false;
-    tick += 1;
-    if (dirty.length === 0) return;
-    for (let i = 0; i < dirty.length; i += 1) flush(dirty[i] as WriteTarget);
-    dirty.length = 0;
-  };
-
-  // The end of the tick is a bare V8 microtask, not process.nextTick or queueMicrotask:
-  // a tick callback makes Node run its JS tick queue (async-hook bookkeeping, rejection
-  // processing) after every socket read, and queueMicrotask wraps each callback in an
-  // AsyncResource; one or the other per request was a measurable share of a round trip.
-  const resolved = Promise.resolve();
-  const schedule = (): void => {
-    if (scheduled) return;
-    scheduled = true;
-    void resolved.then(endOfTick);
-  };
-
-  function flush(target: WriteTarget): void {
-    const pending = target.pendingFrames;
-    if (pending === undefined) return;
-    const total = target.pendingBytes;
-    target.pendingFrames = undefined;
-    target.pendingBytes = 0;
+  /** The net socket to write to, unless the WebSocket started closing. */
+  const openSocket = (target: WriteTarget): Socket | undefined => {
     const ws = target.socket as WebSocket;
-    const socket = rawSocketOf(ws);
     // A socket that started closing (ws closes by itself on protocol errors) takes no data.
-    if (ws.readyState !== WebSocket.OPEN || socket === undefined) return;
-    if (pending.length === 1) {
-      socket.write(pending[0] as Buffer);
-    } else if (total <= CONCAT_LIMIT) {
-      socket.write(Buffer.concat(pending, total));
-    } else {
-      socket.cork();
-      for (const frame of pending) socket.write(frame);
-      socket.uncork();
-    }
-  }
+    return ws.readyState === WebSocket.OPEN ? rawSocketOf(ws) : undefined;
+  };
+  const coalescer = createTickCoalescer<WriteTarget>({
+    writeOne(target, frame) {
+      openSocket(target)?.write(frame);
+    },
+    writeMany(target, frames, total) {
+      const socket = openSocket(target);
+      if (socket !== undefined) writeJoined(socket, frames, total);
+    },
+  });
+  const flush = coalescer.flush;
 
   function send(target: WriteTarget, ws: WebSocket, message: PreparedMessage, binary: boolean) {
     flush(target);
@@ -122,24 +94,8 @@ export function createWsWriter(options: WsWriterOptions): WsWriter {
       const ws = target.socket as WebSocket;
       if (ws.readyState !== WebSocket.OPEN) return -1;
       if (!direct || !senderIdle(ws)) return send(target, ws, message, binary);
-      const frame = binary ? message.binaryFrame : message.textFrame;
-      const bytes = binary ? message.msgpack.byteLength : message.textBytes;
-      const pending = target.pendingFrames;
-      if (pending !== undefined) {
-        pending.push(frame);
-        target.pendingBytes += frame.length;
-        return bytes;
-      }
-      schedule();
-      if (target.writtenTick === tick) {
-        target.pendingFrames = [frame];
-        target.pendingBytes = frame.length;
-        dirty.push(target);
-        return bytes;
-      }
-      target.writtenTick = tick;
-      (rawSocketOf(ws) as Socket).write(frame);
-      return bytes;
+      coalescer.write(target, binary ? message.binaryFrame : message.textFrame);
+      return binary ? message.msgpack.byteLength : message.textBytes;
     },
     flush,
     buffered(target) {

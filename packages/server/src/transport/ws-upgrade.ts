@@ -1,0 +1,80 @@
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { truncateCloseReason } from "@lifeline/protocol";
+import type { Admit, Admitted, HandshakeAnswer } from "../admission.js";
+import type { Connection } from "../connection.js";
+import type { ServerContext } from "../context.js";
+import { ignoreSocketError, parseTarget, refuseUpgrade } from "../handshake.js";
+import { bump } from "../stats.js";
+import type { WsEndpoint } from "./ws-transport.js";
+
+/** Takes an upgrade request for the endpoint's path (true), or leaves it untouched (false). */
+export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
+
+export interface WsUpgradeDeps<Principal> {
+  readonly websocket: WsEndpoint<Connection>;
+  readonly admit: Admit<Principal>;
+  readonly accept: (admitted: Admitted<Principal>) => void;
+}
+
+/**
+ * The WebSocket endpoint's side of admission: the one path every upgrade takes, whether
+ * the server's own `upgrade` listener or the application (`handleUpgrade`) hands it over.
+ * Refusals that need no WebSocket are a plain HTTP status before the upgrade; everything
+ * the client must be told with a close code is decided first, then the socket is upgraded
+ * and closed with it (PROTOCOL.md, "Refused after the upgrade").
+ */
+export function createUpgradeHandler<Principal>(
+  ctx: ServerContext<Principal>,
+  deps: WsUpgradeDeps<Principal>,
+): UpgradeHandler {
+  const { opts, counters } = ctx;
+  const { websocket } = deps;
+
+  /**
+   * A throw inside an `upgrade` listener would crash the process (it runs in the HTTP
+   * parser's callback): admission answers every failure by dropping that one socket.
+   */
+  return (request, socket, head) => {
+    const target = parseTarget(request.url);
+    if (!target || target.path !== opts.path) return false;
+    socket.on("error", ignoreSocketError);
+    deps.admit(request, target.params, answerFor(request, socket, head));
+    return true;
+  };
+
+  function answerFor(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+  ): HandshakeAnswer<Principal> {
+    return {
+      gone: () => socket.destroyed,
+      refuse: (status, reason, headers) => refuseUpgrade(socket, status, reason, headers),
+      close(code, reason, release) {
+        websocket.upgrade(request, socket, head, (upgraded) => {
+          release();
+          if (!upgraded) return;
+          bump(counters.closes, String(code));
+          websocket.refuse(upgraded.socket, code, truncateCloseReason(reason));
+        });
+      },
+      accept(handshake, release) {
+        websocket.upgrade(request, socket, head, (upgraded) => {
+          release();
+          if (!upgraded) {
+            bump(counters.handshakeFailures, "upgrade");
+            return;
+          }
+          deps.accept({
+            ...handshake,
+            socket: upgraded.socket,
+            transport: upgraded.transport,
+            attach: websocket.attach,
+          });
+        });
+      },
+      drop: () => socket.destroy(),
+    };
+  }
+}
