@@ -266,8 +266,8 @@ describe("HTTP fallback: the stream", () => {
     );
     expect(accepted).toMatchObject({ transport: "sse" });
     const metrics = await httpCall(httpUrl(s, "/metrics"));
-    expect(metrics.body).toContain('lifeline_transport_connections{transport="sse"} 1');
-    expect(metrics.body).toContain('lifeline_transport_connections_total{transport="sse"} 1');
+    expect(metrics.body).toContain('lifeline_transport_connections{transport="sse",codec="json"} 1');
+    expect(metrics.body).toContain('lifeline_transport_connections_total{transport="sse",codec="json"} 1');
     await client.close();
     const closed = await logs.waitFor(
       (l) => l.msg === "connection closed unexpectedly" && l.client_id === "counted",
