@@ -49,19 +49,19 @@ describe("a broker outage", () => {
       brokerOutage: { closeAfterMs: 3000, reconnectAfterMs: 100, spreadMs: 400 },
     });
     const early = await connect(server, "early");
-    disposer.add(() => early.ws.terminate());
+    disposer.add(() => early.terminate());
 
     // A blip shorter than closeAfterMs moves nobody.
     broker.setHealth({ healthy: false, detail: "redis command connection reconnecting" });
     clock.advance(2999);
     broker.setHealth({ healthy: true });
     clock.advance(10_000);
-    expect(early.ws.readyState).toBe(early.ws.OPEN);
+    expect(early.isOpen()).toBe(true);
 
     broker.setHealth({ healthy: false, detail: "redis command connection reconnecting" });
     clock.advance(2000);
     const late = await connect(server, "late");
-    disposer.add(() => late.ws.terminate());
+    disposer.add(() => late.terminate());
     clock.advance(1000);
     for (const client of [early, late]) {
       const notice = await client.next(ofType("shutdown"));
@@ -85,7 +85,7 @@ describe("a broker outage", () => {
     // Healthy again: the node serves at once.
     broker.setHealth({ healthy: true });
     const back = await connect(server, "back");
-    disposer.add(() => back.ws.terminate());
+    disposer.add(() => back.terminate());
     expect(back.hello.type).toBe("hello");
     expect((await fetch(`http://127.0.0.1:${server.port}/health`)).status).toBe(200);
   });
@@ -96,11 +96,11 @@ describe("a broker outage", () => {
       brokerOutage: { closeAfterMs: Number.POSITIVE_INFINITY },
     });
     const client = await connect(server, "stays");
-    disposer.add(() => client.ws.terminate());
+    disposer.add(() => client.terminate());
     broker.setHealth({ healthy: false, detail: "down" });
     clock.advance(3_600_000);
     expect(clock.pending).toBe(0);
-    expect(client.ws.readyState).toBe(client.ws.OPEN);
+    expect(client.isOpen()).toBe(true);
     expect(await upgradeStatusOf(server, "welcome")).toBe(101);
 
     // A broker without onHealthChange: health() may say anything, nobody is moved.
@@ -113,9 +113,9 @@ describe("a broker outage", () => {
     disposer.add(() => silent.close({ drainTimeoutMs: 200, batchIntervalMs: 0 }));
     disposer.add(() => plain.close());
     const other = await connect(silent, "other");
-    disposer.add(() => other.ws.terminate());
+    disposer.add(() => other.terminate());
     clock.advance(60_000);
-    expect(other.ws.readyState).toBe(other.ws.OPEN);
+    expect(other.isOpen()).toBe(true);
   });
 
   it("starts the countdown at once when the broker is already unhealthy at start", async () => {

@@ -90,7 +90,7 @@ describe("credentials in band", () => {
     clock.advance(30_000);
     c.send({ type: "ping" });
     await c.next(ofType("pong"));
-    expect(c.ws.readyState).toBe(c.ws.OPEN);
+    expect(c.isOpen()).toBe(true);
     clock.advance(60_000);
     expect(await within(c.closed, "closed at the new expiry")).toEqual({
       code: 4401,

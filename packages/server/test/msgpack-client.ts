@@ -1,22 +1,6 @@
-import { type ClientCodec, connect, type Message } from "@lifeline/test-support";
-import { decode, encode } from "@msgpack/msgpack";
+import { connect, packCodec } from "@lifeline/test-support";
 
-/**
- * The MessagePack wire as a peer in another language would speak it: written against
- * `@msgpack/msgpack` directly, not the protocol package's codec. Binary frames decode into
- * messages; a text frame (the JSON wire, or a test's stray one) is parsed as JSON and marked
- * `textFrame: true`, so a test can see which wire a message came on.
- */
-export function packCodec(
-  protocols: readonly string[] = ["lifeline.v1.msgpack", "lifeline.v1"],
-): ClientCodec {
-  return {
-    protocols,
-    decode: (data, isBinary) =>
-      isBinary ? (decode(data) as Message) : textMessage(data.toString()),
-    encode: (message) => encode(message, { ignoreUndefined: true }),
-  };
-}
+export { packCodec } from "@lifeline/test-support";
 
 /** A raw client of `server` on the MessagePack wire (or the one `protocols` lands on). */
 export function openPackClient(
@@ -25,14 +9,6 @@ export function openPackClient(
   protocols?: readonly string[],
 ): ReturnType<typeof connect> {
   return connect(server, clientId, "", {}, packCodec(protocols));
-}
-
-function textMessage(text: string): Message {
-  try {
-    return { ...(JSON.parse(text) as Message), textFrame: true };
-  } catch {
-    return { text, textFrame: true };
-  }
 }
 
 /** Bytes as a plain Uint8Array (a decoder may hand out Buffer views), to compare them. */

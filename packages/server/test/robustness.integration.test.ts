@@ -113,7 +113,7 @@ describe("application hooks that throw never crash the server", () => {
     disposer.add(() => s.close({ drainTimeoutMs: 100 }));
     for (let i = 0; i < 20; i += 1) {
       const c = openClient(wsUrl(s, `client_id=r${i}&version=1&role=test`));
-      c.ws.terminate();
+      c.terminate();
     }
     const fine = await connect(s, "steady");
     disposer.add(() => fine.close());

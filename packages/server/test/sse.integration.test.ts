@@ -254,7 +254,10 @@ describe("HTTP fallback: the stream", () => {
     const ws = await connect(s, "counted-ws");
     disposer.add(() => ws.close());
     expect(
-      s.stats().connections.byWire.map((w) => `${w.transport}/${w.codec}:${w.active}`).sort(),
+      s
+        .stats()
+        .connections.byWire.map((w) => `${w.transport}/${w.codec}:${w.active}`)
+        .sort(),
     ).toEqual(["sse/json:1", "websocket/json:1"]);
     const status = JSON.parse((await httpCall(httpUrl(s, "/api/websocket/status"))).body) as {
       connections: { client_id: string; transport: string }[];
@@ -266,8 +269,12 @@ describe("HTTP fallback: the stream", () => {
     );
     expect(accepted).toMatchObject({ transport: "sse" });
     const metrics = await httpCall(httpUrl(s, "/metrics"));
-    expect(metrics.body).toContain('lifeline_transport_connections{transport="sse",codec="json"} 1');
-    expect(metrics.body).toContain('lifeline_transport_connections_total{transport="sse",codec="json"} 1');
+    expect(metrics.body).toContain(
+      'lifeline_transport_connections{transport="sse",codec="json"} 1',
+    );
+    expect(metrics.body).toContain(
+      'lifeline_transport_connections_total{transport="sse",codec="json"} 1',
+    );
     await client.close();
     const closed = await logs.waitFor(
       (l) => l.msg === "connection closed unexpectedly" && l.client_id === "counted",

@@ -11,6 +11,7 @@ export { type ExampleApp, type ExampleAppTest, testExampleApp } from "./example-
 export { type ExamplePages, type Fetched, fetchExamplePages } from "./example-pages.js";
 export { createFakeClock, type FakeClock } from "./fake-clock.js";
 export { captureLogs, type LogCapture } from "./logs.js";
+export { PACK_PROTOCOLS, packCodec } from "./msgpack-codec.js";
 export { type PageServer, servePage } from "./page-server.js";
 export { freePort } from "./ports.js";
 export {
@@ -52,6 +53,16 @@ export {
   type StreamEnd,
 } from "./sse-client.js";
 export { type Availability, skipWithout } from "./system.js";
+export type { ClientEnd, TestClient } from "./test-client.js";
+export {
+  connectOver,
+  sseTestClient,
+  TEST_WIRE_ENV,
+  TEST_WIRES,
+  type TestWire,
+  testWire,
+  type WireConnectOptions,
+} from "./wire-client.js";
 export {
   type Countdown,
   countdown,
@@ -67,7 +78,7 @@ export {
   type Message,
   ofType,
   openClient,
-  type TestClient,
   upgradeStatus,
+  type WsTestClient,
   wsUrl,
 } from "./ws-client.js";

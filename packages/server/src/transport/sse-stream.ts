@@ -60,12 +60,29 @@ export class SseStream {
 
   /** Writes event bytes. Nothing once closed. */
   write(chunk: Buffer): void {
-    if (this.isOpen) this.response.write(chunk);
+    if (!this.isOpen) return;
+    this.response.write(chunk);
+    this.release();
   }
 
   /** Writes several events' bytes as one write. Nothing once closed. */
   writeMany(chunks: Buffer[], total: number): void {
-    if (this.isOpen) writeJoined(this.response, chunks, total);
+    if (!this.isOpen) return;
+    writeJoined(this.response, chunks, total);
+    this.release();
+  }
+
+  /**
+   * Hands what was just written to the kernel. Node's response corks its socket on a write
+   * and uncorks it on `process.nextTick`, which does not run while a chain of promise
+   * callbacks runs (a loop of `await server.publish()`): the events would wait in the
+   * socket and count as buffered, and a reader keeping up would be taken for a slow one
+   * (conflated, or closed 1013) where the same reader over WebSocket is not. The
+   * per-tick coalescer already joins a burst into one write, so the cork adds nothing.
+   */
+  private release(): void {
+    const socket = this.response.socket;
+    if (socket !== null && socket.writableCorked > 0) socket.uncork();
   }
 
   /** Ends the stream with the close event (PROTOCOL.md, "HTTP fallback (SSE)"). */

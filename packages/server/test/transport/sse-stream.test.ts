@@ -49,6 +49,19 @@ describe("SseStream", () => {
     expect(client.comments).toEqual(["ok"]);
   });
 
+  it("hands events to the kernel at once, also in a chain of promise callbacks", async () => {
+    const { stream, client } = await opened();
+    const event = prepareMessage(JSON.stringify({ type: "n", pad: "x".repeat(1024) })).sseEvent;
+    // Awaits without a macrotask in between, as a loop of `await server.publish()`: what
+    // Node holds for its next tick would count as buffered.
+    for (let i = 0; i < 20; i += 1) {
+      await Promise.resolve();
+      stream.write(event);
+      expect(stream.buffered).toBe(0);
+    }
+    await client.next(() => client.received.length === 20, "20 events");
+  });
+
   it("ends with the close event, and reports its code once the response is over", async () => {
     const { stream, client } = await opened();
     const ended = deferred<{ code: number; reason: string }>();
