@@ -1,5 +1,6 @@
 import { defaultServerConditions } from "vite";
 import {
+  configDefaults,
   defineConfig,
   defineProject,
   mergeConfig,
@@ -43,7 +44,7 @@ export function wireProjects(matrix: {
         test: {
           name: `${matrix.name}-${wire}`,
           include: matrix.include,
-          exclude: matrix.exclude ?? [],
+          exclude: [...configDefaults.exclude, ...(matrix.exclude ?? [])],
           env: { LIFELINE_TEST_WIRE: wire },
         },
       }),
