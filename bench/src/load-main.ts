@@ -127,9 +127,8 @@ async function connect(args: ConnectArgs): Promise<{ ms: number }> {
   nextProgress = args.progressStep;
   const started = nowMs();
   await pool(args.count, args.concurrency, async (i) => {
-    const ws = new WebSocket(driver.url(args.port, `b-${runId}-${++connSeq}`), [
-      ...driver.protocols,
-    ]);
+    const url = driver.url(args.port, `b-${runId}-${++connSeq}`);
+    const ws = driver.open?.(url) ?? new WebSocket(url, [...driver.protocols]);
     ws.on("error", () => {});
     await driver.handshake(ws, args.subscribe);
     if (args.mode === "fanout") attachFanout(ws, driver, i < args.sample);

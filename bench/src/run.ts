@@ -271,7 +271,8 @@ async function main(): Promise<void> {
           fanout(harness, forScenario("burst", contenders), p),
         );
     }
-    const single = contenders.filter((c) => c !== "ws-preframed");
+    // Clients on the HTTP fallback take part in the fan-out scenarios only.
+    const single = contenders.filter((c) => c !== "ws-preframed" && c !== "lifeline-sse");
     if (only.has("rpc")) {
       for (const p of withRuns(profile.rpc))
         await step(`rpc ${p.clients}`, () => rpc(harness, single, p));
@@ -293,7 +294,7 @@ async function main(): Promise<void> {
         await step(`storm ${p.clients}`, () => storm(harness, forScenario("storm", single), p));
     }
     if (only.has("scale")) {
-      const scaleContenders = contenders.filter((c) => c !== "ws");
+      const scaleContenders = contenders.filter((c) => c !== "ws" && c !== "lifeline-sse");
       const sizes = args["scale-sizes"]?.split(",").map(Number);
       const base = profiles.full.scale[0];
       const list =

@@ -37,7 +37,8 @@ async function loadStarter(): Promise<Starter> {
       const { startSocketIoServer } = await import("./contenders/socketio.js");
       return (port, heartbeatMs) => startSocketIoServer({ host, port, heartbeatMs });
     }
-    case "lifeline": {
+    case "lifeline":
+    case "lifeline-sse": {
       const { startLifelineServer } = await import("./contenders/lifeline.js");
       return (port, heartbeatMs) => startLifelineServer({ host, port, heartbeatMs });
     }

@@ -3,6 +3,16 @@ import type { Target } from "./report/markdown.js";
 
 export const TARGETS: readonly Target[] = [
   {
+    text: "fan-out 1,000: server CPU per delivery over the HTTP fallback (SSE) vs over WebSocket",
+    scenario: "fanout-1000",
+    metric: "cpu",
+    contender: "lifeline-sse",
+    kind: "ratio",
+    against: "lifeline",
+    op: "<=",
+    limit: 1.5,
+  },
+  {
     text: "fan-out 1,000: server CPU per delivery vs pre-framed ws",
     scenario: "fanout-1000",
     metric: "cpu",

@@ -1,7 +1,10 @@
 import type { BenchData } from "../payload.js";
 
-/** The four servers the runner compares. */
-export const CONTENDERS = ["lifeline", "ws", "ws-preframed", "socketio"] as const;
+/**
+ * The servers the runner compares. `lifeline-sse` is Lifeline's own server with clients on
+ * its HTTP fallback (fan-out scenarios only).
+ */
+export const CONTENDERS = ["lifeline", "lifeline-sse", "ws", "ws-preframed", "socketio"] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
 
 /**
@@ -12,7 +15,7 @@ export const SERVER_KINDS = [...CONTENDERS, "lifeline-redis"] as const;
 export type ServerKind = (typeof SERVER_KINDS)[number];
 
 /** The wire a load client speaks: the pre-framed ws server speaks the same as `ws`. */
-export type Wire = "lifeline" | "ws" | "socketio";
+export type Wire = "lifeline" | "lifeline-sse" | "ws" | "socketio";
 
 export function wireOf(contender: ServerKind): Wire {
   if (contender === "ws-preframed") return "ws";

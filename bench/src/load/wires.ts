@@ -8,9 +8,12 @@ import WebSocket from "ws";
 import type { Wire } from "../contenders/types.js";
 import type { BenchData } from "../payload.js";
 import { ECHO_METHOD, TOPIC } from "../payload.js";
+import { SseSocket } from "./sse-socket.js";
 
 export interface WireDriver {
   url(port: number, clientId: string): string;
+  /** Opens a connection to `url`; absent: a `ws` WebSocket offering `protocols`. */
+  open?(url: string): WebSocket;
   readonly protocols: readonly string[];
   /** Resolves once the connection can carry traffic (hello, connect ack, subscribed). */
   handshake(ws: WebSocket, subscribe: boolean): Promise<void>;
@@ -131,4 +134,20 @@ const socketio: WireDriver = {
   },
 };
 
-export const wires: Readonly<Record<Wire, WireDriver>> = { lifeline, ws: raw, socketio };
+/**
+ * Lifeline over its HTTP fallback: the same messages as `lifeline`, on an `SseSocket`
+ * (which offers the part of `ws`'s API the load process uses).
+ */
+const lifelineSse: WireDriver = {
+  ...lifeline,
+  url: (port, clientId) => `http://127.0.0.1:${port}/sse?client_id=${clientId}&version=1&role=test`,
+  protocols: [],
+  open: (url) => new SseSocket(url) as unknown as WebSocket,
+};
+
+export const wires: Readonly<Record<Wire, WireDriver>> = {
+  lifeline,
+  "lifeline-sse": lifelineSse,
+  ws: raw,
+  socketio,
+};

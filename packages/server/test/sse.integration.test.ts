@@ -1,11 +1,11 @@
-import { createServer as createHttpServer } from "node:http";
+import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { connectSse, httpCall, httpUrl, openSse, type SseSession } from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
 import { AuthError, type ServerOptions } from "../src/index.js";
 import {
   captureLogs,
-  connect,
+  connectWebSocket,
   createDisposer,
   createFakeClock,
   ofType,
@@ -36,6 +36,19 @@ async function sse(
   return client;
 }
 
+/** Listens on 127.0.0.1:0; the server and its connections are closed after the test. */
+async function listenClosedAfterEach(app: HttpServer): Promise<number> {
+  await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", resolve));
+  disposer.add(
+    () =>
+      new Promise<void>((resolve) => {
+        app.closeAllConnections();
+        app.close(() => resolve());
+      }),
+  );
+  return (app.address() as AddressInfo).port;
+}
+
 describe("HTTP fallback: the stream", () => {
   it("answers with an event stream whose first event is hello, with its sse_key", async () => {
     const s = await server();
@@ -55,7 +68,7 @@ describe("HTTP fallback: the stream", () => {
 
   it("sends no sse_key over a WebSocket, and announces sse there too", async () => {
     const s = await server();
-    const ws = await connect(s, "ws-1");
+    const ws = await connectWebSocket(s, "ws-1");
     disposer.add(() => ws.close());
     expect(ws.hello.sse_key).toBeUndefined();
     expect(ws.hello.features).toContain("sse");
@@ -94,7 +107,7 @@ describe("HTTP fallback: the stream", () => {
 
   it("delivers between WebSocket and SSE clients of one topic", async () => {
     const s = await server({ authorize: allowAll });
-    const ws = await connect(s, "ws-peer");
+    const ws = await connectWebSocket(s, "ws-peer");
     disposer.add(() => ws.close());
     const client = await sse(s, "sse-peer");
     ws.send({ type: "subscribe", id: "s", topic: "room" });
@@ -155,7 +168,7 @@ describe("HTTP fallback: the stream", () => {
     await newer.send({ type: "ping" });
     expect(await newer.next(ofType("pong"))).toEqual({ type: "pong" });
     // A WebSocket takes an SSE session over the same way, and the other way round.
-    const ws = await connect(s, "tab");
+    const ws = await connectWebSocket(s, "tab");
     disposer.add(() => ws.close());
     expect((await within(newer.closed, "the SSE stream's end")).code).toBe(4409);
     await sse(s, "tab");
@@ -205,7 +218,7 @@ describe("HTTP fallback: the stream", () => {
   it("shares the per-address limit with the WebSocket endpoint (429)", async () => {
     const s = await server({ limits: { maxConnectionsPerIp: 2 } });
     await sse(s, "one");
-    const ws = await connect(s, "two");
+    const ws = await connectWebSocket(s, "two");
     disposer.add(() => ws.close());
     const third = await httpCall(httpUrl(s, "/sse?client_id=three&version=1&role=test"));
     expect(third.status).toBe(429);
@@ -235,7 +248,7 @@ describe("HTTP fallback: the stream", () => {
     const s = await server({ sse: false });
     const answer = await httpCall(httpUrl(s, "/sse?client_id=a&version=1&role=test"));
     expect(answer.status).toBe(404);
-    const ws = await connect(s, "ws");
+    const ws = await connectWebSocket(s, "ws");
     disposer.add(() => ws.close());
     expect(ws.hello.features).not.toContain("sse");
   });
@@ -251,14 +264,10 @@ describe("HTTP fallback: the stream", () => {
     const logs = captureLogs();
     const s = await server({ logger: logs.logger, status: { enabled: true } });
     const client = await sse(s, "counted");
-    const ws = await connect(s, "counted-ws");
+    const ws = await connectWebSocket(s, "counted-ws");
     disposer.add(() => ws.close());
-    expect(
-      s
-        .stats()
-        .connections.byWire.map((w) => `${w.transport}/${w.codec}:${w.active}`)
-        .sort(),
-    ).toEqual(["sse/json:1", "websocket/json:1"]);
+    const wires = s.stats().connections.byWire.map((w) => `${w.transport}/${w.codec}:${w.active}`);
+    expect(wires.sort()).toEqual(["sse/json:1", "websocket/json:1"]);
     const status = JSON.parse((await httpCall(httpUrl(s, "/api/websocket/status"))).body) as {
       connections: { client_id: string; transport: string }[];
     };
@@ -314,15 +323,7 @@ describe("HTTP fallback: credentials and shutdown", () => {
       response.end();
     });
     const lifeline = await startServer({ server: app });
-    await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", resolve));
-    disposer.add(
-      () =>
-        new Promise<void>((resolve) => {
-          app.closeAllConnections();
-          app.close(() => resolve());
-        }),
-    );
-    const port = (app.address() as AddressInfo).port;
+    const port = await listenClosedAfterEach(app);
     const held = await connectSse({ port }, "held");
     const closing = lifeline.close({ drainTimeoutMs: 2000, batchIntervalMs: 0, spreadMs: 0 });
     const late = await httpCall(`http://127.0.0.1:${port}/sse?client_id=late&version=1&role=test`);
@@ -399,7 +400,7 @@ describe("HTTP fallback: bad input", () => {
       expect(answer.status).toBe(404);
       expect(JSON.parse(answer.body)).toEqual({ code: 404, reason: "unknown connection" });
     }
-    const ws = await connect(s, "ws-target");
+    const ws = await connectWebSocket(s, "ws-target");
     disposer.add(() => ws.close());
     expect((await send(String(ws.hello.connection_id), client.key)).status).toBe(404);
     const gone = new Promise((resolve) => s.on("disconnect", resolve));
@@ -449,7 +450,7 @@ describe("HTTP fallback: bad input", () => {
     const s = await server();
     const client = await sse(s, "invalid");
     const bystander = await sse(s, "bystander");
-    const ws = await connect(s, "ws-bystander");
+    const ws = await connectWebSocket(s, "ws-bystander");
     disposer.add(() => ws.close());
     await client.send([{ type: "nope" }, { type: "subscribe", id: 5 }, "text", { type: "ping" }]);
     expect(await client.next(ofType("error"))).toMatchObject({ code: "unknown_type" });
@@ -509,15 +510,7 @@ describe("HTTP fallback on the application's HTTP server", () => {
     app.on("upgrade", (request, socket, head) => {
       if (!lifeline.handleUpgrade(request, socket, head)) socket.destroy();
     });
-    await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", resolve));
-    disposer.add(
-      () =>
-        new Promise<void>((resolve) => {
-          app.closeAllConnections();
-          app.close(() => resolve());
-        }),
-    );
-    const port = (app.address() as AddressInfo).port;
+    const port = await listenClosedAfterEach(app);
     const client = await connectSse({ port }, "mounted", "", { path: "/realtime/sse" });
     disposer.add(() => client.close());
     await client.send({ type: "ping" });

@@ -29,8 +29,10 @@ export function sseAnswer<Principal>(
   deps: { readonly open: OpenSse<Principal>; readonly counters: Counters },
 ): HandshakeAnswer<Principal> {
   const opened = (key: string): SseStream => {
-    // The stream lives as long as the connection: no idle timeout may cut it.
+    // The stream lives as long as the connection: no idle timeout may cut it. Each event
+    // leaves at once: Nagle's algorithm would hold a small one back for the previous ACK.
     request.socket.setTimeout(0);
+    request.socket.setNoDelay(true);
     return SseStream.open(response, key, cors);
   };
   return {

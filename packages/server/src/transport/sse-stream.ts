@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import { CloseCode } from "@lifeline/protocol";
 import { SSE_OPENING, sseCloseEvent } from "./sse-event.js";
-import { writeJoined } from "./tick-coalescer.js";
+import { JOIN_LIMIT, writeJoined } from "./tick-coalescer.js";
 
 /** The headers of every event stream (PROTOCOL.md, "HTTP fallback (SSE)"). */
 const STREAM_HEADERS: Readonly<Record<string, string>> = {
@@ -40,7 +40,12 @@ export class SseStream {
     headers: Readonly<Record<string, string>>,
   ): SseStream {
     const stream = new SseStream(response, key);
-    response.writeHead(200, { ...STREAM_HEADERS, ...headers });
+    // The stream is the rest of its connection, so the end of the body is the end of the
+    // connection: each event is written as it is, without a chunk header and trailer to
+    // frame it (RFC 9112 6.3, a response delimited by closing the connection).
+    response.useChunkedEncodingByDefault = false;
+    response.shouldKeepAlive = false;
+    response.writeHead(200, { ...STREAM_HEADERS, ...headers, Connection: "close" });
     response.write(SSE_OPENING);
     response.once("close", () => {
       stream.ended = true;
@@ -58,31 +63,22 @@ export class SseStream {
     return this.response.writableLength;
   }
 
-  /** Writes event bytes. Nothing once closed. */
+  /** Writes event bytes now. Nothing once closed. */
   write(chunk: Buffer): void {
     if (!this.isOpen) return;
-    this.response.write(chunk);
-    this.release();
-  }
-
-  /** Writes several events' bytes as one write. Nothing once closed. */
-  writeMany(chunks: Buffer[], total: number): void {
-    if (!this.isOpen) return;
-    writeJoined(this.response, chunks, total);
-    this.release();
-  }
-
-  /**
-   * Hands what was just written to the kernel. Node's response corks its socket on a write
-   * and uncorks it on `process.nextTick`, which does not run while a chain of promise
-   * callbacks runs (a loop of `await server.publish()`): the events would wait in the
-   * socket and count as buffered, and a reader keeping up would be taken for a slow one
-   * (conflated, or closed 1013) where the same reader over WebSocket is not. The
-   * per-tick coalescer already joins a burst into one write, so the cork adds nothing.
-   */
-  private release(): void {
     const socket = this.response.socket;
-    if (socket !== null && socket.writableCorked > 0) socket.uncork();
+    const corked = socket?.writableCorked ?? 0;
+    this.response.write(chunk);
+    // Node corks a response's socket on every write until the next tick: in a fan-out to
+    // many streams each event would wait for the whole loop to end. Released at once, the
+    // chunk leaves in one writev, as a WebSocket frame does.
+    if (socket && socket.writableCorked > corked) socket.uncork();
+  }
+
+  /** Writes several events' bytes as one write, now. Nothing once closed. */
+  writeMany(chunks: Buffer[], total: number): void {
+    if (total <= JOIN_LIMIT) this.write(Buffer.concat(chunks, total));
+    else if (this.isOpen) writeJoined(this.response, chunks, total);
   }
 
   /** Ends the stream with the close event (PROTOCOL.md, "HTTP fallback (SSE)"). */

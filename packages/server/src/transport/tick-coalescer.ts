@@ -96,11 +96,11 @@ export interface CorkableWritable {
 }
 
 /** Chunks up to this size in all are joined into one buffer; larger ones go corked. */
-const CONCAT_LIMIT = 64 * 1024;
+export const JOIN_LIMIT = 64 * 1024;
 
 /** Writes several chunks as one kernel write: joined when small, corked (writev) when not. */
 export function writeJoined(out: CorkableWritable, chunks: Buffer[], total: number): void {
-  if (total <= CONCAT_LIMIT) {
+  if (total <= JOIN_LIMIT) {
     out.write(Buffer.concat(chunks, total));
     return;
   }
