@@ -11,11 +11,10 @@ import {
   createDisposer,
   createFakeClock,
   type FakeClock,
+  handshake,
   ofType,
   startServer,
-  upgradeStatus,
   within,
-  wsUrl,
 } from "./helpers.js";
 
 const disposer = createDisposer();
@@ -38,9 +37,9 @@ async function outageServer(
   return { server, broker };
 }
 
-/** The HTTP status of an upgrade request to `server` as `clientId` (101 if upgraded). */
-const upgradeStatusOf = (server: LifelineServer, clientId: string) =>
-  upgradeStatus(wsUrl(server, `client_id=${clientId}&version=1&role=test`));
+/** How a handshake with `server` as `clientId` ends: "open", or "http <status>". */
+const handshakeOf = (server: LifelineServer, clientId: string) =>
+  handshake(server, `client_id=${clientId}&version=1&role=test`);
 
 describe("a broker outage", () => {
   it("keeps clients through a short one, then after closeAfterMs refuses upgrades and closes every client with shutdown and 1012", async () => {
@@ -73,7 +72,7 @@ describe("a broker outage", () => {
         reason: "message broker unavailable",
       });
     }
-    expect(await upgradeStatusOf(server, "refused")).toBe(503);
+    expect(await handshakeOf(server, "refused")).toBe("http 503");
     expect(server.stats().handshakeFailures.broker_unavailable).toBe(1);
     const health = await fetch(`http://127.0.0.1:${server.port}/health`);
     expect(health.status).toBe(503);
@@ -101,7 +100,7 @@ describe("a broker outage", () => {
     clock.advance(3_600_000);
     expect(clock.pending).toBe(0);
     expect(client.isOpen()).toBe(true);
-    expect(await upgradeStatusOf(server, "welcome")).toBe(101);
+    expect(await handshakeOf(server, "welcome")).toBe("open");
 
     // A broker without onHealthChange: health() may say anything, nobody is moved.
     const plain = createMemoryBroker();
@@ -123,8 +122,8 @@ describe("a broker outage", () => {
     const broker = withSettableHealth(createMemoryBroker());
     broker.setHealth({ healthy: false, detail: "not connected yet" });
     const { server } = await outageServer(clock, { broker, brokerOutage: { closeAfterMs: 500 } });
-    expect(await upgradeStatusOf(server, "first")).toBe(101);
+    expect(await handshakeOf(server, "first")).toBe("open");
     clock.advance(500);
-    expect(await upgradeStatusOf(server, "second")).toBe(503);
+    expect(await handshakeOf(server, "second")).toBe("http 503");
   });
 });

@@ -7,10 +7,9 @@ import {
   createFakeClock,
   type FakeClock,
   ofType,
-  openClient,
+  openHandshake,
   serverClosedAfterEach,
   within,
-  wsUrl,
 } from "./helpers.js";
 
 // PROTOCOL.md, "Credentials in band": token_expiring ahead of expiry, refresh without
@@ -206,7 +205,10 @@ describe("credentials in band", () => {
     });
     c.send({ type: "refresh", id: "r4", token: 42 });
     await c.next(ofType("response", (m) => m.id === "r4"));
-    const refused = openClient(wsUrl(s, "client_id=tab-2&version=1&role=test&token=bad-s3cr3t-5"));
+    const refused = await openHandshake(
+      s,
+      "client_id=tab-2&version=1&role=test&token=bad-s3cr3t-5",
+    );
     expect((await within(refused.closed, "refused")).code).toBe(4401);
     const status = await (await fetch(`http://127.0.0.1:${s.port}/api/websocket/status`)).text();
     const metrics = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();

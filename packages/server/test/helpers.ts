@@ -1,6 +1,9 @@
 import {
   connectOver,
+  handshakeOutcome,
   type Message,
+  type OpenedClient,
+  openOver,
   type TestClient,
   testWire,
   type WireConnectOptions,
@@ -96,4 +99,29 @@ export async function connectClosedAfterEach(
   const client = await connect(server, clientId, extraQuery);
   disposer.add(() => client.close());
   return client;
+}
+
+/**
+ * Starts a handshake over this run's wire with `query` without waiting for a hello, to read
+ * a refusal by close code (4400, 4401...): a WebSocket closed after the upgrade, or an SSE
+ * stream ended by its close event.
+ */
+export function openHandshake(
+  server: { readonly port: number },
+  query: string,
+  options: { readonly headers?: Record<string, string> } = {},
+): Promise<OpenedClient> {
+  return openOver(wire, server, query, options);
+}
+
+/**
+ * How a handshake over this run's wire with `query` ends: `"open"`, `"http <status>"` for
+ * a refusal with an HTTP status (the same on both transports), or `"dropped"`.
+ */
+export function handshake(
+  server: { readonly port: number },
+  query: string,
+  headers: Record<string, string> = {},
+): Promise<string> {
+  return handshakeOutcome(wire, server, query, headers);
 }

@@ -6,6 +6,7 @@ import {
   connect,
   createDisposer,
   ofType,
+  openHandshake,
   serverClosedAfterEach,
   within,
 } from "./helpers.js";
@@ -143,9 +144,7 @@ describe("GET /metrics", () => {
     const gone = new Promise((resolve) => s.on("disconnect", resolve));
     await c.close();
     await within(gone, "disconnect");
-    const refused = await import("./helpers.js").then((h) =>
-      h.openClient(`ws://127.0.0.1:${s.port}/ws?client_id=y&version=7&role=test`),
-    );
+    const refused = await openHandshake(s, "client_id=y&version=7&role=test");
     await within(refused.closed, "refusal");
     const text = (await get(s.port, "/metrics")).body;
     expect(text).toMatch(

@@ -8,6 +8,7 @@ import {
   createDisposer,
   ofType,
   onJsonWebSocket,
+  openHandshake,
   startServer,
   within,
 } from "./helpers.js";
@@ -84,9 +85,7 @@ describe("connection logging", () => {
     disposer.add(() => s.close({ drainTimeoutMs: 100 }));
     const client = await connect(s, "secretive", `&token=${SECRET}`);
     // A refused handshake logs its URL: redacted too.
-    const refused = await import("./helpers.js").then((h) =>
-      h.openClient(`ws://127.0.0.1:${s.port}/ws?client_id=x&version=9&role=test&token=${SECRET}`),
-    );
+    const refused = await openHandshake(s, `client_id=x&version=9&role=test&token=${SECRET}`);
     await within(refused.closed, "refusal");
     const status = await get(s.port, "/api/websocket/status");
     client.terminate();

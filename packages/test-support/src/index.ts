@@ -56,6 +56,9 @@ export { type Availability, skipWithout } from "./system.js";
 export type { ClientEnd, TestClient } from "./test-client.js";
 export {
   connectOver,
+  handshakeOutcome,
+  type OpenedClient,
+  openOver,
   sseTestClient,
   TEST_WIRE_ENV,
   TEST_WIRES,

@@ -1,8 +1,11 @@
+import { request as httpRequest } from "node:http";
+import { WebSocket } from "ws";
 import type { Message } from "./message-queue.js";
-import { packCodec } from "./msgpack-codec.js";
-import { connectSse, type SseSession } from "./sse-client.js";
-import type { TestClient } from "./test-client.js";
-import { connect } from "./ws-client.js";
+import { PACK_PROTOCOLS, packCodec } from "./msgpack-codec.js";
+import { connectSse, httpUrl, openSse, type SseSession } from "./sse-client.js";
+import type { ClientEnd, TestClient } from "./test-client.js";
+import { within } from "./within.js";
+import { connect, openClient, wsUrl } from "./ws-client.js";
 
 /**
  * The wires a raw test client speaks (PROTOCOL.md, "Transport and framing"): WebSocket with
@@ -59,6 +62,75 @@ export async function connectOver(
     case "sse":
       return sseTestClient(await connectSse(server, clientId, extraQuery, headers), { autoPong });
   }
+}
+
+/** A handshake that was let through: what a refusal by close code is read from. */
+export interface OpenedClient {
+  readonly received: Message[];
+  readonly closed: Promise<ClientEnd>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a handshake over `wire` with `query` (`client_id=...&version=...`) without
+ * waiting for a hello: for refusals the WebSocket endpoint answers with a close code after
+ * the upgrade, which the SSE endpoint answers with a close event on an opened stream
+ * (PROTOCOL.md, "HTTP fallback (SSE)"). Rejects over SSE when the stream is refused with
+ * an HTTP status.
+ */
+export async function openOver(
+  wire: TestWire,
+  server: { readonly port: number },
+  query: string,
+  options: { readonly headers?: Record<string, string> } = {},
+): Promise<OpenedClient> {
+  const headers = options.headers ?? {};
+  if (wire === "sse") return openSse(httpUrl(server, `/sse?${query}`), headers);
+  return openClient(
+    wsUrl(server, query),
+    { headers },
+    wire === "msgpack" ? packCodec() : undefined,
+  );
+}
+
+/**
+ * How a handshake over `wire` ends before any message: `"open"` when it is let through
+ * (the connection is then dropped at once), `"http <status>"` when it is refused with an
+ * HTTP status (403, 429, 503... on both wires), `"dropped"` when the server drops the
+ * connection without an answer.
+ */
+export function handshakeOutcome(
+  wire: TestWire,
+  server: { readonly port: number },
+  query: string,
+  headers: Record<string, string> = {},
+): Promise<string> {
+  const outcome = new Promise<string>((resolve) => {
+    if (wire === "sse") {
+      const request = httpRequest(httpUrl(server, `/sse?${query}`), {
+        headers: { Accept: "text/event-stream", ...headers },
+      });
+      request.on("response", (response) => {
+        resolve(response.statusCode === 200 ? "open" : `http ${response.statusCode}`);
+        request.destroy();
+      });
+      request.on("error", () => resolve("dropped"));
+      request.end();
+      return;
+    }
+    const protocols = wire === "msgpack" ? [...PACK_PROTOCOLS] : ["lifeline.v1"];
+    const ws = new WebSocket(wsUrl(server, query), protocols, { headers });
+    ws.on("open", () => {
+      resolve("open");
+      ws.terminate();
+    });
+    ws.on("unexpected-response", (_request, response) => {
+      resolve(`http ${response.statusCode}`);
+      ws.terminate();
+    });
+    ws.on("error", () => resolve("dropped"));
+  });
+  return within(outcome, `the outcome of a ${wire} handshake`);
 }
 
 /**
