@@ -446,6 +446,27 @@ describe("HTTP fallback: bad input", () => {
     expect(await client.next(ofType("pong"))).toEqual({ type: "pong" });
   });
 
+  it("drops a post whose Origin check throws, logs it and keeps serving (the stream test is in robustness)", async () => {
+    const logs = captureLogs();
+    let broken = false;
+    const s = await server({
+      logger: logs.logger,
+      allowedOrigins: (origin) => {
+        if (broken) throw new Error("origin service down");
+        return origin === "https://app.example";
+      },
+    });
+    const client = await sse(s, "posted", "", { headers: { Origin: "https://app.example" } });
+    broken = true;
+    await expect(
+      client.post({ type: "ping" }, { Origin: "https://app.example" }),
+    ).rejects.toThrow();
+    expect((await logs.waitFor((l) => l.msg === "sse post failed")).level).toBe(50);
+    broken = false;
+    await client.send({ type: "ping" });
+    expect(await client.next(ofType("pong"))).toEqual({ type: "pong" });
+  });
+
   it("answers a message invalid by the protocol with an error event, keeping the stream and other clients", async () => {
     const s = await server();
     const client = await sse(s, "invalid");
