@@ -18,6 +18,7 @@ import type { ConnectionStatus } from "./state/machine.js";
 import type { PingOptions } from "./state/round-trip.js";
 import type { ClientStats } from "./state/stats.js";
 import type { ClientState, ConnectionStore, StateChange } from "./state/store.js";
+import type { TransportName } from "./transport/transport.js";
 
 /** Topic names a client accepts: the contract's, or any string without a typed contract. */
 export type ClientTopic<S extends ContractSpec> = [TopicOf<S>] extends [never]
@@ -80,6 +81,14 @@ export interface LifelineClient<S extends ContractSpec = ContractSpec> {
   connect(): void;
   /** Drops the current socket if any and connects again at once, with a fresh retry count. */
   reconnect(): void;
+  /**
+   * Replaces the `transports` option while running (a diagnostics page's "force SSE"
+   * switch): `["sse"]` moves an open WebSocket connection to SSE at once (a reconnect:
+   * subscriptions resume by offset, queued publishes replay), `["websocket"]` the other
+   * way, `["websocket", "sse"]` goes back to choosing (a connection on SSE moves to
+   * WebSocket at once). Throws a `TypeError` for a list it cannot use.
+   */
+  setTransports(transports: readonly TransportName[]): void;
   /** Closes for good (until `connect()`): pending requests and publishes reject with `closed`. */
   close(): void;
   /** Calls `listener` on each `event`; returns its undo. */

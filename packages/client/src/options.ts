@@ -93,7 +93,7 @@ export interface ClientOptions<S extends ContractSpec = ContractSpec> {
   /**
    * Limits of the SSE transport (event and post sizes, the send queue) and the `fetch`
    * it uses.
-   * @default { maxEventChars: maxMessageChars + 64, maxBodyBytes: 1048576, maxBatchMessages: 100, maxQueuedChars: 16777216, fetch: globalThis.fetch }
+   * @default { maxEventChars: maxMessageChars + 64, maxBodyBytes: 1048576, maxBatchMessages: 100, maxQueuedChars: 16777216, fetch: globalThis.fetch, withCredentials: false }
    */
   readonly sse?: SseSocketOptions;
   /**

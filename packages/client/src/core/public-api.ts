@@ -15,6 +15,7 @@ import type { RoundTrips } from "../state/round-trip.js";
 import type { StatsRecorder } from "../state/stats.js";
 import type { ConnectionStore } from "../state/store.js";
 import { refuseBinaryUnderJson } from "../transport/codec.js";
+import type { TransportName } from "../transport/transport.js";
 import type { Emitter } from "../util/emitter.js";
 import type { ConnectionLink } from "./link.js";
 import type { Messaging } from "./messaging.js";
@@ -30,6 +31,8 @@ export interface ConnectionControl {
   close(): void;
   /** Connects a lazy (or non-fatally failed) client on first use. */
   ensureStarted(): void;
+  /** Replaces the wires allowed; reconnects when the connection's wire is not the first. */
+  setTransports(transports: readonly TransportName[]): void;
 }
 
 /** The parts the public methods delegate to. */
@@ -59,6 +62,7 @@ export function assembleClient<S extends ContractSpec>(core: ClientCore): Lifeli
     connect: () => reconnector.connect(),
     reconnect: () => reconnector.reconnect(),
     close: () => reconnector.close(),
+    setTransports: (transports) => reconnector.setTransports(transports),
     on: (event, listener) => events.on(event, listener),
     ...subscribing<S>(core),
     ...asking<S>(core),

@@ -97,6 +97,12 @@ export class AttemptRunner {
     return this.#selection.current;
   }
 
+  /** Replaces the wires allowed; the next attempt uses the first. */
+  useTransports(transports: readonly TransportName[]): void {
+    this.#probe.cancel();
+    this.#selection.use(transports);
+  }
+
   /** Stops probing for good: the client closed. */
   stop(): void {
     this.#probe.cancel();

@@ -5,7 +5,8 @@ import { type CodecName, type CodecSet, offeredProtocols } from "../transport/co
 import { buildSocketUrl } from "../transport/handshake-url.js";
 import { probeReadiness } from "../transport/readiness.js";
 import type { WebSocketConstructor } from "../transport/socket.js";
-import { deriveSseUrl, type SseSocketOptions, sseTransport } from "../transport/sse.js";
+import { type SseSocketOptions, sseTransport } from "../transport/sse.js";
+import { deriveSseUrl } from "../transport/sse-wire.js";
 import type { Transport, TransportName } from "../transport/transport.js";
 import type { UrlRotation } from "../transport/url-rotation.js";
 import { type WebSocketResolver, webSocketTransport } from "../transport/websocket.js";

@@ -5,6 +5,7 @@ import type { PositionKeeper } from "../positions/keeper.js";
 import { isOpen, type TransitionCause } from "../state/machine.js";
 import type { ConnectionStore } from "../state/store.js";
 import type { ConnectionEnd } from "../transport/connection.js";
+import type { TransportName } from "../transport/transport.js";
 import { after } from "../util/clock.js";
 import { type AttemptParts, AttemptRunner } from "./attempt-runner.js";
 import type { PageLifecycle } from "./page-lifecycle.js";
@@ -109,6 +110,21 @@ export class Reconnector implements ConnectionControl {
     this.#stopWatchingLifecycle?.();
     this.#stopWatchingLifecycle = undefined;
     this.#parts.settings.log.flush();
+  }
+
+  setTransports(transports: readonly TransportName[]): void {
+    this.#runner.useTransports(transports);
+    // The wire of the attempt under way, or of the open connection.
+    const wire = this.#parts.stats.transport;
+    const state = this.#state;
+    if (wire === this.#runner.nextTransport) return;
+    if (state === "connecting" || isOpen(state)) {
+      this.#parts.settings.log.info("moving to another transport", {
+        from: wire,
+        to: this.#runner.nextTransport,
+      });
+      this.reconnect();
+    }
   }
 
   /** The server refused a refreshed token twice: reconnecting with the same token function would be refused again. */

@@ -50,6 +50,11 @@ export interface TransportSelection {
   disconnected(): void;
   /** A probe ended; a greeted one makes its wire `current` (the caller switches to it). */
   probeEnded(outcome: AttemptOutcome): void;
+  /**
+   * Replaces the wires allowed (the application's `setTransports`): the next attempt uses
+   * the first, failures count from zero, and a pending probe is called off.
+   */
+  use(transports: readonly TransportName[]): void;
   /** Stops the probe timer for good (the client closed). */
   stop(): void;
 }
@@ -86,8 +91,9 @@ export function refusedByProxy(outcome: AttemptOutcome): boolean {
 }
 
 export function createTransportSelection(options: SelectionOptions): TransportSelection {
-  const { transports, fallbackAfter, clock } = assertSelection(options);
-  const preferred = transports[0] as TransportName;
+  const { fallbackAfter, clock } = assertSelection(options);
+  let transports = options.transports;
+  let preferred = transports[0] as TransportName;
   const schedule = createSchedule(options.probeBackoff, { random: options.random });
   let index = 0;
   let failures = 0;
@@ -157,6 +163,15 @@ export function createTransportSelection(options: SelectionOptions): TransportSe
       }
       armProbe();
     },
+    use(next) {
+      transports = assertTransports(next);
+      preferred = transports[0] as TransportName;
+      index = 0;
+      failures = 0;
+      probing = undefined;
+      cancelTimer();
+      schedule.reset();
+    },
     stop() {
       stopped = true;
       probing = undefined;
@@ -166,7 +181,18 @@ export function createTransportSelection(options: SelectionOptions): TransportSe
 }
 
 function assertSelection(options: SelectionOptions): SelectionOptions {
-  const { transports, fallbackAfter } = options;
+  assertTransports(options.transports);
+  const { fallbackAfter } = options;
+  if (!(Number.isInteger(fallbackAfter) && fallbackAfter >= 1)) {
+    throw new RangeError(
+      `createClient expects "fallbackAfter" to be an integer >= 1, got ${fallbackAfter}`,
+    );
+  }
+  return options;
+}
+
+/** `transports` as given, or a `TypeError` saying what it must be. */
+export function assertTransports(transports: readonly TransportName[]): readonly TransportName[] {
   if (
     !Array.isArray(transports) ||
     transports.length === 0 ||
@@ -174,13 +200,8 @@ function assertSelection(options: SelectionOptions): SelectionOptions {
     new Set(transports).size !== transports.length
   ) {
     throw new TypeError(
-      `createClient expects "transports" to list "websocket" and/or "sse" once each, got ${JSON.stringify(transports)}`,
+      `expected "transports" to list "websocket" and/or "sse" once each, got ${JSON.stringify(transports)}`,
     );
   }
-  if (!(Number.isInteger(fallbackAfter) && fallbackAfter >= 1)) {
-    throw new RangeError(
-      `createClient expects "fallbackAfter" to be an integer >= 1, got ${fallbackAfter}`,
-    );
-  }
-  return options;
+  return [...transports];
 }

@@ -8,6 +8,7 @@ import type { StateChange } from "../../src/state/store.js";
 import { fakeSockets } from "../helpers/fake-socket.js";
 import { ManualClock } from "../helpers/manual-clock.js";
 import { type Received, type Stream, scriptedSseServer, sseHello } from "../helpers/sse-server.js";
+import { Collector } from "../helpers/wait.js";
 
 // The client's choice of wire against fake WebSockets and a scripted SSE endpoint on
 // 127.0.0.1 (README, "Transports and fallback"): falling back, probing, moving back.
@@ -74,6 +75,21 @@ async function fallBackToSse(context: Awaited<ReturnType<typeof setup>>): Promis
   return stream;
 }
 
+/** Answers the client's posted subscribe to "t" on the stream, and delivers offset 1. */
+async function answerSubscribe(server: Server, stream: Stream): Promise<void> {
+  const subscribe = await postedMessage(server, "subscribe", "t");
+  stream.event({
+    type: "subscribed",
+    id: subscribe.id,
+    topic: "t",
+    offset: 0,
+    epoch: "e1",
+    recovered: true,
+    replayed: 0,
+  });
+  stream.event({ type: "message", topic: "t", offset: 1, epoch: "e1", ts: 1, data: "one" });
+}
+
 function waitOpen(client: LifelineClient): Promise<void> {
   if (client.status === "open") return Promise.resolve();
   return new Promise((resolve) => {
@@ -102,17 +118,7 @@ describe("falling back to SSE", () => {
       "sse",
     ]);
 
-    const subscribe = await postedMessage(server, "subscribe", "t");
-    stream.event({
-      type: "subscribed",
-      id: subscribe.id,
-      topic: "t",
-      offset: 0,
-      epoch: "e1",
-      recovered: true,
-      replayed: 0,
-    });
-    stream.event({ type: "message", topic: "t", offset: 1, epoch: "e1", ts: 1, data: "one" });
+    await answerSubscribe(server, stream);
     const acked = client.publish("t", { n: 1 });
     const publish = await postedMessage(server, "publish");
     stream.event({
@@ -132,23 +138,13 @@ describe("falling back to SSE", () => {
   it("moves back to WebSocket when a probe gets hello, resuming by offset and replaying unacknowledged publishes", async () => {
     const context = await setup();
     const { client, server, sockets, clock, changes } = context;
-    const seen: unknown[] = [];
+    const seen = new Collector<unknown>();
     client.subscribe("t", (data) => seen.push(data));
     const stream = await fallBackToSse(context);
-    const subscribe = await postedMessage(server, "subscribe", "t");
-    stream.event({
-      type: "subscribed",
-      id: subscribe.id,
-      topic: "t",
-      offset: 0,
-      epoch: "e1",
-      recovered: true,
-      replayed: 0,
-    });
-    stream.event({ type: "message", topic: "t", offset: 1, epoch: "e1", ts: 1, data: "one" });
+    await answerSubscribe(server, stream);
     const acked = client.publish("t", { n: 1 });
     const publish = await postedMessage(server, "publish");
-    while (seen.length < 1) await new Promise((resolve) => setImmediate(resolve));
+    await within(seen.waitFor(1), "the first message");
 
     const changesOnSse = changes.length;
     clock.advance(1000);
@@ -184,7 +180,7 @@ describe("falling back to SSE", () => {
       recovered: true,
       replayed: 1,
     });
-    expect(seen).toEqual(["one", "two"]);
+    expect(await within(seen.waitFor(2), "two messages")).toEqual(["one", "two"]);
     expect(client.stats().duplicatesDropped).toBe(1);
   });
 
@@ -253,6 +249,50 @@ describe("falling back to SSE", () => {
     }
     await within(sockets.nth(4), "a fifth WebSocket attempt");
     expect(client.stats().recentAttempts.every((a) => a.transport === "websocket")).toBe(true);
+  });
+});
+
+describe("setTransports", () => {
+  it("forces SSE on an open WebSocket connection, and WebSocket back, resuming by offset", async () => {
+    const context = await setup();
+    const { client, server, sockets } = context;
+    const seen = new Collector<unknown>();
+    client.subscribe("t", (data) => seen.push(data));
+    const first = await within(sockets.nth(0), "the socket");
+    first.accept();
+    const sub = first.ofType("subscribe")[0] as { id: string };
+    first.receive({
+      type: "subscribed",
+      id: sub.id,
+      topic: "t",
+      offset: 0,
+      epoch: "e1",
+      recovered: true,
+      replayed: 0,
+    });
+    first.receive({ type: "message", topic: "t", offset: 1, epoch: "e1", ts: 1, data: "one" });
+    await within(seen.waitFor(1), "the first message");
+
+    const streamOpened = server.nextStream();
+    client.setTransports(["sse"]);
+    expect(first.closedWith?.code).toBe(1000);
+    const stream = await within(streamOpened, "the SSE stream");
+    stream.event(sseHello());
+    await within(waitOpen(client), "open over SSE");
+    expect(client.stats().transport).toBe("sse");
+    const resubscribe = await postedMessage(server, "subscribe", "t");
+    expect(resubscribe.since).toEqual({ offset: 1, epoch: "e1" });
+
+    client.setTransports(["websocket", "sse"]);
+    await within(stream.gone, "the stream let go");
+    const again = await within(sockets.nth(1), "a WebSocket again");
+    again.accept();
+    expect(client.stats().transport).toBe("websocket");
+    expect(again.ofType("subscribe")[0]).toMatchObject({ since: { offset: 1, epoch: "e1" } });
+    // Choosing again while already on the first choice changes nothing.
+    client.setTransports(["websocket"]);
+    expect(client.status).toBe("open");
+    expect(() => client.setTransports(["carrier-pigeon" as "sse"])).toThrow(TypeError);
   });
 });
 

@@ -160,6 +160,23 @@ describe("transport selection", () => {
     expect(clock.pending()).toEqual([]);
   });
 
+  it("takes a new list at run time: the first is next, counts and probes start over", () => {
+    const { selection, clock, probes } = setup();
+    selection.attemptEnded({ greeted: false, refusedStatus: 403 });
+    selection.connected();
+    expect(clock.pending()).toEqual([1000]);
+    selection.use(["websocket", "sse"]);
+    expect(selection.current).toBe("websocket");
+    expect(clock.pending()).toEqual([]);
+    selection.use(["sse"]);
+    expect(selection.current).toBe("sse");
+    selection.connected();
+    clock.advance(60_000);
+    expect(probes).toEqual([]);
+    expect(() => selection.use(["sse", "sse"])).toThrow(TypeError);
+    expect(selection.current).toBe("sse");
+  });
+
   it("refuses transports and fallbackAfter it cannot use", () => {
     const base = { fallbackAfter: 2 };
     for (const transports of [[], ["websocket", "websocket"], ["polling"]]) {

@@ -2,13 +2,9 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { deferred, within } from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  deriveSseUrl,
-  openSseSocket,
-  type SseSocket,
-  sendUrl,
-  utf8Length,
-} from "../../src/transport/sse.js";
+import { SseSocket, type SseSocketOptions } from "../../src/transport/sse.js";
+import { utf8Length } from "../../src/transport/sse-posts.js";
+import { deriveSseUrl, sendUrl } from "../../src/transport/sse-wire.js";
 import { scriptedSseServer, sseHello } from "../helpers/sse-server.js";
 
 type Server = Awaited<ReturnType<typeof scriptedSseServer>>;
@@ -55,10 +51,10 @@ afterEach(async () => {
   await server?.close();
 });
 
-async function open(options: Parameters<typeof openSseSocket>[2] = {}) {
+async function open(options: SseSocketOptions = {}) {
   server = await scriptedSseServer();
   const streamOpened = server.nextStream();
-  const socket = openSseSocket(server.url, ["lifeline.v1"], options);
+  const socket = new SseSocket(server.url, options);
   sockets.push(socket);
   const seen = watch(socket);
   const stream = await within(streamOpened, "the stream request");
@@ -66,7 +62,7 @@ async function open(options: Parameters<typeof openSseSocket>[2] = {}) {
   return { socket, seen, stream };
 }
 
-async function greeted(options: Parameters<typeof openSseSocket>[2] = {}) {
+async function greeted(options: SseSocketOptions = {}) {
   const opened = await open(options);
   opened.stream.write(":ok\n\n");
   opened.stream.event(sseHello());
@@ -118,7 +114,7 @@ describe("SSE socket: the stream", () => {
         .end('{"code":403,"reason":"origin not allowed"}');
       return true;
     });
-    const socket = openSseSocket(server.url);
+    const socket = new SseSocket(server.url);
     sockets.push(socket);
     const seen = watch(socket);
     expect(await within(seen.closed, "close")).toMatchObject({ code: 1006, wasClean: false });
@@ -132,7 +128,7 @@ describe("SSE socket: the stream", () => {
       response.writeHead(200, { "content-type": "text/html" }).end("<html>sign in</html>");
       return true;
     });
-    const seen = watch(openSseSocket(server.url));
+    const seen = watch(new SseSocket(server.url));
     expect(await within(seen.closed, "close")).toMatchObject({ code: 1006 });
     expect(seen.errors[0]).toMatch(/Unexpected server response: content type "text\/html"/);
   });
@@ -142,7 +138,7 @@ describe("SSE socket: the stream", () => {
     await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const seen = watch(openSseSocket(`http://127.0.0.1:${port}/sse`));
+    const seen = watch(new SseSocket(`http://127.0.0.1:${port}/sse`));
     expect(await within(seen.closed, "close")).toMatchObject({ code: 1006, wasClean: false });
     expect(seen.errors[0]).toMatch(/could not be opened: fetch failed: .*ECONNREFUSED/);
   });
@@ -285,7 +281,7 @@ describe("SSE socket: sending", () => {
 
   it("refuses binary data and sends while connecting, drops sends after close", async () => {
     server = await scriptedSseServer();
-    const socket = openSseSocket(server.url);
+    const socket = new SseSocket(server.url);
     sockets.push(socket);
     expect(() => socket.send("{}")).toThrow(/still connecting/);
     const seen = watch(socket);
@@ -297,6 +293,28 @@ describe("SSE socket: sending", () => {
     socket.send('{"late":true}');
     await within(seen.closed, "close");
     expect(server.posts).toEqual([]);
+  });
+});
+
+describe("SSE socket: credentials", () => {
+  it("sends cookies cross-origin only when asked to", async () => {
+    server = await scriptedSseServer();
+    const seenCredentials: unknown[] = [];
+    const spy: typeof fetch = (input, init) => {
+      seenCredentials.push(init?.credentials);
+      return fetch(input, init);
+    };
+    for (const withCredentials of [false, true]) {
+      const stream = server.nextStream();
+      const socket = new SseSocket(server.url, { fetch: spy, withCredentials });
+      sockets.push(socket);
+      const seen = watch(socket);
+      (await within(stream, "stream")).event(sseHello());
+      await within(seen.received(1), "hello");
+      socket.send('{"type":"pong"}');
+      await within(server.postsReceived(withCredentials ? 2 : 1), "a post");
+    }
+    expect(seenCredentials).toEqual([undefined, undefined, "include", "include"]);
   });
 });
 
