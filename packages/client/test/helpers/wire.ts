@@ -1,6 +1,6 @@
 import { testWire } from "@lifeline/test-support";
 import type { ClientOptions } from "../../src/options.js";
-import { deriveSseUrl } from "../../src/transport/sse.js";
+import { deriveSseUrl } from "../../src/transport/sse-wire.js";
 
 /**
  * The wire this run's clients speak: `LIFELINE_TEST_WIRE`, set by the projects of the wire
