@@ -2,7 +2,8 @@ import { defineConfig } from "vite";
 
 /**
  * `vite build` writes dist/, which demo-server serves at `/`. `vite dev` proxies the
- * WebSocket and the server's endpoints to a demo-server on DEMO_SERVER (default
+ * WebSocket, its HTTP fallback (the SSE stream `/sse` and its posts `/sse/send`) and the
+ * server's endpoints to a demo-server on DEMO_SERVER (default
  * http://127.0.0.1:8765), so the page can be edited with hot reload against a real server.
  */
 const target = process.env.DEMO_SERVER ?? "http://127.0.0.1:8765";
@@ -14,6 +15,7 @@ export default defineConfig({
   server: {
     proxy: {
       "/ws": { target, ws: true },
+      "/sse": target,
       "/health": target,
       "/metrics": target,
       "/api": target,

@@ -8,7 +8,7 @@ import WebSocket from "ws";
 import type { Wire } from "./contenders/types.js";
 import { serve } from "./ipc.js";
 import { type StormClient, type StormKind, stormClientFactory } from "./load/storm-clients.js";
-import { MIN_DATA_BYTES, type WireDriver, wires } from "./load/wires.js";
+import { bytesRead, MIN_DATA_BYTES, openConnection, type WireDriver, wires } from "./load/wires.js";
 import { makeParams, nowMs, TOPIC } from "./payload.js";
 import { type LatencySummary, Samples } from "./stats.js";
 
@@ -32,6 +32,8 @@ export interface Mark {
   readonly delivered: number;
   readonly t: number;
   readonly cpuUs: number;
+  /** Bytes the fan-out connections have read from their sockets (headers and framing included). */
+  readonly bytes: number;
 }
 
 export interface MeasureResult extends Mark {
@@ -95,7 +97,9 @@ serve({
 
 function mark(): Mark {
   const cpu = process.cpuUsage();
-  return { delivered, t: nowMs(), cpuUs: cpu.user + cpu.system };
+  let bytes = 0;
+  for (const ws of conns) bytes += bytesRead(ws);
+  return { delivered, t: nowMs(), cpuUs: cpu.user + cpu.system, bytes };
 }
 
 function countDelivery(): void {
@@ -127,8 +131,7 @@ async function connect(args: ConnectArgs): Promise<{ ms: number }> {
   nextProgress = args.progressStep;
   const started = nowMs();
   await pool(args.count, args.concurrency, async (i) => {
-    const url = driver.url(args.port, `b-${runId}-${++connSeq}`);
-    const ws = driver.open?.(url) ?? new WebSocket(url, [...driver.protocols]);
+    const ws = openConnection(driver, driver.url(args.port, `b-${runId}-${++connSeq}`));
     ws.on("error", () => {});
     await driver.handshake(ws, args.subscribe);
     if (args.mode === "fanout") attachFanout(ws, driver, i < args.sample);
@@ -141,12 +144,12 @@ async function connect(args: ConnectArgs): Promise<{ ms: number }> {
 function attachFanout(ws: WebSocket, driver: WireDriver, sampled: boolean): void {
   ws.on("message", (raw: Buffer) => {
     if (raw.length < MIN_DATA_BYTES) {
-      driver.control(ws, raw.toString());
+      driver.control(ws, raw);
       return;
     }
     countDelivery();
     if (sampled && measuring) {
-      const data = driver.dataOf(raw.toString());
+      const data = driver.dataOf(raw);
       if (data !== undefined) latencies.add(nowMs() - data.t);
     }
   });
@@ -154,9 +157,8 @@ function attachFanout(ws: WebSocket, driver: WireDriver, sampled: boolean): void
 
 function attachRpc(ws: WebSocket, driver: WireDriver): void {
   ws.on("message", (raw: Buffer) => {
-    const text = raw.toString();
-    if (driver.control(ws, text)) return;
-    const id = driver.responseId(text);
+    if (driver.control(ws, raw)) return;
+    const id = driver.responseId(raw);
     if (id === undefined) return;
     const sentAt = rpcSent.get(id);
     if (sentAt === undefined) return;

@@ -1,10 +1,21 @@
-/** What every contender broadcasts: a sequence number, the publish time, and padding. */
+/**
+ * What every contender broadcasts: a sequence number, the publish time, and a body that
+ * brings the message to its size: `pad` (a string) or `values` (numbers, telemetry).
+ */
 export interface BenchData {
   readonly seq: number;
   /** Publish time in milliseconds since the Unix epoch, sub-millisecond precision. */
   readonly t: number;
-  readonly pad: string;
+  readonly pad?: string;
+  readonly values?: readonly number[];
 }
+
+/**
+ * The body of a broadcast: `padded` is the issue's 200-byte message (a string does not
+ * shrink in any codec); `telemetry` is an array of sensor readings, where a binary codec can
+ * save bytes and encoding work.
+ */
+export type PayloadKind = "padded" | "telemetry";
 
 /** The topic every fan-out publishes on, and the method every request calls. */
 export const TOPIC = "bench";
@@ -20,10 +31,22 @@ export function nowMs(): number {
 }
 
 const pads = new Map<number, string>();
+const readings = new Map<number, readonly number[]>();
 
-/** Application data whose JSON text is exactly `bytes` long (200 in the issue's fan-out). */
-export function makeData(seq: number, bytes: number): BenchData {
+/**
+ * Application data whose JSON text is `bytes` long (200 in the issue's fan-out): exactly
+ * for `padded`, at most and to within one reading for `telemetry`.
+ */
+export function makeData(seq: number, bytes: number, kind: PayloadKind = "padded"): BenchData {
   const t = Math.round(nowMs() * 1000) / 1000;
+  if (kind === "telemetry") {
+    let values = readings.get(bytes);
+    if (values === undefined) {
+      values = telemetryValues(bytes - JSON.stringify({ seq, t, values: [] }).length);
+      readings.set(bytes, values);
+    }
+    return { seq, t, values };
+  }
   const bare = JSON.stringify({ seq, t, pad: "" }).length;
   const n = Math.max(0, bytes - bare);
   let pad = pads.get(n);
@@ -32,6 +55,32 @@ export function makeData(seq: number, bytes: number): BenchData {
     pads.set(n, pad);
   }
   return { seq, t, pad };
+}
+
+/**
+ * Readings as a device reports them, in equal thirds: computed doubles (full precision,
+ * 17 or 18 characters in JSON, 9 bytes in MessagePack), values rounded to two decimals
+ * (5 characters in JSON, still a 9-byte double in MessagePack: the case where JSON is the
+ * smaller) and integer counters (6 characters, 5 bytes). Deterministic, so every contender
+ * and every run sends the same numbers. Their JSON array (commas included)
+ * fills at most `chars` characters, to within one reading.
+ */
+export function telemetryValues(chars: number): number[] {
+  const values: number[] = [];
+  let used = 0;
+  for (let i = 0; ; i++) {
+    const phase = i % 3;
+    const value =
+      phase === 0
+        ? 20 + 5 * Math.sin(i / 10)
+        : phase === 1
+          ? Math.round((50 + 20 * Math.cos(i / 7)) * 100) / 100
+          : 100_000 + i * 13;
+    const width = String(value).length + (values.length > 0 ? 1 : 0);
+    if (used + width > chars) return values;
+    used += width;
+    values.push(value);
+  }
 }
 
 /** Request parameters of the round-trip scenario (about 64 bytes of JSON). */

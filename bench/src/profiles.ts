@@ -11,7 +11,8 @@ import type { StormParams } from "./scenarios/storm.js";
 export interface Profile {
   /**
    * Contenders a scenario leaves out in this profile: the quick one drops serialise-once
-   * `ws` from broadcasts (pre-framed is the baseline) and socket.io from the storm.
+   * `ws` from broadcasts (pre-framed is the baseline), Lifeline's other wires from the burst
+   * (their targets are on the one-per-tick fan-out) and socket.io from the storm.
    */
   readonly skip: Readonly<Partial<Record<string, readonly string[]>>>;
   readonly fanout: readonly FanoutParams[];
@@ -33,6 +34,17 @@ const fan = (clients: number, runs: number, measureMs: number): FanoutParams => 
   warmupMs: Math.min(500, measureMs),
   measureMs,
   runs,
+});
+
+/**
+ * Lifeline's WebSocket wires on 4 KB of numeric telemetry, where MessagePack can make a
+ * difference that the padded 200-byte message (a string either way) hides.
+ */
+const telemetry = (clients: number, runs: number, measureMs: number): FanoutParams => ({
+  ...fan(clients, runs, measureMs),
+  bytes: 4096,
+  payload: "telemetry",
+  only: { contenders: ["lifeline", "lifeline-msgpack"], baseline: "lifeline" },
 });
 
 const burst = (clients: number, runs: number, measureMs: number): FanoutParams => ({
@@ -71,8 +83,12 @@ const scaleAt = (clients: number): ScaleParams => ({
 
 export const profiles: Readonly<Record<"quick" | "full", Profile>> = {
   quick: {
-    skip: { fanout: ["ws"], burst: ["ws"], storm: ["socketio"] },
-    fanout: [fan(1000, 3, 600)],
+    skip: {
+      fanout: ["ws"],
+      burst: ["ws", "lifeline-msgpack", "lifeline-sse"],
+      storm: ["socketio"],
+    },
+    fanout: [fan(1000, 3, 600), telemetry(1000, 3, 600)],
     burst: [burst(1000, 3, 600)],
     rpc: [{ clients: 100, ratePerS: 2000, warmupMs: 200, measureMs: 700, runs: 3 }],
     memory: [{ clients: 1000, settleMs: 200, runs: 3 }],
@@ -86,7 +102,7 @@ export const profiles: Readonly<Record<"quick" | "full", Profile>> = {
   },
   full: {
     skip: {},
-    fanout: [fan(100, 3, 2000), fan(1000, 5, 2000), fan(5000, 3, 2000)],
+    fanout: [fan(100, 3, 2000), fan(1000, 5, 2000), fan(5000, 3, 2000), telemetry(1000, 5, 2000)],
     burst: [burst(1000, 5, 2000), burst(5000, 3, 2000)],
     rpc: [
       { clients: 1, ratePerS: 2000, warmupMs: 500, measureMs: 2000, runs: 3 },

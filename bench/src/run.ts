@@ -15,7 +15,7 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises"
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { CONTENDERS, type ContenderName } from "./contenders/types.js";
+import { CONTENDERS, type ContenderName, WIRE_VARIANTS } from "./contenders/types.js";
 import { Harness, type ScenarioResult } from "./harness.js";
 import { type Profile, profiles } from "./profiles.js";
 import { renderCurves, scaleResults } from "./report/curves.js";
@@ -260,10 +260,14 @@ async function main(): Promise<void> {
     const forScenario = (scenario: string, list: readonly ContenderName[]): ContenderName[] =>
       list.filter((c) => args.contenders !== undefined || !profile.skip[scenario]?.includes(c));
     if (only.has("fanout")) {
-      for (const p of withRuns(profile.fanout))
-        await step(`fan-out ${p.clients}`, () =>
-          fanout(harness, forScenario("fanout", contenders), p),
+      for (const p of withRuns(profile.fanout)) {
+        const list = forScenario("fanout", contenders).filter(
+          (c) => p.only === undefined || p.only.contenders.includes(c),
         );
+        if (list.length === 0) continue;
+        const label = `fan-out ${p.payload === "telemetry" ? `telemetry ${p.bytes} B ` : ""}${p.clients}`;
+        await step(label, () => fanout(harness, list, p));
+      }
     }
     if (only.has("burst")) {
       for (const p of withRuns(profile.burst))
@@ -271,8 +275,9 @@ async function main(): Promise<void> {
           fanout(harness, forScenario("burst", contenders), p),
         );
     }
-    // Clients on the HTTP fallback take part in the fan-out scenarios only.
-    const single = contenders.filter((c) => c !== "ws-preframed" && c !== "lifeline-sse");
+    // Lifeline's other wires are compared with its WebSocket + JSON in the fan-outs only.
+    const ours = contenders.filter((c) => !WIRE_VARIANTS.includes(c));
+    const single = ours.filter((c) => c !== "ws-preframed");
     if (only.has("rpc")) {
       for (const p of withRuns(profile.rpc))
         await step(`rpc ${p.clients}`, () => rpc(harness, single, p));
@@ -294,7 +299,7 @@ async function main(): Promise<void> {
         await step(`storm ${p.clients}`, () => storm(harness, forScenario("storm", single), p));
     }
     if (only.has("scale")) {
-      const scaleContenders = contenders.filter((c) => c !== "ws" && c !== "lifeline-sse");
+      const scaleContenders = ours.filter((c) => c !== "ws");
       const sizes = args["scale-sizes"]?.split(",").map(Number);
       const base = profiles.full.scale[0];
       const list =

@@ -11,7 +11,7 @@ import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
 import { writeHeapSnapshot } from "node:v8";
 import { type ContenderServer, SERVER_KINDS, type ServerKind } from "./contenders/types.js";
 import { serve } from "./ipc.js";
-import { makeData, nowMs } from "./payload.js";
+import { makeData, nowMs, type PayloadKind } from "./payload.js";
 
 const contender = process.argv[2] as ServerKind;
 if (!SERVER_KINDS.includes(contender)) throw new Error(`unknown contender ${contender}`);
@@ -37,7 +37,9 @@ async function loadStarter(): Promise<Starter> {
       const { startSocketIoServer } = await import("./contenders/socketio.js");
       return (port, heartbeatMs) => startSocketIoServer({ host, port, heartbeatMs });
     }
+    // One server speaks every wire: the client picks its own (subprotocol, or the SSE path).
     case "lifeline":
+    case "lifeline-msgpack":
     case "lifeline-sse": {
       const { startLifelineServer } = await import("./contenders/lifeline.js");
       return (port, heartbeatMs) => startLifelineServer({ host, port, heartbeatMs });
@@ -82,6 +84,8 @@ export interface FanoutOptions {
   /** Messages published back to back in one macrotask. 1 = one publish per tick. */
   readonly burst: number;
   readonly bytes: number;
+  /** What the messages carry: `padded` when absent. */
+  readonly payload?: PayloadKind;
   /**
    * Open loop instead: publish `burst` messages every `intervalMs`, whatever is delivered
    * (latency at a fixed offered rate).
@@ -146,7 +150,7 @@ function pump(): void {
   const f = fanout;
   if (f === undefined || server === undefined) return;
   for (let i = 0; i < f.burst && inFlight(f) < f.window; i++) {
-    server.broadcast(makeData(++published, f.bytes));
+    server.broadcast(makeData(++published, f.bytes, f.payload));
   }
   if (inFlight(f) < f.window) schedule();
 }
@@ -181,7 +185,8 @@ serve({
     const s = server;
     if (args.intervalMs !== undefined && s !== undefined) {
       ticker = setInterval(() => {
-        for (let i = 0; i < args.burst; i++) s.broadcast(makeData(++published, args.bytes));
+        for (let i = 0; i < args.burst; i++)
+          s.broadcast(makeData(++published, args.bytes, args.payload));
       }, args.intervalMs);
       return;
     }

@@ -22,6 +22,31 @@ export const TARGETS: readonly Target[] = [
     op: "<=",
     limit: 1.1,
   },
+  ...[
+    { scenario: "fanout-1000", what: "200-byte messages" },
+    { scenario: "fanout-telemetry-1000", what: "4 KB numeric telemetry" },
+  ].flatMap(({ scenario, what }): Target[] => [
+    {
+      text: `fan-out 1,000, ${what}: server CPU per delivery over MessagePack vs JSON`,
+      scenario,
+      metric: "cpu",
+      contender: "lifeline-msgpack",
+      kind: "ratio",
+      against: "lifeline",
+      op: "<=",
+      limit: 1,
+    },
+    {
+      text: `fan-out 1,000, ${what}: bytes on the wire per delivery over MessagePack vs JSON`,
+      scenario,
+      metric: "bytes",
+      contender: "lifeline-msgpack",
+      kind: "ratio",
+      against: "lifeline",
+      op: "<",
+      limit: 1,
+    },
+  ]),
   {
     text: "high publish rate, 1,000: delivered msgs/s vs pre-framed ws (write coalescing)",
     scenario: "burst-1000",

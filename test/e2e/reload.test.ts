@@ -3,15 +3,7 @@ import { type DemoServer, parseConfig, startDemoServer } from "@lifeline/demo-se
 import { type Browser, launchChromium } from "@lifeline/test-support";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildWeb, output } from "./web.js";
-
-interface Counts {
-  readonly received: number;
-  readonly gaps: number;
-  readonly duplicates: number;
-  readonly resets: number;
-  readonly last: number;
-}
+import { buildWeb, type Dashboard, dashboard, output } from "./web.js";
 
 /**
  * A reload of the dashboard mid-stream (apps/demo-web/README.md, "Tests"): the page saves
@@ -24,25 +16,7 @@ describe("demo dashboard reloaded in chromium", () => {
   let demo: DemoServer;
   let browser: Browser;
   let page: Page;
-
-  const counts = (): Promise<Counts> =>
-    page.evaluate(() =>
-      (
-        window as unknown as { lifelineDemo: { ticks: { counts(): Counts } } }
-      ).lifelineDemo.ticks.counts(),
-    );
-  const clientId = (): Promise<string> =>
-    page.evaluate(
-      () =>
-        (window as unknown as { lifelineDemo: { client: { clientId: string } } }).lifelineDemo
-          .client.clientId,
-    );
-  const receivedAtLeast = (target: number) =>
-    page.waitForFunction(
-      (n) => Number(document.querySelector('[data-testid="ticks-received"]')?.textContent) >= n,
-      target,
-      { timeout: 20_000 },
-    );
+  let view: Dashboard;
 
   beforeAll(async () => {
     await mkdir(output, { recursive: true });
@@ -52,6 +26,7 @@ describe("demo dashboard reloaded in chromium", () => {
     });
     browser = await launchChromium({ viewport: { width: 1280, height: 900 } });
     page = browser.page;
+    view = dashboard(page);
   });
 
   afterAll(async () => {
@@ -62,19 +37,19 @@ describe("demo dashboard reloaded in chromium", () => {
   it("continues the ticks counters after a reload mid-stream: nothing missed, nothing twice", async () => {
     await page.goto(`http://127.0.0.1:${demo.port}/`);
     await page.waitForSelector('#connection[data-state="open"]', { timeout: 30_000 });
-    await receivedAtLeast(20);
-    const id = await clientId();
+    await view.receivedAtLeast(20);
+    const id = await view.clientId();
 
     for (let reload = 1; reload <= 2; reload++) {
-      const before = await counts();
+      const before = await view.counts();
       await page.reload();
       await page.waitForSelector('#connection[data-state="open"]', { timeout: 30_000 });
       // Counts are back from sessionStorage at once, then keep rising.
-      await receivedAtLeast(before.received + 20);
-      const after = await counts();
+      await view.receivedAtLeast(before.received + 20);
+      const after = await view.counts();
       expect(after).toMatchObject({ gaps: 0, duplicates: 0, resets: 0 });
       expect(after.last - before.last).toBe(after.received - before.received);
-      expect(await clientId()).toBe(id);
+      expect(await view.clientId()).toBe(id);
     }
     await page.screenshot({ path: `${output}07-reloaded.png` });
     expect(browser.errors.filter((e) => e.startsWith("pageerror"))).toEqual([]);

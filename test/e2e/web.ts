@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Page } from "playwright-core";
 import { build } from "vite";
 
 const require = createRequire(import.meta.url);
@@ -26,4 +27,39 @@ export async function buildWeb(name: string): Promise<string> {
     build: { outDir, emptyOutDir: true, sourcemap: false },
   });
   return outDir;
+}
+
+/** The ticks panel's counts (apps/demo-web/src/tick-counter.ts). */
+export interface TickCounts {
+  readonly received: number;
+  readonly gaps: number;
+  readonly duplicates: number;
+  readonly resets: number;
+  readonly last: number;
+}
+
+/** What the tests read from the dashboard through `window.lifelineDemo` and the panels. */
+export interface Dashboard {
+  /** The ticks panel's counts now. */
+  counts(): Promise<TickCounts>;
+  /** The page client's `clientId`. */
+  clientId(): Promise<string>;
+  /** Waits until the ticks panel has counted at least `n` ticks. */
+  receivedAtLeast(n: number, timeoutMs?: number): Promise<void>;
+}
+
+export function dashboard(page: Page): Dashboard {
+  type Demo = { lifelineDemo: { client: { clientId: string }; ticks: { counts(): TickCounts } } };
+  return {
+    counts: () => page.evaluate(() => (window as unknown as Demo).lifelineDemo.ticks.counts()),
+    clientId: () => page.evaluate(() => (window as unknown as Demo).lifelineDemo.client.clientId),
+    async receivedAtLeast(n, timeoutMs = 20_000) {
+      await page.waitForFunction(
+        (target) =>
+          Number(document.querySelector('[data-testid="ticks-received"]')?.textContent) >= target,
+        n,
+        { timeout: timeoutMs },
+      );
+    },
+  };
 }

@@ -101,13 +101,15 @@ async function serveStatic(
 
 /**
  * The page needs only its own scripts and styles, `data:` images (the favicon) and
- * WebSockets, possibly to other nodes of a cluster (hence `ws:`/`wss:`, not just 'self').
+ * WebSockets, possibly to other nodes of a cluster (hence `ws:`/`wss:`, not just 'self'),
+ * and on networks that block WebSocket the client's HTTP fallback to the same nodes: the
+ * SSE stream and its posts are `fetch` calls (hence `http:`/`https:`).
  * No 'unsafe-eval': @lifeline/protocol ships its validators precompiled, so the client
  * runs under a strict policy (the e2e tests load the page with exactly this header).
  */
 const PAGE_HEADERS = {
   "content-security-policy":
-    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+    "default-src 'self'; connect-src 'self' ws: wss: http: https:; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
   "referrer-policy": "no-referrer",
   "x-frame-options": "DENY",
 } as const;

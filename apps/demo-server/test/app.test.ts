@@ -3,13 +3,18 @@ import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClient, type LifelineClient, type WebSocketConstructor } from "@lifeline/client";
+import {
+  type ClientOptions,
+  createClient,
+  type LifelineClient,
+  type WebSocketConstructor,
+} from "@lifeline/client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { type DemoServer, startDemoServer } from "../src/app.js";
 import { createDemoMemoryBroker } from "../src/broker.js";
 import { parseConfig } from "../src/config.js";
-import { TICKS_TOPIC } from "../src/contract.js";
+import { NOTES_TOPIC, TICKS_TOPIC } from "../src/contract.js";
 import { checkHealth } from "../src/healthcheck.js";
 
 interface HttpAnswer {
@@ -58,12 +63,13 @@ describe("demo server", () => {
   let demo: DemoServer;
   const clients: LifelineClient[] = [];
 
-  const connect = (): LifelineClient => {
+  const connect = (options: Partial<ClientOptions> = {}): LifelineClient => {
     const client = createClient({
       url: `ws://127.0.0.1:${demo.port}/ws`,
       role: "test",
       WebSocket: WebSocket as unknown as WebSocketConstructor,
       logLevel: "error",
+      ...options,
     });
     clients.push(client);
     return client;
@@ -95,7 +101,7 @@ describe("demo server", () => {
     const index = await get(demo.port, "/");
     expect(index).toMatchObject({ status: 200, type: "text/html; charset=utf-8" });
     expect(index.body).toContain("dashboard");
-    expect(index.csp).toContain("connect-src 'self' ws: wss:");
+    expect(index.csp).toContain("connect-src 'self' ws: wss: http: https:;");
     expect((await get(demo.port, "/assets/app-1234.js")).type).toBe(
       "text/javascript; charset=utf-8",
     );
@@ -134,6 +140,25 @@ describe("demo server", () => {
     const result = await checkHealth(`ws://127.0.0.1:${demo.port}/ws`, 5000);
     expect(result.ok).toBe(true);
   });
+
+  it.each([
+    { transports: ["sse"], codec: "json", transport: "sse", agreed: "json" },
+    { transports: ["websocket"], codec: "msgpack", transport: "websocket", agreed: "msgpack" },
+  ] as const)(
+    "serves the page's $transport wire asked with $codec: a note published is read back, ticks arrive",
+    async ({ transports, codec, transport, agreed }) => {
+      const client = connect({ transports, codec });
+      const text = `over ${transport} in ${codec}`;
+      await client.publish(NOTES_TOPIC, { text });
+      const note = await waitFor<unknown>((done) =>
+        client.subscribe(NOTES_TOPIC, done, { rewind: 1 }),
+      );
+      expect(note).toEqual({ text });
+      await waitFor<unknown>((done) => client.subscribe(TICKS_TOPIC, done));
+      expect(client.stats()).toMatchObject({ transport, codec: agreed });
+      expect(client.stats().serverFeatures).toEqual(expect.arrayContaining(["sse", "msgpack"]));
+    },
+  );
 
   it("fails the healthcheck in bounded time when the server accepts but never says hello", async () => {
     const silent = createServer(() => {});

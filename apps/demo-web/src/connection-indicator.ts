@@ -2,6 +2,7 @@ import type { LifelineClient } from "@lifeline/client";
 import { h } from "./dom.js";
 import type { ToastKind, Toasts } from "./toasts.js";
 import type { ObservatorySpec } from "./types.js";
+import { CODEC_LABEL, TRANSPORT_LABEL } from "./wire-choice.js";
 
 type Status = ReturnType<LifelineClient["connection"]["getSnapshot"]>["state"];
 
@@ -18,8 +19,11 @@ const LOOK: Readonly<Record<Status, { dot: string; toast: ToastKind }>> = {
 
 /**
  * The connection indicator: filled green = open, half yellow = connecting/reconnecting,
- * empty grey = idle/closed, filled red = failed; the state's name and, while
- * reconnecting, the attempt number and a countdown to the next try. A toast on each change.
+ * empty grey = idle/closed, filled red = failed; the state's name, the wire and encoding
+ * ("WebSocket · JSON", "SSE · JSON", "WebSocket · MessagePack") and, while
+ * reconnecting, the attempt number and a countdown to the next try. A toast on each change
+ * of state, and when an open connection moves to another wire (a fallback adopted, or the
+ * client back on WebSocket).
  */
 export function mountConnectionIndicator(
   host: HTMLElement,
@@ -32,15 +36,25 @@ export function mountConnectionIndicator(
     class: "state-detail",
     attrs: { "data-testid": "connection-detail" },
   });
-  host.replaceChildren(dot, label, detail);
+  const wire = h("span", { class: "wire", attrs: { "data-testid": "connection-wire" } });
+  host.replaceChildren(dot, label, wire, detail);
 
   let previous: Status | undefined;
+  let previousWire = "";
   const render = (): void => {
     const snapshot = client.connection.getSnapshot();
     const look = LOOK[snapshot.state];
     dot.className = `dot ${look.dot}`;
     label.textContent = snapshot.state;
     host.dataset.state = snapshot.state;
+    // The wire of the latest attempt, and the encoding its server agreed to (SSE is JSON).
+    const names = [
+      snapshot.transport && TRANSPORT_LABEL[snapshot.transport],
+      snapshot.codec && CODEC_LABEL[snapshot.codec],
+    ];
+    wire.textContent = names.filter(Boolean).join(" · ");
+    host.dataset.transport = snapshot.transport ?? "";
+    host.dataset.codec = snapshot.codec ?? "";
     let text = "";
     if (snapshot.state === "reconnecting") {
       const wait =
@@ -59,8 +73,14 @@ export function mountConnectionIndicator(
     if (previous !== undefined && previous !== snapshot.state) {
       const cause = snapshot.cause === undefined ? "" : ` (${describeCause(snapshot.cause)})`;
       toasts.show(`${previous} → ${snapshot.state}${cause}`, look.toast);
+    } else if (
+      (snapshot.state === "open" || snapshot.state === "degraded") &&
+      previousWire !== wire.textContent
+    ) {
+      toasts.show(`now on ${wire.textContent}`, "info");
     }
     previous = snapshot.state;
+    previousWire = wire.textContent;
   };
 
   render();

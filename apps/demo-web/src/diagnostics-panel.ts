@@ -2,6 +2,7 @@ import type { ClientStats, LifelineClient } from "@lifeline/client";
 import { adminActions } from "./admin-actions.js";
 import { formatDuration, h } from "./dom.js";
 import type { NodeInfo, ObservatorySpec, PageConfig } from "./types.js";
+import { CODEC_LABEL, TRANSPORT_LABEL } from "./wire-choice.js";
 
 export interface DiagnosticsPanel {
   toggle(): void;
@@ -9,8 +10,9 @@ export interface DiagnosticsPanel {
 }
 
 /**
- * What the client knows about its connection (`client.stats()`): state, uptime, recent
- * attempts with their error classes, message counts by type, the server's features, the
+ * What the client knows about its connection (`client.stats()`): state, uptime, the wire
+ * (WebSocket or the SSE fallback, and the background probes of WebSocket while on SSE) and
+ * the encoding, recent attempts with their wire and error classes, message counts by type, the server's features, the
  * outbox; which node served the page, which node the socket is on and the Redis master(s)
  * it uses (`node.info`, asked every 2 s while the panel is open, so a fail-over shows);
  * and buttons to connect, disconnect, reconnect and ping. Opened by `?wsDebug=1` or
@@ -110,6 +112,17 @@ function renderStats(
     ...row("Connection id", stats.connectionId ?? "—"),
     ...row("URL", stats.url ?? "—"),
     ...row(
+      "Transport",
+      stats.transport === undefined ? "—" : TRANSPORT_LABEL[stats.transport],
+      "diag-transport",
+    ),
+    ...row("Codec", stats.codec === undefined ? "—" : CODEC_LABEL[stats.codec], "diag-codec"),
+    ...row(
+      "WebSocket probes",
+      `${stats.probes.started} started, ${stats.probes.failed} failed`,
+      "diag-probes",
+    ),
+    ...row(
       "Attempts",
       `${stats.attemptsTotal} total, ${stats.successfulConnections} opened, retry #${stats.attempt}`,
       "diag-attempts-total",
@@ -152,7 +165,7 @@ function renderStats(
       h(
         "tr",
         {},
-        ...["started", "outcome", "error class", "code", "reason", "took"].map((t) =>
+        ...["started", "wire", "outcome", "error class", "code", "reason", "took"].map((t) =>
           h("th", { text: t }),
         ),
       ),
@@ -167,6 +180,7 @@ function renderStats(
             "tr",
             { attrs: { "data-outcome": a.outcome } },
             h("td", { text: new Date(a.at).toLocaleTimeString() }),
+            h("td", { text: a.transport === undefined ? "" : TRANSPORT_LABEL[a.transport] }),
             h("td", { text: a.outcome }),
             h("td", { text: a.errorClass ?? "" }),
             h("td", { text: a.code === undefined ? "" : String(a.code) }),

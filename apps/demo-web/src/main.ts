@@ -4,6 +4,7 @@ import { createCommandLog } from "./commands.js";
 import { mountConnectionIndicator } from "./connection-indicator.js";
 import { mountDiagnosticsPanel } from "./diagnostics-panel.js";
 import { byId } from "./dom.js";
+import { mountNotesPanel } from "./notes-panel.js";
 import { mountSignIn, type SignIn } from "./sign-in.js";
 import { createTelescopeCard, type TelescopeCard } from "./telescope-card.js";
 import { mountTicksPanel } from "./ticks-panel.js";
@@ -16,6 +17,7 @@ import {
   type TelescopeInfo,
   type TelescopeState,
 } from "./types.js";
+import { mountWireSwitch, readWireChoice, transportsOf } from "./wire-choice.js";
 
 const params = new URLSearchParams(location.search);
 
@@ -48,6 +50,8 @@ async function start(): Promise<void> {
     ? `page from ${config.nodeId} · broker: ${config.broker}${config.broker === "redis" ? ` (${config.producer ? "this node produces" : "another node produces"})` : ""}${Array.isArray(url) ? ` · ${url.length} nodes` : ""}`
     : "";
 
+  // `?transport=` and `?codec=`, set by the top bar's switch.
+  const wires = readWireChoice(params);
   // Signing in or out changes whose connection it is: only a new connection may.
   let signIn: SignIn | undefined;
   // Typed by the server's contract without bundling it: the server validates.
@@ -55,6 +59,10 @@ async function start(): Promise<void> {
     url,
     role: "frontend",
     logLevel: "warn",
+    // WebSocket, falling back to SSE where a proxy blocks it (and back when it works);
+    // or one of them forced by the switch.
+    transports: transportsOf(wires.transport),
+    codec: wires.codec,
     // Asked at every connect and, before the token expires, for an in-band refresh.
     token: (context) => signIn?.token(context),
     // A wall dashboard keeps trying (the default gives up after 10 attempts); it only
@@ -73,7 +81,9 @@ async function start(): Promise<void> {
   signIn = mountSignIn(byId("sign-in"), () => client.reconnect());
   const toasts = createToasts(byId("toasts"));
   mountConnectionIndicator(byId("connection"), client, toasts);
+  mountWireSwitch(byId("wire-switch"), client, wires);
   const commands = createCommandLog(byId("commands"), client);
+  mountNotesPanel(byId("notes"), client, commands);
   const ticks = mountTicksPanel(byId("ticks"), {
     storage: sessionStorage,
     key: `demo.ticks.${client.clientId}`,

@@ -1,11 +1,24 @@
 import type { BenchData } from "../payload.js";
 
 /**
- * The servers the runner compares. `lifeline-sse` is Lifeline's own server with clients on
- * its HTTP fallback (fan-out scenarios only).
+/**
+ * The servers the runner compares. `lifeline-msgpack` and `lifeline-sse` are Lifeline's own
+ * server with its clients on the MessagePack subprotocol and on the HTTP fallback: wires of
+ * Lifeline rather than other libraries, measured in the fan-out scenarios only
+ * (`WIRE_VARIANTS`).
  */
-export const CONTENDERS = ["lifeline", "lifeline-sse", "ws", "ws-preframed", "socketio"] as const;
+export const CONTENDERS = [
+  "lifeline",
+  "lifeline-msgpack",
+  "lifeline-sse",
+  "ws",
+  "ws-preframed",
+  "socketio",
+] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
+
+/** Lifeline on another wire than WebSocket + JSON: compared with `lifeline` in the fan-outs only. */
+export const WIRE_VARIANTS: readonly ContenderName[] = ["lifeline-msgpack", "lifeline-sse"];
 
 /**
  * What a server process can run: a contender, or Lifeline on the Redis broker (the
@@ -15,7 +28,7 @@ export const SERVER_KINDS = [...CONTENDERS, "lifeline-redis"] as const;
 export type ServerKind = (typeof SERVER_KINDS)[number];
 
 /** The wire a load client speaks: the pre-framed ws server speaks the same as `ws`. */
-export type Wire = "lifeline" | "lifeline-sse" | "ws" | "socketio";
+export type Wire = "lifeline" | "lifeline-msgpack" | "lifeline-sse" | "ws" | "socketio";
 
 export function wireOf(contender: ServerKind): Wire {
   if (contender === "ws-preframed") return "ws";

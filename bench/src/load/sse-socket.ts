@@ -6,10 +6,8 @@
  */
 import { EventEmitter } from "node:events";
 import { Agent, type ClientRequest, request } from "node:http";
-
-const BLANK_LINE = Buffer.from("\n\n");
-const DATA = Buffer.from("data: ");
-const D = DATA[0];
+import type { Socket } from "node:net";
+import { SseEventSplitter } from "./sse-events.js";
 
 /** Posts reuse keep-alive connections, as a browser's would. */
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
@@ -21,6 +19,7 @@ export class SseSocket extends EventEmitter {
   private sendUrl: string | undefined;
   private queued: string[] = [];
   private posting = false;
+  private stream: Socket | undefined;
 
   constructor(url: string) {
     super();
@@ -31,18 +30,12 @@ export class SseSocket extends EventEmitter {
       if (response.statusCode !== 200) {
         process.stderr.write(`load: the stream answered ${response.statusCode}\n`);
       }
-      // Events are cut out of the bytes as they come, without decoding them to strings:
-      // the load side should cost as little per message as `ws`'s own parser does.
-      let pending: Buffer | undefined;
-      response.on("data", (chunk: Buffer) => {
-        let buffer = pending === undefined ? chunk : Buffer.concat([pending, chunk]);
-        for (let end = buffer.indexOf(BLANK_LINE); end >= 0; end = buffer.indexOf(BLANK_LINE)) {
-          // Lifeline's events are one `data: ` line, comments `:`, the close event `event:`.
-          if (buffer[0] === D) this.event(buffer.subarray(DATA.length, end), url);
-          buffer = buffer.subarray(end + BLANK_LINE.length);
-        }
-        pending = buffer.length === 0 ? undefined : buffer;
+      this.stream = response.socket;
+      const events = new SseEventSplitter({
+        data: (json) => this.event(json, url),
+        close: (code, reason) => this.closed(code, reason),
       });
+      response.on("data", (chunk: Buffer) => events.push(chunk));
       response.on("close", () => this.closed());
     });
     this.streamRequest.end();
@@ -92,9 +85,15 @@ export class SseSocket extends EventEmitter {
     this.terminate();
   }
 
-  private closed(): void {
+  /** What the stream's connection has read (the load process's bytes-on-the-wire figure). */
+  get bytesRead(): number {
+    return this.stream?.bytesRead ?? 0;
+  }
+
+  /** A stream that ends without a close event is what 1006 is on a WebSocket. */
+  private closed(code = 1006, reason = ""): void {
     if (this.readyState === 3) return;
     this.readyState = 3;
-    this.emit("close", 1006, Buffer.alloc(0));
+    this.emit("close", code, Buffer.from(reason));
   }
 }

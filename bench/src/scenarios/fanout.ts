@@ -2,6 +2,8 @@
  * Broadcast fan-out: N subscribed clients, the server publishes 200-byte messages as fast
  * as the flow-control window lets it. `burst` > 1 publishes several messages in one
  * macrotask, the "high publish rate" case where coalescing writes per socket pays off.
+ * `payload: "telemetry"` publishes numeric readings instead of padding, to compare
+ * Lifeline's wires where the codec makes a difference.
  */
 import { type ContenderName, wireOf } from "../contenders/types.js";
 import {
@@ -14,6 +16,7 @@ import {
 } from "../harness.js";
 import type { Worker } from "../ipc.js";
 import type { MeasureResult } from "../load-main.js";
+import type { PayloadKind } from "../payload.js";
 import type { CpuSnapshot } from "../server-main.js";
 
 export interface FanoutParams {
@@ -21,6 +24,16 @@ export interface FanoutParams {
   readonly burst: number;
   readonly window: number;
   readonly bytes: number;
+  /** What the messages carry (`padded` when absent). */
+  readonly payload?: PayloadKind;
+  /**
+   * The contenders this case compares and the one its ratios are taken against; absent:
+   * every contender asked for, against pre-framed ws.
+   */
+  readonly only?: {
+    readonly contenders: readonly ContenderName[];
+    readonly baseline: ContenderName;
+  };
   readonly warmupMs: number;
   readonly measureMs: number;
   readonly runs: number;
@@ -36,6 +49,13 @@ const METRICS: readonly MetricSpec[] = [
   { id: "cpu", label: "server CPU per delivery", unit: "µs", better: "lower", digits: 2 },
   { id: "serverCpu", label: "server CPU", unit: "%", better: "lower", digits: 0 },
   { id: "loadCpu", label: "load process CPU", unit: "%", better: "lower", digits: 0 },
+  {
+    id: "bytes",
+    label: "bytes on the wire per delivery",
+    unit: "B",
+    better: "lower",
+    digits: 0,
+  },
   { id: "p50", label: "delivery latency p50 at max rate", unit: "ms", better: "lower", digits: 1 },
   { id: "p99", label: "delivery latency p99 at max rate", unit: "ms", better: "lower", digits: 1 },
 ];
@@ -58,7 +78,8 @@ export async function fanout(
   params: FanoutParams,
 ): Promise<ScenarioResult> {
   const coalescing = params.burst > 1;
-  const id = `${coalescing ? "burst" : "fanout"}-${params.clients}`;
+  const telemetry = params.payload === "telemetry";
+  const id = `${coalescing ? "burst" : "fanout"}${telemetry ? "-telemetry" : ""}-${params.clients}`;
   const load = await harness.load();
   const runs = await repeat(harness, id, contenders, params.runs, (contender) =>
     harness.withServer(contender as ContenderName, async (server, port, controlPort) => {
@@ -79,6 +100,7 @@ export async function fanout(
           window: params.window,
           burst: params.burst,
           bytes: params.bytes,
+          payload: params.payload,
         });
         await sleep(params.warmupMs);
         const [s0, l0] = await Promise.all([
@@ -105,30 +127,43 @@ export async function fanout(
           cpu: cpuDeltaUs(s0, s1) / deliveries,
           serverCpu: cpuDeltaUs(s0, s1) / ((s1.t - s0.t) * 10),
           loadCpu: (l1.cpuUs - l0.cpuUs) / ((l1.t - l0.t) * 10),
+          bytes: (l1.bytes - l0.bytes) / deliveries,
           p50: l1.latency.p50,
           p99: l1.latency.p99,
         };
       }
     }),
   );
-  const baseline = "ws-preframed";
+  const baseline = params.only?.baseline ?? "ws-preframed";
   return {
     id,
-    title: coalescing
-      ? `Fan-out at a high publish rate (${params.burst} messages per tick), ${params.clients.toLocaleString("en")} clients`
-      : `Broadcast fan-out, ${params.clients.toLocaleString("en")} clients`,
-    description: coalescing
-      ? `The server publishes bursts of ${params.burst} ${params.bytes}-byte messages in one macrotask, as fast as a window of ${params.window} undelivered messages per client allows. Coalescing the frames queued for one socket into one write is what separates the contenders here. At max rate latency is set by the window (queueing), so latency is compared at a fixed rate too: ${params.fixedRate?.burst ?? 0} messages every ${params.fixedRate?.everyMs ?? 0} ms. Latency is publish-to-receive, sampled on 16 clients.`
-      : `The server publishes ${params.bytes}-byte messages one per macrotask, as fast as a window of ${params.window} undelivered messages per client allows; every client receives every message. Server CPU per delivery is process.cpuUsage() of the server process over the window divided by messages delivered.`,
+    ...heading(params),
     params: { ...params },
     baseline,
     contenders,
     metrics: [...METRICS, ...(params.fixedRate === undefined ? [] : FIXED_RATE_METRICS)].map(
       (spec) => runs.metric(spec, contenders, baseline),
     ),
-    chartMetrics: coalescing ? ["rate", "cpu", "fixedP99"] : ["rate", "cpu"],
+    chartMetrics: coalescing ? ["rate", "cpu", "fixedP99"] : ["rate", "cpu", "bytes"],
     notes: [],
     errors: runs.errors,
+  };
+}
+
+/** The scenario's title and description in the report. */
+function heading(params: FanoutParams): { title: string; description: string } {
+  const coalescing = params.burst > 1;
+  const telemetry = params.payload === "telemetry";
+  const clients = params.clients.toLocaleString("en");
+  return {
+    title: coalescing
+      ? `Fan-out at a high publish rate (${params.burst} messages per tick), ${clients} clients`
+      : telemetry
+        ? `Fan-out of ${params.bytes}-byte numeric telemetry, ${clients} clients`
+        : `Broadcast fan-out, ${clients} clients`,
+    description: coalescing
+      ? `The server publishes bursts of ${params.burst} ${params.bytes}-byte messages in one macrotask, as fast as a window of ${params.window} undelivered messages per client allows. Coalescing the frames queued for one socket into one write is what separates the contenders here. At max rate latency is set by the window (queueing), so latency is compared at a fixed rate too: ${params.fixedRate?.burst ?? 0} messages every ${params.fixedRate?.everyMs ?? 0} ms. Latency is publish-to-receive, sampled on 16 clients.`
+      : `The server publishes ${params.bytes}-byte ${telemetry ? "telemetry messages (JSON size; an array of numbers: full-precision doubles, two-decimal values and integer counters in equal thirds)" : "messages"} one per macrotask, as fast as a window of ${params.window} undelivered messages per client allows; every client receives every message. Server CPU per delivery is process.cpuUsage() of the server process over the window divided by messages delivered. Bytes on the wire per delivery: what the clients' TCP sockets read over the window (frames, headers, heartbeats) divided by messages delivered.`,
   };
 }
 
@@ -144,6 +179,7 @@ async function fixedRate(
     window: params.window,
     burst: rate.burst,
     bytes: params.bytes,
+    payload: params.payload,
     intervalMs: rate.everyMs,
   });
   try {

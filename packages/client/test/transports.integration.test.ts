@@ -1,11 +1,10 @@
 import { createServer, type LifelineServer } from "@lifeline/server";
-import { within } from "@lifeline/test-support";
+import { startUpgradeRefusingProxy, within } from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
 import type { LifelineClient } from "../src/api.js";
 import type { ClientOptions } from "../src/options.js";
 import type { ManualClock } from "./helpers/manual-clock.js";
 import { testClient } from "./helpers/test-client.js";
-import { startUpgradeRefusingProxy } from "./helpers/upgrade-refusing-proxy.js";
 import { Collector, waitForState } from "./helpers/wait.js";
 
 // The client's wires against the real @lifeline/server on 127.0.0.1 (README, "Transports

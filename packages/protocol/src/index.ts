@@ -6,6 +6,7 @@
  * @module @lifeline/protocol
  */
 export { ajv, compile } from "./ajv.js";
+export { containsBinary } from "./binary.js";
 export type {
   AppendOptions,
   AppendResult,

@@ -91,6 +91,27 @@ export function encodeMessagePack(message: ClientMessage | ServerMessage): Uint8
   return encoder.encode(withRequiredPayload(message)).slice();
 }
 
+/**
+ * Encodes any value of the data model (JSON's plus bytes), not only a message: for a broker
+ * or a store that keeps application data with its bytes. Throws a `TypeError` like
+ * `encodeMessagePack` on values the data model does not have.
+ */
+export function encodeMessagePackValue(value: unknown): Uint8Array {
+  return encoder.encode(value).slice();
+}
+
+/**
+ * Decodes one MessagePack value of the data model, without validating it as a message: the
+ * reverse of `encodeMessagePackValue`, with the same refusals and bounds as the frame
+ * parsers (`maxBytes` bounds the input and every length in it). Never throws.
+ */
+export function decodeMessagePackValue(
+  raw: unknown,
+  options?: MessagePackParseOptions,
+): DecodedValue {
+  return decodeFrame(raw, options);
+}
+
 /** Decodes and validates one binary frame from a client. Never throws. */
 export function parseClientMessagePack(
   raw: unknown,
@@ -109,11 +130,12 @@ export function parseServerMessagePack(
   return decoded.ok ? validateServerMessage(decoded.value) : decoded;
 }
 
-type Decoded =
+/** One decoded MessagePack value, or why the bytes are not one (`invalid_message`). */
+export type DecodedValue =
   | { readonly ok: true; readonly value: unknown }
   | { readonly ok: false; readonly error: ProtocolIssue };
 
-function decodeFrame(raw: unknown, options: MessagePackParseOptions | undefined): Decoded {
+function decodeFrame(raw: unknown, options: MessagePackParseOptions | undefined): DecodedValue {
   const bytes = asBytes(raw);
   if (bytes === undefined) {
     return refuse(`expected a MessagePack binary frame, got ${describeFrame(raw)}`);

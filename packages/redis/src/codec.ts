@@ -1,8 +1,22 @@
-import type { LogEntry } from "@lifeline/protocol";
+import { containsBinary, type LogEntry } from "@lifeline/protocol";
+import { decodeMessagePackValue, encodeMessagePackValue } from "@lifeline/protocol/msgpack";
 import { RedisBrokerError, RedisBrokerErrorCode } from "./errors.js";
 
-/** Data travels as JSON; `undefined` (which JSON cannot carry) is stored as `null`. */
+/**
+ * Marks stored data that holds bytes: the rest of the value is the base64 of its
+ * MessagePack encoding (README, "How it works", bytes). No JSON text starts with `m`, so
+ * every value written before this format existed still reads as JSON.
+ */
+const PACKED = "msgpack:";
+
+/**
+ * Data travels as JSON; `undefined` (which JSON cannot carry) is stored as `null`. Data
+ * holding bytes (a `Uint8Array` or `Buffer` anywhere) travels as MessagePack, whose data
+ * model is the wire's (JSON's plus bytes), so the bytes reach the other nodes as bytes
+ * instead of JSON's `{"0":..}` object, with nothing of the application's to escape.
+ */
 export function encodeData(topic: string, data: unknown): string {
+  if (containsBinary(data)) return encodePacked(topic, data);
   let json: string | undefined;
   try {
     json = JSON.stringify(data);
@@ -17,9 +31,29 @@ export function encodeData(topic: string, data: unknown): string {
 }
 
 /**
+ * Base64 keeps the value text: the broker reads replies as strings and the live format is
+ * line-separated, neither of which raw MessagePack bytes would survive.
+ */
+function encodePacked(topic: string, data: unknown): string {
+  let packed: Uint8Array;
+  try {
+    packed = encodeMessagePackValue(data);
+  } catch (error) {
+    throw new RedisBrokerError(
+      RedisBrokerErrorCode.InvalidData,
+      `append to "${topic}" expects JSON data, with bytes as Uint8Array: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  return (
+    PACKED + Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).toString("base64")
+  );
+}
+
+/**
  * Parses a pub/sub payload written by the append script: one entry per appended message of
- * a batch, each `<offset>\n<epoch>\n<ts>\n<json>`, joined by `\n`. JSON.stringify never
- * writes a raw line break, so every entry is exactly four lines. Returns undefined when any
+ * a batch, each `<offset>\n<epoch>\n<ts>\n<data>`, joined by `\n`. Neither JSON.stringify
+ * nor base64 ever writes a raw line break, so every entry is exactly four lines. Returns undefined when any
  * part is malformed (a foreign publisher on our channel never crashes us; the node then
  * reads what it missed from the stream).
  */
@@ -31,7 +65,7 @@ export function decodeLive(topic: string, payload: string): LogEntry[] | undefin
     const offset = Number(lines[i]);
     const epoch = lines[i + 1] ?? "";
     const ts = Number(lines[i + 2]);
-    const data = parseJson(lines[i + 3] ?? "");
+    const data = parseData(lines[i + 3] ?? "");
     if (
       lines[i] === "" ||
       !Number.isSafeInteger(offset) ||
@@ -84,12 +118,24 @@ export function decodeStream(
       if (fields[i] === "ts") ts = Number(fields[i + 1]);
       else if (fields[i] === "d") raw = fields[i + 1];
     }
-    const data = raw === undefined ? undefined : parseJson(raw);
+    const data = raw === undefined ? undefined : parseData(raw);
     if (!Number.isSafeInteger(offset) || !Number.isFinite(ts) || data === undefined || !data.ok)
       continue;
     entries.push({ topic, offset, epoch, ts, data: data.value });
   }
   return entries;
+}
+
+/** Stored data in either format: MessagePack when marked, JSON otherwise (older versions). */
+function parseData(raw: string): { ok: true; value: unknown } | { ok: false } {
+  if (!raw.startsWith(PACKED)) return parseJson(raw);
+  const buffer = Buffer.from(raw.slice(PACKED.length), "base64");
+  // Bytes inside come out as views of what is decoded: a plain Uint8Array, as a MessagePack
+  // client's would be, rather than Buffers.
+  const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  // The value's own size bounds every length in it: nothing inside can be longer.
+  const decoded = decodeMessagePackValue(bytes, { maxBytes: bytes.byteLength });
+  return decoded.ok ? decoded : { ok: false };
 }
 
 function parseJson(raw: string): { ok: true; value: unknown } | { ok: false } {

@@ -9,7 +9,7 @@ export const RedisBrokerErrorCode = {
   OutcomeUnknown: "redis_outcome_unknown",
   /** Redis answered with an error. */
   CommandFailed: "redis_command_failed",
-  /** The value could not be encoded as JSON. */
+  /** The value could not be encoded (as JSON, or as MessagePack when it holds bytes). */
   InvalidData: "invalid_data",
   /** An option has a value the broker cannot work with. */
   InvalidOptions: "invalid_options",

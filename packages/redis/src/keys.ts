@@ -9,7 +9,7 @@ export interface TopicKeys {
   readonly stream: string;
   /**
    * Hash of a conflated topic's latest entry per key (PROTOCOL.md, "Conflation"): field the
-   * key, value `<offset>\n<epoch>\n<ts>\n<json>` like a live entry.
+   * key, value `<offset>\n<epoch>\n<ts>\n<data>` like a live entry.
    */
   readonly latest: string;
   /** Sorted set of the same keys scored by their latest offset: bounds and pages the hash. */

@@ -162,7 +162,7 @@ return {epoch, head, now, entries}
  * KEYS: meta, stream, latest, latestOrder
  * ARGV: epochCandidate, guard (0|1), afterOffset, limit (0 for every key)
  * Returns {epoch, head, values}: the latest-per-key values of the keys updated after
- * `afterOffset`, the most recently updated `limit` of them, each `<offset>\n<epoch>\n<ts>\n<json>`.
+ * `afterOffset`, the most recently updated `limit` of them, each `<offset>\n<epoch>\n<ts>\n<data>`.
  */
 export const LATEST_LUA = `
 local guard = ARGV[2]

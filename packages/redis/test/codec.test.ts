@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeLive, decodeStream, encodeData } from "../src/codec.js";
+import { decodeLatest, decodeLive, decodeStream, encodeData } from "../src/codec.js";
 import { RedisBrokerErrorCode } from "../src/errors.js";
 
 describe("codec", () => {
@@ -57,5 +57,47 @@ describe("codec", () => {
     expect(() => encodeData("t", cyclic)).toThrow(
       expect.objectContaining({ code: RedisBrokerErrorCode.InvalidData }),
     );
+  });
+
+  describe("data holding bytes", () => {
+    const bytes = new Uint8Array([0, 10, 13, 255]);
+
+    it("is stored as base64 MessagePack behind a marker, on one line", () => {
+      const stored = encodeData("t", { raw: bytes, n: 1 });
+      expect(stored).toMatch(/^msgpack:[A-Za-z0-9+/]+=*$/);
+      // Data without bytes is stored as JSON, as before.
+      expect(encodeData("t", { n: 1 })).toBe('{"n":1}');
+    });
+
+    it("reads back as bytes from a live payload, the stream and the latest table", () => {
+      const stored = encodeData("t", { raw: Buffer.from(bytes), list: [1, "x"] });
+      const expected = { raw: bytes, list: [1, "x"] };
+      const live = decodeLive("t", `7\nep\n100\n{"a":1}\n8\nep\n100\n${stored}`);
+      expect(live?.map((entry) => entry.data)).toEqual([{ a: 1 }, expected]);
+      expect(live?.[1]?.data).toMatchObject({ raw: expect.any(Uint8Array) });
+      expect(decodeStream("t", "ep", [["3-0", ["ts", "100", "d", stored]]])[0]?.data).toEqual(
+        expected,
+      );
+      expect(decodeLatest("t", "ep", [`4\nep\n100\n${stored}`])[0]?.data).toEqual(expected);
+    });
+
+    it("reads entries older versions stored (JSON, bytes flattened by JSON.stringify) as before", () => {
+      const old = JSON.stringify({ raw: bytes });
+      expect(decodeStream("t", "ep", [["1-0", ["ts", "100", "d", old]]])[0]?.data).toEqual({
+        raw: { 0: 0, 1: 10, 2: 13, 3: 255 },
+      });
+    });
+
+    it("skips a marked value that does not decode, like malformed JSON", () => {
+      expect(decodeLive("t", "7\nep\n100\nmsgpack:wQ==")).toBeUndefined();
+      expect(decodeLive("t", "7\nep\n100\nmsgpack:")).toBeUndefined();
+      expect(decodeStream("t", "ep", [["1-0", ["ts", "100", "d", "msgpack:kgE="]]])).toEqual([]);
+    });
+
+    it("refuses what the data model does not have, with the invalid-data code", () => {
+      expect(() => encodeData("t", { raw: bytes, at: new Date(0) })).toThrow(
+        expect.objectContaining({ code: RedisBrokerErrorCode.InvalidData }),
+      );
+    });
   });
 });

@@ -1,6 +1,7 @@
 import {
   type ClientMessage,
   CloseCode,
+  containsBinary,
   ErrorCode,
   type HistoryMessage,
   INBOX_TOPIC,
@@ -31,7 +32,7 @@ import { RequestScope, startRequest } from "./rpc.js";
 import { bump } from "./stats.js";
 import { isAllowed } from "./topic-access.js";
 import type { SubscribeOutcome } from "./topics.js";
-import { containsBinary, prepareMessage } from "./transport/index.js";
+import { prepareMessage } from "./transport/index.js";
 
 const rateLimitText = "rate limit exceeded; slow down";
 const refreshUnknownText = 'this server does not take "refresh" (not in hello.features)';

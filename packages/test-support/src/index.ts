@@ -11,7 +11,7 @@ export { type ExampleApp, type ExampleAppTest, testExampleApp } from "./example-
 export { type ExamplePages, type Fetched, fetchExamplePages } from "./example-pages.js";
 export { createFakeClock, type FakeClock } from "./fake-clock.js";
 export { captureLogs, type LogCapture } from "./logs.js";
-export { PACK_PROTOCOLS, packCodec } from "./msgpack-codec.js";
+export { PACK_PROTOCOLS, packCodec, plainBytes } from "./msgpack-codec.js";
 export { type PageServer, servePage } from "./page-server.js";
 export { freePort } from "./ports.js";
 export {
@@ -54,6 +54,7 @@ export {
 } from "./sse-client.js";
 export { type Availability, skipWithout } from "./system.js";
 export type { ClientEnd, TestClient } from "./test-client.js";
+export { startUpgradeRefusingProxy, type UpgradeRefusingProxy } from "./upgrade-refusing-proxy.js";
 export {
   connectOver,
   handshakeOutcome,

@@ -1,6 +1,5 @@
 import { decode, encode } from "@msgpack/msgpack";
-import type { Message } from "./message-queue.js";
-import type { ClientCodec } from "./ws-client.js";
+import type { ClientCodec, Message } from "./ws-client.js";
 
 /** The subprotocols a MessagePack client offers, preferred first (PROTOCOL.md). */
 export const PACK_PROTOCOLS: readonly string[] = ["lifeline.v1.msgpack", "lifeline.v1"];
@@ -26,4 +25,10 @@ function textMessage(text: string): Message {
   } catch {
     return { text, textFrame: true };
   }
+}
+
+/** Bytes as a plain Uint8Array (a decoder may hand out Buffer views), to compare them. */
+export function plainBytes(value: unknown): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new TypeError(`expected bytes, got ${typeof value}`);
+  return new Uint8Array(value);
 }

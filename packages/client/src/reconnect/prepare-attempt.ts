@@ -5,7 +5,7 @@ import { type CodecName, type CodecSet, offeredProtocols } from "../transport/co
 import { buildSocketUrl } from "../transport/handshake-url.js";
 import { probeReadiness } from "../transport/readiness.js";
 import type { WebSocketConstructor } from "../transport/socket.js";
-import { type SseSocketOptions, sseTransport } from "../transport/sse.js";
+import type { SseSocketOptions } from "../transport/sse.js";
 import { deriveSseUrl } from "../transport/sse-wire.js";
 import type { Transport, TransportName } from "../transport/transport.js";
 import type { UrlRotation } from "../transport/url-rotation.js";
@@ -88,13 +88,16 @@ export async function prepareAttempt(
     if (!isCurrent()) return undefined;
     const handshake = { clientId: inputs.clientId, role: inputs.role, token };
     if (wire === "sse") {
-      const codecs = await bounded(inputs.codecs(), stepTimeoutMs, clock, "loading the codec");
+      const [transport, codecs] = await Promise.all([
+        bounded(sseOf(inputs), stepTimeoutMs, clock, "loading the SSE transport"),
+        bounded(inputs.codecs(), stepTimeoutMs, clock, "loading the codec"),
+      ]);
       if (!isCurrent()) return undefined;
       const sseBase = sseUrlOf(inputs, base);
       const url = buildSocketUrl(sseBase, handshake);
       // The SSE wire is JSON only (PROTOCOL.md, "HTTP fallback (SSE)").
       const protocols = offeredProtocols("json");
-      return { ok: true, base: sseBase, url, transport: sseOf(inputs), protocols, codecs };
+      return { ok: true, base: sseBase, url, transport, protocols, codecs };
     }
     const [WebSocket, codecs] = await Promise.all([
       inputs.WebSocket ??
@@ -122,11 +125,23 @@ function sseUrlOf(inputs: AttemptInputs, base: string): string {
   return typeof option === "string" ? option : option(base);
 }
 
-function sseOf(inputs: AttemptInputs): Transport {
+type SseModule = typeof import("../transport/sse.js");
+let sseImport: Promise<SseModule> | undefined;
+
+/**
+ * The SSE socket, loaded on the first attempt that needs it, like the MessagePack codec:
+ * a bundler puts it in a chunk of its own, so a page whose WebSocket works never loads the
+ * fallback. A failed load (a network error fetching the chunk) is tried again next time.
+ */
+async function sseOf(inputs: AttemptInputs): Promise<Transport> {
   if (typeof (inputs.sse.fetch ?? globalThis.fetch) !== "function") {
     throw new TypeError(
       'the SSE transport needs fetch: pass "sse.fetch", or leave "sse" out of "transports"',
     );
   }
-  return sseTransport(inputs.sse);
+  sseImport ??= import("../transport/sse.js").catch((error: unknown) => {
+    sseImport = undefined;
+    throw error;
+  });
+  return (await sseImport).sseTransport(inputs.sse);
 }

@@ -117,7 +117,10 @@ export class SseSocket {
   constructor(url: string, options: SseSocketOptions = {}) {
     const limits = { ...defaultLimits, ...definedLimits(options) };
     this.#url = url;
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    const fetchOf = options.fetch ?? globalThis.fetch;
+    // Called as a plain function, never as a method of this socket or of an options
+    // object: a browser's `fetch` refuses any receiver but the window ("Illegal invocation").
+    this.#fetch = (input, init) => fetchOf.call(globalThis, input, init);
     this.#credentials = options.withCredentials ? { credentials: "include" } : {};
     this.#maxEventChars = limits.maxEventChars;
     this.#posts = new SsePosts({

@@ -318,6 +318,29 @@ describe("SSE socket: credentials", () => {
   });
 });
 
+describe("SSE socket: fetch", () => {
+  it("calls fetch as browsers require, with no receiver of its own, for the stream and the posts", async () => {
+    server = await scriptedSseServer();
+    const receivers: unknown[] = [];
+    // A browser's fetch throws "Illegal invocation" for any receiver but the window.
+    const windowFetch = function (this: unknown, ...[input, init]: Parameters<typeof fetch>) {
+      receivers.push(this);
+      if (this !== undefined && this !== globalThis) throw new TypeError("Illegal invocation");
+      return fetch(input, init);
+    };
+    const stream = server.nextStream();
+    const socket = new SseSocket(server.url, { fetch: windowFetch as typeof fetch });
+    sockets.push(socket);
+    const seen = watch(socket);
+    (await within(stream, "stream")).event(sseHello());
+    await within(seen.received(1), "hello");
+    socket.send('{"type":"pong"}');
+    await within(server.postsReceived(1), "a post");
+    expect(seen.errors).toEqual([]);
+    expect(receivers).toHaveLength(2);
+  });
+});
+
 describe("SSE helpers", () => {
   it("derives the SSE endpoint beside the WebSocket one", () => {
     expect(deriveSseUrl("ws://a.test/ws")).toBe("http://a.test/sse");

@@ -2,7 +2,6 @@
  * The seam between the core and the wires: the `Transport` strategy, prepared messages
  * encoded once per wire, and the `ws` adapter (PROTOCOL.md, "Connecting").
  */
-export { containsBinary } from "./json-text.js";
 export {
   PreparedMessage,
   prepareEntry,

@@ -6,26 +6,7 @@
  * rule `JSON.stringify` would send `{"0":1,"1":2}` (or a Buffer's `{"type":"Buffer",...}`),
  * which no peer can read back as bytes.
  */
-
-/** Past this depth the walk gives up; `JSON.stringify` reports a cycle on its own. */
-const MAX_DEPTH = 64;
-
-/** True when `value` holds a `Uint8Array` anywhere (own enumerable properties, arrays). */
-export function containsBinary(value: unknown, depth = 0): boolean {
-  if (typeof value !== "object" || value === null) return false;
-  if (value instanceof Uint8Array) return true;
-  if (depth >= MAX_DEPTH) return false;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i += 1) {
-      if (containsBinary(value[i], depth + 1)) return true;
-    }
-    return false;
-  }
-  for (const key in value) {
-    if (containsBinary((value as Record<string, unknown>)[key], depth + 1)) return true;
-  }
-  return false;
-}
+import { containsBinary } from "@lifeline/protocol";
 
 /**
  * Reads the raw property rather than `value`: a Buffer's `toJSON` has already run by the

@@ -5,12 +5,27 @@ const MAX_HEAD_BYTES = 16 * 1024;
 
 const isUpgrade = (head: Buffer) => /^upgrade:\s*websocket\s*$/im.test(head.toString("latin1"));
 
+export interface UpgradeRefusingProxy {
+  readonly port: number;
+  /** Upgrades refused so far. */
+  readonly refused: number;
+  /** Refuses upgrades with `status` from now on; `undefined` lets them through again. */
+  refuse(status: number | undefined): void;
+  /** Cuts every link, so connected clients have to come through the proxy again. */
+  cutAll(): void;
+  close(): Promise<void>;
+}
+
 /**
  * A TCP proxy on 127.0.0.1 in front of a server that, while `refuse(status)` is set,
  * answers every WebSocket upgrade with that HTTP status, as a corporate proxy or firewall
- * that blocks WebSocket does; plain HTTP (the SSE stream and its posts) passes through.
+ * that blocks WebSocket does; plain HTTP (the SSE stream and its posts, a page and its
+ * assets) passes through. Only the first request of a link is looked at: browsers open a
+ * connection of its own for every WebSocket.
  */
-export async function startUpgradeRefusingProxy(upstreamPort: number) {
+export async function startUpgradeRefusingProxy(
+  upstreamPort: number,
+): Promise<UpgradeRefusingProxy> {
   let refusing: number | undefined;
   let refused = 0;
   const links = new Set<Socket>();
@@ -56,19 +71,16 @@ export async function startUpgradeRefusingProxy(upstreamPort: number) {
 
   return {
     port,
-    /** Upgrades refused so far. */
     get refused() {
       return refused;
     },
-    /** Refuses upgrades with `status` from now on; `undefined` lets them through again. */
-    refuse(status: number | undefined) {
+    refuse(status) {
       refusing = status;
     },
-    /** Cuts every link, so connected clients have to come through the proxy again. */
     cutAll() {
       for (const link of [...links]) link.destroy();
     },
-    close(): Promise<void> {
+    close() {
       for (const link of [...links]) link.destroy();
       return new Promise((resolve) => server.close(() => resolve()));
     },
