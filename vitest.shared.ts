@@ -1,5 +1,11 @@
 import { defaultServerConditions } from "vite";
-import { defineConfig } from "vitest/config";
+import {
+  configDefaults,
+  defineConfig,
+  defineProject,
+  mergeConfig,
+  type TestProjectInlineConfiguration,
+} from "vitest/config";
 
 /**
  * Settings every test project shares. Workspace packages resolve to their TypeScript
@@ -14,3 +20,34 @@ export const shared = defineConfig({
     restoreMocks: true,
   },
 });
+
+/** The wires a suite runs over again besides the default (WebSocket with JSON frames). */
+const MATRIX_WIRES = ["msgpack", "sse"] as const;
+
+/**
+ * The projects of a wire matrix: `<name>-msgpack` and `<name>-sse` run `include` (minus
+ * `exclude`) under `root` with `LIFELINE_TEST_WIRE` set, which the suite's test clients read
+ * to pick their wire. The same files, not copies: the default project runs them over the
+ * WebSocket with JSON.
+ */
+export function wireProjects(matrix: {
+  readonly name: string;
+  readonly root: string;
+  readonly include: string[];
+  readonly exclude?: string[];
+}): TestProjectInlineConfiguration[] {
+  return MATRIX_WIRES.map((wire) =>
+    mergeConfig(
+      shared,
+      defineProject({
+        root: matrix.root,
+        test: {
+          name: `${matrix.name}-${wire}`,
+          include: matrix.include,
+          exclude: [...configDefaults.exclude, ...(matrix.exclude ?? [])],
+          env: { LIFELINE_TEST_WIRE: wire },
+        },
+      }),
+    ),
+  );
+}

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { MessageMeta } from "../src/index.js";
 import { createClient, createDeltaStates } from "../src/node.js";
 import { Collector, waitForState } from "./helpers/wait.js";
+import { wireOptions } from "./helpers/wire.js";
 
 // PROTOCOL.md, "Deltas" and "Conflation", end to end: the server's publishDelta, a
 // conflated topic, and the client's createDeltaStates over real sockets on 127.0.0.1.
@@ -41,6 +42,7 @@ async function server(): Promise<LifelineServer<unknown, typeof contract.spec>> 
 
 async function client(port: number, clientId: string) {
   const c = createClient({
+    ...wireOptions(),
     url: `ws://127.0.0.1:${port}/ws`,
     clientId,
     role: "test",

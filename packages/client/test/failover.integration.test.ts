@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createClient } from "../src/node.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 import { waitForState } from "./helpers/wait.js";
+import { wireOptions, wireUrl } from "./helpers/wire.js";
 
 // Two real Lifeline servers on 127.0.0.1: one whose broker reports itself unhealthy, so the
 // node refuses upgrades with 503 and closes its clients (shutdown, then 1012), and a healthy
@@ -57,6 +58,7 @@ async function node(): Promise<Node> {
 function client(urls: readonly string[]) {
   const clock = new ManualClock();
   const c = createClient({
+    ...wireOptions(),
     url: urls,
     clientId: "failover-client",
     role: "test",
@@ -84,7 +86,7 @@ describe("a client with several URLs, against a node that lost its broker", () =
     expect(clock.pending()).toEqual([0]);
     clock.runNext();
     await within(waitForState(c, "open"), "open on the healthy node");
-    expect(c.stats().url).toBe(up.url);
+    expect(c.stats().url).toBe(wireUrl(up.url));
     expect(up.server.stats().connections.active).toBe(1);
     expect(down.server.stats().handshakeFailures.broker_unavailable).toBe(2);
   });
@@ -93,7 +95,7 @@ describe("a client with several URLs, against a node that lost its broker", () =
     const [a, b] = [await node(), await node()];
     const { client: c, clock } = client([a.url, b.url]);
     await within(waitForState(c, "open"), "open on the first node");
-    expect(c.stats().url).toBe(a.url);
+    expect(c.stats().url).toBe(wireUrl(a.url));
 
     const dropped = waitForState(c, "reconnecting");
     a.loseBroker();
@@ -102,7 +104,7 @@ describe("a client with several URLs, against a node that lost its broker", () =
     expect(clock.pending()).toEqual([500]);
     clock.runNext();
     await within(waitForState(c, "open"), "open on the other node");
-    expect(c.stats().url).toBe(b.url);
+    expect(c.stats().url).toBe(wireUrl(b.url));
     expect(a.server.stats().handshakeFailures.broker_unavailable ?? 0).toBe(0);
   });
 

@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createClient } from "../src/node.js";
 import type { ClientOptions } from "../src/options.js";
 import { waitForState } from "./helpers/wait.js";
+import { wireOptions } from "./helpers/wire.js";
 
 // One client's publishes to a topic are appended in the order `publish()` was called,
 // whichever of them the server refuses for a passing reason (PROTOCOL.md, "Publish
@@ -46,6 +47,7 @@ async function start(options: ServerOptions): Promise<LifelineServer> {
 
 function connect(server: LifelineServer, options: Partial<ClientOptions> = {}) {
   const client = createClient({
+    ...wireOptions(),
     url: `ws://127.0.0.1:${server.port}/ws`,
     role: "test",
     lifecycle: false,

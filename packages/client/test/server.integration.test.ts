@@ -55,6 +55,13 @@ async function restart(
 ): Promise<() => Promise<LifelineServer>> {
   const port = old.port;
   await old.close({ reconnectAfterMs, spreadMs: 0, drainTimeoutMs: 500 });
+  // Two turns of the event loop (one to read the FINs of the connections the old server
+  // closed, one for their close callbacks) before the clock moves. The test's client shares
+  // the server's process and retries on a manual clock with no I/O in between: Node's fetch
+  // (over SSE) would hand the retry a pooled keep-alive socket it has not yet seen closed
+  // (nodejs/undici#3492), a race a client in its own process, retrying after
+  // reconnect_after_ms, does not run into.
+  for (let turn = 0; turn < 2; turn += 1) await new Promise((resolve) => setImmediate(resolve));
   return () => server({ ...options, port });
 }
 

@@ -7,6 +7,7 @@ import type { ClientOptions } from "../src/options.js";
 import type { TokenContext } from "../src/session/token.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 import { Collector, waitForState } from "./helpers/wait.js";
+import { wireOptions } from "./helpers/wire.js";
 
 // Direct messages, session control and credentials in band, client side, against the real
 // @lifeline/server over real sockets (PROTOCOL.md, "Direct messages", "Session control",
@@ -55,6 +56,7 @@ async function server(clock: FakeClock, options: Partial<ServerOptions> = {}) {
 function client(port: number, options: Partial<ClientOptions> = {}) {
   const clock = new ManualClock();
   const c = createClient({
+    ...wireOptions(),
     url: `ws://127.0.0.1:${port}/ws`,
     clientId: "tab-1",
     role: "test",

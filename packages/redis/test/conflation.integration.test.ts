@@ -81,8 +81,8 @@ describe.each(brokers)("conflation on the %s broker", (_name, start) => {
     plain.send({ type: "subscribe", id: "s", topic: "ticks", conflate: true });
     await conflated.next(ofType("subscribed"));
     await plain.next(ofType("subscribed"));
-    conflated.ws.pause();
-    plain.ws.pause();
+    conflated.pause();
+    plain.pause();
     const pad = "x".repeat(8 * 1024);
     const last: Record<string, number> = {};
     // Until the plain reader is found slow (its close may wait for a grace period).
@@ -94,7 +94,7 @@ describe.each(brokers)("conflation on the %s broker", (_name, start) => {
       if (n % 20 === 0) await turn();
     }
     expect((await within(plainClosed, "plain closed", 10_000)).code).toBe(1013);
-    conflated.ws.resume();
+    conflated.resume();
     const latest = () => {
       const seen: Record<string, number> = {};
       for (const m of conflated.received) {
@@ -119,6 +119,6 @@ describe.each(brokers)("conflation on the %s broker", (_name, start) => {
 
 async function rawClient(server: LifelineServer, clientId: string): Promise<TestClient> {
   const c = await connect(server, clientId);
-  disposer.add(() => c.ws.terminate());
+  disposer.add(() => c.terminate());
   return c;
 }

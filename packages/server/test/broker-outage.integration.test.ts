@@ -11,11 +11,10 @@ import {
   createDisposer,
   createFakeClock,
   type FakeClock,
+  handshake,
   ofType,
   startServer,
-  upgradeStatus,
   within,
-  wsUrl,
 } from "./helpers.js";
 
 const disposer = createDisposer();
@@ -38,9 +37,9 @@ async function outageServer(
   return { server, broker };
 }
 
-/** The HTTP status of an upgrade request to `server` as `clientId` (101 if upgraded). */
-const upgradeStatusOf = (server: LifelineServer, clientId: string) =>
-  upgradeStatus(wsUrl(server, `client_id=${clientId}&version=1&role=test`));
+/** How a handshake with `server` as `clientId` ends: "open", or "http <status>". */
+const handshakeOf = (server: LifelineServer, clientId: string) =>
+  handshake(server, `client_id=${clientId}&version=1&role=test`);
 
 describe("a broker outage", () => {
   it("keeps clients through a short one, then after closeAfterMs refuses upgrades and closes every client with shutdown and 1012", async () => {
@@ -49,19 +48,19 @@ describe("a broker outage", () => {
       brokerOutage: { closeAfterMs: 3000, reconnectAfterMs: 100, spreadMs: 400 },
     });
     const early = await connect(server, "early");
-    disposer.add(() => early.ws.terminate());
+    disposer.add(() => early.terminate());
 
     // A blip shorter than closeAfterMs moves nobody.
     broker.setHealth({ healthy: false, detail: "redis command connection reconnecting" });
     clock.advance(2999);
     broker.setHealth({ healthy: true });
     clock.advance(10_000);
-    expect(early.ws.readyState).toBe(early.ws.OPEN);
+    expect(early.isOpen()).toBe(true);
 
     broker.setHealth({ healthy: false, detail: "redis command connection reconnecting" });
     clock.advance(2000);
     const late = await connect(server, "late");
-    disposer.add(() => late.ws.terminate());
+    disposer.add(() => late.terminate());
     clock.advance(1000);
     for (const client of [early, late]) {
       const notice = await client.next(ofType("shutdown"));
@@ -73,7 +72,7 @@ describe("a broker outage", () => {
         reason: "message broker unavailable",
       });
     }
-    expect(await upgradeStatusOf(server, "refused")).toBe(503);
+    expect(await handshakeOf(server, "refused")).toBe("http 503");
     expect(server.stats().handshakeFailures.broker_unavailable).toBe(1);
     const health = await fetch(`http://127.0.0.1:${server.port}/health`);
     expect(health.status).toBe(503);
@@ -85,7 +84,7 @@ describe("a broker outage", () => {
     // Healthy again: the node serves at once.
     broker.setHealth({ healthy: true });
     const back = await connect(server, "back");
-    disposer.add(() => back.ws.terminate());
+    disposer.add(() => back.terminate());
     expect(back.hello.type).toBe("hello");
     expect((await fetch(`http://127.0.0.1:${server.port}/health`)).status).toBe(200);
   });
@@ -96,12 +95,12 @@ describe("a broker outage", () => {
       brokerOutage: { closeAfterMs: Number.POSITIVE_INFINITY },
     });
     const client = await connect(server, "stays");
-    disposer.add(() => client.ws.terminate());
+    disposer.add(() => client.terminate());
     broker.setHealth({ healthy: false, detail: "down" });
     clock.advance(3_600_000);
     expect(clock.pending).toBe(0);
-    expect(client.ws.readyState).toBe(client.ws.OPEN);
-    expect(await upgradeStatusOf(server, "welcome")).toBe(101);
+    expect(client.isOpen()).toBe(true);
+    expect(await handshakeOf(server, "welcome")).toBe("open");
 
     // A broker without onHealthChange: health() may say anything, nobody is moved.
     const plain = createMemoryBroker();
@@ -113,9 +112,9 @@ describe("a broker outage", () => {
     disposer.add(() => silent.close({ drainTimeoutMs: 200, batchIntervalMs: 0 }));
     disposer.add(() => plain.close());
     const other = await connect(silent, "other");
-    disposer.add(() => other.ws.terminate());
+    disposer.add(() => other.terminate());
     clock.advance(60_000);
-    expect(other.ws.readyState).toBe(other.ws.OPEN);
+    expect(other.isOpen()).toBe(true);
   });
 
   it("starts the countdown at once when the broker is already unhealthy at start", async () => {
@@ -123,8 +122,8 @@ describe("a broker outage", () => {
     const broker = withSettableHealth(createMemoryBroker());
     broker.setHealth({ healthy: false, detail: "not connected yet" });
     const { server } = await outageServer(clock, { broker, brokerOutage: { closeAfterMs: 500 } });
-    expect(await upgradeStatusOf(server, "first")).toBe(101);
+    expect(await handshakeOf(server, "first")).toBe("open");
     clock.advance(500);
-    expect(await upgradeStatusOf(server, "second")).toBe(503);
+    expect(await handshakeOf(server, "second")).toBe("http 503");
   });
 });

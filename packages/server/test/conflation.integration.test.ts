@@ -137,8 +137,8 @@ describe("conflated topics", () => {
     await subscribe(plain, "ticks");
     await subscribe(fast, "status");
     // Both readers stop reading: the kernel buffers fill, then the server's.
-    conflated.ws.pause();
-    plain.ws.pause();
+    conflated.pause();
+    plain.pause();
     const plainClosed = new Promise<{ code: number }>((resolve) => {
       s.on("disconnect", (connection, close) => {
         if (connection.clientId === "plain") resolve(close);
@@ -158,7 +158,7 @@ describe("conflated topics", () => {
     );
     expect(messagesOf(fast, "status")).toHaveLength(last.offset);
 
-    conflated.ws.resume();
+    conflated.resume();
     const latest = await latestPerKey(conflated, last.perKey);
     expect(latest).toEqual(last.perKey);
     const received = messagesOf(conflated, "status");
@@ -176,7 +176,7 @@ describe("conflated topics", () => {
     // Still subscribed and live.
     await s.publish("status", { id: "k0", n: -1, pad: "" });
     await conflated.next(ofType("message", (m) => (m.data as { n: number }).n === -1));
-    expect(conflated.ws.readyState).toBe(conflated.ws.OPEN);
+    expect(conflated.isOpen()).toBe(true);
   });
 });
 

@@ -7,10 +7,9 @@ import {
   createFakeClock,
   type FakeClock,
   ofType,
-  openClient,
+  openHandshake,
   serverClosedAfterEach,
   within,
-  wsUrl,
 } from "./helpers.js";
 
 // PROTOCOL.md, "Credentials in band": token_expiring ahead of expiry, refresh without
@@ -90,7 +89,7 @@ describe("credentials in band", () => {
     clock.advance(30_000);
     c.send({ type: "ping" });
     await c.next(ofType("pong"));
-    expect(c.ws.readyState).toBe(c.ws.OPEN);
+    expect(c.isOpen()).toBe(true);
     clock.advance(60_000);
     expect(await within(c.closed, "closed at the new expiry")).toEqual({
       code: 4401,
@@ -206,7 +205,10 @@ describe("credentials in band", () => {
     });
     c.send({ type: "refresh", id: "r4", token: 42 });
     await c.next(ofType("response", (m) => m.id === "r4"));
-    const refused = openClient(wsUrl(s, "client_id=tab-2&version=1&role=test&token=bad-s3cr3t-5"));
+    const refused = await openHandshake(
+      s,
+      "client_id=tab-2&version=1&role=test&token=bad-s3cr3t-5",
+    );
     expect((await within(refused.closed, "refused")).code).toBe(4401);
     const status = await (await fetch(`http://127.0.0.1:${s.port}/api/websocket/status`)).text();
     const metrics = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();

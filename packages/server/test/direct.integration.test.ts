@@ -9,6 +9,7 @@ import {
   createFakeClock,
   ofType,
   serverClosedAfterEach,
+  within,
 } from "./helpers.js";
 
 // PROTOCOL.md, "Direct messages": server.sendTo lands in the client's inbox, read as the
@@ -125,7 +126,12 @@ describe("direct messages", () => {
     await subscribeInbox(ada, "s1");
     await s.sendTo({ clientId: "shared" }, "secret for ada");
     await ada.next(ofType("message"));
+    // Bob takes the client_id once ada's connection is gone from the server (while it is
+    // there, another principal's takeover is refused 4403): a WebSocket close is a
+    // handshake the server completes, an SSE client's close only drops its stream.
+    const gone = new Promise((resolve) => s.on("disconnect", resolve));
     await ada.close();
+    await within(gone, "ada's connection closed on the server");
     const bob = await userClient(s, "shared", "bob");
     bob.send({ type: "subscribe", id: "s2", topic: "@inbox", rewind: 10 });
     expect(await bob.next(ofType("subscribed"))).toMatchObject({ replayed: 0, offset: 0 });

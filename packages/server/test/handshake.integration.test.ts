@@ -27,7 +27,7 @@ async function server(options: Parameters<typeof startServer>[0] = {}) {
 /** Opens a client and resolves with how the server closed it. */
 async function closedWith(url: string, options: ConstructorParameters<typeof WebSocket>[2] = {}) {
   const client = openClient(url, options);
-  disposer.add(() => client.ws.terminate());
+  disposer.add(() => client.terminate());
   return within(client.closed, `close of ${url}`);
 }
 

@@ -2,10 +2,14 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   captureLogs,
   connect,
+  connectWebSocket,
   createDisposer,
   createFakeClock,
   ofType,
+  onJsonWebSocket,
   startServer,
+  type TestClient,
+  type WsTestClient,
   within,
 } from "./helpers.js";
 
@@ -25,8 +29,17 @@ async function until(condition: () => boolean, label: string): Promise<void> {
   );
 }
 
+/**
+ * Resolves on the next ping frame of a WebSocket client; at once over SSE, which has no
+ * frames (the app `ping` is its only ping).
+ */
+function pingFrame(client: TestClient): Promise<unknown> {
+  if (!("ws" in client)) return Promise.resolve();
+  return new Promise((resolve) => (client as WsTestClient).ws.once("ping", resolve));
+}
+
 describe("heartbeat over real sockets (injected clock)", () => {
-  it("sends a ping frame and an app ping every interval and terminates a silent client", async () => {
+  it("sends a ping (frame and app message) every interval and terminates a silent client", async () => {
     const clock = createFakeClock();
     const logs = captureLogs();
     const s = await startServer({
@@ -36,9 +49,9 @@ describe("heartbeat over real sockets (injected clock)", () => {
     });
     disposer.add(() => s.close({ drainTimeoutMs: 10 }));
     const client = await connect(s, "silent", "", { autoPong: false });
-    disposer.add(() => client.ws.terminate());
+    disposer.add(() => client.terminate());
     expect(client.hello.heartbeat_interval_ms).toBe(25_000);
-    const frame = new Promise((resolve) => client.ws.once("ping", resolve));
+    const frame = pingFrame(client);
 
     clock.advance(24_999);
     expect(client.received.some((m) => m.type === "ping")).toBe(false);
@@ -56,24 +69,27 @@ describe("heartbeat over real sockets (injected clock)", () => {
     expect(line).toMatchObject({ level: 40, client_id: "silent", silent_ms: 45_000 });
   });
 
-  it("sends both frames through ws when permessage-deflate takes the pre-framed path away", async () => {
-    const clock = createFakeClock();
-    const s = await startServer({
-      clock,
-      perMessageDeflate: true,
-      heartbeat: { intervalMs: 1000, timeoutMs: 500 },
+  // permessage-deflate is an extension of the WebSocket wire.
+  onJsonWebSocket(() => {
+    it("sends both frames through ws when permessage-deflate takes the pre-framed path away", async () => {
+      const clock = createFakeClock();
+      const s = await startServer({
+        clock,
+        perMessageDeflate: true,
+        heartbeat: { intervalMs: 1000, timeoutMs: 500 },
+      });
+      disposer.add(() => s.close({ drainTimeoutMs: 10 }));
+      const client = await connectWebSocket(s, "deflating", "", { autoPong: false });
+      disposer.add(() => client.terminate());
+      expect(client.ws.extensions).toContain("permessage-deflate");
+      const frame = new Promise((resolve) => client.ws.once("ping", resolve));
+      clock.advance(1000);
+      await within(frame, "ping frame");
+      expect(await client.next(ofType("ping"))).toEqual({ type: "ping" });
     });
-    disposer.add(() => s.close({ drainTimeoutMs: 10 }));
-    const client = await connect(s, "deflating", "", { autoPong: false });
-    disposer.add(() => client.ws.terminate());
-    expect(client.ws.extensions).toContain("permessage-deflate");
-    const frame = new Promise((resolve) => client.ws.once("ping", resolve));
-    clock.advance(1000);
-    await within(frame, "ping frame");
-    expect(await client.next(ofType("ping"))).toEqual({ type: "ping" });
   });
 
-  it("keeps a client that answers ping frames with pong frames", async () => {
+  it("keeps a client that answers pings (pong frames over WebSocket, pong posts over SSE)", async () => {
     const clock = createFakeClock();
     const s = await startServer({ clock, heartbeat: { intervalMs: 1000, timeoutMs: 500 } });
     disposer.add(() => s.close({ drainTimeoutMs: 10 }));
@@ -81,13 +97,14 @@ describe("heartbeat over real sockets (injected clock)", () => {
     disposer.add(() => client.close());
     const [info] = s.connections();
     for (let round = 1; round <= 5; round += 1) {
-      const pinged = new Promise((resolve) => client.ws.once("ping", resolve));
+      const pinged = pingFrame(client);
       clock.advance(1000);
       await within(pinged, `ping ${round}`);
+      await client.next(ofType("ping"), `app ping ${round}`);
       await until(() => info?.lastActivityAt === clock.now(), `pong ${round} seen by the server`);
     }
     clock.advance(1000);
-    expect(client.ws.readyState).toBe(client.ws.OPEN);
+    expect(client.isOpen()).toBe(true);
     expect(s.stats().connections.active).toBe(1);
   });
 
@@ -103,6 +120,6 @@ describe("heartbeat over real sockets (injected clock)", () => {
       client.send({ type: "ping" });
       await client.next(ofType("pong"), "pong");
     }
-    expect(client.ws.readyState).toBe(client.ws.OPEN);
+    expect(client.isOpen()).toBe(true);
   });
 });

@@ -1,7 +1,15 @@
 import { request } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { createMemoryBroker } from "../src/index.js";
-import { connect, createDisposer, ofType, serverClosedAfterEach, within } from "./helpers.js";
+import {
+  clientCloseCode,
+  connect,
+  createDisposer,
+  ofType,
+  openHandshake,
+  serverClosedAfterEach,
+  within,
+} from "./helpers.js";
 
 const disposer = createDisposer();
 afterEach(() => disposer.run());
@@ -112,8 +120,8 @@ describe("GET /metrics", () => {
     disposer.add(() => c.close());
     c.send({ type: "ping" });
     await c.next(ofType("pong"));
-    c.send("garbage");
-    await c.next(ofType("error"));
+    c.send({ type: "subscribe", id: "bad", topic: 5 });
+    await c.next(ofType("response"));
     const response = await get(s.port, "/metrics");
     expect(response.status).toBe(200);
     expect(response.type).toContain("text/plain");
@@ -134,14 +142,14 @@ describe("GET /metrics", () => {
     const s = await server();
     const c = await connect(s, "x");
     const gone = new Promise((resolve) => s.on("disconnect", resolve));
-    c.ws.close(1000);
+    await c.close();
     await within(gone, "disconnect");
-    const refused = await import("./helpers.js").then((h) =>
-      h.openClient(`ws://127.0.0.1:${s.port}/ws?client_id=y&version=7&role=test`),
-    );
+    const refused = await openHandshake(s, "client_id=y&version=7&role=test");
     await within(refused.closed, "refusal");
     const text = (await get(s.port, "/metrics")).body;
-    expect(text).toMatch(/^lifeline_closes_total\{code="1000"\} 1$/m);
+    expect(text).toMatch(
+      new RegExp(`^lifeline_closes_total\\{code="${clientCloseCode}"\\} 1$`, "m"),
+    );
     expect(text).toMatch(/^lifeline_handshake_failures_total\{reason="bad_version"\} 1$/m);
   });
 });

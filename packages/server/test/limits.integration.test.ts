@@ -1,10 +1,12 @@
-import type { Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   connect,
+  connectWebSocket,
   createDisposer,
   createFakeClock,
   ofType,
+  onJsonWebSocket,
+  onWebSocket,
   serverClosedAfterEach,
   within,
 } from "./helpers.js";
@@ -21,12 +23,6 @@ describe("bad input", () => {
     const s = await server();
     const c = await connect(s, "a");
     disposer.add(() => c.close());
-    c.send("not json");
-    expect(await c.next(ofType("error"))).toMatchObject({
-      type: "error",
-      code: "invalid_message",
-      message: expect.stringMatching(/does not parse as JSON/),
-    });
     c.send({ type: "teleport", id: "t1" });
     expect(await c.next(ofType("response"))).toMatchObject({
       id: "t1",
@@ -43,17 +39,36 @@ describe("bad input", () => {
         message: '"subscribe" expects "topic" to be a string, got integer 5',
       },
     });
-    c.ws.send(Buffer.from([1, 2, 3]), { binary: true });
-    expect(await c.next(ofType("error"))).toMatchObject({ code: "invalid_message" });
     c.send({ type: "ping" });
     expect(await c.next(ofType("pong"))).toEqual({ type: "pong" });
-    expect(s.stats().errors).toMatchObject({ invalid_message: 3, unknown_type: 1 });
+    expect(s.stats().errors).toMatchObject({ invalid_message: 1, unknown_type: 1 });
+  });
+
+  // Frames that are no message at all: the MessagePack and SSE wires have their own
+  // (msgpack.integration.test.ts, sse.integration.test.ts).
+  onJsonWebSocket(() => {
+    it("answers frames that do not parse and binary frames, and keeps the connection open", async () => {
+      const s = await server();
+      const c = await connectWebSocket(s, "a");
+      disposer.add(() => c.close());
+      c.send("not json");
+      expect(await c.next(ofType("error"))).toMatchObject({
+        type: "error",
+        code: "invalid_message",
+        message: expect.stringMatching(/does not parse as JSON/),
+      });
+      c.ws.send(Buffer.from([1, 2, 3]), { binary: true });
+      expect(await c.next(ofType("error"))).toMatchObject({ code: "invalid_message" });
+      c.send({ type: "ping" });
+      expect(await c.next(ofType("pong"))).toEqual({ type: "pong" });
+      expect(s.stats().errors).toMatchObject({ invalid_message: 2 });
+    });
   });
 
   it("closes with 1008 after repeated invalid messages", async () => {
     const s = await server({ limits: { abuse: { maxViolations: 3, windowMs: 10_000 } } });
     const c = await connect(s, "abuser");
-    for (let i = 0; i < 10; i += 1) c.send("{");
+    for (let i = 0; i < 10; i += 1) c.send({ type: "teleport" });
     expect(await within(c.closed, "1008")).toEqual({
       code: 1008,
       reason: "too many invalid or excess messages",
@@ -82,7 +97,7 @@ describe("rate limit", () => {
     clock.advance(1000);
     c.send({ type: "ping" });
     await c.next(ofType("pong", () => c.received.filter((m) => m.type === "pong").length === 4));
-    expect(c.ws.readyState).toBe(c.ws.OPEN);
+    expect(c.isOpen()).toBe(true);
   });
 
   it("defaults to 100 messages/s with a burst of 200", async () => {
@@ -96,30 +111,34 @@ describe("rate limit", () => {
   });
 });
 
-describe("payload limit", () => {
-  it("closes an oversized message with 1009 and keeps serving the others", async () => {
-    const s = await server({ limits: { maxPayload: 1024 } });
-    const big = await connect(s, "big");
-    const other = await connect(s, "other");
-    disposer.add(() => other.close());
-    other.send({ type: "subscribe", id: "s", topic: "t" });
-    await other.next(ofType("subscribed"));
-    const gone = new Promise<{ code: number }>((resolve) =>
-      s.on("disconnect", (_connection, close) => resolve(close)),
-    );
-    big.send({ type: "publish", id: "p", topic: "t", data: "x".repeat(2000) });
-    expect((await within(big.closed, "1009")).code).toBe(1009);
-    expect((await within(gone, "server-side close")).code).toBe(1009);
-    await s.publish("t", "still here");
-    expect(await other.next(ofType("message"))).toMatchObject({ data: "still here" });
-    expect(s.stats().closes["1009"]).toBe(1);
-  });
+// A message past maxPayload closes a WebSocket (1009); a post past it is answered 413 and
+// the stream stays (sse.integration.test.ts).
+onWebSocket(() => {
+  describe("payload limit", () => {
+    it("closes an oversized message with 1009 and keeps serving the others", async () => {
+      const s = await server({ limits: { maxPayload: 1024 } });
+      const big = await connect(s, "big");
+      const other = await connect(s, "other");
+      disposer.add(() => other.close());
+      other.send({ type: "subscribe", id: "s", topic: "t" });
+      await other.next(ofType("subscribed"));
+      const gone = new Promise<{ code: number }>((resolve) =>
+        s.on("disconnect", (_connection, close) => resolve(close)),
+      );
+      big.send({ type: "publish", id: "p", topic: "t", data: "x".repeat(2000) });
+      expect((await within(big.closed, "1009")).code).toBe(1009);
+      expect((await within(gone, "server-side close")).code).toBe(1009);
+      await s.publish("t", "still here");
+      expect(await other.next(ofType("message"))).toMatchObject({ data: "still here" });
+      expect(s.stats().closes["1009"]).toBe(1);
+    });
 
-  it("defaults to 1 MiB", async () => {
-    const s = await server();
-    const c = await connect(s, "edge");
-    c.send({ type: "publish", id: "p", topic: "t", data: "x".repeat(1024 * 1024) });
-    expect((await within(c.closed, "1009")).code).toBe(1009);
+    it("defaults to 1 MiB", async () => {
+      const s = await server();
+      const c = await connect(s, "edge");
+      c.send({ type: "publish", id: "p", topic: "t", data: "x".repeat(1024 * 1024) });
+      expect((await within(c.closed, "1009")).code).toBe(1009);
+    });
   });
 });
 
@@ -135,13 +154,12 @@ describe("backpressure", () => {
     const slow = await connect(s, "slow");
     const fast = await connect(s, "fast");
     disposer.add(() => fast.close());
-    disposer.add(() => slow.ws.terminate());
+    disposer.add(() => slow.terminate());
     for (const c of [slow, fast]) {
       c.send({ type: "subscribe", id: "s", topic: "firehose" });
       await c.next(ofType("subscribed"));
     }
-    const socket = (slow.ws as unknown as { _socket: Socket })._socket;
-    socket.pause();
+    slow.pause();
     const payload = "y".repeat(16 * 1024);
     let published = 0;
     for (let i = 0; i < 4000 && s.stats().slowConsumers === 0; i += 1) {
@@ -152,7 +170,7 @@ describe("backpressure", () => {
     expect(s.stats().slowConsumers).toBe(1);
     // Memory stays bounded: far less than what was published went into the slow buffer.
     expect(published * payload.length).toBeGreaterThan(256 * 1024);
-    socket.resume();
+    slow.resume();
     expect((await within(slow.closed, "1013", 10_000)).code).toBe(1013);
     await fast.next(
       ofType("message", (m) => m.offset === published),
@@ -178,22 +196,25 @@ describe("backpressure", () => {
   });
 });
 
-describe("permessage-deflate", () => {
-  it("is off by default", async () => {
-    const s = await server();
-    const c = await connect(s, "a", "", { perMessageDeflate: true });
-    disposer.add(() => c.close());
-    expect(c.ws.extensions).toBe("");
-  });
+// An extension of the WebSocket wire.
+onJsonWebSocket(() => {
+  describe("permessage-deflate", () => {
+    it("is off by default", async () => {
+      const s = await server();
+      const c = await connectWebSocket(s, "a", "", { perMessageDeflate: true });
+      disposer.add(() => c.close());
+      expect(c.ws.extensions).toBe("");
+    });
 
-  it("can be turned on with a threshold", async () => {
-    const s = await server({ perMessageDeflate: { threshold: 16 } });
-    const c = await connect(s, "a", "", { perMessageDeflate: true });
-    disposer.add(() => c.close());
-    expect(c.ws.extensions).toContain("permessage-deflate");
-    c.send({ type: "subscribe", id: "s", topic: "t" });
-    await c.next(ofType("subscribed"));
-    await s.publish("t", "z".repeat(5000));
-    expect(await c.next(ofType("message"))).toMatchObject({ data: "z".repeat(5000) });
+    it("can be turned on with a threshold", async () => {
+      const s = await server({ perMessageDeflate: { threshold: 16 } });
+      const c = await connectWebSocket(s, "a", "", { perMessageDeflate: true });
+      disposer.add(() => c.close());
+      expect(c.ws.extensions).toContain("permessage-deflate");
+      c.send({ type: "subscribe", id: "s", topic: "t" });
+      await c.next(ofType("subscribed"));
+      await s.publish("t", "z".repeat(5000));
+      expect(await c.next(ofType("message"))).toMatchObject({ data: "z".repeat(5000) });
+    });
   });
 });

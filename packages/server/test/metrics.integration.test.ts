@@ -116,7 +116,7 @@ describe("connection lifetime", () => {
     const c = await connect(s, "lifetime");
     clock.advance(90_000);
     const gone = new Promise((resolve) => s.on("disconnect", resolve));
-    c.ws.close(1000);
+    await c.close();
     await within(gone, "disconnect");
     const text = await scrape(s.port);
     expect(sample(text, 'lifeline_connection_duration_seconds_bucket{le="60"}')).toBe(0);

@@ -2,7 +2,7 @@ import { encode } from "@msgpack/msgpack";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   captureLogs,
-  connectClosedAfterEach,
+  connectWebSocket,
   createDisposer,
   createFakeClock,
   ofType,
@@ -22,6 +22,16 @@ async function packClient(
   protocols?: string[],
 ): ReturnType<typeof openPackClient> {
   const client = await openPackClient(s, clientId, protocols);
+  disposer.add(() => client.close());
+  return client;
+}
+
+/** A client on the JSON wire, whatever wire the run speaks: this file compares the two. */
+async function jsonClient(
+  s: { readonly port: number },
+  clientId: string,
+): ReturnType<typeof connectWebSocket> {
+  const client = await connectWebSocket(s, clientId);
   disposer.add(() => client.close());
   return client;
 }
@@ -100,10 +110,7 @@ describe("MessagePack wire: round trips", () => {
   it("gives mixed JSON and MessagePack subscribers of one topic each their own frames", async () => {
     const s = await server();
     const packs = [await packClient(s, "p1"), await packClient(s, "p2")];
-    const jsons = [
-      await connectClosedAfterEach(disposer, s, "j1"),
-      await connectClosedAfterEach(disposer, s, "j2"),
-    ];
+    const jsons = [await jsonClient(s, "j1"), await jsonClient(s, "j2")];
     for (const c of [...packs, ...jsons]) {
       c.send({ type: "subscribe", id: "s", topic: "mixed" });
       await c.next(ofType("subscribed"));
@@ -165,7 +172,7 @@ describe("MessagePack wire: bad input is answered, the connection stays", () => 
 
   it("refuses a binary frame on a JSON connection, naming the MessagePack subprotocol", async () => {
     const s = await server();
-    const c = await connectClosedAfterEach(disposer, s, "binary");
+    const c = await jsonClient(s, "binary");
     c.ws.send(Buffer.from(encode({ type: "ping" })));
     const error = await c.next(ofType("error"));
     expect(error).toMatchObject({ code: "invalid_message" });
@@ -211,7 +218,7 @@ describe("MessagePack wire: observability", () => {
     const logs = captureLogs();
     const s = await server({ logger: logs.logger });
     const c = await packClient(s, "seen");
-    await connectClosedAfterEach(disposer, s, "seen-json");
+    await jsonClient(s, "seen-json");
     const metrics = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
     expect(metrics).toMatch(
       /^lifeline_transport_connections\{transport="websocket",codec="msgpack"\} 1$/m,

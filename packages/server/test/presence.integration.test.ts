@@ -113,7 +113,7 @@ describe("presence", () => {
     const flaky = await client(s, "flaky");
     await subscribe(flaky, "room");
     await watcher.next(ofType("presence_diff", (m) => ids(m.joins).includes("flaky")));
-    flaky.ws.terminate();
+    flaky.terminate();
     await flaky.closed;
     const back = await client(s, "flaky");
     await subscribe(back, "room");
@@ -147,7 +147,7 @@ describe("presence", () => {
       for (const id of ids((await watcher.next(diffOf("room"))).joins)) seen.add(id);
     }
     const dropAt = Date.now();
-    dropped.ws.close(1000);
+    await dropped.close();
     polite.send({ type: "unsubscribe", id: "bye", topic: "room" });
     const leaving = ofType("presence_diff", (m) => ids(m.leaves).length > 0);
     const first = await watcher.next(leaving);

@@ -1,32 +1,17 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { WebSocket } from "ws";
 import {
   captureLogs,
   connect,
   createDisposer,
+  handshake,
   ofType,
   openClient,
   startServer,
-  within,
   wsUrl,
 } from "./helpers.js";
 
 const disposer = createDisposer();
 afterEach(() => disposer.run());
-
-/** Resolves when the upgrade attempt ends without a WebSocket (refused or dropped). */
-function dropped(url: string): Promise<string> {
-  return within(
-    new Promise((resolve) => {
-      const ws = new WebSocket(url);
-      disposer.add(() => ws.terminate());
-      ws.on("open", () => resolve("open"));
-      ws.on("unexpected-response", (_req, res) => resolve(`http ${res.statusCode}`));
-      ws.on("error", () => resolve("dropped"));
-    }),
-    "dropped upgrade",
-  );
-}
 
 describe("application hooks that throw never crash the server", () => {
   it("drops the socket when the origin check throws", async () => {
@@ -38,15 +23,9 @@ describe("application hooks that throw never crash the server", () => {
       },
     });
     disposer.add(() => s.close({ drainTimeoutMs: 100 }));
-    const ws = new WebSocket(wsUrl(s), { headers: { origin: "https://x.example" } });
-    disposer.add(() => ws.terminate());
-    const outcome = await within(
-      new Promise<string>((resolve) => {
-        ws.on("open", () => resolve("open"));
-        ws.on("error", () => resolve("dropped"));
-      }),
-      "drop",
-    );
+    const outcome = await handshake(s, "client_id=c1&version=1&role=test", {
+      origin: "https://x.example",
+    });
     expect(outcome).toBe("dropped");
     expect((await logs.waitFor((l) => l.msg === "handshake crashed")).level).toBe(50);
     const fine = await connect(s, "after");
@@ -62,7 +41,7 @@ describe("application hooks that throw never crash the server", () => {
       },
     });
     disposer.add(() => s.close({ drainTimeoutMs: 100 }));
-    expect(await dropped(wsUrl(s))).toBe("dropped");
+    expect(await handshake(s, "client_id=c1&version=1&role=test")).toBe("dropped");
     expect(s.stats().connections).toMatchObject({ active: 0, pending: 0 });
   });
 
@@ -113,7 +92,7 @@ describe("application hooks that throw never crash the server", () => {
     disposer.add(() => s.close({ drainTimeoutMs: 100 }));
     for (let i = 0; i < 20; i += 1) {
       const c = openClient(wsUrl(s, `client_id=r${i}&version=1&role=test`));
-      c.ws.terminate();
+      c.terminate();
     }
     const fine = await connect(s, "steady");
     disposer.add(() => fine.close());

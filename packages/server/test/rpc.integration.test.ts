@@ -121,7 +121,7 @@ describe("requests", () => {
     const c = await connect(s, "leaver");
     c.send({ type: "request", id: "r", method: "wait" });
     await within(running, "handler start");
-    c.ws.terminate();
+    c.terminate();
     expect(await within(aborted, "abort")).toBeInstanceOf(Error);
   });
 

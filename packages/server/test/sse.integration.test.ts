@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { AuthError, type ServerOptions } from "../src/index.js";
 import {
   captureLogs,
-  connect,
+  connectWebSocket,
   createDisposer,
   createFakeClock,
   ofType,
@@ -68,7 +68,7 @@ describe("HTTP fallback: the stream", () => {
 
   it("sends no sse_key over a WebSocket, and announces sse there too", async () => {
     const s = await server();
-    const ws = await connect(s, "ws-1");
+    const ws = await connectWebSocket(s, "ws-1");
     disposer.add(() => ws.close());
     expect(ws.hello.sse_key).toBeUndefined();
     expect(ws.hello.features).toContain("sse");
@@ -107,7 +107,7 @@ describe("HTTP fallback: the stream", () => {
 
   it("delivers between WebSocket and SSE clients of one topic", async () => {
     const s = await server({ authorize: allowAll });
-    const ws = await connect(s, "ws-peer");
+    const ws = await connectWebSocket(s, "ws-peer");
     disposer.add(() => ws.close());
     const client = await sse(s, "sse-peer");
     ws.send({ type: "subscribe", id: "s", topic: "room" });
@@ -168,7 +168,7 @@ describe("HTTP fallback: the stream", () => {
     await newer.send({ type: "ping" });
     expect(await newer.next(ofType("pong"))).toEqual({ type: "pong" });
     // A WebSocket takes an SSE session over the same way, and the other way round.
-    const ws = await connect(s, "tab");
+    const ws = await connectWebSocket(s, "tab");
     disposer.add(() => ws.close());
     expect((await within(newer.closed, "the SSE stream's end")).code).toBe(4409);
     await sse(s, "tab");
@@ -218,7 +218,7 @@ describe("HTTP fallback: the stream", () => {
   it("shares the per-address limit with the WebSocket endpoint (429)", async () => {
     const s = await server({ limits: { maxConnectionsPerIp: 2 } });
     await sse(s, "one");
-    const ws = await connect(s, "two");
+    const ws = await connectWebSocket(s, "two");
     disposer.add(() => ws.close());
     const third = await httpCall(httpUrl(s, "/sse?client_id=three&version=1&role=test"));
     expect(third.status).toBe(429);
@@ -248,7 +248,7 @@ describe("HTTP fallback: the stream", () => {
     const s = await server({ sse: false });
     const answer = await httpCall(httpUrl(s, "/sse?client_id=a&version=1&role=test"));
     expect(answer.status).toBe(404);
-    const ws = await connect(s, "ws");
+    const ws = await connectWebSocket(s, "ws");
     disposer.add(() => ws.close());
     expect(ws.hello.features).not.toContain("sse");
   });
@@ -264,7 +264,7 @@ describe("HTTP fallback: the stream", () => {
     const logs = captureLogs();
     const s = await server({ logger: logs.logger, status: { enabled: true } });
     const client = await sse(s, "counted");
-    const ws = await connect(s, "counted-ws");
+    const ws = await connectWebSocket(s, "counted-ws");
     disposer.add(() => ws.close());
     const wires = s.stats().connections.byWire.map((w) => `${w.transport}/${w.codec}:${w.active}`);
     expect(wires.sort()).toEqual(["sse/json:1", "websocket/json:1"]);
@@ -400,7 +400,7 @@ describe("HTTP fallback: bad input", () => {
       expect(answer.status).toBe(404);
       expect(JSON.parse(answer.body)).toEqual({ code: 404, reason: "unknown connection" });
     }
-    const ws = await connect(s, "ws-target");
+    const ws = await connectWebSocket(s, "ws-target");
     disposer.add(() => ws.close());
     expect((await send(String(ws.hello.connection_id), client.key)).status).toBe(404);
     const gone = new Promise((resolve) => s.on("disconnect", resolve));
@@ -446,11 +446,32 @@ describe("HTTP fallback: bad input", () => {
     expect(await client.next(ofType("pong"))).toEqual({ type: "pong" });
   });
 
+  it("drops a post whose Origin check throws, logs it and keeps serving (the stream test is in robustness)", async () => {
+    const logs = captureLogs();
+    let broken = false;
+    const s = await server({
+      logger: logs.logger,
+      allowedOrigins: (origin) => {
+        if (broken) throw new Error("origin service down");
+        return origin === "https://app.example";
+      },
+    });
+    const client = await sse(s, "posted", "", { headers: { Origin: "https://app.example" } });
+    broken = true;
+    await expect(
+      client.post({ type: "ping" }, { Origin: "https://app.example" }),
+    ).rejects.toThrow();
+    expect((await logs.waitFor((l) => l.msg === "sse post failed")).level).toBe(50);
+    broken = false;
+    await client.send({ type: "ping" });
+    expect(await client.next(ofType("pong"))).toEqual({ type: "pong" });
+  });
+
   it("answers a message invalid by the protocol with an error event, keeping the stream and other clients", async () => {
     const s = await server();
     const client = await sse(s, "invalid");
     const bystander = await sse(s, "bystander");
-    const ws = await connect(s, "ws-bystander");
+    const ws = await connectWebSocket(s, "ws-bystander");
     disposer.add(() => ws.close());
     await client.send([{ type: "nope" }, { type: "subscribe", id: 5 }, "text", { type: "ping" }]);
     expect(await client.next(ofType("error"))).toMatchObject({ code: "unknown_type" });

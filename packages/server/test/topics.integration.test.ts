@@ -260,7 +260,7 @@ describe("authorization and fan-out", () => {
     const rest = clients.slice(1);
     for (const c of rest) disposer.add(() => c.close());
     await s.publish("t", 1);
-    victim.ws.terminate();
+    victim.terminate();
     // Publish while the server may still hold the dead socket.
     await s.publish("t", 2);
     await s.publish("t", 3);

@@ -7,7 +7,7 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AuthError, MethodError } from "../src/index.js";
-import { connect, createDisposer, ofType, openClient, startServer, within } from "./helpers.js";
+import { connect, createDisposer, ofType, openHandshake, startServer, within } from "./helpers.js";
 
 const disposer = createDisposer();
 const exporter = new InMemorySpanExporter();
@@ -113,9 +113,7 @@ describe("handshake spans", () => {
     });
     const accepted = await connect(s, "welcome", "&token=good");
     disposer.add(() => accepted.close());
-    const refused = await openClient(
-      `ws://127.0.0.1:${s.port}/ws?client_id=intruder&version=1&role=test&token=bad`,
-    );
+    const refused = await openHandshake(s, "client_id=intruder&version=1&role=test&token=bad");
     await within(refused.closed, "refusal");
 
     const spans = spansNamed("lifeline.handshake");

@@ -11,7 +11,7 @@ export { type ExampleApp, type ExampleAppTest, testExampleApp } from "./example-
 export { type ExamplePages, type Fetched, fetchExamplePages } from "./example-pages.js";
 export { createFakeClock, type FakeClock } from "./fake-clock.js";
 export { captureLogs, type LogCapture } from "./logs.js";
-export { packCodec, plainBytes } from "./msgpack-codec.js";
+export { PACK_PROTOCOLS, packCodec, plainBytes } from "./msgpack-codec.js";
 export { type PageServer, servePage } from "./page-server.js";
 export { freePort } from "./ports.js";
 export {
@@ -53,7 +53,20 @@ export {
   type StreamEnd,
 } from "./sse-client.js";
 export { type Availability, skipWithout } from "./system.js";
+export type { ClientEnd, TestClient } from "./test-client.js";
 export { startUpgradeRefusingProxy, type UpgradeRefusingProxy } from "./upgrade-refusing-proxy.js";
+export {
+  connectOver,
+  handshakeOutcome,
+  type OpenedClient,
+  openOver,
+  sseTestClient,
+  TEST_WIRE_ENV,
+  TEST_WIRES,
+  type TestWire,
+  testWire,
+  type WireConnectOptions,
+} from "./wire-client.js";
 export {
   type Countdown,
   countdown,
@@ -69,7 +82,7 @@ export {
   type Message,
   ofType,
   openClient,
-  type TestClient,
   upgradeStatus,
+  type WsTestClient,
   wsUrl,
 } from "./ws-client.js";

@@ -38,6 +38,10 @@ export interface SseTestClient {
   readonly closed: Promise<StreamEnd>;
   /** Stops reading the stream, as a reader that falls behind. */
   pause(): void;
+  /** Reads the stream again after `pause()`. */
+  resume(): void;
+  /** Calls `listener` with every message from now on, as it arrives. */
+  onMessage(listener: (message: Message) => void): void;
   /** Aborts the stream, as a closed browser tab would. */
   close(): Promise<void>;
 }
@@ -64,6 +68,7 @@ export function httpUrl(server: { readonly port: number }, path: string): string
  */
 export function openSse(url: string, headers: Record<string, string> = {}): Promise<SseTestClient> {
   const queue = createMessageQueue();
+  const listeners: ((message: Message) => void)[] = [];
   const comments: string[] = [];
   let ended: (end: StreamEnd) => void = () => {};
   const closed = new Promise<StreamEnd>((resolve) => {
@@ -94,7 +99,10 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
           if (event.data === undefined) continue;
           const value = JSON.parse(event.data) as Message;
           if (event.name === "close") closeEvent = value as unknown as StreamEnd;
-          else queue.push(value);
+          else {
+            queue.push(value);
+            for (const listener of listeners) listener(value);
+          }
         }
       });
       response.on("close", () => ended(closeEvent ?? { code: 1006, reason: "" }));
@@ -106,6 +114,8 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
         next: queue.next,
         closed,
         pause: () => response.pause(),
+        resume: () => response.resume(),
+        onMessage: (listener) => listeners.push(listener),
         async close() {
           req.destroy();
           await within(closed, "the stream to close");

@@ -1,25 +1,16 @@
 import { WebSocket } from "ws";
 import { createMessageQueue, type Message } from "./message-queue.js";
+import type { TestClient } from "./test-client.js";
 import { within } from "./within.js";
 
 export type { Message } from "./message-queue.js";
 
-/** A raw `ws` client with a queue of parsed messages, for tests that speak the protocol by hand. */
-export interface TestClient {
+/**
+ * The WebSocket test client: a raw `ws` socket with a queue of parsed messages. `ws` is
+ * there for tests of what only a WebSocket has (ping frames, extensions, close frames).
+ */
+export interface WsTestClient extends TestClient {
   readonly ws: WebSocket;
-  readonly received: Message[];
-  /**
-   * Resolves with the oldest message not yet taken that matches `predicate`, already
-   * received or still to come; rejects after `timeoutMs`.
-   */
-  next(
-    predicate?: (message: Message) => boolean,
-    label?: string,
-    timeoutMs?: number,
-  ): Promise<Message>;
-  send(message: unknown): void;
-  readonly closed: Promise<{ code: number; reason: string }>;
-  close(): Promise<void>;
 }
 
 /**
@@ -44,7 +35,7 @@ export function openClient(
   url: string,
   options: ConstructorParameters<typeof WebSocket>[2] = {},
   codec: ClientCodec = jsonCodec,
-): TestClient {
+): WsTestClient {
   const ws = new WebSocket(url, codec.protocols ? [...codec.protocols] : [], options);
   const queue = createMessageQueue();
   ws.on("error", () => {});
@@ -60,11 +51,15 @@ export function openClient(
       ws.send(typeof message === "string" ? message : codec.encode(message));
     },
     closed,
+    isOpen: () => ws.readyState === WebSocket.OPEN,
     async close() {
       if (ws.readyState === WebSocket.CLOSED) return;
-      ws.close();
+      ws.close(1000);
       await within(closed, "client close");
     },
+    terminate: () => ws.terminate(),
+    pause: () => ws.pause(),
+    resume: () => ws.resume(),
   };
 }
 
@@ -89,7 +84,7 @@ export async function connect(
   extraQuery = "",
   options: ConstructorParameters<typeof WebSocket>[2] = {},
   codec?: ClientCodec,
-): Promise<TestClient & { hello: Message }> {
+): Promise<WsTestClient & { hello: Message }> {
   const client = openClient(
     wsUrl(server, `client_id=${clientId}&version=1&role=test${extraQuery}`),
     options,

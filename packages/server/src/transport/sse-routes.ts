@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Admit } from "../admission.js";
 import type { ServerContext } from "../context.js";
 import { originAllowed, parseTarget } from "../handshake.js";
+import { bump } from "../stats.js";
 import { answerEmpty, answerJson, corsHeaders, type Headers } from "./http-answers.js";
 import { type OpenSse, sseAnswer } from "./sse-handshake.js";
 import { closingHeaders, handlePost, type SsePostDeps, type SsePostTarget } from "./sse-post.js";
@@ -60,9 +61,11 @@ export function createSseRoutes<Principal, T extends SsePostTarget>(
     });
   }
 
-  return (request, response) => {
-    const target = parseTarget(request.url);
-    if (target === undefined || (target.path !== path && target.path !== sendPath)) return false;
+  function serve(
+    request: IncomingMessage,
+    response: ServerResponse,
+    target: { readonly path: string; readonly params: ReadonlyMap<string, string> },
+  ): void {
     const origin = request.headers.origin;
     const cors = corsHeaders(origin, opts.allowedOrigins);
     const method = request.method ?? "GET";
@@ -79,6 +82,20 @@ export function createSseRoutes<Principal, T extends SsePostTarget>(
         ...cors,
         Allow: allow,
       });
+    }
+  }
+
+  return (request, response) => {
+    const target = parseTarget(request.url);
+    if (target === undefined || (target.path !== path && target.path !== sendPath)) return false;
+    try {
+      serve(request, response, target);
+    } catch (error) {
+      // An application hook that throws (`allowedOrigins`) drops this request, as it drops
+      // a WebSocket handshake, and never reaches the HTTP server's request event.
+      if (target.path === path) bump(counters.handshakeFailures, "error");
+      logger.error({ err: error }, target.path === path ? "handshake crashed" : "sse post failed");
+      response.destroy();
     }
     return true;
   };
