@@ -78,7 +78,7 @@ const crossNode = (clients: number, runs: number, measureMs: number): CrossNodeP
  * late, so its latency would be measured at a lower rate than the others'
  * (performance-notes.md, "Scale").
  */
-const scaleAt = (clients: number): ScaleParams => ({
+export const scaleAt = (clients: number): ScaleParams => ({
   clients,
   heartbeatMs: 1000,
   idleMs: 5000,

@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { CONTENDERS, type ContenderName, WIRE_VARIANTS } from "./contenders/types.js";
 import { Harness, type ScenarioResult } from "./harness.js";
-import { type Profile, profiles } from "./profiles.js";
+import { type Profile, profiles, scaleAt } from "./profiles.js";
 import { renderCurves, scaleResults } from "./report/curves.js";
 import { renderDoc } from "./report/doc.js";
 import { checkTargets, resultsMarkdown, type TargetCheck } from "./report/markdown.js";
@@ -301,11 +301,7 @@ async function main(): Promise<void> {
     if (only.has("scale")) {
       const scaleContenders = ours.filter((c) => c !== "ws");
       const sizes = args["scale-sizes"]?.split(",").map(Number);
-      const base = profiles.full.scale[0];
-      const list =
-        sizes === undefined || base === undefined
-          ? profile.scale
-          : sizes.filter((n) => n > 0).map((clients) => ({ ...base, clients }));
+      const list = sizes === undefined ? profile.scale : sizes.filter((n) => n > 0).map(scaleAt);
       for (const p of withRuns(list)) {
         if (!fitsFileLimit(p.clients)) continue;
         await step(`scale ${p.clients}`, () =>
