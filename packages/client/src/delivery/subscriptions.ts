@@ -324,13 +324,19 @@ class Subscriptions implements SubscriptionRegistry {
     if (!this.#advance(state, message)) return;
     if (!this.#matchesContract(message)) return;
     this.#options.events.onDelivered(message);
-    const meta: MessageMeta = {
-      topic: message.topic,
-      offset: message.offset,
-      epoch: message.epoch,
-      ts: message.ts,
-      ...(message.conflated ? { conflated: true } : {}),
-    };
+    // Two plain literals rather than a conditional spread: a spread copies through the
+    // runtime on every message (and allocates the empty object), where a literal is one
+    // inline allocation of a fixed shape. `conflated` is only present when true
+    // (PROTOCOL.md, "message").
+    const meta: MessageMeta = message.conflated
+      ? {
+          topic: message.topic,
+          offset: message.offset,
+          epoch: message.epoch,
+          ts: message.ts,
+          conflated: true,
+        }
+      : { topic: message.topic, offset: message.offset, epoch: message.epoch, ts: message.ts };
     for (const listener of state.listeners) {
       try {
         listener.handler(message.data, meta);
