@@ -158,6 +158,10 @@ export function createWsEndpoint<Target extends WriteTarget>(
     attach(target) {
       const ws = target.socket as WebSocket;
       (ws as unknown as Tagged<Target>)[kTarget] = target;
+      if (
+        installListeners(ws, { error: onError, close: onClose, message: onMessage, pong: onPong })
+      )
+        return;
       ws.removeAllListeners("error");
       ws.on("error", onError);
       ws.on("close", onClose);
@@ -212,6 +216,47 @@ function createWsTransport(writer: WsWriter, codec: CodecName): Transport {
 }
 
 function noop(): void {}
+
+/** The listeners every connection's socket carries, shared by every socket. */
+interface SocketListeners {
+  readonly error: (this: WebSocket, error: Error) => void;
+  readonly close: (this: WebSocket, code: number, reason: Buffer) => void;
+  readonly message: (this: WebSocket, data: Buffer, isBinary: boolean) => void;
+  readonly pong: (this: WebSocket) => void;
+}
+
+/** The part of Node's EventEmitter that holds its listeners (stable since Node 0.x). */
+interface EmitterTable {
+  _events: unknown;
+  _eventsCount: number;
+}
+
+// What a listener table inherits: nothing, as the `{ __proto__: null }` EventEmitter makes,
+// so an event named like an Object.prototype member ("toString") finds no listener.
+const listenerTableProto: object = Object.create(null);
+
+/**
+ * Installs the four listeners of a connection's socket as one object of a fixed shape, when
+ * the socket carries nothing but the upgrade's placeholder error listener; false (nothing
+ * done) otherwise. EventEmitter starts every socket with a `{ __proto__: null }` table, which
+ * V8 keeps in dictionary mode: four listeners (after the placeholder's delete) grow it into
+ * a 256-byte hash table for each idle connection, where this object takes 56 bytes
+ * (docs/performance.md, "Memory per idle connection"). Every later `on`/`off` (a
+ * `whenClosed`, a drain watcher) goes through EventEmitter as usual on this table.
+ */
+function installListeners(ws: WebSocket, listeners: SocketListeners): boolean {
+  const emitter = ws as unknown as EmitterTable;
+  const events = emitter._events as Record<string, unknown> | undefined;
+  if (emitter._eventsCount !== 1 || events?.error !== ignoreSocketError) return false;
+  const table = Object.create(listenerTableProto) as Record<string, unknown>;
+  table.error = listeners.error;
+  table.close = listeners.close;
+  table.message = listeners.message;
+  table.pong = listeners.pong;
+  emitter._events = table;
+  emitter._eventsCount = 4;
+  return true;
+}
 
 /** The close code `ws` sends by itself when a frame breaks the protocol. */
 function closeCodeForSocketError(error: Error): number {
