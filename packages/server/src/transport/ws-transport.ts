@@ -84,14 +84,20 @@ export function createWsEndpoint<Target extends WriteTarget>(
     transports.set(codec, createWsTransport(writer, codec));
   }
   const json = transports.get("json") ?? createWsTransport(writer, "json");
+  const servedNames = new Map([...subprotocols.keys()].map((name) => [name, name]));
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: options.maxPayload,
     clientTracking: false,
     perMessageDeflate: options.deflate === false ? false : { threshold: options.deflate.threshold },
     // The first one the client listed that this server speaks (PROTOCOL.md, "Connecting").
+    // Answered with this server's own string, which every socket then shares, rather than
+    // the one parsed from this request's header (a string per idle connection).
     handleProtocols: (offered) => {
-      for (const protocol of offered) if (subprotocols.has(protocol)) return protocol;
+      for (const protocol of offered) {
+        const served = servedNames.get(protocol);
+        if (served !== undefined) return served;
+      }
       return false;
     },
   });
