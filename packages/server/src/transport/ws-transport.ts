@@ -117,6 +117,13 @@ export function createWsEndpoint<Target extends WriteTarget>(
     sink.closed(targetOf(this), code, reason.toString());
   }
 
+  const listeners: SocketListeners = {
+    error: onError,
+    close: onClose,
+    message: onMessage,
+    pong: onPong,
+  };
+
   function transportFor(ws: WebSocket): Transport {
     const codec = ws.protocol === "" ? undefined : subprotocols.get(ws.protocol);
     return (codec === undefined ? undefined : transports.get(codec)) ?? json;
@@ -164,10 +171,7 @@ export function createWsEndpoint<Target extends WriteTarget>(
     attach(target) {
       const ws = target.socket as WebSocket;
       (ws as unknown as Tagged<Target>)[kTarget] = target;
-      if (
-        installListeners(ws, { error: onError, close: onClose, message: onMessage, pong: onPong })
-      )
-        return;
+      if (installListeners(ws, listeners)) return;
       ws.removeAllListeners("error");
       ws.on("error", onError);
       ws.on("close", onClose);
@@ -245,8 +249,8 @@ const listenerTableProto: object = Object.create(null);
  * Installs the four listeners of a connection's socket as one object of a fixed shape, when
  * the socket carries nothing but the upgrade's placeholder error listener; false (nothing
  * done) otherwise. EventEmitter starts every socket with a `{ __proto__: null }` table, which
- * V8 keeps in dictionary mode: four listeners (after the placeholder's delete) grow it into
- * a 256-byte hash table for each idle connection, where this object takes 56 bytes
+ * V8 keeps in dictionary mode: four listeners grow it into a 256-byte hash table for each
+ * idle connection, where this object takes 56 bytes
  * (docs/performance.md, "Memory per idle connection"). Every later `on`/`off` (a
  * `whenClosed`, a drain watcher) goes through EventEmitter as usual on this table.
  */
