@@ -182,7 +182,7 @@ export const TARGETS: readonly Target[] = [
     const scenario = `scale-${n}`;
     return [
       {
-        text: `scale, ${at}: delivery p99 at 20 publishes/s vs pre-framed ws`,
+        text: `scale, ${at}: delivery p99 at 20,000 deliveries/s vs pre-framed ws`,
         scenario,
         metric: "p99",
         contender: "lifeline",
@@ -192,7 +192,7 @@ export const TARGETS: readonly Target[] = [
         limit: 1.2,
       },
       {
-        text: `scale, ${at}: server event-loop delay max at 20 publishes/s (ms)`,
+        text: `scale, ${at}: server event-loop delay max at 20,000 deliveries/s (ms)`,
         scenario,
         metric: "loopMax",
         contender: "lifeline",

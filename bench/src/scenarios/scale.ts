@@ -48,6 +48,13 @@ const METRICS: readonly MetricSpec[] = [
   { id: "p50", label: "delivery latency p50", unit: "ms", better: "lower", digits: 2 },
   { id: "p99", label: "delivery latency p99", unit: "ms", better: "lower", digits: 2 },
   { id: "loopMax", label: "server event-loop delay max", unit: "ms", better: "lower", digits: 1 },
+  {
+    id: "rate",
+    label: "publishes/s received per client",
+    unit: "/s",
+    better: "higher",
+    digits: 2,
+  },
 ];
 
 /** The metrics report/curves.ts draws against N. */
@@ -101,7 +108,7 @@ export async function scale(
   return {
     id,
     title: `Scale: ${n} connections on one process`,
-    description: `${n} clients connect and subscribe; RSS and heap per connection after two GCs; then ${params.idleMs / 1000} s idle with every contender pinging each connection every ${params.heartbeatMs} ms its own way (Lifeline's heartbeat, socket.io's pingInterval, the ping sweep \`ws\` documents), reported as server CPU per second per 10,000 connections; then ${params.publishesPerS} publishes/s of 200 bytes to all of them: server CPU per delivery, publish-to-receive latency sampled on 32 clients, and the server's event-loop delay max.`,
+    description: `${n} clients connect and subscribe; RSS and heap per connection after two GCs; then ${params.idleMs / 1000} s idle with every contender pinging each connection every ${params.heartbeatMs} ms its own way (Lifeline's heartbeat, socket.io's pingInterval, the ping sweep \`ws\` documents), reported as server CPU per second per 10,000 connections; then ${+params.publishesPerS.toFixed(2)} publishes/s of 200 bytes to all of them (${(params.publishesPerS * params.clients).toLocaleString("en")} deliveries/s): server CPU per delivery, publish-to-receive latency sampled on 32 clients, the server's event-loop delay max, and the publish rate each client actually received.`,
     params: { ...params },
     baseline,
     contenders,
@@ -150,6 +157,8 @@ async function fixedRate(
     const deliveries = l1.delivered - l0.delivered;
     if (deliveries <= 0) throw new Error("no message delivered at the fixed rate");
     return {
+      // Below publishesPerS when the contender fell behind: its publishes went out late.
+      rate: deliveries / params.clients / ((l1.t - l0.t) / 1000),
       cpu: cpuDeltaUs(s0, s1) / deliveries,
       p50: l1.latency.p50,
       p99: l1.latency.p99,

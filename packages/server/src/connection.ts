@@ -17,6 +17,7 @@ import {
 } from "./transport/index.js";
 
 const heartbeat = prepareHeartbeat();
+const appPing = prepareHeartbeat(false);
 const noTopics: ReadonlySet<string> = new Set();
 
 /** Figures kept per connection, shown by the status endpoint and logged at close. */
@@ -144,6 +145,11 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
   lastActivityAt: number;
   nextPingAt = 0;
   heartbeatIndex = -1;
+  /**
+   * The peer has answered an application ping with `pong`: its pongs prove it alive, so
+   * its heartbeats leave out the ping frame (PROTOCOL.md, "Liveness").
+   */
+  answersPings = false;
   pendingFrames: Buffer[] | undefined;
   pendingBytes = 0;
   writtenTick = 0;
@@ -283,10 +289,15 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
     return this.transport.onDrain(this, callback);
   }
 
-  /** Sends a ping frame and an app-level ping (PROTOCOL.md, "Liveness"). */
+  /**
+   * Sends the heartbeat (PROTOCOL.md, "Liveness"): a ping frame and an app-level ping, or
+   * the app ping alone once the peer answers those itself. A client that answers both
+   * sends two frames per interval, and reading the second one is most of what an idle
+   * connection costs the server.
+   */
   ping(): void {
     if (this.closing || !this.transport.isOpen(this)) return;
-    this.sendPrepared(heartbeat, "ping");
+    this.sendPrepared(this.answersPings ? appPing : heartbeat, "ping");
   }
 
   /** The broker topic behind this connection's `@inbox` (PROTOCOL.md, "Direct messages"). */

@@ -144,6 +144,7 @@ export function createDispatcher<Principal>(
         connection.send({ type: "pong" });
         return;
       case "pong":
+        connection.answersPings = true;
         return;
       case "subscribe":
       case "unsubscribe":

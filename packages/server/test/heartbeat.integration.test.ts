@@ -7,6 +7,7 @@ import {
   createFakeClock,
   ofType,
   onJsonWebSocket,
+  onWebSocket,
   startServer,
   type TestClient,
   type WsTestClient,
@@ -106,6 +107,36 @@ describe("heartbeat over real sockets (injected clock)", () => {
     clock.advance(1000);
     expect(client.isOpen()).toBe(true);
     expect(s.stats().connections.active).toBe(1);
+  });
+
+  onWebSocket(() => {
+    it("leaves the ping frame out once a client answers app pings, and keeps that client", async () => {
+      const clock = createFakeClock();
+      const s = await startServer({ clock, heartbeat: { intervalMs: 1000, timeoutMs: 500 } });
+      disposer.add(() => s.close({ drainTimeoutMs: 10 }));
+      const connected = await connect(s, "answering");
+      disposer.add(() => connected.close());
+      if (!("ws" in connected)) throw new Error("a WebSocket wire was expected");
+      const client = connected as WsTestClient;
+      let frames = 0;
+      client.ws.on("ping", () => {
+        frames += 1;
+      });
+      for (let round = 1; round <= 4; round += 1) {
+        clock.advance(1000);
+        await client.next(ofType("ping"), `app ping ${round}`);
+        // The frame shares the app ping's buffer, so it has been read by now when sent.
+        expect(frames, `ping frames by round ${round}`).toBe(1);
+        client.send({ type: "pong" });
+        // Answered in order: once this pong is back, the server has read the one before.
+        client.send({ type: "ping" });
+        await client.next(ofType("pong"), `pong ${round}`);
+      }
+      clock.advance(1000);
+      await client.next(ofType("ping"), "app ping after the rounds");
+      expect(client.isOpen()).toBe(true);
+      expect(s.stats().connections.active).toBe(1);
+    });
   });
 
   it("counts any message as proof of life", async () => {

@@ -118,10 +118,11 @@ export function prepareObject(message: ServerMessage): PreparedMessage {
  * The heartbeat of PROTOCOL.md ("Liveness"): a WebSocket ping frame and an application
  * `{"type":"ping"}` prepared as one buffer, so each connection's heartbeat is one kernel
  * write instead of two (with 10,000 idle connections, the heartbeat is most of what the
- * server does).
+ * server does). Without `frame`, the application ping alone: for a client that has shown it
+ * answers `pong`, whose ping frame would only draw a second answer to read.
  */
-export function prepareHeartbeat(): PreparedMessage {
-  return new PreparedMessage({ type: "ping" }, '{"type":"ping"}', true);
+export function prepareHeartbeat(frame = true): PreparedMessage {
+  return new PreparedMessage({ type: "ping" }, '{"type":"ping"}', frame);
 }
 
 /**

@@ -53,6 +53,70 @@ describe("createTickCoalescer", () => {
     expect(writes).toEqual(["1", "2"]);
   });
 
+  it("makes at most a slice of kernel writes per turn and keeps each target's order", async () => {
+    const writes: string[] = [];
+    const turns: (() => void)[] = [];
+    const coalescer = createTickCoalescer<Target>(
+      {
+        writeOne: (t, one) => writes.push(`${t.name}:${one}`),
+        writeMany: (t, chunks) => writes.push(`${t.name}:${chunks.map(String).join("|")}`),
+      },
+      { sliceWrites: 2, defer: (next) => turns.push(next) },
+    );
+    const all = ["a", "b", "c", "d", "e"].map(target);
+    const fanOut = (text: string) => {
+      for (const t of all) coalescer.write(t, chunk(text));
+    };
+    fanOut("1");
+    expect(writes).toEqual(["a:1", "b:1"]);
+    await Promise.resolve();
+    // The tick spent its slice: the rest waits for the event loop's next turn.
+    expect(writes).toEqual(["a:1", "b:1"]);
+    expect(turns).toHaveLength(1);
+
+    // A later tick while the backlog waits: every write joins it, first in, first out,
+    // so the first targets of each fan-out cannot starve the others.
+    fanOut("2");
+    expect(writes).toEqual(["a:1", "b:1"]);
+    await Promise.resolve();
+    expect(turns).toHaveLength(1);
+
+    turns.shift()?.();
+    expect(writes.slice(2)).toEqual(["c:1|2", "d:1|2"]);
+    turns.shift()?.();
+    expect(writes.slice(4)).toEqual(["e:1|2", "a:2"]);
+    turns.shift()?.();
+    expect(writes.slice(6)).toEqual(["b:2"]);
+    expect(turns).toHaveLength(0);
+    expect(all.every((t) => t.pendingFrames === undefined)).toBe(true);
+
+    // The backlog gone, a lone chunk goes straight out again.
+    coalescer.write(all[2] as Target, chunk("3"));
+    expect(writes.at(-1)).toBe("c:3");
+  });
+
+  it("writes a queued target at once when flushed on demand, and only once", async () => {
+    const writes: string[] = [];
+    const turns: (() => void)[] = [];
+    const coalescer = createTickCoalescer<Target>(
+      {
+        writeOne: (t, one) => writes.push(`${t.name}:${one}`),
+        writeMany: (t, chunks) => writes.push(`${t.name}:${chunks.map(String).join("|")}`),
+      },
+      { sliceWrites: 1, defer: (next) => turns.push(next) },
+    );
+    const a = target("a");
+    const b = target("b");
+    coalescer.write(a, chunk("1"));
+    coalescer.write(b, chunk("1"));
+    coalescer.write(b, chunk("2"));
+    coalescer.flush(b);
+    expect(writes).toEqual(["a:1", "b:1|2"]);
+    await Promise.resolve();
+    turns.shift()?.();
+    expect(writes).toEqual(["a:1", "b:1|2"]);
+  });
+
   it("joins small chunks into one write and corks large ones", () => {
     const out = { writes: [] as number[], corked: 0 };
     const sink = {
