@@ -194,16 +194,13 @@ export function createAdmission<Principal>(
     // Held until the connection is registered (or refused), so bursts cannot pass the limits.
     const release = registry.reserve(address);
     const requestId = nextId();
-    // Built only when a refusal is logged: the token is redacted from the URL first.
-    const log = () => ({
-      request_id: requestId,
-      remote_address: address,
-      url: redactUrl(request.url),
-    });
     if (!checked.ok) {
       fail(checked.failure);
       const { code, reason } = checked.refusal;
-      logger.info({ ...log(), code, reason }, "handshake refused");
+      logger.info(
+        { ...refusalLog(request, requestId, address), code, reason },
+        "handshake refused",
+      );
       answer.close(code, reason, release);
       return;
     }
@@ -217,27 +214,21 @@ export function createAdmission<Principal>(
       return;
     }
     const pending: Pending<Principal> = { request, query, address, requestId, release, answer };
-    const proceedSafely = (principal: Principal): void => {
-      try {
-        proceed(pending, principal);
-      } catch (error) {
-        release();
-        crashed(error, answer);
-      }
-    };
     if (!opts.authenticate) {
-      // No hook: the whole handshake runs synchronously, without a promise per connection.
-      proceedSafely(undefined as Principal);
+      // No hook: the whole handshake runs synchronously, without a promise or a closure per
+      // connection.
+      proceedSafely(pending, undefined as Principal);
       return;
     }
-    authenticate(request, query, address).then(proceedSafely, (error: unknown) => {
+    const proceedWith = (principal: Principal): void => proceedSafely(pending, principal);
+    authenticate(request, query, address).then(proceedWith, (error: unknown) => {
       try {
         const refusal = refusalFor(error);
         fail(refusal.failure);
         const unexpected = !(error instanceof AuthError);
         logger[unexpected ? "error" : "info"](
           {
-            ...log(),
+            ...refusalLog(request, requestId, address),
             client_id: query.clientId,
             code: refusal.code,
             reason: refusal.reason,
@@ -251,6 +242,15 @@ export function createAdmission<Principal>(
         crashed(failure, answer);
       }
     });
+  }
+
+  function proceedSafely(pending: Pending<Principal>, principal: Principal): void {
+    try {
+      proceed(pending, principal);
+    } catch (error) {
+      pending.release();
+      crashed(error, pending.answer);
+    }
   }
 
   function proceed(pending: Pending<Principal>, principal: Principal): void {
@@ -339,6 +339,11 @@ interface Pending<Principal> {
   readonly requestId: string;
   readonly release: () => void;
   readonly answer: HandshakeAnswer<Principal>;
+}
+
+/** The fields of a refusal's log line, built only when one is logged: the token is redacted. */
+function refusalLog(request: IncomingMessage, requestId: string, address: string) {
+  return { request_id: requestId, remote_address: address, url: redactUrl(request.url) };
 }
 
 function refusalFor(error: unknown): { code: number; reason: string; failure: string } {

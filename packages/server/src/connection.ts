@@ -96,6 +96,25 @@ export interface ConnectionLimits {
 }
 
 /**
+ * The parts of a connection most never use (abuse, requests, publishing, expiring
+ * credentials, cleanup, a close's details), made together on first use: an idle connection
+ * holds one field for them instead of nine (docs/performance.md, "Memory per idle
+ * connection").
+ */
+class Occasional {
+  closeCodeSent: number | undefined = undefined;
+  lastError: Error | undefined = undefined;
+  publishLanes: PublishLanes | undefined = undefined;
+  expiresAt: number | undefined = undefined;
+  stopExpiry: (() => void) | undefined = undefined;
+  inboxName: string | undefined = undefined;
+  /** In-flight requests, aborted when the connection closes. */
+  requests: Set<Abortable> | undefined = undefined;
+  disposers: (() => void)[] | undefined = undefined;
+  violations: ViolationCounter | undefined = undefined;
+}
+
+/**
  * One live client connection. A class because identity matters (the registry, topics and
  * in-flight requests key on it) and because 10,000 of them share one prototype: rarely
  * used parts (requests, cleanup, topic operations) are allocated on first use. The
@@ -136,25 +155,12 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
   writtenTick = 0;
   /** Set once the server decided to close it: nothing more is sent. */
   closing = false;
-  /** The close code the server sent, when it started the close. */
-  closeCodeSent: number | undefined;
-  /** The last socket error, reported with the close. */
-  lastError: Error | undefined;
   /** Serialises subscribe/unsubscribe so their answers keep the order they were asked in. */
   private topicOps: Promise<void> | undefined;
-  /** Keeps each topic's publishes in arrival order (PROTOCOL.md, "Publish order"). */
-  publishLanes: PublishLanes | undefined;
-  /** When the credentials expire (ms since the Unix epoch); undefined for never. */
-  expiresAt: number | undefined;
-  /** Stops the `token_expiring` and expiry timers of the current credentials. */
-  stopExpiry: (() => void) | undefined;
-  private inboxName: string | undefined;
-  /** In-flight requests, aborted when the connection closes. */
-  private requests: Set<Abortable> | undefined;
-  private disposers: (() => void)[] | undefined;
-  // Created on first use: an idle connection never needs them.
+  // Created on first use: an idle connection never needs it.
   private bucket: TokenBucket | undefined;
-  private violations: ViolationCounter | undefined;
+  /** What most connections never need, made on first use (`occasional()`). */
+  private rare: Occasional | undefined;
   private readonly env: ConnectionEnv;
   private readonly limits: ConnectionLimits;
 
@@ -174,6 +180,51 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
     this.limits = init.limits;
   }
 
+  /** The close code the server sent, when it started the close. */
+  get closeCodeSent(): number | undefined {
+    return this.rare?.closeCodeSent;
+  }
+  set closeCodeSent(code: number | undefined) {
+    if (code !== undefined || this.rare) this.occasional().closeCodeSent = code;
+  }
+
+  /** The last socket error, reported with the close. */
+  get lastError(): Error | undefined {
+    return this.rare?.lastError;
+  }
+  set lastError(error: Error | undefined) {
+    if (error !== undefined || this.rare) this.occasional().lastError = error;
+  }
+
+  /** Keeps each topic's publishes in arrival order (PROTOCOL.md, "Publish order"). */
+  get publishLanes(): PublishLanes | undefined {
+    return this.rare?.publishLanes;
+  }
+  set publishLanes(lanes: PublishLanes | undefined) {
+    if (lanes !== undefined || this.rare) this.occasional().publishLanes = lanes;
+  }
+
+  /** When the credentials expire (ms since the Unix epoch); undefined for never. */
+  get expiresAt(): number | undefined {
+    return this.rare?.expiresAt;
+  }
+  set expiresAt(at: number | undefined) {
+    if (at !== undefined || this.rare) this.occasional().expiresAt = at;
+  }
+
+  /** Stops the `token_expiring` and expiry timers of the current credentials. */
+  get stopExpiry(): (() => void) | undefined {
+    return this.rare?.stopExpiry;
+  }
+  set stopExpiry(stop: (() => void) | undefined) {
+    if (stop !== undefined || this.rare) this.occasional().stopExpiry = stop;
+  }
+
+  private occasional(): Occasional {
+    this.rare ??= new Occasional();
+    return this.rare;
+  }
+
   /** Takes a token from the rate limit; false when the connection is over it. */
   takeToken(nowMs: number): boolean {
     // A bucket made now starts full, as one made at connect time would be by now.
@@ -183,11 +234,12 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
 
   /** Records an invalid or excess message; true once they amount to abuse (close 1008). */
   recordViolation(nowMs: number): boolean {
-    this.violations ??= new ViolationCounter(
+    const rare = this.occasional();
+    rare.violations ??= new ViolationCounter(
       this.limits.maxViolations,
       this.limits.violationWindowMs,
     );
-    return this.violations.record(nowMs);
+    return rare.violations.record(nowMs);
   }
 
   /**
@@ -250,8 +302,9 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
 
   /** The broker topic behind this connection's `@inbox` (PROTOCOL.md, "Direct messages"). */
   get inbox(): string {
-    this.inboxName ??= inboxTopic(this.identity, this.clientId);
-    return this.inboxName;
+    const rare = this.occasional();
+    rare.inboxName ??= inboxTopic(this.identity, this.clientId);
+    return rare.inboxName;
   }
 
   /** Topics this connection is subscribed to. */
@@ -276,15 +329,17 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
 
   /** Requests whose handler has not answered yet. */
   get pendingRequests(): number {
-    return this.requests?.size ?? 0;
+    return this.rare?.requests?.size ?? 0;
   }
 
   /** Tracks an in-flight request; returns its release. */
   track(request: Abortable): () => void {
-    this.requests ??= new Set();
-    this.requests.add(request);
+    const rare = this.occasional();
+    rare.requests ??= new Set();
+    const requests = rare.requests;
+    requests.add(request);
     return () => {
-      this.requests?.delete(request);
+      requests.delete(request);
     };
   }
 
@@ -302,15 +357,18 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
 
   /** Registers cleanup run once when the connection ends. */
   onDispose(dispose: () => void): void {
-    this.disposers ??= [];
-    this.disposers.push(dispose);
+    const rare = this.occasional();
+    rare.disposers ??= [];
+    rare.disposers.push(dispose);
   }
 
   dispose(): void {
-    this.stopExpiry?.();
-    this.stopExpiry = undefined;
-    const disposers = this.disposers ?? [];
-    this.disposers = undefined;
+    const rare = this.rare;
+    if (rare === undefined) return;
+    rare.stopExpiry?.();
+    rare.stopExpiry = undefined;
+    const disposers = rare.disposers ?? [];
+    rare.disposers = undefined;
     for (const dispose of disposers) {
       try {
         dispose();
@@ -318,9 +376,9 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
         // Cleanup of one resource must not skip the others.
       }
     }
-    if (this.requests) {
-      for (const controller of this.requests) controller.abort(new Error("connection closed"));
-      this.requests = undefined;
+    if (rare.requests) {
+      for (const controller of rare.requests) controller.abort(new Error("connection closed"));
+      rare.requests = undefined;
     }
   }
 
@@ -344,7 +402,7 @@ export class Connection implements ConnectionInfo, HeartbeatTarget, WriteTarget 
       codec: this.transport.codec,
       buffered_bytes: this.transport.buffered(this),
       subscriptions: [...this.subscriptions].map((topic) =>
-        topic === this.inboxName ? INBOX_TOPIC : topic,
+        topic === this.rare?.inboxName ? INBOX_TOPIC : topic,
       ),
     };
   }

@@ -49,8 +49,11 @@ export function checkQuery(
       "bad_client_id",
     );
   }
-  const role = params.get("role") ?? "";
-  if (!roles.includes(role)) {
+  const asked = params.get("role") ?? "";
+  // The configured string, shared by every connection, rather than the one parsed from
+  // this request (a string per idle connection).
+  const role = roles.find((known) => known === asked);
+  if (role === undefined) {
     return refuse(
       CloseCode.Unauthenticated,
       `invalid role: expected one of ${roles.join(", ")}`,
@@ -127,20 +130,31 @@ export function remoteAddress(
   request: IncomingMessage,
   trustProxy: boolean | readonly string[],
 ): string {
+  // Reading the peer is a getpeername(2) per socket: behind a proxy trusted whatever its
+  // address, a forwarded request never needs it.
+  const header = trustProxy === false ? undefined : request.headers["x-forwarded-for"];
+  const value = Array.isArray(header) ? header.join(",") : header;
+  if (trustProxy === true && value) {
+    const hops = forwardedHops(value);
+    if (hops.length > 0) return hops[0] as string;
+  }
   const peer = normaliseAddress(request.socket.remoteAddress ?? "");
   if (trustProxy === false || !isTrusted(peer, trustProxy)) return peer;
-  const header = request.headers["x-forwarded-for"];
-  const value = Array.isArray(header) ? header.join(",") : header;
   if (!value) return peer;
-  const hops = value
-    .split(",")
-    .map((hop) => normaliseAddress(hop.trim()))
-    .filter((hop) => hop !== "");
+  const hops = forwardedHops(value);
   for (let i = hops.length - 1; i >= 0; i -= 1) {
     const hop = hops[i] as string;
     if (i === 0 || !isTrusted(hop, trustProxy)) return hop;
   }
   return peer;
+}
+
+/** The hops of an `X-Forwarded-For` value, left (the client's claim) to right. */
+function forwardedHops(value: string): string[] {
+  return value
+    .split(",")
+    .map((hop) => normaliseAddress(hop.trim()))
+    .filter((hop) => hop !== "");
 }
 
 function isTrusted(address: string, trustProxy: boolean | readonly string[]): boolean {

@@ -64,7 +64,12 @@ export type TakeResult = "ok" | "first" | "refused";
  * time) and memory follows the keys active within that time, never exceeding `maxKeys`.
  */
 export class KeyedBuckets {
-  private readonly buckets = new Map<string, TokenBucket>();
+  /**
+   * A key's bucket, or the time it took its first token: a full bucket that took one token
+   * is told by that time alone, and most keys (a client_id connecting once) never take a
+   * second, so the bucket object is made only by the second take.
+   */
+  private readonly buckets = new Map<string, TokenBucket | number>();
   private readonly refillMs: number;
   private lastSweep: number;
 
@@ -88,15 +93,28 @@ export class KeyedBuckets {
   take(key: string, nowMs: number): TakeResult {
     if (this.options.burst === Number.POSITIVE_INFINITY) return "ok";
     this.sweep(nowMs);
-    let bucket = this.buckets.get(key);
-    if (!bucket) {
+    const { perSecond, burst } = this.options;
+    const held = this.buckets.get(key);
+    let bucket: TokenBucket;
+    if (held === undefined) {
       if (this.buckets.size >= this.options.maxKeys) {
         // Map order is insertion order: the first key is the one held longest.
         const oldest = this.buckets.keys().next().value;
         if (oldest !== undefined) this.buckets.delete(oldest);
       }
-      bucket = new TokenBucket(this.options.perSecond, this.options.burst, nowMs);
+      if (burst >= 1) {
+        // A new bucket is full: its first take succeeds, and the time is all it has to keep.
+        this.buckets.set(key, nowMs);
+        return "ok";
+      }
+      bucket = new TokenBucket(perSecond, burst, nowMs);
       this.buckets.set(key, bucket);
+    } else if (typeof held === "number") {
+      bucket = new TokenBucket(perSecond, burst, held);
+      bucket.take(held);
+      this.buckets.set(key, bucket);
+    } else {
+      bucket = held;
     }
     if (bucket.take(nowMs)) return "ok";
     return bucket.refusals === 1 ? "first" : "refused";
@@ -105,8 +123,14 @@ export class KeyedBuckets {
   private sweep(nowMs: number): void {
     if (nowMs - this.lastSweep < Math.max(this.refillMs, 1000)) return;
     this.lastSweep = nowMs;
-    for (const [key, bucket] of this.buckets) {
-      if (bucket.isFull(nowMs)) this.buckets.delete(key);
+    const { perSecond, burst } = this.options;
+    for (const [key, held] of this.buckets) {
+      // A bucket known by its first take's time holds burst - 1 tokens since that time.
+      const full =
+        typeof held === "number"
+          ? burst - 1 + ((Math.max(nowMs, held) - held) * perSecond) / 1000 >= burst
+          : held.isFull(nowMs);
+      if (full) this.buckets.delete(key);
     }
   }
 }

@@ -17,7 +17,8 @@ export function createLocalSessionDirectory(options: {
   readonly lingerMs: number;
 }): SessionDirectory {
   const { clock, lingerMs } = options;
-  const live = new Map<string, SessionRecord>();
+  // A live session is found by its user's map: no third map keyed by connection id, which
+  // would cost an entry per idle connection.
   const liveByUser = new Map<string, Map<string, SessionRecord>>();
   const liveByClient = new Map<string, SessionRecord>();
   const lingeringByClient = new Map<string, Lingering>();
@@ -41,7 +42,6 @@ export function createLocalSessionDirectory(options: {
 
   return {
     async add(session) {
-      live.set(session.connectionId, session);
       let byUser = liveByUser.get(session.user);
       if (byUser === undefined) {
         byUser = new Map();
@@ -51,10 +51,9 @@ export function createLocalSessionDirectory(options: {
       liveByClient.set(session.clientId, session);
     },
     async remove(session) {
-      if (!live.delete(session.connectionId)) return;
       const byUser = liveByUser.get(session.user);
-      byUser?.delete(session.connectionId);
-      if (byUser?.size === 0) liveByUser.delete(session.user);
+      if (byUser === undefined || !byUser.delete(session.connectionId)) return;
+      if (byUser.size === 0) liveByUser.delete(session.user);
       // A takeover adds the new connection before the old one closes.
       if (liveByClient.get(session.clientId) === session) liveByClient.delete(session.clientId);
       prune();

@@ -86,5 +86,23 @@ describe("remote address", () => {
     ).toBe("1.2.3.4");
     expect(remoteAddress(request("10.0.0.1", "1.2.3.4"), true)).toBe("1.2.3.4");
     expect(remoteAddress(request("10.0.0.1"), true)).toBe("10.0.0.1");
+    expect(remoteAddress(request("10.0.0.1", " , "), true)).toBe("10.0.0.1");
+  });
+
+  it("does not read the peer (a getpeername per socket) behind a proxy trusted whatever it is", () => {
+    let reads = 0;
+    const forwarded = {
+      socket: {
+        get remoteAddress() {
+          reads += 1;
+          return "10.0.0.1";
+        },
+      },
+      headers: { "x-forwarded-for": "6.6.6.6, ::ffff:1.2.3.4" },
+    } as unknown as IncomingMessage;
+    expect(remoteAddress(forwarded, true)).toBe("6.6.6.6");
+    expect(reads).toBe(0);
+    expect(remoteAddress(forwarded, ["10.0.0.1"])).toBe("1.2.3.4");
+    expect(reads).toBe(1);
   });
 });

@@ -66,6 +66,20 @@ describe("keyed buckets", () => {
     expect([buckets.has("a"), buckets.has("b"), buckets.has("c")]).toEqual([false, true, true]);
   });
 
+  it("keeps a key seen once exactly as a bucket that took one token then", () => {
+    const buckets = new KeyedBuckets({ perSecond: 2, burst: 2, maxKeys: 100 }, 0);
+    expect(buckets.take("a", 100)).toBe("ok");
+    // Half a token refilled since: 1.5 tokens make one more take, then refusals.
+    expect([350, 350, 350].map((t) => buckets.take("a", t))).toEqual(["ok", "first", "refused"]);
+    expect(buckets.take("a", 599)).toBe("refused");
+    expect(buckets.take("a", 600)).toBe("ok");
+  });
+
+  it("refuses every take when the burst is below one token", () => {
+    const buckets = new KeyedBuckets({ perSecond: 2, burst: 0, maxKeys: 100 }, 0);
+    expect([0, 0].map((t) => buckets.take("a", t))).toEqual(["first", "refused"]);
+  });
+
   it("remembers nothing when the burst is unlimited", () => {
     const buckets = new KeyedBuckets({ ...options, burst: Number.POSITIVE_INFINITY }, 0);
     for (let i = 0; i < 10; i += 1) expect(buckets.take("a", 0)).toBe("ok");

@@ -84,14 +84,20 @@ export function createWsEndpoint<Target extends WriteTarget>(
     transports.set(codec, createWsTransport(writer, codec));
   }
   const json = transports.get("json") ?? createWsTransport(writer, "json");
+  const servedNames = new Map([...subprotocols.keys()].map((name) => [name, name]));
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: options.maxPayload,
     clientTracking: false,
     perMessageDeflate: options.deflate === false ? false : { threshold: options.deflate.threshold },
     // The first one the client listed that this server speaks (PROTOCOL.md, "Connecting").
+    // Answered with this server's own string, which every socket then shares, rather than
+    // the one parsed from this request's header (a string per idle connection).
     handleProtocols: (offered) => {
-      for (const protocol of offered) if (subprotocols.has(protocol)) return protocol;
+      for (const protocol of offered) {
+        const served = servedNames.get(protocol);
+        if (served !== undefined) return served;
+      }
       return false;
     },
   });
@@ -110,6 +116,13 @@ export function createWsEndpoint<Target extends WriteTarget>(
   function onClose(this: WebSocket, code: number, reason: Buffer): void {
     sink.closed(targetOf(this), code, reason.toString());
   }
+
+  const listeners: SocketListeners = {
+    error: onError,
+    close: onClose,
+    message: onMessage,
+    pong: onPong,
+  };
 
   function transportFor(ws: WebSocket): Transport {
     const codec = ws.protocol === "" ? undefined : subprotocols.get(ws.protocol);
@@ -158,6 +171,7 @@ export function createWsEndpoint<Target extends WriteTarget>(
     attach(target) {
       const ws = target.socket as WebSocket;
       (ws as unknown as Tagged<Target>)[kTarget] = target;
+      if (installListeners(ws, listeners)) return;
       ws.removeAllListeners("error");
       ws.on("error", onError);
       ws.on("close", onClose);
@@ -212,6 +226,47 @@ function createWsTransport(writer: WsWriter, codec: CodecName): Transport {
 }
 
 function noop(): void {}
+
+/** The listeners every connection's socket carries, shared by every socket. */
+interface SocketListeners {
+  readonly error: (this: WebSocket, error: Error) => void;
+  readonly close: (this: WebSocket, code: number, reason: Buffer) => void;
+  readonly message: (this: WebSocket, data: Buffer, isBinary: boolean) => void;
+  readonly pong: (this: WebSocket) => void;
+}
+
+/** The part of Node's EventEmitter that holds its listeners (stable since Node 0.x). */
+interface EmitterTable {
+  _events: unknown;
+  _eventsCount: number;
+}
+
+// What a listener table inherits: nothing, as the `{ __proto__: null }` EventEmitter makes,
+// so an event named like an Object.prototype member ("toString") finds no listener.
+const listenerTableProto: object = Object.create(null);
+
+/**
+ * Installs the four listeners of a connection's socket as one object of a fixed shape, when
+ * the socket carries nothing but the upgrade's placeholder error listener; false (nothing
+ * done) otherwise. EventEmitter starts every socket with a `{ __proto__: null }` table, which
+ * V8 keeps in dictionary mode: four listeners grow it into a 256-byte hash table for each
+ * idle connection, where this object takes 56 bytes
+ * (docs/performance.md, "Memory per idle connection"). Every later `on`/`off` (a
+ * `whenClosed`, a drain watcher) goes through EventEmitter as usual on this table.
+ */
+function installListeners(ws: WebSocket, listeners: SocketListeners): boolean {
+  const emitter = ws as unknown as EmitterTable;
+  const events = emitter._events as Record<string, unknown> | undefined;
+  if (emitter._eventsCount !== 1 || events?.error !== ignoreSocketError) return false;
+  const table = Object.create(listenerTableProto) as Record<string, unknown>;
+  table.error = listeners.error;
+  table.close = listeners.close;
+  table.message = listeners.message;
+  table.pong = listeners.pong;
+  emitter._events = table;
+  emitter._eventsCount = 4;
+  return true;
+}
 
 /** The close code `ws` sends by itself when a frame breaks the protocol. */
 function closeCodeForSocketError(error: Error): number {

@@ -1,11 +1,11 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { truncateCloseReason } from "@lifeline/protocol";
-import type { Admit, Admitted, HandshakeAnswer } from "../admission.js";
+import type { Admit, Admitted, AdmittedHandshake, HandshakeAnswer } from "../admission.js";
 import type { Connection } from "../connection.js";
 import type { ServerContext } from "../context.js";
 import { ignoreSocketError, parseTarget, refuseUpgrade } from "../handshake.js";
-import { bump } from "../stats.js";
+import { bump, type Counters } from "../stats.js";
 import type { WsEndpoint } from "./ws-transport.js";
 
 /** Takes an upgrade request for the endpoint's path (true), or leaves it untouched (false). */
@@ -29,7 +29,7 @@ export function createUpgradeHandler<Principal>(
   deps: WsUpgradeDeps<Principal>,
 ): UpgradeHandler {
   const { opts, counters } = ctx;
-  const { websocket } = deps;
+  const shared: AnswerDeps<Principal> = { ...deps, counters };
 
   /**
    * A throw inside an `upgrade` listener would crash the process (it runs in the HTTP
@@ -39,42 +39,63 @@ export function createUpgradeHandler<Principal>(
     const target = parseTarget(request.url);
     if (!target || target.path !== opts.path) return false;
     socket.on("error", ignoreSocketError);
-    deps.admit(request, target.params, answerFor(request, socket, head));
+    deps.admit(request, target.params, new WsAnswer(shared, request, socket, head));
     return true;
   };
+}
 
-  function answerFor(
-    request: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-  ): HandshakeAnswer<Principal> {
-    return {
-      gone: () => socket.destroyed,
-      refuse: (status, reason, headers) => refuseUpgrade(socket, status, reason, headers),
-      close(code, reason, release) {
-        websocket.upgrade(request, socket, head, (upgraded) => {
-          release();
-          if (!upgraded) return;
-          bump(counters.closes, String(code));
-          websocket.refuse(upgraded.socket, code, truncateCloseReason(reason));
-        });
-      },
-      accept(handshake, release) {
-        websocket.upgrade(request, socket, head, (upgraded) => {
-          release();
-          if (!upgraded) {
-            bump(counters.handshakeFailures, "upgrade");
-            return;
-          }
-          deps.accept({
-            ...handshake,
-            socket: upgraded.socket,
-            transport: upgraded.transport,
-            attach: websocket.attach,
-          });
-        });
-      },
-      drop: () => socket.destroy(),
-    };
+interface AnswerDeps<Principal> extends WsUpgradeDeps<Principal> {
+  readonly counters: Counters;
+}
+
+/**
+ * The answer to one upgrade request: one object whose methods are shared by every
+ * handshake, not five closures made for each (an accept's garbage is part of its cost).
+ */
+class WsAnswer<Principal> implements HandshakeAnswer<Principal> {
+  constructor(
+    private readonly deps: AnswerDeps<Principal>,
+    private readonly request: IncomingMessage,
+    private readonly socket: Duplex,
+    private readonly head: Buffer,
+  ) {}
+
+  gone(): boolean {
+    return this.socket.destroyed;
+  }
+
+  refuse(status: number, reason: string, headers?: Readonly<Record<string, string>>): void {
+    refuseUpgrade(this.socket, status, reason, headers);
+  }
+
+  close(code: number, reason: string, release: () => void): void {
+    const { websocket, counters } = this.deps;
+    websocket.upgrade(this.request, this.socket, this.head, (upgraded) => {
+      release();
+      if (!upgraded) return;
+      bump(counters.closes, String(code));
+      websocket.refuse(upgraded.socket, code, truncateCloseReason(reason));
+    });
+  }
+
+  accept(handshake: AdmittedHandshake<Principal>, release: () => void): void {
+    const deps = this.deps;
+    deps.websocket.upgrade(this.request, this.socket, this.head, (upgraded) => {
+      release();
+      if (!upgraded) {
+        bump(deps.counters.handshakeFailures, "upgrade");
+        return;
+      }
+      deps.accept({
+        ...handshake,
+        socket: upgraded.socket,
+        transport: upgraded.transport,
+        attach: deps.websocket.attach,
+      });
+    });
+  }
+
+  drop(): void {
+    this.socket.destroy();
   }
 }
