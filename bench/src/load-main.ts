@@ -130,11 +130,16 @@ async function connect(args: ConnectArgs): Promise<{ ms: number }> {
   progressStep = args.progressStep;
   nextProgress = args.progressStep;
   const started = nowMs();
+  // Latency is sampled on clients spread evenly over the audience, not the first ones: a
+  // server that writes its sockets in order reaches the first ones soonest, and sampling
+  // only those would hide how long the last ones wait.
+  const stride = Math.max(1, Math.floor(args.count / Math.max(1, args.sample)));
+  const sampled = (i: number): boolean => i % stride === 0 && i / stride < args.sample;
   await pool(args.count, args.concurrency, async (i) => {
     const ws = openConnection(driver, driver.url(args.port, `b-${runId}-${++connSeq}`));
     ws.on("error", () => {});
     await driver.handshake(ws, args.subscribe);
-    if (args.mode === "fanout") attachFanout(ws, driver, i < args.sample);
+    if (args.mode === "fanout") attachFanout(ws, driver, sampled(i));
     else attachRpc(ws, driver);
     conns.push(ws);
   });

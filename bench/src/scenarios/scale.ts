@@ -108,7 +108,7 @@ export async function scale(
   return {
     id,
     title: `Scale: ${n} connections on one process`,
-    description: `${n} clients connect and subscribe; RSS and heap per connection after two GCs; then ${params.idleMs / 1000} s idle with every contender pinging each connection every ${params.heartbeatMs} ms its own way (Lifeline's heartbeat, socket.io's pingInterval, the ping sweep \`ws\` documents), reported as server CPU per second per 10,000 connections; then ${+params.publishesPerS.toFixed(2)} publishes/s of 200 bytes to all of them (${(params.publishesPerS * params.clients).toLocaleString("en")} deliveries/s): server CPU per delivery, publish-to-receive latency sampled on 32 clients, the server's event-loop delay max, and the publish rate each client actually received.`,
+    description: `${n} clients connect and subscribe; RSS and heap per connection after two GCs; then ${params.idleMs / 1000} s idle with every contender pinging each connection every ${params.heartbeatMs} ms its own way (Lifeline's heartbeat, socket.io's pingInterval, the ping sweep \`ws\` documents), reported as server CPU per second per 10,000 connections; then ${+params.publishesPerS.toFixed(2)} publishes/s of 200 bytes to all of them (${(params.publishesPerS * params.clients).toLocaleString("en")} deliveries/s): server CPU per delivery, publish-to-receive latency sampled on 32 clients spread over the audience, the server's event-loop delay max, and the publish rate each client actually received.`,
     params: { ...params },
     baseline,
     contenders,

@@ -39,6 +39,14 @@ const refreshUnknownText = 'this server does not take "refresh" (not in hello.fe
 const rateLimited: RetryableRefusal = { code: ErrorCode.RateLimited };
 const overloaded: RetryableRefusal = { code: ErrorCode.Overloaded };
 
+/**
+ * The heartbeat answer as a JSON client sends it (PROTOCOL.md, "Liveness"): the frame an
+ * idle connection sends most, recognised by its bytes so it skips decoding and validation.
+ * Any other spelling of a pong takes the ordinary path and means the same.
+ */
+const pongText = Buffer.from('{"type":"pong"}');
+const pongParsed: ParseResult<ClientMessage> = { ok: true, message: { type: "pong" } };
+
 function refusedBehindText(topic: string): string {
   return `an earlier publish to "${topic}" was refused and must be sent again first`;
 }
@@ -84,7 +92,9 @@ export function createDispatcher<Principal>(
     if (connection.transport.codec === "msgpack") {
       return isBinary ? parseClientMessagePack(data, packOptions) : textOnMsgpack;
     }
-    return isBinary ? binaryOnJson : parseClientMessage(data.toString("utf8"), parseOptions);
+    if (isBinary) return binaryOnJson;
+    if (data.length === pongText.length && data.equals(pongText)) return pongParsed;
+    return parseClientMessage(data.toString("utf8"), parseOptions);
   }
   const limitReporter = createLimitReporter(counters, logger);
 
