@@ -38,11 +38,11 @@ export interface TickCoalescerOptions {
 }
 
 /**
- * Kernel writes per slice: about 5 to 10 ms of loopback writes on a 2-vCPU machine, so a
- * fan-out to 15,000 sockets keeps the event loop's delay well under 50 ms
- * (docs/performance.md, "Scale").
+ * Kernel writes per slice: about 5 ms of loopback writes on a 2-vCPU machine, so that a
+ * fan-out to 15,000 sockets lets the event loop turn about every 5 ms instead of holding
+ * it for the whole fan-out (docs/performance.md, "Scale").
  */
-export const SLICE_WRITES = 512;
+export const SLICE_WRITES = 256;
 
 /**
  * Coalesces writes per target within a tick (docs/performance.md): the first chunk a
