@@ -35,10 +35,16 @@ const readings = new Map<number, readonly number[]>();
 
 /**
  * Application data whose JSON text is `bytes` long (200 in the issue's fan-out): exactly
- * for `padded`, at most and to within one reading for `telemetry`.
+ * for `padded`, at most and to within one reading for `telemetry`; `at` is the time its
+ * latency counts from.
  */
-export function makeData(seq: number, bytes: number, kind: PayloadKind = "padded"): BenchData {
-  const t = Math.round(nowMs() * 1000) / 1000;
+export function makeData(
+  seq: number,
+  bytes: number,
+  kind: PayloadKind = "padded",
+  at: number = nowMs(),
+): BenchData {
+  const t = Math.round(at * 1000) / 1000;
   if (kind === "telemetry") {
     let values = readings.get(bytes);
     if (values === undefined) {

@@ -184,10 +184,24 @@ serve({
     lost = 0;
     const s = server;
     if (args.intervalMs !== undefined && s !== undefined) {
-      ticker = setInterval(() => {
+      const intervalMs = args.intervalMs;
+      const started = nowMs();
+      let ticks = 0;
+      // Each burst is timed against its own due time (a setInterval would drift by the
+      // time each callback takes), and a server that fell behind publishes the missed
+      // bursts at once.
+      const tick = (): void => {
+        ticks += 1;
+        // Latency counts from when the burst was due, not from when the server got to
+        // each message: a server whose event loop is busy publishes late, or publishes
+        // the last message of a burst only after fanning out the others, and its clients
+        // wait for that too (leaving it out is "coordinated omission").
+        const due = started + ticks * intervalMs;
         for (let i = 0; i < args.burst; i++)
-          s.broadcast(makeData(++published, args.bytes, args.payload));
-      }, args.intervalMs);
+          s.broadcast(makeData(++published, args.bytes, args.payload, due));
+        ticker = setTimeout(tick, Math.max(0, due + intervalMs - nowMs()));
+      };
+      ticker = setTimeout(tick, intervalMs);
       return;
     }
     stallCheck = setInterval(checkStall, 250);
@@ -196,7 +210,7 @@ serve({
   fanoutStop() {
     fanout = undefined;
     if (stallCheck !== undefined) clearInterval(stallCheck);
-    if (ticker !== undefined) clearInterval(ticker);
+    if (ticker !== undefined) clearTimeout(ticker);
     return { published, lost, delivered };
   },
   async memory(): Promise<MemorySnapshot> {

@@ -37,9 +37,10 @@ its sources. Options of \`pnpm --filter @lifeline/bench exec tsx src/run.ts\`:
 | option | |
 |---|---|
 | \`--profile quick\\|full\` | the scenario set |
-| \`--only fanout,burst,rpc,memory,accept,storm,client-overhead\` | a subset |
-| \`--contenders lifeline,ws,ws-preframed,socketio\` | a subset |
+| \`--only fanout,burst,rpc,memory,accept,storm,scale,client-overhead,cross-node\` | a subset |
+| \`--contenders lifeline,lifeline-msgpack,lifeline-sse,ws,ws-preframed,socketio\` | a subset |
 | \`--runs n\` | runs per figure (at least 3) |
+| \`--scale-sizes 1000,5000\` | the scale scenario's connection counts instead of 1,000, 5,000, 10,000 and 15,000 |
 | \`--cpu-prof\` | a V8 CPU profile of every server run (serving only) in \`bench/results/profiles/\`; summarise with \`tsx src/tools/profile-summary.ts <files>\` |
 | \`--heap-snapshot\` | heap snapshots at 0 and N clients in the memory scenario; per-connection growth by constructor with \`tsx src/tools/heap-diff.ts\` |
 | \`--source\` | run the workspace packages from their TypeScript sources instead of \`dist\` |
@@ -81,6 +82,10 @@ its sources. Options of \`pnpm --filter @lifeline/bench exec tsx src/run.ts\`:
   window, divided by what was delivered, accepted or answered in that window. On a
   2-core machine where the load generator takes about one core, delivered messages/s
   mostly measures the machine; CPU per operation is the figure that compares servers.
+- **File descriptors.** The scale scenario holds up to 15,000 client sockets in the load
+  process and as many accepted ones in the server. A process cannot raise its own limit
+  past the hard one, so the runner inherits the shell's \`ulimit -n\` (20,000 soft and hard
+  on this machine) and skips, with a message, any size that would not fit.
 - **Repetition.** Runs of the contenders are interleaved (run 1 of each, then run 2…);
   each cell is the median with min–max; ratios are medians over the baseline's median.
 
