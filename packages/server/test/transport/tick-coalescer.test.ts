@@ -14,6 +14,23 @@ const target = (name: string): Target => ({
 });
 const chunk = (text: string) => Buffer.from(text);
 
+/**
+ * A coalescer making `sliceWrites` writes per turn, recording each write as
+ * `name:chunk|chunk` and keeping the deferred turns for the test to run.
+ */
+function slicedCoalescer(sliceWrites: number) {
+  const writes: string[] = [];
+  const turns: (() => void)[] = [];
+  const coalescer = createTickCoalescer<Target>(
+    {
+      writeOne: (t, one) => writes.push(`${t.name}:${one}`),
+      writeMany: (t, chunks) => writes.push(`${t.name}:${chunks.map(String).join("|")}`),
+    },
+    { sliceWrites, defer: (next) => turns.push(next) },
+  );
+  return { coalescer, writes, turns };
+}
+
 describe("createTickCoalescer", () => {
   it("writes a target's first chunk of a tick at once and the rest together at its end", async () => {
     const writes: string[] = [];
@@ -54,15 +71,7 @@ describe("createTickCoalescer", () => {
   });
 
   it("makes at most a slice of kernel writes per turn and keeps each target's order", async () => {
-    const writes: string[] = [];
-    const turns: (() => void)[] = [];
-    const coalescer = createTickCoalescer<Target>(
-      {
-        writeOne: (t, one) => writes.push(`${t.name}:${one}`),
-        writeMany: (t, chunks) => writes.push(`${t.name}:${chunks.map(String).join("|")}`),
-      },
-      { sliceWrites: 2, defer: (next) => turns.push(next) },
-    );
+    const { coalescer, writes, turns } = slicedCoalescer(2);
     const all = ["a", "b", "c", "d", "e"].map(target);
     const fanOut = (text: string) => {
       for (const t of all) coalescer.write(t, chunk(text));
@@ -96,15 +105,7 @@ describe("createTickCoalescer", () => {
   });
 
   it("writes a queued target at once when flushed on demand, and only once", async () => {
-    const writes: string[] = [];
-    const turns: (() => void)[] = [];
-    const coalescer = createTickCoalescer<Target>(
-      {
-        writeOne: (t, one) => writes.push(`${t.name}:${one}`),
-        writeMany: (t, chunks) => writes.push(`${t.name}:${chunks.map(String).join("|")}`),
-      },
-      { sliceWrites: 1, defer: (next) => turns.push(next) },
-    );
+    const { coalescer, writes, turns } = slicedCoalescer(1);
     const a = target("a");
     const b = target("b");
     coalescer.write(a, chunk("1"));
