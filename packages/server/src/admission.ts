@@ -270,7 +270,10 @@ export function createAdmission<Principal>(
     const identity = opts.identify(principal);
     const existing = registry.byClient(query.clientId);
     let replaced: Connection | undefined;
-    if (existing && !existing.closing) {
+    // A connection whose peer already started closing it (its close frame has arrived, as
+    // when a client reconnects under a new identity) holds its client_id only until its
+    // socket is gone: it is not a session to protect from a takeover.
+    if (existing && !existing.closing && existing.transport.isOpen(existing)) {
       // Only the same principal may take a client_id over (PROTOCOL.md, 4409), else anyone could
       // disconnect a user by guessing their id.
       if (existing.identity !== identity) {

@@ -235,6 +235,28 @@ describe("client_id takeover", () => {
     expect(await owner.next(ofType("pong"))).toEqual({ type: "pong" });
   });
 
+  it("lets a different principal in once the owner's close frame has arrived", async () => {
+    const s = await server({
+      authenticate: (_request, info) => ({ id: info.token ?? "anon" }),
+    });
+    const owner = openClient(wsUrl(s, "client_id=tab&version=1&role=test&token=alice"));
+    disposer.add(() => owner.terminate());
+    await owner.next(ofType("hello"));
+    // The owner's close frame reaches the server, but its socket stays up: this client
+    // never ends its side, so the server's close waits (as a reconnect's race would).
+    const socket = (owner.ws as unknown as { _socket: { end(): void } })._socket;
+    socket.end = () => {};
+    owner.ws.close(1000);
+    const [held] = s.connections() as unknown as { socket: WebSocket }[];
+    for (let i = 0; i < 10_000 && held?.socket.readyState === WebSocket.OPEN; i += 1) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(held?.socket.readyState).toBe(WebSocket.CLOSING);
+    const next = openClient(wsUrl(s, "client_id=tab&version=1&role=test&token=bob"));
+    disposer.add(() => next.terminate());
+    expect(await next.next(ofType("hello"))).toMatchObject({ type: "hello" });
+  });
+
   it("refuses the newer connection with 4429 under the reject policy", async () => {
     const s = await server({ takeover: "reject" });
     const owner = await connect(s, "tab");
