@@ -1,5 +1,12 @@
 import { readFileSync } from "node:fs";
-import { CloseCode, closeCodeInfo, ErrorCode, type RetryClass } from "@lifeline/protocol";
+import {
+  ClientMessage,
+  CloseCode,
+  closeCodeInfo,
+  ErrorCode,
+  type RetryClass,
+  ServerMessage,
+} from "@lifeline/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { createServer, type LifelineServer } from "../src/index.js";
@@ -8,11 +15,14 @@ import { createServer, type LifelineServer } from "../src/index.js";
 // example must say what this code does.
 const doc = readFileSync(new URL("../../../PROTOCOL.md", import.meta.url), "utf8");
 
-/** The rows of the first Markdown table under `## <heading>`, as arrays of trimmed cells. */
-function tableUnder(heading: string): string[][] {
-  const start = doc.indexOf(`\n## ${heading}\n`);
-  if (start === -1) throw new Error(`PROTOCOL.md has no "## ${heading}" section`);
-  const section = doc.slice(start + 1).split(/\n## /)[0] ?? "";
+/**
+ * The rows of the first Markdown table under the heading `<marks> <heading>` (`## Close
+ * codes`, `### Client to server`), as arrays of trimmed cells.
+ */
+function tableUnder(heading: string, marks = "##"): string[][] {
+  const start = doc.indexOf(`\n${marks} ${heading}\n`);
+  if (start === -1) throw new Error(`PROTOCOL.md has no "${marks} ${heading}" section`);
+  const section = doc.slice(start + 1).split(/\n#{2,} /)[0] ?? "";
   const lines = section.split("\n");
   const first = lines.findIndex((line) => line.startsWith("|"));
   const rows: string[][] = [];
@@ -38,7 +48,52 @@ function retryClassOf(text: string): RetryClass | string {
   return `unrecognised: ${text}`;
 }
 
+/** The names between backticks in a table cell: `` `since?` `` gives `since?`, `` `ok: true` `` gives `ok`. */
+function namesIn(cell: string): string[] {
+  return [...cell.matchAll(/`([^`:]+)(?::[^`]*)?`/g)].map(([, name]) => (name ?? "").trim());
+}
+
+/**
+ * Each message type of a "Messages" table with its field lists (one per variant, variants
+ * separated by `&#124;` as in `response`), optional fields marked `?`, sorted.
+ */
+function messagesInDoc(heading: string): Record<string, string[][]> {
+  const messages: Record<string, string[][]> = {};
+  for (const [types = "", fields = ""] of tableUnder(heading, "###")) {
+    const variants = fields.split("&#124;").map((variant) => namesIn(variant).sort());
+    for (const type of namesIn(types)) messages[type] = variants.sort();
+  }
+  return messages;
+}
+
+interface MessageSchema {
+  readonly properties: Record<string, unknown>;
+  readonly required?: readonly string[];
+}
+
+/** The same, from the TypeBox union the codec validates against. */
+function messagesInCode(union: { readonly anyOf: readonly MessageSchema[] }) {
+  const messages: Record<string, string[][]> = {};
+  for (const schema of union.anyOf) {
+    const type = String((schema.properties.type as { const?: unknown }).const);
+    const required = new Set(schema.required ?? []);
+    const fields = Object.keys(schema.properties)
+      .filter((name) => name !== "type")
+      .map((name) => (required.has(name) ? name : `${name}?`));
+    messages[type] = [...(messages[type] ?? []), fields.sort()].sort();
+  }
+  return messages;
+}
+
 describe("PROTOCOL.md", () => {
+  it("lists every client message with the fields its schema has, optional ones marked", () => {
+    expect(messagesInDoc("Client to server")).toEqual(messagesInCode(ClientMessage));
+  });
+
+  it("lists every server message with the fields its schema has, optional ones marked", () => {
+    expect(messagesInDoc("Server to client")).toEqual(messagesInCode(ServerMessage));
+  });
+
   it("lists every close code with the name and retry class the code gives it", () => {
     const documented = tableUnder("Close codes").map(([code, name, , reconnects]) => ({
       code: Number(code),
