@@ -11,9 +11,9 @@ export interface BenchData {
 }
 
 /**
- * The body of a broadcast: `padded` is the issue's 200-byte message (a string does not
- * shrink in any codec); `telemetry` is an array of sensor readings, where a binary codec can
- * save bytes and encoding work.
+ * The body of a broadcast: `padded` is the 200-byte message of the fan-out benchmarks
+ * (docs/performance.md; a string does not shrink in any codec); `telemetry` is an array of
+ * sensor readings, where a binary codec can save bytes and encoding work.
  */
 export type PayloadKind = "padded" | "telemetry";
 
@@ -34,7 +34,7 @@ const pads = new Map<number, string>();
 const readings = new Map<number, readonly number[]>();
 
 /**
- * Application data whose JSON text is `bytes` long (200 in the issue's fan-out): exactly
+ * Application data whose JSON text is `bytes` long (200 in the fan-out benchmarks): exactly
  * for `padded`, at most and to within one reading for `telemetry`; `at` is the time its
  * latency counts from.
  */
