@@ -1,6 +1,8 @@
 import { builtinModules } from "node:module";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runInContext } from "node:vm";
+import { browserBundle, noEvalRealm } from "@lifeline/test-support";
 import { build, type Plugin } from "esbuild";
 import { describe, expect, it } from "vitest";
 
@@ -69,5 +71,22 @@ describe("browser build", () => {
         expect.stringMatching(/^node:fs \(imported by .*positions\/file-store\.ts\)/),
       ]),
     );
+  });
+});
+
+describe("under a Content-Security-Policy without 'unsafe-eval'", () => {
+  it("the browser bundle loads, with neither Ajv nor TypeBox in it", async () => {
+    const entry = JSON.stringify(clientSource("index.ts"));
+    const { code, inputs } = await browserBundle(
+      `export * from ${entry};`,
+      fileURLToPath(new URL("..", import.meta.url)),
+    );
+    expect(inputs.filter((path) => path.includes("/ajv"))).toEqual([]);
+    // The client needs the protocol's constants and codec, not its TypeBox schemas.
+    expect(inputs.filter((path) => path.includes("@sinclair"))).toEqual([]);
+    expect(code).not.toMatch(/\bnew Function\b/);
+    const realm = noEvalRealm();
+    runInContext(code, realm);
+    expect(runInContext("typeof lifeline.createClient", realm)).toBe("function");
   });
 });

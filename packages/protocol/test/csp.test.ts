@@ -1,63 +1,17 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { createContext, runInContext } from "node:vm";
-import { build } from "esbuild";
+import { runInContext } from "node:vm";
+import { browserBundle as bundleForBrowser, noEvalRealm } from "@lifeline/test-support";
 import { describe, expect, test } from "vitest";
 import { VALIDATORS_PATH, validatorsSource } from "../scripts/generate-validators.js";
 
 const packageRoot = fileURLToPath(new URL("..", import.meta.url));
 const generatedPath = fileURLToPath(new URL(`../${VALIDATORS_PATH}`, import.meta.url));
-const clientEntry = fileURLToPath(new URL("../../client/src/index.ts", import.meta.url));
 const protocolEntry = fileURLToPath(new URL("../src/index.ts", import.meta.url));
 const ajvEntry = fileURLToPath(new URL("../src/ajv.ts", import.meta.url));
 const msgpackEntry = fileURLToPath(new URL("../src/msgpack.ts", import.meta.url));
 
-/** Bundles `contents` for a browser, as an IIFE that assigns its exports to `lifeline`. */
-async function browserBundle(contents: string) {
-  const result = await build({
-    stdin: { contents, resolveDir: packageRoot, loader: "ts" },
-    bundle: true,
-    platform: "browser",
-    format: "iife",
-    globalName: "lifeline",
-    conditions: ["@lifeline/source"],
-    metafile: true,
-    write: false,
-    logLevel: "silent",
-  });
-  const [output] = result.outputFiles;
-  if (output === undefined) throw new Error("esbuild wrote no bundle");
-  // `metafile.inputs` lists every file esbuild read; the output's inputs, what it kept.
-  const kept = Object.values(result.metafile.outputs)[0]?.inputs ?? {};
-  const inputs = Object.entries(kept)
-    .filter(([, input]) => input.bytesInOutput > 0)
-    .map(([path]) => path);
-  return { code: output.text, inputs };
-}
-
-/**
- * A realm where `eval` and `new Function` throw EvalError, as in a page whose
- * Content-Security-Policy has no 'unsafe-eval'. Only the host APIs a browser would have
- * and the bundles might touch at load time are passed in.
- */
-function noEvalRealm() {
-  return createContext(
-    {
-      console,
-      URL,
-      TextEncoder,
-      TextDecoder,
-      AbortController,
-      EventTarget,
-      Event,
-      setTimeout,
-      clearTimeout,
-      queueMicrotask,
-      crypto: globalThis.crypto,
-    },
-    { codeGeneration: { strings: false, wasm: false } },
-  );
-}
+const browserBundle = (contents: string) => bundleForBrowser(contents, packageRoot);
 
 describe("src/generated/validators.ts", () => {
   test("is up to date (run `pnpm --filter @lifeline/protocol schema`)", () => {
@@ -89,17 +43,6 @@ describe("under a Content-Security-Policy without 'unsafe-eval'", () => {
     expect(() => runInContext("lifeline.compile(lifeline.Type.String())", realm)).toThrow(
       /disallowed/,
     );
-  });
-
-  test("the browser bundle of @lifeline/client loads, without Ajv or TypeBox in it", async () => {
-    const { code, inputs } = await browserBundle(`export * from ${JSON.stringify(clientEntry)};`);
-    expect(inputs.filter((path) => path.includes("/ajv"))).toEqual([]);
-    // The client needs the protocol's constants and codec, not its TypeBox schemas.
-    expect(inputs.filter((path) => path.includes("@sinclair"))).toEqual([]);
-    expect(code).not.toMatch(/\bnew Function\b/);
-    const realm = noEvalRealm();
-    runInContext(code, realm);
-    expect(runInContext("typeof lifeline.createClient", realm)).toBe("function");
   });
 
   test("the MessagePack codec encodes, decodes and refuses there", async () => {

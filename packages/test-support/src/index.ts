@@ -7,6 +7,7 @@ export {
   type LaunchOptions,
   launchChromium,
 } from "./chromium.js";
+export { type BrowserBundle, browserBundle, noEvalRealm } from "./csp.js";
 export { type ExampleApp, type ExampleAppTest, testExampleApp } from "./example-app.js";
 export { type ExamplePages, type Fetched, fetchExamplePages } from "./example-pages.js";
 export { createFakeClock, type FakeClock } from "./fake-clock.js";
