@@ -13,10 +13,17 @@ afterEach(async () => {
   for (const dispose of disposers.splice(0).reverse()) await dispose();
 });
 
-async function start(options: { isTrustedAddress?: (address: string) => boolean } = {}) {
+async function start(
+  options: { isTrustedAddress?: (address: string) => boolean; adminToken?: string | null } = {},
+) {
+  const { adminToken = ADMIN_TOKEN, ...demoOptions } = options;
   const broker = createDemoMemoryBroker();
-  const env = { PORT: "0", LOG_LEVEL: "silent", LIFELINE_ADMIN_TOKEN: ADMIN_TOKEN };
-  const demo = await startDemoServer({ config: parseConfig(env), broker, ...options });
+  const env = {
+    PORT: "0",
+    LOG_LEVEL: "silent",
+    ...(adminToken === null ? {} : { LIFELINE_ADMIN_TOKEN: adminToken }),
+  };
+  const demo = await startDemoServer({ config: parseConfig(env), broker, ...demoOptions });
   disposers.push(() => broker.close());
   disposers.push(() => demo.close());
   return demo;
@@ -158,6 +165,18 @@ describe("the status endpoint", () => {
     expect(await getStatus(demo.port, { headers: bearer(ADMIN_TOKEN) })).toBe(200);
     expect(await getStatus(demo.port, { headers: bearer(`${ADMIN_TOKEN}x`) })).toBe(403);
     expect(await getStatus(demo.port, { headers: { authorization: ADMIN_TOKEN } })).toBe(403);
+  });
+
+  it("without LIFELINE_ADMIN_TOKEN, answers the trusted peer alone, whatever else is sent", async () => {
+    const demo = await start({
+      isTrustedAddress: (address) => address === "127.0.0.2",
+      adminToken: null,
+    });
+    expect(await getStatus(demo.port, { from: "127.0.0.2" })).toBe(200);
+    for (const authorization of ["Bearer undefined", "Bearer ", "Bearer null", ADMIN_TOKEN]) {
+      expect(await getStatus(demo.port, { headers: { authorization } }), authorization).toBe(403);
+    }
+    expect(await getStatus(demo.port)).toBe(403);
   });
 
   it("judges the socket's address, not a forwarded-for header", async () => {
