@@ -14,6 +14,12 @@ import { httpGet, startServer, type TestServer } from "./support/server.js";
 
 const ATTACKER = "127.0.0.2";
 const BYSTANDER = "127.0.0.3";
+/**
+ * The bystander's p99 round trip during an attack: 0.6-49 ms on a quiet two-core machine
+ * (docs/reliability.md), up to 213 ms with the machine five times oversubscribed by other
+ * suites. The bound sits just above the loaded figure, not at twice the quiet one, which
+ * would fail whenever the machine is busy rather than when the server is.
+ */
 const BYSTANDER_P99_BOUND_MS = 250;
 /** Round trips the bystander makes at least, so its p99 rests on more than a couple. */
 const BYSTANDER_MIN_SAMPLES = 10;

@@ -19,8 +19,15 @@ import { createRecorder, range, waitForHealth, within } from "./helpers.js";
 const TOPIC = "orders";
 const TOTAL = 80;
 const KILL_AFTER = 30;
-/** Sentinel's down-after-milliseconds; the fail-over is asked to finish within 4x that. */
+/** Sentinel's down-after-milliseconds. */
 const DOWN_AFTER_MS = 1000;
+/**
+ * From the kill to the next acknowledged append: measured 2.6 s at a load average of 21 on
+ * two CPUs, and Sentinel named the promoted replica 2.2-3.8 s after the kill in the chaos
+ * runs at load averages of 20-38 (README, "Measured fail-over"); the bound is twice the
+ * slowest.
+ */
+const APPENDS_BACK_WITHIN_MS = 7600;
 
 const disposer = createDisposer();
 afterEach(() => disposer.run());
@@ -163,7 +170,7 @@ describe.skipIf(skipWithout("redis-sentinel", redisSentinelAvailability()))(
       await b.subscribe(TOPIC, recorder.listener);
       const { acked, failoverMs } = await publishThroughFailover(a, group);
       console.info(`appends unconfirmed for ${failoverMs.toFixed(0)} ms around the fail-over`);
-      expect(failoverMs).toBeLessThan(4 * DOWN_AFTER_MS + 5000);
+      expect(failoverMs).toBeLessThan(APPENDS_BACK_WITHIN_MS);
       const promoted = await group.currentMasterPort();
       expect(group.replicas.map((r) => r.port)).toContain(promoted);
       await group.waitForMaster(promoted, 10_000);
