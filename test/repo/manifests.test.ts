@@ -50,6 +50,15 @@ describe("every published package's manifest", () => {
   );
 
   it.each(published)(
+    "$manifest.name asks npm for provenance, whoever runs the publish",
+    ({ manifest }) => {
+      // The release workflow sets NPM_CONFIG_PROVENANCE too; the manifest's setting holds
+      // whether changesets publishes through npm or through pnpm.
+      expect(manifest.publishConfig?.provenance).toBe(true);
+    },
+  );
+
+  it.each(published)(
     "$manifest.name has no peer dependency on another Lifeline package",
     ({ manifest }) => {
       // A peer between linked packages turns every minor release of one into a major of the

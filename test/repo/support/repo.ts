@@ -26,7 +26,7 @@ export interface Manifest {
   readonly engines?: { readonly node?: string };
   readonly files?: readonly string[];
   readonly scripts?: Record<string, string>;
-  readonly publishConfig?: { readonly access?: string };
+  readonly publishConfig?: { readonly access?: string; readonly provenance?: boolean };
   readonly dependencies?: Record<string, string>;
   readonly peerDependencies?: Record<string, string>;
 }
