@@ -1,15 +1,20 @@
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  addHangingMethod,
   BYSTANDER,
   connect,
   disposer,
   expectBystanderUnharmed,
   HANDSHAKE_HEAP_BOUND_BYTES,
   HEAP_SLACK_BYTES,
+  hangingRequests,
   heapUsed,
   openAll,
+  publishesToNewTopics,
   range,
   setup,
+  subscribesToNewTopics,
+  total,
   unthrottled,
   warnings,
 } from "./support/attack-harness.js";
@@ -33,13 +38,7 @@ describe("resource limits, attacked from one address", () => {
     const { t, attacker, bystander, heapBefore } = await setup({ limits: { rate: unthrottled } });
     const names = await openAll(attacker, "subscriber", CONNECTIONS);
     const answers = await Promise.all(
-      names.map((name) =>
-        attacker.send(
-          name,
-          range(ASKED).map((n) => ({ type: "subscribe", id: `s${n}`, topic: `${name}/${n}` })),
-          25,
-        ),
-      ),
+      names.map((name) => attacker.send(name, subscribesToNewTopics(name, ASKED), 25)),
     );
     // Stopped before the heap is measured: a full GC would stall the round trip in flight.
     const { p99 } = await expectBystanderUnharmed(bystander);
@@ -78,23 +77,12 @@ describe("resource limits, attacked from one address", () => {
     });
     const names = await openAll(attacker, "publisher", CONNECTIONS);
     const answers = await Promise.all(
-      names.map((name) =>
-        attacker.send(
-          name,
-          range(PER_CONNECTION).map((n) => ({
-            type: "publish",
-            id: `p${n}`,
-            topic: `${name}/${n}`,
-            data: { n },
-          })),
-          25,
-        ),
-      ),
+      names.map((name) => attacker.send(name, publishesToNewTopics(name, PER_CONNECTION), 25)),
     );
     const { p99 } = await expectBystanderUnharmed(bystander);
     const heapGrowth = heapUsed() - heapBefore;
-    const acked = answers.reduce((sum, a) => sum + (a["response:ok"] ?? 0), 0);
-    const overloaded = answers.reduce((sum, a) => sum + (a["response:overloaded"] ?? 0), 0);
+    const acked = total(answers, "response:ok");
+    const overloaded = total(answers, "response:overloaded");
     expect({ acked, overloaded }).toEqual({
       acked: MAX_TOPICS,
       overloaded: CONNECTIONS * PER_CONNECTION - MAX_TOPICS,
@@ -122,20 +110,11 @@ describe("resource limits, attacked from one address", () => {
     /** Per request held by a handler that has not answered, with room for noise. */
     const PER_REQUEST_BYTES = 3072;
     const { t, attacker, bystander, heapBefore } = await setup({});
-    // A handler that answers only when its request is aborted (timeout or close).
-    t.server.method(
-      "hang",
-      (_params, { signal }) => new Promise((resolve) => signal.addEventListener("abort", resolve)),
-    );
+    addHangingMethod(t);
     const names = await openAll(attacker, "requester", CONNECTIONS);
     // Sent at once, under the message rate limit; the pong after them says all were handled.
     const answers = await Promise.all(
-      names.map((name) =>
-        attacker.send(
-          name,
-          range(SENT).map((n) => ({ type: "request", id: `r${n}`, method: "hang", params: null })),
-        ),
-      ),
+      names.map((name) => attacker.send(name, hangingRequests(SENT))),
     );
     const { p99 } = await expectBystanderUnharmed(bystander);
     const heapGrowth = heapUsed() - heapBefore;

@@ -1,13 +1,18 @@
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  addHangingMethod,
   disposer,
   expectBystanderServed,
   HANDSHAKE_HEAP_BOUND_BYTES,
   HEAP_SLACK_BYTES,
+  hangingRequests,
   heapUsed,
   openAll,
+  publishesToNewTopics,
   range,
   setup,
+  subscribesToNewTopics,
+  total,
 } from "./support/attack-harness.js";
 
 // docs/reliability.md, "What one address can make the server hold": each resource limit
@@ -36,12 +41,7 @@ describe("with the defaults, the most one address can make the server hold", () 
     const names = await openAll(attacker, "subscriber", CONNECTIONS);
     const answers = await Promise.all(
       names.map((name) =>
-        attacker.send(
-          name,
-          range(LIMIT + 1).map((n) => ({ type: "subscribe", id: `s${n}`, topic: `${name}/${n}` })),
-          ROUND,
-          ROUND_EVERY_MS,
-        ),
+        attacker.send(name, subscribesToNewTopics(name, LIMIT + 1), ROUND, ROUND_EVERY_MS),
       ),
     );
     const { p99 } = await expectBystanderServed(bystander);
@@ -67,23 +67,13 @@ describe("with the defaults, the most one address can make the server hold", () 
     const names = await openAll(attacker, "publisher", CONNECTIONS);
     const answers = await Promise.all(
       names.map((name) =>
-        attacker.send(
-          name,
-          range(PER_CONNECTION).map((n) => ({
-            type: "publish",
-            id: `p${n}`,
-            topic: `${name}/${n}`,
-            data: { n },
-          })),
-          ROUND,
-          ROUND_EVERY_MS,
-        ),
+        attacker.send(name, publishesToNewTopics(name, PER_CONNECTION), ROUND, ROUND_EVERY_MS),
       ),
     );
     const { p99 } = await expectBystanderServed(bystander);
     const heapGrowth = heapUsed() - heapBefore;
-    const acked = answers.reduce((sum, a) => sum + (a["response:ok"] ?? 0), 0);
-    const overloaded = answers.reduce((sum, a) => sum + (a["response:overloaded"] ?? 0), 0);
+    const acked = total(answers, "response:ok");
+    const overloaded = total(answers, "response:overloaded");
     expect({ acked, overloaded }).toEqual({ acked: MAX_TOPICS, overloaded: CONNECTIONS });
     console.info(
       `[security] worst case, topics: ${acked} held, heap +${mib(heapGrowth)} MiB (${Math.round(heapGrowth / acked)} B each); bystander p99 ${p99.toFixed(1)} ms`,
@@ -96,20 +86,11 @@ describe("with the defaults, the most one address can make the server hold", () 
     /** docs/reliability.md: 2.1 KiB per pending request, with room. */
     const PER_REQUEST_BYTES = 3072;
     const { t, attacker, bystander, heapBefore } = await setup({});
-    // A handler that answers only when its request is aborted (timeout or close).
-    t.server.method(
-      "hang",
-      (_params, { signal }) => new Promise((resolve) => signal.addEventListener("abort", resolve)),
-    );
+    addHangingMethod(t);
     const names = await openAll(attacker, "requester", CONNECTIONS);
     // 101 at once is within the default burst of 200 messages.
     const answers = await Promise.all(
-      names.map((name) =>
-        attacker.send(
-          name,
-          range(LIMIT + 1).map((n) => ({ type: "request", id: `r${n}`, method: "hang" })),
-        ),
-      ),
+      names.map((name) => attacker.send(name, hangingRequests(LIMIT + 1))),
     );
     const { p99 } = await expectBystanderServed(bystander);
     const heapGrowth = heapUsed() - heapBefore;

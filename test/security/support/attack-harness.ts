@@ -198,3 +198,27 @@ export async function openAll(
   for (const name of names) expect(await attacker.open(name, name)).toEqual({ kind: "open" });
   return names;
 }
+
+/** `count` subscribes from connection `name`, each to a topic of its own. */
+export const subscribesToNewTopics = (name: string, count: number) =>
+  range(count).map((n) => ({ type: "subscribe", id: `s${n}`, topic: `${name}/${n}` }));
+
+/** `count` publishes from connection `name`, each to a topic of its own. */
+export const publishesToNewTopics = (name: string, count: number) =>
+  range(count).map((n) => ({ type: "publish", id: `p${n}`, topic: `${name}/${n}`, data: { n } }));
+
+/** `count` requests to the method `addHangingMethod` registers. */
+export const hangingRequests = (count: number) =>
+  range(count).map((n) => ({ type: "request", id: `r${n}`, method: "hang", params: null }));
+
+/** Registers `hang`, a method that answers only when its request is aborted (timeout or close). */
+export function addHangingMethod(t: TestServer): void {
+  t.server.method(
+    "hang",
+    (_params, { signal }) => new Promise((resolve) => signal.addEventListener("abort", resolve)),
+  );
+}
+
+/** The count of answers of `kind` over all the summaries. */
+export const total = (answers: readonly Readonly<Record<string, number>>[], kind: string) =>
+  answers.reduce((sum, a) => sum + (a[kind] ?? 0), 0);
