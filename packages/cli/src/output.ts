@@ -1,5 +1,5 @@
 import type { StateChange, TransitionCause } from "@lifeline/client";
-import { CloseCode, describeCloseCode } from "@lifeline/protocol";
+import { CloseCode, containsBinary, describeCloseCode } from "@lifeline/protocol";
 
 /** Where a command writes: data on stdout, events and errors on stderr. */
 export interface Output {
@@ -19,6 +19,19 @@ export function createOutput(options: { readonly quiet: boolean }): Output {
     },
     error: (line) => process.stderr.write(`${line}\n`),
   };
+}
+
+/**
+ * One line of JSON for stdout. Bytes (a `Uint8Array`, which only `--codec msgpack` can
+ * deliver) become their standard base64 string, the rule PROTOCOL.md ("MessagePack wire")
+ * gives for JSON recipients, so `tail` prints a message the same whichever codec carried it.
+ */
+export function jsonText(value: unknown): string {
+  if (!containsBinary(value)) return JSON.stringify(value ?? null);
+  return JSON.stringify(value, function bytesAsBase64(this: Record<string, unknown>, key, plain) {
+    const raw = this[key];
+    return raw instanceof Uint8Array ? Buffer.from(raw).toString("base64") : plain;
+  });
 }
 
 /** `4401 unauthenticated (unauthenticated or invalid role): bad token`, or the reason alone. */

@@ -1,4 +1,10 @@
-import { AuthError, createServer, type LifelineServer } from "@lifeline/server";
+import {
+  AuthError,
+  type Broker,
+  createMemoryBroker,
+  createServer,
+  type LifelineServer,
+} from "@lifeline/server";
 import { createDisposer, freePort, startServer, type TestServer } from "@lifeline/test-support";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "./support/cli.js";
@@ -86,6 +92,23 @@ describe("lifeline status", () => {
     expect(run.stdout).toMatch(/^features {4}.+$/m);
     expect(run.stdout).toMatch(/^heartbeat {3}every \d+ ms$/m);
     expect(run.stdout).toMatch(/^health {6}ok \(HTTP 200\) \{.*"status":"ok"/m);
+  });
+
+  it("prints /health and exits 1 when the server does not report ok", async () => {
+    // A broker without onHealthChange is never treated as an outage: the server keeps
+    // accepting connections while its /health says degraded (503).
+    const sick: Broker = {
+      ...createMemoryBroker(),
+      health: () => ({ healthy: false, detail: "the broker is down for this test" }),
+    };
+    const degraded = await startServer(createServer, { broker: sick });
+    disposer.add(() => degraded.close());
+    const run = await runCli(["status", degraded.url, "-q"]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^health {6}degraded \(HTTP 503\) \{.*the broker is down/m);
+    expect(run.stderr).toBe(
+      `http://127.0.0.1:${degraded.port}/health reports "degraded" (HTTP 503)\n`,
+    );
   });
 
   it("exits 2 with the close code and its meaning when the handshake is refused", async () => {

@@ -2,20 +2,10 @@ import { createServer, type LifelineServer } from "@lifeline/server";
 import { createDisposer, startServer, type TestServer, within } from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
 import { runCli, startCli } from "./support/cli.js";
+import { subscribed } from "./support/server.js";
 
 const disposer = createDisposer();
 afterEach(() => disposer.run());
-
-/** Resolves when the first client subscribes to `topic` (the server says so after `subscribed`). */
-function subscribed(server: LifelineServer, topic: string): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = server.on("topicActive", (active) => {
-      if (active !== topic) return;
-      stop();
-      resolve();
-    });
-  });
-}
 
 interface Line {
   readonly topic: string;

@@ -1,9 +1,11 @@
 import type {
   ClientState,
+  CodecName,
   DeliveredMessage,
   GapEvent,
   LifelineError,
   StateChange,
+  TransportName,
 } from "@lifeline/client";
 import { briefCause } from "../output.js";
 import { RateMeter } from "./rate.js";
@@ -51,6 +53,9 @@ export interface ClientFigures {
   readonly queueSize: number;
   /** The latest measured round trip to the server, in milliseconds. */
   readonly roundTripMs?: number;
+  /** The wire of the latest attempt (`websocket` or `sse`) and the codec the server agreed. */
+  readonly transport?: TransportName;
+  readonly codec?: CodecName;
 }
 
 /** Everything one frame shows; `render()` turns it into lines. */
