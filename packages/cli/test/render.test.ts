@@ -109,6 +109,24 @@ describe("render", () => {
     expect(later.some((line) => /forbidden: not allowed/.test(line.text))).toBe(true);
   });
 
+  it("moves a topic's row to where delivery resumed after a gap", () => {
+    const m = model();
+    m.onGap(
+      {
+        topic: "demo/ticks",
+        reason: "epoch_changed",
+        since: { offset: 120, epoch: "e1" },
+        resumedAt: { offset: 0, epoch: "e2" },
+      },
+      T0 + 2500,
+    );
+    const lines = render(m.view(state({}), figures, T0 + 2500), 80, 24);
+    expect(lines[5]!.text).toMatch(/^demo\/ticks +\d+\.\d +0 +1 {2}e2 +$/);
+    expect(lines.some((line) => /gap on demo\/ticks: epoch_changed$/.test(line.text.trim()))).toBe(
+      true,
+    );
+  });
+
   it("still leads with the status line in a tiny terminal", () => {
     const failed = state({ state: "failed", status: "failed" });
     const lines = render(model().view(failed, figures, T0), 20, 3);
