@@ -11,7 +11,10 @@ export const ExitCode = {
   Unreachable: 2,
   /** Bad input: an unknown option, a bad option value, a malformed URL or JSON argument. */
   Usage: 64,
-  /** Interrupted by Ctrl-C (SIGINT); SIGTERM and SIGHUP exit 143 and 129 (128 + the signal). */
+  /**
+   * Interrupted by Ctrl-C (SIGINT); SIGTERM and SIGHUP exit 143 and 129 (128 + the signal),
+   * and a closed stdout (`| head`) 141, as SIGPIPE would.
+   */
   Interrupted: 130,
 } as const;
 
@@ -23,4 +26,5 @@ export const EXIT_CODES_HELP = `Exit codes:
   1    the server answered with an error, or /health is not ok
   2    timeout, or the connection never opened (refused, handshake refused)
   64   usage: unknown option, bad option value, malformed URL or JSON argument
-  130  interrupted (Ctrl-C); 143 for SIGTERM, 129 for SIGHUP`;
+  130  interrupted (Ctrl-C); 143 for SIGTERM, 129 for SIGHUP, 141 when
+       stdout's reader has gone (| head)`;

@@ -89,6 +89,25 @@ describe("lifeline tail, stopped", () => {
   });
 });
 
+describe("lifeline tail | head", () => {
+  it("exits 141 without a stack trace once stdout's reader has gone", async () => {
+    const server = await startServer(createServer, {});
+    disposer.add(() => server.close());
+    const active = subscribed(server.server, "t");
+    const cli = startCli(["tail", server.url, "t", "-q"]);
+    disposer.add(() => cli.kill());
+    await within(active, "the subscription", 15_000);
+    await server.server.publish("t", 1);
+    await cli.waitFor("stdout", /^t 1:\S+ 1\n$/, "the first line");
+    // What `head -1` does once it has its line: close its end of the pipe.
+    cli.child.stdout?.destroy();
+    await server.server.publish("t", 2);
+    const run = await within(cli.exited, "tail to exit on a closed stdout", 10_000);
+    expect(run.code).toBe(141);
+    expect(run.stderr).toBe("");
+  });
+});
+
 describe("lifeline tail, start positions", () => {
   async function withFive(options: object = {}) {
     const server = await startServer(createServer, options);
