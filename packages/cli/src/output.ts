@@ -34,22 +34,29 @@ export function jsonText(value: unknown): string {
   });
 }
 
+/** A reason on one line: OpenSSL's messages, for one, end in a newline. */
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
+}
+
 /** `4401 unauthenticated (unauthenticated or invalid role): bad token`, or the reason alone. */
 export function describeCause(cause: TransitionCause | undefined): string {
   if (!cause) return "";
   // 1006 is never sent (RFC 6455 section 7.4.1): the reason the client observed says more.
-  if (cause.code === undefined || cause.code === CloseCode.Abnormal) return cause.reason;
+  const why = oneLine(cause.reason);
+  if (cause.code === undefined || cause.code === CloseCode.Abnormal) return why;
   const info = describeCloseCode(cause.code);
-  const reason = cause.reason && cause.reason !== info.description ? `: ${cause.reason}` : "";
+  const reason = why && why !== info.description ? `: ${why}` : "";
   return `${cause.code} ${info.name} (${info.description})${reason}`;
 }
 
 /** `1012 service_restart: restarting`: for a screen line, without the code's description. */
 export function briefCause(cause: TransitionCause | undefined): string {
   if (!cause) return "";
-  if (cause.code === undefined || cause.code === CloseCode.Abnormal) return cause.reason;
+  const why = oneLine(cause.reason);
+  if (cause.code === undefined || cause.code === CloseCode.Abnormal) return why;
   const { name } = describeCloseCode(cause.code);
-  return `${cause.code} ${name}${cause.reason ? `: ${cause.reason}` : ""}`;
+  return `${cause.code} ${name}${why ? `: ${why}` : ""}`;
 }
 
 /** `connecting -> open: the server said hello`, with the retry countdown while reconnecting. */

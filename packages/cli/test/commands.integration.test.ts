@@ -1,11 +1,11 @@
+import { AuthError, createMemoryBroker, createServer, type LifelineServer } from "@lifeline/server";
 import {
-  AuthError,
-  type Broker,
-  createMemoryBroker,
-  createServer,
-  type LifelineServer,
-} from "@lifeline/server";
-import { createDisposer, freePort, startServer, type TestServer } from "@lifeline/test-support";
+  createDisposer,
+  freePort,
+  startServer,
+  type TestServer,
+  withSettableHealth,
+} from "@lifeline/test-support";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "./support/cli.js";
 
@@ -95,13 +95,11 @@ describe("lifeline status", () => {
   });
 
   it("prints /health and exits 1 when the server does not report ok", async () => {
-    // A broker without onHealthChange is never treated as an outage: the server keeps
-    // accepting connections while its /health says degraded (503).
-    const sick: Broker = {
-      ...createMemoryBroker(),
-      health: () => ({ healthy: false, detail: "the broker is down for this test" }),
-    };
-    const degraded = await startServer(createServer, { broker: sick });
+    const sick = withSettableHealth(createMemoryBroker());
+    sick.setHealth({ healthy: false, detail: "the broker is down for this test" });
+    // The node keeps serving however long the outage lasts: /health alone says degraded.
+    const brokerOutage = { closeAfterMs: Number.POSITIVE_INFINITY };
+    const degraded = await startServer(createServer, { broker: sick, brokerOutage });
     disposer.add(() => degraded.close());
     const run = await runCli(["status", degraded.url, "-q"]);
     expect(run.code).toBe(1);
