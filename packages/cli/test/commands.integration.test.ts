@@ -127,6 +127,24 @@ describe("lifeline status", () => {
   });
 });
 
+describe("--client-id and --token", () => {
+  it("reach the server's authenticate with the handshake", async () => {
+    const seen: { clientId: string; token?: string | undefined }[] = [];
+    const guarded = await startServer(createServer, {
+      authenticate: (_request: unknown, info: { clientId: string; token?: string | undefined }) => {
+        seen.push({ clientId: info.clientId, token: info.token });
+        return "user";
+      },
+    });
+    disposer.add(() => guarded.close());
+    const args = ["status", guarded.url, "--client-id", "ops.laptop-1", "--token", "t0k3n", "-q"];
+    const run = await runCli(args);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^client id {3}ops\.laptop-1$/m);
+    expect(seen).toEqual([{ clientId: "ops.laptop-1", token: "t0k3n" }]);
+  });
+});
+
 describe("--header", () => {
   it("sends each header with the WebSocket upgrade", async () => {
     const seen: (string | undefined)[] = [];
