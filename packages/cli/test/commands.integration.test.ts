@@ -146,7 +146,10 @@ describe("--client-id and --token", () => {
 });
 
 describe("--header", () => {
-  it("sends each header with the WebSocket upgrade", async () => {
+  it.each([
+    ["websocket", "the upgrade"],
+    ["sse", "the event stream and the posts"],
+  ])("sends each header over %s, with %s", async (transport) => {
     const seen: (string | undefined)[] = [];
     const guarded = await startServer(createServer, {
       authenticate: (request: { headers: Record<string, string | string[] | undefined> }) => {
@@ -158,8 +161,12 @@ describe("--header", () => {
     });
     disposer.add(() => guarded.close());
     guarded.server.method("who", () => "ok");
-    const run = await runCli(["request", guarded.url, "who", "--header", "X-Team: ops", "-q"]);
+    const args = ["request", guarded.url, "who", "--transport", transport, "-q"];
+    const run = await runCli([...args, "--header", "X-Team: ops"]);
     expect(run).toEqual({ code: 0, stdout: '"ok"\n', stderr: "" });
     expect(seen).toEqual(["ops"]);
+    const refused = await runCli([...args, "--timeout", "3000"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^lifeline: connection refused: 4401 .*x-team must be ops\n$/);
   });
 });

@@ -1,4 +1,4 @@
-import { AuthError, createServer, type LifelineServer } from "@lifeline/server";
+import { createServer, type LifelineServer } from "@lifeline/server";
 import { createDisposer, startServer, type TestServer, within } from "@lifeline/test-support";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runCli, startCli } from "./support/cli.js";
@@ -59,28 +59,5 @@ describe("--transport and --codec", () => {
       lines.push(run.stdout.replace(/ \d+:\S+ /, " "));
     }
     expect(lines).toEqual(['bytes/json {"raw":"AQID"}\n', 'bytes/msgpack {"raw":"AQID"}\n']);
-  });
-});
-
-describe("--header over SSE", () => {
-  it("sends each header with the event stream and the posts", async () => {
-    const seen: (string | undefined)[] = [];
-    const guarded = await startServer(createServer, {
-      authenticate: (request: { headers: Record<string, string | string[] | undefined> }) => {
-        const value = request.headers["x-team"];
-        seen.push(typeof value === "string" ? value : undefined);
-        if (value !== "ops") throw new AuthError("x-team must be ops");
-        return "ops";
-      },
-    });
-    disposer.add(() => guarded.close());
-    guarded.server.method("who", () => "ok");
-    const args = ["request", guarded.url, "who", "--transport", "sse", "-q"];
-    const run = await runCli([...args, "--header", "X-Team: ops"]);
-    expect(run).toEqual({ code: 0, stdout: '"ok"\n', stderr: "" });
-    expect(seen).toEqual(["ops"]);
-    const refused = await runCli([...args, "--timeout", "3000"]);
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/^lifeline: connection refused: 4401 .*x-team must be ops\n$/);
   });
 });
