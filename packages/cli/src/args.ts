@@ -1,4 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
+import type { CodecName, TransportName } from "@lifeline/client";
+import { ClientIdPattern } from "@lifeline/protocol";
 import { usageError } from "./errors.js";
 
 export const COMMANDS = ["tail", "request", "publish", "status", "monitor"] as const;
@@ -9,8 +11,12 @@ export interface CommonOptions {
   /** Sent as the `token` query parameter. */
   readonly token?: string;
   readonly clientId?: string;
-  /** Extra HTTP headers on the WebSocket upgrade (and on `status`'s `/health`). */
+  /** Extra HTTP headers on the WebSocket upgrade, the SSE requests and `status`'s `/health`. */
   readonly headers: Readonly<Record<string, string>>;
+  /** `--transport`: the wires allowed, preferred first; absent means the client's default. */
+  readonly transports?: readonly TransportName[];
+  /** `--codec`: the encoding asked for; absent means the client's default (JSON). */
+  readonly codec?: CodecName;
   /** No connection events on stderr; errors still print. */
   readonly quiet: boolean;
   /** Stack traces and the client's debug log on stderr. */
@@ -34,6 +40,8 @@ const common: OptionSpec = {
   token: { type: "string" },
   "client-id": { type: "string" },
   header: { type: "string", multiple: true },
+  transport: { type: "string" },
+  codec: { type: "string" },
   quiet: { type: "boolean", short: "q" },
   debug: { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -114,20 +122,53 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
     const got = positionals.length === 1 ? "1 argument" : `${positionals.length} arguments`;
     throw usageError(`${first} expects ${spec.arguments}, got ${got} (${USAGE_HINT})`);
   }
-  const { token, "client-id": clientId, header, quiet, debug, help: _help, ...own } = values;
+  const { token, "client-id": clientId, header, transport, codec, quiet, debug, ...more } = values;
+  const { help: _help, ...own } = more;
   return {
     kind: "run",
     command: first,
     common: {
       ...(typeof token === "string" ? { token } : {}),
-      ...(typeof clientId === "string" ? { clientId } : {}),
+      ...(clientId === undefined ? {} : { clientId: parseClientId(clientId) }),
       headers: parseHeaders(Array.isArray(header) ? header : []),
+      ...(transport === undefined ? {} : { transports: parseTransports(transport) }),
+      ...(codec === undefined ? {} : { codec: parseCodec(codec) }),
       quiet: quiet === true,
       debug: debug === true,
     },
     positionals,
     values: own as Record<string, string | boolean | undefined>,
   };
+}
+
+/** `--client-id`, checked here so a bad one is a usage error, not a failed command. */
+export function parseClientId(value: string | boolean | string[]): string {
+  if (typeof value === "string" && new RegExp(ClientIdPattern).test(value)) return value;
+  throw usageError(`--client-id must match ${ClientIdPattern}, got "${String(value)}"`);
+}
+
+const TRANSPORTS: readonly TransportName[] = ["websocket", "sse"];
+const CODECS: readonly CodecName[] = ["json", "msgpack"];
+
+/**
+ * `--transport websocket`, `--transport sse`, or a comma-separated list in order of
+ * preference (`websocket,sse`, the client's default: SSE when WebSocket does not get through).
+ */
+export function parseTransports(value: string | boolean | string[]): TransportName[] {
+  const names = typeof value === "string" ? value.split(",").map((name) => name.trim()) : [];
+  const valid = names.length > 0 && names.every((name) => TRANSPORTS.includes(name as never));
+  if (!valid || new Set(names).size !== names.length) {
+    throw usageError(
+      `--transport expects websocket, sse or websocket,sse (preferred first), got "${String(value)}"`,
+    );
+  }
+  return names as TransportName[];
+}
+
+/** `--codec json` or `--codec msgpack`. */
+export function parseCodec(value: string | boolean | string[]): CodecName {
+  if (typeof value === "string" && CODECS.includes(value as never)) return value as CodecName;
+  throw usageError(`--codec expects json or msgpack, got "${String(value)}"`);
 }
 
 /** `--header "Name: value"`, repeatable. */

@@ -25,6 +25,18 @@ function socketWithHeaders(headers: Readonly<Record<string, string>>): WebSocket
 }
 
 /**
+ * `fetch` with the `--header`s on every request, for the SSE transport (its event stream
+ * and its posts), so a header-checking server or proxy sees them on either wire.
+ */
+function fetchWithHeaders(headers: Readonly<Record<string, string>>): typeof fetch {
+  return (input, init) => {
+    const merged = new Headers(init?.headers);
+    for (const [name, value] of Object.entries(headers)) merged.set(name, value);
+    return fetch(input, { ...init, headers: merged });
+  };
+}
+
+/**
  * A client for one command. It retries for as long as the process lives: one-shot commands
  * bound the wait with `--timeout`, `tail` and `monitor` are meant to outlive an outage.
  * Equal jitter keeps every delay at least half its nominal value, so the countdown a
@@ -36,6 +48,9 @@ export function createCliClient(url: string, common: CommonOptions): LifelineCli
     clientId: common.clientId ?? `cli-${randomBytes(4).toString("hex")}`,
     ...(common.token === undefined ? {} : { token: common.token }),
     WebSocket: socketWithHeaders(common.headers),
+    sse: { fetch: fetchWithHeaders(common.headers) },
+    ...(common.transports === undefined ? {} : { transports: common.transports }),
+    ...(common.codec === undefined ? {} : { codec: common.codec }),
     backoff: exponential({
       baseMs: 500,
       capMs: 10_000,

@@ -9,9 +9,12 @@ export const ExitCode = {
   Failed: 1,
   /** No answer in time, or the connection never opened (refused, refused handshake, DNS). */
   Unreachable: 2,
-  /** Bad input: an unknown option, a malformed URL or JSON argument. */
+  /** Bad input: an unknown option, a bad option value, a malformed URL or JSON argument. */
   Usage: 64,
-  /** Interrupted by Ctrl-C (SIGINT); SIGTERM and SIGHUP exit 143 and 129 (128 + the signal). */
+  /**
+   * Interrupted by Ctrl-C (SIGINT); SIGTERM and SIGHUP exit 143 and 129 (128 + the signal),
+   * and a closed stdout (`| head`) 141, as SIGPIPE would.
+   */
   Interrupted: 130,
 } as const;
 
@@ -22,5 +25,6 @@ export const EXIT_CODES_HELP = `Exit codes:
   0    ok (response, ack, healthy server, --count reached, q in monitor)
   1    the server answered with an error, or /health is not ok
   2    timeout, or the connection never opened (refused, handshake refused)
-  64   usage: unknown option, malformed URL or JSON argument
-  130  interrupted (Ctrl-C); 143 for SIGTERM, 129 for SIGHUP`;
+  64   usage: unknown option, bad option value, malformed URL or JSON argument
+  130  interrupted (Ctrl-C); 143 for SIGTERM, 129 for SIGHUP, 141 when
+       stdout's reader has gone (| head)`;

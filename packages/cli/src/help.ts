@@ -4,7 +4,11 @@ import { EXIT_CODES_HELP } from "./exit-codes.js";
 const COMMON = `Common options:
   --token <token>         credential, sent as the token query parameter
   --client-id <id>        client id (default: cli-<random>)
-  --header "Name: value"  extra header on the WebSocket upgrade (repeatable)
+  --header "Name: value"  extra header on the WebSocket upgrade and SSE requests
+                          (repeatable)
+  --transport <list>      websocket, sse, or websocket,sse (default: WebSocket, SSE
+                          when WebSocket does not get through)
+  --codec <json|msgpack>  encoding to ask for (default json; the server decides)
   -q, --quiet             no connection events on stderr
   --debug                 stack traces and the client's debug log on stderr
   -h, --help              this help`;

@@ -30,9 +30,14 @@ function version(): string {
  * and `monitor` gives the terminal back (raw mode, alternate screen) before the exit.
  */
 const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-type StopSignal = (typeof STOP_SIGNALS)[number];
+/**
+ * SIGPIPE too, in effect: Node ignores the signal and reports a write to a closed pipe as
+ * an EPIPE error on stdout (`lifeline tail … | head -3` once head has its lines), which
+ * would otherwise crash the process with a stack trace.
+ */
+type StopSignal = (typeof STOP_SIGNALS)[number] | "SIGPIPE";
 
-/** The shell's convention: 128 + the signal's number (130 for SIGINT, 143 for SIGTERM). */
+/** The shell's convention: 128 + the signal's number (130 for SIGINT, 141 for SIGPIPE). */
 function exitCodeFor(signal: StopSignal): number {
   return 128 + constants.signals[signal];
 }
@@ -50,8 +55,21 @@ async function main(argv: readonly string[]): Promise<number> {
     process.once(signal, handler);
     return () => process.off(signal, handler);
   });
-  const stopped = (code: number) =>
-    code === ExitCode.Interrupted && received !== undefined ? exitCodeFor(received) : code;
+  let writeFailure: Error | undefined;
+  const onWriteError = (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") received ??= "SIGPIPE";
+    else writeFailure ??= error;
+    interrupt.abort();
+  };
+  // Nobody reads stderr any more: nothing can be reported there, the exit code still says it.
+  const onStderrError = () => {};
+  process.stdout.on("error", onWriteError);
+  process.stderr.on("error", onStderrError);
+  const stopped = (code: number) => {
+    if (code !== ExitCode.Interrupted) return code;
+    if (writeFailure) throw new CliError(ExitCode.Failed, `stdout: ${writeFailure.message}`);
+    return received === undefined ? code : exitCodeFor(received);
+  };
   try {
     const invocation = parseCommandLine(argv);
     if (invocation.kind === "help") {

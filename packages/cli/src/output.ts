@@ -1,5 +1,5 @@
 import type { StateChange, TransitionCause } from "@lifeline/client";
-import { CloseCode, describeCloseCode } from "@lifeline/protocol";
+import { CloseCode, containsBinary, describeCloseCode } from "@lifeline/protocol";
 
 /** Where a command writes: data on stdout, events and errors on stderr. */
 export interface Output {
@@ -21,22 +21,42 @@ export function createOutput(options: { readonly quiet: boolean }): Output {
   };
 }
 
+/**
+ * One line of JSON for stdout. Bytes (a `Uint8Array`, which only `--codec msgpack` can
+ * deliver) become their standard base64 string, the rule PROTOCOL.md ("MessagePack wire")
+ * gives for JSON recipients, so `tail` prints a message the same whichever codec carried it.
+ */
+export function jsonText(value: unknown): string {
+  if (!containsBinary(value)) return JSON.stringify(value ?? null);
+  return JSON.stringify(value, function bytesAsBase64(this: Record<string, unknown>, key, plain) {
+    const raw = this[key];
+    return raw instanceof Uint8Array ? Buffer.from(raw).toString("base64") : plain;
+  });
+}
+
+/** A reason on one line: OpenSSL's messages, for one, end in a newline. */
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
+}
+
 /** `4401 unauthenticated (unauthenticated or invalid role): bad token`, or the reason alone. */
 export function describeCause(cause: TransitionCause | undefined): string {
   if (!cause) return "";
   // 1006 is never sent (RFC 6455 section 7.4.1): the reason the client observed says more.
-  if (cause.code === undefined || cause.code === CloseCode.Abnormal) return cause.reason;
+  const why = oneLine(cause.reason);
+  if (cause.code === undefined || cause.code === CloseCode.Abnormal) return why;
   const info = describeCloseCode(cause.code);
-  const reason = cause.reason && cause.reason !== info.description ? `: ${cause.reason}` : "";
+  const reason = why && why !== info.description ? `: ${why}` : "";
   return `${cause.code} ${info.name} (${info.description})${reason}`;
 }
 
 /** `1012 service_restart: restarting`: for a screen line, without the code's description. */
 export function briefCause(cause: TransitionCause | undefined): string {
   if (!cause) return "";
-  if (cause.code === undefined || cause.code === CloseCode.Abnormal) return cause.reason;
+  const why = oneLine(cause.reason);
+  if (cause.code === undefined || cause.code === CloseCode.Abnormal) return why;
   const { name } = describeCloseCode(cause.code);
-  return `${cause.code} ${name}${cause.reason ? `: ${cause.reason}` : ""}`;
+  return `${cause.code} ${name}${why ? `: ${why}` : ""}`;
 }
 
 /** `connecting -> open: the server said hello`, with the retry countdown while reconnecting. */

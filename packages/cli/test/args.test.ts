@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { parseCommandLine, parseCount, parseHeaders, parseJsonArgument } from "../src/args.js";
+import {
+  parseClientId,
+  parseCodec,
+  parseCommandLine,
+  parseCount,
+  parseHeaders,
+  parseJsonArgument,
+  parseTransports,
+} from "../src/args.js";
 import { CliError } from "../src/errors.js";
 import { ExitCode } from "../src/exit-codes.js";
 
@@ -40,6 +48,21 @@ describe("parseCommandLine", () => {
       values: { json: true, count: "3" },
       common: { token: "t", headers: { "X-A": "1", "X-B": "2" }, quiet: true, debug: false },
     });
+    expect(
+      parseCommandLine([
+        "status",
+        "u",
+        "--transport",
+        "sse",
+        "--codec",
+        "msgpack",
+        "--client-id",
+        "c1",
+      ]),
+    ).toMatchObject({
+      common: { transports: ["sse"], codec: "msgpack", clientId: "c1" },
+      values: {},
+    });
   });
 
   it("answers help and version before anything else", () => {
@@ -77,6 +100,23 @@ describe("argument values", () => {
         /^--count expects a whole number >= 1/,
       );
     }
+  });
+
+  it("takes a transport list, preferred first, and a codec", () => {
+    expect(parseTransports("sse")).toEqual(["sse"]);
+    expect(parseTransports("websocket, sse")).toEqual(["websocket", "sse"]);
+    for (const bad of ["", "http", "sse,sse", "websocket,"]) {
+      expect(usage(() => parseTransports(bad))).toMatch(/^--transport expects websocket, sse /);
+    }
+    expect(parseCodec("msgpack")).toBe("msgpack");
+    expect(usage(() => parseCodec("cbor"))).toBe('--codec expects json or msgpack, got "cbor"');
+  });
+
+  it("takes a client id the protocol accepts", () => {
+    expect(parseClientId("ops.laptop:1")).toBe("ops.laptop:1");
+    expect(usage(() => parseClientId("bad id!"))).toBe(
+      '--client-id must match ^[A-Za-z0-9_.:-]{1,128}$, got "bad id!"',
+    );
   });
 
   it("takes `Name: value` headers", () => {

@@ -1,5 +1,11 @@
-import { AuthError, createServer, type LifelineServer } from "@lifeline/server";
-import { createDisposer, freePort, startServer, type TestServer } from "@lifeline/test-support";
+import { AuthError, createMemoryBroker, createServer, type LifelineServer } from "@lifeline/server";
+import {
+  createDisposer,
+  freePort,
+  startServer,
+  type TestServer,
+  withSettableHealth,
+} from "@lifeline/test-support";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "./support/cli.js";
 
@@ -88,6 +94,21 @@ describe("lifeline status", () => {
     expect(run.stdout).toMatch(/^health {6}ok \(HTTP 200\) \{.*"status":"ok"/m);
   });
 
+  it("prints /health and exits 1 when the server does not report ok", async () => {
+    const sick = withSettableHealth(createMemoryBroker());
+    sick.setHealth({ healthy: false, detail: "the broker is down for this test" });
+    // The node keeps serving however long the outage lasts: /health alone says degraded.
+    const brokerOutage = { closeAfterMs: Number.POSITIVE_INFINITY };
+    const degraded = await startServer(createServer, { broker: sick, brokerOutage });
+    disposer.add(() => degraded.close());
+    const run = await runCli(["status", degraded.url, "-q"]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^health {6}degraded \(HTTP 503\) \{.*the broker is down/m);
+    expect(run.stderr).toBe(
+      `http://127.0.0.1:${degraded.port}/health reports "degraded" (HTTP 503)\n`,
+    );
+  });
+
   it("exits 2 with the close code and its meaning when the handshake is refused", async () => {
     const guarded = await startServer(createServer, {
       authenticate: (_request: unknown, info: { token?: string | undefined }) => {
@@ -106,8 +127,29 @@ describe("lifeline status", () => {
   });
 });
 
+describe("--client-id and --token", () => {
+  it("reach the server's authenticate with the handshake", async () => {
+    const seen: { clientId: string; token?: string | undefined }[] = [];
+    const guarded = await startServer(createServer, {
+      authenticate: (_request: unknown, info: { clientId: string; token?: string | undefined }) => {
+        seen.push({ clientId: info.clientId, token: info.token });
+        return "user";
+      },
+    });
+    disposer.add(() => guarded.close());
+    const args = ["status", guarded.url, "--client-id", "ops.laptop-1", "--token", "t0k3n", "-q"];
+    const run = await runCli(args);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^client id {3}ops\.laptop-1$/m);
+    expect(seen).toEqual([{ clientId: "ops.laptop-1", token: "t0k3n" }]);
+  });
+});
+
 describe("--header", () => {
-  it("sends each header with the WebSocket upgrade", async () => {
+  it.each([
+    ["websocket", "the upgrade"],
+    ["sse", "the event stream and the posts"],
+  ])("sends each header over %s, with %s", async (transport) => {
     const seen: (string | undefined)[] = [];
     const guarded = await startServer(createServer, {
       authenticate: (request: { headers: Record<string, string | string[] | undefined> }) => {
@@ -119,8 +161,12 @@ describe("--header", () => {
     });
     disposer.add(() => guarded.close());
     guarded.server.method("who", () => "ok");
-    const run = await runCli(["request", guarded.url, "who", "--header", "X-Team: ops", "-q"]);
+    const args = ["request", guarded.url, "who", "--transport", transport, "-q"];
+    const run = await runCli([...args, "--header", "X-Team: ops"]);
     expect(run).toEqual({ code: 0, stdout: '"ok"\n', stderr: "" });
     expect(seen).toEqual(["ops"]);
+    const refused = await runCli([...args, "--timeout", "3000"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^lifeline: connection refused: 4401 .*x-team must be ops\n$/);
   });
 });

@@ -2,20 +2,10 @@ import { createServer, type LifelineServer } from "@lifeline/server";
 import { createDisposer, startServer, type TestServer, within } from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
 import { runCli, startCli } from "./support/cli.js";
+import { subscribed } from "./support/server.js";
 
 const disposer = createDisposer();
 afterEach(() => disposer.run());
-
-/** Resolves when the first client subscribes to `topic` (the server says so after `subscribed`). */
-function subscribed(server: LifelineServer, topic: string): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = server.on("topicActive", (active) => {
-      if (active !== topic) return;
-      stop();
-      resolve();
-    });
-  });
-}
 
 interface Line {
   readonly topic: string;
@@ -96,6 +86,25 @@ describe("lifeline tail, stopped", () => {
     cli.child.kill("SIGINT");
     const run = await within(cli.exited, "tail to exit after SIGINT", 10_000);
     expect(run.code).toBe(130);
+  });
+});
+
+describe("lifeline tail | head", () => {
+  it("exits 141 without a stack trace once stdout's reader has gone", async () => {
+    const server = await startServer(createServer, {});
+    disposer.add(() => server.close());
+    const active = subscribed(server.server, "t");
+    const cli = startCli(["tail", server.url, "t", "-q"]);
+    disposer.add(() => cli.kill());
+    await within(active, "the subscription", 15_000);
+    await server.server.publish("t", 1);
+    await cli.waitFor("stdout", /^t 1:\S+ 1\n$/, "the first line");
+    // What `head -1` does once it has its line: close its end of the pipe.
+    cli.child.stdout?.destroy();
+    await server.server.publish("t", 2);
+    const run = await within(cli.exited, "tail to exit on a closed stdout", 10_000);
+    expect(run.code).toBe(141);
+    expect(run.stderr).toBe("");
   });
 });
 

@@ -45,6 +45,18 @@ describe("bad input", () => {
       ["tail", "ws://127.0.0.1:1/ws", "t", "--since", "1:e", "--rewind", "2"],
       /^lifeline: give --since or --rewind, not both\n$/,
     ],
+    [
+      ["status", "ws://127.0.0.1:1/ws", "--transport", "http"],
+      /^lifeline: --transport expects websocket, sse or websocket,sse \(preferred first\), got "http"\n$/,
+    ],
+    [
+      ["status", "ws://127.0.0.1:1/ws", "--codec", "cbor"],
+      /^lifeline: --codec expects json or msgpack, got "cbor"\n$/,
+    ],
+    [
+      ["request", "ws://127.0.0.1:1/ws", "m", "--client-id", "bad id!"],
+      /^lifeline: --client-id must match .+, got "bad id!"\n$/,
+    ],
   ])("lifeline %j exits 64 with one line", async (args, message) => {
     const run = await runCli(args);
     expect(run.code).toBe(64);

@@ -54,15 +54,39 @@ export function warnAboutExposure(
   };
 }
 
+/** What a handed-over request's socket may tell about where it came in. */
+interface HandedOverSocket {
+  address(): AddressInfo | object;
+  /** The `net.Server` that accepted the socket, which Node sets on accepted sockets. */
+  readonly server?: { address?(): AddressInfo | string | null } | null;
+}
+
 /**
- * Logs `exposureWarnings` for the local address of a socket the application handed over
- * (`noServer`): the server learns where it is reachable only from its first upgrade.
+ * Logs `exposureWarnings` at most once for the sockets an application hands over
+ * (`noServer`: upgrades and `handleHttp` requests), the only place such a server learns
+ * where it is reachable. The address of the HTTP server that accepted a socket settles it
+ * at once (it listens on `0.0.0.0` even when the first client came over loopback); without
+ * it the socket's local address is all there is, and one that came in on loopback says
+ * nothing about the next, so the check goes on until a socket arrives on another address.
  */
-export function warnAboutExposureOnce(
+export function watchHandedOverSockets(
   opts: Pick<ResolvedOptions<unknown>, "authenticate" | "status">,
   logger: Log,
-  local: AddressInfo | object,
-): void {
-  const address = "port" in local && "address" in local ? (local as AddressInfo) : null;
-  for (const warning of exposureWarnings(opts, address)) logger.warn(warning);
+): (socket: HandedOverSocket) => void {
+  const anywhere: AddressInfo = { address: "0.0.0.0", family: "IPv4", port: 0 };
+  let settled = exposureWarnings(opts, anywhere).length === 0;
+  return (socket) => {
+    if (settled) return;
+    const listening = socket.server?.address?.();
+    const local = socket.address();
+    const address =
+      listening !== undefined && listening !== null && typeof listening !== "string"
+        ? listening
+        : "port" in local && "address" in local
+          ? (local as AddressInfo)
+          : null;
+    if (address === null) return;
+    if (address === listening || !isLoopback(address.address)) settled = true;
+    for (const warning of exposureWarnings(opts, address)) logger.warn(warning);
+  };
 }

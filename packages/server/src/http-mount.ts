@@ -6,7 +6,7 @@ import {
 } from "node:http";
 import type { Duplex } from "node:stream";
 import { sleep } from "./clock.js";
-import { warnAboutExposure, warnAboutExposureOnce } from "./exposure.js";
+import { warnAboutExposure, watchHandedOverSockets } from "./exposure.js";
 import { refuseUpgrade } from "./handshake.js";
 import type { HttpHandler } from "./http-endpoints.js";
 import type { Log } from "./logging.js";
@@ -22,7 +22,10 @@ import type { UpgradeHandler } from "./transport/ws-upgrade.js";
 export interface HttpMount {
   /** The HTTP server the endpoint is on; undefined with `noServer`. */
   readonly httpServer: HttpServer | undefined;
-  /** What `handleUpgrade` runs first for an upgrade the application hands over. */
+  /**
+   * What `handleUpgrade` and the public `handleHttp` run first for a request the
+   * application hands over.
+   */
   readonly handedOver: (request: IncomingMessage) => void;
   /** Starts listening (own server only). */
   listen(): Promise<void>;
@@ -49,16 +52,12 @@ export function mountHttp(deps: MountDeps): HttpMount {
   return deps.opts.server === undefined ? ownMount(deps) : attachedMount(deps, deps.opts.server);
 }
 
-/** `noServer`: nothing to listen on; exposure is judged from the first socket handed over. */
+/** `noServer`: nothing to listen on; exposure is judged from the sockets handed over. */
 function detachedMount({ opts, logger }: MountDeps): HttpMount {
-  let checked = false;
+  const watch = watchHandedOverSockets(opts, logger);
   return {
     httpServer: undefined,
-    handedOver(request) {
-      if (checked) return;
-      checked = true;
-      warnAboutExposureOnce(opts, logger, request.socket.address());
-    },
+    handedOver: (request) => watch(request.socket),
     listen: async () => {},
     stopListening() {},
     detach() {},

@@ -475,6 +475,10 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     mount.handedOver(request);
     return admit(request, socket, head);
   };
+  const handleHandedHttp: HttpHandler = (request, response, next) => {
+    mount.handedOver(request);
+    return handleHttp(request, response, next);
+  };
   await mount.listen();
 
   async function shutdown(closeOptions: ShutdownOptions | undefined): Promise<void> {
@@ -597,7 +601,7 @@ export async function createServer<Principal = unknown, S extends ContractSpec =
     sessions: services.sessions,
     connections: () => [...registry.values()] as ConnectionInfo<Principal>[],
     stats,
-    handleHttp,
+    handleHttp: handleHandedHttp,
     handleUpgrade,
     close(closeOptions) {
       closing ??= shutdown(closeOptions);

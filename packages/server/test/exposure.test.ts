@@ -73,18 +73,62 @@ describe("startup warnings", () => {
     expect(warningsOf(logs.lines)).toEqual([]);
   });
 
+  it("name an IPv6 wildcard address in brackets", async () => {
+    const logs = captureLogs();
+    const s = await startServer({ host: "::", status: { enabled: true }, logger: logs.logger });
+    disposer.add(() => s.close({ drainTimeoutMs: 0 }));
+    expect(warningsOf(logs.lines)).toEqual([
+      `listening on [::]:${s.port} with no authenticate hook: anyone who reaches it connects, with the client_id and role they choose`,
+      `the status endpoint lists remote addresses and client ids to anyone who reaches [::]:${s.port}: pass status.authorize`,
+    ]);
+  });
+
   it("wait for an attached server to listen, and come once even if it listens again", async () => {
     const logs = captureLogs();
     const http = createHttpServer();
     disposer.add(() => new Promise((resolve) => http.close(resolve)));
-    const s = await startServer({ server: http, logger: logs.logger });
+    const s = await startServer({ server: http, status: { enabled: true }, logger: logs.logger });
     disposer.add(() => s.close({ drainTimeoutMs: 0 }));
     expect(warningsOf(logs.lines)).toEqual([]);
-    const listen = () => new Promise<void>((resolve) => http.listen(0, "0.0.0.0", resolve));
+    const listen = () => new Promise<void>((resolve) => http.listen(0, "::", resolve));
     await listen();
-    expect(warningsOf(logs.lines)).toHaveLength(1);
+    expect(warningsOf(logs.lines)).toEqual([
+      expect.stringMatching(/^listening on \[::\]:\d+ with no authenticate hook/),
+      expect.stringMatching(/^the status endpoint lists remote addresses .* \[::\]:\d+/),
+    ]);
     await new Promise((resolve) => http.close(resolve));
     await listen();
-    expect(warningsOf(logs.lines)).toHaveLength(1);
+    expect(warningsOf(logs.lines)).toHaveLength(2);
+  });
+
+  it("come at once for an attached server that already listens, and not for a guarded one", async () => {
+    const http = createHttpServer();
+    await new Promise<void>((resolve) => http.listen(0, "0.0.0.0", resolve));
+    disposer.add(() => new Promise((resolve) => http.close(resolve)));
+    const open = captureLogs();
+    const exposed = await startServer({ server: http, logger: open.logger });
+    await exposed.close({ drainTimeoutMs: 0 });
+    expect(warningsOf(open.lines)).toEqual([
+      expect.stringMatching(/^listening on 0\.0\.0\.0:\d+ with no authenticate hook/),
+    ]);
+    const guarded = captureLogs();
+    const quiet = await startServer({
+      server: http,
+      authenticate: () => "user",
+      status: { enabled: true, authorize: () => true },
+      logger: guarded.logger,
+    });
+    disposer.add(() => quiet.close({ drainTimeoutMs: 0 }));
+    expect(warningsOf(guarded.lines)).toEqual([]);
+  });
+
+  it("stop waiting once the server is closed before its attached server listens", async () => {
+    const logs = captureLogs();
+    const http = createHttpServer();
+    disposer.add(() => new Promise((resolve) => http.close(resolve)));
+    const s = await startServer({ server: http, logger: logs.logger });
+    await s.close({ drainTimeoutMs: 0 });
+    await new Promise<void>((resolve) => http.listen(0, "0.0.0.0", resolve));
+    expect(warningsOf(logs.lines)).toEqual([]);
   });
 });

@@ -19,10 +19,13 @@ const disposer = createDisposer();
 afterEach(() => disposer.run());
 
 /**
- * An application's HTTP server that hands `/ws` upgrades to a `noServer` Lifeline server
- * and keeps `/other` for a WebSocket endpoint of its own.
+ * An application's HTTP server on `host` that hands `/ws` upgrades to a `noServer` Lifeline
+ * server and keeps `/other` for a WebSocket endpoint of its own.
  */
-async function appWithLifeline(options: ServerOptions = {}): Promise<{
+async function appWithLifeline(
+  options: ServerOptions = {},
+  host = "127.0.0.1",
+): Promise<{
   lifeline: LifelineServer;
   port: number;
   handed: boolean[];
@@ -44,13 +47,16 @@ async function appWithLifeline(options: ServerOptions = {}): Promise<{
       socket.destroy();
     }
   });
-  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => http.listen(0, host, resolve));
   disposer.add(() => new Promise((resolve) => http.close(resolve)));
   disposer.add(() => http.closeAllConnections());
   disposer.add(() => own.close());
   disposer.add(() => lifeline.close({ drainTimeoutMs: 200, batchIntervalMs: 0 }));
   return { lifeline, port: (http.address() as AddressInfo).port, handed };
 }
+
+const warningsOf = (lines: readonly Record<string, unknown>[]) =>
+  lines.filter((line) => line.level === 40).map((line) => String(line.msg));
 
 function get(port: number, path: string): Promise<{ status: number; body: string }> {
   return within(
@@ -168,11 +174,12 @@ describe("handleUpgrade with noServer", () => {
     });
   });
 
-  it("logs the exposure warnings once, judged from the address the first upgrade came in on", async () => {
+  it("logs the exposure warnings once, from the first handed-over socket not on loopback", async () => {
     const logs = captureLogs();
     const lifeline = await startServer({ noServer: true, logger: logs.logger });
     disposer.add(() => lifeline.close({ drainTimeoutMs: 0 }));
     const { Duplex } = await import("node:stream");
+    // A socket whose HTTP server is unknown: only its local address says where it came in.
     const handOver = (address: string) => {
       const socket = new Duplex({ read() {}, write: (_chunk, _encoding, done) => done() });
       const request = {
@@ -182,12 +189,48 @@ describe("handleUpgrade with noServer", () => {
       };
       return lifeline.handleUpgrade(request as never, socket, Buffer.alloc(0));
     };
+    expect(handOver("127.0.0.1")).toBe(false);
+    expect(warningsOf(logs.lines)).toEqual([]);
     expect(handOver("10.0.0.5")).toBe(false);
-    expect(handOver("10.0.0.5")).toBe(false);
-    const warnings = logs.lines.filter((line) => line.level === 40).map((line) => line.msg);
-    expect(warnings).toEqual([
+    expect(handOver("10.0.0.6")).toBe(false);
+    expect(warningsOf(logs.lines)).toEqual([
       expect.stringMatching(/^listening on 10\.0\.0\.5:8080 with no authenticate hook/),
     ]);
+  });
+
+  it("judges exposure by the address the application's server listens on, from a handleHttp request too", async () => {
+    const logs = captureLogs();
+    const { lifeline, port } = await appWithLifeline(
+      { status: { enabled: true }, logger: logs.logger },
+      "::",
+    );
+    // The client comes over loopback, but the server listens on every address.
+    expect((await get(port, "/health")).status).toBe(200);
+    const expected = [
+      expect.stringMatching(new RegExp(`^listening on \\[::\\]:${port} with no authenticate hook`)),
+      expect.stringMatching(/^the status endpoint lists remote addresses/),
+    ];
+    expect(warningsOf(logs.lines)).toEqual(expected);
+    const c = await connect({ port }, "after-warning");
+    disposer.add(() => c.close());
+    expect(warningsOf(logs.lines)).toEqual(expected);
+    expect(lifeline.connections()).toHaveLength(1);
+  });
+
+  it("says nothing for handed-over sockets once authenticate and the status guard are given", async () => {
+    const logs = captureLogs();
+    const { port } = await appWithLifeline(
+      {
+        authenticate: () => "user",
+        status: { enabled: true, authorize: () => false },
+        logger: logs.logger,
+      },
+      "0.0.0.0",
+    );
+    expect((await get(port, "/api/websocket/status")).status).toBe(403);
+    const c = await connect({ port }, "guarded");
+    disposer.add(() => c.close());
+    expect(warningsOf(logs.lines)).toEqual([]);
   });
 });
 

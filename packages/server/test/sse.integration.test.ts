@@ -226,6 +226,23 @@ describe("HTTP fallback: the stream", () => {
     expect(JSON.parse(third.body)).toMatchObject({ code: 429 });
   });
 
+  it("shares the handshake rate with the WebSocket endpoint: alternating wires does not double it", async () => {
+    const s = await server({
+      limits: { handshakeRate: { perAddressBurst: 2, perAddressPerSecond: 1 } },
+    });
+    await sse(s, "one");
+    const ws = await connectWebSocket(s, "two");
+    disposer.add(() => ws.close());
+    const third = await httpCall(httpUrl(s, "/sse?client_id=three&version=1&role=test"));
+    expect(third.status).toBe(429);
+    expect(third.headers["retry-after"]).toBe("1");
+    expect(JSON.parse(third.body)).toEqual({
+      code: 429,
+      reason: "too many handshakes from this address",
+    });
+    expect(s.stats().limitRefusals).toEqual({ "handshakeRate.perAddress": 1 });
+  });
+
   it("echoes an allowed Origin for CORS and answers a preflight", async () => {
     const s = await server({ allowedOrigins: ["https://app.example"] });
     const origin = { Origin: "https://app.example" };

@@ -80,20 +80,24 @@ const operations = {
   /**
    * Sends `messages`: with `round`, in rounds of that many, each once every message of the
    * previous one was answered (`subscribed`, `response`: whatever carries its `id`); without,
-   * all at once. Then a ping, whose pong follows every answer given synchronously. Returns
-   * the answers' summary.
+   * all at once; with `everyMs` too, a round starts no sooner than that after the previous
+   * one (a fixed rate, to stay within the server's message rate limit). Then a ping, whose
+   * pong follows every answer given synchronously. Returns the answers' summary.
    */
-  async send({ name, messages, round }) {
+  async send({ name, messages, round, everyMs }) {
     const peer = peers.get(name);
     const from = peer.messages.length;
     const answered = (m) => typeof m.id === "string";
     const size = round ?? messages.length;
     for (let at = 0; at < messages.length; ) {
+      const started = performance.now();
       const end = Math.min(messages.length, at + size);
       const roundFrom = peer.messages.length;
       const expected = end - at;
       for (; at < end; at += 1) peer.ws.send(JSON.stringify(messages[at]));
       if (round !== undefined) await waitFor(peer, answered, expected, roundFrom);
+      const wait = (everyMs ?? 0) - (performance.now() - started);
+      if (at < messages.length && wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
     const pingFrom = peer.messages.length;
     peer.ws.send('{"type":"ping"}');

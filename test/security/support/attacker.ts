@@ -26,9 +26,15 @@ export interface Attacker {
   open(name: string, clientId: string): Promise<Outcome>;
   /**
    * Sends `messages` on `name`, in rounds of `round` each awaiting its answers, or all at
-   * once without; then a ping. Resolves with a summary of the answers once the pong came.
+   * once without; with `everyMs`, one round at most that often. Then a ping. Resolves with
+   * a summary of the answers once the pong came.
    */
-  send(name: string, messages: readonly object[], round?: number): Promise<Summary>;
+  send(
+    name: string,
+    messages: readonly object[],
+    round?: number,
+    everyMs?: number,
+  ): Promise<Summary>;
   /** Connects once per client id, one after another, closing each admitted connection. */
   loop(clientIds: readonly string[], awaitClose: boolean): Promise<LoopResult>;
   close(): Promise<void>;
@@ -56,7 +62,7 @@ export function startAttacker(url: string, localAddress: string): Attacker {
     });
   return {
     open: (name, clientId) => call("open", { name, url, localAddress, clientId }),
-    send: (name, messages, round) => call("send", { name, messages, round }),
+    send: (name, messages, round, everyMs) => call("send", { name, messages, round, everyMs }),
     loop: (clientIds, awaitClose) => call("loop", { url, localAddress, clientIds, awaitClose }),
     async close() {
       await call("closeAll", {}).catch(() => {});

@@ -28,6 +28,8 @@ function figures(stats: ClientStats): ClientFigures {
     ...(stats.heartbeatIntervalMs === undefined
       ? {}
       : { heartbeatIntervalMs: stats.heartbeatIntervalMs }),
+    ...(stats.transport === undefined ? {} : { transport: stats.transport }),
+    ...(stats.codec === undefined ? {} : { codec: stats.codec }),
   };
 }
 

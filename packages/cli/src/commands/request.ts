@@ -3,6 +3,7 @@ import { type Command, DEFAULT_TIMEOUT_MS } from "../command.js";
 import { createCliClient, watchConnection } from "../connect.js";
 import { ExitCode } from "../exit-codes.js";
 import { operationFailure } from "../failures.js";
+import { jsonText } from "../output.js";
 import { toSocketUrl } from "../url.js";
 
 /** `lifeline request <url> <method> [params-json]`: the result as one line of JSON. */
@@ -19,7 +20,7 @@ export const request: Command = async ({ common, positionals, values, output }) 
       client.request(method, params, { timeoutMs }),
       watch.failed,
     ]);
-    output.data(JSON.stringify(result ?? null));
+    output.data(jsonText(result));
     return ExitCode.Ok;
   } catch (error) {
     throw operationFailure(error, url, timeoutMs, watch);

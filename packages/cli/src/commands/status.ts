@@ -22,6 +22,7 @@ export const status: Command = async ({ common, positionals, values, output }) =
     output.data(`url         ${url}`);
     output.data(`client id   ${stats.clientId}`);
     output.data(`connection  ${stats.connectionId ?? "?"}`);
+    output.data(`transport   ${stats.transport ?? "?"}, codec ${stats.codec ?? "?"}`);
     output.data(`features    ${stats.serverFeatures.join(", ") || "(none)"}`);
     output.data(`heartbeat   every ${stats.heartbeatIntervalMs ?? "?"} ms`);
     const health = healthUrl(url);

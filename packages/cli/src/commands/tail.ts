@@ -4,14 +4,15 @@ import type { Command } from "../command.js";
 import { createCliClient, watchConnection } from "../connect.js";
 import { CliError, usageError } from "../errors.js";
 import { ExitCode } from "../exit-codes.js";
+import { jsonText } from "../output.js";
 import { toSocketUrl } from "../url.js";
 
 /** One message on stdout: `--json` is one JSON object per line, else `topic offset:epoch data`. */
 export function formatMessage(data: unknown, meta: MessageMeta, json: boolean): string {
   if (json) {
-    return JSON.stringify({ topic: meta.topic, offset: meta.offset, epoch: meta.epoch, data });
+    return jsonText({ topic: meta.topic, offset: meta.offset, epoch: meta.epoch, data });
   }
-  return `${meta.topic} ${meta.offset}:${meta.epoch} ${JSON.stringify(data)}`;
+  return `${meta.topic} ${meta.offset}:${meta.epoch} ${jsonText(data)}`;
 }
 
 /** `gap on t: epoch_changed, was at 3:e1, resumed at 0:e2 (offsets 4-7 of e1 lost)`. */

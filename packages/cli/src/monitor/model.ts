@@ -1,9 +1,11 @@
 import type {
   ClientState,
+  CodecName,
   DeliveredMessage,
   GapEvent,
   LifelineError,
   StateChange,
+  TransportName,
 } from "@lifeline/client";
 import { briefCause } from "../output.js";
 import { RateMeter } from "./rate.js";
@@ -51,6 +53,9 @@ export interface ClientFigures {
   readonly queueSize: number;
   /** The latest measured round trip to the server, in milliseconds. */
   readonly roundTripMs?: number;
+  /** The wire of the latest attempt (`websocket` or `sse`) and the codec the server agreed. */
+  readonly transport?: TransportName;
+  readonly codec?: CodecName;
 }
 
 /** Everything one frame shows; `render()` turns it into lines. */
@@ -117,7 +122,13 @@ export class MonitorModel {
 
   onGap(gap: GapEvent, now: number): void {
     const tally = this.topics.get(gap.topic);
-    if (tally) tally.gaps += 1;
+    if (tally) {
+      tally.gaps += 1;
+      // The row's position moves to where delivery resumed: after an epoch change, the
+      // old epoch's last offset says nothing about the stream the topic now follows.
+      tally.lastOffset = gap.resumedAt.offset;
+      tally.epoch = gap.resumedAt.epoch;
+    }
     const lost = gap.lost ? ` offsets ${gap.lost.fromOffset}-${gap.lost.toOffset} lost` : "";
     this.push({ at: now, kind: "gap", text: `gap on ${gap.topic}: ${gap.reason}${lost}` });
   }

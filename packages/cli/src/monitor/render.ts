@@ -63,21 +63,32 @@ export function statusLine(view: MonitorView): string {
   return parts.join("  ");
 }
 
-function detailLine(view: MonitorView): string {
+/** Who and how: `client cli-1  conn c-7  websocket/json  heartbeat 25.0s`. */
+function identityLine(view: MonitorView): string {
   const { figures } = view;
-  const parts = [
+  const wire = figures.transport ? `${figures.transport}/${figures.codec ?? "?"}` : "-";
+  const heartbeat =
+    figures.heartbeatIntervalMs === undefined ? "-" : seconds(figures.heartbeatIntervalMs);
+  return [
     `client ${figures.clientId}`,
     `conn ${figures.connectionId ?? "-"}`,
+    wire,
+    `heartbeat ${heartbeat}`,
+  ].join("  ");
+}
+
+/** What was measured: `rtt 3 ms  dups 0  gaps 1  queued 0`. */
+function countersLine(view: MonitorView): string {
+  const { figures } = view;
+  return [
     `rtt ${figures.roundTripMs === undefined ? "-" : `${figures.roundTripMs} ms`}`,
-    `heartbeat ${figures.heartbeatIntervalMs === undefined ? "-" : seconds(figures.heartbeatIntervalMs)}`,
     `dups ${figures.duplicatesDropped}`,
     `gaps ${figures.gaps}`,
     `queued ${figures.queueSize}`,
-  ];
-  return parts.join("  ");
+  ].join("  ");
 }
 
-/** The third line: a fresh error, else why the connection is not open, else nothing. */
+/** The notice line: a fresh error, else why the connection is not open, else nothing. */
 function noticeLine(view: MonitorView): Line {
   if (view.toast) return { text: `! ${view.toast.text}`, style: "toast" };
   const { state } = view;
@@ -124,9 +135,10 @@ function eventLine(event: MonitorEvent): Line {
 }
 
 /**
- * One frame of exactly `rows` lines of exactly `columns` characters: status, details, an
- * error toast while fresh, the topic table, then as many of the latest events as fit, and
- * the keys at the bottom. From 80x24 down to a few lines, the status line is always first.
+ * One frame of exactly `rows` lines of exactly `columns` characters: status, identity
+ * (ids, wire, heartbeat), counters (round trip, duplicates, gaps, queue), an error toast
+ * while fresh, the topic table, then as many of the latest events as fit, and the keys at
+ * the bottom. From 80x24 down to a few lines, the status line is always first.
  */
 export function render(view: MonitorView, columns: number, rows: number): Line[] {
   const width = Math.max(10, columns);
@@ -138,7 +150,8 @@ export function render(view: MonitorView, columns: number, rows: number): Line[]
       text: [...status].length + 2 + view.url.length <= width ? `${status}  ${view.url}` : status,
       style: statusStyle,
     },
-    { text: detailLine(view), style: "dim" },
+    { text: identityLine(view), style: "dim" },
+    { text: countersLine(view), style: "dim" },
     noticeLine(view),
   ];
   const footer: Line = { text: view.paused ? `PAUSED (p resumes)  ${KEYS}` : KEYS, style: "dim" };

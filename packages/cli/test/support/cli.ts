@@ -39,11 +39,15 @@ export interface CliProcess {
   kill(): Promise<void>;
 }
 
-export function startCli(args: readonly string[]): CliProcess {
+/** `env`: variables added to the test's own environment (which has NO_COLOR=1). */
+export function startCli(
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+): CliProcess {
   const [command = "", ...prefix] = CLI_COMMAND;
   const child = spawn(command, [...prefix, ...args], {
     cwd: packageDir,
-    env: { ...process.env, NO_COLOR: "1" },
+    env: { ...process.env, NO_COLOR: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const output = { stdout: "", stderr: "" };
@@ -103,8 +107,12 @@ export function startCli(args: readonly string[]): CliProcess {
 }
 
 /** Runs `lifeline <args>` to its end (bounded by `ms`). */
-export async function runCli(args: readonly string[], ms = 20_000): Promise<CliRun> {
-  const cli = startCli(args);
+export async function runCli(
+  args: readonly string[],
+  ms = 20_000,
+  env: Readonly<Record<string, string>> = {},
+): Promise<CliRun> {
+  const cli = startCli(args, env);
   try {
     return await within(cli.exited, `lifeline ${args.join(" ")} to exit`, ms);
   } finally {

@@ -24,6 +24,13 @@ export interface TmuxPane {
   /** Polls the screen (every 50 ms, at most `ms`) until it matches; fails with the last screen. */
   waitForScreen(pattern: RegExp, label: string, ms?: number): Promise<string>;
   sendKeys(...keys: string[]): Promise<void>;
+  /** Resizes the pane's window, as a user dragging the terminal's corner would. */
+  resize(columns: number, rows: number): Promise<void>;
+  /**
+   * Copies every byte the program writes to the pane, from now until the returned stop,
+   * which resolves with them (escape sequences included).
+   */
+  recordOutput(): Promise<() => Promise<string>>;
   /** Resolves with the command's exit status once it has exited (bounded by `ms`). */
   exitStatus(ms?: number): Promise<number>;
   /** Kills the private tmux server and everything in it. */
@@ -85,6 +92,8 @@ export async function startInTmux(command: string, cwd: string): Promise<TmuxPan
     }
   };
   let screen = "";
+  let recordings = 0;
+  const files: string[] = [statusFile];
   return {
     capture,
     waitForScreen: (pattern, label, ms = 15_000) =>
@@ -100,6 +109,27 @@ export async function startInTmux(command: string, cwd: string): Promise<TmuxPan
     async sendKeys(...keys) {
       await tmux("send-keys", "-t", "main", ...keys);
     },
+    async resize(columns, rows) {
+      await tmux("resize-window", "-t", "main", "-x", String(columns), "-y", String(rows));
+    },
+    async recordOutput() {
+      const file = join(tmpdir(), `${socket}.${++recordings}.out`);
+      files.push(file);
+      await tmux("pipe-pane", "-O", "-t", "main", `cat > '${file}'`);
+      return async () => {
+        // pipe-pane without a command closes the pipe; cat has then written what it read.
+        await tmux("pipe-pane", "-t", "main");
+        return poll(
+          async () => {
+            const text = await readFile(file, "latin1").catch(() => undefined);
+            return text;
+          },
+          "the recorded output",
+          5000,
+          () => screen,
+        );
+      };
+    },
     exitStatus: (ms = 10_000) =>
       poll(
         async () => {
@@ -112,7 +142,7 @@ export async function startInTmux(command: string, cwd: string): Promise<TmuxPan
       ),
     async dispose() {
       await tmux("kill-server").catch(() => {});
-      await rm(statusFile, { force: true });
+      await Promise.all(files.map((file) => rm(file, { force: true })));
     },
   };
 }
