@@ -15,7 +15,12 @@ interface Step {
 interface Workflow {
   readonly on: Record<string, { branches?: string[] } | null>;
   readonly permissions?: Record<string, string>;
-  readonly jobs: Record<string, { readonly steps: readonly Step[] }>;
+  readonly jobs: Record<string, Job>;
+}
+
+interface Job {
+  readonly container?: { readonly image?: string; readonly options?: string };
+  readonly steps: readonly Step[];
 }
 
 const workflow = (name: string): Workflow => parse(read(`.github/workflows/${name}`)) as Workflow;
@@ -78,6 +83,16 @@ describe("Node versions", () => {
     );
     expect(suite && nodeVersions(suite)).toEqual(["22"]);
     expect(suite?.steps.find((step) => step.run === "pnpm test")?.env?.CI).toBe("true");
+  });
+
+  it("CI runs the suite as root on Debian, so chromium comes from Debian and namespaces can be made", () => {
+    const suite = Object.values(ci.jobs).find((job) =>
+      job.steps.some((step) => step.run === "pnpm test"),
+    );
+    // scripts/ensure-system-deps.sh installs Debian's packages; the network-fault tests need
+    // root and a privileged container to create namespaces (docs/reliability.md).
+    expect(suite?.container?.image).toMatch(/^node:22-bookworm/);
+    expect(suite?.container?.options).toContain("--privileged");
   });
 
   it("CI runs the packaging check on the oldest Node the packages accept", () => {
