@@ -1,5 +1,4 @@
 import { type Context, createContext } from "node:vm";
-import { build } from "esbuild";
 
 /** A browser bundle: its code, and the files whose code it kept. */
 export interface BrowserBundle {
@@ -12,6 +11,10 @@ export interface BrowserBundle {
  * their sources) for a browser, as an IIFE that assigns its exports to `lifeline`.
  */
 export async function browserBundle(contents: string, resolveDir: string): Promise<BrowserBundle> {
+  // Loaded on use: esbuild checks at import that `TextEncoder` returns this realm's
+  // `Uint8Array`, which a DOM test environment (happy-dom, jsdom) breaks, and those suites
+  // import this package for its other helpers.
+  const { build } = await import("esbuild");
   const result = await build({
     stdin: { contents, resolveDir, loader: "ts" },
     bundle: true,
