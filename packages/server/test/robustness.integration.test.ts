@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   captureLogs,
@@ -7,6 +8,7 @@ import {
   ofType,
   openClient,
   startServer,
+  within,
   wsUrl,
 } from "./helpers.js";
 
@@ -85,18 +87,91 @@ describe("application hooks that throw never crash the server", () => {
     expect(line).toMatchObject({ level: 50, topic: "t", offset: 1 });
   });
 
-  it("survives a client that resets the TCP connection mid-handshake", async () => {
+  it("survives clients that reset the TCP connection mid-handshake, and holds nothing of theirs", async () => {
+    const RESETS = 20;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let waiting = 0;
+    let allWaiting: () => void = () => {};
+    const allInAuthenticate = new Promise<void>((resolve) => {
+      allWaiting = resolve;
+    });
     const s = await startServer({
-      authenticate: () => new Promise((resolve) => setImmediate(() => resolve("u"))),
+      limits: { maxConnectionsPerIp: RESETS + 1 },
+      authenticate: async () => {
+        waiting += 1;
+        if (waiting === RESETS) allWaiting();
+        await gate;
+        return "u";
+      },
     });
     disposer.add(() => s.close({ drainTimeoutMs: 100 }));
-    for (let i = 0; i < 20; i += 1) {
-      const c = openClient(wsUrl(s, `client_id=r${i}&version=1&role=test`));
-      c.terminate();
-    }
+    // The server's side of each reset: it ends (an HTTP server's sockets may stay half open).
+    const serverSocketsEnded: Promise<void>[] = [];
+    const track = (socket: Socket) => {
+      if (serverSocketsEnded.length < RESETS) {
+        serverSocketsEnded.push(new Promise((resolve) => socket.once("end", () => resolve())));
+      }
+    };
+    s.httpServer?.on("connection", track);
+    const resetting = Array.from({ length: RESETS }, (_, i) =>
+      openClient(wsUrl(s, `client_id=r${i}&version=1&role=test`)),
+    );
+    // Every handshake is held in authenticate: the resets land in the middle of each.
+    await allInAuthenticate;
+    expect(s.stats().connections).toMatchObject({ active: 0, pending: RESETS });
+    for (const c of resetting) c.terminate();
+    // authenticate answers only once the server has seen every socket go.
+    await within(Promise.all(serverSocketsEnded), "the server to see the resets");
+    s.httpServer?.off("connection", track);
+    release();
     const fine = await connect(s, "steady");
     disposer.add(() => fine.close());
     expect(fine.hello.client_id).toBe("steady");
+    // The handshakes whose sockets went away were dropped: no slot, no connection left over.
+    expect(s.stats().connections).toMatchObject({ active: 1, pending: 0 });
+  });
+
+  it("lets a handshake whose client reset during authenticate take over nothing", async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let calls = 0;
+    let heldCalled: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      heldCalled = resolve;
+    });
+    const s = await startServer({
+      authenticate: async () => {
+        calls += 1;
+        if (calls === 2) {
+          heldCalled();
+          await gate;
+        }
+        return "u";
+      },
+    });
+    disposer.add(() => s.close({ drainTimeoutMs: 100 }));
+    const session = await connect(s, "x");
+    disposer.add(() => session.close());
+    let serverSideEnded: Promise<void> = Promise.resolve();
+    s.httpServer?.once("connection", (socket: Socket) => {
+      serverSideEnded = new Promise((resolve) => socket.once("end", () => resolve()));
+    });
+    // The same principal and client_id: accepted, this handshake would take the session over.
+    const leaving = openClient(wsUrl(s, "client_id=x&version=1&role=test"));
+    await held;
+    leaving.terminate();
+    await within(serverSideEnded, "the server to see the reset");
+    release();
+    const after = await connect(s, "after");
+    disposer.add(() => after.close());
+    session.send({ type: "ping" });
+    expect(await session.next(ofType("pong"))).toEqual({ type: "pong" });
+    expect(s.stats().connections).toMatchObject({ active: 2, pending: 0 });
   });
 
   it("answers internal when authorize throws, and keeps the connection", async () => {

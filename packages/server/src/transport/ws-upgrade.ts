@@ -61,7 +61,11 @@ class WsAnswer<Principal> implements HandshakeAnswer<Principal> {
   ) {}
 
   gone(): boolean {
-    return this.socket.destroyed;
+    // An HTTP server's sockets allow half-open connections, so a client that reset or
+    // closed during authenticate leaves a socket that has ended but is not destroyed; `ws`
+    // would refuse to upgrade it, so admission must not act on it either (no takeover).
+    const { socket } = this;
+    return socket.destroyed || !socket.readable || !socket.writable;
   }
 
   refuse(status: number, reason: string, headers?: Readonly<Record<string, string>>): void {
