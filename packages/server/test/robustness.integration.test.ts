@@ -1,4 +1,5 @@
 import type { Socket } from "node:net";
+import { countdown, deferred } from "@lifeline/test-support";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   captureLogs,
@@ -89,21 +90,13 @@ describe("application hooks that throw never crash the server", () => {
 
   it("survives clients that reset the TCP connection mid-handshake, and holds nothing of theirs", async () => {
     const RESETS = 20;
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let waiting = 0;
-    let allWaiting: () => void = () => {};
-    const allInAuthenticate = new Promise<void>((resolve) => {
-      allWaiting = resolve;
-    });
+    const gate = deferred();
+    const inAuthenticate = countdown(RESETS);
     const s = await startServer({
       limits: { maxConnectionsPerIp: RESETS + 1 },
       authenticate: async () => {
-        waiting += 1;
-        if (waiting === RESETS) allWaiting();
-        await gate;
+        inAuthenticate.hit();
+        await gate.promise;
         return "u";
       },
     });
@@ -120,13 +113,13 @@ describe("application hooks that throw never crash the server", () => {
       openClient(wsUrl(s, `client_id=r${i}&version=1&role=test`)),
     );
     // Every handshake is held in authenticate: the resets land in the middle of each.
-    await allInAuthenticate;
+    await inAuthenticate.reached;
     expect(s.stats().connections).toMatchObject({ active: 0, pending: RESETS });
     for (const c of resetting) c.terminate();
     // authenticate answers only once the server has seen every socket go.
     await within(Promise.all(serverSocketsEnded), "the server to see the resets");
     s.httpServer?.off("connection", track);
-    release();
+    gate.resolve();
     const fine = await connect(s, "steady");
     disposer.add(() => fine.close());
     expect(fine.hello.client_id).toBe("steady");
@@ -135,21 +128,15 @@ describe("application hooks that throw never crash the server", () => {
   });
 
   it("lets a handshake whose client reset during authenticate take over nothing", async () => {
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const gate = deferred();
+    const held = deferred();
     let calls = 0;
-    let heldCalled: () => void = () => {};
-    const held = new Promise<void>((resolve) => {
-      heldCalled = resolve;
-    });
     const s = await startServer({
       authenticate: async () => {
         calls += 1;
         if (calls === 2) {
-          heldCalled();
-          await gate;
+          held.resolve();
+          await gate.promise;
         }
         return "u";
       },
@@ -163,10 +150,10 @@ describe("application hooks that throw never crash the server", () => {
     });
     // The same principal and client_id: accepted, this handshake would take the session over.
     const leaving = openClient(wsUrl(s, "client_id=x&version=1&role=test"));
-    await held;
+    await held.promise;
     leaving.terminate();
     await within(serverSideEnded, "the server to see the reset");
-    release();
+    gate.resolve();
     const after = await connect(s, "after");
     disposer.add(() => after.close());
     session.send({ type: "ping" });
